@@ -1,0 +1,86 @@
+# binfmt_chkpt: top-level entry points. `make test` and `make demo` each do all
+# the set-up on a fresh Debian 12 machine (packages, bindgen, test kernel).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/bindgen/bin:$(PATH)
+
+BUILD := $(CURDIR)/build
+CARGO ?= cargo
+RUSTC_KERNEL := /usr/bin/rustc
+
+# KDIR: a Rust-enabled kernel tree to build the module against. Unset, it is
+# the project's test kernel, built once and cached (qemu-tests/kernel/).
+ifeq ($(origin KDIR),undefined)
+KERNEL_DEP := kernel
+KDIR_PATH = $(shell cat $(BUILD)/kdir)
+else
+KERNEL_DEP :=
+KDIR_PATH = $(KDIR)
+endif
+
+GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello
+USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic
+
+.PHONY: all deps kernel kmod userspace programs guest-bins warn-selftest initramfs \
+        test unit-test guest-test demo bench fuzz clean
+
+all: kmod userspace
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@mkdir -p $(BUILD)
+	@qemu-tests/kernel/build-kernel.sh > $(BUILD)/kdir.tmp
+	@mv $(BUILD)/kdir.tmp $(BUILD)/kdir
+	@echo "kernel: $$(cat $(BUILD)/kdir)"
+
+kmod: $(KERNEL_DEP)
+	$(MAKE) -C kmod KDIR=$(KDIR_PATH) RUSTC=$(RUSTC_KERNEL)
+
+userspace:
+	$(CARGO) build --release --workspace --bins
+
+programs:
+	@if [ -f test-programs/Makefile ]; then $(MAKE) -C test-programs OUT=$(BUILD)/test-programs; fi
+
+guest-bins:
+	@mkdir -p $(BUILD)/guest-bin
+	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-errno qemu-tests/guest/bin/exec-errno.c
+	gcc -O2 -Wall -o $(BUILD)/guest-bin/hello qemu-tests/guest/bin/hello.c
+
+# A module that WARNs on load, to prove the harness catches kernel warnings.
+warn-selftest: $(KERNEL_DEP)
+	@mkdir -p $(BUILD)/warn-selftest
+	@cp qemu-tests/guest/warn-selftest/* $(BUILD)/warn-selftest/
+	$(MAKE) -C $(KDIR_PATH) M=$(BUILD)/warn-selftest LLVM=1 RUSTC=$(RUSTC_KERNEL) modules >/dev/null
+
+initramfs: kmod userspace programs guest-bins warn-selftest
+	qemu-tests/guest/build-initramfs.sh $(BUILD)/initramfs.cpio \
+		kmod/binfmt_chkpt.ko $(BUILD)/warn-selftest/warn_selftest.ko \
+		$(GUEST_BINS) $(USER_BINS) $$(find $(BUILD)/test-programs -maxdepth 1 -type f -executable 2>/dev/null)
+
+# The test command (README, .ci/run): unit tests on this machine, then the
+# guest tests in QEMU.
+test: deps unit-test guest-test
+
+unit-test: programs
+	$(CARGO) test --workspace --exclude qemu-tests
+	$(CARGO) test -p qemu-tests --lib
+
+guest-test: initramfs
+	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
+		$(CARGO) test -p qemu-tests --test "*" -- --test-threads=2
+
+demo: deps initramfs
+	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
+		$(CARGO) run -q -p qemu-tests --bin guest-run -- demo
+
+bench: deps
+	$(CARGO) bench -p image-format
+
+fuzz:
+	cd image-format/fuzz && $(CARGO) fuzz run validate -- -max_total_time=$${DURATION:-60}
+
+clean:
+	rm -rf $(BUILD)
+	-$(MAKE) -C kmod KDIR=$(KDIR_PATH) clean
