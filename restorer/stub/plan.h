@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The restore plan: what a restorer (the kernel module, or the userspace
+ * restorer behind binfmt_misc) hands to the stub, in memory, at the address in
+ * %rdi when it enters the stub. All fields are little-endian u64 at fixed
+ * offsets; restorer/src/plan.rs mirrors them and a test checks the offsets.
+ *
+ * The plan lives in the "plan area", which the stub unmaps before the last
+ * thread resumes, together with the stub's body. What stays is the stub's
+ * final page (see entry.S).
+ */
+#ifndef CHKPT_PLAN_H
+#define CHKPT_PLAN_H
+
+#define CHKPT_PLAN_MAGIC 0x314e4c5054504b43ULL /* "CKPTPLN1" */
+
+/* Indices into chkpt_plan_thread.regs: Linux's struct user_regs_struct order. */
+enum {
+	R_R15, R_R14, R_R13, R_R12, R_RBP, R_RBX, R_R11, R_R10, R_R9, R_R8,
+	R_RAX, R_RCX, R_RDX, R_RSI, R_RDI, R_ORIG_RAX, R_RIP, R_CS, R_EFLAGS,
+	R_RSP, R_SS, R_FS_BASE, R_GS_BASE, R_DS, R_ES, R_FS, R_GS, R_COUNT
+};
+
+struct chkpt_plan_thread {
+	unsigned long long regs[R_COUNT];
+	unsigned long long sigmask;         /* blocked signals, bit n-1 for signal n */
+	unsigned long long ss_sp, ss_flags, ss_size; /* sigaltstack */
+	unsigned long long clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
+	unsigned long long robust_head, robust_len; /* 0: none */
+	unsigned long long rseq_addr, rseq_len, rseq_sig; /* 0: not registered */
+	unsigned long long tid_slot;        /* where the C library caches this thread's TID; 0: none */
+	unsigned long long xsave_offset;    /* from the plan's start; 64-byte aligned */
+	unsigned long long xsave_len;       /* bytes of XSAVE area (standard format) */
+	unsigned long long xfeatures;       /* XCR0 bits the area may hold */
+	unsigned long long status;          /* written by the stub: how far it got (diagnostics) */
+};
+
+/* One signal action, as rt_sigaction takes it (struct kernel_sigaction). */
+struct chkpt_plan_sigaction {
+	unsigned long long handler;         /* SIG_DFL 0, SIG_IGN 1, or an address */
+	unsigned long long flags;
+	unsigned long long restorer;
+	unsigned long long mask;
+};
+
+#define CHKPT_NSIG 64
+
+struct chkpt_plan {
+	unsigned long long magic;
+	unsigned long long nr_threads;      /* >= 1; threads[0] is the thread that entered */
+	unsigned long long vdso_base;       /* ARCH_MAP_VDSO_64 address (start of [vvar]); 0: none */
+	unsigned long long unmap_start;     /* stub body and plan area, unmapped at the very end */
+	unsigned long long unmap_len;
+	unsigned long long threads_left;    /* futex word: threads that still need the plan */
+	unsigned long long error;           /* first failing step (negative errno in low bits) */
+	unsigned long long reserved[9];
+	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
+	struct chkpt_plan_thread threads[];
+};
+
+/* chkpt_plan_thread.status values */
+#define CHKPT_ST_STARTED 1
+#define CHKPT_ST_SETUP   2
+#define CHKPT_ST_FRAME   3
+
+#endif

@@ -1,0 +1,419 @@
+/*
+ * stub-selftest STUB.BIN: runs the restorer stub on this very process and
+ * checks that every thread it resumes has exactly the state the plan asked
+ * for: all general registers, flags, ymm0-15 (xmm0-15 without AVX), fs_base,
+ * signal mask, alternate signal stack, rseq registration, the cached TID, a
+ * signal action, and that the stub's body and plan are gone afterwards while
+ * its final page (with its signature) stays.
+ *
+ * It plays the restorer's part by hand: no image is involved, so the stub is
+ * tested on its own before the module or the userspace restorer use it.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+#define NTHREADS 4 /* the resuming main thread and three spawned ones */
+#define STACK_SIZE (64 * 1024)
+#define NGPR 16
+
+/* What each thread saves on entry to resume_point, in this order. */
+struct saved {
+	uint64_t gpr[NGPR]; /* rax rbx rcx rdx rsi rdi rbp r8..r15, and slot 6 is rbp */
+	uint64_t rsp;
+	uint64_t flags;
+	uint64_t pad[2];
+	uint64_t vec[16][4]; /* ymm (or xmm in the low half) */
+};
+
+struct expect {
+	uint64_t gpr[NGPR];
+	uint64_t rsp;
+	uint64_t flags;
+	uint64_t vec[16][4];
+	uint64_t fs_base;
+	uint64_t sigmask;
+	uint64_t ss_sp, ss_size;
+	uint32_t tid_cache;         /* tid_slot points here */
+	volatile uint32_t ctid;     /* clear_child_tid: the kernel clears it at exit */
+	struct { uint32_t cpu_id_start, cpu_id; uint64_t cs; uint32_t flags; uint32_t pad[3]; } __attribute__((aligned(32))) rseq;
+	char *stack;
+	char altstack[16384];
+	volatile int verdict;       /* 1 pass, -1 fail */
+	const char *what;           /* first mismatch, formatted by the main thread */
+	uint64_t got, want;
+};
+
+static struct expect expect[NTHREADS];
+static int have_avx;
+static volatile int usr2_seen;
+
+extern char resume_point[];
+void check_resumed(struct saved *s);
+
+/* Saves every register exactly as rt_sigreturn left it, then calls check_resumed. */
+__asm__(
+	".text\n"
+	".globl resume_point\n"
+	"resume_point:\n"
+	"  pushfq\n"                        /* first: anything else may change flags */
+	"  lea rsp, [rsp - 1016]\n"
+	"  mov [rsp + 0], rax\n  mov [rsp + 8], rbx\n  mov [rsp + 16], rcx\n  mov [rsp + 24], rdx\n"
+	"  mov [rsp + 32], rsi\n  mov [rsp + 40], rdi\n  mov [rsp + 48], rbp\n  mov [rsp + 56], r8\n"
+	"  mov [rsp + 64], r9\n  mov [rsp + 72], r10\n  mov [rsp + 80], r11\n  mov [rsp + 88], r12\n"
+	"  mov [rsp + 96], r13\n  mov [rsp + 104], r14\n  mov [rsp + 112], r15\n"
+	"  mov rax, [rsp + 1016]\n  mov [rsp + 136], rax\n"
+	"  mov rax, [rip + have_avx]\n  test eax, eax\n  jz 1f\n"
+	"  vmovdqu [rsp + 160 + 0*32], ymm0\n  vmovdqu [rsp + 160 + 1*32], ymm1\n"
+	"  vmovdqu [rsp + 160 + 2*32], ymm2\n  vmovdqu [rsp + 160 + 3*32], ymm3\n"
+	"  vmovdqu [rsp + 160 + 4*32], ymm4\n  vmovdqu [rsp + 160 + 5*32], ymm5\n"
+	"  vmovdqu [rsp + 160 + 6*32], ymm6\n  vmovdqu [rsp + 160 + 7*32], ymm7\n"
+	"  vmovdqu [rsp + 160 + 8*32], ymm8\n  vmovdqu [rsp + 160 + 9*32], ymm9\n"
+	"  vmovdqu [rsp + 160 + 10*32], ymm10\n  vmovdqu [rsp + 160 + 11*32], ymm11\n"
+	"  vmovdqu [rsp + 160 + 12*32], ymm12\n  vmovdqu [rsp + 160 + 13*32], ymm13\n"
+	"  vmovdqu [rsp + 160 + 14*32], ymm14\n  vmovdqu [rsp + 160 + 15*32], ymm15\n"
+	"  jmp 2f\n"
+	"1:\n"
+	"  movdqu [rsp + 160 + 0*32], xmm0\n  movdqu [rsp + 160 + 1*32], xmm1\n"
+	"  movdqu [rsp + 160 + 2*32], xmm2\n  movdqu [rsp + 160 + 3*32], xmm3\n"
+	"  movdqu [rsp + 160 + 4*32], xmm4\n  movdqu [rsp + 160 + 5*32], xmm5\n"
+	"  movdqu [rsp + 160 + 6*32], xmm6\n  movdqu [rsp + 160 + 7*32], xmm7\n"
+	"  movdqu [rsp + 160 + 8*32], xmm8\n  movdqu [rsp + 160 + 9*32], xmm9\n"
+	"  movdqu [rsp + 160 + 10*32], xmm10\n  movdqu [rsp + 160 + 11*32], xmm11\n"
+	"  movdqu [rsp + 160 + 12*32], xmm12\n  movdqu [rsp + 160 + 13*32], xmm13\n"
+	"  movdqu [rsp + 160 + 14*32], xmm14\n  movdqu [rsp + 160 + 15*32], xmm15\n"
+	"2:\n"
+	"  mov rdi, rsp\n"
+	"  and rsp, -16\n"
+	"  call check_resumed\n"
+	"  ud2\n");
+
+/* Spawned threads run with a made-up fs_base: no libc, no TLS, in here. */
+static void failf(struct expect *e, const char *what, uint64_t got, uint64_t want)
+{
+	if (e->verdict == 0) {
+		e->what = what;
+		e->got = got;
+		e->want = want;
+	}
+	e->verdict = -1;
+}
+
+static long raw(long nr, long a, long b, long c, long d)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static void main_continues(void);
+
+void check_resumed(struct saved *s)
+{
+	int i = (int)(s->gpr[0] >> 56) - 1;
+	struct expect *e;
+	uint64_t v, mask = 0;
+	struct { uint64_t sp; int flags; int pad; uint64_t size; } ss;
+	int j, k;
+
+	if (i < 0 || i >= NTHREADS)
+		raw(SYS_exit_group, 99, 0, 0, 0);
+	e = &expect[i];
+	for (j = 0; j < NGPR - 1; j++)
+		if (s->gpr[j] != e->gpr[j])
+			failf(e, "general register", s->gpr[j], e->gpr[j]);
+	/* The entry sequence saved everything 1024 bytes below the entry rsp. */
+	if (e->rsp - 1024 != (uint64_t)s)
+		failf(e, "rsp", (uint64_t)s + 1024, e->rsp);
+	if ((s->flags & 0xcd5) != (e->flags & 0xcd5))
+		failf(e, "eflags", s->flags, e->flags);
+	for (j = 0; j < 16; j++)
+		for (k = 0; k < (have_avx ? 4 : 2); k++)
+			if (s->vec[j][k] != e->vec[j][k])
+				failf(e, "vector register", s->vec[j][k], e->vec[j][k]);
+	__asm__ volatile("rdfsbase %0" : "=r"(v));
+	if (v != e->fs_base)
+		failf(e, "fs_base", v, e->fs_base);
+	raw(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&mask, 8);
+	if (mask != e->sigmask)
+		failf(e, "signal mask", mask, e->sigmask);
+	raw(SYS_sigaltstack, 0, (long)&ss, 0, 0);
+	if (ss.sp != e->ss_sp || ss.size != e->ss_size)
+		failf(e, "sigaltstack", ss.sp, e->ss_sp);
+	if (e->tid_cache != (uint32_t)raw(SYS_gettid, 0, 0, 0, 0))
+		failf(e, "cached tid", e->tid_cache, raw(SYS_gettid, 0, 0, 0, 0));
+	if (i > 0 && e->rseq.cpu_id == (uint32_t)-1)
+		failf(e, "rseq cpu_id not updated", e->rseq.cpu_id, 0);
+	if (e->verdict == 0)
+		e->verdict = 1;
+	if (i > 0)
+		for (;;)
+			raw(SYS_exit, 0, 0, 0, 0); /* clear_child_tid wakes the main thread */
+	main_continues();
+}
+
+static void usr2(int sig)
+{
+	(void)sig;
+	usr2_seen = 1;
+}
+
+static uint64_t *plan_base;
+static size_t plan_len;
+static unsigned char *stub;
+static size_t stub_len;
+static uint64_t final_off, sig_off;
+
+static void main_continues(void)
+{
+	char line[512], want[64];
+	int ok = 1, final_found = 0, i;
+	FILE *maps;
+
+	/* Restore this process's real stack pointer context is not needed: from
+	 * here on main runs on the stack the plan gave it, with glibc's TLS. */
+	for (i = 1; i < NTHREADS; i++) {
+		while (expect[i].ctid != 0)
+			syscall(SYS_futex, &expect[i].ctid, FUTEX_WAIT, expect[i].ctid, NULL, NULL, 0);
+	}
+	raise(SIGUSR2);
+	/* SIGUSR2 is blocked in the main thread's restored mask: unblock to take it. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	if (!usr2_seen) {
+		printf("FAIL: the signal action from the plan was not installed\n");
+		ok = 0;
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		if (expect[i].verdict != 1) {
+			if (expect[i].verdict)
+				printf("FAIL: thread %d: %s: got %#llx, want %#llx\n", i, expect[i].what,
+				       (unsigned long long)expect[i].got, (unsigned long long)expect[i].want);
+			else
+				printf("FAIL: thread %d: never resumed\n", i);
+			ok = 0;
+		}
+	}
+	maps = fopen("/proc/self/maps", "r");
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)stub);
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long lo = strtoul(line, NULL, 16);
+		if (lo == (unsigned long)stub || lo == (unsigned long)plan_base) {
+			printf("FAIL: stub body or plan still mapped: %s", line);
+			ok = 0;
+		}
+		if (lo == (unsigned long)stub + final_off)
+			final_found = 1;
+	}
+	if (!final_found) {
+		printf("FAIL: the final page is not mapped\n");
+		ok = 0;
+	} else if (strcmp((char *)stub + sig_off, "binfmt_chkpt restorer final page v1") != 0) {
+		printf("FAIL: the final page has no signature\n");
+		ok = 0;
+	}
+	printf("%s: %d threads resumed with registers, vectors, fs_base, masks, altstacks, rseq and tids\n",
+	       ok ? "PASS" : "FAIL", NTHREADS);
+	fflush(stdout);
+	_exit(ok ? 0 : 1);
+}
+
+static uint64_t sym(const char *syms, const char *name)
+{
+	char path[4096], n[64];
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s", syms);
+	f = fopen(path, "r");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	while (fscanf(f, "%63s %llx", n, &v) == 2)
+		if (!strcmp(n, name)) {
+			fclose(f);
+			return v;
+		}
+	fprintf(stderr, "%s: no symbol %s\n", syms, name);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int a, b, c, d;
+	size_t xsave_len, off;
+	struct chkpt_plan *plan;
+	unsigned char *xbuf;
+	char syms[4096];
+	uint64_t xcr0, tid_addr = 0, entry;
+	struct stat_like { int dummy; };
+	int fd, i, j;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: stub-selftest STUB.BIN\n");
+		return 2;
+	}
+	snprintf(syms, sizeof(syms), "%.*s.syms", (int)(strlen(argv[1]) - 4), argv[1]);
+	entry = sym(syms, "chkpt_stub_entry");
+	final_off = sym(syms, "chkpt_final_page");
+	sig_off = sym(syms, "chkpt_final_signature");
+
+	fd = open(argv[1], O_RDONLY);
+	if (fd < 0) {
+		perror(argv[1]);
+		return 2;
+	}
+	stub_len = lseek(fd, 0, SEEK_END);
+
+	__cpuid_count(1, 0, a, b, c, d);
+	if (!(c & (1u << 27))) {
+		printf("SKIP: no OSXSAVE\n");
+		return 77;
+	}
+	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	xcr0 = ((uint64_t)d << 32) | a;
+	have_avx = (xcr0 & 6) == 6;
+	__cpuid_count(0xd, 0, a, b, c, d);
+	xsave_len = b;
+
+	plan_len = (sizeof(struct chkpt_plan) + NTHREADS * sizeof(struct chkpt_plan_thread) + 4096 +
+		    NTHREADS * (xsave_len + 64) + 65536 + 4095) & ~4095UL;
+	/* The layout a restorer uses: [plan][stub body][final page]. */
+	plan_base = mmap(NULL, plan_len + stub_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	stub = mmap((char *)plan_base + plan_len, stub_len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (plan_base == MAP_FAILED || stub == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	plan = (struct chkpt_plan *)plan_base;
+	plan->magic = CHKPT_PLAN_MAGIC;
+	plan->nr_threads = NTHREADS;
+	plan->vdso_base = 0; /* this process keeps its vdso */
+	plan->unmap_start = (uint64_t)plan_base;
+	plan->unmap_len = plan_len + final_off;
+
+	/* Signal actions: this process's own, plus a SIGUSR2 handler. */
+	for (i = 1; i <= CHKPT_NSIG; i++) {
+		if (i == 9 || i == 19)
+			continue;
+		syscall(SYS_rt_sigaction, i, NULL, &plan->sigactions[i - 1], 8);
+	}
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = usr2;
+		sigaction(SIGUSR2, &sa, NULL);
+		syscall(SYS_rt_sigaction, SIGUSR2, NULL, &plan->sigactions[SIGUSR2 - 1], 8);
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGUSR2, &sa, NULL); /* only the plan installs it */
+	}
+
+	prctl(PR_GET_TID_ADDRESS, &tid_addr);
+	off = (sizeof(struct chkpt_plan) + NTHREADS * sizeof(struct chkpt_plan_thread) + 63) & ~63UL;
+	for (i = 0; i < NTHREADS; i++) {
+		struct chkpt_plan_thread *t = &plan->threads[i];
+		struct expect *e = &expect[i];
+
+		e->stack = aligned_alloc(4096, STACK_SIZE);
+		e->rsp = (uint64_t)e->stack + STACK_SIZE - 512 - 8 * i; /* odd alignments too */
+		for (j = 0; j < NGPR; j++)
+			e->gpr[j] = ((uint64_t)(i + 1) << 56) | ((uint64_t)j << 48) | (0x1234567ULL * (j + 3));
+		e->flags = 0x202 | (i & 1 ? 0x1 : 0x0) | (i & 2 ? 0x800 : 0x80);
+		for (j = 0; j < 16; j++)
+			for (int k = 0; k < 4; k++)
+				e->vec[j][k] = 0xa5a5000000000000ULL ^ ((uint64_t)i << 40) ^ ((uint64_t)j << 20) ^ k;
+		e->sigmask = (1ULL << (SIGUSR1 - 1)) << (i & 1) | (i == 0 ? 1ULL << (SIGUSR2 - 1) : 0);
+		if (i == 2) {
+			e->ss_sp = (uint64_t)e->altstack;
+			e->ss_size = sizeof(e->altstack);
+		}
+		e->rseq.cpu_id = (uint32_t)-1;
+		e->ctid = 1;
+
+		t->regs[R_RAX] = e->gpr[0];
+		t->regs[R_RBX] = e->gpr[1];
+		t->regs[R_RCX] = e->gpr[2];
+		t->regs[R_RDX] = e->gpr[3];
+		t->regs[R_RSI] = e->gpr[4];
+		t->regs[R_RDI] = e->gpr[5];
+		t->regs[R_RBP] = e->gpr[6];
+		t->regs[R_R8] = e->gpr[7];
+		t->regs[R_R9] = e->gpr[8];
+		t->regs[R_R10] = e->gpr[9];
+		t->regs[R_R11] = e->gpr[10];
+		t->regs[R_R12] = e->gpr[11];
+		t->regs[R_R13] = e->gpr[12];
+		t->regs[R_R14] = e->gpr[13];
+		t->regs[R_R15] = e->gpr[14];
+		e->gpr[15] = 0; /* slot unused: keep the table 16 wide */
+		t->regs[R_RIP] = (uint64_t)resume_point;
+		t->regs[R_RSP] = e->rsp;
+		t->regs[R_EFLAGS] = e->flags;
+		t->regs[R_CS] = 0x33;
+		t->regs[R_SS] = 0x2b;
+		t->sigmask = e->sigmask;
+		t->ss_sp = e->ss_sp;
+		t->ss_size = e->ss_size;
+		t->ss_flags = e->ss_sp ? 0 : SS_DISABLE;
+		t->tid_slot = (uint64_t)&e->tid_cache;
+		if (i == 0) {
+			__asm__ volatile("rdfsbase %0" : "=r"(e->fs_base));
+			t->clear_child_tid = tid_addr; /* glibc's own, unchanged */
+			e->ctid = 0;
+		} else {
+			e->fs_base = 0x10000000ULL * i; /* never dereferenced by resume_point */
+			t->clear_child_tid = (uint64_t)&e->ctid;
+			t->rseq_addr = (uint64_t)&e->rseq;
+			t->rseq_len = 32;
+			t->rseq_sig = 0x53053053;
+		}
+		t->regs[R_FS_BASE] = e->fs_base;
+
+		/* An XSAVE image holding this thread's vector values. */
+		off = (off + 63) & ~63UL;
+		xbuf = (unsigned char *)plan + off;
+		__asm__ volatile("xsave [%0]" : : "r"(xbuf), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
+		for (j = 0; j < 16; j++) {
+			memcpy(xbuf + 160 + 16 * j, &e->vec[j][0], 16);       /* xmm in the legacy area */
+			if (have_avx)
+				memcpy(xbuf + 576 + 16 * j, &e->vec[j][2], 16); /* upper ymm halves */
+		}
+		*(uint64_t *)(xbuf + 512) |= have_avx ? 7 : 3;          /* xstate_bv: x87, SSE, AVX */
+		t->xsave_offset = off;
+		t->xsave_len = xsave_len;
+		t->xfeatures = xcr0;
+		off += xsave_len;
+	}
+	if (!have_avx)
+		for (i = 0; i < NTHREADS; i++)
+			for (j = 0; j < 16; j++)
+				expect[i].vec[j][2] = expect[i].vec[j][3] = 0;
+
+	/* Enter the stub with every signal blocked and a stack in the plan area. */
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	{
+		uint64_t temp_stack = (uint64_t)plan_base + plan_len - 64;
+		uint64_t target = (uint64_t)stub + entry;
+		__asm__ volatile("mov rsp, %0\n jmp %1\n" : : "r"(temp_stack), "r"(target), "D"(plan) : "memory");
+	}
+	__builtin_unreachable();
+}

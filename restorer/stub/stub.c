@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The restorer stub: user-mode code that runs inside the process being
+ * restored, after a restorer (kernel module or userspace) has put its memory
+ * back. It does what only the process itself can do: map the vdso, spawn the
+ * image's threads, give each its TLS base, robust list, rseq area and cached
+ * TID, and finally load every register, the XSAVE state, the signal mask and
+ * the alternate signal stack at once through rt_sigreturn on a frame built
+ * below each thread's own stack pointer (as the kernel does for a signal).
+ *
+ * Freestanding: no libc, no relocations, no static data. Everything comes
+ * from the plan (plan.h).
+ */
+#include "plan.h"
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+
+#define SYS_munmap 11
+#define SYS_rt_sigreturn 15
+#define SYS_exit_group 231
+#define SYS_arch_prctl 158
+#define SYS_gettid 186
+#define SYS_futex 202
+#define SYS_set_tid_address 218
+#define SYS_set_robust_list 273
+#define SYS_rseq 334
+#define SYS_rt_sigaction 13
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_MAP_VDSO_64 0x2003
+
+#define CLONE_VM 0x100
+#define CLONE_FS 0x200
+#define CLONE_FILES 0x400
+#define CLONE_SIGHAND 0x800
+#define CLONE_THREAD 0x10000
+#define CLONE_SYSVSEM 0x40000
+#define CLONE_SETTLS 0x80000
+#define CLONE_CHILD_CLEARTID 0x200000
+
+#define FUTEX_WAIT 0
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define SW_RESERVED_OFFSET 464 /* struct _fpx_sw_bytes inside the legacy FXSAVE area */
+#define RED_ZONE 128
+
+/* The x86-64 signal frame as rt_sigreturn reads it (uapi sigcontext/ucontext). */
+struct sigcontext64 {
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 di, si, bp, bx, dx, ax, cx, sp, ip, flags;
+	unsigned short cs, gs, fs, ss;
+	u64 err, trapno, oldmask, cr2;
+	u64 fpstate;
+	u64 reserved1[8];
+};
+
+struct ucontext64 {
+	u64 uc_flags;
+	u64 uc_link;
+	u64 ss_sp;
+	u32 ss_flags;
+	u32 pad;
+	u64 ss_size;
+	struct sigcontext64 mc;
+	u64 sigmask;
+};
+
+struct fpx_sw_bytes {
+	u32 magic1;
+	u32 extended_size;
+	u64 xfeatures;
+	u32 xstate_size;
+	u32 padding[7];
+};
+
+/* Implemented in entry.S. */
+long chkpt_clone(u64 flags, u64 stack, u64 ctid, u64 tls, void (*fn)(void *), void *arg);
+void chkpt_final_child(u64 frame_sp, u64 *threads_left) __attribute__((noreturn));
+void chkpt_final_main(u64 unmap_start, u64 unmap_len, u64 frame_sp) __attribute__((noreturn));
+
+static long sys1(long nr, u64 a)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long sys2(long nr, u64 a, u64 b)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
+{
+	long ret;
+	register u64 r10 __asm__("r10") = d;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* The compiler may emit calls to these for struct copies. */
+void *memcpy(void *dst, const void *src, unsigned long n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+void *memset(void *dst, int c, unsigned long n)
+{
+	unsigned char *d = dst;
+
+	while (n--)
+		*d++ = (unsigned char)c;
+	return dst;
+}
+
+/*
+ * Nothing can be reported to anyone once the restore has begun: the caller's
+ * process image is gone. Record the step in the plan (visible in a core dump)
+ * and die the way a failed exec does.
+ */
+static void __attribute__((noreturn)) fail(struct chkpt_plan *plan, u64 step, long err)
+{
+	__atomic_store_n(&plan->error, (step << 32) | (u32)(-err), __ATOMIC_SEQ_CST);
+	for (;;)
+		sys1(SYS_exit_group, 128 + 11);
+}
+
+/*
+ * Writes the rt_sigreturn frame for `t` below its own stack pointer (below the
+ * red zone, the way signal delivery does) and returns the %rsp that
+ * rt_sigreturn must see.
+ */
+static u64 build_frame(struct chkpt_plan *plan, struct chkpt_plan_thread *t)
+{
+	const u64 *r = t->regs;
+	u64 top = (r[R_RSP] - RED_ZONE) & ~63ULL;
+	u64 fp = (top - (t->xsave_len + 4)) & ~63ULL;
+	unsigned char *fpstate = (unsigned char *)fp;
+	struct fpx_sw_bytes *sw;
+	struct ucontext64 *uc;
+	u32 magic2 = FP_XSTATE_MAGIC2;
+
+	memcpy(fpstate, (const unsigned char *)plan + t->xsave_offset, t->xsave_len);
+	sw = (struct fpx_sw_bytes *)(fpstate + SW_RESERVED_OFFSET);
+	memset(sw, 0, sizeof(*sw));
+	sw->magic1 = FP_XSTATE_MAGIC1;
+	sw->extended_size = (u32)t->xsave_len + 4;
+	sw->xfeatures = t->xfeatures;
+	sw->xstate_size = (u32)t->xsave_len;
+	memcpy(fpstate + t->xsave_len, &magic2, 4);
+
+	uc = (struct ucontext64 *)((fp - sizeof(*uc)) & ~15ULL);
+	memset(uc, 0, sizeof(*uc));
+	uc->uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	uc->ss_sp = t->ss_sp;
+	uc->ss_flags = (u32)t->ss_flags;
+	uc->ss_size = t->ss_size;
+	uc->mc.r8 = r[R_R8];
+	uc->mc.r9 = r[R_R9];
+	uc->mc.r10 = r[R_R10];
+	uc->mc.r11 = r[R_R11];
+	uc->mc.r12 = r[R_R12];
+	uc->mc.r13 = r[R_R13];
+	uc->mc.r14 = r[R_R14];
+	uc->mc.r15 = r[R_R15];
+	uc->mc.di = r[R_RDI];
+	uc->mc.si = r[R_RSI];
+	uc->mc.bp = r[R_RBP];
+	uc->mc.bx = r[R_RBX];
+	uc->mc.dx = r[R_RDX];
+	uc->mc.ax = r[R_RAX];
+	uc->mc.cx = r[R_RCX];
+	uc->mc.sp = r[R_RSP];
+	uc->mc.ip = r[R_RIP];
+	uc->mc.flags = r[R_EFLAGS];
+	uc->mc.cs = (unsigned short)r[R_CS];
+	uc->mc.ss = (unsigned short)r[R_SS];
+	uc->mc.fpstate = fp;
+	uc->sigmask = t->sigmask;
+	return (u64)uc;
+}
+
+/* Per-thread kernel state that only the thread itself can set. */
+static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u64 index)
+{
+	long err;
+
+	if (t->robust_head) {
+		err = sys2(SYS_set_robust_list, t->robust_head, t->robust_len);
+		if (err < 0)
+			fail(plan, 0x100 + index, err);
+	}
+	if (t->regs[R_GS_BASE]) {
+		err = sys2(SYS_arch_prctl, ARCH_SET_GS, t->regs[R_GS_BASE]);
+		if (err < 0)
+			fail(plan, 0x200 + index, err);
+	}
+	if (t->rseq_addr) {
+		err = sys4(SYS_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
+		if (err < 0)
+			fail(plan, 0x300 + index, err);
+	}
+	if (t->tid_slot)
+		*(volatile u32 *)t->tid_slot = (u32)sys1(SYS_gettid, 0);
+	t->status = CHKPT_ST_SETUP;
+}
+
+struct child_arg {
+	struct chkpt_plan *plan;
+	u64 index;
+};
+
+static void child_main(void *p)
+{
+	struct child_arg *arg = p;
+	struct chkpt_plan *plan = arg->plan;
+	struct chkpt_plan_thread *t = &plan->threads[arg->index];
+
+	t->status = CHKPT_ST_STARTED;
+	thread_setup(plan, t, arg->index);
+	t->status = CHKPT_ST_FRAME;
+	chkpt_final_child(build_frame(plan, t), &plan->threads_left);
+}
+
+void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
+{
+	struct chkpt_plan_thread *main_thread = &plan->threads[0];
+	u64 flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+		    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_CHILD_CLEARTID;
+	u64 i;
+	long err;
+
+	if (plan->magic != CHKPT_PLAN_MAGIC || plan->nr_threads == 0)
+		fail(plan, 1, -22);
+	main_thread->status = CHKPT_ST_STARTED;
+
+	if (plan->vdso_base) {
+		err = sys2(SYS_arch_prctl, ARCH_MAP_VDSO_64, plan->vdso_base);
+		if (err < 0)
+			fail(plan, 2, err);
+	}
+
+	/* Signals stay blocked (the restorer entered with all blocked) until
+	 * each thread's rt_sigreturn installs its own mask. */
+	for (i = 1; i <= CHKPT_NSIG; i++) {
+		if (i == 9 || i == 19) /* SIGKILL, SIGSTOP */
+			continue;
+		err = sys4(SYS_rt_sigaction, i, (u64)&plan->sigactions[i - 1], 0, 8);
+		if (err < 0)
+			fail(plan, 0x400 + i, err);
+	}
+
+	plan->threads_left = plan->nr_threads - 1;
+	for (i = 1; i < plan->nr_threads; i++) {
+		struct chkpt_plan_thread *t = &plan->threads[i];
+		/* The child's argument lives on its own stack, below its frame. */
+		u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
+		u64 stack = (t->regs[R_RSP] - frame_room) & ~63ULL;
+		struct child_arg *arg = (struct child_arg *)(stack - sizeof(*arg));
+
+		arg->plan = plan;
+		arg->index = i;
+		stack = ((u64)arg - 64) & ~15ULL;
+		err = chkpt_clone(flags, stack, t->clear_child_tid, t->regs[R_FS_BASE], child_main, arg);
+		if (err < 0)
+			fail(plan, 3, err);
+	}
+
+	/* Wait until every child has copied what it needs out of the plan. */
+	for (;;) {
+		u64 left = __atomic_load_n(&plan->threads_left, __ATOMIC_SEQ_CST);
+
+		if (left == 0)
+			break;
+		sys4(SYS_futex, (u64)&plan->threads_left, FUTEX_WAIT, left, 0);
+	}
+
+	err = sys1(SYS_set_tid_address, main_thread->clear_child_tid);
+	(void)err; /* returns the TID; cannot fail */
+	err = sys2(SYS_arch_prctl, ARCH_SET_FS, main_thread->regs[R_FS_BASE]);
+	if (err < 0)
+		fail(plan, 4, err);
+	thread_setup(plan, main_thread, 0);
+	main_thread->status = CHKPT_ST_FRAME;
+	chkpt_final_main(plan->unmap_start, plan->unmap_len, build_frame(plan, main_thread));
+}
