@@ -20,7 +20,7 @@ endif
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic
 
-.PHONY: all deps kernel kmod userspace programs guest-bins warn-selftest initramfs \
+.PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
         test unit-test guest-test demo bench fuzz clean
 
 all: kmod userspace
@@ -34,7 +34,11 @@ kernel: deps
 	@mv $(BUILD)/kdir.tmp $(BUILD)/kdir
 	@echo "kernel: $$(cat $(BUILD)/kdir)"
 
-kmod: $(KERNEL_DEP)
+# The user-mode restorer stub both restorers embed (restorer/README.md).
+stub:
+	$(MAKE) -s -C restorer/stub OUT=$(BUILD)/stub
+
+kmod: $(KERNEL_DEP) stub
 	$(MAKE) -C kmod KDIR=$(KDIR_PATH) RUSTC=$(RUSTC_KERNEL)
 
 userspace:
@@ -57,13 +61,14 @@ warn-selftest: $(KERNEL_DEP)
 initramfs: kmod userspace programs guest-bins warn-selftest
 	qemu-tests/guest/build-initramfs.sh $(BUILD)/initramfs.cpio \
 		kmod/binfmt_chkpt.ko $(BUILD)/warn-selftest/warn_selftest.ko \
-		$(GUEST_BINS) $(USER_BINS) $$(find $(BUILD)/test-programs -maxdepth 1 -type f -executable 2>/dev/null)
+		$(GUEST_BINS) $(USER_BINS) $(BUILD)/stub/stub-selftest $(BUILD)/stub/stub.bin $(BUILD)/stub/stub.syms $$(find $(BUILD)/test-programs -maxdepth 1 -type f -executable 2>/dev/null)
 
 # The test command (README, .ci/run): unit tests on this machine, then the
 # guest tests in QEMU.
 test: deps unit-test guest-test
 
-unit-test: programs
+unit-test: programs stub
+	$(BUILD)/stub/stub-selftest $(BUILD)/stub/stub.bin
 	$(CARGO) test --workspace --exclude qemu-tests
 	$(CARGO) test -p qemu-tests --lib
 

@@ -44,6 +44,21 @@ struct chkpt_plan_sigaction {
 };
 
 #define CHKPT_NSIG 64
+#define CHKPT_NRLIMIT 16
+#define CHKPT_KEEP (~0ULL) /* "leave as the caller had it" for umask and personality */
+
+/* One resource limit from the image; the stub never raises a hard limit. */
+struct chkpt_plan_rlimit {
+	unsigned long long cur, max;        /* RLIM_INFINITY is ~0 */
+};
+
+/* A file descriptor the stub reopens by path with the caller's credentials. */
+struct chkpt_plan_fd {
+	unsigned long long fd;
+	unsigned long long flags;           /* open(2) flags; O_CREAT, O_EXCL, O_TRUNC never reach open */
+	unsigned long long offset;          /* lseek(SEEK_SET) after opening; ~0 for none (not seekable) */
+	unsigned long long path_offset;     /* NUL-terminated path, from the plan's start */
+};
 
 struct chkpt_plan {
 	unsigned long long magic;
@@ -53,7 +68,16 @@ struct chkpt_plan {
 	unsigned long long unmap_len;
 	unsigned long long threads_left;    /* futex word: threads that still need the plan */
 	unsigned long long error;           /* first failing step (negative errno in low bits) */
-	unsigned long long reserved[9];
+	unsigned long long stub_start;      /* the stub's body and final page: mapped writable by the */
+	unsigned long long stub_len;        /* restorer to copy it in; the stub makes them r-x first */
+	unsigned long long cwd_offset;      /* NUL-terminated path from the plan's start; 0: keep */
+	unsigned long long comm_offset;     /* NUL-terminated name; 0: keep */
+	unsigned long long umask;           /* or CHKPT_KEEP */
+	unsigned long long personality;     /* or CHKPT_KEEP */
+	unsigned long long fds_offset;      /* array of struct chkpt_plan_fd from the plan's start */
+	unsigned long long nr_fds;
+	unsigned long long close_from;      /* close every fd >= this before reopening; ~0: close none */
+	struct chkpt_plan_rlimit rlimits[CHKPT_NRLIMIT]; /* applied within the caller's hard limits */
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
 	struct chkpt_plan_thread threads[];
 };

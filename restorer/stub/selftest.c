@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -172,6 +174,8 @@ static void usr2(int sig)
 	usr2_seen = 1;
 }
 
+#define TEST_FILE "/tmp/stub-selftest-file"
+static uint64_t nofile_hard;
 static uint64_t *plan_base;
 static size_t plan_len;
 static unsigned char *stub;
@@ -210,6 +214,45 @@ static void main_continues(void)
 			ok = 0;
 		}
 	}
+	{
+		struct rlimit rl;
+		char buf[8] = { 0 }, cwd[64] = { 0 }, comm[32] = { 0 };
+		mode_t old = umask(0);
+		int fl = fcntl(7, F_GETFD);
+
+		getrlimit(RLIMIT_CORE, &rl);
+		if (rl.rlim_cur != 4096 || rl.rlim_max != 4096) {
+			printf("FAIL: RLIMIT_CORE %lu/%lu, want 4096/4096\n", rl.rlim_cur, rl.rlim_max);
+			ok = 0;
+		}
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_max != nofile_hard) {
+			printf("FAIL: RLIMIT_NOFILE hard limit raised to %lu from %lu\n", rl.rlim_max, (unsigned long)nofile_hard);
+			ok = 0;
+		}
+		if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/tmp")) {
+			printf("FAIL: cwd %s, want /tmp\n", cwd);
+			ok = 0;
+		}
+		if (old != 027) {
+			printf("FAIL: umask %o, want 027\n", old);
+			ok = 0;
+		}
+		prctl(PR_GET_NAME, comm);
+		if (strcmp(comm, "restored-proc")) {
+			printf("FAIL: comm %s\n", comm);
+			ok = 0;
+		}
+		if (fl != FD_CLOEXEC || read(7, buf, 3) != 3 || memcmp(buf, "567", 3)) {
+			printf("FAIL: fd 7 not reopened at offset 5 with close-on-exec (flags %d, read %s)\n", fl, buf);
+			ok = 0;
+		}
+		if (fcntl(5, F_GETFD) != -1) {
+			printf("FAIL: fd 5 survived close_from=3\n");
+			ok = 0;
+		}
+		unlink(TEST_FILE);
+	}
 	maps = fopen("/proc/self/maps", "r");
 	snprintf(want, sizeof(want), "%lx-", (unsigned long)stub);
 	while (maps && fgets(line, sizeof(line), maps)) {
@@ -228,7 +271,7 @@ static void main_continues(void)
 		printf("FAIL: the final page has no signature\n");
 		ok = 0;
 	}
-	printf("%s: %d threads resumed with registers, vectors, fs_base, masks, altstacks, rseq and tids\n",
+	printf("%s: %d threads resumed with registers, vectors, fs_base, masks, altstacks, rseq and tids; rlimits, cwd, umask, comm and fds restored\n",
 	       ok ? "PASS" : "FAIL", NTHREADS);
 	fflush(stdout);
 	_exit(ok ? 0 : 1);
@@ -308,6 +351,42 @@ int main(int argc, char **argv)
 	plan->vdso_base = 0; /* this process keeps its vdso */
 	plan->unmap_start = (uint64_t)plan_base;
 	plan->unmap_len = plan_len + final_off;
+	plan->stub_start = (uint64_t)stub;
+	plan->stub_len = stub_len;
+
+	/* Process-wide state: every resource limit as it is, except a lower
+	 * RLIMIT_CORE and an attempt to raise RLIMIT_NOFILE's hard limit (which
+	 * must stay put); a new cwd, umask and name; and one file to reopen. */
+	for (i = 0; i < CHKPT_NRLIMIT; i++)
+		syscall(SYS_prlimit64, 0, i, NULL, &plan->rlimits[i]);
+	plan->rlimits[RLIMIT_CORE].cur = plan->rlimits[RLIMIT_CORE].max = 4096;
+	nofile_hard = plan->rlimits[RLIMIT_NOFILE].max;
+	plan->rlimits[RLIMIT_NOFILE].max = nofile_hard * 2;
+	{
+		char *strings = (char *)plan_base + plan_len - 16384; /* below the temp stack's reach */
+		struct chkpt_plan_fd *f = (struct chkpt_plan_fd *)(strings + 1024);
+		int tfd = open(TEST_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+		if (tfd < 0 || write(tfd, "0123456789", 10) != 10) {
+			perror(TEST_FILE);
+			return 2;
+		}
+		close(tfd);
+		strcpy(strings, "/tmp");
+		strcpy(strings + 64, "restored-proc");
+		strcpy(strings + 128, TEST_FILE);
+		plan->cwd_offset = strings - (char *)plan_base;
+		plan->comm_offset = strings + 64 - (char *)plan_base;
+		plan->umask = 027;
+		plan->personality = CHKPT_KEEP;
+		f->fd = 7;
+		f->flags = O_RDONLY | O_CLOEXEC;
+		f->offset = 5;
+		f->path_offset = strings + 128 - (char *)plan_base;
+		plan->fds_offset = (char *)f - (char *)plan_base;
+		plan->nr_fds = 1;
+		plan->close_from = 3;
+	}
 
 	/* Signal actions: this process's own, plus a SIGUSR2 handler. */
 	for (i = 1; i <= CHKPT_NSIG; i++) {
@@ -405,6 +484,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < NTHREADS; i++)
 			for (j = 0; j < 16; j++)
 				expect[i].vec[j][2] = expect[i].vec[j][3] = 0;
+
+	dup2(1, 5); /* a stray descriptor that close_from must close */
 
 	/* Enter the stub with every signal blocked and a stack in the plan area. */
 	sigset_t all;

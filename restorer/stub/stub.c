@@ -26,6 +26,22 @@ typedef unsigned int u32;
 #define SYS_set_robust_list 273
 #define SYS_rseq 334
 #define SYS_rt_sigaction 13
+#define SYS_open 2
+#define SYS_lseek 8
+#define SYS_mprotect 10
+#define SYS_chdir 80
+#define SYS_umask 95
+#define SYS_personality 135
+#define SYS_prctl 157
+#define SYS_dup3 292
+#define SYS_prlimit64 302
+#define SYS_close 3
+#define SYS_close_range 436
+#define PR_SET_NAME 15
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_TRUNC 01000
+#define O_CLOEXEC 02000000
 
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -95,6 +111,13 @@ static long sys2(long nr, u64 a, u64 b)
 {
 	long ret;
 	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long sys3(long nr, u64 a, u64 b, u64 c)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
 	return ret;
 }
 
@@ -218,6 +241,66 @@ static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u
 	t->status = CHKPT_ST_SETUP;
 }
 
+/* Process-wide state that a process sets for itself with plain syscalls. */
+static void process_setup(struct chkpt_plan *plan)
+{
+	const char *base = (const char *)plan;
+	struct chkpt_plan_fd *fds = (struct chkpt_plan_fd *)(base + plan->fds_offset);
+	struct chkpt_plan_rlimit now;
+	u64 i;
+	long err, fd;
+
+	for (i = 0; i < CHKPT_NRLIMIT; i++) {
+		struct chkpt_plan_rlimit want = plan->rlimits[i];
+
+		if (sys4(SYS_prlimit64, 0, i, 0, (u64)&now) < 0)
+			continue;
+		/* Never above the caller's hard limit: restoring grants nothing. */
+		if (want.max > now.max)
+			want.max = now.max;
+		if (want.cur > want.max)
+			want.cur = want.max;
+		err = sys4(SYS_prlimit64, 0, i, (u64)&want, 0);
+		if (err < 0)
+			fail(plan, 0x500 + i, err);
+	}
+	if (plan->cwd_offset) {
+		err = sys1(SYS_chdir, (u64)(base + plan->cwd_offset));
+		if (err < 0)
+			fail(plan, 5, err);
+	}
+	if (plan->umask != CHKPT_KEEP)
+		sys1(SYS_umask, plan->umask);
+	if (plan->personality != CHKPT_KEEP) {
+		err = sys1(SYS_personality, plan->personality);
+		if (err < 0)
+			fail(plan, 6, err);
+	}
+	if (plan->comm_offset)
+		sys2(SYS_prctl, PR_SET_NAME, (u64)(base + plan->comm_offset));
+	if (plan->close_from != ~0ULL)
+		sys3(SYS_close_range, plan->close_from, ~0U, 0);
+	for (i = 0; i < plan->nr_fds; i++) {
+		struct chkpt_plan_fd *f = &fds[i];
+		u64 flags = f->flags & ~(u64)(O_CREAT | O_EXCL | O_TRUNC);
+
+		fd = sys3(SYS_open, (u64)(base + f->path_offset), flags, 0);
+		if (fd < 0)
+			fail(plan, 0x600 + i, fd);
+		if ((u64)fd != f->fd) {
+			err = sys3(SYS_dup3, fd, f->fd, flags & O_CLOEXEC);
+			if (err < 0)
+				fail(plan, 0x700 + i, err);
+			sys1(SYS_close, fd);
+		}
+		if (f->offset != ~0ULL) {
+			err = sys3(SYS_lseek, f->fd, f->offset, 0);
+			if (err < 0)
+				fail(plan, 0x800 + i, err);
+		}
+	}
+}
+
 struct child_arg {
 	struct chkpt_plan *plan;
 	u64 index;
@@ -246,6 +329,13 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	if (plan->magic != CHKPT_PLAN_MAGIC || plan->nr_threads == 0)
 		fail(plan, 1, -22);
 	main_thread->status = CHKPT_ST_STARTED;
+	if (plan->stub_len) {
+		/* No page of the process stays writable and executable. */
+		err = sys3(SYS_mprotect, plan->stub_start, plan->stub_len, 1 | 4);
+		if (err < 0)
+			fail(plan, 7, err);
+	}
+	process_setup(plan);
 
 	if (plan->vdso_base) {
 		err = sys2(SYS_arch_prctl, ARCH_MAP_VDSO_64, plan->vdso_base);
