@@ -1,1 +1,31 @@
+//! binfmt_chkpt checkpoint image format.
+//!
+//! `v1` is the `no_std` part shared with the kernel module (layout,
+//! validator, reader). The writer and owned "decoded" types need `std` and
+//! live outside `v1` so the kernel never sees them.
+
 #![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod v1;
+pub use v1::*;
+
+#[cfg(feature = "std")]
+mod desc;
+#[cfg(feature = "std")]
+mod display;
+#[cfg(feature = "std")]
+mod pages;
+#[cfg(feature = "std")]
+mod write;
+
+#[cfg(feature = "std")]
+pub use desc::{Blob, ByteString, FdDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
+#[cfg(feature = "std")]
+pub use pages::verify_pages;
+#[cfg(feature = "std")]
+pub use write::{prepare, write_image, write_prepared, Prepared, WriteError};

@@ -1,0 +1,210 @@
+//! Owned, plain descriptions of an image's contents: what the writer takes
+//! and what `ImageDesc::from_image` gives back, so a round trip compares
+//! equal and `ckpt-writer inspect` can print it with `Debug`.
+
+use std::fmt;
+use std::vec::Vec;
+
+use crate::v1::{
+    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, Rlimit, RegionKind, SigAction, ThreadState,
+};
+
+/// Bytes that are usually text (paths, comm); Debug shows them escaped.
+#[derive(Clone, PartialEq, Eq, Default, Hash)]
+pub struct ByteString(pub Vec<u8>);
+
+impl fmt::Debug for ByteString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.escape_ascii())
+    }
+}
+
+impl From<&str> for ByteString {
+    fn from(s: &str) -> Self {
+        ByteString(s.as_bytes().to_vec())
+    }
+}
+
+impl From<&[u8]> for ByteString {
+    fn from(s: &[u8]) -> Self {
+        ByteString(s.to_vec())
+    }
+}
+
+/// Binary data (XSAVE areas); Debug shows length and CRC32C, not bytes.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Blob(pub Vec<u8>);
+
+impl fmt::Debug for Blob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Blob {{ len: {}, crc32c: {:#010x} }}", self.0.len(), crate::v1::crc32c(&self.0))
+    }
+}
+
+/// Everything an image records, in owned form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageDesc {
+    /// Kernel release of the dumping machine (at most 64 bytes).
+    pub kernel_release: ByteString,
+    /// Dump time, seconds since the epoch.
+    pub dump_time_sec: u64,
+    /// Dump time, nanoseconds.
+    pub dump_time_nsec: u32,
+    /// Process-wide state.
+    pub process: ProcessDesc,
+    /// Auxiliary vector without AT_NULL.
+    pub auxv: Vec<AuxvEntry>,
+    /// Threads, sorted by tid.
+    pub threads: Vec<ThreadDesc>,
+    /// Exactly 64 signal actions; index i is signal i + 1.
+    pub sigactions: Vec<SigAction>,
+    /// Regions, sorted by address.
+    pub regions: Vec<RegionDesc>,
+    /// File descriptors, sorted by number.
+    pub fds: Vec<FdDesc>,
+}
+
+/// Process-wide state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessDesc {
+    /// pid at dump.
+    pub pid: u32,
+    /// comm (at most 15 bytes).
+    pub comm: ByteString,
+    /// Executable path.
+    pub exe_path: ByteString,
+    /// Executable identity.
+    pub exe_id: FileId,
+    /// Working directory.
+    pub cwd: ByteString,
+    /// umask.
+    pub umask: u32,
+    /// personality.
+    pub personality: u32,
+    /// XCR0 at dump.
+    pub xcr0: u64,
+    /// XSAVE area size at dump.
+    pub xsave_size: u32,
+    /// mm layout.
+    pub mm: MmLayout,
+    /// Resource limits in Linux numbering.
+    pub rlimits: [Rlimit; 16],
+}
+
+/// One thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadDesc {
+    /// Registers and per-thread kernel state.
+    pub state: ThreadState,
+    /// XSAVE area (process.xsave_size bytes).
+    pub xsave: Blob,
+}
+
+/// One memory region with the runs of pages stored for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionDesc {
+    /// First address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// prot bits (`v1::records::prot`).
+    pub prot: u32,
+    /// Kind.
+    pub kind: RegionKind,
+    /// `v1::records::region_flags` bits.
+    pub flags: u32,
+    /// Backing file path (File, SysvShm).
+    pub path: ByteString,
+    /// Offset in the backing file.
+    pub file_offset: u64,
+    /// Backing file identity.
+    pub file_id: FileId,
+    /// Stored pages, sorted, non-overlapping.
+    pub runs: Vec<RunDesc>,
+}
+
+/// Stored pages `page_index .. page_index + page_count` of a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunDesc {
+    /// First page, counted from the region start.
+    pub page_index: u64,
+    /// Number of pages.
+    pub page_count: u64,
+}
+
+/// One file descriptor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdDesc {
+    /// fd number.
+    pub fd: u32,
+    /// Kind.
+    pub kind: FdKind,
+    /// Disposition.
+    pub disposition: FdDisposition,
+    /// open flags.
+    pub open_flags: u32,
+    /// File position.
+    pub offset: u64,
+    /// Path.
+    pub path: ByteString,
+    /// Close-on-exec.
+    pub cloexec: bool,
+}
+
+impl ImageDesc {
+    /// Owned copy of a validated image's contents.
+    pub fn from_image(img: &Image<'_>) -> ImageDesc {
+        let p = &img.process;
+        let s = |r| ByteString(img.string(r).to_vec());
+        ImageDesc {
+            kernel_release: ByteString(img.header.kernel_release().to_vec()),
+            dump_time_sec: img.header.dump_time_sec,
+            dump_time_nsec: img.header.dump_time_nsec,
+            process: ProcessDesc {
+                pid: p.pid,
+                comm: ByteString(img.comm().to_vec()),
+                exe_path: s(p.exe_path),
+                exe_id: p.exe_id,
+                cwd: s(p.cwd),
+                umask: p.umask,
+                personality: p.personality,
+                xcr0: p.xcr0,
+                xsave_size: p.xsave_size,
+                mm: p.mm,
+                rlimits: p.rlimits,
+            },
+            auxv: img.auxv().collect(),
+            threads: img.threads().map(|t| ThreadDesc { state: t.state, xsave: Blob(t.xsave.to_vec()) }).collect(),
+            sigactions: img.sigactions().collect(),
+            regions: img
+                .regions()
+                .map(|r| RegionDesc {
+                    start: r.start,
+                    end: r.end,
+                    prot: r.prot,
+                    kind: r.kind,
+                    flags: r.flags,
+                    path: s(r.path),
+                    file_offset: r.file_offset,
+                    file_id: r.file_id,
+                    runs: img
+                        .page_runs(&r)
+                        .map(|run| RunDesc { page_index: run.page_index, page_count: run.page_count })
+                        .collect(),
+                })
+                .collect(),
+            fds: img
+                .fds()
+                .map(|f| FdDesc {
+                    fd: f.fd,
+                    kind: f.kind,
+                    disposition: f.disposition,
+                    open_flags: f.open_flags,
+                    offset: f.offset,
+                    path: s(f.path),
+                    cloexec: f.cloexec,
+                })
+                .collect(),
+        }
+    }
+}

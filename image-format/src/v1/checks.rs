@@ -1,0 +1,156 @@
+//! Semantic checks of single records: what the kernel itself would refuse
+//! when restoring them, so a restorer can trust every validated field.
+
+use super::bytes::{get_u32, get_u64};
+use super::error::{FormatError, Result};
+use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
+use super::records::{Process, SigAction, StrRef};
+use super::thread::ThreadState;
+
+/// 64-bit user code selector (__USER_CS).
+pub const USER_CS: u64 = 0x33;
+/// User data/stack selector (__USER_DS).
+pub const USER_SS: u64 = 0x2b;
+/// eflags bits a user-mode thread can have: CF, the always-one bit 1, PF,
+/// AF, ZF, SF, TF, IF, DF, OF, NT, RF, AC, ID. Refused: reserved bits 3, 5,
+/// 15, 22-63, IOPL (12-13), VM (17), VIF (19), VIP (20).
+pub const EFLAGS_USER_MASK: u64 = 0x0025_4fd7;
+/// XCR0 bits every x86-64 XSAVE image must have: x87 and SSE.
+pub const XCR0_REQUIRED: u64 = 0x3;
+/// MXCSR bits above 15 are reserved; loading them faults.
+const MXCSR_RESERVED: u32 = 0xffff_0000;
+/// sigaltstack flags the kernel reports: SS_ONSTACK, SS_DISABLE, SS_AUTODISARM.
+const SS_KNOWN: u32 = 1 | 2 | (1 << 31);
+/// Smallest struct rseq (ORIG_RSEQ_SIZE).
+const RSEQ_MIN_LEN: u32 = 32;
+
+/// True when `v` is a canonical 48-bit virtual address.
+pub fn is_canonical(v: u64) -> bool {
+    (((v << 16) as i64) >> 16) as u64 == v
+}
+
+/// Checks a string reference and returns its bytes (without the NUL).
+pub fn check_string(strings: &[u8], r: StrRef) -> Result<&[u8]> {
+    if r.len > MAX_PATH_LEN {
+        return Err(FormatError::PathTooLong);
+    }
+    let start = r.offset as usize;
+    let end = start.checked_add(r.len as usize).ok_or(FormatError::StringOutOfBounds)?;
+    let s = strings.get(start..end).ok_or(FormatError::StringOutOfBounds)?;
+    if strings.get(end) != Some(&0) {
+        return Err(FormatError::StringNotTerminated);
+    }
+    if s.contains(&0) {
+        return Err(FormatError::StringContainsNul);
+    }
+    Ok(s)
+}
+
+/// Checks a string reference that must be a non-empty path.
+pub fn check_path(strings: &[u8], r: StrRef) -> Result<()> {
+    if check_string(strings, r)?.is_empty() {
+        return Err(FormatError::MissingPath);
+    }
+    Ok(())
+}
+
+fn check_pid(pid: u32) -> Result<()> {
+    if pid == 0 || pid > MAX_PID {
+        return Err(FormatError::BadPid);
+    }
+    Ok(())
+}
+
+/// Checks the PROCESS record.
+pub fn check_process(p: &Process, strings: &[u8]) -> Result<()> {
+    check_pid(p.pid)?;
+    if !p.comm.contains(&0) {
+        return Err(FormatError::StringNotTerminated);
+    }
+    check_string(strings, p.exe_path)?;
+    check_string(strings, p.cwd)?;
+    if p.umask & !0o777 != 0 {
+        return Err(FormatError::BadUmask);
+    }
+    if p.rlimits.iter().any(|r| r.cur > r.max) {
+        return Err(FormatError::BadRlimit);
+    }
+    let m = &p.mm;
+    let ordered = m.start_code <= m.end_code
+        && m.start_data <= m.end_data
+        && m.start_brk <= m.brk
+        && m.arg_start <= m.arg_end
+        && m.env_start <= m.env_end;
+    if !ordered || m.to_array().iter().any(|&a| a > USER_SPACE_END) {
+        return Err(FormatError::BadMmLayout);
+    }
+    if p.xcr0 & XCR0_REQUIRED != XCR0_REQUIRED {
+        return Err(FormatError::BadXcr0);
+    }
+    if p.xsave_size < MIN_XSAVE_SIZE || p.xsave_size > MAX_XSAVE_SIZE {
+        return Err(FormatError::BadXsaveSize);
+    }
+    Ok(())
+}
+
+fn valid_data_selector(v: u64) -> bool {
+    v == 0 || (v <= 0xffff && v & 3 == 3)
+}
+
+/// Checks a thread: registers as sigreturn/ptrace would accept them, and
+/// the XSAVE area as PTRACE_SETREGSET(NT_X86_XSTATE) would.
+pub fn check_thread(t: &ThreadState, xsave_len: u32, xsave: &[u8], p: &Process) -> Result<()> {
+    check_pid(t.tid)?;
+    let r = &t.regs;
+    if r.cs != USER_CS {
+        return Err(FormatError::BadCodeSegment);
+    }
+    if r.ss != USER_SS {
+        return Err(FormatError::BadStackSegment);
+    }
+    if ![r.ds, r.es, r.fs, r.gs].iter().all(|&s| valid_data_selector(s)) {
+        return Err(FormatError::BadDataSegment);
+    }
+    if ![r.rip, r.rsp, r.fs_base, r.gs_base].iter().all(|&a| is_canonical(a)) {
+        return Err(FormatError::NonCanonicalRegister);
+    }
+    if r.eflags & !EFLAGS_USER_MASK != 0 {
+        return Err(FormatError::BadEflags);
+    }
+    if t.altstack.flags & !SS_KNOWN != 0 {
+        return Err(FormatError::BadSigaltstack);
+    }
+    if t.rseq.len != 0 && t.rseq.len < RSEQ_MIN_LEN {
+        return Err(FormatError::BadRseq);
+    }
+    if xsave_len != p.xsave_size || xsave.len() != xsave_len as usize {
+        return Err(FormatError::XsaveSizeMismatch);
+    }
+    // Offsets in the standard XSAVE layout: MXCSR at 24, then the 64-byte
+    // XSAVE header at 512: XSTATE_BV, XCOMP_BV, 48 reserved bytes.
+    if get_u32(xsave, 24) & MXCSR_RESERVED != 0 {
+        return Err(FormatError::BadMxcsr);
+    }
+    if get_u64(xsave, 512) != t.xstate_bv {
+        return Err(FormatError::XstateBvMismatch);
+    }
+    if t.xstate_bv & !p.xcr0 != 0 {
+        return Err(FormatError::XstateBvNotInXcr0);
+    }
+    let header_rest_zero = xsave.get(520..576).is_some_and(|h| h.iter().all(|&b| b == 0));
+    if !header_rest_zero {
+        return Err(FormatError::BadXsaveHeader);
+    }
+    Ok(())
+}
+
+/// Checks signal action `index` (signal number index + 1).
+pub fn check_sigaction(index: usize, sa: &SigAction) -> Result<()> {
+    // SIGKILL (9) and SIGSTOP (19) can only have the default action.
+    let fixed = index == 8 || index == 18;
+    let user_addr = |a: u64| a < USER_SPACE_END;
+    if (fixed && sa.handler != 0) || !user_addr(sa.handler) || !user_addr(sa.restorer) {
+        return Err(FormatError::BadSigaction);
+    }
+    Ok(())
+}

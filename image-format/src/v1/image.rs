@@ -1,0 +1,97 @@
+//! A whole image minus its page data: header, metadata and tail.
+
+use core::ops::Deref;
+
+use super::bytes::get_u32;
+use super::crc::crc32c;
+use super::error::{FormatError, Result};
+use super::header::{Header, Trailer, TRAILER_SIZE};
+use super::metadata::Metadata;
+use super::section::{kind, Section};
+
+/// A validated image. Derefs to its `Metadata` for the record accessors.
+#[derive(Clone, Copy, Debug)]
+pub struct Image<'a> {
+    /// The header.
+    pub header: Header,
+    /// The metadata.
+    pub meta: Metadata<'a>,
+    /// The trailer.
+    pub trailer: Trailer,
+    page_crcs: &'a [u8],
+}
+
+impl<'a> Deref for Image<'a> {
+    type Target = Metadata<'a>;
+    fn deref(&self) -> &Metadata<'a> {
+        &self.meta
+    }
+}
+
+/// Returns `b[off..off+len]` for u64 offsets, or Truncated.
+fn range(b: &[u8], off: u64, len: u64) -> Result<&[u8]> {
+    let start = usize::try_from(off).map_err(|_| FormatError::Truncated)?;
+    let len = usize::try_from(len).map_err(|_| FormatError::Truncated)?;
+    let end = start.checked_add(len).ok_or(FormatError::Truncated)?;
+    b.get(start..end).ok_or(FormatError::Truncated)
+}
+
+impl<'a> Image<'a> {
+    /// Validates an image from its pieces: the first bytes of the file
+    /// (at least HEADER_SIZE), the metadata range and the tail range the
+    /// header names, and the real file length (from fstat).
+    pub fn parse(header: &[u8], metadata: &'a [u8], tail: &'a [u8], file_len: u64) -> Result<Image<'a>> {
+        let h = Header::parse(header)?;
+        if file_len < h.file_len {
+            return Err(FormatError::Truncated);
+        }
+        if file_len > h.file_len {
+            return Err(FormatError::TrailingData);
+        }
+        let meta = Metadata::parse(&h, metadata)?;
+        if tail.len() as u64 != h.tail_len {
+            return Err(FormatError::Truncated);
+        }
+        let split = tail.len().checked_sub(TRAILER_SIZE).ok_or(FormatError::Truncated)?;
+        let (table, trailer) = tail.split_at(split);
+        let trailer = Trailer::parse(trailer)?;
+        if trailer.file_len != h.file_len
+            || trailer.header_crc != h.crc
+            || trailer.metadata_crc != h.metadata_crc
+            || trailer.run_count != meta.run_count() as u64
+        {
+            return Err(FormatError::TrailerMismatch);
+        }
+        if crc32c(table) != trailer.page_table_crc {
+            return Err(FormatError::TailChecksum);
+        }
+        let (s, rest) = Section::read(table)?;
+        if s.kind != kind::PAGE_CRCS
+            || s.flags != 0
+            || s.count != meta.run_count()
+            || s.record_size != 4
+            || !rest.is_empty()
+        {
+            return Err(FormatError::BadPageCrcTable);
+        }
+        Ok(Image { header: h, meta, trailer, page_crcs: s.records() })
+    }
+
+    /// Validates an image held entirely in memory (tests, `verify`).
+    pub fn parse_bytes(file: &'a [u8]) -> Result<Image<'a>> {
+        let h = Header::parse(file)?;
+        let len = file.len() as u64;
+        if len < h.file_len {
+            return Err(FormatError::Truncated);
+        }
+        let meta = range(file, h.metadata_offset, h.metadata_len)?;
+        let tail = range(file, h.tail_offset, h.tail_len)?;
+        Image::parse(file, meta, tail, len)
+    }
+
+    /// Stored CRC32C of page run `index` (in `all_page_runs` order).
+    pub fn page_crc(&self, index: u32) -> Option<u32> {
+        let off = (index as usize).checked_mul(4)?;
+        self.page_crcs.get(off..off.checked_add(4)?).map(|b| get_u32(b, 0))
+    }
+}

@@ -1,0 +1,39 @@
+//! Hard limits. A reader refuses any image beyond them, so validating a
+//! hostile image is bounded in time and a restorer never allocates more
+//! than these numbers allow. FORMAT.md lists them with their reasons.
+
+/// Page size the format is defined for (x86-64).
+pub const PAGE_SIZE: u64 = 4096;
+/// First address past user space: x86-64 4-level paging TASK_SIZE_MAX.
+/// [vsyscall] lies above and is never recorded.
+pub const USER_SPACE_END: u64 = 0x0000_7fff_ffff_f000;
+/// Threads per process.
+pub const MAX_THREADS: u32 = 16_384;
+/// Memory regions; Linux's default vm.max_map_count is 65530.
+pub const MAX_REGIONS: u32 = 65_536;
+/// Stored page runs in the whole image.
+pub const MAX_PAGE_RUNS: u32 = 1 << 21;
+/// Open file descriptors recorded.
+pub const MAX_FDS: u32 = 65_536;
+/// Highest fd number plus one (Linux's default fs.nr_open).
+pub const MAX_FD_NUMBER: u32 = 1 << 20;
+/// Longest path in bytes, excluding its NUL (PATH_MAX 4096 includes it).
+pub const MAX_PATH_LEN: u32 = 4095;
+/// Auxiliary vector entries (Linux keeps fewer than 32 pairs).
+pub const MAX_AUXV: u32 = 64;
+/// Smallest XSAVE area: 512 legacy bytes + 64 header bytes.
+pub const MIN_XSAVE_SIZE: u32 = 576;
+/// Largest XSAVE area accepted (AMX-era CPUs use about 11 KiB).
+pub const MAX_XSAVE_SIZE: u32 = 65_536;
+/// Whole metadata range (header excluded).
+pub const MAX_METADATA_LEN: u64 = 64 << 20;
+/// Sections in the metadata, including skipped optional ones.
+pub const MAX_SECTIONS: u32 = 64;
+/// Largest pid/tid Linux hands out (PID_MAX_LIMIT).
+pub const MAX_PID: u32 = 4_194_304;
+/// Number of signal actions recorded (signals 1..=64).
+pub const NUM_SIGACTIONS: u32 = 64;
+/// Number of resource limits recorded (RLIMIT_NLIMITS).
+pub const NUM_RLIMITS: usize = 16;
+/// Chunk size the writer asks its page callback for; bounds its buffer.
+pub const WRITE_CHUNK: usize = 1 << 20;

@@ -1,0 +1,37 @@
+//! binfmt_chkpt image format, major version 1 (x86-64): layout, limits,
+//! CRC32C, errors, validator and zero-copy reader.
+//!
+//! This directory must stay compilable on its own with `core` only: the
+//! kernel module includes it with `#[path = ".../v1/mod.rs"] mod
+//! image_format;`. So: no `crate::` paths (the crate root differs there),
+//! no crate attributes, no alloc, no floats, no panicking operations.
+//! FORMAT.md (one directory up from src) is the byte-level specification.
+
+mod bytes;
+pub mod checks;
+pub mod crc;
+pub mod error;
+pub mod header;
+pub mod image;
+pub mod limits;
+pub mod metadata;
+pub mod records;
+pub mod section;
+pub mod thread;
+pub mod verify;
+
+pub use self::crc::{crc32c, Crc32c};
+pub use self::error::{FormatError, Result};
+pub use self::header::{
+    tail_len_for, Header, Layout, Trailer, ARCH_X86_64, HEADER_SIZE, MAGIC, TRAILER_MAGIC, TRAILER_SIZE,
+    VERSION_MAJOR, VERSION_MINOR,
+};
+pub use self::image::Image;
+pub use self::metadata::Metadata;
+pub use self::records::{
+    AuxvEntry, Fd, FdDisposition, FdKind, FileId, MmLayout, PageRun, Process, Region, RegionKind, Rlimit,
+    SigAction, StrRef,
+};
+pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
+pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};
+pub use self::verify::{check_cpu, verify_pages_with, VerifyError};

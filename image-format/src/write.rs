@@ -1,0 +1,309 @@
+//! Single-pass streaming writer: header, metadata, pages, CRC table,
+//! trailer, each written once and in file order, so `out` can be a pipe.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Write};
+use std::vec;
+use std::vec::Vec;
+
+use crate::desc::{ByteString, ImageDesc};
+use crate::v1::header::KERNEL_RELEASE_LEN;
+use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
+use crate::v1::records::{
+    AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE,
+};
+use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
+use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
+use crate::v1::{
+    crc32c, Crc32c, Fd, FormatError, Header, Layout, Metadata, PageRun, Process, Region, StrRef, Trailer,
+    ARCH_X86_64, HEADER_SIZE, VERSION_MAJOR, VERSION_MINOR,
+};
+
+/// Why writing failed.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The description would make an invalid image (nothing was written).
+    Invalid(FormatError),
+    /// Writing, or the page callback, failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Invalid(e) => write!(f, "invalid image description: {}", e.name()),
+            WriteError::Io(e) => write!(f, "write failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        WriteError::Io(e)
+    }
+}
+
+impl From<FormatError> for WriteError {
+    fn from(e: FormatError) -> Self {
+        WriteError::Invalid(e)
+    }
+}
+
+/// String table under construction; identical strings are stored once.
+struct Strings {
+    bytes: Vec<u8>,
+    seen: HashMap<Vec<u8>, StrRef>,
+}
+
+impl Strings {
+    fn new() -> Self {
+        // Offset 0 holds a NUL so that StrRef (0, 0) is the empty string.
+        Strings { bytes: vec![0], seen: HashMap::new() }
+    }
+
+    fn add(&mut self, s: &ByteString) -> Result<StrRef, FormatError> {
+        if s.0.is_empty() {
+            return Ok(StrRef::default());
+        }
+        if let Some(r) = self.seen.get(&s.0) {
+            return Ok(*r);
+        }
+        let r = StrRef {
+            offset: u32::try_from(self.bytes.len()).map_err(|_| FormatError::MetadataOverLimit)?,
+            len: u32::try_from(s.0.len()).map_err(|_| FormatError::PathTooLong)?,
+        };
+        self.bytes.extend_from_slice(&s.0);
+        self.bytes.push(0);
+        self.seen.insert(s.0.clone(), r);
+        Ok(r)
+    }
+}
+
+fn count(n: usize) -> Result<u32, FormatError> {
+    u32::try_from(n).map_err(|_| FormatError::CountOverLimit)
+}
+
+/// Appends a section (payload padded to 8 bytes) to `meta`.
+fn push_section(meta: &mut Vec<u8>, kind: u32, count: u32, record_size: usize, mut payload: Vec<u8>) {
+    payload.resize(payload.len().next_multiple_of(8), 0);
+    meta.extend_from_slice(&encode_section_header(kind, 0, count, record_size as u32, &payload));
+    meta.extend_from_slice(&payload);
+}
+
+/// Encodes fixed-size records into one payload.
+fn encode_all<T>(items: &[T], size: usize, mut enc: impl FnMut(&T, &mut [u8])) -> Vec<u8> {
+    let mut out = vec![0u8; items.len() * size];
+    for (item, chunk) in items.iter().zip(out.chunks_exact_mut(size)) {
+        enc(item, chunk);
+    }
+    out
+}
+
+/// Header and metadata of an image, encoded and validated, plus the
+/// information needed to stream the rest.
+pub struct Prepared {
+    /// The header as written.
+    pub header: Header,
+    /// Encoded header bytes.
+    pub header_bytes: [u8; HEADER_SIZE],
+    /// Encoded metadata bytes.
+    pub metadata: Vec<u8>,
+    /// Every page run in file order, with its absolute start address.
+    pub runs: Vec<(u64, PageRun)>,
+}
+
+/// Encodes and validates the header and metadata of `desc`. Nothing is
+/// written; the caller learns the layout (e.g. the file length) up front.
+pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
+    let mut strings = Strings::new();
+    let p = &desc.process;
+    let mut comm = [0u8; 16];
+    if p.comm.0.len() > 15 {
+        return Err(FormatError::StringNotTerminated);
+    }
+    comm.get_mut(..p.comm.0.len()).ok_or(FormatError::StringNotTerminated)?.copy_from_slice(&p.comm.0);
+    let process = Process {
+        pid: p.pid,
+        umask: p.umask,
+        personality: p.personality,
+        xsave_size: p.xsave_size,
+        xcr0: p.xcr0,
+        comm,
+        exe_path: strings.add(&p.exe_path)?,
+        exe_id: p.exe_id,
+        cwd: strings.add(&p.cwd)?,
+        mm: p.mm,
+        rlimits: p.rlimits,
+    };
+    let mut regions = Vec::with_capacity(desc.regions.len());
+    let mut run_total = 0u32;
+    let mut page_total = 0u64;
+    for r in &desc.regions {
+        let run_count = count(r.runs.len())?;
+        regions.push(Region {
+            start: r.start,
+            end: r.end,
+            prot: r.prot,
+            kind: r.kind,
+            flags: r.flags,
+            path: strings.add(&r.path)?,
+            file_offset: r.file_offset,
+            file_id: r.file_id,
+            first_run: run_total,
+            run_count,
+        });
+        run_total = run_total.checked_add(run_count).ok_or(FormatError::CountOverLimit)?;
+        for run in &r.runs {
+            page_total = page_total.checked_add(run.page_count).ok_or(FormatError::PageRunOutsideFile)?;
+        }
+    }
+    let mut fds = Vec::with_capacity(desc.fds.len());
+    for f in &desc.fds {
+        fds.push(Fd {
+            fd: f.fd,
+            kind: f.kind,
+            disposition: f.disposition,
+            open_flags: f.open_flags,
+            offset: f.offset,
+            path: strings.add(&f.path)?,
+            cloexec: f.cloexec,
+        });
+    }
+
+    let tsize = thread_record_size(p.xsave_size);
+    let mut threads = vec![0u8; desc.threads.len() * tsize];
+    for (t, b) in desc.threads.iter().zip(threads.chunks_exact_mut(tsize)) {
+        let xlen = u32::try_from(t.xsave.0.len()).map_err(|_| FormatError::XsaveSizeMismatch)?;
+        t.state.encode(xlen, b);
+        let area = b.get_mut(THREAD_FIXED_SIZE..THREAD_FIXED_SIZE + t.xsave.0.len());
+        area.ok_or(FormatError::XsaveSizeMismatch)?.copy_from_slice(&t.xsave.0);
+    }
+
+    let mut meta = Vec::new();
+    let mut pb = vec![0u8; PROCESS_SIZE];
+    process.encode(&mut pb);
+    push_section(&mut meta, kind::PROCESS, 1, PROCESS_SIZE, pb);
+    let string_count = count(strings.bytes.len())?;
+    push_section(&mut meta, kind::STRINGS, string_count, 1, strings.bytes);
+    push_section(&mut meta, kind::AUXV, count(desc.auxv.len())?, AUXV_SIZE, encode_all(&desc.auxv, AUXV_SIZE, |a, b| a.encode(b)));
+    push_section(&mut meta, kind::THREADS, count(desc.threads.len())?, tsize, threads);
+    push_section(&mut meta, kind::SIGACTIONS, count(desc.sigactions.len())?, SIGACTION_SIZE, encode_all(&desc.sigactions, SIGACTION_SIZE, |s, b| s.encode(b)));
+    push_section(&mut meta, kind::REGIONS, count(regions.len())?, REGION_SIZE, encode_all(&regions, REGION_SIZE, |r, b| r.encode(b)));
+
+    // Everything after this point has a size known now, so the page data
+    // offset (and with it every run's file offset) is fixed before the
+    // runs are encoded: no back-patching, no seeking.
+    let runs_len = SECTION_HEADER_SIZE + run_total as usize * PAGE_RUN_SIZE;
+    let fds_len = SECTION_HEADER_SIZE + (fds.len() * FD_SIZE).next_multiple_of(8);
+    let metadata_len = (meta.len() + runs_len + fds_len) as u64;
+    let layout = Layout::compute(metadata_len, page_total, run_total).ok_or(FormatError::LayoutInconsistent)?;
+    let mut runs = Vec::with_capacity(run_total as usize);
+    let mut offset = layout.pages_offset;
+    for r in &desc.regions {
+        for run in &r.runs {
+            let pr = PageRun { page_index: run.page_index, page_count: run.page_count, file_offset: offset };
+            let addr = r.start.wrapping_add(run.page_index.wrapping_mul(PAGE_SIZE));
+            runs.push((addr, pr));
+            offset = offset.wrapping_add(run.page_count.wrapping_mul(PAGE_SIZE));
+        }
+    }
+    let run_bytes = encode_all(&runs, PAGE_RUN_SIZE, |(_, r), b| r.encode(b));
+    push_section(&mut meta, kind::PAGE_RUNS, run_total, PAGE_RUN_SIZE, run_bytes);
+    push_section(&mut meta, kind::FDS, count(fds.len())?, FD_SIZE, encode_all(&fds, FD_SIZE, |f, b| f.encode(b)));
+
+    let mut kernel_release = [0u8; KERNEL_RELEASE_LEN];
+    if desc.kernel_release.0.len() >= KERNEL_RELEASE_LEN {
+        return Err(FormatError::StringNotTerminated);
+    }
+    kernel_release[..desc.kernel_release.0.len()].copy_from_slice(&desc.kernel_release.0);
+    let mut header = Header {
+        major: VERSION_MAJOR,
+        minor: VERSION_MINOR,
+        arch: ARCH_X86_64,
+        page_size: PAGE_SIZE as u32,
+        flags: 0,
+        dump_time_sec: desc.dump_time_sec,
+        dump_time_nsec: desc.dump_time_nsec,
+        metadata_crc: crc32c(&meta),
+        metadata_offset: HEADER_SIZE as u64,
+        metadata_len: meta.len() as u64,
+        pages_offset: layout.pages_offset,
+        pages_len: layout.pages_len,
+        tail_offset: layout.tail_offset,
+        tail_len: layout.tail_len,
+        file_len: layout.file_len,
+        kernel_release,
+        crc: 0,
+    };
+    let header_bytes = header.encode();
+    // The writer runs the same validator as the restorers, so it can never
+    // emit metadata they would refuse.
+    header = Header::parse(&header_bytes)?;
+    Metadata::parse(&header, &meta)?;
+    Ok(Prepared { header, header_bytes, metadata: meta, runs })
+}
+
+/// Writes `desc` as an image into `out` in one pass and returns the number
+/// of bytes written. `fill(addr, buf)` must fill `buf` with the process's
+/// memory at virtual address `addr`; it is called in address order within
+/// each run, with `buf` at most `WRITE_CHUNK` bytes.
+pub fn write_image<W: Write>(
+    desc: &ImageDesc,
+    out: &mut W,
+    fill: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> Result<u64, WriteError> {
+    let prepared = prepare(desc)?;
+    write_prepared(&prepared, out, fill)
+}
+
+/// Streams an already prepared image (see `prepare`).
+pub fn write_prepared<W: Write>(
+    p: &Prepared,
+    out: &mut W,
+    mut fill: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> Result<u64, WriteError> {
+    let h = &p.header;
+    out.write_all(&p.header_bytes)?;
+    out.write_all(&p.metadata)?;
+    let pad = h.pages_offset - HEADER_SIZE as u64 - h.metadata_len;
+    out.write_all(&vec![0u8; pad as usize])?;
+
+    let largest = p.runs.iter().map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE)).max().unwrap_or(0);
+    let mut buf = vec![0u8; largest.min(WRITE_CHUNK as u64) as usize];
+    let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
+    for (addr, run) in &p.runs {
+        let mut crc = Crc32c::new();
+        let mut done = 0u64;
+        let total = run.page_count * PAGE_SIZE;
+        while done < total {
+            let n = (total - done).min(buf.len() as u64) as usize;
+            let chunk = &mut buf[..n];
+            fill(addr + done, chunk)?;
+            crc.update(chunk);
+            out.write_all(chunk)?;
+            done += n as u64;
+        }
+        crcs.extend_from_slice(&crc.finish().to_le_bytes());
+    }
+
+    crcs.resize(crcs.len().next_multiple_of(8), 0);
+    let run_count = p.runs.len() as u32;
+    let table_head = encode_section_header(kind::PAGE_CRCS, 0, run_count, 4, &crcs);
+    let mut table_crc = Crc32c::new();
+    table_crc.update(&table_head);
+    table_crc.update(&crcs);
+    out.write_all(&table_head)?;
+    out.write_all(&crcs)?;
+    let trailer = Trailer {
+        file_len: h.file_len,
+        run_count: run_count as u64,
+        header_crc: h.crc,
+        metadata_crc: h.metadata_crc,
+        page_table_crc: table_crc.finish(),
+    };
+    out.write_all(&trailer.encode())?;
+    Ok(h.file_len)
+}

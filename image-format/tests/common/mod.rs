@@ -1,0 +1,192 @@
+//! Shared test fixtures: a realistic sample process, page contents derived
+//! from addresses, and helpers to build and patch images.
+#![allow(dead_code)]
+
+use image_format::v1::records::{prot, region_flags};
+use image_format::*;
+
+/// XSAVE size of an AVX machine (legacy + header + YMM_Hi128).
+pub const XSAVE_SIZE: u32 = 832;
+/// XCR0 with x87, SSE, AVX.
+pub const XCR0: u64 = 0x7;
+
+/// Page byte for virtual address `addr`: depends on the address so a
+/// misplaced page is detected.
+pub fn page_byte(addr: u64) -> u8 {
+    let x = addr.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (x >> 56) as u8 ^ (addr as u8)
+}
+
+/// Page callback for the writer.
+pub fn fill(addr: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = page_byte(addr + i as u64);
+    }
+    Ok(())
+}
+
+/// A valid XSAVE area with the given xstate_bv.
+pub fn xsave(len: u32, xstate_bv: u64, seed: u8) -> Vec<u8> {
+    let mut x = vec![0u8; len as usize];
+    for (i, b) in x.iter_mut().enumerate().take(512) {
+        *b = (i as u8).wrapping_mul(seed);
+    }
+    x[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // default MXCSR
+    x[512..520].copy_from_slice(&xstate_bv.to_le_bytes());
+    for b in x[520..576].iter_mut() {
+        *b = 0;
+    }
+    for (i, b) in x.iter_mut().enumerate().skip(576) {
+        *b = (i as u8) ^ seed;
+    }
+    x
+}
+
+/// Plausible user registers.
+pub fn regs(seed: u64) -> Regs {
+    let mut a = [0u64; 27];
+    for (i, r) in a.iter_mut().enumerate() {
+        *r = seed.wrapping_mul(1000).wrapping_add(i as u64);
+    }
+    let mut r = Regs::from_array(a);
+    r.rip = 0x5555_5555_1000 + seed;
+    r.rsp = 0x7ffd_0000_0000 - 8 * seed;
+    r.cs = 0x33;
+    r.ss = 0x2b;
+    r.eflags = 0x246;
+    r.fs_base = 0x7f00_0000_0000 + seed * 0x1000;
+    r.gs_base = 0;
+    r.ds = 0;
+    r.es = 0;
+    r.fs = 0;
+    r.gs = 0;
+    r
+}
+
+pub fn thread(tid: u32, seed: u8) -> ThreadDesc {
+    let bv = 0x7;
+    ThreadDesc {
+        state: ThreadState {
+            tid,
+            regs: regs(seed as u64),
+            sigmask: 1 << 13,
+            altstack: AltStack { sp: 0, flags: 2, size: 0 },
+            clear_child_tid: 0x7f00_0000_0990 + seed as u64,
+            robust_list_head: 0x7f00_0000_09a0,
+            robust_list_len: 24,
+            rseq: Rseq { addr: 0x7f00_0000_0fe0, len: 32, sig: 0x5305_3053 },
+            xstate_bv: bv,
+        },
+        xsave: Blob(xsave(XSAVE_SIZE, bv, seed)),
+    }
+}
+
+fn file_id(n: u64) -> FileId {
+    FileId { dev: 0x803, ino: 1000 + n, size: 4096 * 40 + n, mtime_sec: 1_700_000_000 + n as i64, mtime_nsec: 5 }
+}
+
+fn region(start: u64, pages: u64, p: u32, kind: RegionKind, path: &str, runs: &[(u64, u64)]) -> RegionDesc {
+    RegionDesc {
+        start,
+        end: start + pages * 4096,
+        prot: p,
+        kind,
+        flags: 0,
+        path: path.into(),
+        file_offset: 0,
+        file_id: if path.is_empty() { FileId::default() } else { file_id(start >> 12) },
+        runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
+    }
+}
+
+/// A small but complete process: 2 threads, every region kind, fds of
+/// every disposition.
+pub fn sample() -> ImageDesc {
+    let r = prot::READ;
+    let rw = prot::READ | prot::WRITE;
+    let rx = prot::READ | prot::EXEC;
+    let mut shm = region(0x7f00_0100_0000, 4, rw, RegionKind::Anon, "", &[(0, 4)]);
+    shm.flags = region_flags::SHARED | region_flags::SHARED_ANON;
+    let mut text = region(0x5555_5555_4000, 8, rx, RegionKind::File, "/usr/bin/sample", &[]);
+    text.file_offset = 0x1000;
+    let mut sysv = region(0x7f00_0200_0000, 2, rw, RegionKind::SysvShm, "/SYSV0000abcd", &[(1, 1)]);
+    sysv.flags = region_flags::SHARED;
+    let mut sigactions = vec![SigAction::default(); 64];
+    sigactions[1] = SigAction { handler: 0x5555_5555_6000, flags: 0x0400_0004, restorer: 0x7f00_0000_2000, mask: 0 };
+    sigactions[12] = SigAction { handler: 1, flags: 0, restorer: 0, mask: 0 };
+    let mut rlimits = [Rlimit { cur: u64::MAX, max: u64::MAX }; 16];
+    rlimits[7] = Rlimit { cur: 1024, max: 524_288 };
+    ImageDesc {
+        kernel_release: "6.12.0-test".into(),
+        dump_time_sec: 1_750_000_000,
+        dump_time_nsec: 123_456_789,
+        process: ProcessDesc {
+            pid: 4242,
+            comm: "sample".into(),
+            exe_path: "/usr/bin/sample".into(),
+            exe_id: file_id(7),
+            cwd: "/home/user".into(),
+            umask: 0o022,
+            personality: 0,
+            xcr0: XCR0,
+            xsave_size: XSAVE_SIZE,
+            mm: MmLayout {
+                start_code: 0x5555_5555_4000,
+                end_code: 0x5555_5555_c000,
+                start_data: 0x5555_5555_d000,
+                end_data: 0x5555_5555_e000,
+                start_brk: 0x5555_5556_0000,
+                brk: 0x5555_5558_1000,
+                start_stack: 0x7ffd_0000_0000 - 0x100,
+                arg_start: 0x7ffd_0000_0000 - 0x80,
+                arg_end: 0x7ffd_0000_0000 - 0x70,
+                env_start: 0x7ffd_0000_0000 - 0x70,
+                env_end: 0x7ffd_0000_0000 - 0x10,
+            },
+            rlimits,
+        },
+        auxv: vec![
+            AuxvEntry { key: 33, value: 0x7fff_f7fc_1000 },
+            AuxvEntry { key: 6, value: 4096 },
+            AuxvEntry { key: 25, value: 0x7ffd_0000_0000 - 0x200 },
+        ],
+        threads: vec![thread(4242, 1), thread(4243, 2)],
+        sigactions,
+        regions: vec![
+            text,
+            region(0x5555_5555_c000, 3, rw, RegionKind::File, "/usr/bin/sample", &[(0, 1), (2, 1)]),
+            region(0x5555_5556_0000, 33, rw, RegionKind::Heap, "", &[(0, 2), (5, 3)]),
+            region(0x7f00_0000_0000, 16, rw, RegionKind::Anon, "", &[(0, 16)]),
+            shm,
+            sysv,
+            region(0x7ffc_fffd_0000, 48, rw, RegionKind::Stack, "", &[(40, 8)]),
+            region(0x7fff_f7fb_d000, 2, r, RegionKind::Vvar, "", &[]),
+            region(0x7fff_f7fb_f000, 2, r, RegionKind::VvarVclock, "", &[]),
+            region(0x7fff_f7fc_1000, 2, rx, RegionKind::Vdso, "", &[(0, 2)]),
+        ],
+        fds: vec![
+            FdDesc { fd: 0, kind: FdKind::Tty, disposition: FdDisposition::Inherit, open_flags: 2, offset: 0, path: "/dev/pts/0".into(), cloexec: false },
+            FdDesc { fd: 1, kind: FdKind::Pipe, disposition: FdDisposition::Inherit, open_flags: 1, offset: 0, path: "".into(), cloexec: false },
+            FdDesc { fd: 2, kind: FdKind::Tty, disposition: FdDisposition::Inherit, open_flags: 2, offset: 0, path: "/dev/pts/0".into(), cloexec: false },
+            FdDesc { fd: 3, kind: FdKind::Regular, disposition: FdDisposition::Reopen, open_flags: 0o2002, offset: 77, path: "/tmp/log.txt".into(), cloexec: true },
+            FdDesc { fd: 4, kind: FdKind::Directory, disposition: FdDisposition::Reopen, open_flags: 0o200000, offset: 0, path: "/home/user".into(), cloexec: true },
+            FdDesc { fd: 7, kind: FdKind::Socket, disposition: FdDisposition::Closed, open_flags: 2, offset: 0, path: "".into(), cloexec: false },
+        ],
+    }
+}
+
+/// Writes `desc` to memory with pages from `fill`.
+pub fn build(desc: &ImageDesc) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = write_image(desc, &mut out, fill).expect("write_image");
+    assert_eq!(n as usize, out.len());
+    out
+}
+
+/// Error name of parsing `bytes` as a whole file ("ok" if accepted).
+pub fn parse_result(bytes: &[u8]) -> &'static str {
+    match Image::parse_bytes(bytes) {
+        Ok(_) => "ok",
+        Err(e) => e.name(),
+    }
+}
