@@ -6,7 +6,8 @@ use std::fmt;
 use std::vec::Vec;
 
 use crate::v1::{
-    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, Rlimit, RegionKind, SigAction, ThreadState,
+    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, RegionKind, Rlimit, SigAction,
+    ThreadState,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -37,7 +38,12 @@ pub struct Blob(pub Vec<u8>);
 
 impl fmt::Debug for Blob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Blob {{ len: {}, crc32c: {:#010x} }}", self.0.len(), crate::v1::crc32c(&self.0))
+        write!(
+            f,
+            "Blob {{ len: {}, crc32c: {:#010x} }}",
+            self.0.len(),
+            crate::v1::crc32c(&self.0)
+        )
     }
 }
 
@@ -174,7 +180,13 @@ impl ImageDesc {
                 rlimits: p.rlimits,
             },
             auxv: img.auxv().collect(),
-            threads: img.threads().map(|t| ThreadDesc { state: t.state, xsave: Blob(t.xsave.to_vec()) }).collect(),
+            threads: img
+                .threads()
+                .map(|t| ThreadDesc {
+                    state: t.state,
+                    xsave: Blob(t.xsave.to_vec()),
+                })
+                .collect(),
             sigactions: img.sigactions().collect(),
             regions: img
                 .regions()
@@ -189,7 +201,10 @@ impl ImageDesc {
                     file_id: r.file_id,
                     runs: img
                         .page_runs(&r)
-                        .map(|run| RunDesc { page_index: run.page_index, page_count: run.page_count })
+                        .map(|run| RunDesc {
+                            page_index: run.page_index,
+                            page_count: run.page_count,
+                        })
                         .collect(),
                 })
                 .collect(),

@@ -28,4 +28,6 @@ pub use desc::{Blob, ByteString, FdDesc, ImageDesc, ProcessDesc, RegionDesc, Run
 #[cfg(feature = "std")]
 pub use pages::verify_pages;
 #[cfg(feature = "std")]
-pub use write::{prepare, write_image, write_prepared, Prepared, WriteError};
+pub use write::{
+    prepare, prepare_with, write_image, write_prepared, Options, Prepared, RawSection, WriteError,
+};

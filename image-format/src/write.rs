@@ -16,8 +16,8 @@ use crate::v1::records::{
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
 use crate::v1::{
-    crc32c, Crc32c, Fd, FormatError, Header, Layout, Metadata, PageRun, Process, Region, StrRef, Trailer,
-    ARCH_X86_64, HEADER_SIZE, VERSION_MAJOR, VERSION_MINOR,
+    crc32c, Crc32c, Fd, FormatError, Header, Layout, Metadata, PageRun, Process, Region, StrRef,
+    Trailer, ARCH_X86_64, HEADER_SIZE, VERSION_MAJOR, VERSION_MINOR,
 };
 
 /// Why writing failed.
@@ -61,7 +61,10 @@ struct Strings {
 impl Strings {
     fn new() -> Self {
         // Offset 0 holds a NUL so that StrRef (0, 0) is the empty string.
-        Strings { bytes: vec![0], seen: HashMap::new() }
+        Strings {
+            bytes: vec![0],
+            seen: HashMap::new(),
+        }
     }
 
     fn add(&mut self, s: &ByteString) -> Result<StrRef, FormatError> {
@@ -87,9 +90,21 @@ fn count(n: usize) -> Result<u32, FormatError> {
 }
 
 /// Appends a section (payload padded to 8 bytes) to `meta`.
-fn push_section(meta: &mut Vec<u8>, kind: u32, count: u32, record_size: usize, mut payload: Vec<u8>) {
+fn push_section(
+    meta: &mut Vec<u8>,
+    kind: u32,
+    count: u32,
+    record_size: usize,
+    mut payload: Vec<u8>,
+) {
     payload.resize(payload.len().next_multiple_of(8), 0);
-    meta.extend_from_slice(&encode_section_header(kind, 0, count, record_size as u32, &payload));
+    meta.extend_from_slice(&encode_section_header(
+        kind,
+        0,
+        count,
+        record_size as u32,
+        &payload,
+    ));
     meta.extend_from_slice(&payload);
 }
 
@@ -115,16 +130,59 @@ pub struct Prepared {
     pub runs: Vec<(u64, PageRun)>,
 }
 
+/// A section to add after the v1 sections, as a later minor version would
+/// (kind > 8, increasing). For tests and forward-compatibility experiments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawSection {
+    /// Section kind.
+    pub kind: u32,
+    /// Section flags (SECTION_OPTIONAL).
+    pub flags: u32,
+    /// Record count.
+    pub count: u32,
+    /// Record size.
+    pub record_size: u32,
+    /// Payload (padded to 8 by the writer).
+    pub payload: Vec<u8>,
+}
+
+/// Knobs beyond `prepare`; the defaults give exactly what `prepare` does.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Minor version to put in the header.
+    pub minor: u16,
+    /// Extra sections appended after the v1 ones.
+    pub extra: Vec<RawSection>,
+    /// Run the validator; false builds hostile images for tests.
+    pub validate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            minor: VERSION_MINOR,
+            extra: Vec::new(),
+            validate: true,
+        }
+    }
+}
+
 /// Encodes and validates the header and metadata of `desc`. Nothing is
 /// written; the caller learns the layout (e.g. the file length) up front.
 pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
+    prepare_with(desc, &Options::default())
+}
+
+/// `prepare` with explicit `Options`.
+pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, FormatError> {
     let mut strings = Strings::new();
     let p = &desc.process;
     let mut comm = [0u8; 16];
-    if p.comm.0.len() > 15 {
+    if p.comm.0.len() > 15 && opts.validate {
         return Err(FormatError::StringNotTerminated);
     }
-    comm.get_mut(..p.comm.0.len()).ok_or(FormatError::StringNotTerminated)?.copy_from_slice(&p.comm.0);
+    let n = p.comm.0.len().min(16);
+    comm[..n].copy_from_slice(&p.comm.0[..n]);
     let process = Process {
         pid: p.pid,
         umask: p.umask,
@@ -155,9 +213,13 @@ pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
             first_run: run_total,
             run_count,
         });
-        run_total = run_total.checked_add(run_count).ok_or(FormatError::CountOverLimit)?;
+        run_total = run_total
+            .checked_add(run_count)
+            .ok_or(FormatError::CountOverLimit)?;
         for run in &r.runs {
-            page_total = page_total.checked_add(run.page_count).ok_or(FormatError::PageRunOutsideFile)?;
+            page_total = page_total
+                .checked_add(run.page_count)
+                .ok_or(FormatError::PageRunOutsideFile)?;
         }
     }
     let mut fds = Vec::with_capacity(desc.fds.len());
@@ -178,8 +240,11 @@ pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
     for (t, b) in desc.threads.iter().zip(threads.chunks_exact_mut(tsize)) {
         let xlen = u32::try_from(t.xsave.0.len()).map_err(|_| FormatError::XsaveSizeMismatch)?;
         t.state.encode(xlen, b);
-        let area = b.get_mut(THREAD_FIXED_SIZE..THREAD_FIXED_SIZE + t.xsave.0.len());
-        area.ok_or(FormatError::XsaveSizeMismatch)?.copy_from_slice(&t.xsave.0);
+        // A wrong length is copied as far as it fits and left for the
+        // validator to report (xsave-size-mismatch).
+        let area = &mut b[THREAD_FIXED_SIZE..];
+        let n = area.len().min(t.xsave.0.len());
+        area[..n].copy_from_slice(&t.xsave.0[..n]);
     }
 
     let mut meta = Vec::new();
@@ -188,40 +253,100 @@ pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
     push_section(&mut meta, kind::PROCESS, 1, PROCESS_SIZE, pb);
     let string_count = count(strings.bytes.len())?;
     push_section(&mut meta, kind::STRINGS, string_count, 1, strings.bytes);
-    push_section(&mut meta, kind::AUXV, count(desc.auxv.len())?, AUXV_SIZE, encode_all(&desc.auxv, AUXV_SIZE, |a, b| a.encode(b)));
-    push_section(&mut meta, kind::THREADS, count(desc.threads.len())?, tsize, threads);
-    push_section(&mut meta, kind::SIGACTIONS, count(desc.sigactions.len())?, SIGACTION_SIZE, encode_all(&desc.sigactions, SIGACTION_SIZE, |s, b| s.encode(b)));
-    push_section(&mut meta, kind::REGIONS, count(regions.len())?, REGION_SIZE, encode_all(&regions, REGION_SIZE, |r, b| r.encode(b)));
+    push_section(
+        &mut meta,
+        kind::AUXV,
+        count(desc.auxv.len())?,
+        AUXV_SIZE,
+        encode_all(&desc.auxv, AUXV_SIZE, |a, b| a.encode(b)),
+    );
+    push_section(
+        &mut meta,
+        kind::THREADS,
+        count(desc.threads.len())?,
+        tsize,
+        threads,
+    );
+    push_section(
+        &mut meta,
+        kind::SIGACTIONS,
+        count(desc.sigactions.len())?,
+        SIGACTION_SIZE,
+        encode_all(&desc.sigactions, SIGACTION_SIZE, |s, b| s.encode(b)),
+    );
+    push_section(
+        &mut meta,
+        kind::REGIONS,
+        count(regions.len())?,
+        REGION_SIZE,
+        encode_all(&regions, REGION_SIZE, |r, b| r.encode(b)),
+    );
 
     // Everything after this point has a size known now, so the page data
     // offset (and with it every run's file offset) is fixed before the
     // runs are encoded: no back-patching, no seeking.
     let runs_len = SECTION_HEADER_SIZE + run_total as usize * PAGE_RUN_SIZE;
     let fds_len = SECTION_HEADER_SIZE + (fds.len() * FD_SIZE).next_multiple_of(8);
-    let metadata_len = (meta.len() + runs_len + fds_len) as u64;
-    let layout = Layout::compute(metadata_len, page_total, run_total).ok_or(FormatError::LayoutInconsistent)?;
+    let extra_len: usize = opts
+        .extra
+        .iter()
+        .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
+        .sum();
+    let metadata_len = (meta.len() + runs_len + fds_len + extra_len) as u64;
+    let layout = Layout::compute(metadata_len, page_total, run_total)
+        .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
     let mut offset = layout.pages_offset;
     for r in &desc.regions {
         for run in &r.runs {
-            let pr = PageRun { page_index: run.page_index, page_count: run.page_count, file_offset: offset };
+            let pr = PageRun {
+                page_index: run.page_index,
+                page_count: run.page_count,
+                file_offset: offset,
+            };
             let addr = r.start.wrapping_add(run.page_index.wrapping_mul(PAGE_SIZE));
             runs.push((addr, pr));
             offset = offset.wrapping_add(run.page_count.wrapping_mul(PAGE_SIZE));
         }
     }
     let run_bytes = encode_all(&runs, PAGE_RUN_SIZE, |(_, r), b| r.encode(b));
-    push_section(&mut meta, kind::PAGE_RUNS, run_total, PAGE_RUN_SIZE, run_bytes);
-    push_section(&mut meta, kind::FDS, count(fds.len())?, FD_SIZE, encode_all(&fds, FD_SIZE, |f, b| f.encode(b)));
+    push_section(
+        &mut meta,
+        kind::PAGE_RUNS,
+        run_total,
+        PAGE_RUN_SIZE,
+        run_bytes,
+    );
+    push_section(
+        &mut meta,
+        kind::FDS,
+        count(fds.len())?,
+        FD_SIZE,
+        encode_all(&fds, FD_SIZE, |f, b| f.encode(b)),
+    );
+    for e in &opts.extra {
+        let mut payload = e.payload.clone();
+        payload.resize(payload.len().next_multiple_of(8), 0);
+        meta.extend_from_slice(&encode_section_header(
+            e.kind,
+            e.flags,
+            e.count,
+            e.record_size,
+            &payload,
+        ));
+        meta.extend_from_slice(&payload);
+    }
 
     let mut kernel_release = [0u8; KERNEL_RELEASE_LEN];
-    if desc.kernel_release.0.len() >= KERNEL_RELEASE_LEN {
+    let kr = &desc.kernel_release.0;
+    if kr.len() >= KERNEL_RELEASE_LEN && opts.validate {
         return Err(FormatError::StringNotTerminated);
     }
-    kernel_release[..desc.kernel_release.0.len()].copy_from_slice(&desc.kernel_release.0);
+    let n = kr.len().min(KERNEL_RELEASE_LEN);
+    kernel_release[..n].copy_from_slice(&kr[..n]);
     let mut header = Header {
         major: VERSION_MAJOR,
-        minor: VERSION_MINOR,
+        minor: opts.minor,
         arch: ARCH_X86_64,
         page_size: PAGE_SIZE as u32,
         flags: 0,
@@ -239,11 +364,24 @@ pub fn prepare(desc: &ImageDesc) -> Result<Prepared, FormatError> {
         crc: 0,
     };
     let header_bytes = header.encode();
+    header.crc = u32::from_le_bytes([
+        header_bytes[252],
+        header_bytes[253],
+        header_bytes[254],
+        header_bytes[255],
+    ]);
     // The writer runs the same validator as the restorers, so it can never
     // emit metadata they would refuse.
-    header = Header::parse(&header_bytes)?;
-    Metadata::parse(&header, &meta)?;
-    Ok(Prepared { header, header_bytes, metadata: meta, runs })
+    if opts.validate {
+        Header::parse(&header_bytes)?;
+        Metadata::parse(&header, &meta)?;
+    }
+    Ok(Prepared {
+        header,
+        header_bytes,
+        metadata: meta,
+        runs,
+    })
 }
 
 /// Writes `desc` as an image into `out` in one pass and returns the number
@@ -271,7 +409,12 @@ pub fn write_prepared<W: Write>(
     let pad = h.pages_offset - HEADER_SIZE as u64 - h.metadata_len;
     out.write_all(&vec![0u8; pad as usize])?;
 
-    let largest = p.runs.iter().map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE)).max().unwrap_or(0);
+    let largest = p
+        .runs
+        .iter()
+        .map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE))
+        .max()
+        .unwrap_or(0);
     let mut buf = vec![0u8; largest.min(WRITE_CHUNK as u64) as usize];
     let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
     for (addr, run) in &p.runs {

@@ -27,13 +27,27 @@ fn v1_compiles_as_a_no_std_submodule() {
     );
     std::fs::write(&root, src).unwrap();
     let out = Command::new(RUSTC)
-        .args(["--edition", "2021", "--crate-type", "lib", "-C", "panic=abort", "-D", "warnings", "--out-dir"])
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "-C",
+            "panic=abort",
+            "-D",
+            "warnings",
+            "--out-dir",
+        ])
         .arg(&dir)
         .arg(&root)
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "kernel-style build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kernel-style build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -44,10 +58,30 @@ fn v1_has_no_crate_paths_or_crate_attributes() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap();
-            assert!(!code.contains("crate::"), "{}:{}: crate:: path", path.display(), n + 1);
-            assert!(!code.contains("#!["), "{}:{}: crate attribute", path.display(), n + 1);
-            assert!(!code.contains("extern crate"), "{}:{}: extern crate", path.display(), n + 1);
-            assert!(!code.contains("unsafe"), "{}:{}: unsafe", path.display(), n + 1);
+            assert!(
+                !code.contains("crate::"),
+                "{}:{}: crate:: path",
+                path.display(),
+                n + 1
+            );
+            assert!(
+                !code.contains("#!["),
+                "{}:{}: crate attribute",
+                path.display(),
+                n + 1
+            );
+            assert!(
+                !code.contains("extern crate"),
+                "{}:{}: extern crate",
+                path.display(),
+                n + 1
+            );
+            assert!(
+                !code.contains("unsafe"),
+                "{}:{}: unsafe",
+                path.display(),
+                n + 1
+            );
         }
     }
 }

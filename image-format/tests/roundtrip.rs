@@ -50,7 +50,10 @@ fn verify_pages_accepts_good_and_rejects_flipped_page_byte() {
     read(&bytes).expect("good pages");
     let off = Image::parse_bytes(&bytes).unwrap().header.pages_offset as usize + 5000;
     bytes[off] ^= 0x40;
-    assert!(matches!(read(&bytes), Err(VerifyError::Format(FormatError::PageChecksum))));
+    assert!(matches!(
+        read(&bytes),
+        Err(VerifyError::Format(FormatError::PageChecksum))
+    ));
 }
 
 #[test]
@@ -59,7 +62,10 @@ fn large_run_is_streamed_in_bounded_chunks() {
     // 3 MiB + 1 page run: the callback must see chunks <= WRITE_CHUNK.
     let pages = 769;
     desc.regions[3].end = desc.regions[3].start + pages * 4096;
-    desc.regions[3].runs = vec![RunDesc { page_index: 0, page_count: pages }];
+    desc.regions[3].runs = vec![RunDesc {
+        page_index: 0,
+        page_count: pages,
+    }];
     let mut out = Vec::new();
     let mut max_chunk = 0;
     let mut calls = 0;
@@ -97,8 +103,14 @@ fn check_cpu_distinguishes_missing_features_and_small_area() {
     let img = Image::parse_bytes(&bytes).unwrap();
     assert_eq!(check_cpu(&img.process, 0x7, 832), Ok(()));
     assert_eq!(check_cpu(&img.process, 0xe7, 2696), Ok(()));
-    assert_eq!(check_cpu(&img.process, 0x3, 832).unwrap_err().name(), "cpu-missing-features");
-    assert_eq!(check_cpu(&img.process, 0x7, 576).unwrap_err().name(), "cpu-xsave-too-small");
+    assert_eq!(
+        check_cpu(&img.process, 0x3, 832).unwrap_err().name(),
+        "cpu-missing-features"
+    );
+    assert_eq!(
+        check_cpu(&img.process, 0x7, 576).unwrap_err().name(),
+        "cpu-xsave-too-small"
+    );
 }
 
 #[test]

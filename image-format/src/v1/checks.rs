@@ -35,8 +35,12 @@ pub fn check_string(strings: &[u8], r: StrRef) -> Result<&[u8]> {
         return Err(FormatError::PathTooLong);
     }
     let start = r.offset as usize;
-    let end = start.checked_add(r.len as usize).ok_or(FormatError::StringOutOfBounds)?;
-    let s = strings.get(start..end).ok_or(FormatError::StringOutOfBounds)?;
+    let end = start
+        .checked_add(r.len as usize)
+        .ok_or(FormatError::StringOutOfBounds)?;
+    let s = strings
+        .get(start..end)
+        .ok_or(FormatError::StringOutOfBounds)?;
     if strings.get(end) != Some(&0) {
         return Err(FormatError::StringNotTerminated);
     }
@@ -108,10 +112,16 @@ pub fn check_thread(t: &ThreadState, xsave_len: u32, xsave: &[u8], p: &Process) 
     if r.ss != USER_SS {
         return Err(FormatError::BadStackSegment);
     }
-    if ![r.ds, r.es, r.fs, r.gs].iter().all(|&s| valid_data_selector(s)) {
+    if ![r.ds, r.es, r.fs, r.gs]
+        .iter()
+        .all(|&s| valid_data_selector(s))
+    {
         return Err(FormatError::BadDataSegment);
     }
-    if ![r.rip, r.rsp, r.fs_base, r.gs_base].iter().all(|&a| is_canonical(a)) {
+    if ![r.rip, r.rsp, r.fs_base, r.gs_base]
+        .iter()
+        .all(|&a| is_canonical(a))
+    {
         return Err(FormatError::NonCanonicalRegister);
     }
     if r.eflags & !EFLAGS_USER_MASK != 0 {
@@ -137,7 +147,9 @@ pub fn check_thread(t: &ThreadState, xsave_len: u32, xsave: &[u8], p: &Process) 
     if t.xstate_bv & !p.xcr0 != 0 {
         return Err(FormatError::XstateBvNotInXcr0);
     }
-    let header_rest_zero = xsave.get(520..576).is_some_and(|h| h.iter().all(|&b| b == 0));
+    let header_rest_zero = xsave
+        .get(520..576)
+        .is_some_and(|h| h.iter().all(|&b| b == 0));
     if !header_rest_zero {
         return Err(FormatError::BadXsaveHeader);
     }

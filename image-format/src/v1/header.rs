@@ -1,6 +1,8 @@
 //! The fixed header at offset 0 and the fixed trailer at the end of file.
 
-use super::bytes::{align_up, get_bytes, get_u16, get_u32, get_u64, is_zero, put, put_u16, put_u32, put_u64};
+use super::bytes::{
+    align_up, get_bytes, get_u16, get_u32, get_u64, is_zero, put, put_u16, put_u32, put_u64,
+};
 use super::crc::crc32c;
 use super::error::{FormatError, Result};
 use super::limits::{MAX_METADATA_LEN, MAX_PAGE_RUNS, PAGE_SIZE};
@@ -96,7 +98,13 @@ impl Layout {
         let tail_offset = pages_offset.checked_add(pages_len)?;
         let tail_len = tail_len_for(runs);
         let file_len = tail_offset.checked_add(tail_len)?;
-        Some(Layout { pages_offset, pages_len, tail_offset, tail_len, file_len })
+        Some(Layout {
+            pages_offset,
+            pages_len,
+            tail_offset,
+            tail_len,
+            file_len,
+        })
     }
 }
 
@@ -187,7 +195,11 @@ impl Header {
 
     /// The kernel release as bytes, up to its NUL.
     pub fn kernel_release(&self) -> &[u8] {
-        let end = self.kernel_release.iter().position(|&c| c == 0).unwrap_or(0);
+        let end = self
+            .kernel_release
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(0);
         self.kernel_release.get(..end).unwrap_or(&[])
     }
 

@@ -40,7 +40,12 @@ impl<'a> Image<'a> {
     /// Validates an image from its pieces: the first bytes of the file
     /// (at least HEADER_SIZE), the metadata range and the tail range the
     /// header names, and the real file length (from fstat).
-    pub fn parse(header: &[u8], metadata: &'a [u8], tail: &'a [u8], file_len: u64) -> Result<Image<'a>> {
+    pub fn parse(
+        header: &[u8],
+        metadata: &'a [u8],
+        tail: &'a [u8],
+        file_len: u64,
+    ) -> Result<Image<'a>> {
         let h = Header::parse(header)?;
         if file_len < h.file_len {
             return Err(FormatError::Truncated);
@@ -52,7 +57,10 @@ impl<'a> Image<'a> {
         if tail.len() as u64 != h.tail_len {
             return Err(FormatError::Truncated);
         }
-        let split = tail.len().checked_sub(TRAILER_SIZE).ok_or(FormatError::Truncated)?;
+        let split = tail
+            .len()
+            .checked_sub(TRAILER_SIZE)
+            .ok_or(FormatError::Truncated)?;
         let (table, trailer) = tail.split_at(split);
         let trailer = Trailer::parse(trailer)?;
         if trailer.file_len != h.file_len
@@ -74,7 +82,12 @@ impl<'a> Image<'a> {
         {
             return Err(FormatError::BadPageCrcTable);
         }
-        Ok(Image { header: h, meta, trailer, page_crcs: s.records() })
+        Ok(Image {
+            header: h,
+            meta,
+            trailer,
+            page_crcs: s.records(),
+        })
     }
 
     /// Validates an image held entirely in memory (tests, `verify`).
@@ -92,6 +105,8 @@ impl<'a> Image<'a> {
     /// Stored CRC32C of page run `index` (in `all_page_runs` order).
     pub fn page_crc(&self, index: u32) -> Option<u32> {
         let off = (index as usize).checked_mul(4)?;
-        self.page_crcs.get(off..off.checked_add(4)?).map(|b| get_u32(b, 0))
+        self.page_crcs
+            .get(off..off.checked_add(4)?)
+            .map(|b| get_u32(b, 0))
     }
 }

@@ -110,7 +110,11 @@ impl<'a> Metadata<'a> {
             strings,
             auxv: records(f.auxv, AUXV_SIZE, MAX_AUXV)?,
             thread_size: thread_record_size(process.xsave_size),
-            threads: records(f.threads, thread_record_size(process.xsave_size), MAX_THREADS)?,
+            threads: records(
+                f.threads,
+                thread_record_size(process.xsave_size),
+                MAX_THREADS,
+            )?,
             sigactions: records(f.sigactions, SIGACTION_SIZE, NUM_SIGACTIONS)?,
             regions: records(f.regions, REGION_SIZE, MAX_REGIONS)?,
             runs: records(f.runs, PAGE_RUN_SIZE, MAX_PAGE_RUNS)?,
@@ -162,7 +166,10 @@ impl<'a> Metadata<'a> {
 
     fn check_regions(&self, h: &Header) -> Result<()> {
         let total_runs = self.run_count();
-        let pages_end = h.pages_offset.checked_add(h.pages_len).ok_or(FormatError::LayoutInconsistent)?;
+        let pages_end = h
+            .pages_offset
+            .checked_add(h.pages_len)
+            .ok_or(FormatError::LayoutInconsistent)?;
         let mut prev_end = 0u64;
         let mut next_run = 0u32;
         let mut next_offset = h.pages_offset;
@@ -172,7 +179,8 @@ impl<'a> Metadata<'a> {
             if !Region::reserved_zero(b) {
                 return Err(FormatError::ReservedNotZero);
             }
-            if r.start % PAGE_SIZE != 0 || r.end % PAGE_SIZE != 0 || r.file_offset % PAGE_SIZE != 0 {
+            if r.start % PAGE_SIZE != 0 || r.end % PAGE_SIZE != 0 || r.file_offset % PAGE_SIZE != 0
+            {
                 return Err(FormatError::Misaligned);
             }
             if r.start >= r.end {
@@ -244,7 +252,10 @@ impl<'a> Metadata<'a> {
             if run.page_index < prev_page_end {
                 return Err(FormatError::PageRunsOverlapOrUnsorted);
             }
-            let end = run.page_index.checked_add(run.page_count).ok_or(FormatError::PageRunOutsideRegion)?;
+            let end = run
+                .page_index
+                .checked_add(run.page_count)
+                .ok_or(FormatError::PageRunOutsideRegion)?;
             if end > region_pages {
                 return Err(FormatError::PageRunOutsideRegion);
             }
@@ -274,7 +285,8 @@ impl<'a> Metadata<'a> {
             }
             prev = Some(fd);
             FdKind::from_u32(get_u32(b, 4)).ok_or(FormatError::UnknownFdKind)?;
-            let disp = FdDisposition::from_u32(get_u32(b, 8)).ok_or(FormatError::UnknownFdDisposition)?;
+            let disp =
+                FdDisposition::from_u32(get_u32(b, 8)).ok_or(FormatError::UnknownFdDisposition)?;
             if get_u32(b, 32) > 1 {
                 return Err(FormatError::BadCloexec);
             }
@@ -284,7 +296,10 @@ impl<'a> Metadata<'a> {
             if get_u64(b, 16) > i64::MAX as u64 {
                 return Err(FormatError::BadFdOffset);
             }
-            let path = StrRef { offset: get_u32(b, 24), len: get_u32(b, 28) };
+            let path = StrRef {
+                offset: get_u32(b, 24),
+                len: get_u32(b, 28),
+            };
             match disp {
                 FdDisposition::Reopen => check_path(self.strings, path)?,
                 FdDisposition::Inherit if fd > 2 => return Err(FormatError::BadFdDisposition),
@@ -306,25 +321,35 @@ impl<'a> Metadata<'a> {
         self.threads.chunks_exact(self.thread_size).map(|b| {
             let (state, len) = ThreadState::decode(b);
             let end = THREAD_FIXED_SIZE.saturating_add(len as usize);
-            Thread { state, xsave: b.get(THREAD_FIXED_SIZE..end).unwrap_or(&[]) }
+            Thread {
+                state,
+                xsave: b.get(THREAD_FIXED_SIZE..end).unwrap_or(&[]),
+            }
         })
     }
 
     /// The 64 signal actions; item i is signal i + 1.
     pub fn sigactions(&self) -> impl Iterator<Item = SigAction> + 'a {
-        self.sigactions.chunks_exact(SIGACTION_SIZE).map(SigAction::decode)
+        self.sigactions
+            .chunks_exact(SIGACTION_SIZE)
+            .map(SigAction::decode)
     }
 
     /// Memory regions, sorted by address.
     pub fn regions(&self) -> impl Iterator<Item = Region> + 'a {
-        self.regions.chunks_exact(REGION_SIZE).filter_map(Region::decode)
+        self.regions
+            .chunks_exact(REGION_SIZE)
+            .filter_map(Region::decode)
     }
 
     /// Page runs of one region, sorted by page index.
     pub fn page_runs(&self, r: &Region) -> impl Iterator<Item = PageRun> + 'a {
         let start = (r.first_run as usize).saturating_mul(PAGE_RUN_SIZE);
         let len = (r.run_count as usize).saturating_mul(PAGE_RUN_SIZE);
-        let bytes = self.runs.get(start..start.saturating_add(len)).unwrap_or(&[]);
+        let bytes = self
+            .runs
+            .get(start..start.saturating_add(len))
+            .unwrap_or(&[]);
         bytes.chunks_exact(PAGE_RUN_SIZE).map(PageRun::decode)
     }
 

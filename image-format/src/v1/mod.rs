@@ -21,16 +21,16 @@ pub mod thread;
 pub mod verify;
 
 pub use self::crc::{crc32c, Crc32c};
-pub use self::error::{FormatError, Result};
+pub use self::error::FormatError;
 pub use self::header::{
-    tail_len_for, Header, Layout, Trailer, ARCH_X86_64, HEADER_SIZE, MAGIC, TRAILER_MAGIC, TRAILER_SIZE,
-    VERSION_MAJOR, VERSION_MINOR,
+    tail_len_for, Header, Layout, Trailer, ARCH_X86_64, HEADER_SIZE, MAGIC, TRAILER_MAGIC,
+    TRAILER_SIZE, VERSION_MAJOR, VERSION_MINOR,
 };
 pub use self::image::Image;
 pub use self::metadata::Metadata;
 pub use self::records::{
-    AuxvEntry, Fd, FdDisposition, FdKind, FileId, MmLayout, PageRun, Process, Region, RegionKind, Rlimit,
-    SigAction, StrRef,
+    AuxvEntry, Fd, FdDisposition, FdKind, FileId, MmLayout, PageRun, Process, Region, RegionKind,
+    Rlimit, SigAction, StrRef,
 };
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};

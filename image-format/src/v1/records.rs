@@ -16,7 +16,10 @@ pub struct StrRef {
 
 impl StrRef {
     fn decode(b: &[u8], off: usize) -> StrRef {
-        StrRef { offset: get_u32(b, off), len: get_u32(b, off + 4) }
+        StrRef {
+            offset: get_u32(b, off),
+            len: get_u32(b, off + 4),
+        }
     }
     fn encode(&self, b: &mut [u8], off: usize) {
         put_u32(b, off, self.offset);
@@ -104,8 +107,17 @@ impl MmLayout {
     /// The fields in record order.
     pub fn to_array(&self) -> [u64; 11] {
         [
-            self.start_code, self.end_code, self.start_data, self.end_data, self.start_brk,
-            self.brk, self.start_stack, self.arg_start, self.arg_end, self.env_start, self.env_end,
+            self.start_code,
+            self.end_code,
+            self.start_data,
+            self.end_data,
+            self.start_brk,
+            self.brk,
+            self.start_stack,
+            self.arg_start,
+            self.arg_end,
+            self.env_start,
+            self.env_end,
         ]
     }
     /// Builds from the fields in record order.
@@ -113,8 +125,17 @@ impl MmLayout {
         let [start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start, arg_end, env_start, env_end] =
             a;
         MmLayout {
-            start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start,
-            arg_end, env_start, env_end,
+            start_code,
+            end_code,
+            start_data,
+            end_data,
+            start_brk,
+            brk,
+            start_stack,
+            arg_start,
+            arg_end,
+            env_start,
+            env_end,
         }
     }
 }
@@ -158,7 +179,10 @@ impl Process {
         }
         let mut rlimits = [Rlimit::default(); NUM_RLIMITS];
         for (i, r) in rlimits.iter_mut().enumerate() {
-            *r = Rlimit { cur: get_u64(b, 184 + 16 * i), max: get_u64(b, 192 + 16 * i) };
+            *r = Rlimit {
+                cur: get_u64(b, 184 + 16 * i),
+                max: get_u64(b, 192 + 16 * i),
+            };
         }
         Process {
             pid: get_u32(b, 0),
@@ -216,7 +240,10 @@ pub const AUXV_SIZE: usize = 16;
 impl AuxvEntry {
     /// Decodes one entry.
     pub fn decode(b: &[u8]) -> AuxvEntry {
-        AuxvEntry { key: get_u64(b, 0), value: get_u64(b, 8) }
+        AuxvEntry {
+            key: get_u64(b, 0),
+            value: get_u64(b, 8),
+        }
     }
     /// Encodes one entry.
     pub fn encode(&self, b: &mut [u8]) {
@@ -402,7 +429,11 @@ pub const PAGE_RUN_SIZE: usize = 24;
 impl PageRun {
     /// Decodes one run.
     pub fn decode(b: &[u8]) -> PageRun {
-        PageRun { page_index: get_u64(b, 0), page_count: get_u64(b, 8), file_offset: get_u64(b, 16) }
+        PageRun {
+            page_index: get_u64(b, 0),
+            page_count: get_u64(b, 8),
+            file_offset: get_u64(b, 16),
+        }
     }
     /// Encodes one run.
     pub fn encode(&self, b: &mut [u8]) {

@@ -60,7 +60,9 @@ pub struct Section<'a> {
 impl<'a> Section<'a> {
     /// Reads the section at the start of `b`; returns it and the rest.
     pub fn read(b: &'a [u8]) -> Result<(Section<'a>, &'a [u8])> {
-        let head = b.get(..SECTION_HEADER_SIZE).ok_or(FormatError::SectionOverrun)?;
+        let head = b
+            .get(..SECTION_HEADER_SIZE)
+            .ok_or(FormatError::SectionOverrun)?;
         let payload_len = get_u64(head, 8);
         if payload_len % 8 != 0 {
             return Err(FormatError::Misaligned);
@@ -93,6 +95,13 @@ impl<'a> Section<'a> {
         let used = (s.count as u64) * (s.record_size as u64);
         if (used + 7) & !7 != payload_len {
             return Err(FormatError::SectionSizeMismatch);
+        }
+        // Padding must be zero so that every byte has exactly one meaning.
+        if !payload
+            .get(used as usize..)
+            .is_some_and(|pad| pad.iter().all(|&b| b == 0))
+        {
+            return Err(FormatError::ReservedNotZero);
         }
         Ok((s, b.get(end..).unwrap_or(&[])))
     }

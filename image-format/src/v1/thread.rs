@@ -42,10 +42,33 @@ impl Regs {
     /// Registers in `user_regs_struct` order.
     pub fn to_array(&self) -> [u64; NUM_REGS] {
         [
-            self.r15, self.r14, self.r13, self.r12, self.rbp, self.rbx, self.r11, self.r10,
-            self.r9, self.r8, self.rax, self.rcx, self.rdx, self.rsi, self.rdi, self.orig_rax,
-            self.rip, self.cs, self.eflags, self.rsp, self.ss, self.fs_base, self.gs_base,
-            self.ds, self.es, self.fs, self.gs,
+            self.r15,
+            self.r14,
+            self.r13,
+            self.r12,
+            self.rbp,
+            self.rbx,
+            self.r11,
+            self.r10,
+            self.r9,
+            self.r8,
+            self.rax,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.orig_rax,
+            self.rip,
+            self.cs,
+            self.eflags,
+            self.rsp,
+            self.ss,
+            self.fs_base,
+            self.gs_base,
+            self.ds,
+            self.es,
+            self.fs,
+            self.gs,
         ]
     }
 
@@ -54,8 +77,33 @@ impl Regs {
         let [r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs] =
             a;
         Regs {
-            r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax,
-            rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs,
+            r15,
+            r14,
+            r13,
+            r12,
+            rbp,
+            rbx,
+            r11,
+            r10,
+            r9,
+            r8,
+            rax,
+            rcx,
+            rdx,
+            rsi,
+            rdi,
+            orig_rax,
+            rip,
+            cs,
+            eflags,
+            rsp,
+            ss,
+            fs_base,
+            gs_base,
+            ds,
+            es,
+            fs,
+            gs,
         }
     }
 }
@@ -133,11 +181,19 @@ impl ThreadState {
             tid: get_u32(b, 0),
             regs: Regs::from_array(regs),
             sigmask: get_u64(b, 224),
-            altstack: AltStack { sp: get_u64(b, 232), flags: get_u32(b, 240), size: get_u64(b, 248) },
+            altstack: AltStack {
+                sp: get_u64(b, 232),
+                flags: get_u32(b, 240),
+                size: get_u64(b, 248),
+            },
             clear_child_tid: get_u64(b, 256),
             robust_list_head: get_u64(b, 264),
             robust_list_len: get_u64(b, 272),
-            rseq: Rseq { addr: get_u64(b, 280), len: get_u32(b, 288), sig: get_u32(b, 292) },
+            rseq: Rseq {
+                addr: get_u64(b, 280),
+                len: get_u32(b, 288),
+                sig: get_u32(b, 292),
+            },
             xstate_bv: get_u64(b, 304),
         };
         (t, get_u32(b, 296))
@@ -145,7 +201,10 @@ impl ThreadState {
 
     /// True when reserved bytes of the fixed part are zero.
     pub fn reserved_zero(b: &[u8]) -> bool {
-        is_zero(b, 4, 8) && is_zero(b, 244, 248) && is_zero(b, 300, 304) && is_zero(b, 312, THREAD_FIXED_SIZE)
+        is_zero(b, 4, 8)
+            && is_zero(b, 244, 248)
+            && is_zero(b, 300, 304)
+            && is_zero(b, 312, THREAD_FIXED_SIZE)
     }
 
     /// Encodes the fixed part with the XSAVE length into a zeroed buffer.

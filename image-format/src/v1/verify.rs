@@ -33,7 +33,9 @@ pub fn verify_pages_with<E>(
         let mut left = run.page_count.saturating_mul(PAGE_SIZE);
         while left > 0 {
             let n = left.min(buf.len() as u64) as usize;
-            let chunk = buf.get_mut(..n).ok_or(VerifyError::Format(FormatError::BadBuffer))?;
+            let chunk = buf
+                .get_mut(..n)
+                .ok_or(VerifyError::Format(FormatError::BadBuffer))?;
             read_at(off, chunk).map_err(VerifyError::Read)?;
             crc.update(chunk);
             off = off.saturating_add(n as u64);
@@ -51,7 +53,11 @@ pub fn verify_pages_with<E>(
 /// every feature enabled at dump time must be enabled here (`xcr0_here`,
 /// from XGETBV(0)), and this kernel's XSAVE area (`xsave_size_here`) must
 /// be at least as large as the recorded one.
-pub fn check_cpu(process: &Process, xcr0_here: u64, xsave_size_here: u32) -> Result<(), FormatError> {
+pub fn check_cpu(
+    process: &Process,
+    xcr0_here: u64,
+    xsave_size_here: u32,
+) -> Result<(), FormatError> {
     if process.xcr0 & !xcr0_here != 0 {
         return Err(FormatError::CpuMissingFeatures);
     }

@@ -70,11 +70,19 @@ pub fn thread(tid: u32, seed: u8) -> ThreadDesc {
             tid,
             regs: regs(seed as u64),
             sigmask: 1 << 13,
-            altstack: AltStack { sp: 0, flags: 2, size: 0 },
+            altstack: AltStack {
+                sp: 0,
+                flags: 2,
+                size: 0,
+            },
             clear_child_tid: 0x7f00_0000_0990 + seed as u64,
             robust_list_head: 0x7f00_0000_09a0,
             robust_list_len: 24,
-            rseq: Rseq { addr: 0x7f00_0000_0fe0, len: 32, sig: 0x5305_3053 },
+            rseq: Rseq {
+                addr: 0x7f00_0000_0fe0,
+                len: 32,
+                sig: 0x5305_3053,
+            },
             xstate_bv: bv,
         },
         xsave: Blob(xsave(XSAVE_SIZE, bv, seed)),
@@ -82,10 +90,23 @@ pub fn thread(tid: u32, seed: u8) -> ThreadDesc {
 }
 
 fn file_id(n: u64) -> FileId {
-    FileId { dev: 0x803, ino: 1000 + n, size: 4096 * 40 + n, mtime_sec: 1_700_000_000 + n as i64, mtime_nsec: 5 }
+    FileId {
+        dev: 0x803,
+        ino: 1000 + n,
+        size: 4096 * 40 + n,
+        mtime_sec: 1_700_000_000 + n as i64,
+        mtime_nsec: 5,
+    }
 }
 
-fn region(start: u64, pages: u64, p: u32, kind: RegionKind, path: &str, runs: &[(u64, u64)]) -> RegionDesc {
+fn region(
+    start: u64,
+    pages: u64,
+    p: u32,
+    kind: RegionKind,
+    path: &str,
+    runs: &[(u64, u64)],
+) -> RegionDesc {
     RegionDesc {
         start,
         end: start + pages * 4096,
@@ -94,8 +115,18 @@ fn region(start: u64, pages: u64, p: u32, kind: RegionKind, path: &str, runs: &[
         flags: 0,
         path: path.into(),
         file_offset: 0,
-        file_id: if path.is_empty() { FileId::default() } else { file_id(start >> 12) },
-        runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
+        file_id: if path.is_empty() {
+            FileId::default()
+        } else {
+            file_id(start >> 12)
+        },
+        runs: runs
+            .iter()
+            .map(|&(page_index, page_count)| RunDesc {
+                page_index,
+                page_count,
+            })
+            .collect(),
     }
 }
 
@@ -107,15 +138,45 @@ pub fn sample() -> ImageDesc {
     let rx = prot::READ | prot::EXEC;
     let mut shm = region(0x7f00_0100_0000, 4, rw, RegionKind::Anon, "", &[(0, 4)]);
     shm.flags = region_flags::SHARED | region_flags::SHARED_ANON;
-    let mut text = region(0x5555_5555_4000, 8, rx, RegionKind::File, "/usr/bin/sample", &[]);
+    let mut text = region(
+        0x5555_5555_4000,
+        8,
+        rx,
+        RegionKind::File,
+        "/usr/bin/sample",
+        &[],
+    );
     text.file_offset = 0x1000;
-    let mut sysv = region(0x7f00_0200_0000, 2, rw, RegionKind::SysvShm, "/SYSV0000abcd", &[(1, 1)]);
+    let mut sysv = region(
+        0x7f00_0200_0000,
+        2,
+        rw,
+        RegionKind::SysvShm,
+        "/SYSV0000abcd",
+        &[(1, 1)],
+    );
     sysv.flags = region_flags::SHARED;
     let mut sigactions = vec![SigAction::default(); 64];
-    sigactions[1] = SigAction { handler: 0x5555_5555_6000, flags: 0x0400_0004, restorer: 0x7f00_0000_2000, mask: 0 };
-    sigactions[12] = SigAction { handler: 1, flags: 0, restorer: 0, mask: 0 };
-    let mut rlimits = [Rlimit { cur: u64::MAX, max: u64::MAX }; 16];
-    rlimits[7] = Rlimit { cur: 1024, max: 524_288 };
+    sigactions[1] = SigAction {
+        handler: 0x5555_5555_6000,
+        flags: 0x0400_0004,
+        restorer: 0x7f00_0000_2000,
+        mask: 0,
+    };
+    sigactions[12] = SigAction {
+        handler: 1,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    let mut rlimits = [Rlimit {
+        cur: u64::MAX,
+        max: u64::MAX,
+    }; 16];
+    rlimits[7] = Rlimit {
+        cur: 1024,
+        max: 524_288,
+    };
     ImageDesc {
         kernel_release: "6.12.0-test".into(),
         dump_time_sec: 1_750_000_000,
@@ -146,16 +207,39 @@ pub fn sample() -> ImageDesc {
             rlimits,
         },
         auxv: vec![
-            AuxvEntry { key: 33, value: 0x7fff_f7fc_1000 },
-            AuxvEntry { key: 6, value: 4096 },
-            AuxvEntry { key: 25, value: 0x7ffd_0000_0000 - 0x200 },
+            AuxvEntry {
+                key: 33,
+                value: 0x7fff_f7fc_1000,
+            },
+            AuxvEntry {
+                key: 6,
+                value: 4096,
+            },
+            AuxvEntry {
+                key: 25,
+                value: 0x7ffd_0000_0000 - 0x200,
+            },
         ],
         threads: vec![thread(4242, 1), thread(4243, 2)],
         sigactions,
         regions: vec![
             text,
-            region(0x5555_5555_c000, 3, rw, RegionKind::File, "/usr/bin/sample", &[(0, 1), (2, 1)]),
-            region(0x5555_5556_0000, 33, rw, RegionKind::Heap, "", &[(0, 2), (5, 3)]),
+            region(
+                0x5555_5555_c000,
+                3,
+                rw,
+                RegionKind::File,
+                "/usr/bin/sample",
+                &[(0, 1), (2, 1)],
+            ),
+            region(
+                0x5555_5556_0000,
+                33,
+                rw,
+                RegionKind::Heap,
+                "",
+                &[(0, 2), (5, 3)],
+            ),
             region(0x7f00_0000_0000, 16, rw, RegionKind::Anon, "", &[(0, 16)]),
             shm,
             sysv,
@@ -165,12 +249,60 @@ pub fn sample() -> ImageDesc {
             region(0x7fff_f7fc_1000, 2, rx, RegionKind::Vdso, "", &[(0, 2)]),
         ],
         fds: vec![
-            FdDesc { fd: 0, kind: FdKind::Tty, disposition: FdDisposition::Inherit, open_flags: 2, offset: 0, path: "/dev/pts/0".into(), cloexec: false },
-            FdDesc { fd: 1, kind: FdKind::Pipe, disposition: FdDisposition::Inherit, open_flags: 1, offset: 0, path: "".into(), cloexec: false },
-            FdDesc { fd: 2, kind: FdKind::Tty, disposition: FdDisposition::Inherit, open_flags: 2, offset: 0, path: "/dev/pts/0".into(), cloexec: false },
-            FdDesc { fd: 3, kind: FdKind::Regular, disposition: FdDisposition::Reopen, open_flags: 0o2002, offset: 77, path: "/tmp/log.txt".into(), cloexec: true },
-            FdDesc { fd: 4, kind: FdKind::Directory, disposition: FdDisposition::Reopen, open_flags: 0o200000, offset: 0, path: "/home/user".into(), cloexec: true },
-            FdDesc { fd: 7, kind: FdKind::Socket, disposition: FdDisposition::Closed, open_flags: 2, offset: 0, path: "".into(), cloexec: false },
+            FdDesc {
+                fd: 0,
+                kind: FdKind::Tty,
+                disposition: FdDisposition::Inherit,
+                open_flags: 2,
+                offset: 0,
+                path: "/dev/pts/0".into(),
+                cloexec: false,
+            },
+            FdDesc {
+                fd: 1,
+                kind: FdKind::Pipe,
+                disposition: FdDisposition::Inherit,
+                open_flags: 1,
+                offset: 0,
+                path: "".into(),
+                cloexec: false,
+            },
+            FdDesc {
+                fd: 2,
+                kind: FdKind::Tty,
+                disposition: FdDisposition::Inherit,
+                open_flags: 2,
+                offset: 0,
+                path: "/dev/pts/0".into(),
+                cloexec: false,
+            },
+            FdDesc {
+                fd: 3,
+                kind: FdKind::Regular,
+                disposition: FdDisposition::Reopen,
+                open_flags: 0o2002,
+                offset: 77,
+                path: "/tmp/log.txt".into(),
+                cloexec: true,
+            },
+            FdDesc {
+                fd: 4,
+                kind: FdKind::Directory,
+                disposition: FdDisposition::Reopen,
+                open_flags: 0o200000,
+                offset: 0,
+                path: "/home/user".into(),
+                cloexec: true,
+            },
+            FdDesc {
+                fd: 7,
+                kind: FdKind::Socket,
+                disposition: FdDisposition::Closed,
+                open_flags: 2,
+                offset: 0,
+                path: "".into(),
+                cloexec: false,
+            },
         ],
     }
 }
@@ -189,4 +321,130 @@ pub fn parse_result(bytes: &[u8]) -> &'static str {
         Ok(_) => "ok",
         Err(e) => e.name(),
     }
+}
+
+/// Writes `desc` without validation (hostile images) with `opts`.
+pub fn build_with(desc: &ImageDesc, opts: &Options) -> Vec<u8> {
+    let p = prepare_with(desc, opts).expect("prepare_with");
+    let mut out = Vec::new();
+    write_prepared(&p, &mut out, fill).expect("write_prepared");
+    out
+}
+
+/// Writes `desc` without validation.
+pub fn build_unchecked(desc: &ImageDesc) -> Vec<u8> {
+    build_with(
+        desc,
+        &Options {
+            validate: false,
+            ..Options::default()
+        },
+    )
+}
+
+pub fn rd32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(b[off..off + 4].try_into().unwrap())
+}
+pub fn rd64(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+}
+pub fn wr32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+pub fn wr64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// File offset of the section header of `kind` in the metadata.
+pub fn section_at(b: &[u8], kind: u32) -> usize {
+    let end = 256 + rd64(b, 48) as usize;
+    let mut pos = 256;
+    while pos < end {
+        if rd32(b, pos) == kind {
+            return pos;
+        }
+        pos += 32 + rd64(b, pos + 8) as usize;
+    }
+    panic!("no section {kind}");
+}
+
+/// File offset of record `index` of section `kind`.
+pub fn record_at(b: &[u8], kind: u32, index: usize) -> usize {
+    let s = section_at(b, kind);
+    s + 32 + index * rd32(b, s + 20) as usize
+}
+
+/// Recomputes every CRC after a patch (sections, metadata, header, page
+/// table, trailer) so that only the patched rule can fail. With
+/// `sections = false` the per-section CRCs are left as they are.
+pub fn reseal_with(b: &mut [u8], sections: bool) {
+    let mlen = rd64(b, 48) as usize;
+    if sections {
+        let mut pos = 256;
+        while pos + 32 <= 256 + mlen {
+            let plen = rd64(b, pos + 8) as usize;
+            let Some(end) = (pos + 32).checked_add(plen).filter(|&e| e <= 256 + mlen) else {
+                break;
+            };
+            let mut c = Crc32c::new();
+            c.update(&b[pos..pos + 28]);
+            c.update(&b[pos + 32..end]);
+            wr32(b, pos + 28, c.finish());
+            pos = end;
+        }
+    }
+    let mcrc = crc32c(&b[256..256 + mlen]);
+    wr32(b, 36, mcrc);
+    let hcrc = crc32c(&b[..252]);
+    wr32(b, 252, hcrc);
+    let n = b.len();
+    let t = rd64(b, 72) as usize;
+    if t + 32 <= n - 64 {
+        let mut c = Crc32c::new();
+        c.update(&b[t..t + 28]);
+        c.update(&b[t + 32..n - 64]);
+        wr32(b, t + 28, c.finish());
+        let tcrc = crc32c(&b[t..n - 64]);
+        wr32(b, n - 64 + 32, tcrc);
+    }
+    wr32(b, n - 64 + 24, hcrc);
+    wr32(b, n - 64 + 28, mcrc);
+    let trc = crc32c(&b[n - 64..n - 4]);
+    wr32(b, n - 4, trc);
+}
+
+pub fn reseal(b: &mut [u8]) {
+    reseal_with(b, true)
+}
+
+/// Adds (delta > 0) or removes (delta < 0) whole pages at the end of the
+/// page data and fixes the header/trailer lengths, leaving the runs as
+/// they were.
+pub fn resize_page_data(b: &mut Vec<u8>, delta_pages: i64) {
+    let tail_off = rd64(b, 72) as usize;
+    let tail = b[tail_off..].to_vec();
+    let new_tail_off = (tail_off as i64 + delta_pages * 4096) as usize;
+    b.resize(new_tail_off, 0);
+    b.extend_from_slice(&tail);
+    let d = delta_pages * 4096;
+    let pages_len = (rd64(b, 64) as i64 + d) as u64;
+    wr64(b, 64, pages_len);
+    wr64(b, 72, new_tail_off as u64);
+    let flen = b.len() as u64;
+    wr64(b, 88, flen);
+    let n = b.len();
+    wr64(b, n - 64 + 8, flen);
+    reseal(b);
+}
+
+/// Sets the u32 at `off` to `f(old)`.
+pub fn upd32(b: &mut [u8], off: usize, f: impl FnOnce(u32) -> u32) {
+    let v = f(rd32(b, off));
+    wr32(b, off, v);
+}
+
+/// Sets the u64 at `off` to `f(old)`.
+pub fn upd64(b: &mut [u8], off: usize, f: impl FnOnce(u64) -> u64) {
+    let v = f(rd64(b, off));
+    wr64(b, off, v);
 }

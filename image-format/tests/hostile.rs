@@ -1,0 +1,492 @@
+//! One hand-built hostile image (or call) per validator rule, each refused
+//! with its own error name; and every error variant has such a case.
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use image_format::v1::records::region_flags;
+use image_format::*;
+
+type Case = (&'static str, Box<dyn Fn() -> Result<(), FormatError>>);
+
+fn img(b: Vec<u8>) -> Result<(), FormatError> {
+    Image::parse_bytes(&b).map(|_| ())
+}
+
+/// A case that mutates the sample description and writes it unvalidated.
+fn desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that patches the bytes of the valid sample image.
+fn bytes(name: &'static str, f: impl Fn(&mut Vec<u8>) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut b = build(&sample());
+            f(&mut b);
+            img(b)
+        }),
+    )
+}
+
+fn fix_header(b: &mut [u8]) {
+    let c = crc32c(&b[..252]);
+    wr32(b, 252, c);
+}
+
+fn thread0(d: &mut ImageDesc) -> &mut ThreadDesc {
+    &mut d.threads[0]
+}
+
+fn cases() -> Vec<Case> {
+    use section_kind as k;
+    vec![
+        // Header and file layout.
+        bytes("truncated", |b| {
+            b.pop();
+        }),
+        bytes("trailing-data", |b| b.push(0)),
+        bytes("bad-magic", |b| b[1] = b'X'),
+        bytes("unknown-major-version", |b| b[8] = 2),
+        bytes("header-checksum", |b| b[200] = 1),
+        bytes("unsupported-arch", |b| (wr32(b, 12, 3), fix_header(b)).1),
+        bytes("unsupported-page-size", |b| {
+            (wr32(b, 16, 65536), fix_header(b)).1
+        }),
+        bytes("unknown-header-flags", |b| {
+            (wr32(b, 20, 1), fix_header(b)).1
+        }),
+        bytes("reserved-not-zero", |b| (b[200] = 1, fix_header(b)).1),
+        bytes("bad-timestamp", |b| {
+            (wr32(b, 32, 1_000_000_000), fix_header(b)).1
+        }),
+        bytes("string-not-terminated", |b| {
+            (b[96..161].fill(b'a'), fix_header(b)).1
+        }),
+        bytes("layout-inconsistent", |b| {
+            (upd64(b, 56, |v| v + 4096), fix_header(b)).1
+        }),
+        bytes("metadata-over-limit", |b| {
+            (wr64(b, 48, 65 << 20), fix_header(b)).1
+        }),
+        bytes("misaligned", |b| (upd64(b, 48, |v| v + 4), fix_header(b)).1),
+        // Metadata framing.
+        bytes("metadata-checksum", |b| b[300] ^= 1),
+        bytes("section-checksum", |b| {
+            (b[300] ^= 1, reseal_with(b, false)).1
+        }),
+        bytes("section-overrun", |b| {
+            let s = section_at(b, k::FDS);
+            upd64(b, s + 8, |v| v + 8);
+            reseal(b);
+        }),
+        bytes("unknown-section-flags", |b| {
+            (
+                {
+                    let o = section_at(b, k::PROCESS) + 4;
+                    wr32(b, o, 2)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("sections-out-of-order", |b| {
+            (
+                {
+                    let o = section_at(b, k::STRINGS);
+                    wr32(b, o, k::PROCESS)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("unknown-required-section", |b| {
+            (
+                {
+                    let o = section_at(b, k::FDS);
+                    wr32(b, o, 9)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("misplaced-section", |b| {
+            (
+                {
+                    let o = section_at(b, k::FDS);
+                    wr32(b, o, k::PAGE_CRCS)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("missing-section", |b| {
+            let s = section_at(b, k::FDS);
+            wr32(b, s, 9);
+            wr32(b, s + 4, SECTION_OPTIONAL);
+            reseal(b);
+        }),
+        bytes("bad-record-size", |b| {
+            let s = section_at(b, k::REGIONS);
+            upd32(b, s + 16, |v| v * 2);
+            wr32(b, s + 20, 48);
+            reseal(b);
+        }),
+        bytes("section-size-mismatch", |b| {
+            (
+                {
+                    let o = section_at(b, k::PROCESS) + 16;
+                    wr32(b, o, 2)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("count-over-limit", |d| {
+            d.auxv = vec![
+                AuxvEntry {
+                    key: 6,
+                    value: 4096
+                };
+                65
+            ]
+        }),
+        // Strings.
+        bytes("string-out-of-bounds", |b| {
+            (
+                {
+                    let o = record_at(b, k::PROCESS, 0) + 40;
+                    wr32(b, o, 0xff_0000)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("string-not-terminated", |b| {
+            let r = record_at(b, k::PROCESS, 0);
+            upd32(b, r + 44, |v| v + 1);
+            reseal(b);
+        }),
+        desc("string-contains-nul", |d| {
+            d.process.exe_path = ByteString(b"/usr/\0bin".to_vec())
+        }),
+        desc("path-too-long", |d| {
+            d.process.cwd = ByteString(vec![b'a'; 4096])
+        }),
+        desc("string-not-terminated", |d| {
+            d.process.comm = ByteString(vec![b'c'; 16])
+        }),
+        // Process.
+        bytes("reserved-not-zero", |b| {
+            (
+                {
+                    let o = record_at(b, k::PROCESS, 0) + 441;
+                    b[o] = 1
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("bad-pid", |d| d.process.pid = 0),
+        desc("bad-umask", |d| d.process.umask = 0o1000),
+        desc("bad-rlimit", |d| {
+            d.process.rlimits[3] = Rlimit { cur: 10, max: 5 }
+        }),
+        desc("bad-mm-layout", |d| {
+            d.process.mm.env_end = d.process.mm.env_start - 1
+        }),
+        desc("bad-mm-layout", |d| d.process.mm.brk = 0x8000_0000_0000),
+        desc("bad-xcr0", |d| d.process.xcr0 = 0x6),
+        desc("bad-xsave-size", |d| d.process.xsave_size = 512),
+        desc("bad-auxv", |d| d.auxv[1].key = 0),
+        // Threads.
+        desc("no-threads", |d| d.threads.clear()),
+        desc("threads-unsorted-or-duplicate", |d| {
+            d.threads[1].state.tid = d.threads[0].state.tid
+        }),
+        desc("bad-pid", |d| thread0(d).state.tid = 5_000_000),
+        desc("bad-code-segment", |d| thread0(d).state.regs.cs = 0x23),
+        desc("bad-stack-segment", |d| thread0(d).state.regs.ss = 0x33),
+        desc("bad-data-segment", |d| thread0(d).state.regs.fs = 0x10),
+        desc("non-canonical-register", |d| {
+            thread0(d).state.regs.rip = 0x0000_8000_0000_0000
+        }),
+        desc("non-canonical-register", |d| {
+            thread0(d).state.regs.gs_base = 0x1234_0000_0000_0000
+        }),
+        desc("bad-eflags", |d| thread0(d).state.regs.eflags |= 0x3000),
+        desc("bad-eflags", |d| thread0(d).state.regs.eflags |= 1 << 17),
+        desc("bad-sigaltstack", |d| thread0(d).state.altstack.flags = 4),
+        desc("bad-rseq", |d| thread0(d).state.rseq.len = 16),
+        desc("xsave-size-mismatch", |d| thread0(d).xsave.0.truncate(576)),
+        desc("xstate-bv-mismatch", |d| thread0(d).state.xstate_bv = 3),
+        desc("xstate-bv-not-in-xcr0", |d| d.process.xcr0 = 3),
+        desc("bad-xsave-header", |d| thread0(d).xsave.0[520] = 1),
+        desc("bad-xsave-header", |d| thread0(d).xsave.0[560] = 1),
+        desc("bad-mxcsr", |d| thread0(d).xsave.0[26] = 1),
+        // Signal actions.
+        desc("bad-sigaction", |d| {
+            d.sigactions[8].handler = 0x5555_5555_6000
+        }),
+        desc("bad-sigaction", |d| {
+            d.sigactions[1].restorer = 0xffff_8000_0000_0000
+        }),
+        desc("section-size-mismatch", |d| d.sigactions.truncate(63)),
+        // Regions and page runs.
+        desc("misaligned", |d| d.regions[0].start += 1),
+        desc("misaligned", |d| d.regions[0].file_offset = 100),
+        desc("empty-region", |d| d.regions[7].end = d.regions[7].start),
+        desc("region-outside-user-space", |d| {
+            d.regions.push(region_at(0xffff_ffff_ff60_0000, 1))
+        }),
+        desc("region-outside-user-space", |d| {
+            d.regions.push(region_at(0x7fff_ffff_f000, 1))
+        }),
+        desc("regions-overlap-or-unsorted", |d| d.regions.swap(0, 1)),
+        desc("regions-overlap-or-unsorted", |d| d.regions[0].end += 4096),
+        desc("bad-prot", |d| d.regions[0].prot = 8),
+        bytes("unknown-region-kind", |b| {
+            (
+                {
+                    let o = record_at(b, k::REGIONS, 0) + 20;
+                    wr32(b, o, 99)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("unknown-region-flags", |d| d.regions[3].flags = 4),
+        desc("inconsistent-region-flags", |d| {
+            d.regions[3].flags = region_flags::SHARED_ANON
+        }),
+        desc("inconsistent-region-flags", |d| {
+            d.regions[0].flags = region_flags::SHARED | region_flags::SHARED_ANON
+        }),
+        desc("missing-path", |d| {
+            d.regions[0].path = ByteString::default()
+        }),
+        desc("duplicate-special-region", |d| {
+            d.regions[3].kind = RegionKind::Heap
+        }),
+        desc("pages-not-allowed", |d| {
+            d.regions[7].runs = vec![RunDesc {
+                page_index: 0,
+                page_count: 1,
+            }]
+        }),
+        bytes("page-run-index-mismatch", |b| {
+            (
+                {
+                    let o = record_at(b, k::REGIONS, 1) + 88;
+                    wr32(b, o, 1)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("page-run-index-mismatch", |b| {
+            (
+                {
+                    let o = record_at(b, k::REGIONS, 9) + 92;
+                    wr32(b, o, 0)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("empty-page-run", |d| d.regions[1].runs[0].page_count = 0),
+        desc("page-run-outside-region", |d| {
+            d.regions[1].runs[1].page_count = 2
+        }),
+        desc("page-runs-overlap-or-unsorted", |d| {
+            d.regions[2].runs.swap(0, 1)
+        }),
+        desc("page-runs-overlap-or-unsorted", |d| {
+            d.regions[2].runs[1].page_index = 1
+        }),
+        bytes("page-run-offset-mismatch", |b| {
+            let r = record_at(b, k::PAGE_RUNS, 0);
+            upd64(b, r + 16, |v| v + 4096);
+            reseal(b);
+        }),
+        bytes("page-run-outside-file", |b| resize_page_data(b, -1)),
+        bytes("page-data-length-mismatch", |b| resize_page_data(b, 1)),
+        // File descriptors.
+        desc("fd-out-of-range", |d| d.fds[5].fd = 1 << 20),
+        desc("fds-unsorted-or-duplicate", |d| d.fds[2].fd = 1),
+        bytes("unknown-fd-kind", |b| {
+            (
+                {
+                    let o = record_at(b, k::FDS, 0) + 4;
+                    wr32(b, o, 99)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        bytes("unknown-fd-disposition", |b| {
+            (
+                {
+                    let o = record_at(b, k::FDS, 0) + 8;
+                    wr32(b, o, 3)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("bad-fd-disposition", |d| {
+            d.fds[3].disposition = FdDisposition::Inherit
+        }),
+        bytes("bad-cloexec", |b| {
+            (
+                {
+                    let o = record_at(b, k::FDS, 0) + 32;
+                    wr32(b, o, 2)
+                },
+                reseal(b),
+            )
+                .1
+        }),
+        desc("bad-fd-offset", |d| d.fds[3].offset = 1 << 63),
+        desc("missing-path", |d| d.fds[3].path = ByteString::default()),
+        // Tail.
+        bytes("bad-trailer-magic", |b| {
+            let n = b.len();
+            b[n - 61] ^= 1;
+        }),
+        bytes("trailer-checksum", |b| {
+            let n = b.len();
+            b[n - 20] ^= 1;
+        }),
+        bytes("reserved-not-zero", |b| {
+            let n = b.len();
+            b[n - 20] = 1;
+            reseal(b);
+        }),
+        bytes("trailer-mismatch", |b| {
+            let n = b.len();
+            upd64(b, n - 48, |v| v + 1);
+            reseal(b);
+        }),
+        bytes("tail-checksum", |b| {
+            let t = rd64(b, 72) as usize;
+            b[t + 33] ^= 1;
+        }),
+        bytes("bad-page-crc-table", |b| {
+            let t = rd64(b, 72) as usize;
+            wr32(b, t, k::PAGE_CRCS + 1);
+            reseal(b);
+        }),
+        // Beyond the metadata: pages and the restoring CPU.
+        (
+            "page-checksum",
+            Box::new(|| {
+                let mut b = build(&sample());
+                let off = rd64(&b, 56) as usize + 3 * 4096 + 17;
+                b[off] ^= 0x10;
+                let image = Image::parse_bytes(&b)?;
+                verify_pages(&image, |o, buf| {
+                    Ok(buf.copy_from_slice(&b[o as usize..o as usize + buf.len()]))
+                })
+                .map_err(|e| match e {
+                    VerifyError::Format(f) => f,
+                    VerifyError::Read(_) => unreachable!(),
+                })
+            }),
+        ),
+        (
+            "bad-buffer",
+            Box::new(|| {
+                let b = build(&sample());
+                let image = Image::parse_bytes(&b)?;
+                let mut buf = [0u8; 100];
+                verify_pages_with(&image, &mut buf, |_, _| Ok::<(), ()>(())).map_err(|e| match e {
+                    VerifyError::Format(f) => f,
+                    VerifyError::Read(()) => unreachable!(),
+                })
+            }),
+        ),
+        (
+            "cpu-missing-features",
+            Box::new(|| {
+                let b = build(&sample());
+                check_cpu(&Image::parse_bytes(&b)?.process, 0x3, 4096)
+            }),
+        ),
+        (
+            "cpu-xsave-too-small",
+            Box::new(|| {
+                let b = build(&sample());
+                check_cpu(&Image::parse_bytes(&b)?.process, 0x7, 576)
+            }),
+        ),
+    ]
+}
+
+fn region_at(start: u64, pages: u64) -> RegionDesc {
+    RegionDesc {
+        start,
+        end: start + pages * 4096,
+        prot: 1,
+        kind: RegionKind::Anon,
+        flags: 0,
+        path: ByteString::default(),
+        file_offset: 0,
+        file_id: FileId::default(),
+        runs: vec![],
+    }
+}
+
+#[test]
+fn every_hostile_case_is_refused_with_its_own_error() {
+    let mut failures = Vec::new();
+    for (want, case) in cases() {
+        let got = match case() {
+            Ok(()) => "ok",
+            Err(e) => e.name(),
+        };
+        if got != want {
+            failures.push(format!("expected {want}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_error_variant_has_a_hostile_case() {
+    let covered: BTreeSet<&str> = cases().iter().map(|(n, _)| *n).collect();
+    let missing: Vec<&str> = FormatError::ALL
+        .iter()
+        .map(|e| e.name())
+        .filter(|n| !covered.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "no hostile case for {missing:?}");
+}
+
+#[test]
+fn error_names_are_unique_and_short() {
+    let names: BTreeSet<&str> = FormatError::ALL.iter().map(|e| e.name()).collect();
+    assert_eq!(names.len(), FormatError::ALL.len());
+    for n in names {
+        assert!(
+            n.len() <= 32
+                && n.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c == b'-' || c.is_ascii_digit()),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn the_valid_sample_is_accepted() {
+    assert_eq!(parse_result(&build(&sample())), "ok");
+}
