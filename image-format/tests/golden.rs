@@ -15,7 +15,10 @@ fn minimal() -> ImageDesc {
     let mut d = sample();
     d.threads.truncate(1);
     d.regions = vec![d.regions[2].clone(), d.regions[9].clone()];
-    d.regions[0].runs = vec![RunDesc { page_index: 1, page_count: 1 }];
+    d.regions[0].runs = vec![RunDesc {
+        page_index: 1,
+        page_count: 1,
+    }];
     d.regions[1].runs.clear();
     d.fds.truncate(3);
     d.auxv.truncate(1);
@@ -25,13 +28,30 @@ fn minimal() -> ImageDesc {
 /// A future minor version (1.1) that adds an optional section kind 20:
 /// this reader must skip it and read everything else.
 fn minor1() -> (ImageDesc, Options) {
-    let extra = RawSection { kind: 20, flags: SECTION_OPTIONAL, count: 3, record_size: 4, payload: vec![7; 12] };
-    (minimal(), Options { minor: 1, extra: vec![extra], validate: true })
+    let extra = RawSection {
+        kind: 20,
+        flags: SECTION_OPTIONAL,
+        count: 3,
+        record_size: 4,
+        payload: vec![7; 12],
+    };
+    (
+        minimal(),
+        Options {
+            minor: 1,
+            extra: vec![extra],
+            validate: true,
+        },
+    )
 }
 
 fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
     let (m1, o1) = minor1();
-    vec![("sample", sample(), Options::default()), ("minimal", minimal(), Options::default()), ("minor1-optional", m1, o1)]
+    vec![
+        ("sample", sample(), Options::default()),
+        ("minimal", minimal(), Options::default()),
+        ("minor1-optional", m1, o1),
+    ]
 }
 
 /// Text form: layout numbers and the decoded contents.
@@ -39,11 +59,28 @@ fn describe(img: &Image<'_>) -> String {
     let h = &img.header;
     let mut s = String::new();
     writeln!(s, "version {}.{}", h.major, h.minor).unwrap();
-    writeln!(s, "metadata {:#x}+{:#x} crc {:#010x}", h.metadata_offset, h.metadata_len, h.metadata_crc).unwrap();
+    writeln!(
+        s,
+        "metadata {:#x}+{:#x} crc {:#010x}",
+        h.metadata_offset, h.metadata_len, h.metadata_crc
+    )
+    .unwrap();
     writeln!(s, "pages {:#x}+{:#x}", h.pages_offset, h.pages_len).unwrap();
-    writeln!(s, "tail {:#x}+{:#x} file_len {:#x}", h.tail_offset, h.tail_len, h.file_len).unwrap();
-    writeln!(s, "header crc {:#010x} page-table crc {:#010x}", h.crc, img.trailer.page_table_crc).unwrap();
-    let crcs: Vec<String> = (0..img.run_count()).map(|i| format!("{:08x}", img.page_crc(i).unwrap())).collect();
+    writeln!(
+        s,
+        "tail {:#x}+{:#x} file_len {:#x}",
+        h.tail_offset, h.tail_len, h.file_len
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "header crc {:#010x} page-table crc {:#010x}",
+        h.crc, img.trailer.page_table_crc
+    )
+    .unwrap();
+    let crcs: Vec<String> = (0..img.run_count())
+        .map(|i| format!("{:08x}", img.page_crc(i).unwrap()))
+        .collect();
     writeln!(s, "run crcs {}", crcs.join(" ")).unwrap();
     writeln!(s, "{:#?}", ImageDesc::from_image(img)).unwrap();
     s
@@ -64,11 +101,16 @@ fn golden_images_still_decode_and_are_still_written_identically() {
             std::fs::write(&img_path, &fresh).unwrap();
             std::fs::write(&txt_path, describe(&Image::parse_bytes(&fresh).unwrap())).unwrap();
         }
-        let stored = std::fs::read(&img_path).unwrap_or_else(|e| panic!("{}: {e}", img_path.display()));
+        let stored =
+            std::fs::read(&img_path).unwrap_or_else(|e| panic!("{}: {e}", img_path.display()));
         let want = std::fs::read_to_string(&txt_path).unwrap();
         let img = Image::parse_bytes(&stored).unwrap_or_else(|e| panic!("{name}: {}", e.name()));
         assert_eq!(describe(&img), want, "{name}: decoded contents changed");
-        assert_eq!(ImageDesc::from_image(&img), desc, "{name}: fixture and golden differ");
+        assert_eq!(
+            ImageDesc::from_image(&img),
+            desc,
+            "{name}: fixture and golden differ"
+        );
         assert!(fresh == stored, "{name}: writer output changed");
         verify_pages(&img, |o, buf| {
             buf.copy_from_slice(&stored[o as usize..o as usize + buf.len()]);
@@ -83,5 +125,8 @@ fn a_required_unknown_section_from_a_newer_minor_is_refused() {
     let (desc, mut opts) = minor1();
     opts.extra[0].flags = 0;
     opts.validate = false;
-    assert_eq!(parse_result(&build_with(&desc, &opts)), "unknown-required-section");
+    assert_eq!(
+        parse_result(&build_with(&desc, &opts)),
+        "unknown-required-section"
+    );
 }
