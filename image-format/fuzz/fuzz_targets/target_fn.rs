@@ -99,14 +99,20 @@ pub fn run(data: &[u8]) {
             .ok()
             .and_then(|o| bytes.get(o..o + buf.len()));
         match src {
-            Some(s) => Ok(buf.copy_from_slice(s)),
+            Some(s) => {
+                buf.copy_from_slice(s);
+                Ok(())
+            }
             None => Err(std::io::Error::other("read past end")),
         }
     });
     let desc = ImageDesc::from_image(&img);
     let mut again = Vec::new();
-    write_image(&desc, &mut again, |_, buf| Ok(buf.fill(0)))
-        .expect("writer refused what the reader accepted");
+    write_image(&desc, &mut again, |_, buf| {
+        buf.fill(0);
+        Ok(())
+    })
+    .expect("writer refused what the reader accepted");
     let back = Image::parse_bytes(&again).expect("reader refused the writer's output");
     assert_eq!(ImageDesc::from_image(&back), desc);
     std::hint::black_box(n);
