@@ -1,0 +1,108 @@
+//! Collects a `Snapshot` from a frozen process: ptrace reads, injected
+//! syscalls, then /proc (memory last, after every injection is undone).
+
+use std::fs::File;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use procfs::process::{MMapPath, Process};
+
+use crate::error::{Error, Result};
+use crate::fds::read_fds;
+use crate::freeze::Frozen;
+use crate::inject::{find_syscall_insn, u64_at, Injection};
+use crate::memory::read_regions;
+use crate::process::read_process;
+use crate::regs;
+use crate::snapshot::{AltStack, SigAction, Snapshot, ThreadState};
+
+const SIGKILL: usize = 9;
+const SIGSTOP: usize = 19;
+const PR_GET_TID_ADDRESS: u64 = 40;
+
+/// Captures everything the image records.
+pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot> {
+    let pid = frozen.pid();
+    let mem = File::options()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))
+        .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/mem".into() })?;
+    let maps = Process::new(pid)
+        .and_then(|p| p.maps())
+        .map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/maps".into() })?;
+    let insn = maps
+        .iter()
+        .find(|m| m.pathname == MMapPath::Vdso)
+        .and_then(|m| find_syscall_insn(&mem, m.address.0, m.address.1));
+
+    let tids = frozen.tids().to_vec();
+    let mut threads = Vec::with_capacity(tids.len());
+    for &tid in &tids {
+        let live = regs::get_regs(pid, tid)?;
+        threads.push(ThreadState {
+            tid,
+            regs: regs::restart_adjusted(&live),
+            xsave: regs::get_xsave(pid, tid)?,
+            sigmask: regs::get_sigmask(pid, tid)?,
+            altstack: AltStack::default(),
+            clear_child_tid: 0,
+            robust_list: regs::get_robust_list(pid, tid)?,
+            rseq: regs::get_rseq(pid, tid)?,
+        });
+    }
+
+    let mut sigactions = vec![SigAction::default(); 64];
+    let mut brk = 0;
+    for (n, t) in threads.iter_mut().enumerate() {
+        let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
+        let scratch = inj.scratch;
+        let mut buf = [0u8; 32];
+        // Process-wide state is read once, in the first thread.
+        if n == 0 {
+            for (i, sa) in sigactions.iter_mut().enumerate() {
+                if i + 1 == SIGKILL || i + 1 == SIGSTOP {
+                    continue;
+                }
+                check(t.tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
+                inj.read_scratch(&mut buf)?;
+                *sa = SigAction { handler: u64_at(&buf, 0), flags: u64_at(&buf, 8), restorer: u64_at(&buf, 16), mask: u64_at(&buf, 24) };
+            }
+            brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
+        }
+        check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
+        inj.read_scratch(&mut buf[..24])?;
+        t.altstack = AltStack { sp: u64_at(&buf, 0), flags: u64_at(&buf, 8) as u32, size: u64_at(&buf, 16) };
+        check(t.tid, "prctl(PR_GET_TID_ADDRESS)", inj.syscall(libc::SYS_prctl, [PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0])?)?;
+        inj.read_scratch(&mut buf[..8])?;
+        t.clear_child_tid = u64_at(&buf, 0);
+        inj.end()?;
+    }
+
+    let first = threads.first().ok_or(Error::TargetGone { pid, during: "capturing threads".into() })?;
+    let xcr0 = regs::xcr0_of(&first.xsave)?;
+    let xsave_size = first.xsave.len() as u32;
+    let process = read_process(pid, brk)?;
+    let regions = read_regions(pid)?;
+    let fds = read_fds(pid, allow_unsupported)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    Ok(Snapshot {
+        kernel_release: release.trim().as_bytes().to_vec(),
+        dump_time: (now.as_secs(), now.subsec_nanos()),
+        process,
+        xcr0,
+        xsave_size,
+        threads,
+        sigactions,
+        regions,
+        fds,
+    })
+}
+
+/// Turns a negative syscall result into an error naming the call.
+fn check(tid: i32, call: &str, rc: i64) -> Result<i64> {
+    if rc < 0 && rc > -4096 {
+        return Err(Error::sys(format!("injected {call} in thread {tid}"), std::io::Error::from_raw_os_error(-rc as i32)));
+    }
+    Ok(rc)
+}

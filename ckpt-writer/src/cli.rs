@@ -1,0 +1,78 @@
+//! Command line syntax (clap derive). `Cli::into_plan` turns it into a
+//! validated `Plan`; nothing else reads these structs.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::plan::{DumpPlan, Output, Plan};
+
+/// Checkpoint a running process into an image that resumes it when executed.
+#[derive(Parser, Debug)]
+#[command(name = "ckpt-writer", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Freeze a process, write its image, let it continue (or kill it).
+    Dump {
+        /// Process to dump.
+        pid: i32,
+        /// Image file to write, or `-` for standard output.
+        #[arg(short, long, default_value = "saved.ckpt")]
+        output: String,
+        /// Kill the process once the image is completely written and synced.
+        #[arg(long, conflicts_with = "leave_stopped")]
+        kill: bool,
+        /// Leave the process stopped (SIGSTOP) after the dump instead of running.
+        #[arg(long)]
+        leave_stopped: bool,
+        /// Record unsupported file descriptors as closed instead of failing.
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// No progress bar and no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show what an image holds.
+    Inspect {
+        /// Image file.
+        file: PathBuf,
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate an image completely, page checksums included.
+    Verify {
+        /// Image file.
+        file: PathBuf,
+    },
+}
+
+impl Cli {
+    /// Checks the values clap cannot and builds the plan.
+    pub fn into_plan(self) -> Result<Plan> {
+        Ok(match self.command {
+            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet } => {
+                if pid <= 0 {
+                    return Err(Error::Usage(format!("pid must be a positive number, got {pid}")));
+                }
+                if pid == std::process::id() as i32 {
+                    return Err(Error::Usage("ckpt-writer cannot dump itself".into()));
+                }
+                let output = match output.as_str() {
+                    "-" => Output::Stdout,
+                    "" => return Err(Error::Usage("output path is empty".into())),
+                    p => Output::File(PathBuf::from(p)),
+                };
+                Plan::Dump(DumpPlan { pid, output, kill, leave_stopped, allow_unsupported, quiet })
+            }
+            Command::Inspect { file, json } => Plan::Inspect { file, json },
+            Command::Verify { file } => Plan::Verify { file },
+        })
+    }
+}

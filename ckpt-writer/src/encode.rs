@@ -1,0 +1,145 @@
+//! Maps a `Snapshot` to the image-format crate's `ImageDesc`.
+
+use image_format::{
+    records::{prot, region_flags},
+    AltStack, AuxvEntry, Blob, ByteString, FdDesc, FileId, ImageDesc, MmLayout, ProcessDesc, RegionDesc, Regs,
+    Rlimit, Rseq, RunDesc, SigAction, ThreadDesc, ThreadState,
+};
+
+use crate::snapshot::{self as s, Snapshot};
+
+fn file_id(f: &s::FileIdent) -> FileId {
+    FileId { dev: f.dev, ino: f.ino, size: f.size, mtime_sec: f.mtime_sec, mtime_nsec: f.mtime_nsec }
+}
+
+fn regs(r: &libc::user_regs_struct) -> Regs {
+    Regs {
+        r15: r.r15, r14: r.r14, r13: r.r13, r12: r.r12, rbp: r.rbp, rbx: r.rbx, r11: r.r11, r10: r.r10,
+        r9: r.r9, r8: r.r8, rax: r.rax, rcx: r.rcx, rdx: r.rdx, rsi: r.rsi, rdi: r.rdi, orig_rax: r.orig_rax,
+        rip: r.rip, cs: r.cs, eflags: r.eflags, rsp: r.rsp, ss: r.ss, fs_base: r.fs_base, gs_base: r.gs_base,
+        ds: r.ds, es: r.es, fs: r.fs, gs: r.gs,
+    }
+}
+
+fn region_kind(k: s::RegionKind) -> image_format::RegionKind {
+    use image_format::RegionKind as K;
+    match k {
+        s::RegionKind::Anon => K::Anon,
+        s::RegionKind::File => K::File,
+        s::RegionKind::Stack => K::Stack,
+        s::RegionKind::Heap => K::Heap,
+        s::RegionKind::Vdso => K::Vdso,
+        s::RegionKind::Vvar => K::Vvar,
+        s::RegionKind::VvarVclock => K::VvarVclock,
+        s::RegionKind::SysvShm => K::SysvShm,
+    }
+}
+
+fn fd_kind(k: s::FdKind) -> image_format::FdKind {
+    use image_format::FdKind as K;
+    match k {
+        s::FdKind::Regular => K::Regular,
+        s::FdKind::Directory => K::Directory,
+        s::FdKind::CharDev => K::CharDev,
+        s::FdKind::Pipe => K::Pipe,
+        s::FdKind::Tty => K::Tty,
+        s::FdKind::Socket => K::Socket,
+        s::FdKind::Other => K::Other,
+    }
+}
+
+fn disposition(d: s::FdDisposition) -> image_format::FdDisposition {
+    use image_format::FdDisposition as D;
+    match d {
+        s::FdDisposition::Reopen => D::Reopen,
+        s::FdDisposition::Inherit => D::Inherit,
+        s::FdDisposition::Closed => D::Closed,
+    }
+}
+
+/// XSTATE_BV: bytes 512..520 of the standard-format XSAVE area.
+fn xstate_bv(xsave: &[u8]) -> u64 {
+    xsave.get(512..520).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0)
+}
+
+/// The image description of a snapshot.
+pub fn describe(snap: &Snapshot) -> ImageDesc {
+    let p = &snap.process;
+    let m = &p.mm;
+    let mut comm = p.comm.clone();
+    comm.truncate(15);
+    ImageDesc {
+        kernel_release: ByteString(snap.kernel_release.iter().copied().take(64).collect()),
+        dump_time_sec: snap.dump_time.0,
+        dump_time_nsec: snap.dump_time.1,
+        process: ProcessDesc {
+            pid: p.pid as u32,
+            comm: ByteString(comm),
+            exe_path: ByteString(p.exe_path.clone()),
+            exe_id: file_id(&p.exe_id),
+            cwd: ByteString(p.cwd.clone()),
+            umask: p.umask,
+            personality: p.personality,
+            xcr0: snap.xcr0,
+            xsave_size: snap.xsave_size,
+            mm: MmLayout {
+                start_code: m.start_code, end_code: m.end_code, start_data: m.start_data, end_data: m.end_data,
+                start_brk: m.start_brk, brk: m.brk, start_stack: m.start_stack, arg_start: m.arg_start,
+                arg_end: m.arg_end, env_start: m.env_start, env_end: m.env_end,
+            },
+            rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
+        },
+        auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),
+        threads: snap
+            .threads
+            .iter()
+            .map(|t| ThreadDesc {
+                state: ThreadState {
+                    tid: t.tid as u32,
+                    regs: regs(&t.regs),
+                    sigmask: t.sigmask,
+                    altstack: AltStack { sp: t.altstack.sp, flags: t.altstack.flags, size: t.altstack.size },
+                    clear_child_tid: t.clear_child_tid,
+                    robust_list_head: t.robust_list.0,
+                    robust_list_len: t.robust_list.1,
+                    rseq: Rseq { addr: t.rseq.addr, len: t.rseq.len, sig: t.rseq.sig },
+                    xstate_bv: xstate_bv(&t.xsave),
+                },
+                xsave: Blob(t.xsave.clone()),
+            })
+            .collect(),
+        sigactions: snap
+            .sigactions
+            .iter()
+            .map(|a| SigAction { handler: a.handler, flags: a.flags, restorer: a.restorer, mask: a.mask })
+            .collect(),
+        regions: snap
+            .regions
+            .iter()
+            .map(|r| RegionDesc {
+                start: r.start,
+                end: r.end,
+                prot: (r.read as u32 * prot::READ) | (r.write as u32 * prot::WRITE) | (r.exec as u32 * prot::EXEC),
+                kind: region_kind(r.kind),
+                flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON),
+                path: ByteString(r.path.clone()),
+                file_offset: r.file_offset,
+                file_id: file_id(&r.file_id),
+                runs: r.runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
+            })
+            .collect(),
+        fds: snap
+            .fds
+            .iter()
+            .map(|f| FdDesc {
+                fd: f.fd as u32,
+                kind: fd_kind(f.kind),
+                disposition: disposition(f.disposition),
+                open_flags: f.flags,
+                offset: f.offset,
+                path: ByteString(f.path.clone()),
+                cloexec: f.cloexec,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,206 @@
+//! Freezing: every thread of the target is PTRACE_SEIZEd and
+//! PTRACE_INTERRUPTed; `/proc/PID/task` is re-read until no new thread
+//! appears (a thread that was inside clone() finishes it before it stops,
+//! so its child shows up in the next scan). `Frozen` detaches in `Drop`,
+//! on every path.
+//!
+//! Signals: a thread may report a signal-delivery-stop instead of the
+//! interrupt stop. We let it take the signal at once (PTRACE_CONT with the
+//! signal, as if no tracer were there) and wait again for the pending
+//! interrupt stop, so no signal is lost or delayed past the dump. A signal
+//! that arrives while we single-step an injected syscall is kept with its
+//! siginfo and re-injected at detach (see `defer_signal`).
+//!
+//! Syscalls interrupted by the freeze report -ERESTART* in rax; we restore
+//! the registers we changed before detaching, and the kernel's own
+//! restart logic then runs on resume, exactly as after a signal without a
+//! handler.
+
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use procfs::process::Process;
+
+use crate::error::{Error, Result};
+
+/// PF_KTHREAD from include/linux/sched.h.
+const PF_KTHREAD: u32 = 0x0020_0000;
+
+/// Refuses targets that cannot be dumped, before touching them.
+pub fn check_target(pid: i32) -> Result<()> {
+    let proc = Process::new(pid).map_err(|_| Error::NoSuchProcess(pid))?;
+    let stat = proc.stat().map_err(|_| Error::NoSuchProcess(pid))?;
+    if stat.pid != pid {
+        // A thread id that is not a thread group leader.
+        return Err(Error::Usage(format!("{pid} is a thread of process {}; dump the process", stat.pid)));
+    }
+    if stat.state == 'Z' || stat.state == 'X' {
+        return Err(Error::Zombie(pid));
+    }
+    if stat.flags & PF_KTHREAD != 0 {
+        return Err(Error::KernelThread(pid));
+    }
+    let status = proc.status().map_err(|_| Error::NoSuchProcess(pid))?;
+    if status.tracerpid != 0 {
+        return Err(Error::AlreadyTraced { pid, tracer: status.tracerpid });
+    }
+    Ok(())
+}
+
+/// A frozen process; detaches from every thread when dropped.
+pub struct Frozen {
+    pid: i32,
+    /// Attached threads, sorted.
+    tids: Vec<i32>,
+    /// Signals caught while single-stepping, to re-inject at detach.
+    deferred: Vec<(i32, libc::siginfo_t)>,
+    /// Send SIGSTOP before detaching so the process stays stopped.
+    leave_stopped: bool,
+}
+
+fn task_ids(pid: i32) -> Result<Vec<i32>> {
+    let proc = Process::new(pid).map_err(|_| Error::TargetGone { pid, during: "listing threads".into() })?;
+    let tasks = proc.tasks().map_err(|_| Error::TargetGone { pid, during: "listing threads".into() })?;
+    let mut tids: Vec<i32> = tasks.filter_map(|t| t.ok()).map(|t| t.tid).collect();
+    tids.sort_unstable();
+    Ok(tids)
+}
+
+impl Frozen {
+    /// Seizes and stops every thread of `pid`.
+    pub fn freeze(pid: i32) -> Result<Frozen> {
+        let mut frozen = Frozen { pid, tids: Vec::new(), deferred: Vec::new(), leave_stopped: false };
+        loop {
+            let all = task_ids(pid)?;
+            let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
+            if new.is_empty() {
+                break;
+            }
+            let mut seized = Vec::new();
+            for tid in new {
+                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
+                    Ok(()) => {
+                        frozen.insert(tid);
+                        seized.push(tid);
+                    }
+                    // The thread exited between the scan and the seize.
+                    Err(Errno::ESRCH) if tid != pid => continue,
+                    Err(Errno::ESRCH) => return Err(Error::TargetGone { pid, during: "attaching".into() }),
+                    Err(Errno::EPERM) => {
+                        if let Ok(s) = Process::new(pid).and_then(|p| p.status()) {
+                            if s.tracerpid != 0 && s.tracerpid != std::process::id() as i32 {
+                                return Err(Error::AlreadyTraced { pid, tracer: s.tracerpid });
+                            }
+                        }
+                        return Err(Error::NotPermitted { pid, detail: "PTRACE_SEIZE: operation not permitted".into() });
+                    }
+                    Err(e) => return Err(Error::sys(format!("PTRACE_SEIZE of thread {tid}"), e)),
+                }
+                if let Err(e) = ptrace::interrupt(Pid::from_raw(tid)) {
+                    if e != Errno::ESRCH {
+                        return Err(Error::sys(format!("PTRACE_INTERRUPT of thread {tid}"), e));
+                    }
+                }
+            }
+            for tid in seized {
+                if !frozen.wait_interrupt_stop(tid)? {
+                    frozen.tids.retain(|&t| t != tid);
+                }
+            }
+        }
+        if frozen.tids.binary_search(&pid).is_err() {
+            return Err(Error::TargetGone { pid, during: "attaching".into() });
+        }
+        Ok(frozen)
+    }
+
+    fn insert(&mut self, tid: i32) {
+        if let Err(i) = self.tids.binary_search(&tid) {
+            self.tids.insert(i, tid);
+        }
+    }
+
+    /// Waits until `tid` is in a ptrace stop we can work in. Returns false
+    /// if the thread exited instead.
+    fn wait_interrupt_stop(&mut self, tid: i32) -> Result<bool> {
+        let p = Pid::from_raw(tid);
+        loop {
+            match waitpid(p, Some(WaitPidFlag::__WALL)) {
+                // Interrupt stop (SIGTRAP) or a group stop (SIGSTOP etc.).
+                Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => return Ok(true),
+                // Signal-delivery-stop: let the thread take the signal now.
+                Ok(WaitStatus::Stopped(_, sig)) => {
+                    match ptrace::cont(p, sig) {
+                        Ok(()) | Err(Errno::ESRCH) => continue,
+                        Err(e) => return Err(Error::sys(format!("re-delivering {sig} to thread {tid}"), e)),
+                    }
+                }
+                Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(Errno::ECHILD) => {
+                    if tid == self.pid {
+                        return Err(Error::TargetGone { pid: self.pid, during: "attaching".into() });
+                    }
+                    return Ok(false);
+                }
+                Ok(other) => {
+                    // Some other event stop: resume and keep waiting for the interrupt.
+                    let _ = ptrace::cont(p, None);
+                    let _ = other;
+                }
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::sys(format!("waiting for thread {tid} to stop"), e)),
+            }
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The stopped threads, sorted by tid.
+    pub fn tids(&self) -> &[i32] {
+        &self.tids
+    }
+
+    /// Keeps a signal that arrived during a single-step; it is handed back
+    /// to the thread at detach, with its original siginfo.
+    pub fn defer_signal(&mut self, tid: i32, info: libc::siginfo_t) {
+        self.deferred.push((tid, info));
+    }
+
+    /// Leave the process stopped (group stop) after detaching.
+    pub fn set_leave_stopped(&mut self) {
+        self.leave_stopped = true;
+    }
+
+    /// Kills the process (still frozen, so it runs no further).
+    pub fn kill(&self) -> Result<()> {
+        kill(Pid::from_raw(self.pid), Signal::SIGKILL).map_err(|e| Error::sys(format!("killing pid {}", self.pid), e))
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if self.leave_stopped {
+            // Queued now, taken by the first thread that runs after detach:
+            // the whole group stops before executing user code.
+            let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
+        }
+        for &tid in &self.tids {
+            let p = Pid::from_raw(tid);
+            let mut sig = None;
+            if let Some(pos) = self.deferred.iter().position(|(t, _)| *t == tid) {
+                let (_, info) = self.deferred.remove(pos);
+                // The thread is in the signal-delivery-stop of the last
+                // single-step; replacing its siginfo and detaching with
+                // that signal delivers it as originally sent.
+                if ptrace::setsiginfo(p, &info).is_ok() {
+                    sig = Signal::try_from(info.si_signo).ok();
+                }
+            }
+            let _ = ptrace::detach(p, sig);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! `inspect` (a person's or a script's view of an image) and `verify`
+//! (full validation including page checksums).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use image_format::{Image, ImageDesc, ThreadDesc, VerifyError, HEADER_SIZE};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// Standard-format XSAVE offsets (fixed on every x86-64 CPU so far):
+/// XMM0-15, YMM_Hi128 (component 2), Opmask (5), ZMM_Hi256 (6), Hi16_ZMM (7).
+const XMM: usize = 160;
+const YMM_HI: usize = 576;
+const OPMASK: usize = 1088;
+const ZMM_HI256: usize = 1152;
+const HI16_ZMM: usize = 1664;
+
+/// An image file's metadata and tail, read into memory (page data stays
+/// on disk).
+struct Loaded {
+    file: File,
+    header: Vec<u8>,
+    meta: Vec<u8>,
+    tail: Vec<u8>,
+    len: u64,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> Error {
+    Error::BadImage { path: path.display().to_string(), reason: reason.into() }
+}
+
+fn load(path: &Path) -> Result<Loaded> {
+    let file = File::open(path).map_err(|e| Error::sys(format!("opening {}", path.display()), e))?;
+    let len = file.metadata().map_err(|e| Error::sys(format!("stat of {}", path.display()), e))?.len();
+    let read = |off: u64, n: u64| -> Result<Vec<u8>> {
+        if off.checked_add(n).is_none_or(|end| end > len) || n > (1 << 30) {
+            return Err(bad(path, "truncated"));
+        }
+        let mut buf = vec![0u8; n as usize];
+        file.read_exact_at(&mut buf, off).map_err(|e| Error::sys(format!("reading {}", path.display()), e))?;
+        Ok(buf)
+    };
+    let header = read(0, HEADER_SIZE as u64)?;
+    let h = image_format::Header::parse(&header).map_err(|e| bad(path, e.name()))?;
+    let meta = read(h.metadata_offset, h.metadata_len)?;
+    let tail = read(h.tail_offset, h.tail_len)?;
+    Ok(Loaded { file, header, meta, tail, len })
+}
+
+impl Loaded {
+    fn image(&self, path: &Path) -> Result<Image<'_>> {
+        Image::parse(&self.header, &self.meta, &self.tail, self.len).map_err(|e| bad(path, e.name()))
+    }
+}
+
+/// `ckpt-writer verify FILE`.
+pub fn verify(path: &Path) -> Result<()> {
+    let loaded = load(path)?;
+    let img = loaded.image(path)?;
+    image_format::verify_pages(&img, |off, buf| loaded.file.read_exact_at(buf, off)).map_err(|e| match e {
+        VerifyError::Format(f) => bad(path, format!("{} (stored page data does not match its checksum)", f.name())),
+        VerifyError::Read(e) => Error::sys(format!("reading {}", path.display()), e),
+    })?;
+    let runs = img.run_count();
+    println!("{}: valid image of pid {}: {} threads, {} regions, {runs} page runs, checksums match", path.display(), img.process.pid, img.thread_count(), img.region_count());
+    Ok(())
+}
+
+/// `ckpt-writer inspect FILE [--json]`.
+pub fn inspect(path: &Path, as_json: bool) -> Result<()> {
+    let loaded = load(path)?;
+    let img = loaded.image(path)?;
+    let desc = ImageDesc::from_image(&img);
+    let v = to_json(&desc, loaded.len);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print_text(&desc, loaded.len);
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn s(b: &image_format::ByteString) -> String {
+    String::from_utf8_lossy(&b.0).into_owned()
+}
+
+/// Vector registers of a thread's XSAVE area, by component present.
+fn vector_regs(t: &ThreadDesc) -> Value {
+    let x = &t.xsave.0;
+    let bv = t.state.xstate_bv;
+    let slots = |off: usize, n: usize, size: usize| -> Value {
+        (0..n).filter_map(|i| x.get(off + i * size..off + (i + 1) * size)).map(hex).collect()
+    };
+    let mut v = json!({ "mxcsr": x.get(24..28).map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))), "xmm": slots(XMM, 16, 16) });
+    if bv & (1 << 2) != 0 {
+        v["ymm_hi128"] = slots(YMM_HI, 16, 16);
+    }
+    if bv & (1 << 5) != 0 {
+        v["opmask"] = slots(OPMASK, 8, 8);
+    }
+    if bv & (1 << 6) != 0 {
+        v["zmm_hi256"] = slots(ZMM_HI256, 16, 32);
+    }
+    if bv & (1 << 7) != 0 {
+        v["hi16_zmm"] = slots(HI16_ZMM, 16, 64);
+    }
+    v
+}
+
+const REG_NAMES: [&str; 27] = [
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi",
+    "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
+];
+
+fn to_json(d: &ImageDesc, file_len: u64) -> Value {
+    let p = &d.process;
+    let m = &p.mm;
+    json!({
+        "file_len": file_len,
+        "kernel_release": s(&d.kernel_release),
+        "dump_time": { "sec": d.dump_time_sec, "nsec": d.dump_time_nsec },
+        "process": {
+            "pid": p.pid, "comm": s(&p.comm), "exe": s(&p.exe_path),
+            "exe_id": { "dev": p.exe_id.dev, "ino": p.exe_id.ino, "size": p.exe_id.size, "mtime_sec": p.exe_id.mtime_sec, "mtime_nsec": p.exe_id.mtime_nsec },
+            "cwd": s(&p.cwd), "umask": p.umask, "personality": p.personality,
+            "xcr0": p.xcr0, "xsave_size": p.xsave_size,
+            "mm": {
+                "start_code": m.start_code, "end_code": m.end_code, "start_data": m.start_data, "end_data": m.end_data,
+                "start_brk": m.start_brk, "brk": m.brk, "start_stack": m.start_stack, "arg_start": m.arg_start,
+                "arg_end": m.arg_end, "env_start": m.env_start, "env_end": m.env_end,
+            },
+            "rlimits": p.rlimits.iter().map(|r| json!([r.cur, r.max])).collect::<Vec<_>>(),
+        },
+        "auxv": d.auxv.iter().map(|a| json!([a.key, a.value])).collect::<Vec<_>>(),
+        "threads": d.threads.iter().map(|t| {
+            let st = &t.state;
+            let regs: serde_json::Map<String, Value> =
+                REG_NAMES.iter().zip(st.regs.to_array()).map(|(n, v)| (n.to_string(), json!(v))).collect();
+            json!({
+                "tid": st.tid, "regs": regs, "vector": vector_regs(t), "xstate_bv": st.xstate_bv,
+                "sigmask": st.sigmask,
+                "altstack": { "sp": st.altstack.sp, "size": st.altstack.size, "flags": st.altstack.flags },
+                "clear_child_tid": st.clear_child_tid,
+                "robust_list": { "head": st.robust_list_head, "len": st.robust_list_len },
+                "rseq": { "addr": st.rseq.addr, "len": st.rseq.len, "sig": st.rseq.sig },
+            })
+        }).collect::<Vec<_>>(),
+        "sigactions": d.sigactions.iter().enumerate().map(|(i, a)| json!({
+            "signal": i + 1, "handler": a.handler, "flags": a.flags, "restorer": a.restorer, "mask": a.mask,
+        })).collect::<Vec<_>>(),
+        "regions": d.regions.iter().map(|r| json!({
+            "start": r.start, "end": r.end, "prot": prot_str(r.prot), "kind": format!("{:?}", r.kind),
+            "shared": r.flags & 1 != 0, "shared_anon": r.flags & 2 != 0, "path": s(&r.path),
+            "file_offset": r.file_offset, "pages": (r.end - r.start) / 4096,
+            "stored_pages": r.runs.iter().map(|x| x.page_count).sum::<u64>(),
+            "runs": r.runs.iter().map(|x| json!([x.page_index, x.page_count])).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "fds": d.fds.iter().map(|f| json!({
+            "fd": f.fd, "kind": format!("{:?}", f.kind), "disposition": format!("{:?}", f.disposition),
+            "flags": f.open_flags, "offset": f.offset, "path": s(&f.path), "cloexec": f.cloexec,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn prot_str(p: u32) -> String {
+    [(1, 'r'), (2, 'w'), (4, 'x')].iter().map(|&(b, c)| if p & b != 0 { c } else { '-' }).collect()
+}
+
+fn print_text(d: &ImageDesc, file_len: u64) {
+    let p = &d.process;
+    println!("image: {file_len} bytes, dumped on Linux {} at {}.{:09}", s(&d.kernel_release), d.dump_time_sec, d.dump_time_nsec);
+    println!("process {} ({}), exe {} (dev {:#x} ino {} size {})", p.pid, s(&p.comm), s(&p.exe_path), p.exe_id.dev, p.exe_id.ino, p.exe_id.size);
+    println!("  cwd {}  umask {:04o}  personality {:#x}  xcr0 {:#x}  xsave {} bytes", s(&p.cwd), p.umask, p.personality, p.xcr0, p.xsave_size);
+    let m = &p.mm;
+    println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
+    println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());
+    println!("threads ({}):", d.threads.len());
+    for t in &d.threads {
+        let st = &t.state;
+        println!("  tid {}  sigmask {:#018x}  xstate_bv {:#x}", st.tid, st.sigmask, st.xstate_bv);
+        for row in REG_NAMES.iter().zip(st.regs.to_array()).collect::<Vec<_>>().chunks(4) {
+            let cells: Vec<String> = row.iter().map(|(n, v)| format!("{n:>8} {v:#018x}")).collect();
+            println!("   {}", cells.join(" "));
+        }
+        println!("    altstack sp {:#x} size {} flags {:#x}; clear_child_tid {:#x}; robust list {:#x}/{}; rseq {:#x}/{}",
+            st.altstack.sp, st.altstack.size, st.altstack.flags, st.clear_child_tid, st.robust_list_head, st.robust_list_len, st.rseq.addr, st.rseq.len);
+    }
+    let handled: Vec<String> = d.sigactions.iter().enumerate().filter(|(_, a)| a.handler != 0)
+        .map(|(i, a)| match a.handler { 1 => format!("{}:ignored", i + 1), h => format!("{}:{h:#x}", i + 1) }).collect();
+    println!("signal actions (non-default): {}", if handled.is_empty() { "none".into() } else { handled.join(" ") });
+    println!("regions ({}):", d.regions.len());
+    for r in &d.regions {
+        let stored: u64 = r.runs.iter().map(|x| x.page_count).sum();
+        println!("  {:#014x}-{:#014x} {} {:<10} {:>8}/{:<8} pages stored {}{}", r.start, r.end, prot_str(r.prot), format!("{:?}", r.kind),
+            stored, (r.end - r.start) / 4096, if r.flags & 1 != 0 { "shared " } else { "" }, s(&r.path));
+    }
+    println!("fds ({}):", d.fds.len());
+    for f in &d.fds {
+        println!("  {:>4} {:<9} {:<7} flags {:#o} offset {} {}{}", f.fd, format!("{:?}", f.kind), format!("{:?}", f.disposition), f.open_flags, f.offset, s(&f.path), if f.cloexec { " (cloexec)" } else { "" });
+    }
+}

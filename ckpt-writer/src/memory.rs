@@ -1,0 +1,152 @@
+//! Memory regions from /proc/PID/maps and the pages to store for each,
+//! chosen from /proc/PID/pagemap:
+//!
+//! * private anonymous memory (incl. [heap], [stack], thread stacks):
+//!   every present or swapped page;
+//! * private file mappings: only pages copied on write (present with the
+//!   "file-page or shared-anon" bit 61 clear, or swapped); the others are
+//!   the file's and are mapped from it again;
+//! * shared anonymous memory, SysV shm and mappings of deleted files:
+//!   every page, because no file holds them and pages another process
+//!   faulted in do not show in this process's pagemap;
+//! * shared file mappings: nothing (the file holds the data);
+//! * [vdso], [vvar], [vvar_vclock]: described, never stored (the restoring
+//!   kernel provides its own); [vsyscall] is not recorded at all.
+
+use std::os::unix::ffi::OsStrExt;
+
+use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process};
+
+use crate::error::{Error, Result};
+use crate::snapshot::{FileIdent, Region, RegionKind};
+
+const PAGE: u64 = 4096;
+
+/// Which pages of a region are stored.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Policy {
+    None,
+    PresentOrSwapped,
+    CopiedOnWrite,
+    All,
+}
+
+fn proc_err(pid: i32, what: &'static str) -> impl Fn(procfs::ProcError) -> Error {
+    move |e| match e {
+        procfs::ProcError::NotFound(_) => Error::TargetGone { pid, during: format!("reading {what}") },
+        other => Error::sys(format!("reading {what} of pid {pid}"), std::io::Error::other(other.to_string())),
+    }
+}
+
+/// Reads every mapping of `pid` (frozen) and picks the pages to store.
+pub fn read_regions(pid: i32) -> Result<Vec<Region>> {
+    let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
+    let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
+    let mut pagemap = proc.pagemap().map_err(proc_err(pid, "/proc/PID/pagemap"))?;
+    let mut regions = Vec::new();
+    for m in maps.iter() {
+        let (start, end) = m.address;
+        let shared = m.perms.contains(MMPermissions::SHARED);
+        let (kind, path, policy, shared_anon) = match &m.pathname {
+            MMapPath::Vsyscall => continue,
+            MMapPath::Vdso => (RegionKind::Vdso, Vec::new(), Policy::None, false),
+            MMapPath::Vvar => (RegionKind::Vvar, Vec::new(), Policy::None, false),
+            MMapPath::Other(s) if s == "vvar_vclock" => (RegionKind::VvarVclock, Vec::new(), Policy::None, false),
+            MMapPath::Heap => (RegionKind::Heap, Vec::new(), Policy::PresentOrSwapped, false),
+            MMapPath::Stack => (RegionKind::Stack, Vec::new(), Policy::PresentOrSwapped, false),
+            MMapPath::TStack(_) => (RegionKind::Anon, Vec::new(), Policy::PresentOrSwapped, false),
+            MMapPath::Anonymous => (RegionKind::Anon, Vec::new(), Policy::PresentOrSwapped, false),
+            MMapPath::Other(s) if s.starts_with("anon:") => (RegionKind::Anon, Vec::new(), Policy::PresentOrSwapped, false),
+            MMapPath::Other(s) if s.starts_with("anon_shmem:") => (RegionKind::Anon, Vec::new(), Policy::All, true),
+            MMapPath::Vsys(key) => (RegionKind::SysvShm, format!("/SYSV{key:08x}").into_bytes(), Policy::All, false),
+            MMapPath::Path(p) => {
+                let bytes = p.as_os_str().as_bytes();
+                match bytes.strip_suffix(b" (deleted)") {
+                    // MAP_SHARED|MAP_ANONYMOUS shows as a deleted /dev/zero.
+                    Some(b"/dev/zero") if shared => (RegionKind::Anon, Vec::new(), Policy::All, true),
+                    // A deleted file: keep all its pages as memory.
+                    Some(_) => (RegionKind::Anon, Vec::new(), Policy::All, shared),
+                    None if shared => (RegionKind::File, bytes.to_vec(), Policy::None, false),
+                    None => (RegionKind::File, bytes.to_vec(), Policy::CopiedOnWrite, false),
+                }
+            }
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "memory region {start:#x}-{end:#x} of kind {other:?} cannot be recorded"
+                )))
+            }
+        };
+        let file_id = if kind == RegionKind::File || kind == RegionKind::SysvShm {
+            std::fs::metadata(format!("/proc/{pid}/map_files/{start:x}-{end:x}"))
+                .map(|md| FileIdent::from_metadata(&md))
+                .map_err(|e| Error::sys(format!("stat of the file mapped at {start:#x}"), e))?
+        } else {
+            FileIdent::default()
+        };
+        let runs = match policy {
+            Policy::None => Vec::new(),
+            Policy::All => vec![(0, (end - start) / PAGE)],
+            p => {
+                let infos = pagemap
+                    .get_range_info((start / PAGE) as usize..(end / PAGE) as usize)
+                    .map_err(proc_err(pid, "/proc/PID/pagemap"))?;
+                runs_of(infos.iter().map(|i| stores(p, i)))
+            }
+        };
+        regions.push(Region {
+            start,
+            end,
+            read: m.perms.contains(MMPermissions::READ),
+            write: m.perms.contains(MMPermissions::WRITE),
+            exec: m.perms.contains(MMPermissions::EXECUTE),
+            shared: shared || shared_anon,
+            shared_anon,
+            kind,
+            path,
+            file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },
+            file_id,
+            runs,
+        });
+    }
+    Ok(regions)
+}
+
+/// True when the page described by `info` is stored under `policy`.
+fn stores(policy: Policy, info: &PageInfo) -> bool {
+    match info {
+        // Swapped pages are anonymous in every mapping kind.
+        PageInfo::SwapPage(_) => true,
+        PageInfo::MemoryPage(f) => {
+            f.contains(MemoryPageFlags::PRESENT)
+                && (policy == Policy::PresentOrSwapped || !f.contains(MemoryPageFlags::FILE))
+        }
+    }
+}
+
+/// Turns a per-page yes/no sequence into (first index, count) runs.
+fn runs_of(pages: impl Iterator<Item = bool>) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for (i, keep) in pages.enumerate() {
+        if !keep {
+            continue;
+        }
+        let i = i as u64;
+        match runs.last_mut() {
+            Some((s, n)) if *s + *n == i => *n += 1,
+            _ => runs.push((i, 1)),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_of;
+
+    #[test]
+    fn runs_merge_adjacent_pages_only() {
+        let v = [true, true, false, true, false, false, true, true, true];
+        assert_eq!(runs_of(v.into_iter()), vec![(0, 2), (3, 1), (6, 3)]);
+        assert!(runs_of([false, false].into_iter()).is_empty());
+    }
+}

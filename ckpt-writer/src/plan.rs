@@ -1,0 +1,34 @@
+//! What the user asked for, validated: the only input of the commands.
+
+use std::path::PathBuf;
+
+/// One command to run.
+#[derive(Debug)]
+pub enum Plan {
+    /// Dump a process.
+    Dump(DumpPlan),
+    /// Print an image's contents.
+    Inspect { file: PathBuf, json: bool },
+    /// Validate an image.
+    Verify { file: PathBuf },
+}
+
+/// Where the image goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A file: written to a temporary name beside it, synced, renamed.
+    File(PathBuf),
+    /// Standard output, in one pass.
+    Stdout,
+}
+
+/// Everything `dump` needs to know.
+#[derive(Debug)]
+pub struct DumpPlan {
+    pub pid: i32,
+    pub output: Output,
+    pub kill: bool,
+    pub leave_stopped: bool,
+    pub allow_unsupported: bool,
+    pub quiet: bool,
+}

@@ -1,0 +1,187 @@
+//! Everything captured from a frozen process, independent of how the
+//! image encodes it (`encode.rs` maps this to the image-format crate).
+
+/// Identity of a file: detects that it changed between dump and restore.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileIdent {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_sec: i64,
+    pub mtime_nsec: u32,
+}
+
+impl FileIdent {
+    /// Identity from a `stat` result.
+    pub fn from_metadata(m: &std::fs::Metadata) -> FileIdent {
+        use std::os::unix::fs::MetadataExt;
+        FileIdent { dev: m.dev(), ino: m.ino(), size: m.size(), mtime_sec: m.mtime(), mtime_nsec: m.mtime_nsec() as u32 }
+    }
+}
+
+/// mm_struct layout fields from /proc/PID/stat plus the current brk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmFields {
+    pub start_code: u64,
+    pub end_code: u64,
+    pub start_data: u64,
+    pub end_data: u64,
+    pub start_brk: u64,
+    pub brk: u64,
+    pub start_stack: u64,
+    pub arg_start: u64,
+    pub arg_end: u64,
+    pub env_start: u64,
+    pub env_end: u64,
+}
+
+/// Process-wide state.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessState {
+    pub pid: i32,
+    pub comm: Vec<u8>,
+    pub exe_path: Vec<u8>,
+    pub exe_id: FileIdent,
+    pub cwd: Vec<u8>,
+    pub umask: u32,
+    pub personality: u32,
+    pub mm: MmFields,
+    /// (soft, hard) in Linux numbering, RLIM_INFINITY as u64::MAX.
+    pub rlimits: [(u64, u64); 16],
+    /// (type, value) pairs in file order, without AT_NULL.
+    pub auxv: Vec<(u64, u64)>,
+}
+
+/// One thread's registers and per-thread kernel state.
+#[derive(Clone, Debug)]
+pub struct ThreadState {
+    pub tid: i32,
+    /// Registers as the restored thread must see them (restart rule applied).
+    pub regs: libc::user_regs_struct,
+    /// The XSAVE area as PTRACE_GETREGSET(NT_X86_XSTATE) returned it.
+    pub xsave: Vec<u8>,
+    pub sigmask: u64,
+    pub altstack: AltStack,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    pub rseq: RseqConfig,
+}
+
+/// sigaltstack(2) result.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AltStack {
+    pub sp: u64,
+    pub flags: u32,
+    pub size: u64,
+}
+
+/// PTRACE_GET_RSEQ_CONFIGURATION result.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RseqConfig {
+    pub addr: u64,
+    pub len: u32,
+    pub sig: u32,
+}
+
+/// Kernel `struct sigaction` of one signal.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// What backs a memory region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    Anon,
+    File,
+    Stack,
+    Heap,
+    Vdso,
+    Vvar,
+    VvarVclock,
+    SysvShm,
+}
+
+/// One mapping with the page runs stored for it.
+#[derive(Clone, Debug)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+    pub shared: bool,
+    /// MAP_SHARED|MAP_ANONYMOUS (shmem): all its pages are stored.
+    pub shared_anon: bool,
+    pub kind: RegionKind,
+    pub path: Vec<u8>,
+    pub file_offset: u64,
+    pub file_id: FileIdent,
+    /// (first page index in the region, page count), sorted.
+    pub runs: Vec<(u64, u64)>,
+}
+
+impl Region {
+    /// Number of stored pages.
+    pub fn stored_pages(&self) -> u64 {
+        self.runs.iter().map(|r| r.1).sum()
+    }
+}
+
+/// What an fd refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdKind {
+    Regular,
+    Directory,
+    CharDev,
+    Pipe,
+    Tty,
+    Socket,
+    Other,
+}
+
+/// How a restorer provides the fd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdDisposition {
+    Reopen,
+    Inherit,
+    Closed,
+}
+
+/// One file descriptor.
+#[derive(Clone, Debug)]
+pub struct FdState {
+    pub fd: i32,
+    pub kind: FdKind,
+    pub disposition: FdDisposition,
+    /// open flags without O_CLOEXEC.
+    pub flags: u32,
+    pub offset: u64,
+    pub path: Vec<u8>,
+    pub cloexec: bool,
+}
+
+/// The whole process.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub kernel_release: Vec<u8>,
+    pub dump_time: (u64, u32),
+    pub process: ProcessState,
+    pub xcr0: u64,
+    pub xsave_size: u32,
+    pub threads: Vec<ThreadState>,
+    /// 64 entries; index i is signal i + 1.
+    pub sigactions: Vec<SigAction>,
+    pub regions: Vec<Region>,
+    pub fds: Vec<FdState>,
+}
+
+impl Snapshot {
+    /// Bytes of page data the image will hold.
+    pub fn page_bytes(&self) -> u64 {
+        self.regions.iter().map(|r| r.stored_pages() * 4096).sum()
+    }
+}

@@ -1,0 +1,168 @@
+//! Where the image goes, and where its page bytes come from.
+//!
+//! A file output is written to `.NAME.tmp-PID` in the destination's
+//! directory, fsynced, given mode 0755 (so `./saved.ckpt` runs) and then
+//! renamed over NAME, so NAME is either absent or complete; the temporary
+//! file is removed on every failure. `-` streams to standard output.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nix::errno::Errno;
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::plan::Output;
+
+/// Size of the write buffer in front of the output.
+const BUF: usize = 1 << 20;
+
+/// An open output.
+pub struct Sink {
+    out: BufWriter<Box<dyn Write>>,
+    /// Temporary and final path (file outputs only).
+    file: Option<(PathBuf, PathBuf, File)>,
+    committed: bool,
+}
+
+impl Sink {
+    /// Opens the output before the target is touched, so an unwritable
+    /// destination fails early.
+    pub fn open(output: &Output) -> Result<Sink> {
+        match output {
+            Output::Stdout => {
+                if io::stdout().is_terminal() {
+                    return Err(Error::Usage("refusing to write an image to a terminal; redirect standard output".into()));
+                }
+                Ok(Sink { out: BufWriter::with_capacity(BUF, Box::new(io::stdout())), file: None, committed: false })
+            }
+            Output::File(dest) => {
+                let name = dest.file_name().ok_or_else(|| Error::Usage(format!("{} is not a file name", dest.display())))?;
+                let dir = match dest.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if dest.is_dir() {
+                    return Err(Error::output(dest.display().to_string(), io::Error::from(io::ErrorKind::IsADirectory)));
+                }
+                let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o755)
+                    .open(&tmp)
+                    .map_err(|e| Error::output(dest.display().to_string(), e))?;
+                let writer = file.try_clone().map_err(|e| Error::output(dest.display().to_string(), e))?;
+                Ok(Sink {
+                    out: BufWriter::with_capacity(BUF, Box::new(writer)),
+                    file: Some((tmp, dest.clone(), file)),
+                    committed: false,
+                })
+            }
+        }
+    }
+
+    /// Name for messages.
+    pub fn name(&self) -> String {
+        match &self.file {
+            Some((_, dest, _)) => dest.display().to_string(),
+            None => "standard output".into(),
+        }
+    }
+
+    /// The writer the image is streamed into.
+    pub fn writer(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    /// Flushes; for a file also fsyncs, sets mode 0755, renames into place
+    /// and fsyncs the directory.
+    pub fn commit(mut self) -> Result<()> {
+        let name = self.name();
+        self.out.flush().map_err(|e| Error::output(&name, e))?;
+        if let Some((tmp, dest, file)) = &self.file {
+            file.set_permissions(Permissions::from_mode(0o755)).map_err(|e| Error::output(&name, e))?;
+            file.sync_all().map_err(|e| Error::output(&name, e))?;
+            std::fs::rename(tmp, dest).map_err(|e| Error::output(&name, e))?;
+            self.committed = true;
+            let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let (false, Some((tmp, _, _))) = (self.committed, &self.file) {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Reads the frozen target's memory for the image writer.
+pub struct PageReader {
+    pid: i32,
+    mem: File,
+    progress: Option<ProgressBar>,
+}
+
+impl PageReader {
+    /// `show_progress_for`: total bytes when a progress bar is wanted.
+    pub fn new(pid: i32, show_progress_for: Option<u64>) -> Result<PageReader> {
+        let mem = File::open(format!("/proc/{pid}/mem"))
+            .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/mem".into() })?;
+        let progress = show_progress_for.map(|total| {
+            let bar = ProgressBar::new(total);
+            if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Ok(PageReader { pid, mem, progress })
+    }
+
+    /// Fills `buf` with the target's memory at `addr`: process_vm_readv,
+    /// and /proc/PID/mem for what it cannot read (pages without read
+    /// permission).
+    pub fn fill(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let len = buf.len();
+        let remote = [RemoteIoVec { base: addr as usize, len }];
+        let done = match process_vm_readv(Pid::from_raw(self.pid), &mut [io::IoSliceMut::new(buf)], &remote) {
+            Ok(n) => n,
+            Err(Errno::ESRCH) => return Err(self.gone()),
+            Err(_) => 0,
+        };
+        if done < len {
+            self.mem.read_exact_at(&mut buf[done..], addr + done as u64).map_err(|e| {
+                if std::path::Path::new(&format!("/proc/{}", self.pid)).exists() && e.raw_os_error() != Some(libc::ESRCH) {
+                    Error::sys(format!("reading memory of pid {} at {:#x}", self.pid, addr + done as u64), e)
+                } else {
+                    self.gone()
+                }
+            })?;
+        }
+        if let Some(bar) = &self.progress {
+            bar.inc(len as u64);
+        }
+        Ok(())
+    }
+
+    fn gone(&self) -> Error {
+        Error::TargetGone { pid: self.pid, during: "reading its memory".into() }
+    }
+
+    /// Removes the progress bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+}
