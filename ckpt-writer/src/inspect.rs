@@ -10,13 +10,18 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 
-/// Standard-format XSAVE offsets (fixed on every x86-64 CPU so far):
-/// XMM0-15, YMM_Hi128 (component 2), Opmask (5), ZMM_Hi256 (6), Hi16_ZMM (7).
+/// XMM0-15 in the legacy FXSAVE part of the area.
 const XMM: usize = 160;
-const YMM_HI: usize = 576;
-const OPMASK: usize = 1088;
-const ZMM_HI256: usize = 1152;
-const HI16_ZMM: usize = 1664;
+
+/// Offset of XSAVE component `i` in the standard format. The offsets are
+/// the CPU's (CPUID leaf 0xD): AMD and Intel differ, e.g. Opmask is at 832
+/// on Zen 4 and at 1088 on Intel CPUs with MPX. The image does not record
+/// them, so inspect decodes with this machine's layout.
+fn component_offset(i: u32) -> usize {
+    // CPUID leaf 0xD exists on every CPU with XSAVE.
+    let r = std::arch::x86_64::__cpuid_count(0xd, i);
+    r.ebx as usize
+}
 
 /// An image file's metadata and tail, read into memory (page data stays
 /// on disk).
@@ -99,17 +104,10 @@ fn vector_regs(t: &ThreadDesc) -> Value {
         (0..n).filter_map(|i| x.get(off + i * size..off + (i + 1) * size)).map(hex).collect()
     };
     let mut v = json!({ "mxcsr": x.get(24..28).map(|b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))), "xmm": slots(XMM, 16, 16) });
-    if bv & (1 << 2) != 0 {
-        v["ymm_hi128"] = slots(YMM_HI, 16, 16);
-    }
-    if bv & (1 << 5) != 0 {
-        v["opmask"] = slots(OPMASK, 8, 8);
-    }
-    if bv & (1 << 6) != 0 {
-        v["zmm_hi256"] = slots(ZMM_HI256, 16, 32);
-    }
-    if bv & (1 << 7) != 0 {
-        v["hi16_zmm"] = slots(HI16_ZMM, 16, 64);
+    for (bit, name, n, size) in [(2, "ymm_hi128", 16, 16), (5, "opmask", 8, 8), (6, "zmm_hi256", 16, 32), (7, "hi16_zmm", 16, 64)] {
+        if bv & (1 << bit) != 0 {
+            v[name] = slots(component_offset(bit), n, size);
+        }
     }
     v
 }

@@ -1,0 +1,101 @@
+/* threads8 ITER [SLEEP_US]: 8 worker threads, each with its own hash
+ * loop, sharing a counter under a mutex with a condition variable; the
+ * main thread sends SIGUSR1 with pthread_kill to worker 3 three times and
+ * checks the handler ran in that thread. Prints "ready", "progress K/10"
+ * and "result HASH". */
+#include "common.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#define NT 8
+#define TARGET 3
+
+struct worker {
+	pthread_t th;
+	int idx;
+	uint64_t hash;
+};
+
+static long iter, us;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long shared_count;
+static int started;
+static __thread int my_idx = -1;
+static atomic_int hits, wrong_thread;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	if (my_idx == TARGET)
+		atomic_fetch_add(&hits, 1);
+	else
+		atomic_store(&wrong_thread, 1);
+}
+
+static void *work(void *p)
+{
+	struct worker *w = p;
+	my_idx = w->idx;
+	pthread_mutex_lock(&mu);
+	started++;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	for (long i = 0; i < iter; i++) {
+		w->hash = mix64(w->hash, (uint64_t)i * (w->idx + 1));
+		pthread_mutex_lock(&mu);
+		shared_count++;
+		pthread_cond_broadcast(&cv);
+		pthread_mutex_unlock(&mu);
+		sleep_us(us);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	setup_common();
+	iter = arg_or(argc, argv, 1, 1000);
+	us = arg_or(argc, argv, 2, 1000);
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigaction(SIGUSR1, &sa, NULL);
+	struct worker w[NT];
+	for (int i = 0; i < NT; i++) {
+		w[i].idx = i;
+		w[i].hash = i;
+		if (pthread_create(&w[i].th, NULL, work, &w[i]))
+			FAIL("pthread_create");
+	}
+	pthread_mutex_lock(&mu);
+	while (started < NT)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	printf("ready\n");
+	long total = NT * iter;
+	for (int k = 1; k <= 10; k++) {
+		pthread_mutex_lock(&mu);
+		while (shared_count < k * total / 10)
+			pthread_cond_wait(&cv, &mu);
+		pthread_mutex_unlock(&mu);
+		printf("progress %d/10\n", k);
+		if (k <= 3) {
+			if (pthread_kill(w[TARGET].th, SIGUSR1))
+				FAIL("pthread_kill");
+			while (atomic_load(&hits) < k)
+				sleep_us(100);
+		}
+	}
+	uint64_t sum = 0;
+	for (int i = 0; i < NT; i++) {
+		pthread_join(w[i].th, NULL);
+		sum = mix64(sum, w[i].hash);
+	}
+	if (shared_count != total)
+		FAIL("shared count %ld, expected %ld", shared_count, total);
+	if (atomic_load(&wrong_thread) || atomic_load(&hits) != 3)
+		FAIL("SIGUSR1 reached the wrong thread or got lost (hits %d)", atomic_load(&hits));
+	sum = mix64(sum, (uint64_t)shared_count);
+	printf("result %016llx\n", (unsigned long long)sum);
+	return 0;
+}
