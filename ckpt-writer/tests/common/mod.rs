@@ -1,0 +1,268 @@
+//! Helpers shared by the integration tests: building the C test programs,
+//! running them, running ckpt-writer, and reading /proc independently of
+//! the code under test.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Directory with the built test programs (built once per test binary).
+pub fn programs() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-programs");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-programs");
+        let st = Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(&src)
+            .arg(format!("OUT={}", out.display()))
+            .status()
+            .expect("running make for test-programs");
+        assert!(st.success(), "building test-programs failed");
+        out
+    })
+}
+
+/// The ckpt-writer binary under test.
+pub fn ckpt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ckpt-writer"))
+}
+
+/// Runs ckpt-writer with `args`.
+pub fn run_ckpt(args: &[&str]) -> Output {
+    ckpt().args(args).stdin(Stdio::null()).output().expect("running ckpt-writer")
+}
+
+/// A fresh scratch directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running test program whose stdout lines are collected.
+pub struct Target {
+    pub child: Child,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Target {
+    /// Starts test program `name` with `args`.
+    pub fn spawn(name: &str, args: &[&str]) -> Target {
+        let mut child = Command::new(programs().join(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting test program");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Target { child, lines: rx, seen: Vec::new() }
+    }
+
+    /// Starts it and waits until it printed "ready".
+    pub fn ready(name: &str, args: &[&str]) -> Target {
+        let mut t = Target::spawn(name, args);
+        t.wait_line("ready");
+        t
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits for a line equal to `want`; panics after 30 s.
+    pub fn wait_line(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.seen.iter().any(|l| l == want) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("no line {want:?}; got {:?}", self.seen),
+            }
+        }
+    }
+
+    /// The first word after `key ` of a line starting with it.
+    pub fn value(&self, key: &str) -> String {
+        let prefix = format!("{key} ");
+        self.seen.iter().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {key} line")).to_string()
+    }
+
+    /// Waits for exit; returns (exit success, every stdout line).
+    pub fn finish(mut self) -> (bool, Vec<String>) {
+        let status = self.child.wait().unwrap();
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(l);
+        }
+        (status.success(), std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The deterministic lines of a program's output (progress and result).
+pub fn deterministic(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| ["step ", "progress ", "round ", "result ", "FAIL"].iter().any(|p| l.starts_with(p)))
+        .cloned()
+        .collect()
+}
+
+/// Output of an uninterrupted run (no sleeps: the output does not depend
+/// on timing).
+pub fn baseline(name: &str, args: &[&str]) -> Vec<String> {
+    let out = Command::new(programs().join(name)).args(args).output().unwrap();
+    assert!(out.status.success(), "{name} failed on its own: {}", String::from_utf8_lossy(&out.stdout));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+    deterministic(&lines)
+}
+
+/// Dumps `pid` into `file` with `extra` options; panics on failure.
+pub fn dump(pid: i32, file: &Path, extra: &[&str]) {
+    let mut args = vec!["dump".to_string(), pid.to_string(), "-o".into(), file.display().to_string(), "-q".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = ckpt().args(&args).output().unwrap();
+    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `inspect --json` of an image.
+pub fn inspect(file: &Path) -> Value {
+    let out = run_ckpt(&["inspect", file.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "inspect failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("inspect --json output is JSON")
+}
+
+/// State letter of /proc/PID/stat.
+pub fn proc_state(pid: i32) -> Option<char> {
+    procfs::process::Process::new(pid).and_then(|p| p.stat()).ok().map(|s| s.state)
+}
+
+/// Waits until the process is in group stop ('T').
+pub fn wait_stopped(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc_state(pid) != Some('T') {
+        assert!(Instant::now() < deadline, "pid {pid} did not stop: {:?}", proc_state(pid));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends SIGCONT.
+pub fn resume(pid: i32) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT).unwrap();
+}
+
+/// One line of /proc/PID/maps as the tests see it.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub struct MapLine {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub path: String,
+}
+
+/// /proc/PID/maps without [vsyscall], read as raw text.
+pub fn maps(pid: i32) -> Vec<MapLine> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    text.lines()
+        .filter(|l| !l.ends_with("[vsyscall]"))
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(6, ' ').collect();
+            let (s, e) = f[0].split_once('-').unwrap();
+            MapLine {
+                start: u64::from_str_radix(s, 16).unwrap(),
+                end: u64::from_str_radix(e, 16).unwrap(),
+                perms: f[1].to_string(),
+                path: f.get(5).map(|p| p.trim().to_string()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Pages of a mapping that must be stored, computed from raw pagemap
+/// entries: anonymous private: present or swapped; private file: present
+/// and not file-backed (bit 61 clear) or swapped; special and shared file
+/// mappings: none; shared anonymous: all.
+pub fn expected_pages(pid: i32, m: &MapLine) -> u64 {
+    use std::os::unix::fs::FileExt;
+    let special = ["[vdso]", "[vvar]", "[vvar_vclock]"].contains(&m.path.as_str());
+    let shared = m.perms.as_bytes()[3] == b's';
+    let pages = (m.end - m.start) / 4096;
+    if special {
+        return 0;
+    }
+    if shared {
+        return if m.path.starts_with("/dev/zero") || m.path.starts_with("/SYSV") { pages } else { 0 };
+    }
+    let file = m.path.starts_with('/') && !m.path.ends_with("(deleted)");
+    let f = std::fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    let mut buf = vec![0u8; pages as usize * 8];
+    f.read_exact_at(&mut buf, m.start / 4096 * 8).unwrap();
+    buf.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .filter(|e| {
+            let present = e >> 63 & 1 == 1;
+            let swapped = e >> 62 & 1 == 1;
+            let file_page = e >> 61 & 1 == 1;
+            swapped || (present && (!file || !file_page))
+        })
+        .count() as u64
+}
+
+/// Checks an image's regions against /proc/PID/maps and pagemap of the
+/// (stopped) process.
+pub fn check_regions_match(pid: i32, img: &Value) {
+    let maps = maps(pid);
+    let regions = img["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), maps.len(), "region count differs from /proc/{pid}/maps");
+    for (r, m) in regions.iter().zip(&maps) {
+        assert_eq!((r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()), (m.start, m.end), "{m:?}");
+        assert_eq!(r["prot"].as_str().unwrap(), &m.perms[..3], "{m:?}");
+        assert_eq!(r["shared"].as_bool().unwrap(), m.perms.as_bytes()[3] == b's', "{m:?}");
+        if m.path.starts_with('/') && !m.path.ends_with("(deleted)") {
+            assert_eq!(r["path"].as_str().unwrap(), m.path, "{m:?}");
+        }
+        let want = expected_pages(pid, m);
+        assert_eq!(r["stored_pages"].as_u64().unwrap(), want, "stored pages of {m:?}");
+    }
+}
+
+/// Registers of the thread `tid` in an image.
+pub fn thread<'a>(img: &'a Value, tid: i32) -> &'a Value {
+    img["threads"].as_array().unwrap().iter().find(|t| t["tid"] == tid).expect("thread in image")
+}
+
+/// Dumps with --leave-stopped, checks regions against /proc while the
+/// process is stopped, resumes it, and returns the image JSON.
+pub fn dump_stopped_and_check(t: &Target, file: &Path) -> Value {
+    let pid = t.pid();
+    dump(pid, file, &["--leave-stopped"]);
+    wait_stopped(pid);
+    let img = inspect(file);
+    check_regions_match(pid, &img);
+    resume(pid);
+    img
+}
