@@ -1,0 +1,223 @@
+//! Every kind of bad input gets a clear message and its exit status, and
+//! leaves the target running and untouched.
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::ptrace;
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+
+const TARGET: i32 = 3;
+const OUTPUT: i32 = 5;
+const TARGET_GONE: i32 = 6;
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_fails(o: &std::process::Output, code: i32, needle: &str) {
+    assert_eq!(o.status.code(), Some(code), "exit status; stderr: {}", stderr(o));
+    assert!(stderr(o).contains(needle), "expected {needle:?} in: {}", stderr(o));
+    assert!(stderr(o).starts_with("ckpt-writer: "), "one error line: {}", stderr(o));
+}
+
+/// A counter whose run must end exactly like an uninterrupted one.
+fn finishes_untouched(t: Target, want: &[String]) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid())).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "no tracer left: {status}");
+    let (ok, lines) = t.finish();
+    assert!(ok, "{lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
+
+#[test]
+fn pid_that_does_not_exist() {
+    let max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap().trim().parse().unwrap();
+    let pid = (2..max).rev().find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()).unwrap();
+    let o = run_ckpt(&["dump", &pid.to_string(), "-o", "/tmp/never.ckpt"]);
+    assert_fails(&o, TARGET, &format!("no such process: pid {pid} does not exist"));
+    assert!(!std::path::Path::new("/tmp/never.ckpt").exists());
+}
+
+#[test]
+fn bad_pid_syntax() {
+    let o = run_ckpt(&["dump", "-5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = run_ckpt(&["dump", "abc"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid value 'abc'"));
+}
+
+#[test]
+fn zombie() {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc_state(pid) != Some('Z') {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let o = run_ckpt(&["dump", &pid.to_string(), "-o", "/tmp/zombie.ckpt"]);
+    assert_fails(&o, TARGET, &format!("pid {pid} is a zombie"));
+    child.wait().unwrap();
+}
+
+#[test]
+fn kernel_thread() {
+    let kthread = procfs::process::all_processes()
+        .unwrap()
+        .filter_map(|p| p.ok())
+        .find(|p| p.stat().map(|s| s.flags & 0x0020_0000 != 0).unwrap_or(false))
+        .expect("a kernel thread");
+    let o = run_ckpt(&["dump", &kthread.pid.to_string(), "-o", "/tmp/kthread.ckpt"]);
+    assert_fails(&o, TARGET, "is a kernel thread");
+}
+
+#[test]
+fn process_of_another_user() {
+    let want = baseline("counter", &["300", "0"]);
+    let t = Target::ready("counter", &["300", "1000"]);
+    let out = format!("/tmp/ckpt-perm-{}.ckpt", std::process::id());
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_ckpt-writer"))
+        .args(["dump", &t.pid().to_string(), "-o", &out])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv");
+    assert_fails(&o, TARGET, &format!("not permitted to trace pid {}", t.pid()));
+    assert!(!std::path::Path::new(&out).exists(), "no output file");
+    finishes_untouched(t, &want);
+}
+
+#[test]
+fn process_already_traced() {
+    let want = baseline("counter", &["300", "0"]);
+    let t = Target::ready("counter", &["300", "1000"]);
+    let p = Pid::from_raw(t.pid());
+    // This test thread becomes the tracer (TracerPid shows its tid).
+    ptrace::seize(p, ptrace::Options::empty()).unwrap();
+    let tracer = nix::unistd::gettid();
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", "/tmp/traced.ckpt"]);
+    assert_fails(&o, TARGET, &format!("already being traced by pid {tracer}"));
+    ptrace::interrupt(p).unwrap();
+    waitpid(p, Some(WaitPidFlag::__WALL)).unwrap();
+    ptrace::detach(p, None).unwrap();
+    finishes_untouched(t, &want);
+}
+
+#[test]
+fn unwritable_output_path() {
+    let want = baseline("counter", &["300", "0"]);
+    let t = Target::ready("counter", &["300", "1000"]);
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", "/nonexistent-dir/x.ckpt"]);
+    assert_fails(&o, OUTPUT, "cannot write /nonexistent-dir/x.ckpt: No such file or directory");
+    let dir = scratch("outdir");
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", dir.to_str().unwrap()]);
+    assert_fails(&o, OUTPUT, "is a directory");
+    finishes_untouched(t, &want);
+}
+
+/// A tmpfs too small for the image: the dump fails with ENOSPC and leaves
+/// no file behind.
+#[test]
+fn full_disk_leaves_no_partial_file() {
+    let want = baseline("counter", &["300", "0"]);
+    let dir = scratch("tinyfs");
+    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&dir).status().unwrap();
+    assert!(st.success(), "mounting a tiny tmpfs (needs root)");
+    let t = Target::ready("counter", &["300", "1000"]);
+    let file = dir.join("saved.ckpt");
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", file.to_str().unwrap()]);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let _ = Command::new("umount").arg(&dir).status();
+    assert_fails(&o, OUTPUT, "No space left on device");
+    assert!(left.is_empty(), "partial files left: {left:?}");
+    finishes_untouched(t, &want);
+}
+
+#[test]
+fn full_stdout() {
+    let want = baseline("counter", &["300", "0"]);
+    let t = Target::ready("counter", &["300", "1000"]);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = ckpt().args(["dump", &t.pid().to_string(), "-o", "-"]).stdout(full).output().unwrap();
+    assert_fails(&o, OUTPUT, "cannot write standard output: No space left on device");
+    finishes_untouched(t, &want);
+}
+
+#[test]
+fn stdout_streams_a_valid_image() {
+    let t = Target::ready("counter", &["300", "1000"]);
+    let dir = scratch("stream");
+    let file = dir.join("s.ckpt");
+    let o = ckpt().args(["dump", &t.pid().to_string(), "-o", "-", "-q"]).stdout(std::fs::File::create(&file).unwrap()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = run_ckpt(&["verify", file.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}
+
+/// The target is killed while its pages are being written.
+#[test]
+fn target_exits_during_dump() {
+    let t = Target::ready("bigmem", &["1024", "1000", "100000"]);
+    let pid = t.pid();
+    let dir = scratch("exits");
+    let file = dir.join("big.ckpt");
+    let mut dumper = ckpt().args(["dump", &pid.to_string(), "-o", file.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    // Wait until the temporary file is being filled, then kill the target.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let growing = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().contains(".tmp-") && e.metadata().map(|m| m.len() > (8 << 20)).unwrap_or(false));
+        if growing {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dump never started writing pages");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let o = dumper.wait_with_output().unwrap();
+    assert_fails(&o, TARGET_GONE, &format!("pid {pid} exited during the dump"));
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+    let (_, _) = t.finish();
+}
+
+#[test]
+fn unsupported_fd_is_named() {
+    // sleep holding a pipe on fd 6 (the test's stdin pipe, duplicated).
+    let mut child = Command::new("sh")
+        .args(["-c", "exec 6<&0; exec sleep 30"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Wait for the exec of sleep.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|c| c.trim() != "sleep").unwrap_or(true) {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let dir = scratch("unsupported");
+    let file = dir.join("u.ckpt");
+    let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap()]);
+    assert_fails(&o, 4, "fd 6 is a pipe");
+    assert!(!file.exists());
+    let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap(), "--allow-unsupported", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let img = inspect(&file);
+    let fd6 = img["fds"].as_array().unwrap().iter().find(|f| f["fd"] == 6).unwrap().clone();
+    assert_eq!(fd6["disposition"], "Closed");
+    assert_eq!(proc_state(pid), Some('S'), "still running");
+    child.kill().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.signal(), Some(9));
+}

@@ -1,0 +1,24 @@
+//! The same multi-threaded program is dumped 200 times in a row while it
+//! runs; it must finish with exactly the output of an uninterrupted run.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn dump_threads8_200_times() {
+    let want = baseline("threads8", &["6000", "0"]);
+    let dir = scratch("stress");
+    let t = Target::ready("threads8", &["6000", "2000"]);
+    let pid = t.pid();
+    let file = dir.join("stress.ckpt");
+    for i in 0..200 {
+        let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap(), "-q"]);
+        assert!(o.status.success(), "dump {i} failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let img = inspect(&file);
+    assert_eq!(img["threads"].as_array().unwrap().len(), 9, "main thread and 8 workers");
+    let (ok, lines) = t.finish();
+    assert!(ok, "threads8 failed after 200 dumps: {lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
