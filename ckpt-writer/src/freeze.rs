@@ -7,9 +7,8 @@
 //! Signals: a thread may report a signal-delivery-stop instead of the
 //! interrupt stop. We let it take the signal at once (PTRACE_CONT with the
 //! signal, as if no tracer were there) and wait again for the pending
-//! interrupt stop, so no signal is lost or delayed past the dump. A signal
-//! that arrives while we single-step an injected syscall is kept with its
-//! siginfo and re-injected at detach (see `defer_signal`).
+//! interrupt stop, so no signal is lost or delayed past the dump. Signals
+//! sent while a thread runs an injected syscall stay pending (inject.rs).
 //!
 //! Syscalls interrupted by the freeze report -ERESTART* in rax; we restore
 //! the registers we changed before detaching, and the kernel's own
@@ -19,11 +18,11 @@
 use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use procfs::process::Process;
 
 use crate::error::{Error, Result};
+use crate::wait::{resume, wait_thread, Event};
 
 /// PF_KTHREAD from include/linux/sched.h.
 const PF_KTHREAD: u32 = 0x0020_0000;
@@ -54,8 +53,6 @@ pub struct Frozen {
     pid: i32,
     /// Attached threads, sorted.
     tids: Vec<i32>,
-    /// Signals caught while single-stepping, to re-inject at detach.
-    deferred: Vec<(i32, libc::siginfo_t)>,
     /// Send SIGSTOP before detaching so the process stays stopped.
     leave_stopped: bool,
 }
@@ -71,7 +68,7 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
-        let mut frozen = Frozen { pid, tids: Vec::new(), deferred: Vec::new(), leave_stopped: false };
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false };
         loop {
             let all = task_ids(pid)?;
             let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
@@ -80,7 +77,7 @@ impl Frozen {
             }
             let mut seized = Vec::new();
             for tid in new {
-                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
+                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::PTRACE_O_TRACESYSGOOD) {
                     Ok(()) => {
                         frozen.insert(tid);
                         seized.push(tid);
@@ -125,30 +122,25 @@ impl Frozen {
     /// Waits until `tid` is in a ptrace stop we can work in. Returns false
     /// if the thread exited instead.
     fn wait_interrupt_stop(&mut self, tid: i32) -> Result<bool> {
-        let p = Pid::from_raw(tid);
         loop {
-            match waitpid(p, Some(WaitPidFlag::__WALL)) {
+            match wait_thread(tid) {
                 // Interrupt stop (SIGTRAP) or a group stop (SIGSTOP etc.).
-                Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => return Ok(true),
+                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => return Ok(true),
                 // Signal-delivery-stop: let the thread take the signal now.
-                Ok(WaitStatus::Stopped(_, sig)) => {
-                    match ptrace::cont(p, sig) {
-                        Ok(()) | Err(Errno::ESRCH) => continue,
-                        Err(e) => return Err(Error::sys(format!("re-delivering {sig} to thread {tid}"), e)),
-                    }
+                Ok(Event::SignalStop(sig)) => match resume(libc::PTRACE_CONT, tid, sig) {
+                    Ok(()) | Err(Errno::ESRCH) => continue,
+                    Err(e) => return Err(Error::sys(format!("re-delivering signal {sig} to thread {tid}"), e)),
+                },
+                // Some other event stop: resume and keep waiting for the interrupt.
+                Ok(Event::EventStop { .. }) => {
+                    let _ = resume(libc::PTRACE_CONT, tid, 0);
                 }
-                Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(Errno::ECHILD) => {
+                Ok(Event::Gone) => {
                     if tid == self.pid {
                         return Err(Error::TargetGone { pid: self.pid, during: "attaching".into() });
                     }
                     return Ok(false);
                 }
-                Ok(other) => {
-                    // Some other event stop: resume and keep waiting for the interrupt.
-                    let _ = ptrace::cont(p, None);
-                    let _ = other;
-                }
-                Err(Errno::EINTR) => continue,
                 Err(e) => return Err(Error::sys(format!("waiting for thread {tid} to stop"), e)),
             }
         }
@@ -162,12 +154,6 @@ impl Frozen {
     /// The stopped threads, sorted by tid.
     pub fn tids(&self) -> &[i32] {
         &self.tids
-    }
-
-    /// Keeps a signal that arrived during a single-step; it is handed back
-    /// to the thread at detach, with its original siginfo.
-    pub fn defer_signal(&mut self, tid: i32, info: libc::siginfo_t) {
-        self.deferred.push((tid, info));
     }
 
     /// Leave the process stopped (group stop) after detaching.
@@ -189,18 +175,7 @@ impl Drop for Frozen {
             let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
         }
         for &tid in &self.tids {
-            let p = Pid::from_raw(tid);
-            let mut sig = None;
-            if let Some(pos) = self.deferred.iter().position(|(t, _)| *t == tid) {
-                let (_, info) = self.deferred.remove(pos);
-                // The thread is in the signal-delivery-stop of the last
-                // single-step; replacing its siginfo and detaching with
-                // that signal delivers it as originally sent.
-                if ptrace::setsiginfo(p, &info).is_ok() {
-                    sig = Signal::try_from(info.si_signo).ok();
-                }
-            }
-            let _ = ptrace::detach(p, sig);
+            let _ = resume(libc::PTRACE_DETACH, tid, 0);
         }
     }
 }

@@ -22,22 +22,33 @@
 //!
 //! Per call: set rax = nr, the argument registers, rip = the syscall
 //! instruction and orig_rax = -1 (so the kernel does not apply the restart
-//! logic of an interrupted syscall to our registers), PTRACE_SINGLESTEP,
-//! wait for the SIGTRAP stop, read rax. Afterwards the thread's original
-//! registers are set back exactly, on success and on error alike.
+//! logic of an interrupted syscall to our registers), then PTRACE_SYSCALL
+//! to the syscall-entry stop and again to the syscall-exit stop, and read
+//! rax. Syscall stops raise no signal, unlike single-stepping, whose
+//! forced SIGTRAP would reset an ignored or blocked SIGTRAP's action.
+//!
+//! Afterwards the thread is brought back into the kernel's signal handling
+//! (PTRACE_INTERRUPT, PTRACE_CONT, wait for the interrupt stop: no user
+//! instruction runs in between) and its original registers and stack bytes
+//! are set back exactly, on success and on error alike. Being stopped
+//! there again matters: on detach the kernel then still restarts a syscall
+//! that the freeze interrupted (see regs.rs).
+//!
+//! Signals: while a thread is borrowed all signals are blocked with
+//! PTRACE_SETSIGMASK, so a signal sent meanwhile stays pending with its
+//! siginfo and is delivered after detach; the original mask is set back
+//! last.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::signal::Signal;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 use crate::freeze::Frozen;
-use crate::regs::{get_regs, ptrace_err, set_regs};
+use crate::regs::{get_regs, get_sigmask, ptrace_err, set_regs, set_sigmask};
+use crate::wait::{resume, wait_thread, Event};
 
 /// Bytes of the target's stack borrowed for results.
 pub const SCRATCH_LEN: usize = 64;
@@ -56,9 +67,12 @@ pub struct Injection<'a> {
     tid: i32,
     saved_regs: libc::user_regs_struct,
     saved_stack: [u8; SCRATCH_LEN],
+    saved_mask: u64,
     /// Original bytes at rip, when we had to write a syscall there.
     patched: Option<[u8; 2]>,
     insn: u64,
+    /// A syscall ran, so the thread left its original stop.
+    ran: bool,
     /// Address of the borrowed stack bytes.
     pub scratch: u64,
 }
@@ -69,6 +83,7 @@ impl<'a> Injection<'a> {
     pub fn begin(frozen: &'a mut Frozen, mem: &'a File, tid: i32, insn: Option<u64>) -> Result<Injection<'a>> {
         let pid = frozen.pid();
         let saved_regs = get_regs(pid, tid)?;
+        let saved_mask = get_sigmask(pid, tid)?;
         let scratch = (saved_regs.rsp + 15) & !15;
         let mut saved_stack = [0u8; SCRATCH_LEN];
         mem.read_exact_at(&mut saved_stack, scratch).map_err(|e| {
@@ -84,7 +99,9 @@ impl<'a> Injection<'a> {
                 (saved_regs.rip, Some(orig))
             }
         };
-        Ok(Injection { frozen, mem, tid, saved_regs, saved_stack, patched, insn, scratch })
+        let inj = Injection { frozen, mem, tid, saved_regs, saved_stack, saved_mask, patched, insn, ran: false, scratch };
+        set_sigmask(pid, tid, !0)?;
+        Ok(inj)
     }
 
     /// Runs syscall `nr` with `args` in the thread; returns the raw result
@@ -98,29 +115,32 @@ impl<'a> Injection<'a> {
         (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) = (args[0], args[1], args[2], args[3], args[4], args[5]);
         r.rip = self.insn;
         set_regs(pid, tid, &r)?;
-        let p = Pid::from_raw(tid);
-        loop {
-            ptrace::step(p, None).map_err(|e| ptrace_err(pid, tid, "PTRACE_SINGLESTEP", e))?;
-            match waitpid(p, Some(WaitPidFlag::__WALL)) {
-                Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) => {
-                    let after = get_regs(pid, tid)?;
-                    if after.rip == self.insn + 2 {
-                        return Ok(after.rax as i64);
-                    }
-                    // Not executed yet (a trap of another origin): step again.
-                }
-                Ok(WaitStatus::Stopped(_, _)) => {
-                    // A signal arrived before the instruction ran; keep it
-                    // for detach and run our instruction.
-                    let info = ptrace::getsiginfo(p).map_err(|e| ptrace_err(pid, tid, "PTRACE_GETSIGINFO", e))?;
-                    self.frozen.defer_signal(tid, info);
-                }
-                Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(Errno::ECHILD) => {
-                    return Err(Error::TargetGone { pid, during: format!("an injected syscall in thread {tid}") })
-                }
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => return Err(Error::sys(format!("waiting for thread {tid} after single-step"), e)),
-            }
+        self.ran = true;
+        self.until(libc::PTRACE_SYSCALL, SYSCALL_STOP, "syscall entry")?;
+        self.until(libc::PTRACE_SYSCALL, SYSCALL_STOP, "syscall exit")?;
+        let after = get_regs(pid, tid)?;
+        if after.rip != self.insn + 2 {
+            return Err(Error::sys(
+                format!("injected syscall {nr} in thread {tid}"),
+                std::io::Error::other(format!("stopped at {:#x}, not after the syscall instruction", after.rip)),
+            ));
+        }
+        Ok(after.rax as i64)
+    }
+
+    /// Resumes with `request` and waits for the stop `want` reports.
+    fn until(&self, request: libc::c_uint, want: fn(&Event) -> bool, what: &str) -> Result<()> {
+        let pid = self.frozen.pid();
+        let tid = self.tid;
+        resume(request, tid, 0).map_err(|e| ptrace_err(pid, tid, what, e))?;
+        match wait_thread(tid) {
+            Ok(ev) if want(&ev) => Ok(()),
+            Ok(Event::Gone) => Err(Error::TargetGone { pid, during: format!("an injected syscall in thread {tid}") }),
+            Ok(ev) => Err(Error::sys(
+                format!("thread {tid}: waiting for the {what} stop"),
+                std::io::Error::other(format!("unexpected {ev:?}")),
+            )),
+            Err(e) => Err(Error::sys(format!("thread {tid}: waiting for the {what} stop"), e)),
         }
     }
 
@@ -138,17 +158,38 @@ impl<'a> Injection<'a> {
 
     fn restore(&mut self) -> Result<()> {
         let tid = self.tid;
+        let pid = self.frozen.pid();
         let stack = self.mem.write_all_at(&self.saved_stack, self.scratch);
         let code = match self.patched.take() {
             Some(orig) => self.mem.write_all_at(&orig, self.saved_regs.rip),
             None => Ok(()),
         };
-        let regs = set_regs(self.frozen.pid(), tid, &self.saved_regs);
+        if std::mem::take(&mut self.ran) {
+            // From the syscall-exit stop back into a stop inside signal
+            // handling, like the one the freeze left the thread in.
+            ptrace::interrupt(Pid::from_raw(tid)).map_err(|e| ptrace_err(pid, tid, "PTRACE_INTERRUPT", e))?;
+            self.until(libc::PTRACE_CONT, INTERRUPT_STOP, "interrupt")?;
+        }
+        let regs = set_regs(pid, tid, &self.saved_regs);
+        let mask = set_sigmask(pid, tid, self.saved_mask);
         stack.map_err(|e| Error::sys(format!("thread {tid}: restoring borrowed stack bytes"), e))?;
         code.map_err(|e| Error::sys(format!("thread {tid}: restoring code bytes at rip"), e))?;
-        regs
+        regs?;
+        mask
     }
 }
+
+/// Syscall entry or exit stop (PTRACE_O_TRACESYSGOOD sets bit 7).
+fn syscall_stop(ev: &Event) -> bool {
+    *ev == Event::SignalStop(libc::SIGTRAP | 0x80)
+}
+const SYSCALL_STOP: fn(&Event) -> bool = syscall_stop;
+
+/// PTRACE_EVENT_STOP after PTRACE_INTERRUPT.
+fn interrupt_stop(ev: &Event) -> bool {
+    matches!(ev, Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. })
+}
+const INTERRUPT_STOP: fn(&Event) -> bool = interrupt_stop;
 
 impl Drop for Injection<'_> {
     fn drop(&mut self) {

@@ -15,6 +15,7 @@ mod plan;
 mod process;
 mod regs;
 mod snapshot;
+mod wait;
 mod write;
 
 use clap::Parser;

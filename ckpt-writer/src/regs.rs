@@ -129,6 +129,17 @@ pub fn get_sigmask(pid: i32, tid: i32) -> Result<u64> {
     Ok(mask)
 }
 
+/// Sets the blocked signal mask of a stopped thread.
+pub fn set_sigmask(pid: i32, tid: i32, mask: u64) -> Result<()> {
+    // SAFETY: PTRACE_SETSIGMASK reads `addr` (8) bytes from the u64 `data`
+    // points to, which outlives the call.
+    let rc = unsafe { libc::ptrace(libc::PTRACE_SETSIGMASK, tid, 8usize, &mask as *const u64) };
+    if rc < 0 {
+        return Err(ptrace_err(pid, tid, "PTRACE_SETSIGMASK", Errno::last()));
+    }
+    Ok(())
+}
+
 /// struct ptrace_rseq_configuration.
 #[repr(C)]
 #[derive(Default)]

@@ -169,7 +169,7 @@ fn target_exits_during_dump() {
     let pid = t.pid();
     let dir = scratch("exits");
     let file = dir.join("big.ckpt");
-    let mut dumper = ckpt().args(["dump", &pid.to_string(), "-o", file.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let dumper = ckpt().args(["dump", &pid.to_string(), "-o", file.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
     // Wait until the temporary file is being filled, then kill the target.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
