@@ -128,20 +128,30 @@ impl<'a> Injection<'a> {
         Ok(after.rax as i64)
     }
 
-    /// Resumes with `request` and waits for the stop `want` reports.
+    /// Resumes with `request` and waits for the stop `want` reports. A
+    /// group stop reported on the way (the target was stopped, or got
+    /// SIGSTOP) is stepped over: the kernel re-enters it after detach.
     fn until(&self, request: libc::c_uint, want: fn(&Event) -> bool, what: &str) -> Result<()> {
         let pid = self.frozen.pid();
         let tid = self.tid;
-        resume(request, tid, 0).map_err(|e| ptrace_err(pid, tid, what, e))?;
-        match wait_thread(tid) {
-            Ok(ev) if want(&ev) => Ok(()),
-            Ok(Event::Gone) => Err(Error::TargetGone { pid, during: format!("an injected syscall in thread {tid}") }),
-            Ok(ev) => Err(Error::sys(
-                format!("thread {tid}: waiting for the {what} stop"),
-                std::io::Error::other(format!("unexpected {ev:?}")),
-            )),
-            Err(e) => Err(Error::sys(format!("thread {tid}: waiting for the {what} stop"), e)),
+        for _ in 0..64 {
+            resume(request, tid, 0).map_err(|e| ptrace_err(pid, tid, what, e))?;
+            match wait_thread(tid) {
+                Ok(ev) if want(&ev) => return Ok(()),
+                Ok(Event::Gone) => {
+                    return Err(Error::TargetGone { pid, during: format!("an injected syscall in thread {tid}") })
+                }
+                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, sig }) if sig != libc::SIGTRAP => continue,
+                Ok(ev) => {
+                    return Err(Error::sys(
+                        format!("thread {tid}: waiting for the {what} stop"),
+                        std::io::Error::other(format!("unexpected {ev:?}")),
+                    ))
+                }
+                Err(e) => return Err(Error::sys(format!("thread {tid}: waiting for the {what} stop"), e)),
+            }
         }
+        Err(Error::sys(format!("thread {tid}: waiting for the {what} stop"), std::io::Error::other("it keeps stopping")))
     }
 
     /// Reads `buf.len()` bytes of the borrowed stack (results).

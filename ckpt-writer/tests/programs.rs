@@ -302,3 +302,22 @@ fn signal_state_untouched_by_dump() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A process that was stopped with SIGSTOP is dumped and stays stopped;
+/// continued, it ends like an uninterrupted run.
+#[test]
+fn stopped_target_stays_stopped() {
+    let want = baseline("counter", &["300", "0"]);
+    let t = Target::ready("counter", &["300", "1000"]);
+    let pid = t.pid();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
+    wait_stopped(pid);
+    let dir = scratch("stopped");
+    dump(pid, &dir.join("s.ckpt"), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(proc_state(pid), Some('T'), "still stopped after the dump");
+    resume(pid);
+    let (ok, lines) = t.finish();
+    assert!(ok, "{lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
