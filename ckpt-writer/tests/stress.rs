@@ -22,3 +22,25 @@ fn dump_threads8_200_times() {
     assert!(ok, "threads8 failed after 200 dumps: {lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
+
+/// Threads are created and exit continuously while dumps attach: every
+/// dump must succeed and the program must end like an uninterrupted run.
+#[test]
+fn dump_while_threads_come_and_go() {
+    let want = baseline("spawner", &["3000", "0"]);
+    let dir = scratch("spawner");
+    let t = Target::ready("spawner", &["3000", "500"]);
+    let pid = t.pid();
+    let file = dir.join("spawner.ckpt");
+    let mut most_threads = 0;
+    for i in 0..60 {
+        let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap(), "-q"]);
+        assert!(o.status.success(), "dump {i} failed: {}", String::from_utf8_lossy(&o.stderr));
+        let img = inspect(&file);
+        most_threads = most_threads.max(img["threads"].as_array().unwrap().len());
+    }
+    assert!(most_threads > 1, "some dump caught worker threads");
+    let (ok, lines) = t.finish();
+    assert!(ok, "{lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
