@@ -22,6 +22,7 @@ extern "C" {
     fn chkpt_shim_file_size(bprm: *mut c_void) -> i64;
     fn chkpt_shim_read(bprm: *mut c_void, pos: i64, buf: *mut u8, len: usize) -> isize;
     fn chkpt_shim_log_refusal(bprm: *mut c_void, reason: *const u8, reason_len: usize, err: c_int);
+    fn chkpt_shim_creds_unchanged(bprm: *mut c_void) -> c_int;
 }
 
 /// The binfmt handler, registered for as long as this value lives.
@@ -86,6 +87,13 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// False if executing the image would change the caller's credentials
+    /// (setuid/setgid bits or file capabilities): restoring grants nothing.
+    pub(crate) fn credentials_unchanged(&self) -> bool {
+        // SAFETY: `bprm` is live as above; the shim only reads its creds.
+        unsafe { chkpt_shim_creds_unchanged(self.bprm) == 0 }
+    }
+
     /// One rate-limited kernel log line naming why the image was refused.
     pub(crate) fn log_refusal(&self, reason: &str, err: Error) {
         // SAFETY: `bprm` is live as above; `reason` is valid for its length
@@ -102,7 +110,7 @@ impl Exec<'_> {
 /// `head` must point to `head_len` readable bytes (its `buf`) that stay valid
 /// and unchanged for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn chkpt_rust_load_binary(bprm: *mut c_void, head: *const u8, head_len: usize) -> c_int {
+pub(crate) unsafe extern "C" fn chkpt_rust_load_binary(bprm: *mut c_void, head: *const u8, head_len: usize) -> c_int {
     // SAFETY: the caller guarantees `head` points to `head_len` readable bytes
     // that outlive this call.
     let head = unsafe { core::slice::from_raw_parts(head, head_len) };

@@ -12,6 +12,19 @@
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
+#include <linux/cred.h>
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mount.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
+#include <linux/signal.h>
+#include <linux/slab.h>
+#include <linux/stat.h>
+#include <asm/elf.h>
+#include <asm/vdso.h>
 
 #include "shim.h"
 
@@ -64,4 +77,174 @@ void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_
 {
 	pr_notice_ratelimited("binfmt_chkpt: %s: not restored: %.*s (errno %d)\n",
 			      bprm->filename, (int)reason_len, reason, -err);
+}
+
+/* ------------------------------------------------------------------------
+ * Restore. Everything above the point of no return only reads and checks;
+ * chkpt_shim_commit() is the point of no return; after it, every failure
+ * kills the task (the exec code sends SIGSEGV), as in binfmt_elf.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * 0 if running the image leaves the caller's credentials exactly as they are.
+ * Setuid/setgid bits or file capabilities on the image would have changed
+ * bprm->cred (prepare_binprm): restoring must never grant anything.
+ */
+int chkpt_shim_creds_unchanged(struct linux_binprm *bprm)
+{
+	const struct cred *old = current_cred(), *new = bprm->cred;
+
+	if (!uid_eq(new->euid, old->euid) || !gid_eq(new->egid, old->egid) ||
+	    !uid_eq(new->suid, old->suid) || !gid_eq(new->sgid, old->sgid) ||
+	    !uid_eq(new->fsuid, old->fsuid) || !gid_eq(new->fsgid, old->fsgid) ||
+	    !cap_issubset(new->cap_permitted, old->cap_permitted) ||
+	    !cap_issubset(new->cap_effective, old->cap_permitted))
+		return -EPERM;
+	return 0;
+}
+
+/* Opens a file named by the image with the caller's credentials. */
+struct file *chkpt_shim_open(const char *path, size_t len, int flags, long *err)
+{
+	struct file *f;
+	char *name = kmemdup_nul(path, len, GFP_KERNEL);
+
+	if (!name) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	f = filp_open(name, flags | O_LARGEFILE, 0);
+	kfree(name);
+	if (IS_ERR(f)) {
+		*err = PTR_ERR(f);
+		return NULL;
+	}
+	*err = 0;
+	return f;
+}
+
+void chkpt_shim_close(struct file *f)
+{
+	fput(f);
+}
+
+long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id)
+{
+	struct kstat st;
+	int err = vfs_getattr(&f->f_path, &st, STATX_BASIC_STATS, AT_STATX_SYNC_AS_STAT);
+
+	if (err)
+		return err;
+	id->dev = new_encode_dev(st.dev);
+	id->ino = st.ino;
+	id->size = st.size;
+	id->mtime_sec = st.mtime.tv_sec;
+	id->mtime_nsec = st.mtime.tv_nsec;
+	id->mode = st.mode;
+	id->noexec = (f->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
+		     (f->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
+	return 0;
+}
+
+struct file *chkpt_shim_exec_file(struct linux_binprm *bprm)
+{
+	return bprm->file;
+}
+
+/* The caller's vdso: its address and size, and the size of the vvar area
+ * below it, so the image's layout can be compared before committing. */
+long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len)
+{
+	const struct vdso_image *img = current->mm->context.vdso_image;
+
+	if (!img || !current->mm->context.vdso)
+		return -ENOENT;
+	*vdso = (u64)(unsigned long)current->mm->context.vdso;
+	*vdso_len = img->size;
+	*vvar_len = -img->sym_vvar_start;
+	return 0;
+}
+
+/*
+ * THE POINT OF NO RETURN. begin_new_exec() replaces the caller's mm and
+ * commits bprm->cred (checked equal to the caller's above). Nothing that can
+ * fail runs between it and setup_new_exec(): an error there would leave
+ * exec_update_lock and cred_guard_mutex held.
+ */
+int chkpt_shim_commit(struct linux_binprm *bprm)
+{
+	int err = begin_new_exec(bprm);
+
+	if (err)
+		return err;
+	/* What set_personality_64bit() does (not exported). */
+	clear_thread_flag(TIF_ADDR32);
+	task_pt_regs(current)->orig_ax = __NR_execve;
+	current_thread_info()->status &= ~TS_COMPAT;
+	__set_bit(MM_CONTEXT_HAS_VSYSCALL, &current->mm->context.flags);
+	current->personality &= ~READ_IMPLIES_EXEC;
+	setup_new_exec(bprm);
+	set_binfmt(&chkpt_format);
+	return 0;
+}
+
+/* Moves the argument stack to stack_top (as ELF does), then unmaps it: the
+ * image brings its own stack. */
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top)
+{
+	unsigned long start, end;
+	int err = setup_arg_pages(bprm, stack_top, EXSTACK_DISABLE_X);
+
+	if (err)
+		return err;
+	mmap_read_lock(current->mm);
+	start = bprm->vma->vm_start;
+	end = bprm->vma->vm_end;
+	mmap_read_unlock(current->mm);
+	return vm_munmap(start, end - start);
+}
+
+unsigned long chkpt_shim_mmap(struct file *f, unsigned long addr, unsigned long len,
+			      unsigned long prot, unsigned long flags, unsigned long off)
+{
+	return vm_mmap(f, addr, len, prot, flags, off);
+}
+
+/* The mm fields /proc and brk() use, from the image. */
+void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l)
+{
+	struct mm_struct *mm = current->mm;
+	size_t n = min3((size_t)l->auxv_len, ARRAY_SIZE(mm->saved_auxv), ARRAY_SIZE(l->auxv));
+
+	mmap_write_lock(mm);
+	mm->start_code = l->start_code;
+	mm->end_code = l->end_code;
+	mm->start_data = l->start_data;
+	mm->end_data = l->end_data;
+	mm->start_brk = l->start_brk;
+	mm->brk = l->brk;
+	mm->start_stack = l->start_stack;
+	spin_lock(&mm->arg_lock);
+	mm->arg_start = l->arg_start;
+	mm->arg_end = l->arg_end;
+	mm->env_start = l->env_start;
+	mm->env_end = l->env_end;
+	spin_unlock(&mm->arg_lock);
+	memset(mm->saved_auxv, 0, sizeof(mm->saved_auxv));
+	memcpy(mm->saved_auxv, l->auxv, n * sizeof(l->auxv[0]));
+	mmap_write_unlock(mm);
+}
+
+/* Last step: enter the stub at ip with %rsp = sp and %rdi = plan, every
+ * signal blocked until each thread's rt_sigreturn installs its own mask. */
+void chkpt_shim_start(struct linux_binprm *bprm, unsigned long ip, unsigned long sp, unsigned long plan)
+{
+	struct pt_regs *regs = current_pt_regs();
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	finalize_exec(bprm);
+	start_thread(regs, ip, sp);
+	regs->di = plan;
 }

@@ -7,8 +7,33 @@
 #define BINFMT_CHKPT_SHIM_H
 
 #include <linux/types.h>
+#include <linux/auxvec.h>
+#include <asm/auxvec.h>
+
+/* Room for the image's auxv words; the kernel keeps at most AT_VECTOR_SIZE. */
+#define CHKPT_AUXV_WORDS 64
 
 struct linux_binprm;
+struct file;
+
+struct chkpt_file_identity {
+	u64 dev;        /* as stat(2) reports st_dev */
+	u64 ino;
+	u64 size;
+	s64 mtime_sec;
+	u64 mtime_nsec;
+	u32 mode;
+	u32 noexec;     /* on a noexec mount */
+};
+
+struct chkpt_mm_layout {
+	u64 start_code, end_code, start_data, end_data;
+	u64 start_brk, brk, start_stack;
+	u64 arg_start, arg_end, env_start, env_end;
+	u64 auxv[CHKPT_AUXV_WORDS];
+	u64 auxv_len; /* entries used in auxv */
+};
+
 
 /* Implemented in Rust (glue.rs). */
 int chkpt_rust_load_binary(struct linux_binprm *bprm, const u8 *head, size_t head_len);
@@ -20,5 +45,21 @@ bool chkpt_shim_enabled(void);
 long long chkpt_shim_file_size(struct linux_binprm *bprm);
 long chkpt_shim_read(struct linux_binprm *bprm, long long pos, u8 *buf, size_t len);
 void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_t reason_len, int err);
+
+/* Before the point of no return: checks only. */
+int chkpt_shim_creds_unchanged(struct linux_binprm *bprm);
+struct file *chkpt_shim_open(const char *path, size_t len, int flags, long *err);
+void chkpt_shim_close(struct file *f);
+long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id);
+struct file *chkpt_shim_exec_file(struct linux_binprm *bprm);
+long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len);
+
+/* The point of no return, and what follows it. */
+int chkpt_shim_commit(struct linux_binprm *bprm);
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top);
+unsigned long chkpt_shim_mmap(struct file *f, unsigned long addr, unsigned long len,
+			      unsigned long prot, unsigned long flags, unsigned long off);
+void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l);
+void chkpt_shim_start(struct linux_binprm *bprm, unsigned long ip, unsigned long sp, unsigned long plan);
 
 #endif

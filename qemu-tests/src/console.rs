@@ -70,7 +70,8 @@ const PROBLEM_MARKERS: &[&str] = &[
     "KASAN",
     "possible circular locking",
     "possible recursive locking",
-    "lockdep",
+    "lockdep is turned off",
+    "DEBUG_LOCKS_WARN_ON",
     "INFO: trying to register non-static key",
     "rcu_sched detected stall",
     "rcu_preempt detected stall",
@@ -88,10 +89,6 @@ const PROBLEM_MARKERS: &[&str] = &[
 pub fn kernel_problems(console: &str) -> Vec<&str> {
     console
         .lines()
-        // "lockdep" also appears in harmless boot banners such as
-        // "Lock dependency validator: Copyright (c) ..."; those lines never
-        // contain the markers above except through this word, so skip them.
-        .filter(|l| !l.contains("Lock dependency validator") && !l.contains("lockdep: fixing up alternatives"))
         .filter(|l| PROBLEM_MARKERS.iter().any(|m| l.contains(m)))
         .collect()
 }
@@ -166,13 +163,16 @@ partial
 [    3.0] BUG: KASAN: slab-out-of-bounds in f+0x10/0x20
 [    4.0] unreferenced object 0xffff888003f0 (size 64):
 [    5.0] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
+[    5.1] rcu: \tRCU lockdep checking is enabled.
+[    5.2] INFO: lockdep is turned off.
 [    6.0] binfmt_chkpt: registered
 ";
         let problems = kernel_problems(text);
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].contains("WARNING:"));
         assert!(problems[1].contains("KASAN"));
         assert!(problems[2].contains("unreferenced object"));
+        assert!(problems[3].contains("lockdep is turned off"));
     }
 
     #[test]
