@@ -24,11 +24,27 @@ fn main() {
     let cli = cli::Cli::parse();
     let result = cli.into_plan().and_then(|plan| match plan {
         plan::Plan::Dump(p) => dump::run(&p),
-        plan::Plan::Inspect { file, json } => inspect::inspect(&file, json),
-        plan::Plan::Verify { file } => inspect::verify(&file),
+        plan::Plan::Inspect { file, json } => {
+            quiet_on_closed_pipe();
+            inspect::inspect(&file, json)
+        }
+        plan::Plan::Verify { file } => {
+            quiet_on_closed_pipe();
+            inspect::verify(&file)
+        }
     });
     if let Err(e) = result {
         eprintln!("ckpt-writer: {e}");
         std::process::exit(e.exit_code());
     }
+}
+
+/// `ckpt-writer inspect FILE | head` should end quietly, as C tools do,
+/// instead of panicking on a closed stdout. Only for the read-only commands:
+/// a dump that loses its pipe must still detach and report the error.
+fn quiet_on_closed_pipe() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: restoring the default disposition installs no handler, so no
+    // signal-safety rules apply; no other thread exists yet.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
