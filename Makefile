@@ -17,7 +17,7 @@ KERNEL_DEP :=
 KDIR_PATH = $(KDIR)
 endif
 
-GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello
+GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic
 
 .PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
@@ -51,6 +51,7 @@ guest-bins:
 	@mkdir -p $(BUILD)/guest-bin
 	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-errno qemu-tests/guest/bin/exec-errno.c
 	gcc -O2 -Wall -o $(BUILD)/guest-bin/hello qemu-tests/guest/bin/hello.c
+	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/run-as qemu-tests/guest/bin/run-as.c
 
 # A module that WARNs on load, to prove the harness catches kernel warnings.
 warn-selftest: $(KERNEL_DEP)

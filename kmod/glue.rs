@@ -87,8 +87,8 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// False if executing the image would change the caller's credentials
-    /// (setuid/setgid bits or file capabilities): restoring grants nothing.
+    /// False if the image file has setuid/setgid bits or file capabilities,
+    /// which would change the caller's credentials: restoring grants nothing.
     pub(crate) fn credentials_unchanged(&self) -> bool {
         // SAFETY: `bprm` is live as above; the shim only reads its creds.
         unsafe { chkpt_shim_creds_unchanged(self.bprm) == 0 }

@@ -74,7 +74,7 @@ fn validate(exec: &Exec<'_>) -> core::result::Result<(), Refusal> {
     let tail = read_range(exec, header.tail_offset, header.tail_len)?;
     let _image = Image::parse(&head, &metadata, &tail, file_len)?;
     if !exec.credentials_unchanged() {
-        return Err(refuse(EPERM, "image-would-change-credentials"));
+        return Err(refuse(EPERM, "setuid-setgid-or-file-capabilities"));
     }
     Ok(())
 }

@@ -23,6 +23,8 @@
 #include <linux/signal.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
+#include <linux/xattr.h>
+#include <uapi/linux/capability.h>
 #include <asm/elf.h>
 #include <asm/vdso.h>
 
@@ -86,19 +88,24 @@ void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_
  * ------------------------------------------------------------------------ */
 
 /*
- * 0 if running the image leaves the caller's credentials exactly as they are.
- * Setuid/setgid bits or file capabilities on the image would have changed
- * bprm->cred (prepare_binprm): restoring must never grant anything.
+ * 0 if running the image cannot change the caller's credentials; -EPERM if
+ * the image file carries setuid or setgid bits or file capabilities.
+ * The file's own bits are checked, not bprm->cred: since 5.9 the exec code
+ * computes the file-based credentials only in begin_new_exec(), after
+ * load_binary has decided, so at this point bprm->cred is still the
+ * caller's. Restoring must never grant anything, so such an image is refused
+ * whoever owns it.
  */
 int chkpt_shim_creds_unchanged(struct linux_binprm *bprm)
 {
-	const struct cred *old = current_cred(), *new = bprm->cred;
+	struct file *file = bprm->file;
+	umode_t mode = file_inode(file)->i_mode;
 
-	if (!uid_eq(new->euid, old->euid) || !gid_eq(new->egid, old->egid) ||
-	    !uid_eq(new->suid, old->suid) || !gid_eq(new->sgid, old->sgid) ||
-	    !uid_eq(new->fsuid, old->fsuid) || !gid_eq(new->fsgid, old->fsgid) ||
-	    !cap_issubset(new->cap_permitted, old->cap_permitted) ||
-	    !cap_issubset(new->cap_effective, old->cap_permitted))
+	if (mode & S_ISUID)
+		return -EPERM;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		return -EPERM;
+	if (vfs_getxattr(file_mnt_idmap(file), file->f_path.dentry, XATTR_NAME_CAPS, NULL, 0) > 0)
 		return -EPERM;
 	return 0;
 }

@@ -9,6 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1; shift
 root=$(mktemp -d)
+chmod 755 "$root"   # mktemp makes it 0700: unprivileged guest users must reach /usr/bin
 trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,etc,root,home/user,scenarios}

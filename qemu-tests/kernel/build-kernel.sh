@@ -67,6 +67,6 @@ done < "$here/config.fragment"
 [ "$missing" = 0 ] || { echo "build-kernel: config fragment not satisfiable, see above" >&2; exit 1; }
 
 kmake -j"$(nproc)" bzImage modules_prepare >&2
-kmake -j"$(nproc)" modules >&2 || true
+kmake -j"$(nproc)" modules >&2
 touch "$dir/.built"
 echo "$src"

@@ -5,10 +5,10 @@ say "Loading binfmt_chkpt.ko"
 insmod /lib/modules/binfmt_chkpt.ko
 grep binfmt_chkpt /proc/modules
 
-say "Starting a counter (it prints a number every 0.2 s)"
-counter 1000000 200 > /tmp/counter.out 2>&1 &
+say "Starting a counter (it prints a step every 100 iterations)"
+counter 1000000 2000 > /tmp/counter.out 2>&1 &
 pid=$!
-sleep 2
+sleep 3
 tail -n 3 /tmp/counter.out
 
 say "ckpt-writer dump $pid -o /tmp/saved.ckpt --kill"
@@ -27,6 +27,6 @@ set +e
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
-    say "NOT THERE YET: the module recognised and validated the image but does not restore it yet (issue 5); the kernel said:"
+    say "NOT THERE YET: the module recognised and validated the image, but restoring it is not implemented yet (issue 5). The kernel said:"
     dmesg | grep 'binfmt_chkpt: /tmp/saved.ckpt' | tail -n 1
 fi
