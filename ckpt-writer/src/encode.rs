@@ -2,7 +2,7 @@
 
 use image_format::{
     records::{prot, region_flags},
-    AltStack, AuxvEntry, Blob, ByteString, FdDesc, FileId, ImageDesc, MmLayout, ProcessDesc, RegionDesc, Regs,
+    AltStack, AuxvEntry, Blob, ByteString, FdDesc, FileId, ImageDesc, ProcessDesc, RegionDesc, Regs,
     Rlimit, Rseq, RunDesc, SigAction, ThreadDesc, ThreadState,
 };
 
@@ -65,7 +65,6 @@ fn xstate_bv(xsave: &[u8]) -> u64 {
 /// The image description of a snapshot.
 pub fn describe(snap: &Snapshot) -> ImageDesc {
     let p = &snap.process;
-    let m = &p.mm;
     let mut comm = p.comm.clone();
     comm.truncate(15);
     ImageDesc {
@@ -82,11 +81,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             personality: p.personality,
             xcr0: snap.xcr0,
             xsave_size: snap.xsave_size,
-            mm: MmLayout {
-                start_code: m.start_code, end_code: m.end_code, start_data: m.start_data, end_data: m.end_data,
-                start_brk: m.start_brk, brk: m.brk, start_stack: m.start_stack, arg_start: m.arg_start,
-                arg_end: m.arg_end, env_start: m.env_start, env_end: m.env_end,
-            },
+            mm: p.mm,
             rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
         },
         auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),

@@ -6,7 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use procfs::process::{LimitValue, Process};
 
 use crate::error::{Error, Result};
-use crate::snapshot::{FileIdent, MmFields, ProcessState};
+use crate::snapshot::{FileIdent, ProcessState};
+use image_format::MmLayout;
 
 fn gone(pid: i32, what: &str) -> impl Fn(procfs::ProcError) -> Error + '_ {
     move |e| match e {
@@ -29,7 +30,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         .ok()
         .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
         .ok_or_else(|| Error::sys(format!("reading /proc/{pid}/personality"), std::io::ErrorKind::InvalidData))?;
-    let mm = MmFields {
+    let mm = MmLayout {
         start_code: stat.startcode,
         end_code: stat.endcode,
         start_data: stat.start_data.unwrap_or(0),

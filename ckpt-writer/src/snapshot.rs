@@ -19,22 +19,6 @@ impl FileIdent {
     }
 }
 
-/// mm_struct layout fields from /proc/PID/stat plus the current brk.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MmFields {
-    pub start_code: u64,
-    pub end_code: u64,
-    pub start_data: u64,
-    pub end_data: u64,
-    pub start_brk: u64,
-    pub brk: u64,
-    pub start_stack: u64,
-    pub arg_start: u64,
-    pub arg_end: u64,
-    pub env_start: u64,
-    pub env_end: u64,
-}
-
 /// Process-wide state.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessState {
@@ -45,7 +29,8 @@ pub struct ProcessState {
     pub cwd: Vec<u8>,
     pub umask: u32,
     pub personality: u32,
-    pub mm: MmFields,
+    /// mm_struct layout fields from /proc/PID/stat plus the current brk.
+    pub mm: image_format::MmLayout,
     /// (soft, hard) in Linux numbering, RLIM_INFINITY as u64::MAX.
     pub rlimits: [(u64, u64); 16],
     /// (type, value) pairs in file order, without AT_NULL.
