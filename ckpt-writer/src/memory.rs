@@ -10,8 +10,12 @@
 //!   every page, because no file holds them and pages another process
 //!   faulted in do not show in this process's pagemap;
 //! * shared file mappings: nothing (the file holds the data);
-//! * [vdso], [vvar], [vvar_vclock]: described, never stored (the restoring
-//!   kernel provides its own); [vsyscall] is not recorded at all.
+//! * [vdso]: stored (a page or two), not to be restored from, but so that a
+//!   restorer can compare it with its own kernel's vdso and refuse an image
+//!   whose vdso differs: code that cached vdso function pointers (glibc
+//!   does) would otherwise jump into different code;
+//! * [vvar], [vvar_vclock]: described, never stored (the restoring kernel
+//!   provides their contents); [vsyscall] is not recorded at all.
 
 use std::os::unix::ffi::OsStrExt;
 
@@ -49,7 +53,7 @@ pub fn read_regions(pid: i32) -> Result<Vec<Region>> {
         let shared = m.perms.contains(MMPermissions::SHARED);
         let (kind, path, policy, shared_anon) = match &m.pathname {
             MMapPath::Vsyscall => continue,
-            MMapPath::Vdso => (RegionKind::Vdso, Vec::new(), Policy::None, false),
+            MMapPath::Vdso => (RegionKind::Vdso, Vec::new(), Policy::All, false),
             MMapPath::Vvar => (RegionKind::Vvar, Vec::new(), Policy::None, false),
             MMapPath::Other(s) if s == "vvar_vclock" => (RegionKind::VvarVclock, Vec::new(), Policy::None, false),
             MMapPath::Heap => (RegionKind::Heap, Vec::new(), Policy::PresentOrSwapped, false),

@@ -65,7 +65,10 @@ fn counter_dynamic() {
     let img = dump_and_finish("counter-dynamic", &["400", "1000"], &["400", "0"]);
     let regions = img["regions"].as_array().unwrap();
     assert!(regions.iter().any(|r| r["path"].as_str().unwrap().contains("libc.so")), "libc mapped");
-    assert!(regions.iter().any(|r| r["kind"] == "Vdso"));
+    let vdso = regions.iter().find(|r| r["kind"] == "Vdso").expect("a vdso region");
+    // Every vdso page is stored, for a restorer to compare with its kernel's.
+    assert!(vdso["stored_pages"].as_u64().unwrap() > 0);
+    assert_eq!(vdso["stored_pages"], vdso["pages"], "{vdso}");
 }
 
 #[test]

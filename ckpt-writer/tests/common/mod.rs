@@ -204,13 +204,17 @@ pub fn maps(pid: i32) -> Vec<MapLine> {
 
 /// Pages of a mapping that must be stored, computed from raw pagemap
 /// entries: anonymous private: present or swapped; private file: present
-/// and not file-backed (bit 61 clear) or swapped; special and shared file
-/// mappings: none; shared anonymous: all.
+/// and not file-backed (bit 61 clear) or swapped; [vdso]: all (kept for the
+/// restorer to compare); [vvar] and shared file mappings: none; shared
+/// anonymous: all.
 pub fn expected_pages(pid: i32, m: &MapLine) -> u64 {
     use std::os::unix::fs::FileExt;
-    let special = ["[vdso]", "[vvar]", "[vvar_vclock]"].contains(&m.path.as_str());
+    let special = ["[vvar]", "[vvar_vclock]"].contains(&m.path.as_str());
     let shared = m.perms.as_bytes()[3] == b's';
     let pages = (m.end - m.start) / 4096;
+    if m.path == "[vdso]" {
+        return pages;
+    }
     if special {
         return 0;
     }
