@@ -22,7 +22,7 @@ extern "C" {
     fn chkpt_shim_file_size(bprm: *mut c_void) -> i64;
     fn chkpt_shim_read(bprm: *mut c_void, pos: i64, buf: *mut u8, len: usize) -> isize;
     fn chkpt_shim_log_refusal(bprm: *mut c_void, reason: *const u8, reason_len: usize, err: c_int);
-    fn chkpt_shim_creds_unchanged(bprm: *mut c_void) -> c_int;
+    fn chkpt_shim_check_no_privilege(bprm: *mut c_void) -> c_int;
 }
 
 /// The binfmt handler, registered for as long as this value lives.
@@ -89,9 +89,9 @@ impl Exec<'_> {
 
     /// False if the image file has setuid/setgid bits or file capabilities,
     /// which would change the caller's credentials: restoring grants nothing.
-    pub(crate) fn credentials_unchanged(&self) -> bool {
+    pub(crate) fn grants_no_privilege(&self) -> bool {
         // SAFETY: `bprm` is live as above; the shim only reads its creds.
-        unsafe { chkpt_shim_creds_unchanged(self.bprm) == 0 }
+        unsafe { chkpt_shim_check_no_privilege(self.bprm) == 0 }
     }
 
     /// One rate-limited kernel log line naming why the image was refused.

@@ -73,7 +73,7 @@ fn validate(exec: &Exec<'_>) -> core::result::Result<(), Refusal> {
     let metadata = read_range(exec, header.metadata_offset, header.metadata_len)?;
     let tail = read_range(exec, header.tail_offset, header.tail_len)?;
     let _image = Image::parse(&head, &metadata, &tail, file_len)?;
-    if !exec.credentials_unchanged() {
+    if !exec.grants_no_privilege() {
         return Err(refuse(EPERM, "setuid-setgid-or-file-capabilities"));
     }
     Ok(())

@@ -96,7 +96,7 @@ void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_
  * caller's. Restoring must never grant anything, so such an image is refused
  * whoever owns it.
  */
-int chkpt_shim_creds_unchanged(struct linux_binprm *bprm)
+int chkpt_shim_check_no_privilege(struct linux_binprm *bprm)
 {
 	struct file *file = bprm->file;
 	umode_t mode = file_inode(file)->i_mode;

@@ -47,7 +47,7 @@ long chkpt_shim_read(struct linux_binprm *bprm, long long pos, u8 *buf, size_t l
 void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_t reason_len, int err);
 
 /* Before the point of no return: checks only. */
-int chkpt_shim_creds_unchanged(struct linux_binprm *bprm);
+int chkpt_shim_check_no_privilege(struct linux_binprm *bprm);
 struct file *chkpt_shim_open(const char *path, size_t len, int flags, long *err);
 void chkpt_shim_close(struct file *f);
 long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id);

@@ -184,7 +184,7 @@ static uint64_t final_off, sig_off;
 
 static void main_continues(void)
 {
-	char line[512], want[64];
+	char line[512];
 	int ok = 1, final_found = 0, i;
 	FILE *maps;
 
@@ -254,7 +254,6 @@ static void main_continues(void)
 		unlink(TEST_FILE);
 	}
 	maps = fopen("/proc/self/maps", "r");
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)stub);
 	while (maps && fgets(line, sizeof(line), maps)) {
 		unsigned long lo = strtoul(line, NULL, 16);
 		if (lo == (unsigned long)stub || lo == (unsigned long)plan_base) {
@@ -279,14 +278,12 @@ static void main_continues(void)
 
 static uint64_t sym(const char *syms, const char *name)
 {
-	char path[4096], n[64];
+	char n[64];
 	unsigned long long v;
-	FILE *f;
+	FILE *f = fopen(syms, "r");
 
-	snprintf(path, sizeof(path), "%s", syms);
-	f = fopen(path, "r");
 	if (!f) {
-		perror(path);
+		perror(syms);
 		exit(2);
 	}
 	while (fscanf(f, "%63s %llx", n, &v) == 2)
@@ -306,7 +303,6 @@ int main(int argc, char **argv)
 	unsigned char *xbuf;
 	char syms[4096];
 	uint64_t xcr0, tid_addr = 0, entry;
-	struct stat_like { int dummy; };
 	int fd, i, j;
 
 	if (argc != 2) {
