@@ -28,7 +28,8 @@ struct chkpt_plan_thread {
 	unsigned long long clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
 	unsigned long long robust_head, robust_len; /* 0: none */
 	unsigned long long rseq_addr, rseq_len, rseq_sig; /* 0: not registered */
-	unsigned long long tid_slot;        /* where the C library caches this thread's TID; 0: none */
+	unsigned long long tid_slot;        /* where the C library may cache this thread's TID; 0: none */
+	unsigned long long tid_old;         /* the TID at dump: tid_slot is rewritten only if it holds this */
 	unsigned long long xsave_offset;    /* from the plan's start; 64-byte aligned */
 	unsigned long long xsave_len;       /* bytes of XSAVE area (standard format) */
 	unsigned long long xfeatures;       /* XCR0 bits the area may hold */
@@ -60,6 +61,27 @@ struct chkpt_plan_fd {
 	unsigned long long path_offset;     /* NUL-terminated path, from the plan's start */
 };
 
+/*
+ * A memory step the stub runs before anything else. The kernel module maps
+ * the image itself and passes none; the userspace restorer, which is the
+ * process being replaced, has the stub unmap its old memory and map the
+ * image's, because its own code is among what goes away.
+ */
+enum {
+	CHKPT_OP_MUNMAP = 1, /* munmap(addr, len) */
+	CHKPT_OP_MMAP = 2,   /* mmap(addr, len, prot, flags, fd, offset) must return addr */
+	CHKPT_OP_PREAD = 3,  /* pread(fd, addr, len, offset) must read len bytes */
+	CHKPT_OP_CLOSE = 4,  /* close(fd) */
+};
+
+struct chkpt_plan_op {
+	unsigned long long kind;
+	unsigned long long addr, len;
+	unsigned long long prot, flags;
+	unsigned long long fd;              /* ~0 for none (anonymous mmap) */
+	unsigned long long offset;
+};
+
 struct chkpt_plan {
 	unsigned long long magic;
 	unsigned long long nr_threads;      /* >= 1; threads[0] is the thread that entered */
@@ -77,6 +99,8 @@ struct chkpt_plan {
 	unsigned long long fds_offset;      /* array of struct chkpt_plan_fd from the plan's start */
 	unsigned long long nr_fds;
 	unsigned long long close_from;      /* close every fd >= this before reopening; ~0: close none */
+	unsigned long long ops_offset;      /* array of struct chkpt_plan_op from the plan's start, */
+	unsigned long long nr_ops;          /* run first, in order (userspace restorer); 0: none */
 	struct chkpt_plan_rlimit rlimits[CHKPT_NRLIMIT]; /* applied within the caller's hard limits */
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
 	struct chkpt_plan_thread threads[];

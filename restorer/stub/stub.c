@@ -37,6 +37,8 @@ typedef unsigned int u32;
 #define SYS_prlimit64 302
 #define SYS_close 3
 #define SYS_close_range 436
+#define SYS_mmap 9
+#define SYS_pread64 17
 #define PR_SET_NAME 15
 #define O_CREAT 0100
 #define O_EXCL 0200
@@ -118,6 +120,16 @@ static long sys3(long nr, u64 a, u64 b, u64 c)
 {
 	long ret;
 	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long sys6(long nr, u64 a, u64 b, u64 c, u64 d, u64 e, u64 f)
+{
+	long ret;
+	register u64 r10 __asm__("r10") = d;
+	register u64 r8 __asm__("r8") = e;
+	register u64 r9 __asm__("r9") = f;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
 	return ret;
 }
 
@@ -236,9 +248,55 @@ static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u
 		if (err < 0)
 			fail(plan, 0x300 + index, err);
 	}
-	if (t->tid_slot)
+	/* glibc's struct pthread.tid holds the dumped TID; a word that does not
+	 * (musl points clear_child_tid at a lock) is left alone. */
+	if (t->tid_slot && *(volatile u32 *)t->tid_slot == (u32)t->tid_old)
 		*(volatile u32 *)t->tid_slot = (u32)sys1(SYS_gettid, 0);
 	t->status = CHKPT_ST_SETUP;
+}
+
+/* The userspace restorer's memory steps (plan.h); none from the module. */
+static void run_ops(struct chkpt_plan *plan)
+{
+	const struct chkpt_plan_op *ops = (const struct chkpt_plan_op *)((const char *)plan + plan->ops_offset);
+	u64 i;
+	long ret;
+
+	for (i = 0; i < plan->nr_ops; i++) {
+		const struct chkpt_plan_op *op = &ops[i];
+
+		switch (op->kind) {
+		case CHKPT_OP_MUNMAP:
+			ret = sys2(SYS_munmap, op->addr, op->len);
+			break;
+		case CHKPT_OP_MMAP:
+			ret = sys6(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->fd, op->offset);
+			if (ret >= 0 && (u64)ret != op->addr)
+				ret = -17; /* EEXIST: not where the image needs it */
+			break;
+		case CHKPT_OP_PREAD: {
+			u64 done = 0;
+
+			ret = 0;
+			while (done < op->len) {
+				ret = sys4(SYS_pread64, op->fd, op->addr + done, op->len - done, op->offset + done);
+				if (ret <= 0) {
+					ret = ret ? ret : -5; /* EIO: the image shrank */
+					break;
+				}
+				done += (u64)ret;
+			}
+			break;
+		}
+		case CHKPT_OP_CLOSE:
+			ret = sys1(SYS_close, op->fd);
+			break;
+		default:
+			ret = -22;
+		}
+		if (ret < 0)
+			fail(plan, 0x900 + i, ret);
+	}
 }
 
 /* Process-wide state that a process sets for itself with plain syscalls. */
@@ -329,6 +387,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	if (plan->magic != CHKPT_PLAN_MAGIC || plan->nr_threads == 0)
 		fail(plan, 1, -22);
 	main_thread->status = CHKPT_ST_STARTED;
+	run_ops(plan);
 	if (plan->stub_len) {
 		/* No page of the process stays writable and executable. */
 		err = sys3(SYS_mprotect, plan->stub_start, plan->stub_len, 1 | 4);
