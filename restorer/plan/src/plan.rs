@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Builds the stub's plan (restorer/stub/plan.h) from a validated image.
+//!
+//! Shared by both restorers: the kernel module includes this file with
+//! `#[path]` and the userspace restorer through the `restore-plan` crate, so
+//! the two cannot disagree on what a plan holds. Rules as in the image
+//! format's `v1`: `core` only, no allocation (the caller owns the buffer),
+//! no panicking operation, no `crate::` paths; the format is `super::fmt`.
+//!
+//! A plan is a block of little-endian u64 words: the fixed header, one record
+//! per thread, then (at offsets the header names) the memory steps, the fds,
+//! the strings, the XSAVE areas (64-byte aligned), and at its very end the
+//! stub's temporary stack. The restorer places the stub's blob directly after
+//! the plan: `[plan][stub body][final page]`.
+
+use super::fmt::{FdDisposition, FdKind, Image};
+
+/// "CKPTPLN1", little-endian.
+pub const PLAN_MAGIC: u64 = 0x314e_4c50_5450_4b43;
+/// Signal actions in a plan (signals 1..=64).
+pub const NSIG: usize = 64;
+/// Resource limits in a plan.
+pub const NRLIMIT: usize = 16;
+/// "Leave as the caller had it" (umask, personality) and "none" (offsets).
+pub const KEEP: u64 = !0;
+/// Page size.
+pub const PAGE: u64 = 4096;
+/// Room the stub's own calls need before any thread runs (entry to the
+/// deepest call in stub.c is well under 2 KiB).
+pub const TEMP_STACK: u64 = 32 * 1024;
+/// Largest plan a restorer builds: a hostile image with 16k threads of
+/// 64 KiB XSAVE areas would otherwise ask the kernel for a gigabyte.
+pub const MAX_PLAN_LEN: u64 = 80 << 20;
+
+/// Word indices of `struct chkpt_plan`'s fixed part.
+pub mod head {
+    #![allow(missing_docs)]
+    pub const MAGIC: usize = 0;
+    pub const NR_THREADS: usize = 1;
+    pub const VDSO_BASE: usize = 2;
+    pub const UNMAP_START: usize = 3;
+    pub const UNMAP_LEN: usize = 4;
+    pub const THREADS_LEFT: usize = 5;
+    pub const ERROR: usize = 6;
+    pub const STUB_START: usize = 7;
+    pub const STUB_LEN: usize = 8;
+    pub const CWD_OFFSET: usize = 9;
+    pub const COMM_OFFSET: usize = 10;
+    pub const UMASK: usize = 11;
+    pub const PERSONALITY: usize = 12;
+    pub const FDS_OFFSET: usize = 13;
+    pub const NR_FDS: usize = 14;
+    pub const CLOSE_FROM: usize = 15;
+    pub const OPS_OFFSET: usize = 16;
+    pub const NR_OPS: usize = 17;
+    /// `rlimits[16]`: cur, max.
+    pub const RLIMITS: usize = 18;
+    /// `sigactions[64]`: handler, flags, restorer, mask.
+    pub const SIGACTIONS: usize = RLIMITS + 2 * super::NRLIMIT;
+    /// Start of `threads[]`; also the header's length in words.
+    pub const THREADS: usize = SIGACTIONS + 4 * super::NSIG;
+}
+
+/// Word indices in `struct chkpt_plan_thread`.
+pub mod thread {
+    #![allow(missing_docs)]
+    /// `regs[27]`, in `user_regs_struct` order.
+    pub const REGS: usize = 0;
+    pub const SIGMASK: usize = 27;
+    pub const SS_SP: usize = 28;
+    pub const SS_FLAGS: usize = 29;
+    pub const SS_SIZE: usize = 30;
+    pub const CLEAR_CHILD_TID: usize = 31;
+    pub const ROBUST_HEAD: usize = 32;
+    pub const ROBUST_LEN: usize = 33;
+    pub const RSEQ_ADDR: usize = 34;
+    pub const RSEQ_LEN: usize = 35;
+    pub const RSEQ_SIG: usize = 36;
+    pub const TID_SLOT: usize = 37;
+    pub const TID_OLD: usize = 38;
+    pub const XSAVE_OFFSET: usize = 39;
+    pub const XSAVE_LEN: usize = 40;
+    pub const XFEATURES: usize = 41;
+    pub const STATUS: usize = 42;
+    /// Words per thread record.
+    pub const WORDS: usize = 43;
+}
+
+/// Words per `struct chkpt_plan_fd`: fd, flags, offset, path_offset.
+pub const FD_WORDS: usize = 4;
+/// Words per `struct chkpt_plan_op`.
+pub const OP_WORDS: usize = 7;
+
+/// Kinds of memory step (`CHKPT_OP_*`).
+pub mod op_kind {
+    /// munmap(addr, len).
+    pub const MUNMAP: u64 = 1;
+    /// mmap(addr, len, prot, flags, fd, offset), which must land at addr.
+    pub const MMAP: u64 = 2;
+    /// pread(fd, addr, len, offset), which must read len bytes.
+    pub const PREAD: u64 = 3;
+    /// close(fd).
+    pub const CLOSE: u64 = 4;
+}
+
+/// One memory step the stub runs before anything else (userspace restorer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Op {
+    /// One of `op_kind`.
+    pub kind: u64,
+    /// Address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// mmap prot.
+    pub prot: u64,
+    /// mmap flags.
+    pub flags: u64,
+    /// File descriptor, or `KEEP` (!0) for none.
+    pub fd: u64,
+    /// File offset.
+    pub offset: u64,
+}
+
+/// open(2) flags the plan adds or removes (x86-64 values).
+mod oflag {
+    pub(super) const CREAT: u64 = 0o100;
+    pub(super) const EXCL: u64 = 0o200;
+    pub(super) const NOCTTY: u64 = 0o400;
+    pub(super) const TRUNC: u64 = 0o1000;
+    pub(super) const CLOEXEC: u64 = 0o2000000;
+}
+
+/// Why no plan could be built. `name()` is the stable reason for logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// The plan would exceed `MAX_PLAN_LEN`.
+    TooLarge,
+    /// The image has no thread.
+    NoThreads,
+    /// The output buffer's length is not the layout's `len`.
+    WrongBufferLength,
+    /// The stub does not sit right after the plan, or has no final page.
+    BadPlacement,
+    /// An fd to reopen is of a kind that cannot be reopened by path.
+    UnsupportedFd,
+}
+
+impl PlanError {
+    /// Stable, lowercase name of the error.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanError::TooLarge => "plan-too-large",
+            PlanError::NoThreads => "no-threads",
+            PlanError::WrongBufferLength => "plan-buffer-length",
+            PlanError::BadPlacement => "plan-placement",
+            PlanError::UnsupportedFd => "fd-not-reopenable",
+        }
+    }
+}
+
+/// Where each part of a plan goes, in bytes from its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Threads in the plan.
+    pub nr_threads: u64,
+    /// Memory steps.
+    pub nr_ops: u64,
+    /// Fds the stub reopens.
+    pub nr_fds: u64,
+    /// Offset of the memory steps.
+    pub ops: u64,
+    /// Offset of the fd records.
+    pub fds: u64,
+    /// Offset of the strings (cwd, comm, fd paths).
+    pub strings: u64,
+    /// Offset of the first XSAVE area.
+    pub xsave: u64,
+    /// Bytes per XSAVE area (the image's), each 64-byte aligned.
+    pub xsave_stride: u64,
+    /// Offset of the stub's initial stack pointer.
+    pub stack_top: u64,
+    /// Total length, a multiple of the page size.
+    pub len: u64,
+}
+
+/// Where the restorer put the plan and the stub, and the vdso address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// User address of the plan.
+    pub plan: u64,
+    /// User address of the stub's blob: `plan + layout.len`.
+    pub stub: u64,
+    /// Length of the stub's blob, whose last page is the final page.
+    pub stub_len: u64,
+    /// Where the stub maps the vdso (`ARCH_MAP_VDSO_64`), 0 for none.
+    pub vdso_base: u64,
+}
+
+fn add(a: u64, b: u64) -> Result<u64, PlanError> {
+    a.checked_add(b).ok_or(PlanError::TooLarge)
+}
+
+fn mul(a: u64, b: u64) -> Result<u64, PlanError> {
+    a.checked_mul(b).ok_or(PlanError::TooLarge)
+}
+
+fn align(v: u64, to: u64) -> Result<u64, PlanError> {
+    Ok(add(v, to - 1)? & !(to - 1))
+}
+
+/// Whether the stub reopens this fd (and which are left to the caller).
+/// fds 0-2 that the image marks inherited or closed stay the caller's;
+/// every other fd that is not reopened ends up closed (`close_from` 3).
+fn reopened(fd: &super::fmt::Fd) -> bool {
+    fd.disposition == FdDisposition::Reopen
+}
+
+/// Kinds of file the stub may open by path.
+pub fn reopenable(kind: FdKind) -> bool {
+    matches!(kind, FdKind::Regular | FdKind::Directory | FdKind::CharDev)
+}
+
+/// open(2) flags the stub uses for an fd: the image's, with close-on-exec
+/// as recorded, never creating or truncating, never taking a terminal.
+pub fn open_flags(fd: &super::fmt::Fd) -> u64 {
+    let mut flags = u64::from(fd.open_flags) & !(oflag::CREAT | oflag::EXCL | oflag::TRUNC | oflag::CLOEXEC);
+    flags |= oflag::NOCTTY;
+    if fd.cloexec {
+        flags |= oflag::CLOEXEC;
+    }
+    flags
+}
+
+/// Computes the plan's layout for `image` and `nr_ops` memory steps.
+pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
+    let nr_threads = u64::from(image.thread_count());
+    if nr_threads == 0 {
+        return Err(PlanError::NoThreads);
+    }
+    let nr_ops = nr_ops as u64;
+    let mut nr_fds = 0u64;
+    let mut string_bytes = 16u64; // comm
+    string_bytes = add(string_bytes, add(u64::from(image.process.cwd.len), 1)?)?;
+    for fd in image.fds().filter(reopened) {
+        if !reopenable(fd.kind) {
+            return Err(PlanError::UnsupportedFd);
+        }
+        nr_fds += 1;
+        string_bytes = add(string_bytes, add(u64::from(fd.path.len), 1)?)?;
+    }
+    let ops = mul(add(head::THREADS as u64, mul(nr_threads, thread::WORDS as u64)?)?, 8)?;
+    let fds = add(ops, mul(nr_ops, OP_WORDS as u64 * 8)?)?;
+    let strings = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
+    let xsave = align(add(strings, string_bytes)?, 64)?;
+    let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
+    let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
+    let len = align(add(stack_bottom, TEMP_STACK)?, PAGE)?;
+    if len > MAX_PLAN_LEN {
+        return Err(PlanError::TooLarge);
+    }
+    Ok(Layout { nr_threads, nr_ops, nr_fds, ops, fds, strings, xsave, xsave_stride, stack_top: len - 64, len })
+}
+
+/// Writes little-endian words and bytes into the plan buffer, refusing
+/// anything out of bounds instead of panicking.
+struct Out<'b> {
+    buf: &'b mut [u8],
+    oob: bool,
+}
+
+impl Out<'_> {
+    fn word(&mut self, byte_off: u64, v: u64) {
+        self.bytes(byte_off, &v.to_le_bytes());
+    }
+    fn bytes(&mut self, byte_off: u64, v: &[u8]) {
+        let dst = usize::try_from(byte_off)
+            .ok()
+            .and_then(|s| Some(s..s.checked_add(v.len())?))
+            .and_then(|r| self.buf.get_mut(r));
+        match dst {
+            Some(d) => d.copy_from_slice(v),
+            None => self.oob = true,
+        }
+    }
+}
+
+/// Index of the thread that enters the stub (the caller's thread becomes
+/// it): the image's thread-group leader, else its first thread.
+fn leader(image: &Image<'_>) -> usize {
+    image.threads().position(|t| t.state.tid == image.process.pid).unwrap_or(0)
+}
+
+/// Writes the plan for `image` into `out` (exactly `layout.len` bytes).
+pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], out: &mut [u8]) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len || ops.len() as u64 != layout.nr_ops {
+        return Err(PlanError::WrongBufferLength);
+    }
+    if place.stub != place.plan.wrapping_add(layout.len) || place.stub_len < PAGE || place.stub_len % PAGE != 0 {
+        return Err(PlanError::BadPlacement);
+    }
+    out.fill(0);
+    let mut o = Out { buf: out, oob: false };
+    let h = |i: usize| (i * 8) as u64;
+    let p = &image.process;
+
+    o.word(h(head::MAGIC), PLAN_MAGIC);
+    o.word(h(head::NR_THREADS), layout.nr_threads);
+    o.word(h(head::VDSO_BASE), place.vdso_base);
+    o.word(h(head::UNMAP_START), place.plan);
+    // Everything but the stub's final page, which holds the last syscalls.
+    o.word(h(head::UNMAP_LEN), layout.len + place.stub_len - PAGE);
+    o.word(h(head::STUB_START), place.stub);
+    o.word(h(head::STUB_LEN), place.stub_len);
+    o.word(h(head::UMASK), u64::from(p.umask));
+    o.word(h(head::PERSONALITY), u64::from(p.personality));
+    o.word(h(head::CLOSE_FROM), 3);
+    o.word(h(head::OPS_OFFSET), layout.ops);
+    o.word(h(head::NR_OPS), layout.nr_ops);
+    o.word(h(head::FDS_OFFSET), layout.fds);
+    o.word(h(head::NR_FDS), layout.nr_fds);
+    for (i, r) in p.rlimits.iter().enumerate().take(NRLIMIT) {
+        o.word(h(head::RLIMITS + 2 * i), r.cur);
+        o.word(h(head::RLIMITS + 2 * i + 1), r.max);
+    }
+    for (i, sa) in image.sigactions().enumerate().take(NSIG) {
+        let w = head::SIGACTIONS + 4 * i;
+        o.word(h(w), sa.handler);
+        o.word(h(w + 1), sa.flags);
+        o.word(h(w + 2), sa.restorer);
+        o.word(h(w + 3), sa.mask);
+    }
+
+    // Strings: comm, cwd, then each fd's path, NUL-terminated.
+    let mut s = layout.strings;
+    let comm = image.comm();
+    o.word(h(head::COMM_OFFSET), s);
+    o.bytes(s, comm.get(..comm.len().min(15)).unwrap_or(&[]));
+    s += 16;
+    let cwd = image.string(p.cwd);
+    if !cwd.is_empty() {
+        o.word(h(head::CWD_OFFSET), s);
+    }
+    o.bytes(s, cwd);
+    s += cwd.len() as u64 + 1;
+
+    for (i, fd) in image.fds().filter(reopened).enumerate() {
+        let rec = layout.fds + (i * FD_WORDS * 8) as u64;
+        let path = image.string(fd.path);
+        o.word(rec, u64::from(fd.fd));
+        o.word(rec + 8, open_flags(&fd));
+        o.word(rec + 16, if fd.kind == FdKind::Regular { fd.offset } else { KEEP });
+        o.word(rec + 24, s);
+        o.bytes(s, path);
+        s += path.len() as u64 + 1;
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let rec = layout.ops + (i * OP_WORDS * 8) as u64;
+        for (k, v) in [op.kind, op.addr, op.len, op.prot, op.flags, op.fd, op.offset].into_iter().enumerate() {
+            o.word(rec + 8 * k as u64, v);
+        }
+    }
+
+    // Threads, the leader first: it is the thread that enters the stub.
+    let first = leader(image);
+    let ordered = image.threads().nth(first).into_iter().chain(
+        image.threads().enumerate().filter(move |(i, _)| *i != first).map(|(_, t)| t),
+    );
+    for (i, t) in ordered.enumerate() {
+        let base = (head::THREADS + i * thread::WORDS) as u64 * 8;
+        let w = |k: usize| base + 8 * k as u64;
+        let st = &t.state;
+        for (k, v) in st.regs.to_array().into_iter().enumerate() {
+            o.word(w(thread::REGS + k), v);
+        }
+        o.word(w(thread::SIGMASK), st.sigmask);
+        o.word(w(thread::SS_SP), st.altstack.sp);
+        o.word(w(thread::SS_FLAGS), u64::from(st.altstack.flags));
+        o.word(w(thread::SS_SIZE), st.altstack.size);
+        o.word(w(thread::CLEAR_CHILD_TID), st.clear_child_tid);
+        o.word(w(thread::ROBUST_HEAD), st.robust_list_head);
+        o.word(w(thread::ROBUST_LEN), st.robust_list_len);
+        o.word(w(thread::RSEQ_ADDR), st.rseq.addr);
+        o.word(w(thread::RSEQ_LEN), u64::from(st.rseq.len));
+        o.word(w(thread::RSEQ_SIG), u64::from(st.rseq.sig));
+        // glibc's clear_child_tid is &pthread->tid, which caches the TID;
+        // the stub rewrites it only if it holds the dumped TID.
+        o.word(w(thread::TID_SLOT), st.clear_child_tid);
+        o.word(w(thread::TID_OLD), u64::from(st.tid));
+        let xoff = layout.xsave + i as u64 * layout.xsave_stride;
+        o.word(w(thread::XSAVE_OFFSET), xoff);
+        o.word(w(thread::XSAVE_LEN), t.xsave.len() as u64);
+        o.word(w(thread::XFEATURES), p.xcr0);
+        o.bytes(xoff, t.xsave);
+    }
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The plan builder against the stub's C header and a realistic image.
+
+#[path = "../../../image-format/tests/common/mod.rs"]
+mod common;
+
+use image_format::{FdDisposition, FdKind, Image};
+use restore_plan::*;
+use std::process::Command;
+
+fn word(plan: &[u8], byte_off: u64) -> u64 {
+    let o = byte_off as usize;
+    u64::from_le_bytes(plan[o..o + 8].try_into().unwrap())
+}
+
+fn cstr(plan: &[u8], byte_off: u64) -> &[u8] {
+    let s = &plan[byte_off as usize..];
+    &s[..s.iter().position(|&b| b == 0).unwrap()]
+}
+
+/// plan.h is the stub's truth; the C compiler reports its offsets.
+#[test]
+fn word_offsets_match_plan_h() {
+    let dir = std::env::temp_dir().join(format!("plan-offsets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = concat!(env!("CARGO_MANIFEST_DIR"), "/../stub/plan.h");
+    let mut c = format!("#include <stdio.h>\n#include <stddef.h>\n#include \"{header}\"\nint main(void) {{\n");
+    let mut want = Vec::new();
+    let mut field = |name: &str, expr: &str, v: usize| {
+        c += &format!("printf(\"{name} %zu\\n\", (size_t)({expr}));\n");
+        want.push(format!("{name} {v}"));
+    };
+    let h = [
+        ("magic", head::MAGIC), ("nr_threads", head::NR_THREADS), ("vdso_base", head::VDSO_BASE),
+        ("unmap_start", head::UNMAP_START), ("unmap_len", head::UNMAP_LEN),
+        ("threads_left", head::THREADS_LEFT), ("error", head::ERROR), ("stub_start", head::STUB_START),
+        ("stub_len", head::STUB_LEN), ("cwd_offset", head::CWD_OFFSET), ("comm_offset", head::COMM_OFFSET),
+        ("umask", head::UMASK), ("personality", head::PERSONALITY), ("fds_offset", head::FDS_OFFSET),
+        ("nr_fds", head::NR_FDS), ("close_from", head::CLOSE_FROM), ("ops_offset", head::OPS_OFFSET),
+        ("nr_ops", head::NR_OPS), ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
+        ("threads", head::THREADS),
+    ];
+    for (n, w) in h {
+        field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
+    }
+    field("sizeof_plan", "sizeof(struct chkpt_plan)", head::THREADS * 8);
+    let t = [
+        ("sigmask", thread::SIGMASK), ("ss_sp", thread::SS_SP), ("ss_flags", thread::SS_FLAGS),
+        ("ss_size", thread::SS_SIZE), ("clear_child_tid", thread::CLEAR_CHILD_TID),
+        ("robust_head", thread::ROBUST_HEAD), ("robust_len", thread::ROBUST_LEN),
+        ("rseq_addr", thread::RSEQ_ADDR), ("rseq_len", thread::RSEQ_LEN), ("rseq_sig", thread::RSEQ_SIG),
+        ("tid_slot", thread::TID_SLOT), ("tid_old", thread::TID_OLD), ("xsave_offset", thread::XSAVE_OFFSET),
+        ("xsave_len", thread::XSAVE_LEN), ("xfeatures", thread::XFEATURES), ("status", thread::STATUS),
+    ];
+    for (n, w) in t {
+        field(&format!("thread.{n}"), &format!("offsetof(struct chkpt_plan_thread, {n})"), w * 8);
+    }
+    field("sizeof_thread", "sizeof(struct chkpt_plan_thread)", thread::WORDS * 8);
+    field("sizeof_fd", "sizeof(struct chkpt_plan_fd)", FD_WORDS * 8);
+    field("sizeof_op", "sizeof(struct chkpt_plan_op)", OP_WORDS * 8);
+    field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
+    field("nsig", "CHKPT_NSIG", NSIG);
+    field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
+    field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
+    field("pread", "CHKPT_OP_PREAD", op_kind::PREAD as usize);
+    c += "return 0;\n}\n";
+    std::fs::write(dir.join("o.c"), c).unwrap();
+    let cc = Command::new("cc").arg("-o").arg(dir.join("o")).arg(dir.join("o.c")).status().unwrap();
+    assert!(cc.success());
+    let out = Command::new(dir.join("o")).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let got: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(got, want);
+    assert_eq!(PLAN_MAGIC.to_le_bytes(), *b"CKPTPLN1");
+}
+
+fn sample_image() -> Vec<u8> {
+    let mut desc = common::sample();
+    // The leader is not the first thread by TID, so the builder must reorder.
+    desc.process.pid = 4243;
+    common::build(&desc)
+}
+
+#[test]
+fn plan_holds_the_image_state() {
+    let bytes = sample_image();
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let ops = [Op { kind: op_kind::MUNMAP, addr: 0x1000, len: 0x2000, prot: 0, flags: 0, fd: KEEP, offset: 0 }];
+    let lay = layout(&img, ops.len()).unwrap();
+    assert_eq!(lay.len % PAGE, 0);
+    let base = 0x7e00_0000_0000u64;
+    let place = Placement { plan: base, stub: base + lay.len, stub_len: 2 * PAGE, vdso_base: 0x7fff_f7fb_d000 };
+    let mut plan = vec![0xeeu8; lay.len as usize];
+    write(&img, &lay, &place, &ops, &mut plan).unwrap();
+
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::MAGIC), PLAN_MAGIC);
+    assert_eq!(h(head::NR_THREADS), 2);
+    assert_eq!(h(head::VDSO_BASE), 0x7fff_f7fb_d000);
+    assert_eq!((h(head::UNMAP_START), h(head::UNMAP_LEN)), (base, lay.len + PAGE), "all but the final page");
+    assert_eq!((h(head::STUB_START), h(head::STUB_LEN)), (base + lay.len, 2 * PAGE));
+    assert_eq!(h(head::THREADS_LEFT), 0);
+    assert_eq!(h(head::ERROR), 0);
+    assert_eq!(h(head::UMASK), 0o022);
+    assert_eq!(h(head::CLOSE_FROM), 3);
+    assert_eq!(cstr(&plan, h(head::CWD_OFFSET)), b"/home/user");
+    assert_eq!(cstr(&plan, h(head::COMM_OFFSET)), b"sample");
+    for (i, r) in img.process.rlimits.iter().enumerate() {
+        assert_eq!((h(head::RLIMITS + 2 * i), h(head::RLIMITS + 2 * i + 1)), (r.cur, r.max));
+    }
+    for (i, sa) in img.sigactions().enumerate() {
+        let w = head::SIGACTIONS + 4 * i;
+        assert_eq!([h(w), h(w + 1), h(w + 2), h(w + 3)], [sa.handler, sa.flags, sa.restorer, sa.mask]);
+    }
+    // Memory steps, verbatim.
+    let op = h(head::OPS_OFFSET);
+    assert_eq!(h(head::NR_OPS), 1);
+    assert_eq!((word(&plan, op), word(&plan, op + 8), word(&plan, op + 16)), (op_kind::MUNMAP, 0x1000, 0x2000));
+
+    // Only the fds to reopen are in the plan, with their paths and flags.
+    let reopen: Vec<_> = img.fds().filter(|f| f.disposition == FdDisposition::Reopen).collect();
+    assert!(!reopen.is_empty() && reopen.len() < img.fd_count() as usize);
+    assert_eq!(h(head::NR_FDS), reopen.len() as u64);
+    for (i, f) in reopen.iter().enumerate() {
+        let rec = h(head::FDS_OFFSET) + (i * FD_WORDS * 8) as u64;
+        assert_eq!(word(&plan, rec), u64::from(f.fd));
+        assert_eq!(word(&plan, rec + 8), open_flags(f));
+        assert_eq!(word(&plan, rec + 8) & 0o1700, 0o400, "no O_CREAT/O_EXCL/O_TRUNC, always O_NOCTTY");
+        assert_eq!(word(&plan, rec + 8) & 0o2000000 != 0, f.cloexec);
+        let want_off = if f.kind == FdKind::Regular { f.offset } else { KEEP };
+        assert_eq!(word(&plan, rec + 16), want_off);
+        assert_eq!(cstr(&plan, word(&plan, rec + 24)), img.string(f.path));
+    }
+
+    // Threads: the leader (TID 4243) first, every register and its XSAVE.
+    let threads: Vec<_> = img.threads().collect();
+    for (slot, t) in [(0usize, &threads[1]), (1, &threads[0])] {
+        let base = ((head::THREADS + slot * thread::WORDS) * 8) as u64;
+        let w = |k: usize| word(&plan, base + 8 * k as u64);
+        for (k, v) in t.state.regs.to_array().into_iter().enumerate() {
+            assert_eq!(w(thread::REGS + k), v, "thread slot {slot} reg {k}");
+        }
+        assert_eq!(w(thread::SIGMASK), t.state.sigmask);
+        assert_eq!(w(thread::SS_FLAGS), u64::from(t.state.altstack.flags));
+        assert_eq!(w(thread::CLEAR_CHILD_TID), t.state.clear_child_tid);
+        assert_eq!((w(thread::TID_SLOT), w(thread::TID_OLD)), (t.state.clear_child_tid, u64::from(t.state.tid)));
+        assert_eq!((w(thread::ROBUST_HEAD), w(thread::ROBUST_LEN)), (t.state.robust_list_head, t.state.robust_list_len));
+        assert_eq!(
+            (w(thread::RSEQ_ADDR), w(thread::RSEQ_LEN), w(thread::RSEQ_SIG)),
+            (t.state.rseq.addr, u64::from(t.state.rseq.len), u64::from(t.state.rseq.sig))
+        );
+        assert_eq!(w(thread::XFEATURES), img.process.xcr0);
+        let (xo, xl) = (w(thread::XSAVE_OFFSET), w(thread::XSAVE_LEN));
+        assert_eq!(xo % 64, 0);
+        assert_eq!(&plan[xo as usize..(xo + xl) as usize], t.xsave);
+        assert_eq!(w(thread::STATUS), 0);
+    }
+    // The temporary stack lies above everything else.
+    let last_xsave = word(&plan, ((head::THREADS + thread::WORDS + thread::XSAVE_OFFSET) * 8) as u64);
+    assert!(lay.stack_top >= last_xsave + u64::from(img.process.xsave_size) + TEMP_STACK - 64);
+    assert!(lay.stack_top < lay.len);
+}
+
+#[test]
+fn bad_buffers_and_placements_are_refused() {
+    let bytes = sample_image();
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10000, stub: 0x10000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut short = vec![0u8; lay.len as usize - 8];
+    assert_eq!(write(&img, &lay, &place, &[], &mut short), Err(PlanError::WrongBufferLength));
+    let mut plan = vec![0u8; lay.len as usize];
+    let op = Op { kind: op_kind::CLOSE, addr: 0, len: 0, prot: 0, flags: 0, fd: 3, offset: 0 };
+    assert_eq!(write(&img, &lay, &place, &[op], &mut plan), Err(PlanError::WrongBufferLength));
+    for bad in [
+        Placement { stub: place.stub + PAGE, ..place },
+        Placement { stub_len: 0, ..place },
+        Placement { stub_len: PAGE + 1, ..place },
+    ] {
+        assert_eq!(write(&img, &lay, &bad, &[], &mut plan), Err(PlanError::BadPlacement));
+    }
+    assert_eq!(PlanError::BadPlacement.name(), "plan-placement");
+}
+
+#[test]
+fn an_fd_that_cannot_be_reopened_by_path_is_refused() {
+    let mut desc = common::sample();
+    let f = desc.fds.iter_mut().find(|f| f.disposition == FdDisposition::Reopen).unwrap();
+    f.kind = FdKind::Pipe;
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    assert_eq!(layout(&img, 0), Err(PlanError::UnsupportedFd));
+}
+
+/// The kernel module compiles plan.rs with the kernel's rustc as a
+/// submodule next to the format's v1 (as `fmt`): keep that building.
+#[test]
+fn plan_compiles_as_a_kernel_submodule() {
+    const RUSTC: &str = "/usr/bin/rustc";
+    if !std::path::Path::new(RUSTC).exists() {
+        eprintln!("skipped: {RUSTC} (the kernel's rustc) is not installed");
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = std::env::temp_dir().join(format!("plan-kcompat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = format!(
+        "#![no_std]\n#[allow(dead_code, unused_imports, unreachable_pub, missing_docs)]\n#[path = \"{root}/../../image-format/src/v1/mod.rs\"]\nmod image_format;\nuse image_format as fmt;\n#[path = \"{root}/src/plan.rs\"]\n#[allow(dead_code, missing_docs)]\nmod plan;\npub fn len() -> u64 {{ plan::PAGE }}\n"
+    );
+    std::fs::write(dir.join("k.rs"), src).unwrap();
+    let out = Command::new(RUSTC)
+        .args(["--edition", "2021", "--crate-type", "lib", "-C", "panic=abort", "-D", "warnings", "--out-dir"])
+        .arg(&dir)
+        .arg(dir.join("k.rs"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
