@@ -82,7 +82,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
     let process = read_process(pid, brk)?;
-    let regions = read_regions(pid)?;
+    let regions = read_regions(pid, &mem)?;
     let fds = read_fds(pid, allow_unsupported)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();

@@ -14,6 +14,7 @@ mod memory;
 mod plan;
 mod process;
 mod regs;
+mod restored;
 mod snapshot;
 mod wait;
 mod write;

@@ -15,13 +15,18 @@
 //!   whose vdso differs: code that cached vdso function pointers (glibc
 //!   does) would otherwise jump into different code;
 //! * [vvar], [vvar_vclock]: described, never stored (the restoring kernel
-//!   provides their contents); [vsyscall] is not recorded at all.
+//!   provides their contents); [vsyscall] is not recorded at all;
+//! * what a restorer added (restored.rs): private mappings of a checkpoint
+//!   image are stored as anonymous memory, every page; the restorer stub's
+//!   final page is left out.
 
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 
 use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process};
 
 use crate::error::{Error, Result};
+use crate::restored::{is_final_page, is_image_file};
 use crate::snapshot::{FileIdent, Region, RegionKind};
 
 const PAGE: u64 = 4096;
@@ -42,8 +47,9 @@ fn proc_err(pid: i32, what: &'static str) -> impl Fn(procfs::ProcError) -> Error
     }
 }
 
-/// Reads every mapping of `pid` (frozen) and picks the pages to store.
-pub fn read_regions(pid: i32) -> Result<Vec<Region>> {
+/// Reads every mapping of `pid` (frozen) and picks the pages to store;
+/// `mem` is its /proc/PID/mem.
+pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
     let mut pagemap = proc.pagemap().map_err(proc_err(pid, "/proc/PID/pagemap"))?;
@@ -70,6 +76,11 @@ pub fn read_regions(pid: i32) -> Result<Vec<Region>> {
                     Some(b"/dev/zero") if shared => (RegionKind::Anon, Vec::new(), Policy::All, true),
                     // A deleted file: keep all its pages as memory.
                     Some(_) => (RegionKind::Anon, Vec::new(), Policy::All, shared),
+                    // A restorer's view of a checkpoint image: memory, not
+                    // a file to map again (it may be gone by then).
+                    None if !shared && is_image_file(pid, start, end, p) => {
+                        (RegionKind::Anon, Vec::new(), Policy::All, false)
+                    }
                     None if shared => (RegionKind::File, bytes.to_vec(), Policy::None, false),
                     None => (RegionKind::File, bytes.to_vec(), Policy::CopiedOnWrite, false),
                 }
@@ -97,6 +108,11 @@ pub fn read_regions(pid: i32) -> Result<Vec<Region>> {
                 runs_of(infos.iter().map(|i| stores(p, i)))
             }
         };
+        let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
+            && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
+        if m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE && !runs.is_empty() && is_final_page(mem, start) {
+            continue;
+        }
         regions.push(Region {
             start,
             end,
