@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //! binfmt_chkpt: execve of a checkpoint image resumes the checkpointed process.
 //!
-//! Files: glue.rs (all `unsafe`, the boundary to shim.c), loader.rs (the
-//! load_binary logic), and the image-format crate's validator, compiled from
-//! the very same source the userspace tools use.
+//! Files: loader.rs (the order of a restore, with the point of no return),
+//! prepare.rs (checks against the caller before it), restore.rs (mapping
+//! after it), refusal.rs (errnos and reasons), glue.rs (all `unsafe`, the
+//! boundary to shim.c). The image format's validator and the stub's plan
+//! builder are compiled from the very same sources the userspace tools use.
 
 use kernel::prelude::*;
 
@@ -11,8 +13,16 @@ use kernel::prelude::*;
 #[path = "../image-format/src/v1/mod.rs"]
 #[allow(dead_code, unused_imports, unreachable_pub, missing_docs)]
 mod image_format;
+use image_format as fmt;
+// The stub's plan builder (restorer/plan), shared with the userspace restorer.
+#[path = "../restorer/plan/src/plan.rs"]
+#[allow(dead_code, unreachable_pub, missing_docs)]
+mod plan;
 mod glue;
 mod loader;
+mod prepare;
+mod refusal;
+mod restore;
 
 module! {
     type: BinfmtChkpt,

@@ -25,7 +25,10 @@
 #include <linux/stat.h>
 #include <linux/xattr.h>
 #include <uapi/linux/capability.h>
+#include <linux/sched/signal.h>
 #include <asm/elf.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor.h>
 #include <asm/vdso.h>
 
 #include "shim.h"
@@ -79,6 +82,13 @@ void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_
 {
 	pr_notice_ratelimited("binfmt_chkpt: %s: not restored: %.*s (errno %d)\n",
 			      bprm->filename, (int)reason_len, reason, -err);
+}
+
+/* After the point of no return the task is killed; say which step failed. */
+void chkpt_shim_log_failure(struct linux_binprm *bprm, const char *step, size_t step_len, int err)
+{
+	pr_notice_ratelimited("binfmt_chkpt: %s: restore failed after the point of no return, task killed: %.*s (errno %d)\n",
+			      bprm->filename, (int)step_len, step, -err);
 }
 
 /* ------------------------------------------------------------------------
@@ -170,6 +180,34 @@ long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len)
 	*vdso_len = img->size;
 	*vvar_len = -img->sym_vvar_start;
 	return 0;
+}
+
+/* XCR0 and the standard-format XSAVE size for it (CPUID 0xD.0:EBX): what a
+ * thread of this kernel can load through rt_sigreturn. */
+void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE)) {
+		*xcr0 = 0;
+		*xsave_size = 0;
+		return;
+	}
+	*xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
+	*xsave_size = ebx;
+}
+
+/* The caller's address-space limit (RLIMIT_AS soft limit). */
+u64 chkpt_shim_rlimit_as(void)
+{
+	return rlimit(RLIMIT_AS);
+}
+
+/* The highest user address + 1 for a 64-bit task here (47-bit or 56-bit). */
+u64 chkpt_shim_task_size(void)
+{
+	return TASK_SIZE_MAX;
 }
 
 /*

@@ -45,6 +45,7 @@ bool chkpt_shim_enabled(void);
 long long chkpt_shim_file_size(struct linux_binprm *bprm);
 long chkpt_shim_read(struct linux_binprm *bprm, long long pos, u8 *buf, size_t len);
 void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_t reason_len, int err);
+void chkpt_shim_log_failure(struct linux_binprm *bprm, const char *step, size_t step_len, int err);
 
 /* Before the point of no return: checks only. */
 int chkpt_shim_check_no_privilege(struct linux_binprm *bprm);
@@ -53,6 +54,9 @@ void chkpt_shim_close(struct file *f);
 long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id);
 struct file *chkpt_shim_exec_file(struct linux_binprm *bprm);
 long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len);
+void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size);
+u64 chkpt_shim_rlimit_as(void);
+u64 chkpt_shim_task_size(void);
 
 /* The point of no return, and what follows it. */
 int chkpt_shim_commit(struct linux_binprm *bprm);

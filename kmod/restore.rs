@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+//! After the point of no return: build the new process image from a
+//! validated and prepared image, then enter the restorer stub. No `unsafe`
+//! here. Every error kills the task (the exec code sends SIGSEGV), so the
+//! checks that can fail for a reason the caller could fix were all made in
+//! prepare.rs; what can fail here is memory allocation or I/O.
+
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+use crate::glue::{self, Committed, MmFields};
+use crate::image_format::records::region_flags;
+use crate::image_format::{Image, Region, RegionKind};
+use crate::plan::PAGE;
+use crate::prepare::{copies_pages, mapped_by_module, Prepared, STUB};
+
+/// A failed step: its errno and name for the log line.
+pub(crate) type StepError = (Error, &'static str);
+
+const MAP_SHARED: u32 = 0x01;
+const MAP_PRIVATE: u32 = 0x02;
+const MAP_FIXED: u32 = 0x10;
+const MAP_ANONYMOUS: u32 = 0x20;
+const MAP_GROWSDOWN: u32 = 0x100;
+const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
+const PROT_RW: u32 = 1 | 2;
+const PROT_RWX: u32 = 1 | 2 | 4;
+
+/// Bytes copied per step when a region's pages are copied, not mapped.
+const COPY_CHUNK: usize = 64 * 1024;
+
+fn step<T>(r: Result<T>, name: &'static str) -> core::result::Result<T, StepError> {
+    r.map_err(|e| (e, name))
+}
+
+pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core::result::Result<(), StepError> {
+    // The argument stack the exec code built is of no use: the image brings
+    // its own stack. Set it up as ELF would, at the top, then drop it.
+    step(c.drop_arg_stack(glue::task_size()), "drop-arg-stack")?;
+
+    let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), "out-of-memory")?;
+    for (i, r) in image.regions().enumerate() {
+        if mapped_by_module(&r) {
+            let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
+            map_region(&c, image, &r, file, &mut chunk)?;
+        }
+    }
+
+    // [plan][stub]: written through user copies, then the stub makes its
+    // own pages r-x before it does anything else.
+    let (plan_at, stub_at) = (p.place.plan, p.place.stub);
+    let private_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), "map-plan")?;
+    step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), "map-stub")?;
+    step(UserSlice::new(plan_at as usize, p.plan.len()).writer().write_slice(&p.plan), "copy-plan")?;
+    step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), "copy-stub")?;
+
+    let mut fields = MmFields { layout: image.process.mm.to_array(), auxv: [0; glue::AUXV_WORDS], auxv_len: 0 };
+    for (i, a) in image.auxv().take(glue::AUXV_WORDS / 2 - 1).enumerate() {
+        fields.auxv[2 * i] = a.key;
+        fields.auxv[2 * i + 1] = a.value;
+        fields.auxv_len = 2 * i as u64 + 2;
+    }
+    // The terminating AT_NULL pair is already zero.
+    fields.auxv_len += 2;
+    c.set_mm_fields(&fields);
+
+    c.start(stub_at, plan_at + p.layout.stack_top, plan_at);
+    Ok(())
+}
+
+/// One region: its backing (anonymous, or its file), then its stored pages
+/// over it, mapped from the image (private, copy-on-write, loaded on
+/// demand) or, for the stack and shared memory, copied in.
+fn map_region(
+    c: &Committed<'_>,
+    image: &Image<'_>,
+    r: &Region,
+    file: Option<&glue::OpenFile>,
+    chunk: &mut [u8],
+) -> core::result::Result<(), StepError> {
+    let len = r.end - r.start;
+    let shared = r.flags & region_flags::SHARED != 0;
+    let kind_flags = if shared { MAP_SHARED } else { MAP_PRIVATE };
+    match (r.kind, file) {
+        (RegionKind::File, Some(f)) => {
+            step(c.map_file(f, r.start, len, r.prot, kind_flags | MAP_FIXED_NOREPLACE, r.file_offset), "map-file-region")?
+        }
+        (RegionKind::File, None) => return Err((EINVAL, "file-region-without-file")),
+        _ => {
+            let grows = if r.kind == RegionKind::Stack { MAP_GROWSDOWN } else { 0 };
+            // Pages to copy need a writable mapping (prepare.rs refused
+            // unwritable ones).
+            let flags = kind_flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | grows;
+            step(c.map_anon(r.start, len, r.prot, flags), "map-anonymous-region")?
+        }
+    }
+    for run in image.page_runs(r) {
+        // Validated: runs lie inside the region and the file's page data.
+        let at = r.start + run.page_index * PAGE;
+        let bytes = run.page_count * PAGE;
+        if copies_pages(r) {
+            copy_pages(c, at, bytes, run.file_offset, chunk)?;
+        } else {
+            step(c.map_image(at, bytes, r.prot, MAP_PRIVATE | MAP_FIXED, run.file_offset), "map-stored-pages")?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_pages(c: &Committed<'_>, at: u64, bytes: u64, file_offset: u64, chunk: &mut [u8]) -> core::result::Result<(), StepError> {
+    let mut done = 0u64;
+    while done < bytes {
+        let n = (bytes - done).min(chunk.len() as u64) as usize;
+        let buf = &mut chunk[..n];
+        step(c.read_image(file_offset + done, buf), "read-stored-pages")?;
+        step(UserSlice::new((at + done) as usize, n).writer().write_slice(buf), "copy-stored-pages")?;
+        done += n as u64;
+    }
+    Ok(())
+}
