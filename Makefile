@@ -18,7 +18,7 @@ KDIR_PATH = $(KDIR)
 endif
 
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as
-USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic
+USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image
 
 .PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
         test unit-test guest-test demo bench fuzz clean

@@ -1,12 +1,32 @@
 //! Restore through the module, in the guest: real programs dumped mid-run,
 //! killed, restored by executing the image, and compared with an
-//! uninterrupted run of the same program (the scenarios do the comparing).
+//! uninterrupted run of the same program (the scenarios compare; each
+//! program also checks its own state and exits non-zero if it is off).
 
 use qemu_tests::boot;
 
+fn passes(scenarios: &[&str]) {
+    let run = boot(scenarios);
+    for s in scenarios {
+        run.assert_passed(s);
+    }
+    run.assert_clean();
+}
+
+/// Single thread; the same image again; twice at once on piped stdouts.
 #[test]
 fn a_counter_restored_by_execve_continues_where_it_stopped() {
-    let run = boot(&["restore_counter"]);
-    run.assert_passed("restore_counter");
-    run.assert_clean();
+    passes(&["restore_counter"]);
+}
+
+/// 8 pthreads: mutex, condition variable, pthread_kill, join.
+#[test]
+fn threads_mutexes_and_pthread_kill_work_after_restore() {
+    passes(&["restore_threads"]);
+}
+
+/// Registers (GPR, ymm), files at offsets, signals, dynamic glibc.
+#[test]
+fn registers_files_signals_and_dynamic_glibc_survive_restore() {
+    passes(&["restore_programs"]);
 }
