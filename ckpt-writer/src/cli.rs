@@ -51,6 +51,14 @@ enum Command {
         /// Image file.
         file: PathBuf,
     },
+    /// Export an image as an ELF core file for gdb (`gdb EXE CORE`).
+    ToCore {
+        /// Image file.
+        image: PathBuf,
+        /// Core file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 impl Cli {
@@ -73,6 +81,7 @@ impl Cli {
             }
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },
+            Command::ToCore { image, output } => Plan::ToCore { image, output },
         })
     }
 }

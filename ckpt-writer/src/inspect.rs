@@ -24,9 +24,9 @@ fn component_offset(i: u32) -> usize {
 }
 
 /// An image file's metadata and tail, read into memory (page data stays
-/// on disk).
-struct Loaded {
-    file: File,
+/// on disk). Also used by `to-core`.
+pub(crate) struct Loaded {
+    pub(crate) file: File,
     header: Vec<u8>,
     meta: Vec<u8>,
     tail: Vec<u8>,
@@ -37,7 +37,7 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
     Error::BadImage { path: path.display().to_string(), reason: reason.into() }
 }
 
-fn load(path: &Path) -> Result<Loaded> {
+pub(crate) fn load(path: &Path) -> Result<Loaded> {
     let file = File::open(path).map_err(|e| Error::sys(format!("opening {}", path.display()), e))?;
     let len = file.metadata().map_err(|e| Error::sys(format!("stat of {}", path.display()), e))?.len();
     let read = |off: u64, n: u64| -> Result<Vec<u8>> {
@@ -56,7 +56,7 @@ fn load(path: &Path) -> Result<Loaded> {
 }
 
 impl Loaded {
-    fn image(&self, path: &Path) -> Result<Image<'_>> {
+    pub(crate) fn image(&self, path: &Path) -> Result<Image<'_>> {
         Image::parse(&self.header, &self.meta, &self.tail, self.len).map_err(|e| bad(path, e.name()))
     }
 }

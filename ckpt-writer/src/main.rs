@@ -3,6 +3,7 @@
 
 mod capture;
 mod cli;
+mod core_file;
 mod dump;
 mod encode;
 mod error;
@@ -33,6 +34,7 @@ fn main() {
             quiet_on_closed_pipe();
             inspect::verify(&file)
         }
+        plan::Plan::ToCore { image, output } => core_file::run(&image, &output),
     });
     if let Err(e) = result {
         eprintln!("ckpt-writer: {e}");

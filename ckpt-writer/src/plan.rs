@@ -11,6 +11,8 @@ pub enum Plan {
     Inspect { file: PathBuf, json: bool },
     /// Validate an image.
     Verify { file: PathBuf },
+    /// Export an image as an ELF core file.
+    ToCore { image: PathBuf, output: PathBuf },
 }
 
 /// Where the image goes.

@@ -1,0 +1,191 @@
+//! `to-core`: images of running test programs become ELF core files that
+//! gdb and readelf read like kernel-written ones.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+const BAD_IMAGE: i32 = 7;
+const OUTPUT: i32 = 5;
+
+/// Dumps the running `t` and converts the image; returns (image, core, inspect JSON).
+fn dump_and_convert(t: &Target, name: &str) -> (PathBuf, PathBuf, Value) {
+    let dir = scratch(name);
+    let (image, core) = (dir.join("p.ckpt"), dir.join("p.core"));
+    dump(t.pid(), &image, &[]);
+    let o = run_ckpt(&["to-core", image.to_str().unwrap(), "-o", core.to_str().unwrap()]);
+    assert!(o.status.success(), "to-core failed: {}", String::from_utf8_lossy(&o.stderr));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains(".tmp-")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let img = inspect(&image);
+    (image, core, img)
+}
+
+/// `gdb -batch` on `exe` and `core` with the commands; stdout and stderr.
+fn gdb(exe: &Path, core: &Path, cmds: &[&str]) -> String {
+    let mut c = Command::new("gdb");
+    c.args(["-nx", "-batch", "-iex", "set debuginfod enabled off"]);
+    for cmd in cmds {
+        c.args(["-ex", cmd]);
+    }
+    let o = c.arg(exe).arg(core).output().expect("running gdb (scripts/deps.sh installs it)");
+    assert!(o.status.success(), "gdb failed: {}", String::from_utf8_lossy(&o.stderr));
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The value printed for `$N = VALUE`.
+fn printed(out: &str, n: usize) -> String {
+    let prefix = format!("${n} = ");
+    out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{out}")).to_string()
+}
+
+/// `thread apply all ...` output split per LWP.
+fn per_thread(out: &str) -> Vec<(i64, String)> {
+    let mut v: Vec<(i64, String)> = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("Thread ") {
+            let lwp = line.split("(LWP ").nth(1).and_then(|s| s.split(')').next()).and_then(|s| s.parse().ok());
+            v.push((lwp.unwrap_or_else(|| panic!("no LWP in {line:?}")), String::new()));
+        } else if let Some((_, text)) = v.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    v
+}
+
+fn tids(img: &Value) -> Vec<i64> {
+    img["threads"].as_array().unwrap().iter().map(|t| t["tid"].as_i64().unwrap()).collect()
+}
+
+#[test]
+fn threads8_core_in_gdb() {
+    let args = ["600", "1000"];
+    let t = Target::ready("threads8", &args);
+    let pid = t.pid() as i64;
+    let (image, core, img) = dump_and_convert(&t, "core-threads8");
+    let exe = programs().join("threads8");
+    let want_tids = tids(&img);
+    assert_eq!(want_tids.len(), 9);
+
+    let out = gdb(&exe, &core, &["info threads", "thread apply all bt", "print iter", "print us", "print started"]);
+    // info threads: one line per thread, the leader current.
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start_matches('*').split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok()) && l.contains("(LWP "))
+        .collect();
+    assert_eq!(rows.len(), want_tids.len(), "info threads:\n{out}");
+    let current: Vec<&&str> = rows.iter().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(current.len(), 1);
+    assert!(current[0].contains(&format!("(LWP {pid})")), "the leader is the current thread: {}", current[0]);
+    // Backtraces: the leader waits in main, every worker in work.
+    let bts = per_thread(&out);
+    let mut lwps: Vec<i64> = bts.iter().map(|b| b.0).collect();
+    lwps.sort();
+    assert_eq!(lwps, want_tids, "one backtrace per thread of the image");
+    for (lwp, bt) in &bts {
+        let func = if *lwp == pid { " main (" } else { " work (" };
+        assert!(bt.contains(func), "LWP {lwp}: no{func}in\n{bt}");
+    }
+    // Globals the program set at run time (in memory, not in the file).
+    assert_eq!(printed(&out, 1), args[0]);
+    assert_eq!(printed(&out, 2), args[1]);
+    assert_eq!(printed(&out, 3), (want_tids.len() - 1).to_string(), "started: every worker");
+
+    // Registers as the image records them.
+    let out = gdb(&exe, &core, &["thread apply all info registers rip rsp fs_base"]);
+    for (lwp, regs) in per_thread(&out) {
+        let th = thread(&img, lwp as i32);
+        for name in ["rip", "rsp", "fs_base"] {
+            let line = regs.lines().find(|l| l.starts_with(name) && l[name.len()..].starts_with(' ')).unwrap_or_else(|| panic!("no {name}: {regs}"));
+            let v = line.split_whitespace().nth(1).unwrap();
+            assert_eq!(u64::from_str_radix(v.trim_start_matches("0x"), 16).unwrap(), th["regs"][name].as_u64().unwrap(), "{name} of LWP {lwp}");
+        }
+    }
+
+    // Anonymous memory the image does not store is a hole, not data.
+    let (core_md, image_md) = (std::fs::metadata(&core).unwrap(), std::fs::metadata(&image).unwrap());
+    assert!(core_md.len() > image_md.len());
+    assert!(core_md.blocks() * 512 <= 2 * image_md.len() + (1 << 20), "core is sparse: {} bytes allocated", core_md.blocks() * 512);
+    drop(t);
+}
+
+/// Counts the lines of `text` that contain `what`.
+fn count(text: &str, what: &str) -> usize {
+    text.lines().filter(|l| l.contains(what)).count()
+}
+
+#[test]
+fn notes_listed_by_readelf() {
+    let t = Target::ready("threads8", &["600", "1000"]);
+    let (_, core, img) = dump_and_convert(&t, "core-notes");
+    let n = img["threads"].as_array().unwrap().len();
+    let o = Command::new("readelf").arg("-n").arg(&core).output().expect("readelf (binutils)");
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for (note, want) in [("NT_PRSTATUS", n), ("NT_FPREGSET", n), ("NT_X86_XSTATE", n), ("NT_PRPSINFO", 1), ("NT_AUXV", 1), ("NT_FILE", 1)] {
+        assert_eq!(count(&text, note), want, "{note} in\n{text}");
+    }
+    let o = Command::new("readelf").arg("-h").arg(&core).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("CORE (Core file)"));
+    // elfutils decodes the contents: the leader first, every tid, the
+    // executable's mappings in NT_FILE, the command line.
+    let o = Command::new("eu-readelf").arg("-n").arg(&core).output().expect("eu-readelf (elfutils)");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let pids: Vec<i64> = text.lines().filter_map(|l| l.trim().strip_prefix("pid: ")).map(|s| s.split(',').next().unwrap().parse().unwrap()).collect();
+    // "pid: " starts the pid line of each NT_PRSTATUS (NT_PRPSINFO's starts with "uid: ").
+    assert_eq!(pids[0], t.pid() as i64, "the leader's NT_PRSTATUS comes first");
+    let mut prstatus = pids.clone();
+    prstatus.sort();
+    assert_eq!(prstatus, tids(&img));
+    let exe = std::fs::read_link(format!("/proc/{}/exe", t.pid())).unwrap();
+    let file_maps = img["regions"].as_array().unwrap().iter().filter(|r| r["kind"] == "File").count();
+    assert!(text.contains(&format!("{file_maps} files:")), "{text}");
+    let listed = text.lines().filter(|l| l.ends_with(exe.to_str().unwrap()) && !l.contains("psargs:")).count();
+    assert_eq!(listed, file_maps, "{text}");
+    assert!(text.contains(&format!("psargs: {} 600 1000", exe.display())), "{text}");
+}
+
+#[test]
+fn dynamic_program_libraries_in_gdb() {
+    let t = Target::ready("counter-dynamic", &["400", "1000"]);
+    let (_, core, _) = dump_and_convert(&t, "core-dynamic");
+    let out = gdb(&programs().join("counter-dynamic"), &core, &["bt", "info sharedlibrary", "print *(char **)&program_invocation_short_name"]);
+    assert!(out.contains(" main ("), "{out}");
+    assert!(out.lines().any(|l| l.contains("libc.so") && l.starts_with("0x")), "libc loaded from NT_FILE/link map: {out}");
+    assert!(printed(&out, 1).ends_with("\"counter-dynamic\""), "{out}");
+}
+
+#[test]
+fn bad_images_and_outputs() {
+    let t = Target::ready("counter", &["300", "1000"]);
+    let dir = scratch("core-bad");
+    let good = dir.join("good.ckpt");
+    dump(t.pid(), &good, &[]);
+    let bytes = std::fs::read(&good).unwrap();
+    let h = image_format::Header::parse(&bytes).unwrap();
+    let to_core = |image: &Path, core: &Path| run_ckpt(&["to-core", image.to_str().unwrap(), "-o", core.to_str().unwrap()]);
+    let files = |d: &Path| std::fs::read_dir(d).unwrap().count();
+    for (name, offset, reason) in [("meta", 300u64, "metadata-checksum"), ("page", h.pages_offset + h.pages_len / 2, "page-checksum")] {
+        let bad = dir.join(format!("{name}.ckpt"));
+        let mut b = bytes.clone();
+        b[offset as usize] ^= 0x40;
+        std::fs::write(&bad, &b).unwrap();
+        let before = files(&dir);
+        let o = to_core(&bad, &dir.join(format!("{name}.core")));
+        assert_eq!(o.status.code(), Some(BAD_IMAGE), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&format!("invalid image: {reason}")), "{err}");
+        assert_eq!(files(&dir), before, "{name}: no core and no temporary file left");
+    }
+    let o = to_core(&good, &dir.join("no-such-dir/x.core"));
+    assert_eq!(o.status.code(), Some(OUTPUT));
+    let o = to_core(&dir.join("missing.ckpt"), &dir.join("m.core"));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!dir.join("m.core").exists());
+}
