@@ -92,7 +92,15 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
             }
         };
         let file_id = if kind == RegionKind::File || kind == RegionKind::SysvShm {
+            // map_files names the very inode mapped, but only a process with
+            // CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE may look there; an
+            // unprivileged user dumping their own process stats the path
+            // (a restorer compares the identity again before mapping it).
             std::fs::metadata(format!("/proc/{pid}/map_files/{start:x}-{end:x}"))
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => std::fs::metadata(std::ffi::OsStr::from_bytes(&path)),
+                    _ => Err(e),
+                })
                 .map(|md| FileIdent::from_metadata(&md))
                 .map_err(|e| Error::sys(format!("stat of the file mapped at {start:#x}"), e))?
         } else {

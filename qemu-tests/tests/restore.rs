@@ -30,3 +30,10 @@ fn threads_mutexes_and_pthread_kill_work_after_restore() {
 fn registers_files_signals_and_dynamic_glibc_survive_restore() {
     passes(&["restore_programs"]);
 }
+
+/// Each refusal before the point of no return: errno, log line, caller
+/// unharmed; and an unprivileged user's restore has exactly their creds.
+#[test]
+fn bad_images_are_refused_and_a_user_restores_only_with_their_own_rights() {
+    passes(&["restore_refusals", "restore_unprivileged"]);
+}
