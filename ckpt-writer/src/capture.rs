@@ -13,6 +13,7 @@ use crate::inject::{find_syscall_insn, u64_at, Injection};
 use crate::memory::read_regions;
 use crate::process::read_process;
 use crate::regs;
+use crate::restored::join_heap;
 use crate::snapshot::{AltStack, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
@@ -82,7 +83,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
     let process = read_process(pid, brk)?;
-    let regions = read_regions(pid, &mem)?;
+    let regions = join_heap(read_regions(pid, &mem)?, process.mm.start_brk, process.mm.brk);
     let fds = read_fds(pid, allow_unsupported)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();

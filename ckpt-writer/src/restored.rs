@@ -8,11 +8,15 @@
 //!   the .ckpt file (MAP_PRIVATE at page-run offsets). That file may be
 //!   deleted or replaced once the process is dumped again, so such a
 //!   mapping is stored as anonymous memory with all its pages, never
-//!   referenced by path.
+//!   referenced by path;
+//! * a **split heap**: the pieces of a heap a restorer mapped partly from
+//!   the image are joined into one heap region again.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+use crate::snapshot::{Region, RegionKind};
 
 /// The NUL-terminated signature in the stub's final page
 /// (`chkpt_final_signature` in restorer/stub/entry.S).
@@ -42,4 +46,110 @@ pub fn is_image_file(pid: i32, start: u64, end: u64, path: &Path) -> bool {
     let file = File::open(format!("/proc/{pid}/map_files/{start:x}-{end:x}")).or_else(|_| File::open(path));
     let mut magic = [0u8; 8];
     file.and_then(|f| f.read_exact_at(&mut magic, 0)).is_ok() && magic == image_format::MAGIC
+}
+
+/// A restored heap is several mappings: a restorer maps the heap's stored
+/// runs from the image over anonymous memory, and /proc names each
+/// anonymous piece inside the brk range [heap]. An image holds at most one
+/// heap region, so the adjacent private anonymous pieces inside
+/// `start_brk..brk` with the same protection (the [heap] ones and the
+/// image-backed ones between them, by now anonymous memory too) become one
+/// heap region again. Any other region /proc called [heap] is recorded as
+/// plain anonymous memory, which restores the same way.
+pub fn join_heap(regions: Vec<Region>, start_brk: u64, brk: u64) -> Vec<Region> {
+    let brk_end = brk.next_multiple_of(PAGE);
+    let in_heap = |r: &Region| {
+        matches!(r.kind, RegionKind::Heap | RegionKind::Anon) && !r.shared && r.start >= start_brk && r.end <= brk_end
+    };
+    let mut out: Vec<Region> = Vec::with_capacity(regions.len());
+    let mut have_heap = false;
+    for mut r in regions {
+        let joins = match out.last() {
+            Some(h) => h.kind == RegionKind::Heap && in_heap(h) && in_heap(&r) && h.end == r.start && same_prot(h, &r),
+            None => false,
+        };
+        if joins {
+            let h = out.last_mut().expect("checked above");
+            let shift = (h.end - h.start) / PAGE;
+            h.runs.extend(r.runs.iter().map(|&(i, n)| (i + shift, n)));
+            merge_touching(&mut h.runs);
+            h.end = r.end;
+            continue;
+        }
+        if r.kind == RegionKind::Heap || (!have_heap && in_heap(&r) && r.start == start_brk) {
+            if have_heap {
+                r.kind = RegionKind::Anon;
+            } else {
+                r.kind = RegionKind::Heap;
+                have_heap = true;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+fn same_prot(a: &Region, b: &Region) -> bool {
+    (a.read, a.write, a.exec) == (b.read, b.write, b.exec)
+}
+
+/// Joins runs that touch after a concatenation.
+fn merge_touching(runs: &mut Vec<(u64, u64)>) {
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(runs.len());
+    for &(i, n) in runs.iter() {
+        match merged.last_mut() {
+            Some((s, c)) if *s + *c == i => *c += n,
+            _ => merged.push((i, n)),
+        }
+    }
+    *runs = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(start_page: u64, end_page: u64, kind: RegionKind, runs: &[(u64, u64)]) -> Region {
+        Region {
+            start: start_page * PAGE,
+            end: end_page * PAGE,
+            read: true,
+            write: true,
+            exec: false,
+            shared: false,
+            shared_anon: false,
+            kind,
+            path: Vec::new(),
+            file_offset: 0,
+            file_id: Default::default(),
+            runs: runs.to_vec(),
+        }
+    }
+
+    #[test]
+    fn split_heap_becomes_one_region() {
+        use RegionKind::{Anon, Heap};
+        let regions = vec![
+            region(10, 12, Anon, &[(0, 2)]),           // below the heap: untouched
+            region(20, 24, Heap, &[(1, 3)]),           // [heap]
+            region(24, 26, Anon, &[(0, 2)]),           // image-backed piece
+            region(26, 30, Heap, &[(0, 1), (3, 1)]),   // [heap]
+            region(40, 41, Heap, &[]),                 // a stray [heap] piece
+        ];
+        let out = join_heap(regions, 20 * PAGE, 30 * PAGE - 100);
+        type Summary = (u64, u64, RegionKind, Vec<(u64, u64)>);
+        let got: Vec<Summary> = out.iter().map(|r| (r.start / PAGE, r.end / PAGE, r.kind, r.runs.clone())).collect();
+        assert_eq!(
+            got,
+            vec![(10, 12, Anon, vec![(0, 2)]), (20, 30, Heap, vec![(1, 6), (9, 1)]), (40, 41, Anon, vec![])]
+        );
+    }
+
+    #[test]
+    fn heap_starting_with_an_image_piece() {
+        let regions = vec![region(20, 22, RegionKind::Anon, &[(0, 2)]), region(22, 25, RegionKind::Heap, &[(2, 1)])];
+        let out = join_heap(regions, 20 * PAGE, 25 * PAGE);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].kind, out[0].end, out[0].runs.clone()), (RegionKind::Heap, 25 * PAGE, vec![(0, 2), (4, 1)]));
+    }
 }

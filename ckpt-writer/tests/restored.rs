@@ -164,3 +164,51 @@ fn image_backed_mappings_stored_whole() {
     assert!(ok, "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
+
+/// A heap partly mapped from an image ([heap], image file, [heap] in /proc)
+/// is dumped as one heap region (an image holds at most one) with every
+/// page of the image-backed piece.
+#[test]
+fn split_heap_is_one_region() {
+    let dir = scratch("splitheap");
+    let image_path = dir.join("restored-from.ckpt");
+    let image_file = make_file(&image_path, 3, &image_format::MAGIC, 3);
+    let ip = image_path.to_str().unwrap();
+    let want = baseline("splitheap", &[ip, "300", "0"]);
+    let t = Target::ready("splitheap", &[ip, "300", "1000"]);
+    let pid = t.pid();
+    let v = t.value("heap");
+    let heap = hex_addr(v.split(' ').next().unwrap());
+    let heap_pieces = maps(pid).iter().filter(|m| m.path == "[heap]").count();
+    assert_eq!(heap_pieces, 2, "the program split its heap");
+
+    let file = dir.join("h.ckpt");
+    dump(pid, &file, &["--leave-stopped"]);
+    wait_stopped(pid);
+    std::fs::remove_file(&image_path).unwrap();
+    let json = inspect(&file);
+    let heaps: Vec<&serde_json::Value> = json["regions"].as_array().unwrap().iter().filter(|r| r["kind"] == "Heap").collect();
+    assert_eq!(heaps.len(), 1, "one heap region");
+    let r = heaps[0];
+    let (start, end) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+    assert!(start <= heap && heap + 8 * PAGE <= end, "the heap region spans all pieces: {r}");
+    let bytes = std::fs::read(&file).unwrap();
+    let stored = stored_bytes(&bytes, start);
+    for i in 0..8u64 {
+        let mut want_page = vec![0x10 + i as u8; PAGE as usize];
+        if i == 3 || i == 4 {
+            want_page.copy_from_slice(&image_file[((i - 2) * PAGE) as usize..((i - 1) * PAGE) as usize]);
+        }
+        if i == 3 {
+            want_page[256..512].fill(0xb1);
+        }
+        let got = stored[((heap - start) / PAGE + i) as usize].as_deref();
+        assert!(got == Some(&want_page[..]), "heap page {i}");
+    }
+    let v = run_ckpt(&["verify", file.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    resume(pid);
+    let (ok, lines) = t.finish();
+    assert!(ok, "{lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
