@@ -37,3 +37,10 @@ fn registers_files_signals_and_dynamic_glibc_survive_restore() {
 fn bad_images_are_refused_and_a_user_restores_only_with_their_own_rights() {
     passes(&["restore_refusals", "restore_unprivileged"]);
 }
+
+/// 256 MiB with holes, mapped lazily from the image; a restored process
+/// dumped again holds its memory, and the module stays loaded meanwhile.
+#[test]
+fn big_memory_is_mapped_lazily_and_a_restored_process_can_be_dumped_again() {
+    passes(&["restore_memory"]);
+}
