@@ -189,3 +189,97 @@ fn bad_images_and_outputs() {
     assert_ne!(o.status.code(), Some(0));
     assert!(!dir.join("m.core").exists());
 }
+
+/// Notes and segments of a core file: (type, name, descriptor) and
+/// (vaddr, memsz, flags) of each PT_LOAD.
+type Parsed = (Vec<(u32, Vec<u8>, Vec<u8>)>, Vec<(u64, u64, u32)>);
+
+fn parse_core(path: &Path) -> Parsed {
+    use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
+    let data = std::fs::read(path).unwrap();
+    let elf = ElfFile64::<object::Endianness>::parse(&*data).unwrap();
+    let e = elf.endian();
+    let (mut notes, mut loads) = (Vec::new(), Vec::new());
+    for ph in elf.elf_header().program_headers(e, &*data).unwrap() {
+        if ph.p_type(e) == object::elf::PT_LOAD {
+            loads.push((ph.p_vaddr(e), ph.p_memsz(e), ph.p_flags(e).0));
+        }
+        if let Some(mut it) = ph.notes(e, &*data).unwrap() {
+            while let Some(n) = it.next().unwrap() {
+                notes.push((n.n_type(e).0, n.name().to_vec(), n.desc().to_vec()));
+            }
+        }
+    }
+    (notes, loads)
+}
+
+/// Where the kernel is set to write plain `core` files (core_pattern
+/// "core"), the same process's kernel-written core has the same segments
+/// (but [vsyscall], which images leave out), the same kinds of notes (but
+/// NT_SIGINFO: no signal ended the checkpointed process) and identical
+/// NT_AUXV, NT_FILE and NT_X86_XSAVE_LAYOUT.
+#[test]
+fn matches_a_kernel_core() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.trim() != "core" {
+        eprintln!("skipped: core_pattern is {pattern:?}, not \"core\"");
+        return;
+    }
+    let dir = scratch("core-kernel");
+    let mut cmd = Command::new(programs().join("threads8"));
+    cmd.args(["600", "1000"]).current_dir(&dir);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child's
+    // own limits, between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+            if libc::setrlimit(libc::RLIMIT_CORE, &unlimited) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut t = Target::spawn_command(cmd);
+    t.wait_line("ready");
+    let pid = t.pid();
+    let (image, ours) = (dir.join("t.ckpt"), dir.join("t.core"));
+    dump(pid, &image, &["--leave-stopped"]);
+    wait_stopped(pid);
+    let o = run_ckpt(&["to-core", image.to_str().unwrap(), "-o", ours.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Still stopped: SIGSEGV waits for SIGCONT, then the kernel dumps it.
+    let p = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGSEGV).unwrap();
+    resume(pid);
+    let (ok, _) = t.finish();
+    assert!(!ok);
+    let uses_pid = std::fs::read_to_string("/proc/sys/kernel/core_uses_pid").unwrap_or_default().trim() == "1";
+    let kernel = if uses_pid { dir.join(format!("core.{pid}")) } else { dir.join("core") };
+    let (kn, kl) = parse_core(&kernel);
+    let (on, ol) = parse_core(&ours);
+
+    // A file mapping with copied-on-write pages is split into several
+    // segments in ours; compare the address ranges covered, with flags.
+    let coalesce = |l: Vec<(u64, u64, u32)>| {
+        let mut out: Vec<(u64, u64, u32)> = Vec::new();
+        for (a, n, f) in l.into_iter().filter(|l| l.0 < 0xffff_8000_0000_0000) {
+            match out.last_mut() {
+                Some(last) if last.0 + last.1 == a && last.2 == f => last.1 += n,
+                _ => out.push((a, n, f)),
+            }
+        }
+        out
+    };
+    assert_eq!(coalesce(ol), coalesce(kl), "PT_LOAD segments (address, size, flags)");
+    let kinds = |n: &[(u32, Vec<u8>, Vec<u8>)]| {
+        let mut k: Vec<u32> = n.iter().map(|x| x.0).filter(|&t| t != object::elf::NT_SIGINFO.0).collect();
+        k.sort();
+        k
+    };
+    assert_eq!(kinds(&on), kinds(&kn), "note types");
+    for ty in [object::elf::NT_AUXV.0, object::elf::NT_FILE.0, 0x205] {
+        let desc = |n: &[(u32, Vec<u8>, Vec<u8>)]| n.iter().find(|x| x.0 == ty).map(|x| x.2.clone());
+        assert!(desc(&kn).is_some(), "kernel core has note {ty:#x}");
+        assert_eq!(desc(&on), desc(&kn), "note {ty:#x}");
+    }
+}

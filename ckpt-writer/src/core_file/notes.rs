@@ -2,8 +2,8 @@
 //! (fs/binfmt_elf.c): per thread NT_PRSTATUS, NT_FPREGSET, NT_X86_XSTATE,
 //! the leader first (gdb makes the first NT_PRSTATUS the current thread);
 //! after the leader's NT_PRSTATUS the process-wide NT_PRPSINFO, NT_AUXV and
-//! NT_FILE. No NT_SIGINFO: no signal ended this process, and with
-//! pr_cursig 0 gdb reports none.
+//! NT_FILE; after all threads NT_X86_XSAVE_LAYOUT. No NT_SIGINFO: no
+//! signal ended this process, and with pr_cursig 0 gdb reports none.
 //!
 //! The structures are the x86-64 ones of glibc's <sys/procfs.h> (the
 //! kernel's `struct elf_prstatus` / `elf_prpsinfo`); no crate describes
@@ -21,6 +21,9 @@ const PR_REG: usize = 112;
 const PRPSINFO_SIZE: usize = 136;
 /// The legacy FXSAVE part of the XSAVE area is struct user_fpregs_struct.
 const FPREGS_SIZE: usize = 512;
+/// Linux's note type for the XSAVE layout (include/uapi/linux/elf.h); not
+/// among object's constants.
+const NT_X86_XSAVE_LAYOUT: elf::NoteType = elf::NoteType(0x205);
 /// pr_psargs holds at most this many bytes plus a NUL.
 pub const PSARGS_MAX: usize = 79;
 
@@ -104,6 +107,36 @@ fn files(d: &ImageDesc) -> Vec<u8> {
     b
 }
 
+/// NT_X86_XSAVE_LAYOUT, as Linux 6.5+ writes it after the thread notes:
+/// (type, size, offset, flags) of every enabled XSAVE component from 2 on,
+/// so that a debugger does not have to guess where a CPU puts them (AMD
+/// and Intel differ). The image does not record the dumping CPU's offsets,
+/// so this machine's (CPUID leaf 0xD) are given, and only when its XSAVE
+/// size for the image's features is the image's: the layouts of the CPUs
+/// in use differ in size (e.g. 2432 bytes on AMD Zen 4, 2688 on Intel for
+/// the same AVX-512 features). Otherwise the note is left out, as older
+/// kernels do, and gdb guesses from the size.
+fn xsave_layout(d: &ImageDesc) -> Option<Vec<u8>> {
+    use std::arch::x86_64::__cpuid_count;
+    let xcr0 = d.process.xcr0;
+    // CPUID 0xD sub-leaf 0: EBX = size for the features enabled here.
+    if __cpuid_count(0xd, 0).ebx != d.process.xsave_size {
+        return None;
+    }
+    let mut b = Vec::new();
+    for i in (2..63).filter(|i| xcr0 & (1u64 << i) != 0) {
+        let c = __cpuid_count(0xd, i);
+        let (size, offset) = (c.eax, c.ebx);
+        if size == 0 || offset.checked_add(size)? > d.process.xsave_size {
+            return None;
+        }
+        for v in [i, size, offset, 0] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Some(b)
+}
+
 /// Threads in core order: the leader (tid = pid) first, the others by tid.
 pub fn thread_order(d: &ImageDesc) -> Vec<&ThreadDesc> {
     let mut ts: Vec<&ThreadDesc> = d.threads.iter().collect();
@@ -127,6 +160,9 @@ pub fn build(d: &ImageDesc, psargs: &[u8]) -> Vec<u8> {
         // The area as ptrace returned it, XCR0 at bytes 464..472 where gdb
         // looks for it.
         note(&mut out, elf::ELF_NOTE_LINUX, elf::NT_X86_XSTATE, x);
+    }
+    if let Some(layout) = xsave_layout(d) {
+        note(&mut out, elf::ELF_NOTE_LINUX, NT_X86_XSAVE_LAYOUT, &layout);
     }
     out
 }

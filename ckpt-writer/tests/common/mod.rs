@@ -58,8 +58,14 @@ pub struct Target {
 impl Target {
     /// Starts test program `name` with `args`.
     pub fn spawn(name: &str, args: &[&str]) -> Target {
-        let mut child = Command::new(programs().join(name))
-            .args(args)
+        let mut cmd = Command::new(programs().join(name));
+        cmd.args(args);
+        Target::spawn_command(cmd)
+    }
+
+    /// Starts `cmd` (a test program with its arguments, cwd, ...).
+    pub fn spawn_command(mut cmd: Command) -> Target {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
