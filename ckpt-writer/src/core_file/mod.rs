@@ -114,12 +114,16 @@ fn copy_pages(img: &Image<'_>, file: &File, path: &Path, placed: &[Placed], out:
     let read_err = |e| Error::sys(format!("reading {}", path.display()), e);
     let mut buf = vec![0u8; CHUNK as usize];
     let mut index = 0u32;
+    // Segments and runs both go up in address: one cursor finds each run's
+    // segment in linear time.
+    let mut segs = placed.iter().filter(|p| p.seg.has_data).peekable();
     for r in img.regions() {
         for run in img.page_runs(&r) {
             let addr = r.start + run.page_index * PAGE;
-            let p = placed
-                .iter()
-                .find(|p| p.seg.has_data && p.seg.vaddr <= addr && addr < p.seg.vaddr + p.seg.memsz)
+            while segs.next_if(|p| p.seg.vaddr + p.seg.memsz <= addr).is_some() {}
+            let p = segs
+                .peek()
+                .filter(|p| p.seg.vaddr <= addr)
                 .ok_or_else(|| Error::sys("placing page data", std::io::Error::other(format!("no segment holds {addr:#x}"))))?;
             let mut crc = image_format::Crc32c::new();
             let len = run.page_count * PAGE;
