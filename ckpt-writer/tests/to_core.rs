@@ -183,6 +183,9 @@ fn bad_images_and_outputs() {
         assert!(err.contains(&format!("invalid image: {reason}")), "{err}");
         assert_eq!(files(&dir), before, "{name}: no core and no temporary file left");
     }
+    let o = to_core(&good, &good);
+    assert_eq!(o.status.code(), Some(2), "the image is not overwritten by its core");
+    assert_eq!(std::fs::read(&good).unwrap(), bytes);
     let o = to_core(&good, &dir.join("no-such-dir/x.core"));
     assert_eq!(o.status.code(), Some(OUTPUT));
     let o = to_core(&dir.join("missing.ckpt"), &dir.join("m.core"));

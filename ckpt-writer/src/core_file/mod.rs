@@ -37,6 +37,13 @@ struct Placed {
 
 /// Converts `image` into the core file `dest`.
 pub fn run(image: &Path, dest: &Path) -> Result<()> {
+    // The rename at the end would replace the image with its core.
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(image), std::fs::metadata(dest)) {
+        use std::os::unix::fs::MetadataExt;
+        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+            return Err(Error::Usage(format!("{} is the image itself", dest.display())));
+        }
+    }
     let loaded = load(image)?;
     let img = loaded.image(image)?;
     let desc = ImageDesc::from_image(&img);
