@@ -286,3 +286,56 @@ fn matches_a_kernel_core() {
         assert_eq!(desc(&on), desc(&kn), "note {ty:#x}");
     }
 }
+
+/// With 65535 or more program headers, e_phnum holds PN_XNUM and section
+/// header 0 the real count; readelf and gdb read such a core.
+#[test]
+fn more_segments_than_e_phnum_holds() {
+    use image_format::{Image, ImageDesc, RegionDesc, RegionKind};
+    let t = Target::ready("counter", &["300", "1000"]);
+    let dir = scratch("core-xnum");
+    let (small, big, core) = (dir.join("small.ckpt"), dir.join("big.ckpt"), dir.join("big.core"));
+    dump(t.pid(), &small, &[]);
+    let bytes = std::fs::read(&small).unwrap();
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let mut desc = ImageDesc::from_image(&img);
+    // Where each stored page's bytes are, to write them into the new image.
+    let mut pages = std::collections::HashMap::new();
+    for r in img.regions() {
+        for run in img.page_runs(&r) {
+            for i in 0..run.page_count {
+                pages.insert(r.start + (run.page_index + i) * 4096, run.file_offset + i * 4096);
+            }
+        }
+    }
+    // Inaccessible one-page regions (one PT_LOAD each) up to the format's
+    // region limit, in a range the program does not use.
+    let extra = image_format::limits::MAX_REGIONS as usize - desc.regions.len();
+    let template = desc.regions.iter().find(|r| r.kind == RegionKind::Anon).unwrap().clone();
+    for i in 0..extra as u64 {
+        let start = 0x10_0000_0000 + i * 0x2000;
+        desc.regions.push(RegionDesc { start, end: start + 4096, prot: 0, runs: Vec::new(), ..template.clone() });
+    }
+    desc.regions.sort_by_key(|r| r.start);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    image_format::write_image(&desc, &mut out, |addr, buf| {
+        for (k, chunk) in buf.chunks_mut(4096).enumerate() {
+            let off = pages[&(addr + k as u64 * 4096)] as usize;
+            chunk.copy_from_slice(&bytes[off..off + 4096]);
+        }
+        Ok(())
+    })
+    .unwrap();
+    drop(out);
+    let o = run_ckpt(&["to-core", big.to_str().unwrap(), "-o", core.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = Command::new("readelf").args(["-lW"]).arg(&core).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let phnum: usize = text.split("There are ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    let loads = count(&text, "  LOAD ");
+    assert!(phnum > 0xffff && phnum == loads + 1, "{} program headers, {loads} PT_LOAD", phnum);
+    assert!(loads >= desc.regions.len());
+    let out = gdb(&programs().join("counter"), &core, &["bt"]);
+    assert!(out.contains(" main ("), "{out}");
+}
