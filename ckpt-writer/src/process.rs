@@ -2,10 +2,12 @@
 //! personality, mm layout, auxv.
 
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use procfs::process::{LimitValue, Process};
 
 use crate::error::{Error, Result};
+use crate::restored::original_exe;
 use crate::snapshot::{FileIdent, ProcessState};
 use image_format::MmLayout;
 
@@ -25,6 +27,9 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     let exe = proc.exe().map_err(gone(pid, "/proc/PID/exe"))?;
     let exe_meta = std::fs::metadata(format!("/proc/{pid}/exe"))
         .map_err(|e| Error::sys(format!("stat of /proc/{pid}/exe"), e))?;
+    // A restored process "runs" the image it was restored from.
+    let (exe_path, exe_id) = original_exe(Path::new(&format!("/proc/{pid}/exe")))
+        .unwrap_or_else(|| (exe.as_os_str().as_bytes().to_vec(), FileIdent::from_metadata(&exe_meta)));
     let cwd = proc.cwd().map_err(gone(pid, "/proc/PID/cwd"))?;
     let personality = std::fs::read_to_string(format!("/proc/{pid}/personality"))
         .ok()
@@ -67,8 +72,8 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     Ok(ProcessState {
         pid,
         comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
-        exe_path: exe.as_os_str().as_bytes().to_vec(),
-        exe_id: FileIdent::from_metadata(&exe_meta),
+        exe_path,
+        exe_id,
         cwd: cwd.as_os_str().as_bytes().to_vec(),
         umask: status.umask.unwrap_or(0o022),
         personality,

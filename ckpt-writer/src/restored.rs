@@ -10,13 +10,15 @@
 //!   mapping is stored as anonymous memory with all its pages, never
 //!   referenced by path;
 //! * a **split heap**: the pieces of a heap a restorer mapped partly from
-//!   the image are joined into one heap region again.
+//!   the image are joined into one heap region again;
+//! * the **executable** /proc shows is the image that was executed; the
+//!   program it recorded is recorded again.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::snapshot::{Region, RegionKind};
+use crate::snapshot::{FileIdent, Region, RegionKind};
 
 /// The NUL-terminated signature in the stub's final page
 /// (`chkpt_final_signature` in restorer/stub/entry.S).
@@ -46,6 +48,27 @@ pub fn is_image_file(pid: i32, start: u64, end: u64, path: &Path) -> bool {
     let file = File::open(format!("/proc/{pid}/map_files/{start:x}-{end:x}")).or_else(|_| File::open(path));
     let mut magic = [0u8; 8];
     file.and_then(|f| f.read_exact_at(&mut magic, 0)).is_ok() && magic == image_format::MAGIC
+}
+
+/// The executable a restored process really runs. Restoring is an execve
+/// of the image, so /proc/PID/exe names the image (even once deleted); the
+/// program is the one that image recorded. `exe` is /proc/PID/exe; None
+/// when it is not a valid image.
+pub fn original_exe(exe: &Path) -> Option<(Vec<u8>, FileIdent)> {
+    let file = File::open(exe).ok()?;
+    let mut head = vec![0u8; image_format::HEADER_SIZE];
+    file.read_exact_at(&mut head, 0).ok()?;
+    if head[..8] != image_format::MAGIC {
+        return None;
+    }
+    let h = image_format::Header::parse(&head).ok()?;
+    let mut meta = vec![0u8; usize::try_from(h.metadata_len).ok()?];
+    file.read_exact_at(&mut meta, h.metadata_offset).ok()?;
+    let m = image_format::Metadata::parse(&h, &meta).ok()?;
+    let id = m.process.exe_id;
+    let ident =
+        FileIdent { dev: id.dev, ino: id.ino, size: id.size, mtime_sec: id.mtime_sec, mtime_nsec: id.mtime_nsec };
+    Some((m.string(m.process.exe_path).to_vec(), ident))
 }
 
 /// A restored heap is several mappings: a restorer maps the heap's stored
@@ -124,6 +147,72 @@ mod tests {
             file_id: Default::default(),
             runs: runs.to_vec(),
         }
+    }
+
+    /// A valid image of one thread whose executable is `exe`.
+    fn image_of(exe: &str) -> Vec<u8> {
+        use image_format::*;
+        let mut xsave = vec![0u8; 576];
+        xsave[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        let mut regs = Regs::from_array([0; 27]);
+        (regs.cs, regs.ss, regs.eflags) = (0x33, 0x2b, 0x202);
+        let desc = ImageDesc {
+            kernel_release: ByteString(b"6.12".to_vec()),
+            dump_time_sec: 1,
+            dump_time_nsec: 0,
+            process: ProcessDesc {
+                pid: 7,
+                comm: ByteString(b"prog".to_vec()),
+                exe_path: ByteString(exe.as_bytes().to_vec()),
+                exe_id: FileId { dev: 1, ino: 2, size: 3, mtime_sec: 4, mtime_nsec: 5 },
+                cwd: ByteString(b"/".to_vec()),
+                umask: 0o22,
+                personality: 0,
+                xcr0: 3,
+                xsave_size: 576,
+                mm: MmLayout::default(),
+                rlimits: [Rlimit { cur: 1, max: 1 }; 16],
+            },
+            auxv: Vec::new(),
+            threads: vec![ThreadDesc {
+                state: ThreadState {
+                    tid: 7,
+                    regs,
+                    sigmask: 0,
+                    altstack: AltStack::default(),
+                    clear_child_tid: 0,
+                    robust_list_head: 0,
+                    robust_list_len: 0,
+                    rseq: Rseq::default(),
+                    xstate_bv: 0,
+                },
+                xsave: Blob(xsave),
+            }],
+            sigactions: vec![SigAction::default(); 64],
+            regions: Vec::new(),
+            fds: Vec::new(),
+        };
+        let mut out = Vec::new();
+        write_image(&desc, &mut out, |_, _| Ok(())).unwrap();
+        out
+    }
+
+    #[test]
+    fn exe_of_a_restored_process_is_the_recorded_one() {
+        let dir = std::env::temp_dir().join(format!("ckpt-exe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (image, other) = (dir.join("a.ckpt"), dir.join("prog"));
+        std::fs::write(&image, image_of("/usr/bin/prog")).unwrap();
+        std::fs::write(&other, b"\x7fELF not an image").unwrap();
+        let (path, id) = original_exe(&image).expect("an image");
+        assert_eq!(path, b"/usr/bin/prog");
+        assert_eq!((id.dev, id.ino, id.size, id.mtime_sec, id.mtime_nsec), (1, 2, 3, 4, 5));
+        assert!(original_exe(&other).is_none());
+        let mut bad = std::fs::read(&image).unwrap();
+        bad[300] ^= 1;
+        std::fs::write(&image, bad).unwrap();
+        assert!(original_exe(&image).is_none(), "a damaged image names no executable");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
