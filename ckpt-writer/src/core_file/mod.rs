@@ -51,7 +51,18 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
     let notes = notes::build(&desc, &psargs);
     let mut placed: Vec<Placed> =
         desc.regions.iter().flat_map(segments_of).map(|seg| Placed { seg, offset: 0 }).collect();
+    let (head, total) = headers(&notes, &mut placed)?;
 
+    let out = TempOutput::create(dest)?;
+    out.write_at(&head, 0)?;
+    copy_pages(&img, &loaded.file, image, &placed, &out)?;
+    out.commit(total)
+}
+
+/// Lays out the file (headers, notes, then each segment with data on a
+/// page boundary), sets each segment's offset, and returns the bytes up to
+/// the end of the notes with the file's total length.
+fn headers(notes: &[u8], placed: &mut [Placed]) -> Result<(Vec<u8>, u64)> {
     let phnum = 1 + placed.len();
     let mut head = StreamingBuffer::new(Vec::new());
     let mut w = Writer::new(Endianness::Little, true, &mut head);
@@ -65,7 +76,7 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
         w.reserve_section_headers();
     }
     let notes_offset = w.reserve(notes.len() as u64, 4);
-    for p in &mut placed {
+    for p in placed.iter_mut() {
         p.offset = if p.seg.has_data { w.reserve(p.seg.memsz, PAGE) } else { w.reserved_len() };
     }
     let total = w.reserved_len();
@@ -82,7 +93,7 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
         p_memsz: 0,
         p_align: 4,
     });
-    for p in &placed {
+    for p in placed.iter() {
         w.write_program_header(&ProgramHeader {
             p_type: elf::PT_LOAD,
             p_flags: pf(p.seg.prot),
@@ -98,15 +109,10 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
         w.write_null_section_header();
     }
     w.pad_until(notes_offset);
-    w.write(&notes);
+    w.write(notes);
     drop(w);
     head.result().map_err(|e| Error::sys("encoding the core file", e))?;
-    let head = head.into_inner();
-
-    let out = TempOutput::create(dest)?;
-    out.write_at(&head, 0)?;
-    copy_pages(&img, &loaded.file, image, &placed, &out)?;
-    out.commit(total)
+    Ok((head.into_inner(), total))
 }
 
 /// PF_* flags of region `prot` bits (READ 1, WRITE 2, EXEC 4).
