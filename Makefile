@@ -17,11 +17,11 @@ KERNEL_DEP :=
 KDIR_PATH = $(KDIR)
 endif
 
-GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as
+GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image
 
 .PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
-        test unit-test guest-test demo bench fuzz clean
+        test unit-test guest-test demo bench bench-restore fuzz clean
 
 all: kmod userspace
 
@@ -52,6 +52,7 @@ guest-bins:
 	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-errno qemu-tests/guest/bin/exec-errno.c
 	gcc -O2 -Wall -o $(BUILD)/guest-bin/hello qemu-tests/guest/bin/hello.c
 	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/run-as qemu-tests/guest/bin/run-as.c
+	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-latency qemu-tests/guest/bin/exec-latency.c
 
 # A module that WARNs on load, to prove the harness catches kernel warnings.
 warn-selftest: $(KERNEL_DEP)
@@ -81,11 +82,17 @@ demo: deps initramfs
 	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
 		$(CARGO) run -q -p qemu-tests --bin guest-run -- demo
 
-# Benchmarks: validation speed (10k regions, 1k threads), and dump throughput
-# for 64/256/1024 MiB next to a plain process_vm_readv copy, in one run.
-bench: deps
+# Benchmarks: validation speed (10k regions, 1k threads), dump throughput
+# for 64/256/1024 MiB next to a plain process_vm_readv copy, and (in the
+# guest) restore latency for 1 MiB and 256 MiB images next to execve of a
+# static ELF of the same memory size, each pair in one run.
+bench: deps bench-restore
 	$(CARGO) bench -p image-format
 	$(CARGO) bench -p ckpt-writer --bench dump
+
+bench-restore: initramfs
+	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
+		$(CARGO) run -q -p qemu-tests --bin guest-run -- bench_restore
 
 # Fuzzes the image validator and reader (needs cargo-fuzz and a nightly toolchain).
 fuzz:
