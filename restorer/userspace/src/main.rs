@@ -1,0 +1,92 @@
+//! ckpt-restore: the userspace restorer. `ckpt-restore IMAGE [ARGS...]`
+//! replaces its own process with the one checkpointed in IMAGE. It is also
+//! what binfmt_misc runs for `./saved.ckpt` (argv: the restorer, the image's
+//! path, the original arguments, which the restored process does not use:
+//! it has its own). See restorer/README.md for the design.
+//!
+//! Everything that can fail for a reason the caller could fix is checked
+//! before the restorer touches its own address space; such a failure is one
+//! line on stderr and an exit status (error.rs).
+
+mod addr;
+mod brk;
+mod cpu;
+mod enter;
+mod error;
+mod files;
+mod image;
+mod mm;
+mod ops;
+mod vdso;
+
+use std::os::fd::AsRawFd;
+
+use image_format::check_cpu;
+use image_format::limits::USER_SPACE_END;
+use nix::sys::statvfs::{fstatvfs, FsFlags};
+use restore_plan::{Placement, PAGE};
+
+use crate::error::{exit, refuse, Checked};
+
+/// The restorer stub (restorer/stub, built by build.rs): entry at offset 0,
+/// its final page last. The kernel module embeds the same blob.
+static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(path) = args.get(1) else {
+        eprintln!("usage: ckpt-restore IMAGE [ARGS...]");
+        std::process::exit(exit::USAGE);
+    };
+    if let Err(r) = restore(path) {
+        eprintln!("ckpt-restore: {path}: {r}");
+        std::process::exit(r.code);
+    }
+}
+
+/// Returns only on a refusal.
+fn restore(path: &str) -> Checked<()> {
+    let loaded = image::Loaded::open(path)?;
+    let image = loaded.image()?;
+
+    let (xcr0, xsave_size) = cpu::xstate();
+    check_cpu(&image.process, xcr0, xsave_size)?;
+    if ops::maps_image_exec(&image) && fstatvfs(&loaded.file).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC)) {
+        return Err(refuse(exit::INCOMPATIBLE, "image-on-noexec-mount", "its executable pages cannot be mapped"));
+    }
+    let mapped = files::open_mapped(&image)?;
+    files::check_fds(&image)?;
+    let own = addr::own()?;
+    let vdso_base = vdso::check(&image, &loaded.file, &own.vdso)?;
+
+    let image_fd = loaded.file.as_raw_fd() as u64;
+    let file_fds: Vec<u64> = mapped.files.iter().map(|f| f.as_raw_fd() as u64).collect();
+    let region_ops = ops::region_ops(&image, image_fd, &mapped, &file_fds)?;
+    let guard = brk::guard_at(&image, own.start_brk);
+
+    let nr_ops = 2 + usize::from(guard.is_some()) + region_ops.len();
+    let layout = restore_plan::layout(&image, nr_ops)?;
+    let stub_len = STUB.len() as u64;
+    let mut avoid = own.ranges.clone();
+    avoid.extend(guard.map(|g| (g, g + PAGE)));
+    let at = addr::find_hole(&image, &avoid, layout.len + stub_len)?;
+    let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base };
+
+    let mut ops = ops::teardown(at, at + layout.len + stub_len, USER_SPACE_END).to_vec();
+    ops.extend(guard.map(ops::guard));
+    ops.extend(region_ops);
+    let plan = enter::map_block(at, layout.len, STUB)?;
+    restore_plan::write(&image, &layout, &place, &ops, plan)?;
+    let mm = mm::MmMap::new(&image);
+
+    enter::block_all_signals()?;
+    // From here on nothing allocates: the break (glibc's heap and static
+    // TLS) is about to go.
+    let brk = if mm.apply() { 0 } else { own.start_brk };
+    enter::unregister_rseq()?;
+    // The files stay open for the memory steps, which close them.
+    std::mem::forget(mapped);
+    std::mem::forget(loaded);
+    let entry = enter::Entry { plan: at, stack: at + layout.stack_top, stub: at + layout.len };
+    enter::enter(&entry, brk)
+}
