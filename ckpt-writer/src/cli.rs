@@ -59,6 +59,11 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Register the userspace restorer with binfmt_misc (or remove it, or show it).
+    BinfmtMisc {
+        #[command(subcommand)]
+        action: crate::binfmt_misc::Action,
+    },
 }
 
 impl Cli {
@@ -82,6 +87,7 @@ impl Cli {
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },
             Command::ToCore { image, output } => Plan::ToCore { image, output },
+            Command::BinfmtMisc { action } => Plan::BinfmtMisc(action),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! ckpt-writer: dump a running process into an executable checkpoint
 //! image, and inspect or verify such images. See README.md.
 
+mod binfmt_misc;
 mod capture;
 mod cli;
 mod core_file;
@@ -35,6 +36,7 @@ fn main() {
             inspect::verify(&file)
         }
         plan::Plan::ToCore { image, output } => core_file::run(&image, &output),
+        plan::Plan::BinfmtMisc(action) => binfmt_misc::run(&action),
     });
     if let Err(e) = result {
         eprintln!("ckpt-writer: {e}");

@@ -13,6 +13,8 @@ pub enum Plan {
     Verify { file: PathBuf },
     /// Export an image as an ELF core file.
     ToCore { image: PathBuf, output: PathBuf },
+    /// Register, unregister or show the binfmt_misc entry.
+    BinfmtMisc(crate::binfmt_misc::Action),
 }
 
 /// Where the image goes.
