@@ -18,10 +18,10 @@ KDIR_PATH = $(KDIR)
 endif
 
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
-USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image
+USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images
 
 .PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
-        test unit-test guest-test demo bench bench-restore fuzz clean
+        test unit-test guest-test demo bench bench-restore fuzz fuzz-kmod clean
 
 all: kmod userspace
 
@@ -98,6 +98,13 @@ bench-restore: initramfs
 fuzz:
 	cd image-format/fuzz && mkdir -p corpus/parse && cp -n ../tests/golden/*.img corpus/parse/ 2>/dev/null; \
 		$(CARGO) +nightly fuzz run parse corpus/parse -- -max_total_time=$${DURATION:-60} -max_len=200000
+
+# Fuzzes the module in the guest (KASAN, lockdep, DEBUG_VM, kmemleak) with
+# mutated images for DURATION seconds; findings are saved as reproducers
+# in qemu-tests/guest/fuzz-regressions/.
+fuzz-kmod: initramfs
+	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
+		$(CARGO) run -q --release -p qemu-tests --bin fuzz-kmod -- $${DURATION:-1800}
 
 clean:
 	rm -rf $(BUILD)

@@ -21,12 +21,16 @@ mod display;
 #[cfg(feature = "std")]
 mod pages;
 #[cfg(feature = "std")]
+mod reseal;
+#[cfg(feature = "std")]
 mod write;
 
 #[cfg(feature = "std")]
 pub use desc::{Blob, ByteString, FdDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
 #[cfg(feature = "std")]
 pub use pages::verify_pages;
+#[cfg(feature = "std")]
+pub use reseal::reseal_checksums;
 #[cfg(feature = "std")]
 pub use write::{
     prepare, prepare_with, write_image, write_prepared, Options, Prepared, RawSection, WriteError,

@@ -17,6 +17,9 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 cp "$here"/scenarios/*.sh "$root/scenarios/"
+mkdir -p "$root/fuzz-regressions"
+cp "$here"/fuzz-regressions/*.ckpt "$root/fuzz-regressions/" 2>/dev/null || true
+chmod 755 "$root"/fuzz-regressions/*.ckpt 2>/dev/null || true
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
 chown 1000:1000 "$root/home/user"

@@ -6,6 +6,8 @@
 //! file only starts and times out QEMU.
 
 mod console;
+pub mod findings;
+pub mod mutate;
 
 pub use console::{kernel_problems, parse_console, GuestLog, ScenarioResult};
 
@@ -50,9 +52,11 @@ pub fn boot_with(scenarios: &[&str], echo: bool) -> GuestLog {
     // the 5-level direct map, 0xff11..., before its shadow is complete). Not
     // our code; 4-level paging is what the image format targets anyway
     // (user space ends at 0x7fff_ffff_f000).
+    // CKPT_GUEST_APPEND: more kernel parameters, e.g. ckpt.fuzz_seconds=1800.
     let append = format!(
-        "console=ttyS0 panic=-1 oops=panic loglevel=7 no5lvl ckpt.scenarios={}",
-        scenarios.join(",")
+        "console=ttyS0 panic=-1 oops=panic loglevel=7 no5lvl ckpt.scenarios={} {}",
+        scenarios.join(","),
+        std::env::var("CKPT_GUEST_APPEND").unwrap_or_default()
     );
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-accel", &accel, "-cpu", cpu, "-smp", "2", "-m", "2048"])

@@ -374,43 +374,11 @@ pub fn record_at(b: &[u8], kind: u32, index: usize) -> usize {
     s + 32 + index * rd32(b, s + 20) as usize
 }
 
-/// Recomputes every CRC after a patch (sections, metadata, header, page
-/// table, trailer) so that only the patched rule can fail. With
-/// `sections = false` the per-section CRCs are left as they are.
+/// Recomputes every CRC after a patch (image_format::reseal_checksums) so that only
+/// the patched rule can fail. With `sections = false` the per-section CRCs
+/// are left as they are.
 pub fn reseal_with(b: &mut [u8], sections: bool) {
-    let mlen = rd64(b, 48) as usize;
-    if sections {
-        let mut pos = 256;
-        while pos + 32 <= 256 + mlen {
-            let plen = rd64(b, pos + 8) as usize;
-            let Some(end) = (pos + 32).checked_add(plen).filter(|&e| e <= 256 + mlen) else {
-                break;
-            };
-            let mut c = Crc32c::new();
-            c.update(&b[pos..pos + 28]);
-            c.update(&b[pos + 32..end]);
-            wr32(b, pos + 28, c.finish());
-            pos = end;
-        }
-    }
-    let mcrc = crc32c(&b[256..256 + mlen]);
-    wr32(b, 36, mcrc);
-    let hcrc = crc32c(&b[..252]);
-    wr32(b, 252, hcrc);
-    let n = b.len();
-    let t = rd64(b, 72) as usize;
-    if t + 32 <= n - 64 {
-        let mut c = Crc32c::new();
-        c.update(&b[t..t + 28]);
-        c.update(&b[t + 32..n - 64]);
-        wr32(b, t + 28, c.finish());
-        let tcrc = crc32c(&b[t..n - 64]);
-        wr32(b, n - 64 + 32, tcrc);
-    }
-    wr32(b, n - 64 + 24, hcrc);
-    wr32(b, n - 64 + 28, mcrc);
-    let trc = crc32c(&b[n - 64..n - 4]);
-    wr32(b, n - 4, trc);
+    image_format::reseal_checksums(b, sections)
 }
 
 pub fn reseal(b: &mut [u8]) {

@@ -1,0 +1,80 @@
+# Fuzzes the module with mutated images (qemu-tests/src/mutate.rs), each
+# executed by an unprivileged user in a child with a timeout. After each
+# image, the kernel log is checked for a new warning, oops, KASAN or
+# lockdep report, hang or leak; an image that caused one is printed
+# (base64, between markers) so the host can save it as a reproducer.
+# ckpt.fuzz_seconds=N on the kernel command line runs batches for N
+# seconds; without it, one batch of ckpt.fuzz_count (default 300) images.
+. /scenarios/lib.sh
+load_module
+
+arg() { sed -n "s/.*ckpt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+seconds=$(arg fuzz_seconds)
+count=$(arg fuzz_count)
+count=${count:-300}
+
+# Seed images: real processes of the unprivileged user, so that mutated
+# images get past the permission checks and into the deeper ones, and
+# restored ones finish quickly.
+mkdir -p /tmp/fz
+chown 1000:1000 /tmp/fz
+cat > /tmp/fz/seeds.sh <<'INNER'
+. /scenarios/lib.sh
+cd /tmp/fz
+seed() {
+    name=$1
+    shift
+    "$@" > "/tmp/fz/$name.out" &
+    pid=$!
+    wait_line "/tmp/fz/$name.out" "$READY"
+    ckpt-writer dump "$pid" -o "/tmp/fz/$name.ckpt" > /dev/null 2>&1
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+READY='^step 100 ' seed counter counter 300 1000
+READY='^step 100 ' seed counter-dynamic counter-dynamic 300 1000
+READY='^progress 1/10' seed threads8 threads8 300 1000
+READY='^step 100' seed signals signals 300 1000
+INNER
+run-as 1000 1000 sh -e /tmp/fz/seeds.sh
+ls /tmp/fz/*.ckpt
+
+PROBLEMS='BUG:|WARNING:|KASAN|Oops|general protection|kernel BUG|INFO: task|rcu: INFO|stall|lockdep|possible recursive|circular locking|unreferenced object|soft lockup'
+problems() { dmesg | grep -c -E "$PROBLEMS" || true; }
+before=$(problems)
+executed=0
+findings=0
+batch=0
+start=$(date +%s)
+while :; do
+    rm -rf /tmp/fz/batch
+    fuzz-images "$count" "$batch" /tmp/fz/batch /tmp/fz/*.ckpt
+    chmod 755 /tmp/fz/batch
+    for img in /tmp/fz/batch/*.ckpt; do
+        run-as 1000 1000 timeout -s KILL 2 exec-errno "$img" > /dev/null 2>&1 || true
+        executed=$((executed + 1))
+        now=$(problems)
+        if [ "$now" != "$before" ]; then
+            findings=$((findings + 1))
+            echo "=== FUZZ FINDING $(basename "$img"): $(grep "$img" /tmp/fz/batch/index.txt)"
+            dmesg | grep -E "$PROBLEMS" | tail -n 5
+            echo "=== FUZZ IMAGE BEGIN $(basename "$img")"
+            base64 "$img"
+            echo "=== FUZZ IMAGE END"
+            before=$now
+        fi
+    done
+    batch=$((batch + 1))
+    if [ -z "$seconds" ] || [ $(( $(date +%s) - start )) -ge "$seconds" ]; then
+        break
+    fi
+done
+# Nothing a mutated image started may outlive its timeout.
+sleep 1
+if ps -o user,comm | grep -E '^ *(1000|user) ' | grep -v -E 'ps|grep'; then
+    echo "FAIL: processes of the fuzzing user are left"
+    exit 1
+fi
+echo "fuzz: $executed images executed in $(( $(date +%s) - start )) s, $findings findings"
+test "$findings" -eq 0
+echo "fuzz_kmod: all checks passed"
