@@ -66,6 +66,8 @@ fn describe(reason: &str) -> Option<&'static str> {
         "fd-file-missing" => "a file the process had open is missing",
         "fd-file-permission" => "a file the process had open cannot be opened: permission denied",
         "fd-file-changed" => "a file the process had open is no longer the same kind of file",
+        "cwd-missing" => "the process's working directory is missing",
+        "cwd-permission" => "the process's working directory is not accessible: permission denied",
         "image-missing" => "no such image file",
         "image-permission" => "the image cannot be opened: permission denied",
         "vdso-differs-from-this-kernel" => "the image's vdso differs from this kernel's",

@@ -108,3 +108,22 @@ pub fn check_fds(image: &Image<'_>) -> Checked<()> {
     }
     Ok(())
 }
+
+/// The stub changes into the image's working directory: it must exist and
+/// be searchable by the caller, or the restore would die after teardown.
+pub fn check_cwd(image: &Image<'_>) -> Checked<()> {
+    let cwd = image.string(image.process.cwd);
+    if cwd.is_empty() {
+        return Ok(());
+    }
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(cwd));
+    let name = lossy(cwd);
+    let is_dir = std::fs::metadata(path).map(|m| m.is_dir());
+    match is_dir {
+        Ok(true) => {}
+        Ok(false) => return Err(refuse(exit::FD_FILE, "cwd-missing", format!("{name}: not a directory"))),
+        Err(e) => return Err(open_failure(e, exit::FD_FILE, ("cwd-missing", "cwd-permission", "cwd-failed"), &name)),
+    }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK)
+        .map_err(|e| refuse(exit::FD_FILE, "cwd-permission", format!("{name}: {e}")))
+}

@@ -56,6 +56,7 @@ fn restore(path: &str) -> Checked<()> {
     }
     let mapped = files::open_mapped(&image)?;
     files::check_fds(&image)?;
+    files::check_cwd(&image)?;
     let own = addr::own()?;
     let vdso_base = vdso::check(&image, &loaded.file, &own.vdso)?;
 

@@ -1,0 +1,226 @@
+//! Real processes on this machine's kernel, dumped with ckpt-writer,
+//! killed, and restored by running the image (binfmt_misc with the
+//! userspace restorer, registered under a unique name and always removed)
+//! or `ckpt-restore IMAGE`; each output compared with an uninterrupted run.
+//! Needs root (ptrace, binfmt_misc); skips with a message otherwise.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// How the image is restored.
+#[derive(Clone, Copy)]
+enum Via {
+    Binfmt,
+    Direct,
+}
+
+fn restore_cmd(image: &Path, via: Via) -> std::process::Command {
+    match via {
+        Via::Binfmt => exec_image(image),
+        Via::Direct => run_restorer(image),
+    }
+}
+
+/// Starts `prog args`, dumps and kills it at the first line starting with
+/// `at`, restores it, and checks the joined output against a run of
+/// `prog base` (the same work without sleeps). Returns the image.
+fn roundtrip(test: &str, prog: &str, args: &[&str], base: &[&str], at: &str, via: Via) -> PathBuf {
+    let dir = scratch(test);
+    let want = baseline(prog, base);
+    let mut t = Target::program(prog, args);
+    t.wait_prefix(at);
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let (st, after) = Target::spawn(restore_cmd(&image, via)).finish();
+    assert!(st.success(), "restored {prog} ended with {st:?}: {after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want, "{prog}: restored output differs from an uninterrupted run");
+    image
+}
+
+fn root_or_skip() -> Option<Binfmt> {
+    can_register().then(Binfmt::register)
+}
+
+#[test]
+fn counter_through_binfmt_misc() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("counter", "counter", &["600", "2000"], &["600", "0"], "step 200 ", Via::Binfmt);
+}
+
+#[test]
+fn counter_with_ckpt_restore_directly() {
+    if !can_register() {
+        return;
+    }
+    roundtrip("counter-direct", "counter", &["600", "2000"], &["600", "0"], "step 200 ", Via::Direct);
+}
+
+#[test]
+fn same_image_twice() {
+    let Some(_b) = root_or_skip() else { return };
+    let image = roundtrip("twice", "counter", &["500", "2000"], &["500", "0"], "step 100 ", Via::Binfmt);
+    // The first run's lines up to the dump are not repeated: compare the
+    // second restore's lines with the tail of an uninterrupted run.
+    let want = baseline("counter", &["500", "0"]);
+    let (st, again) = Target::spawn(exec_image(&image)).finish();
+    assert!(st.success());
+    let again = deterministic(&again);
+    assert!(!again.is_empty() && want.ends_with(&again), "second restore: {again:?}");
+}
+
+#[test]
+fn malloc_after_restore_static() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("heapgrow", "heapgrow", &["600", "2000"], &["600", "0"], "step 100 ", Via::Binfmt);
+}
+
+#[test]
+fn malloc_after_restore_dynamic() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("heapgrow-dyn", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "step 100 ", Via::Binfmt);
+}
+
+#[test]
+fn eight_threads() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("threads8", "threads8", &["2000", "1000"], &["2000", "0"], "progress 2/10", Via::Binfmt);
+}
+
+#[test]
+fn registers_and_ymm() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("regs", "regs", &["7", "6", "3000000"], &["7", "6", "3000000"], "round 1 ok", Via::Binfmt);
+}
+
+#[test]
+fn dynamic_glibc() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("dynamic", "dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::Binfmt);
+    roundtrip("counter-dynamic", "counter-dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::Binfmt);
+}
+
+#[test]
+fn files_at_offsets() {
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("files");
+    let (reference, run) = (dir.join("ref"), dir.join("run"));
+    std::fs::create_dir_all(&reference).unwrap();
+    std::fs::create_dir_all(&run).unwrap();
+    let want = baseline("files", &[reference.to_str().unwrap(), "600", "0"]);
+    let mut t = Target::program("files", &[run.to_str().unwrap(), "600", "2000"]);
+    t.wait_prefix("step 200");
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let (st, after) = Target::spawn(exec_image(&image)).finish();
+    assert!(st.success(), "{after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+    for f in ["output.txt", "append.log"] {
+        assert_eq!(std::fs::read(reference.join(f)).unwrap(), std::fs::read(run.join(f)).unwrap(), "{f}");
+    }
+}
+
+fn sigrtmin(pid: i32) {
+    // SIGRTMIN is 34 from outside glibc (glibc keeps 32 and 33).
+    let st = std::process::Command::new("kill").args(["-34", &pid.to_string()]).status().unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn signal_handlers_mask_altstack() {
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("signals");
+    let mut reference = Target::program("signals", &["1500", "2000"]);
+    reference.wait_prefix("ready");
+    (0..3).for_each(|_| sigrtmin(reference.pid()));
+    let (st, ref_lines) = reference.finish();
+    assert!(st.success());
+    let want = deterministic(&ref_lines);
+
+    let mut t = Target::program("signals", &["1500", "2000"]);
+    t.wait_prefix("step 200");
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let mut restored = Target::spawn(exec_image(&image));
+    restored.wait_prefix("step 500");
+    (0..3).for_each(|_| sigrtmin(restored.pid()));
+    let (st, after) = restored.finish();
+    assert!(st.success(), "{after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+    assert!(all.iter().any(|l| l == "rt_count 3"));
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn bigmem_256_mib_with_holes_mapped_lazily() {
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("bigmem");
+    let want = baseline("bigmem", &["256", "200", "0"]);
+    let mut t = Target::program("bigmem", &["256", "200", "50000"]);
+    t.wait_prefix("step 10");
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let start = Instant::now();
+    let mut restored = Target::spawn(exec_image(&image));
+    restored.wait_prefix("step 30");
+    eprintln!("bigmem: restored and 20 steps in {:?}", start.elapsed());
+    let pid = restored.pid();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert!(maps.contains("saved.ckpt"), "stored pages are mapped from the image");
+    let rss = rss_kib(pid);
+    eprintln!("bigmem: resident 20 steps after restore: {rss} KiB");
+    assert!(rss < 128 * 1024, "restore read the whole image: {rss} KiB resident");
+    let (st, after) = restored.finish();
+    assert!(st.success());
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+}
+
+#[test]
+fn dump_of_a_restored_process_restored_after_first_image_deleted() {
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("again");
+    let want = baseline("counter", &["1500", "0"]);
+    let mut t = Target::program("counter", &["1500", "2000"]);
+    t.wait_prefix("step 200 ");
+    let first = dir.join("first.ckpt");
+    let mut all = dump_kill(t, &first);
+    let mut restored = Target::spawn(exec_image(&first));
+    restored.wait_prefix("step 600 ");
+    let second = dir.join("second.ckpt");
+    all.extend(dump_kill(restored, &second));
+    std::fs::remove_file(&first).unwrap();
+    let (st, after) = Target::spawn(exec_image(&second)).finish();
+    assert!(st.success(), "{after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+}
+
+#[test]
+fn restore_is_fast_enough_to_measure() {
+    // Not a benchmark (see `make bench-userspace`): restoring a 256 MiB
+    // image must not read it, so it must take far less than reading it.
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("fast");
+    let mut t = Target::program("bigmem", &["256", "100000", "50000"]);
+    t.wait_prefix("step 2");
+    let image = dir.join("saved.ckpt");
+    dump_kill(t, &image);
+    let start = Instant::now();
+    let mut restored = Target::spawn(exec_image(&image));
+    restored.wait_prefix("step");
+    let took = start.elapsed();
+    eprintln!("256 MiB image restored and stepping after {took:?}");
+    assert!(took < Duration::from_secs(5));
+}
