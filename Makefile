@@ -20,7 +20,7 @@ endif
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images
 
-.PHONY: all deps kernel kmod stub userspace programs guest-bins warn-selftest initramfs \
+.PHONY: all deps kernel kmod stub userspace restorer programs guest-bins warn-selftest initramfs \
         test unit-test guest-test demo bench bench-restore fuzz fuzz-kmod clean
 
 all: kmod userspace
@@ -43,6 +43,12 @@ kmod: $(KERNEL_DEP) stub
 
 userspace:
 	$(CARGO) build --release --workspace --bins
+	$(MAKE) -s restorer
+
+# The userspace restorer (binfmt_misc's interpreter), linked statically so
+# that it runs in any root file system: target/release/ckpt-restore.
+restorer:
+	$(CARGO) rustc -q --release -p ckpt-restore --bin ckpt-restore -- -C target-feature=+crt-static
 
 programs:
 	@if [ -f test-programs/Makefile ]; then $(MAKE) -C test-programs OUT=$(BUILD)/test-programs; fi
