@@ -18,7 +18,7 @@ KDIR_PATH = $(KDIR)
 endif
 
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
-USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images
+USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images $(CURDIR)/target/release/ckpt-restore
 
 .PHONY: all deps kernel kmod stub userspace restorer programs guest-bins warn-selftest initramfs \
         test unit-test guest-test demo bench bench-restore fuzz fuzz-kmod clean
