@@ -38,6 +38,7 @@ extern "C" {
     fn chkpt_shim_caller_vdso(vdso: *mut u64, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
     fn chkpt_shim_cpu_xstate(xcr0: *mut u64, xsave_size: *mut u32);
     fn chkpt_shim_rlimit_as() -> u64;
+    fn chkpt_shim_rlimit_nproc() -> u64;
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_commit(bprm: *mut c_void) -> c_int;
     fn chkpt_shim_drop_arg_stack(bprm: *mut c_void, stack_top: c_ulong) -> c_int;
@@ -102,6 +103,12 @@ pub(crate) fn cpu_xstate() -> (u64, u32) {
 pub(crate) fn rlimit_as() -> u64 {
     // SAFETY: reads current's signal->rlim; no requirement.
     unsafe { chkpt_shim_rlimit_as() }
+}
+
+/// The caller's RLIMIT_NPROC soft limit (`u64::MAX` for none).
+pub(crate) fn rlimit_nproc() -> u64 {
+    // SAFETY: reads current's signal->rlim; no requirement.
+    unsafe { chkpt_shim_rlimit_nproc() }
 }
 
 /// One past the highest user address of a 64-bit task on this kernel.

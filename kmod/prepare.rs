@@ -78,6 +78,11 @@ pub(crate) fn copies_pages(r: &Region) -> bool {
 pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
     let (xcr0, xsave_size) = glue::cpu_xstate();
     check_cpu(&image.process, xcr0, xsave_size)?;
+    // The stub clones every thread after the point of no return: a clone
+    // the caller's RLIMIT_NPROC forbids must be refused here instead.
+    if u64::from(image.thread_count()) > glue::rlimit_nproc() {
+        return Err(refuse(EAGAIN, "exceeds-rlimit-nproc"));
+    }
     let (files, file_of) = check_regions(image)?;
     let vdso_base = check_vdso(exec, image)?;
     check_fds(image)?;

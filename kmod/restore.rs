@@ -22,6 +22,7 @@ const MAP_PRIVATE: u32 = 0x02;
 const MAP_FIXED: u32 = 0x10;
 const MAP_ANONYMOUS: u32 = 0x20;
 const MAP_GROWSDOWN: u32 = 0x100;
+const MAP_NORESERVE: u32 = 0x4000;
 const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 const PROT_RW: u32 = 1 | 2;
 const PROT_RWX: u32 = 1 | 2 | 4;
@@ -81,7 +82,12 @@ fn map_region(
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
     let shared = r.flags & region_flags::SHARED != 0;
-    let kind_flags = if shared { MAP_SHARED } else { MAP_PRIVATE };
+    // Private memory is mapped without commit accounting: a sparse region
+    // larger than RAM (a reserved heap, a sanitizer's shadow) was possible
+    // in the original process (MAP_NORESERVE is not visible in /proc), and
+    // accounting could only fail after the point of no return. Touching
+    // more than exists meets the OOM killer, as the original would have.
+    let kind_flags = if shared { MAP_SHARED } else { MAP_PRIVATE | MAP_NORESERVE };
     match (r.kind, file) {
         (RegionKind::File, Some(f)) => {
             step(c.map_file(f, r.start, len, r.prot, kind_flags | MAP_FIXED_NOREPLACE, r.file_offset), "map-file-region")?
@@ -102,7 +108,7 @@ fn map_region(
         if copies_pages(r) {
             copy_pages(c, at, bytes, run.file_offset, chunk)?;
         } else {
-            step(c.map_image(at, bytes, r.prot, MAP_PRIVATE | MAP_FIXED, run.file_offset), "map-stored-pages")?;
+            step(c.map_image(at, bytes, r.prot, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, run.file_offset), "map-stored-pages")?;
         }
     }
     Ok(())

@@ -204,6 +204,12 @@ u64 chkpt_shim_rlimit_as(void)
 	return rlimit(RLIMIT_AS);
 }
 
+/* The caller's RLIMIT_NPROC soft limit: clone() fails beyond it. */
+u64 chkpt_shim_rlimit_nproc(void)
+{
+	return rlimit(RLIMIT_NPROC);
+}
+
 /* The highest user address + 1 for a 64-bit task here (47-bit or 56-bit). */
 u64 chkpt_shim_task_size(void)
 {

@@ -56,6 +56,7 @@ struct file *chkpt_shim_exec_file(struct linux_binprm *bprm);
 long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len);
 void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size);
 u64 chkpt_shim_rlimit_as(void);
+u64 chkpt_shim_rlimit_nproc(void);
 u64 chkpt_shim_task_size(void);
 
 /* The point of no return, and what follows it. */

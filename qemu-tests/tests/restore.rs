@@ -44,3 +44,12 @@ fn bad_images_are_refused_and_a_user_restores_only_with_their_own_rights() {
 fn big_memory_is_mapped_lazily_and_a_restored_process_can_be_dumped_again() {
     passes(&["restore_memory"]);
 }
+
+/// Register state sigreturn would refuse, XSAVE features outside XCR0 or
+/// this CPU, RLIMIT_AS and RLIMIT_NPROC: refused before the point of no
+/// return. A setuid-root program's image gives its user no root; the
+/// caller's no_new_privs stays; 16 TiB of sparse memory restores.
+#[test]
+fn hostile_registers_and_resources_are_refused_and_no_privilege_is_gained() {
+    passes(&["restore_hostile"]);
+}

@@ -21,6 +21,7 @@ static const char *errno_name(int e)
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOSYS: return "ENOSYS";
 	case ETXTBSY: return "ETXTBSY";
+	case EAGAIN: return "EAGAIN";
 	default: return "other";
 	}
 }

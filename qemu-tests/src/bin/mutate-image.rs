@@ -5,7 +5,11 @@
 //!
 //! Kinds: `overlap` (two regions overlap), `kernel-address` (a region in
 //! kernel space), `missing-file` (a mapped file's path that does not
-//! exist), `changed-file` (a mapped file's recorded size differs).
+//! exist), `changed-file` (a mapped file's recorded size differs); register
+//! state the kernel's sigreturn would refuse: `noncanonical-rip`, `bad-cs`,
+//! `bad-ss`, `reserved-eflags`, `xsave-feature` (an XSAVE component outside
+//! XCR0), `cpu-feature` (XCR0 with a feature no CPU has); resources:
+//! `huge-region` (16 TiB more of sparse memory), `many-threads` (16384).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -36,9 +40,46 @@ fn mutate(kind: &str, desc: &mut ImageDesc) -> Result<(), String> {
                 r.file_id.size += 1;
             }
         }
+        "noncanonical-rip" => thread0(desc)?.state.regs.rip = 0x0000_8000_0000_0000,
+        "bad-cs" => thread0(desc)?.state.regs.cs = 0x23,
+        "bad-ss" => thread0(desc)?.state.regs.ss = 0x33,
+        "reserved-eflags" => thread0(desc)?.state.regs.eflags |= 3 << 12,
+        "xsave-feature" => {
+            let t = thread0(desc)?;
+            t.state.xstate_bv |= 1 << 62;
+            let bv = t.xsave.0.get_mut(512..520).ok_or("XSAVE area too short")?;
+            bv.copy_from_slice(&t.state.xstate_bv.to_le_bytes());
+        }
+        "cpu-feature" => desc.process.xcr0 |= 1 << 62,
+        "huge-region" => {
+            let start = 0x1000_0000_0000u64;
+            let end = start + (16u64 << 40);
+            if desc.regions.iter().any(|r| r.start < end && start < r.end) {
+                return Err("the image already uses the range of the huge region".into());
+            }
+            let mut r = desc.regions.iter().find(|r| r.kind == RegionKind::Anon).ok_or("no anonymous region")?.clone();
+            r.start = start;
+            r.end = end;
+            r.runs.clear();
+            let at = desc.regions.partition_point(|x| x.start < start);
+            desc.regions.insert(at, r);
+        }
+        "many-threads" => {
+            let first = desc.threads.first().ok_or("the image has no thread")?.clone();
+            let base = desc.threads.iter().map(|t| t.state.tid).max().unwrap_or(1);
+            while desc.threads.len() < 16_384 {
+                let mut t = first.clone();
+                t.state.tid = base + desc.threads.len() as u32;
+                desc.threads.push(t);
+            }
+        }
         _ => return Err(format!("unknown kind {kind}")),
     }
     Ok(())
+}
+
+fn thread0(desc: &mut ImageDesc) -> Result<&mut image_format::ThreadDesc, String> {
+    desc.threads.first_mut().ok_or_else(|| "the image has no thread".to_string())
 }
 
 fn run(kind: &str, input: &str, output: &str) -> Result<(), String> {
@@ -52,27 +93,38 @@ fn run(kind: &str, input: &str, output: &str) -> Result<(), String> {
         }
     }
     let mut desc = ImageDesc::from_image(&image);
-    let before: Vec<_> = desc.regions.iter().map(|r| r.start).collect();
+    let before: Vec<_> = desc.regions.iter().map(|r| (r.start, r.end)).collect();
     mutate(kind, &mut desc)?;
-    let moved: Vec<_> = desc.regions.iter().map(|r| r.start).collect();
+    // Regions whose start moved (same index, same length): their pages are
+    // looked up at the original address. Inserted regions have no pages.
+    let moved: Vec<(u64, u64)> = if desc.regions.len() == before.len() {
+        desc.regions
+            .iter()
+            .zip(&before)
+            .filter(|(r, b)| r.start != b.0)
+            .map(|(r, b)| (r.start, b.0))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let prepared = prepare_with(&desc, &Options { validate: false, ..Options::default() }).map_err(|e| e.name().to_string())?;
     let input_file = File::open(input).map_err(|e| e.to_string())?;
     let mut out = File::create(output).map_err(|e| format!("{output}: {e}"))?;
     write_prepared(&prepared, &mut out, |addr, buf| {
-        // A moved region's pages are looked up at its original address.
-        let addr = before
-            .iter()
-            .zip(&moved)
-            .filter(|(_, m)| **m <= addr)
-            .last()
-            .map_or(addr, |(b, m)| addr - m + b);
-        match stored.iter().find(|(a, len, _)| *a <= addr && addr < a + len) {
-            Some((a, _, off)) => input_file.read_exact_at(buf, off + (addr - a)),
-            None => {
-                buf.fill(0);
-                Ok(())
+        // Page by page: a moved region's pages come from its old address.
+        for (i, page) in buf.chunks_mut(4096).enumerate() {
+            let at = addr + 4096 * i as u64;
+            let at = moved
+                .iter()
+                .filter(|(new, _)| *new <= at)
+                .max_by_key(|(new, _)| *new)
+                .map_or(at, |(new, old)| at - new + old);
+            match stored.iter().find(|(a, len, _)| *a <= at && at < a + len) {
+                Some((a, _, off)) => input_file.read_exact_at(page, off + (at - a))?,
+                None => page.fill(0),
             }
         }
+        Ok(())
     })
     .map_err(|e| format!("{output}: {e:?}"))?;
     Ok(())
@@ -81,7 +133,7 @@ fn run(kind: &str, input: &str, output: &str) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
-        eprintln!("usage: mutate-image overlap|kernel-address|missing-file|changed-file IN OUT");
+        eprintln!("usage: mutate-image KIND IN OUT (kinds: see the source's header)");
         return ExitCode::from(2);
     }
     match run(&args[1], &args[2], &args[3]) {
