@@ -20,7 +20,7 @@ endif
 GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images $(CURDIR)/target/release/ckpt-restore
 
-.PHONY: all deps kernel kmod stub userspace restorer bench-userspace programs guest-bins warn-selftest initramfs \
+.PHONY: all deps kernel kmod stub userspace restorer bench-userspace bench-restore-userspace programs guest-bins warn-selftest initramfs \
         test unit-test guest-test demo bench bench-restore fuzz fuzz-kmod clean
 
 all: kmod userspace
@@ -92,13 +92,19 @@ demo: deps initramfs
 # for 64/256/1024 MiB next to a plain process_vm_readv copy, and (in the
 # guest) restore latency for 1 MiB and 256 MiB images next to execve of a
 # static ELF of the same memory size, each pair in one run.
-bench: deps bench-restore bench-userspace
+bench: deps bench-restore bench-userspace bench-restore-userspace
 	$(CARGO) bench -p image-format
 	$(CARGO) bench -p ckpt-writer --bench dump
 
 bench-restore: initramfs
 	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
 		$(CARGO) run -q -p qemu-tests --bin guest-run -- bench_restore
+
+# In the guest, one boot: static ELF, the module, and binfmt_misc with the
+# userspace restorer, 1 MiB and 256 MiB.
+bench-restore-userspace: initramfs
+	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \
+		$(CARGO) run -q -p qemu-tests --bin guest-run -- bench_restore_userspace
 
 # Restore latency through binfmt_misc and the userspace restorer on this
 # machine's kernel, next to execve of a static ELF of the same size (root).
