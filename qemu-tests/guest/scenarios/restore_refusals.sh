@@ -25,7 +25,7 @@ cp /tmp/base.ckpt /tmp/flipped.ckpt
 printf '\377' | dd of=/tmp/flipped.ckpt bs=1 seek=300 conv=notrunc 2>/dev/null
 expect_refusal EINVAL metadata-checksum /tmp/flipped.ckpt
 
-for kind in overlap kernel-address missing-file changed-file; do
+for kind in overlap kernel-address missing-file changed-file vdso-changed; do
     mutate-image "$kind" /tmp/base.ckpt "/tmp/$kind.ckpt"
     chmod +x "/tmp/$kind.ckpt"
 done
@@ -33,6 +33,8 @@ expect_refusal EINVAL regions-overlap-or-unsorted /tmp/overlap.ckpt
 expect_refusal EINVAL region-outside-user-space /tmp/kernel-address.ckpt
 expect_refusal ENOENT mapped-file-missing /tmp/missing-file.ckpt
 expect_refusal ESTALE mapped-file-changed /tmp/changed-file.ckpt
+# A vdso that is not this kernel's: restored code may hold pointers into it.
+expect_refusal EOPNOTSUPP vdso-differs-from-this-kernel /tmp/vdso-changed.ckpt
 
 cp /tmp/base.ckpt /tmp/setuid.ckpt
 chmod 4755 /tmp/setuid.ckpt

@@ -9,7 +9,8 @@
 //! state the kernel's sigreturn would refuse: `noncanonical-rip`, `bad-cs`,
 //! `bad-ss`, `reserved-eflags`, `xsave-feature` (an XSAVE component outside
 //! XCR0), `cpu-feature` (XCR0 with a feature no CPU has); resources:
-//! `huge-region` (16 TiB more of sparse memory), `many-threads` (16384).
+//! `huge-region` (16 TiB more of sparse memory), `many-threads` (16384);
+//! `vdso-changed` (the stored vdso is not this kernel's).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -73,9 +74,24 @@ fn mutate(kind: &str, desc: &mut ImageDesc) -> Result<(), String> {
                 desc.threads.push(t);
             }
         }
+        // Page data is changed after writing (see run).
+        "vdso-changed" => {}
         _ => return Err(format!("unknown kind {kind}")),
     }
     Ok(())
+}
+
+/// `vdso-changed`: one byte of the stored vdso differs from any kernel's.
+/// Page CRCs are left stale: the module does not read them (lazy pages),
+/// so only its vdso comparison can notice.
+fn change_vdso(output: &str) -> Result<(), String> {
+    let mut bytes = std::fs::read(output).map_err(|e| e.to_string())?;
+    let image = Image::parse_bytes(&bytes).map_err(|e| e.name().to_string())?;
+    let vdso = image.regions().find(|r| r.kind == RegionKind::Vdso).ok_or("the image has no vdso")?;
+    let run = image.page_runs(&vdso).next().ok_or("the vdso has no stored pages")?;
+    let at = usize::try_from(run.file_offset).map_err(|e| e.to_string())? + 0x100;
+    bytes[at] ^= 0xff;
+    std::fs::write(output, &bytes).map_err(|e| e.to_string())
 }
 
 fn thread0(desc: &mut ImageDesc) -> Result<&mut image_format::ThreadDesc, String> {
@@ -127,6 +143,9 @@ fn run(kind: &str, input: &str, output: &str) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| format!("{output}: {e:?}"))?;
+    if kind == "vdso-changed" {
+        change_vdso(output)?;
+    }
     Ok(())
 }
 
