@@ -191,7 +191,7 @@ fn check_vdso(exec: &Exec<'_>, image: &Image<'_>) -> Checked<u64> {
         (Some(run), None) if run.page_index == 0 && run.page_count == vdso.pages() => run,
         _ => return Err(refuse(eopnotsupp(), "vdso-not-stored")),
     };
-    let len = usize::try_from(here.vdso_len).map_err(|_| differs_err())?;
+    let len = usize::try_from(here.vdso_len).map_err(|_| vdso_differs())?;
     let mut stored = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| refuse(ENOMEM, "out-of-memory"))?;
     let mut live = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| refuse(ENOMEM, "out-of-memory"))?;
     exec.read_exact_at(whole.file_offset, &mut stored).map_err(|e| refuse(e, "read-error"))?;
@@ -200,12 +200,12 @@ fn check_vdso(exec: &Exec<'_>, image: &Image<'_>) -> Checked<u64> {
         .read_slice(&mut live)
         .map_err(|e| refuse(e, "caller-vdso-unreadable"))?;
     if stored[..] != live[..] {
-        return Err(differs_err());
+        return Err(vdso_differs());
     }
     Ok(vvar.start)
 }
 
-fn differs_err() -> Refusal {
+fn vdso_differs() -> Refusal {
     refuse(eopnotsupp(), "vdso-differs-from-this-kernel")
 }
 
