@@ -132,3 +132,23 @@ fn no_image_argument_and_missing_image() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("image-missing"));
 }
+
+#[test]
+fn vdso_that_differs_from_this_kernels() {
+    if !can_register() {
+        return;
+    }
+    let _b = Binfmt::register();
+    let dir = scratch("vdso");
+    let image = counter_image(&dir, &programs().join("counter"));
+    let bytes = std::fs::read(&image).unwrap();
+    let parsed = image_format::Image::parse_bytes(&bytes).unwrap();
+    let vdso = parsed.regions().find(|r| r.kind == image_format::RegionKind::Vdso).expect("the image has a vdso");
+    let run = parsed.page_runs(&vdso).next().expect("its pages are stored");
+    let at = run.file_offset as usize + 100;
+    // Page data is not covered by what a restorer validates (pages are
+    // mapped lazily), so only the comparison with the live vdso sees it.
+    let other = dir.join("other-vdso.ckpt");
+    copy_with(&image, &other, |b| b[at] ^= 0xff);
+    expect(&other, false, 5, "vdso-differs-from-this-kernel");
+}
