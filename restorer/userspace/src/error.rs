@@ -92,7 +92,7 @@ impl From<FormatError> for Refusal {
 impl From<PlanError> for Refusal {
     fn from(e: PlanError) -> Self {
         let code = match e {
-            PlanError::UnsupportedFd => exit::UNSUPPORTED,
+            PlanError::UnsupportedFd | PlanError::TooLarge => exit::UNSUPPORTED,
             _ => exit::INTERNAL,
         };
         refuse(code, e.name(), "")

@@ -54,6 +54,7 @@ fn restore(path: &str) -> Checked<()> {
     if ops::maps_image_exec(&image) && fstatvfs(&loaded.file).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC)) {
         return Err(refuse(exit::INCOMPATIBLE, "image-on-noexec-mount", "its executable pages cannot be mapped"));
     }
+    ops::check_limits(&image)?;
     let mapped = files::open_mapped(&image)?;
     files::check_fds(&image)?;
     files::check_cwd(&image)?;

@@ -40,6 +40,34 @@ fn mmap(addr: u64, len: u64, prot: u32, flags: u64, fd: u64, offset: u64) -> Op 
     Op { kind: op_kind::MMAP, addr, len, prot: u64::from(prot), flags, fd, offset }
 }
 
+/// Room kept below vm.max_map_count for the stub, the vdso and the stack.
+const MAP_COUNT_SLACK: u64 = 64;
+
+/// Limits a half-done restore would hit after the teardown, where nothing
+/// can be reported any more: the number of mappings (vm.max_map_count; a
+/// run inside a region splits it into up to three) and RLIMIT_AS.
+pub fn check_limits(image: &Image<'_>) -> Checked<()> {
+    let mut mappings: u64 = 0;
+    let mut total: u64 = 0;
+    for r in image.regions() {
+        mappings = mappings.saturating_add(1 + 2 * u64::from(r.run_count));
+        total = total.saturating_add(r.end - r.start);
+    }
+    let max_maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(65_530);
+    if mappings > max_maps.saturating_sub(MAP_COUNT_SLACK) {
+        return Err(refuse(exit::INCOMPATIBLE, "too-many-mappings", format!("up to {mappings} mappings, vm.max_map_count is {max_maps}")));
+    }
+    let (soft, _) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_AS)
+        .map_err(|e| refuse(exit::INTERNAL, "getrlimit", e.to_string()))?;
+    if total > soft {
+        return Err(refuse(exit::INCOMPATIBLE, "exceeds-rlimit-as", format!("{total} bytes of memory, RLIMIT_AS is {soft}")));
+    }
+    Ok(())
+}
+
 /// Steps mapping every region of `image`, then closing the fds they used.
 pub fn region_ops(image: &Image<'_>, image_fd: u64, files: &MappedFiles, file_fds: &[u64]) -> Checked<Vec<Op>> {
     let mut ops = Vec::new();

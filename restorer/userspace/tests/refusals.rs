@@ -152,3 +152,23 @@ fn vdso_that_differs_from_this_kernels() {
     copy_with(&image, &other, |b| b[at] ^= 0xff);
     expect(&other, false, 5, "vdso-differs-from-this-kernel");
 }
+
+#[test]
+fn memory_beyond_the_callers_rlimit_as() {
+    if !can_register() {
+        return;
+    }
+    let dir = scratch("rlimit-as");
+    let mut cmd = Command::new(programs().join("bigmem"));
+    cmd.args(["64", "100000", "50000"]).current_dir(&dir);
+    let mut t = Target::spawn(cmd);
+    t.wait_prefix("step 1");
+    let image = dir.join("saved.ckpt");
+    dump_kill(t, &image);
+    let script = format!("ulimit -v 40000; '{}' '{}'; echo \"after $?\"", restorer().display(), image.display());
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("after 5"), "{stdout} {stderr}");
+    assert!(stderr.contains("exceeds-rlimit-as"), "{stderr}");
+}
