@@ -69,15 +69,30 @@ fn restore(path: &str) -> Checked<()> {
     let nr_ops = 2 + usize::from(guard.is_some()) + region_ops.len();
     let layout = restore_plan::layout(&image, nr_ops)?;
     let stub_len = STUB.len() as u64;
+    // The hole must be free here too. Something mapped since
+    // /proc/self/maps was read (a large buffer) may have taken it: then
+    // look once more, around everything mapped now.
+    let block_len = layout.len + stub_len;
     let mut avoid = own.ranges.clone();
     avoid.extend(guard.map(|g| (g, g + PAGE)));
-    let at = addr::find_hole(&image, &avoid, layout.len + stub_len)?;
+    let mut retried = false;
+    let (at, plan) = loop {
+        let at = addr::find_hole(&image, &avoid, block_len)?;
+        match enter::map_block(at, layout.len, STUB) {
+            Ok(plan) => break (at, plan),
+            Err(_) if !retried => {
+                retried = true;
+                avoid.extend(addr::own()?.ranges);
+                avoid.push((at, at + block_len));
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base };
 
-    let mut ops = ops::teardown(at, at + layout.len + stub_len, USER_SPACE_END).to_vec();
+    let mut ops = ops::teardown(at, at + block_len, USER_SPACE_END).to_vec();
     ops.extend(guard.map(ops::guard));
     ops.extend(region_ops);
-    let plan = enter::map_block(at, layout.len, STUB)?;
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     let mm = mm::MmMap::new(&image);
 
