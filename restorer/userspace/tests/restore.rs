@@ -229,3 +229,49 @@ fn restoring_256_mib_does_not_read_the_image() {
     eprintln!("256 MiB image restored and stepping after {took:?}");
     assert!(took < Duration::from_secs(5));
 }
+
+fn status_lines(pid: i32) -> Vec<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .filter(|l| ["Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapAmb:"].iter().any(|k| l.starts_with(k)))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_user_restores_with_exactly_their_own_credentials() {
+    let Some(_b) = root_or_skip() else { return };
+    // Under /tmp so that uid 1000 reaches the image, the program and the cwd.
+    let dir = std::env::temp_dir().join(format!("ckpt-restore-user-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let prog = dir.join("counter");
+    std::fs::copy(programs().join("counter"), &prog).unwrap();
+    let as_user = |cmd: &Path| {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid", "1000", "--regid", "1000", "--clear-groups", "--inh-caps=-all"]).arg(cmd).current_dir(&dir);
+        c
+    };
+    let want = baseline("counter", &["600", "0"]);
+    let mut user_counter = as_user(&prog);
+    user_counter.args(["600", "2000"]);
+    let mut t = Target::spawn(user_counter);
+    t.wait_prefix("step 200 ");
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let mut restored = Target::spawn(as_user(&PathBuf::from("./saved.ckpt")));
+    restored.wait_prefix("step 400 ");
+    // setpriv exec'd the image: its pid is the restored process.
+    let lines = status_lines(restored.pid());
+    assert!(lines.contains(&"Uid:\t1000\t1000\t1000\t1000".to_string()), "{lines:?}");
+    assert!(lines.contains(&"Gid:\t1000\t1000\t1000\t1000".to_string()), "{lines:?}");
+    assert!(lines.contains(&"CapEff:\t0000000000000000".to_string()), "{lines:?}");
+    assert!(lines.contains(&"CapPrm:\t0000000000000000".to_string()), "{lines:?}");
+    let (st, after) = restored.finish();
+    assert!(st.success());
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
