@@ -107,6 +107,12 @@ fn register(restorer: Option<&Path>, name: &str) -> Result<()> {
     if !meta.is_file() || std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 == 0 {
         return Err(Error::Usage(format!("the restorer is not an executable file: {}", restorer.display())));
     }
+    if has_interpreter(&restorer) {
+        eprintln!(
+            "warning: {} is dynamically linked: images will only run where its libraries exist (`make restorer` links it statically)",
+            restorer.display()
+        );
+    }
     let entry = Path::new(DIR).join(name);
     if entry.exists() {
         return Err(Error::Usage(format!(
@@ -123,6 +129,24 @@ fn register(restorer: Option<&Path>, name: &str) -> Result<()> {
     f.write_all(line.as_bytes()).map_err(|e| Error::sys(format!("registering {line:?}"), e))?;
     eprintln!("registered {} as the interpreter of checkpoint images ({})", restorer.display(), entry.display());
     Ok(())
+}
+
+/// Whether an x86-64 ELF file asks for a dynamic loader (PT_INTERP).
+fn has_interpreter(path: &Path) -> bool {
+    use std::os::unix::fs::FileExt;
+    const PT_INTERP: u32 = 3;
+    let Ok(f) = fs::File::open(path) else { return false };
+    let mut eh = [0u8; 64];
+    if f.read_exact_at(&mut eh, 0).is_err() || &eh[..4] != b"\x7fELF" || eh[4] != 2 {
+        return false;
+    }
+    let phoff = u64::from_le_bytes(eh[0x20..0x28].try_into().unwrap_or_default());
+    let phentsize = u64::from(u16::from_le_bytes([eh[0x36], eh[0x37]]));
+    let phnum = u64::from(u16::from_le_bytes([eh[0x38], eh[0x39]]));
+    (0..phnum).any(|i| {
+        let mut t = [0u8; 4];
+        f.read_exact_at(&mut t, phoff + i * phentsize).is_ok() && u32::from_le_bytes(t) == PT_INTERP
+    })
 }
 
 fn unregister(name: &str) -> Result<()> {
