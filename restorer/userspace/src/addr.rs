@@ -55,6 +55,27 @@ pub fn own() -> Checked<Own> {
     Ok(Own { ranges, vdso, start_brk })
 }
 
+/// Refuses when a mapping the teardown must remove is sealed (mseal(2);
+/// kernels built with CONFIG_MSEAL_SYSTEM_MAPPINGS seal the vdso): munmap
+/// would fail after the point of no return.
+pub fn check_unsealed() -> Checked<()> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| internal("proc-self-smaps", e))?;
+    let mut current = "";
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            current = line;
+        } else if let Some(flags) = line.strip_prefix("VmFlags:") {
+            let sealed = flags.split_whitespace().any(|f| f == "sl");
+            if sealed && !current.ends_with("[vsyscall]") {
+                let name = current.split_whitespace().nth(5).unwrap_or(first);
+                return Err(refuse(exit::INCOMPATIBLE, "sealed-mapping", format!("{name} is sealed and cannot be unmapped")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A free range of `len` bytes: in the highest gap between the image's
 /// regions (and the extra `avoid` ranges) that fits it with guard pages and
 /// room above, placed at the gap's low end, like the kernel module does.

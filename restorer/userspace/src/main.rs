@@ -59,6 +59,7 @@ fn restore(path: &str) -> Checked<()> {
     files::check_fds(&image)?;
     files::check_cwd(&image)?;
     let own = addr::own()?;
+    addr::check_unsealed()?;
     let vdso_base = vdso::check(&image, &loaded.file, &own.vdso)?;
 
     let image_fd = loaded.file.as_raw_fd() as u64;
