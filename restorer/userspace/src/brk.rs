@@ -1,33 +1,39 @@
-//! The program break after a restore without CAP_SYS_RESOURCE.
+//! The program break where prctl(PR_SET_MM_MAP) is refused (mm.rs).
 //!
 //! The kernel's brk fields (start_brk, brk) can only be set with
-//! prctl(PR_SET_MM_MAP), which needs CAP_SYS_RESOURCE (mm.rs tries it).
-//! Without it they stay the restorer's own (S = its start_brk), while the
-//! restored C library caches the image's break B and asks brk(B + n) when
-//! its heap grows. Made safe here:
+//! prctl(PR_SET_MM_MAP). Without it they stay the restorer's own (S = its
+//! start_brk), while the restored C library caches the image's break B and
+//! asks brk(B + n) when its heap grows:
 //!
-//! * Just before entering the stub the restorer shrinks its break to S
-//!   (enter.rs), so the kernel's brk == start_brk == S: a later brk(x) can
-//!   then never shrink anything (x < S fails, x == S is a no-op), it can
-//!   only extend from S into free space.
-//! * If B < S, a brk(B + n) reaching past S would map [S, B + n) while
-//!   glibc believes it owns [B, B + n): a PROT_NONE guard page at S makes
-//!   every extension fail instead. glibc's malloc then falls back to mmap
-//!   for its arena (the restored program keeps working; tests/restore.rs
-//!   checks it with `counter`, which mallocs after the restore).
-//! * If B >= S, an extension from S covers the image's own heap and fails,
-//!   or (the image had no heap) lands exactly where glibc expects it.
+//! * The restorer shrinks its break to S just before entering the stub
+//!   (enter.rs), so the kernel's brk == start_brk == S and a later brk(x)
+//!   can never shrink (unmap) anything: x < S fails, x == S changes nothing.
+//! * B >= S (dynamically linked PIE programs: their heap lies above S):
+//!   brk(B + n) extends from S only if all of [S, B + n) is free. The
+//!   image's heap or program lies in it, so it fails, the kernel returns S
+//!   (less than asked), and glibc's malloc grows its arena with mmap
+//!   instead; with nothing in the way the extension lands where glibc
+//!   expects it.
+//! * B < S (statically linked non-PIE programs at 0x400000): the kernel
+//!   refuses brk(B + n) but returns S, which is *more* than asked, and glibc
+//!   takes that for success and uses unmapped memory. Refused (checked
+//!   before the teardown, once PR_SET_MM_MAP has failed).
 
 use image_format::Image;
-use restore_plan::PAGE;
 
-/// Where to put the guard page, if one is needed.
-pub fn guard_at(image: &Image<'_>, start_brk_here: u64) -> Option<u64> {
-    let s = start_brk_here;
-    if s == 0 || s % PAGE != 0 || image.process.mm.brk >= s {
-        return None;
+use crate::error::{exit, refuse, Checked};
+
+/// Whether the image can run with the restorer's break (see above).
+pub fn check_fallback(image: &Image<'_>, start_brk_here: u64) -> Checked<()> {
+    let b = image.process.mm.brk;
+    if start_brk_here != 0 && b < start_brk_here {
+        return Err(refuse(
+            exit::INCOMPATIBLE,
+            "brk-below-restorer",
+            format!(
+                "this kernel refused PR_SET_MM_MAP and the image's program break {b:#x} lies below the restorer's {start_brk_here:#x}: its malloc would use unmapped memory"
+            ),
+        ));
     }
-    // An image region at S already makes every extension fail.
-    let covered = image.regions().any(|r| r.start <= s && s < r.end);
-    (!covered).then_some(s)
+    Ok(())
 }

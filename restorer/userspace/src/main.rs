@@ -24,7 +24,7 @@ use std::os::fd::AsRawFd;
 use image_format::check_cpu;
 use image_format::limits::USER_SPACE_END;
 use nix::sys::statvfs::{fstatvfs, FsFlags};
-use restore_plan::{Placement, PAGE};
+use restore_plan::Placement;
 
 use crate::error::{exit, refuse, Checked};
 
@@ -65,9 +65,8 @@ fn restore(path: &str) -> Checked<()> {
     let image_fd = loaded.file.as_raw_fd() as u64;
     let file_fds: Vec<u64> = mapped.files.iter().map(|f| f.as_raw_fd() as u64).collect();
     let region_ops = ops::region_ops(&image, image_fd, &mapped, &file_fds)?;
-    let guard = brk::guard_at(&image, own.start_brk);
 
-    let nr_ops = 2 + usize::from(guard.is_some()) + region_ops.len();
+    let nr_ops = 2 + region_ops.len();
     let layout = restore_plan::layout(&image, nr_ops)?;
     let stub_len = STUB.len() as u64;
     // The hole must be free here too. Something mapped since
@@ -75,7 +74,6 @@ fn restore(path: &str) -> Checked<()> {
     // look once more, around everything mapped now.
     let block_len = layout.len + stub_len;
     let mut avoid = own.ranges.clone();
-    avoid.extend(guard.map(|g| (g, g + PAGE)));
     let mut retried = false;
     let (at, plan) = loop {
         let at = addr::find_hole(&image, &avoid, block_len)?;
@@ -92,15 +90,22 @@ fn restore(path: &str) -> Checked<()> {
     let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base };
 
     let mut ops = ops::teardown(at, at + block_len, USER_SPACE_END).to_vec();
-    ops.extend(guard.map(ops::guard));
     ops.extend(region_ops);
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     let mm = mm::MmMap::new(&image);
+    // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
+    // CONFIG_CHECKPOINT_RESTORE, or an LSM) on any machine.
+    let skip_mm_map = std::env::var_os("CKPT_RESTORE_NO_MM_MAP").is_some();
 
     enter::block_all_signals()?;
     // From here on nothing allocates: the break (glibc's heap and static
     // TLS) is about to go.
-    let brk = if mm.apply() { 0 } else { own.start_brk };
+    let brk = if !skip_mm_map && mm.apply() {
+        0
+    } else {
+        brk::check_fallback(&image, own.start_brk)?;
+        own.start_brk
+    };
     enter::unregister_rseq()?;
     // The files stay open for the memory steps, which close them.
     std::mem::forget(mapped);

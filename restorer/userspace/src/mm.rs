@@ -1,8 +1,10 @@
 //! prctl(PR_SET_MM_MAP): the image's mm layout (code, data, brk, stack,
 //! arguments, environment, auxv) for /proc/PID/stat, cmdline, environ,
-//! auxv and brk(). It needs CAP_SYS_RESOURCE, which callers (even root in
-//! many containers) usually lack; then the restorer keeps its own values
-//! and brk.rs makes the break safe.
+//! auxv and brk(). Without a new exe_fd it needs no capability (measured on
+//! 6.12 and 6.18, as root without CAP_SYS_RESOURCE and as uid 1000), only a
+//! kernel with CONFIG_CHECKPOINT_RESTORE; the individual PR_SET_MM_* fields
+//! do need CAP_SYS_RESOURCE. Where it fails the restorer keeps its own
+//! values and brk.rs makes the break safe.
 
 use image_format::Image;
 

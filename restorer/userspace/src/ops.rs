@@ -128,8 +128,3 @@ pub fn teardown(keep_start: u64, keep_end: u64, user_end: u64) -> [Op; 2] {
     let unmap = |addr: u64, end: u64| Op { kind: op_kind::MUNMAP, addr, len: end - addr, prot: 0, flags: 0, fd: KEEP, offset: 0 };
     [unmap(0, keep_start), unmap(keep_end, user_end)]
 }
-
-/// A PROT_NONE page at `at` (see brk.rs).
-pub fn guard(at: u64) -> Op {
-    mmap(at, PAGE, 0, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, KEEP, 0)
-}

@@ -16,12 +16,20 @@ use common::*;
 enum Via {
     Binfmt,
     Direct,
+    /// binfmt_misc, as on kernels that refuse PR_SET_MM_MAP: the
+    /// restorer's own brk and mm fields stay (src/brk.rs).
+    BinfmtNoMmMap,
 }
 
 fn restore_cmd(image: &Path, via: Via) -> std::process::Command {
     match via {
         Via::Binfmt => exec_image(image),
         Via::Direct => run_restorer(image),
+        Via::BinfmtNoMmMap => {
+            let mut cmd = exec_image(image);
+            cmd.env("CKPT_RESTORE_NO_MM_MAP", "1");
+            cmd
+        }
     }
 }
 
@@ -83,6 +91,54 @@ fn malloc_after_restore_static() {
 fn malloc_after_restore_dynamic() {
     let Some(_b) = root_or_skip() else { return };
     roundtrip("heapgrow-dyn", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "step 100 ", Via::Binfmt);
+}
+
+#[test]
+fn malloc_after_restore_without_mm_map() {
+    let Some(_b) = root_or_skip() else { return };
+    roundtrip("heapgrow-dyn-nomm", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "step 100 ", Via::BinfmtNoMmMap);
+    roundtrip("dynamic-nomm", "dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::BinfmtNoMmMap);
+}
+
+#[test]
+fn static_image_refused_where_pr_set_mm_map_is() {
+    // A static program's break lies below the restorer's: without
+    // PR_SET_MM_MAP its malloc would be lied to (src/brk.rs), so refused.
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("static-nomm");
+    let mut t = Target::program("heapgrow", &["600", "2000"]);
+    t.wait_prefix("step 100 ");
+    let image = dir.join("saved.ckpt");
+    dump_kill(t, &image);
+    let out = restore_cmd(&image, Via::BinfmtNoMmMap).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("brk-below-restorer"), "{stderr}");
+}
+
+/// /proc/PID/stat fields 26-28 (start_code, end_code, start_stack) and
+/// 45-51 (start_data .. env_end) and the command line.
+fn mm_fields(pid: i32) -> (Vec<String>, Vec<u8>) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the comm, which may hold spaces: field 3 is the first.
+    let rest: Vec<String> = stat.rsplit_once(") ").unwrap().1.split(' ').map(String::from).collect();
+    let pick = |n: usize| rest[n - 3].clone();
+    let fields = [26, 27, 28, 45, 46, 47, 48, 49, 50, 51].into_iter().map(pick).collect();
+    (fields, std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
+}
+
+#[test]
+fn mm_layout_and_command_line_are_the_images() {
+    let Some(_b) = root_or_skip() else { return };
+    let dir = scratch("mm");
+    let mut t = Target::program("counter", &["2000", "2000"]);
+    t.wait_prefix("step 100 ");
+    let before = mm_fields(t.pid());
+    let image = dir.join("saved.ckpt");
+    dump_kill(t, &image);
+    let mut restored = Target::spawn(exec_image(&image));
+    restored.wait_prefix("step 200 ");
+    assert_eq!(mm_fields(restored.pid()), before, "PR_SET_MM_MAP applied the image's layout");
 }
 
 #[test]
