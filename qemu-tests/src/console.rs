@@ -85,11 +85,18 @@ const PROBLEM_MARKERS: &[&str] = &[
     "UBSAN",
 ];
 
+/// A user process's fault, which the kernel logs but which is no kernel
+/// problem: "traps: prog[pid] general protection fault ip:... sp:...".
+/// (The kernel's own is "Oops: general protection fault, ...".)
+fn user_fault(line: &str) -> bool {
+    line.contains(" traps: ") && line.contains(" ip:") && !line.contains("Oops")
+}
+
 /// The console lines that report a kernel problem.
 pub fn kernel_problems(console: &str) -> Vec<&str> {
     console
         .lines()
-        .filter(|l| PROBLEM_MARKERS.iter().any(|m| l.contains(m)))
+        .filter(|l| PROBLEM_MARKERS.iter().any(|m| l.contains(m)) && !user_fault(l))
         .collect()
 }
 
@@ -180,5 +187,13 @@ partial
     fn a_clean_looking_run_with_a_warning_fails() {
         let log = parse_console("[ 1.0] WARNING: CPU: 0 PID: 1 at x\n=== GUEST DONE\n");
         log.assert_clean();
+    }
+
+    #[test]
+    fn a_user_process_fault_is_not_a_kernel_problem() {
+        let user = "[  188.220293] traps: signals[1386] general protection fault ip:7ffd369942f2 sp:7ffd36993f50 error:0";
+        let kernel = "[   12.1] Oops: general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP KASAN";
+        assert!(kernel_problems(user).is_empty());
+        assert_eq!(kernel_problems(kernel), vec![kernel]);
     }
 }

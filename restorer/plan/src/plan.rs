@@ -13,6 +13,7 @@
 //! stub's temporary stack. The restorer places the stub's blob directly after
 //! the plan: `[plan][stub body][final page]`.
 
+use super::fmt::records::prot;
 use super::fmt::{FdDisposition, FdKind, Image};
 
 /// "CKPTPLN1", little-endian.
@@ -285,6 +286,13 @@ impl Out<'_> {
     }
 }
 
+/// Whether the stub may read and write the u32 at `addr`: aligned and
+/// inside a writable region of the image. A clear_child_tid pointing
+/// anywhere else (a hostile image) is no cached TID to rewrite.
+fn writable_u32(image: &Image<'_>, addr: u64) -> bool {
+    addr % 4 == 0 && image.regions().any(|r| r.start <= addr && addr < r.end && r.prot & prot::WRITE != 0)
+}
+
 /// Index of the thread that enters the stub (the caller's thread becomes
 /// it): the image's thread-group leader, else its first thread.
 fn leader(image: &Image<'_>) -> usize {
@@ -385,7 +393,8 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.word(w(thread::RSEQ_SIG), u64::from(st.rseq.sig));
         // glibc's clear_child_tid is &pthread->tid, which caches the TID;
         // the stub rewrites it only if it holds the dumped TID.
-        o.word(w(thread::TID_SLOT), st.clear_child_tid);
+        let slot = if writable_u32(image, st.clear_child_tid) { st.clear_child_tid } else { 0 };
+        o.word(w(thread::TID_SLOT), slot);
         o.word(w(thread::TID_OLD), u64::from(st.tid));
         let xoff = layout.xsave + i as u64 * layout.xsave_stride;
         o.word(w(thread::XSAVE_OFFSET), xoff);

@@ -77,6 +77,10 @@ fn sample_image() -> Vec<u8> {
     let mut desc = common::sample();
     // The leader is not the first thread by TID, so the builder must reorder.
     desc.process.pid = 4243;
+    // glibc's &pthread->tid: aligned, in writable memory.
+    for (i, t) in desc.threads.iter_mut().enumerate() {
+        t.state.clear_child_tid = 0x7f00_0000_0990 + 0x100 * i as u64;
+    }
     common::build(&desc)
 }
 
@@ -142,6 +146,7 @@ fn plan_holds_the_image_state() {
         assert_eq!(w(thread::SIGMASK), t.state.sigmask);
         assert_eq!(w(thread::SS_FLAGS), u64::from(t.state.altstack.flags));
         assert_eq!(w(thread::CLEAR_CHILD_TID), t.state.clear_child_tid);
+        // The sample's clear_child_tid lies in its writable anonymous region.
         assert_eq!((w(thread::TID_SLOT), w(thread::TID_OLD)), (t.state.clear_child_tid, u64::from(t.state.tid)));
         assert_eq!((w(thread::ROBUST_HEAD), w(thread::ROBUST_LEN)), (t.state.robust_list_head, t.state.robust_list_len));
         assert_eq!(
@@ -158,6 +163,26 @@ fn plan_holds_the_image_state() {
     let last_xsave = word(&plan, ((head::THREADS + thread::WORDS + thread::XSAVE_OFFSET) * 8) as u64);
     assert!(lay.stack_top >= last_xsave + u64::from(img.process.xsave_size) + TEMP_STACK - 64);
     assert!(lay.stack_top < lay.len);
+}
+
+/// A clear_child_tid outside the image's writable memory is no TID slot:
+/// the stub would fault reading it.
+#[test]
+fn a_tid_slot_outside_writable_memory_is_dropped() {
+    let mut desc = common::sample();
+    desc.threads[0].state.clear_child_tid = 0x5555_5555_4000; // the r-x text
+    desc.threads[1].state.clear_child_tid = 0x0000_7000_0000_0000; // unmapped
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10000, stub: 0x10000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    for slot in 0..2 {
+        let base = ((head::THREADS + slot * thread::WORDS) * 8) as u64;
+        assert_eq!(word(&plan, base + (thread::TID_SLOT * 8) as u64), 0, "thread slot {slot}");
+        assert_ne!(word(&plan, base + (thread::CLEAR_CHILD_TID * 8) as u64), 0, "clear_child_tid itself stays");
+    }
 }
 
 #[test]
