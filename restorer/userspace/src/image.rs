@@ -49,13 +49,11 @@ impl Loaded {
         file.read_exact_at(&mut meta, h.metadata_offset).map_err(read_err)?;
         let mut tail = vec![0u8; h.tail_len as usize];
         file.read_exact_at(&mut tail, h.tail_offset).map_err(read_err)?;
-        let loaded = Loaded { file, header, meta, tail, len };
-        loaded.image()?;
-        Ok(loaded)
+        Ok(Loaded { file, header, meta, tail, len })
     }
 
-    /// The validated image (validation is repeated: it is cheap and keeps
-    /// the borrow simple).
+    /// Validates and returns the image (call once: validation reads all of
+    /// the metadata).
     pub fn image(&self) -> Result<Image<'_>, FormatError> {
         Image::parse(&self.header, &self.meta, &self.tail, self.len)
     }
