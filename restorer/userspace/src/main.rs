@@ -98,8 +98,9 @@ fn restore(path: &str) -> Checked<()> {
     let skip_mm_map = std::env::var_os("CKPT_RESTORE_NO_MM_MAP").is_some();
 
     enter::block_all_signals()?;
-    // From here on nothing allocates: the break (glibc's heap and static
-    // TLS) is about to go.
+    // Nothing allocates from here on except an error on its way out:
+    // PR_SET_MM_MAP moves the kernel's break under glibc's malloc, and the
+    // fallback's break shrink takes glibc's heap and static TLS away.
     let brk = if !skip_mm_map && mm.apply() {
         0
     } else {
