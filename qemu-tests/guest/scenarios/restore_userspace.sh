@@ -151,4 +151,11 @@ ckpt-writer dump "$pid" -o /tmp/pub/root.ckpt --kill
 wait "$pid" 2>/dev/null || true
 chmod 666 /tmp/pub/out
 expect_status 7 fd-file-permission /tmp/pub/root.ckpt run-as 1000 1000
+# Where a kernel refuses PR_SET_MM_MAP (forced): a dynamically linked
+# program restores and its malloc keeps working; a static one (its break
+# below the restorer's) is refused before the teardown.
+export CKPT_RESTORE_NO_MM_MAP=1
+roundtrip nomm-dynamic '^step 200 ' dynamic 800 2000
+unset CKPT_RESTORE_NO_MM_MAP
+expect_status 5 brk-below-restorer /tmp/counter.ckpt env CKPT_RESTORE_NO_MM_MAP=1
 echo "restore_userspace: all checks passed"

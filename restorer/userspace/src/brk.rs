@@ -31,7 +31,7 @@ pub fn check_fallback(image: &Image<'_>, start_brk_here: u64) -> Checked<()> {
             exit::INCOMPATIBLE,
             "brk-below-restorer",
             format!(
-                "this kernel refused PR_SET_MM_MAP and the image's program break {b:#x} lies below the restorer's {start_brk_here:#x}: its malloc would use unmapped memory"
+                "PR_SET_MM_MAP was refused (or skipped: CKPT_RESTORE_NO_MM_MAP) and the image's program break {b:#x} lies below the restorer's {start_brk_here:#x}: its malloc would use unmapped memory"
             ),
         ));
     }
