@@ -5,6 +5,8 @@
 # (base64, between markers) so the host can save it as a reproducer.
 # ckpt.fuzz_seconds=N on the kernel command line runs batches for N
 # seconds; without it, one batch of ckpt.fuzz_count (default 300) images.
+# ckpt.fuzz_seed=N numbers the first batch (each batch's mutations follow
+# from its number), so campaigns can cover new ground.
 . /scenarios/lib.sh
 load_module
 
@@ -47,7 +49,8 @@ problems() { dmesg | grep -c -E "$PROBLEMS" || true; }
 before=$(problems)
 executed=0
 findings=0
-batch=0
+batch=$(arg fuzz_seed)
+batch=${batch:-0}
 start=$(date +%s)
 while :; do
     rm -rf /tmp/fz/batch

@@ -1,4 +1,4 @@
-//! `fuzz-kmod SECONDS`: boots the debug test kernel and runs the fuzz_kmod
+//! `fuzz-kmod SECONDS [FIRST-BATCH]`: boots the debug test kernel and runs the fuzz_kmod
 //! scenario for SECONDS, showing the console live; every image that made
 //! the kernel report a problem is saved under
 //! qemu-tests/guest/fuzz-regressions/ (a regression test from then on).
@@ -8,7 +8,12 @@ use qemu_tests::{boot_with, findings, kernel_problems};
 
 fn main() {
     let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1800);
-    std::env::set_var("CKPT_GUEST_APPEND", format!("ckpt.fuzz_seconds={seconds}"));
+    // Batches are numbered from a new start each campaign unless given.
+    let first: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() % 100_000)
+    });
+    println!("fuzz-kmod: {seconds} s, batches from {first}");
+    std::env::set_var("CKPT_GUEST_APPEND", format!("ckpt.fuzz_seconds={seconds} ckpt.fuzz_seed={first}"));
     std::env::set_var("CKPT_GUEST_TIMEOUT", (seconds + 900).to_string());
     let log = boot_with(&["fuzz_kmod"], true);
     let found = findings::findings(&log.console);
