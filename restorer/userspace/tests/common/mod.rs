@@ -137,7 +137,8 @@ pub struct Target {
 
 impl Target {
     pub fn spawn(mut cmd: Command) -> Target {
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn");
+        // stderr: the caller's choice (inherited unless it set one).
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).spawn().expect("spawn");
         let out = child.stdout.take().unwrap();
         let (tx, rx) = channel();
         std::thread::spawn(move || {
