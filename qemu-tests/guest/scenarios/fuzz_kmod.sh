@@ -30,8 +30,9 @@ seed() {
     pid=$!
     wait_line "/tmp/fz/$name.out" "$READY"
     ckpt-writer dump "$pid" -o "/tmp/fz/$name.ckpt" > /dev/null 2>&1
-    kill "$pid"
+    kill "$pid" 2>/dev/null || true   # it may have finished meanwhile
     wait "$pid" 2>/dev/null || true
+    test -s "/tmp/fz/$name.ckpt"
 }
 READY='^step 100 ' seed counter counter 300 1000
 READY='^step 100 ' seed counter-dynamic counter-dynamic 300 1000
