@@ -203,17 +203,7 @@ impl<'a> Exec<'a> {
 
     /// Fills `buf` from the file at `pos`; a short read is `EIO`.
     pub(crate) fn read_exact_at(&self, pos: u64, buf: &mut [u8]) -> Result {
-        let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
-        // SAFETY: `bprm` is live as above; `buf` is a valid, writable slice of
-        // exactly `buf.len()` bytes that kernel_read fills at most.
-        let got = unsafe { chkpt_shim_read(self.bprm, pos, buf.as_mut_ptr(), buf.len()) };
-        if got < 0 {
-            return Err(Error::from_errno(got as c_int));
-        }
-        if got as usize != buf.len() {
-            return Err(EIO);
-        }
-        Ok(())
+        read_exec_file(self.bprm, pos, buf)
     }
 
     /// False if the image file has setuid/setgid bits or file capabilities,
@@ -245,6 +235,24 @@ impl<'a> Exec<'a> {
         }
         Ok(Committed { bprm: self.bprm, _bprm_lifetime: PhantomData })
     }
+}
+
+/// kernel_read of the executed file at `pos` into all of `buf`; a short
+/// read is `EIO`. `bprm` must be the live linux_binprm of an exec still in
+/// load_binary (both [`Exec`] and [`Committed`] hold one).
+fn read_exec_file(bprm: *mut c_void, pos: u64, buf: &mut [u8]) -> Result {
+    let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
+    // SAFETY: `bprm` is live per the callers (see chkpt_rust_load_binary);
+    // its file stays open for the whole call. `buf` is a valid, writable
+    // slice of exactly `buf.len()` bytes that kernel_read fills at most.
+    let got = unsafe { chkpt_shim_read(bprm, pos, buf.as_mut_ptr(), buf.len()) };
+    if got < 0 {
+        return Err(Error::from_errno(got as c_int));
+    }
+    if got as usize != buf.len() {
+        return Err(EIO);
+    }
+    Ok(())
 }
 
 /// The exec after the point of no return: the new, empty process image.
@@ -327,7 +335,7 @@ impl<'a> Committed<'a> {
 
     /// Fills `buf` from the image file at `pos`.
     pub(crate) fn read_image(&self, pos: u64, buf: &mut [u8]) -> Result {
-        Exec { bprm: self.bprm, head: &[], _bprm_lifetime: PhantomData }.read_exact_at(pos, buf)
+        read_exec_file(self.bprm, pos, buf)
     }
 
     /// Sets the mm fields /proc and brk() use (under the mmap lock).
