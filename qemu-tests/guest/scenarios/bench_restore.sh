@@ -5,20 +5,8 @@
 load_module
 RUNS=${RUNS:-15}
 
-median_us() { sed -n 's/.*median \([0-9]*\) us.*/\1/p'; }
-
 for mib in 1 256; do
-    # stdin and stdout FIFOs (held open read-write by fds 3 and 4, so
-    # opening them does not block): the target waits in read(0), and the
-    # image inherits fds 0 and 1 from whoever runs it.
-    mkfifo "/tmp/bench-$mib.in" "/tmp/bench-$mib.out"
-    exec 3<>"/tmp/bench-$mib.in" 4<>"/tmp/bench-$mib.out"
-    "bench-target-${mib}m" prepare < "/tmp/bench-$mib.in" > "/tmp/bench-$mib.out" 2> "/tmp/bench-$mib.ready" 3>&- 4>&- &
-    pid=$!
-    wait_line "/tmp/bench-$mib.ready" '^ready'
-    ckpt-writer dump "$pid" -o "/tmp/bench-$mib.ckpt" --kill 2>&1 | tail -n 1
-    wait "$pid" 2>/dev/null || true
-    exec 3>&- 4>&-
+    bench_image "$mib"
 done
 for mib in 1 256; do
     elf=$(exec-latency "$RUNS" "/usr/bin/bench-target-${mib}m")
@@ -27,7 +15,6 @@ for mib in 1 256; do
     echo "$img"
     e=$(echo "$elf" | median_us)
     i=$(echo "$img" | median_us)
-    r=$((i * 100 / e))
-    echo "bench: $mib MiB: restore/ELF = $((r / 100)).$(printf %02d $((r % 100))) (image $(stat -c %s /tmp/bench-$mib.ckpt) bytes)"
+    echo "bench: $mib MiB: restore/ELF = $(ratio "$i" "$e") (image $(stat -c %s /tmp/bench-$mib.ckpt) bytes)"
 done
 echo "bench_restore: done"

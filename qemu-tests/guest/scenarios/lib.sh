@@ -69,3 +69,25 @@ expect_refusal() {
 load_module() {
     grep -q '^binfmt_chkpt ' /proc/modules || insmod /lib/modules/binfmt_chkpt.ko
 }
+
+# bench_image MIB: /tmp/bench-MIB.ckpt, an image of bench-target-MIBm with
+# all its memory written, stopped in read(0). Its stdin and stdout are
+# FIFOs (held open read-write by fds 3 and 4, so opening them does not
+# block), so the image inherits fds 0 and 1 from whoever runs it.
+bench_image() {
+    rm -f "/tmp/bench-$1.in" "/tmp/bench-$1.out"   # another bench scenario of this boot
+    mkfifo "/tmp/bench-$1.in" "/tmp/bench-$1.out"
+    exec 3<>"/tmp/bench-$1.in" 4<>"/tmp/bench-$1.out"
+    "bench-target-${1}m" prepare < "/tmp/bench-$1.in" > "/tmp/bench-$1.out" 2> "/tmp/bench-$1.ready" 3>&- 4>&- &
+    bench_pid=$!
+    wait_line "/tmp/bench-$1.ready" '^ready'
+    ckpt-writer dump "$bench_pid" -o "/tmp/bench-$1.ckpt" --kill 2>&1 | tail -n 1
+    wait "$bench_pid" 2>/dev/null || true
+    exec 3>&- 4>&-
+}
+
+# The median from exec-latency's line, in microseconds.
+median_us() { sed -n 's/.*median \([0-9]*\) us.*/\1/p'; }
+
+# ratio A B: A/B with two decimals, integers only (busybox sh).
+ratio() { r=$(($1 * 100 / $2)); echo "$((r / 100)).$(printf %02d $((r % 100)))"; }
