@@ -8,7 +8,9 @@ use std::os::unix::fs::FileExt;
 use image_format::{Header, Image, FormatError, HEADER_SIZE, TRAILER_SIZE};
 use image_format::limits::MAX_PAGE_RUNS;
 
-use crate::error::{exit, open_failure, refuse, Checked};
+use restore_policy::Reason;
+
+use crate::error::{open_failure, refuse, Checked};
 
 /// Largest tail a valid image has: section header, one CRC per run, trailer.
 const MAX_TAIL: u64 = 32 + 4 * MAX_PAGE_RUNS as u64 + TRAILER_SIZE as u64 + 8;
@@ -26,12 +28,12 @@ impl Loaded {
     /// Opens `path` with the caller's credentials and reads what validation needs.
     pub fn open(path: &str) -> Checked<Loaded> {
         let file = File::open(path).map_err(|e| {
-            open_failure(e, exit::IMAGE_UNREADABLE, ("image-missing", "image-permission", "image-open-failed"), path)
+            open_failure(e, path)
         })?;
-        let read_err = |e: std::io::Error| refuse(exit::IMAGE_UNREADABLE, "image-read-error", format!("{path}: {e}"));
+        let read_err = |e: std::io::Error| refuse(Reason::ImageReadError, format!("{path}: {e}"));
         let meta_data = file.metadata().map_err(read_err)?;
         if !meta_data.is_file() {
-            return Err(refuse(exit::IMAGE_INVALID, "not-a-regular-file", path));
+            return Err(refuse(Reason::NotARegularFile, path));
         }
         let len = meta_data.len();
         let mut header = vec![0u8; HEADER_SIZE.min(len as usize)];
