@@ -30,8 +30,8 @@ fn assert_fails(o: &std::process::Output, code: i32, needle: &str) {
 fn finishes_untouched(t: Target, want: &[String]) {
     let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid())).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left: {status}");
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 

@@ -16,8 +16,8 @@ fn dump_and_finish(name: &str, args: &[&str], fast_args: &[&str]) -> serde_json:
     dump(t.pid(), &dir.join("b.ckpt"), &[]);
     let verify = run_ckpt(&["verify", dir.join("b.ckpt").to_str().unwrap()]);
     assert!(verify.status.success(), "verify: {}", String::from_utf8_lossy(&verify.stderr));
-    let (ok, lines) = t.finish();
-    assert!(ok, "{name} failed after the dump: {lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{name} failed after the dump: {lines:?}");
     assert_eq!(deterministic(&lines), want, "{name} output differs from an uninterrupted run");
     img
 }
@@ -52,8 +52,8 @@ fn counter_static() {
     // The program sleeps in nanosleep: the recorded registers re-execute it.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left behind");
-    let (ok, lines) = t.finish();
-    assert!(ok);
+    let (st, lines) = t.finish();
+    assert!(st.success());
     assert_eq!(deterministic(&lines), want);
     // auxv equals /proc/PID/auxv of a fresh run is not comparable; check AT_PAGESZ.
     let auxv = img["auxv"].as_array().unwrap();
@@ -104,8 +104,8 @@ fn threads8() {
     // SIGUSR1 has a handler.
     assert!(img["sigactions"][9]["handler"].as_u64().unwrap() > 1);
     t.wait_line("progress 1/10");
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -149,8 +149,8 @@ fn regs() {
             assert_eq!(v["hi16_zmm"][i - 16].as_str().unwrap(), hex, "zmm{i}");
         }
     }
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -190,8 +190,8 @@ fn files() {
     let stdout = fds.iter().find(|f| f["fd"] == 1).unwrap();
     assert_eq!((stdout["kind"].as_str(), stdout["disposition"].as_str()), (Some("Pipe"), Some("Inherit")));
     resume(pid);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -221,8 +221,8 @@ fn signals() {
     assert_eq!(th["altstack"]["flags"], 0);
     let blocked = hex(t.value("blocked"));
     assert_eq!(th["sigmask"].as_u64().unwrap() & blocked, blocked);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -243,8 +243,8 @@ fn bigmem() {
     // Exactly the pages the program wrote (and did not drop) are stored.
     assert_eq!(r["stored_pages"].as_u64().unwrap(), touched);
     assert!(r["runs"].as_array().unwrap().len() > 1000, "holes split the runs");
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -271,8 +271,8 @@ fn no_signal_lost_while_dumping() {
         dump(pid, &file, &[]);
     }
     sender.join().unwrap();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     let count = lines.iter().find_map(|l| l.strip_prefix("rt_count ")).expect("rt_count line");
     assert_eq!(count, SENT.to_string(), "every queued signal was handled");
 }
@@ -320,7 +320,7 @@ fn stopped_target_stays_stopped() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(proc_state(pid), Some('T'), "still stopped after the dump");
     resume(pid);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }

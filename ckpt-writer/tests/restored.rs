@@ -69,8 +69,8 @@ fn final_page_left_out() {
         img["regions"].as_array().unwrap().iter().map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap())).collect();
     assert_eq!(got, want_maps);
     resume(pid);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -160,8 +160,8 @@ fn image_backed_mappings_stored_whole() {
     let v = run_ckpt(&["verify", file.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -208,7 +208,7 @@ fn split_heap_is_one_region() {
     let v = run_ckpt(&["verify", file.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }

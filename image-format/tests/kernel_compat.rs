@@ -10,10 +10,7 @@ const RUSTC: &str = "/usr/bin/rustc";
 
 #[test]
 fn v1_compiles_as_a_no_std_submodule() {
-    if !std::path::Path::new(RUSTC).exists() {
-        eprintln!("skipped: {RUSTC} (the kernel's rustc) is not installed");
-        return;
-    }
+    test_support::skip_unless!(std::path::Path::new(RUSTC).exists(), "{RUSTC} (the kernel's rustc, Debian's rustc-web) is not installed");
     let v1 = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/v1/mod.rs");
     let dir = std::env::temp_dir().join(format!("image-format-kcompat-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

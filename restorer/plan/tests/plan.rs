@@ -221,10 +221,7 @@ fn an_fd_that_cannot_be_reopened_by_path_is_refused() {
 #[test]
 fn plan_compiles_as_a_kernel_submodule() {
     const RUSTC: &str = "/usr/bin/rustc";
-    if !std::path::Path::new(RUSTC).exists() {
-        eprintln!("skipped: {RUSTC} (the kernel's rustc) is not installed");
-        return;
-    }
+    test_support::skip_unless!(std::path::Path::new(RUSTC).exists(), "{RUSTC} (the kernel's rustc, Debian's rustc-web) is not installed");
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = std::env::temp_dir().join(format!("plan-kcompat-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -14,10 +14,7 @@ fn writer_cmd(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn register_status_twice_unregister_and_non_root() {
-    if !can_register() {
-        return;
-    }
-    let b = Binfmt::register();
+    let b = skip_unless!(binfmt_entry());
     let name = b.name.as_str();
     let entry = std::fs::read_to_string(format!("/proc/sys/fs/binfmt_misc/{name}")).unwrap();
     assert!(entry.contains("flags: F\n") && !entry.contains('C'), "{entry}");
