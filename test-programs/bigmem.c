@@ -1,4 +1,4 @@
-/* bigmem MIB STEPS [SLEEP_US]: maps MIB MiB of private anonymous memory,
+/* bigmem [--wait-at K,...] MIB STEPS [SLEEP_US]: maps MIB MiB of private anonymous memory,
  * writes a known pattern into every page except every 16th page (never
  * touched) and pages 1024..1087 (written, then dropped with
  * MADV_DONTNEED), and verifies a slice of the written pages every step
@@ -25,7 +25,7 @@ static uint64_t check_page(uint8_t *base, long p)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	long mib = arg_or(argc, argv, 1, 256), steps = arg_or(argc, argv, 2, 100), us = arg_or(argc, argv, 3, 10000);
 	long pages = mib * 256;
 	uint8_t *base = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	uint64_t sum = 0;
 	long slice = pages / (steps > 0 ? steps : 1) + 1;
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		for (long p = s * slice; p < (s + 1) * slice && p < pages; p++)
 			if (!is_hole(p))
 				sum = mix64(sum, check_page(base, p));

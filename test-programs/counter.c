@@ -1,4 +1,4 @@
-/* counter STEPS [SLEEP_US]: one thread, a heap array it updates and
+/* counter [--wait-at K,...] STEPS [SLEEP_US]: one thread, a heap array it updates and
  * checks every step. Prints "ready", "step N HASH" every 100 steps and
  * "result HASH". */
 #include "common.h"
@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	long steps = arg_or(argc, argv, 1, 1000), us = arg_or(argc, argv, 2, 1000);
 	uint64_t *a = malloc(N * sizeof(*a));
 	if (!a)
@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 	uint64_t sum = 1;
 	printf("ready\n");
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		for (long i = 0; i < N; i++) {
 			if (a[i] != (uint64_t)i * 2654435761u + s)
 				FAIL("step %ld: a[%ld] is %llx", s, i, (unsigned long long)a[i]);

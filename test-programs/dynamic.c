@@ -1,4 +1,4 @@
-/* dynamic STEPS [SLEEP_US]: a dynamically linked glibc program (libc.so,
+/* dynamic [--wait-at K,...] STEPS [SLEEP_US]: a dynamically linked glibc program (libc.so,
  * ld.so, their relocated data) doing string and sorting work through libc
  * every step. Prints "ready", "step N HASH" every 100 steps, "result HASH". */
 #include "common.h"
@@ -12,13 +12,14 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	long steps = arg_or(argc, argv, 1, 1000), us = arg_or(argc, argv, 2, 1000);
 	uint32_t v[256];
 	char *text = strdup("checkpoint");
 	uint64_t sum = 7;
 	printf("ready\n");
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		for (int i = 0; i < 256; i++)
 			v[i] = (uint32_t)mix64(s, i);
 		qsort(v, 256, sizeof(v[0]), cmp);

@@ -1,4 +1,4 @@
-/* files DIR STEPS [SLEEP_US]: files open at known offsets. Creates
+/* files [--wait-at K,...] DIR STEPS [SLEEP_US]: files open at known offsets. Creates
  * DIR/input.dat (64 KiB pattern) and reads it read-only from offset 4096,
  * 16 bytes a step, checking each read; writes "line N" to DIR/output.txt
  * and "aN" to DIR/append.log (O_APPEND); keeps DIR and /dev/null open.
@@ -32,7 +32,7 @@ static void check_file(const char *path, const char *fmt, long steps, uint64_t *
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	if (argc < 3)
 		FAIL("usage: files DIR STEPS [SLEEP_US]");
 	const char *dir = argv[1];
@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 	uint64_t sum = 0;
 	long pos = START;
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		uint8_t chunk[16];
 		if (pos + 16 > INPUT_LEN) {
 			pos = START;

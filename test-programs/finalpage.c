@@ -1,4 +1,4 @@
-/* finalpage STUB_BIN ITER [SLEEP_US]: looks like a restored process. It maps
+/* finalpage [--wait-at K,...] STUB_BIN ITER [SLEEP_US]: looks like a restored process. It maps
  * the restorer stub's final page (the last page of STUB_BIN, built by
  * restorer/stub) as a restorer leaves it: one private anonymous r-x page.
  * Beside it, for contrast, an ordinary r-x anonymous page and a writable
@@ -26,7 +26,7 @@ static uint64_t hash_page(uint64_t h, const unsigned char *p)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	if (argc < 3)
 		FAIL("usage: finalpage STUB_BIN ITER [SLEEP_US]");
 	long iter = arg_or(argc, argv, 2, 100), us = arg_or(argc, argv, 3, 1000);
@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 	long step = iter / 10 ? iter / 10 : 1;
 	uint64_t h = 0;
 	for (long i = 1; i <= iter; i++) {
+		wait_point(i);
 		h = hash_page(hash_page(hash_page(h, final), plain), writable);
 		if (i % step == 0 && i / step <= 10)
 			printf("progress %ld/10\n", i / step);

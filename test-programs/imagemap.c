@@ -1,4 +1,4 @@
-/* imagemap IMAGE OTHER ITER [SLEEP_US]: maps two files MAP_PRIVATE from
+/* imagemap [--wait-at K,...] IMAGE OTHER ITER [SLEEP_US]: maps two files MAP_PRIVATE from
  * file offset 4096 to their end, as a restorer maps an image's page runs:
  * IMAGE (a checkpoint image, or a file starting with its magic) and OTHER
  * (an ordinary file). In each mapping it writes bytes 256..511 of pages 1
@@ -43,7 +43,7 @@ static uint64_t hash_map(uint64_t h, const unsigned char *p, long pages)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	if (argc < 4)
 		FAIL("usage: imagemap IMAGE OTHER ITER [SLEEP_US]");
 	long iter = arg_or(argc, argv, 3, 100), us = arg_or(argc, argv, 4, 1000);
@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 	long step = iter / 10 ? iter / 10 : 1;
 	uint64_t h = 0;
 	for (long i = 1; i <= iter; i++) {
+		wait_point(i);
 		if (i % step == 0 && i / step <= 10) {
 			h = hash_map(hash_map(h, img, n_img), other, n_other);
 			printf("progress %ld/10\n", i / step);

@@ -1,4 +1,4 @@
-/* regs SEED [ROUNDS] [ITERS]: loads known values into every general
+/* regs [--wait-at K,...] SEED [ROUNDS] [ITERS]: loads known values into every general
  * purpose register but rcx (loop counter) and rsp, into ymm0-14 (or, with
  * AVX-512, zmm0-14 and zmm16-31; register 15 is the compare scratch) and
  * checks them in a loop written in assembly, ITERS iterations per round.
@@ -57,7 +57,7 @@ __asm__(".text\n .globl regs_loop_avx512\n .type regs_loop_avx512,@function\n re
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	uint64_t seed = arg_or(argc, argv, 1, 1);
 	long rounds = arg_or(argc, argv, 2, 10), iters = arg_or(argc, argv, 3, 20000000);
 	int avx512 = __builtin_cpu_supports("avx512f");
@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	uint64_t sum = seed;
 	for (long r = 0; r < rounds; r++) {
+		wait_point(r);
 		int bad = avx512 ? regs_loop_avx512(iters) : regs_loop_avx2(iters);
 		if (bad)
 			FAIL("round %ld: a register lost its value", r);

@@ -1,4 +1,4 @@
-/* signals STEPS [SLEEP_US]: SIGUSR1 handler (SA_SIGINFO|SA_ONSTACK) that
+/* signals [--wait-at K,...] STEPS [SLEEP_US]: SIGUSR1 handler (SA_SIGINFO|SA_ONSTACK) that
  * must run on the alternate stack, SIGUSR2 handler (SA_RESTART), SIGPIPE
  * ignored, SIGHUP and SIGWINCH blocked. Every step raises both signals and
  * checks that handlers, mask and alternate stack are all still in place.
@@ -39,7 +39,7 @@ static void on_usr2(int sig)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	long steps = arg_or(argc, argv, 1, 1000), us = arg_or(argc, argv, 2, 1000);
 	stack_t ss = { .ss_sp = altstack, .ss_size = ALT_SIZE, .ss_flags = 0 };
 	if (sigaltstack(&ss, NULL))
@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	uint64_t sum = 0;
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		raise(SIGUSR1);
 		raise(SIGUSR2);
 		if (usr1 != s + 1 || usr2 != s + 1 || off_stack)

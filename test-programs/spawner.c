@@ -1,4 +1,4 @@
-/* spawner STEPS [SLEEP_US]: every step creates 4 short-lived threads,
+/* spawner [--wait-at K,...] STEPS [SLEEP_US]: every step creates 4 short-lived threads,
  * each computing a hash, and joins them, so threads are constantly being
  * created and exiting while a dump attaches. Prints "ready", "step N HASH"
  * every 100 steps and "result HASH". */
@@ -22,11 +22,12 @@ static void *run(void *p)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	long steps = arg_or(argc, argv, 1, 1000), us = arg_or(argc, argv, 2, 200);
 	uint64_t sum = 3;
 	printf("ready\n");
 	for (long s = 0; s < steps; s++) {
+		wait_point(s);
 		struct job jobs[4];
 		for (int k = 0; k < 4; k++) {
 			jobs[k].in = mix64(s, k);

@@ -1,4 +1,4 @@
-/* splitheap IMAGE ITER [SLEEP_US]: a heap as a restorer leaves it. It grows
+/* splitheap [--wait-at K,...] IMAGE ITER [SLEEP_US]: a heap as a restorer leaves it. It grows
  * the heap by 8 pages with sbrk (page i filled with 0x10 + i), then maps
  * pages 1-2 of IMAGE (a checkpoint image, or a file starting with its
  * magic) MAP_PRIVATE|MAP_FIXED over heap pages 3-4 and writes bytes
@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	if (argc < 3)
 		FAIL("usage: splitheap IMAGE ITER [SLEEP_US]");
 	long iter = arg_or(argc, argv, 2, 100), us = arg_or(argc, argv, 3, 1000);
@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 	long step = iter / 10 ? iter / 10 : 1;
 	uint64_t h = 0;
 	for (long i = 1; i <= iter; i++) {
+		wait_point(i);
 		if (i % step == 0 && i / step <= 10) {
 			for (int k = 0; k < PAGES * PG; k += 8) {
 				uint64_t v;

@@ -1,8 +1,10 @@
-/* threads8 ITER [SLEEP_US]: 8 worker threads, each with its own hash
+/* threads8 [--wait-at K,...] ITER [SLEEP_US]: 8 worker threads, each with its own hash
  * loop, sharing a counter under a mutex with a condition variable; the
  * main thread sends SIGUSR1 with pthread_kill to worker 3 three times and
  * checks the handler ran in that thread. Prints "ready", "progress K/10"
- * and "result HASH". */
+ * and "result HASH". A wait point K (common.h) is taken at progress K by
+ * the main thread while the workers wait at the shared count that progress
+ * K stands for, so every thread is there when the process is dumped. */
 #include "common.h"
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +23,8 @@ static long iter, us;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static long shared_count;
+/* The workers do not take the shared count past this (a wait point's). */
+static long hold_at = -1;
 static int started;
 static __thread int my_idx = -1;
 static atomic_int hits, wrong_thread;
@@ -34,6 +38,16 @@ static void on_usr1(int sig)
 		atomic_store(&wrong_thread, 1);
 }
 
+/* The shared count at the first wait point after progress K, or -1. */
+static long hold_after(long k, long total)
+{
+	long next = -1;
+	for (int i = 0; i < n_waits; i++)
+		if (wait_steps[i] > k && wait_steps[i] <= 10 && (next < 0 || wait_steps[i] < next))
+			next = wait_steps[i];
+	return next < 0 ? -1 : next * total / 10;
+}
+
 static void *work(void *p)
 {
 	struct worker *w = p;
@@ -45,6 +59,8 @@ static void *work(void *p)
 	for (long i = 0; i < iter; i++) {
 		w->hash = mix64(w->hash, (uint64_t)i * (w->idx + 1));
 		pthread_mutex_lock(&mu);
+		while (shared_count == hold_at)
+			pthread_cond_wait(&cv, &mu);
 		shared_count++;
 		pthread_cond_broadcast(&cv);
 		pthread_mutex_unlock(&mu);
@@ -55,12 +71,13 @@ static void *work(void *p)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	iter = arg_or(argc, argv, 1, 1000);
 	us = arg_or(argc, argv, 2, 1000);
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigaction(SIGUSR1, &sa, NULL);
 	struct worker w[NT];
+	hold_at = hold_after(0, NT * iter);
 	for (int i = 0; i < NT; i++) {
 		w[i].idx = i;
 		w[i].hash = i;
@@ -85,6 +102,11 @@ int main(int argc, char **argv)
 			while (atomic_load(&hits) < k)
 				sleep_us(100);
 		}
+		wait_point(k);
+		pthread_mutex_lock(&mu);
+		hold_at = hold_after(k, total);
+		pthread_cond_broadcast(&cv);
+		pthread_mutex_unlock(&mu);
 	}
 	uint64_t sum = 0;
 	for (int i = 0; i < NT; i++) {

@@ -27,10 +27,27 @@ use crate::wait::{resume, wait_thread, Event};
 /// PF_KTHREAD from include/linux/sched.h.
 const PF_KTHREAD: u32 = 0x0020_0000;
 
+/// Whether the process `pid` has exited: gone from /proc, or a zombie
+/// (state Z, or X while it is being reaped).
+fn exited(pid: i32) -> Option<Error> {
+    match Process::new(pid).and_then(|p| p.stat()) {
+        Ok(stat) if stat.state == 'Z' || stat.state == 'X' => Some(Error::Zombie(pid)),
+        Ok(_) => None,
+        Err(_) if !std::path::Path::new(&format!("/proc/{pid}")).exists() => Some(Error::NoSuchProcess(pid)),
+        Err(_) => None,
+    }
+}
+
+/// A failed read of /proc/PID/`file`: the process is gone or a zombie
+/// (a zombie's /proc files are not all readable), or the failure itself.
+fn proc_error(pid: i32, file: &str, e: procfs::ProcError) -> Error {
+    exited(pid).unwrap_or_else(|| Error::sys(format!("reading /proc/{pid}/{file}"), std::io::Error::other(e.to_string())))
+}
+
 /// Refuses targets that cannot be dumped, before touching them.
 pub fn check_target(pid: i32) -> Result<()> {
-    let proc = Process::new(pid).map_err(|_| Error::NoSuchProcess(pid))?;
-    let stat = proc.stat().map_err(|_| Error::NoSuchProcess(pid))?;
+    let proc = Process::new(pid).map_err(|e| proc_error(pid, "", e))?;
+    let stat = proc.stat().map_err(|e| proc_error(pid, "stat", e))?;
     if stat.pid != pid {
         // A thread id that is not a thread group leader.
         return Err(Error::Usage(format!("{pid} is a thread of process {}; dump the process", stat.pid)));
@@ -41,7 +58,7 @@ pub fn check_target(pid: i32) -> Result<()> {
     if stat.flags & PF_KTHREAD != 0 {
         return Err(Error::KernelThread(pid));
     }
-    let status = proc.status().map_err(|_| Error::NoSuchProcess(pid))?;
+    let status = proc.status().map_err(|e| proc_error(pid, "status", e))?;
     if status.tracerpid != 0 {
         return Err(Error::AlreadyTraced { pid, tracer: status.tracerpid });
     }
@@ -85,6 +102,10 @@ impl Frozen {
                     // The thread exited between the scan and the seize.
                     Err(Errno::ESRCH) if tid != pid => continue,
                     Err(Errno::ESRCH) => return Err(Error::TargetGone { pid, during: "attaching".into() }),
+                    // The kernel refuses to attach to a zombie.
+                    Err(Errno::EPERM) if tid == pid && exited(pid).is_some() => {
+                        return Err(Error::TargetGone { pid, during: "attaching: it is a zombie now".into() })
+                    }
                     Err(Errno::EPERM) => {
                         if let Ok(s) = Process::new(pid).and_then(|p| p.status()) {
                             if s.tracerpid != 0 && s.tracerpid != std::process::id() as i32 {
@@ -177,5 +198,45 @@ impl Drop for Frozen {
         for &tid in &self.tids {
             let _ = resume(libc::PTRACE_DETACH, tid, 0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A child that has exited and is not reaped yet.
+    fn zombie() -> std::process::Child {
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Process::new(pid).and_then(|p| p.stat()).map(|s| s.state).ok() != Some('Z') {
+            assert!(Instant::now() < deadline, "pid {pid} never became a zombie");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child
+    }
+
+    #[test]
+    fn a_zombie_is_named_a_zombie_and_a_reaped_process_gone() {
+        let mut child = zombie();
+        let pid = child.id() as i32;
+        assert!(matches!(check_target(pid), Err(Error::Zombie(p)) if p == pid));
+        child.wait().unwrap();
+        assert!(matches!(check_target(pid), Err(Error::NoSuchProcess(p)) if p == pid));
+    }
+
+    /// A target that passed the checks and then exited is attached to as a
+    /// zombie: that is "exited during the dump", not "not permitted".
+    #[test]
+    fn a_target_that_turned_zombie_exited_during_the_dump() {
+        let mut child = zombie();
+        let pid = child.id() as i32;
+        match Frozen::freeze(pid) {
+            Err(e @ Error::TargetGone { .. }) => assert!(e.to_string().contains("zombie"), "{e}"),
+            other => panic!("want TargetGone, got {:?}", other.map(|_| "frozen")),
+        }
+        child.wait().unwrap();
     }
 }

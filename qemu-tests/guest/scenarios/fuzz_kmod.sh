@@ -16,8 +16,9 @@ count=$(arg fuzz_count)
 count=${count:-300}
 
 # Seed images: real processes of the unprivileged user, so that mutated
-# images get past the permission checks and into the deeper ones, and
-# restored ones finish quickly.
+# images get past the permission checks and into the deeper ones. Each is
+# dumped while it waits at a wait point (test-programs/common.h), near its
+# end, so that a restored one (stdin at end of file) finishes quickly.
 mkdir -p /tmp/fz
 chown 1000:1000 /tmp/fz
 cat > /tmp/fz/seeds.sh <<'INNER'
@@ -25,21 +26,18 @@ cat > /tmp/fz/seeds.sh <<'INNER'
 cd /tmp/fz
 seed() {
     name=$1
-    shift
-    "$@" > "/tmp/fz/$name.out" &
-    pid=$!
-    wait_line "/tmp/fz/$name.out" "$READY"
-    ckpt-writer dump "$pid" -o "/tmp/fz/$name.ckpt" > /dev/null 2>&1
-    kill "$pid" 2>/dev/null || true   # it may have finished meanwhile
-    wait "$pid" 2>/dev/null || true
-    test -s "/tmp/fz/$name.ckpt"
+    k=$2
+    prog=$3
+    shift 3
+    run_held "/tmp/fz/$name.in" "/tmp/fz/$name.out" "$prog" --wait-at "$k" "$@"
+    checkpoint "$pid" "/tmp/fz/$name.out" "$k" "/tmp/fz/$name.ckpt"
 }
-READY='^step 100 ' seed counter counter 300 1000
-READY='^step 100 ' seed counter-dynamic counter-dynamic 300 1000
-READY='^progress 1/10' seed threads8 threads8 300 1000
-READY='^step 100' seed signals signals 300 1000
+seed counter 100 counter 110 1000
+seed counter-dynamic 100 counter-dynamic 110 1000
+seed threads8 9 threads8 300 1000
+seed signals 100 signals 110 1000
 INNER
-run-as 1000 1000 sh -e /tmp/fz/seeds.sh
+must run-as 1000 1000 sh -e /tmp/fz/seeds.sh
 ls /tmp/fz/*.ckpt
 
 # Kernel problems only, as the harness counts them (console.rs): a restored
@@ -60,7 +58,7 @@ while :; do
     fuzz-images "$count" "$batch" /tmp/fz/batch /tmp/fz/*.ckpt
     chmod 755 /tmp/fz/batch
     for img in /tmp/fz/batch/*.ckpt; do
-        run-as 1000 1000 timeout -s KILL 2 exec-errno "$img" > /dev/null 2>&1 || true
+        run-as 1000 1000 timeout -s KILL 2 exec-errno "$img" < /dev/null > /dev/null 2>&1 || true
         executed=$((executed + 1))
         if dmesg -c | grep -E "$PROBLEMS" > /tmp/fz/problem.txt; then
             findings=$((findings + 1))
@@ -76,12 +74,19 @@ while :; do
         break
     fi
 done
-# Nothing a mutated image started may outlive its timeout.
-sleep 1
+# Nothing a mutated image started may outlive its timeout. Each image ran
+# as busybox timeout's own process (reaped by this shell); timeout's watcher
+# process checks once a second whether it is gone: wait for the watchers
+# to end (60 s at most), then nothing of the fuzzing user may be left.
+i=0
+while ps -o user,comm | grep -q -E '^ *(1000|user) +timeout' && [ "$i" -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
 if ps -o user,comm | grep -E '^ *(1000|user) ' | grep -v -E 'ps|grep'; then
     echo "FAIL: processes of the fuzzing user are left"
     exit 1
 fi
 echo "fuzz: $executed images executed in $(( $(date +%s) - start )) s, $findings findings"
-test "$findings" -eq 0
+if [ "$findings" -ne 0 ]; then echo "FAIL: $findings images caused kernel problems"; exit 1; fi
 echo "fuzz_kmod: all checks passed"

@@ -1,12 +1,13 @@
 # Helpers the restore scenarios share: `. /scenarios/lib.sh`.
 
-# wait_line FILE REGEX: until a line of FILE matches (30 s at most).
+# wait_line FILE REGEX: until a line of FILE matches (120 s at most: a
+# cap for a test that went wrong, never a pace the test relies on).
 wait_line() {
     i=0
     until grep -q "$2" "$1" 2>/dev/null; do
         sleep 0.1
         i=$((i + 1))
-        if [ "$i" -gt 300 ]; then echo "never saw '$2' in $1:"; cat "$1"; exit 1; fi
+        if [ "$i" -gt 1200 ]; then echo "FAIL: never saw '$2' in $1:"; cat "$1"; exit 1; fi
     done
 }
 
@@ -25,6 +26,45 @@ same_output() {
         exit 1
     fi
     echo "$2: same output as the uninterrupted run: $(wc -l < "$2") lines, $(tail -n 1 "$2")"
+}
+
+# must CMD...: runs CMD; if it fails, says which command and its status
+# (sh -e alone would end the scenario without a word).
+must() {
+    "$@" && return 0
+    must_rc=$?
+    echo "FAIL: '$*' exited with status $must_rc"
+    exit 1
+}
+
+# run_held FIFO OUT CMD...: CMD in the background ($pid), stdout to OUT,
+# stdin the FIFO opened read-write, so that it never reads end of file:
+# each of CMD's wait points (test-programs/common.h) blocks until
+# `release FIFO` writes a byte.
+run_held() {
+    rh_fifo=$1
+    rh_out=$2
+    shift 2
+    rm -f "$rh_fifo"
+    mkfifo "$rh_fifo"
+    "$@" 0<>"$rh_fifo" > "$rh_out" &
+    pid=$!
+}
+
+# release FIFO: lets a program of run_held past one wait point (opened
+# read-write, so this never blocks, even if nobody reads any more).
+release() { printf x 1<>"$1"; }
+
+# checkpoint PID OUT K IMAGE: once the program PID (stdout OUT) waits at
+# step K, dumps it into IMAGE and kills it. A failed dump ends the
+# scenario, with ckpt-writer's message.
+checkpoint() {
+    wait_line "$2" "^waiting at $3\$"
+    if ! ckpt-writer dump "$1" -o "$4" --kill; then
+        echo "FAIL: ckpt-writer could not dump pid $1 ($2, waiting at $3)"
+        exit 1
+    fi
+    wait "$1" 2>/dev/null || true
 }
 
 # roundtrip NAME REGEX CMD...: CMD uninterrupted into /tmp/NAME.ref; CMD
