@@ -66,7 +66,7 @@ static int sparse(long gib)
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	if (argc == 3 && !strcmp(argv[1], "maps"))
 		return many_maps(strtol(argv[2], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "sparse"))
