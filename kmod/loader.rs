@@ -58,11 +58,30 @@ pub(crate) fn load_binary(exec: Exec<'_>) -> Result {
     restore::restore(committed, &image, prepared).map_err(|(err, step)| failure.log(step, err))
 }
 
+/// The reason (before the point of no return) or step (after it) logged
+/// when a fatal signal stops one of the module's long loops.
+pub(crate) const INTERRUPTED: &str = "interrupted-by-fatal-signal";
+
+/// [`glue::yield_now`] for the loops before the point of no return: a
+/// pending fatal signal ends the exec there (the task dies of it).
+pub(crate) fn yield_before_commit() -> Checked<()> {
+    glue::yield_now().map_err(|e| refuse(e, INTERRUPTED))
+}
+
+/// Bytes read in one step: up to 64 MiB of metadata are read in steps, so
+/// that a killed caller stops between them.
+const READ_CHUNK: usize = 1 << 20;
+
 /// A zero-filled buffer of `len` bytes read from the image at `pos`.
 fn read_range(exec: &Exec<'_>, pos: u64, len: u64) -> Checked<KVVec<u8>> {
     let len = usize::try_from(len).map_err(|_| refuse(ENOMEM, "too-large"))?;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| refuse(ENOMEM, "out-of-memory"))?;
-    exec.read_exact_at(pos, &mut buf).map_err(|e| refuse(e, "read-error"))?;
+    let mut at = pos;
+    for piece in buf.chunks_mut(READ_CHUNK) {
+        yield_before_commit()?;
+        exec.read_exact_at(at, piece).map_err(|e| refuse(e, "read-error"))?;
+        at += piece.len() as u64;
+    }
     Ok(buf)
 }
 

@@ -15,6 +15,7 @@ use kernel::uaccess::UserSlice;
 use crate::glue::{self, Exec, OpenFile};
 use crate::image_format::records::{prot, region_flags};
 use crate::image_format::{check_cpu, FdDisposition, FdKind, FileId, Image, Region, RegionKind};
+use crate::loader::yield_before_commit;
 use crate::plan::{self, Layout, Placement, PAGE};
 use crate::refusal::{eopnotsupp, estale, open_failure, refuse, Checked, Refusal};
 
@@ -49,6 +50,7 @@ const S_IFCHR: u32 = 0o020_000;
 /// Reasons for open failures of mapped files and of fds to reopen.
 const MAPPED_FILE: (&str, &str, &str) = ("mapped-file-missing", "mapped-file-permission", "mapped-file-open-failed");
 const FD_FILE: (&str, &str, &str) = ("fd-file-missing", "fd-file-permission", "fd-file-open-failed");
+const CWD: (&str, &str, &str) = ("cwd-missing", "cwd-permission", "cwd-failed");
 
 /// What the restore needs after the point of no return.
 pub(crate) struct Prepared {
@@ -76,6 +78,10 @@ pub(crate) fn copies_pages(r: &Region) -> bool {
 }
 
 pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
+    // Stored pages are mapped from the image after the point of no return.
+    if !exec.image_mappable() {
+        return Err(refuse(ENOEXEC, "image-not-mappable"));
+    }
     let (xcr0, xsave_size) = glue::cpu_xstate();
     check_cpu(&image.process, xcr0, xsave_size)?;
     // The stub clones every thread after the point of no return: a clone
@@ -86,6 +92,11 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
     let (files, file_of) = check_regions(image)?;
     let vdso_base = check_vdso(exec, image)?;
     check_fds(image)?;
+    // The stub's chdir comes after the point of no return.
+    let cwd = image.string(image.process.cwd);
+    if !cwd.is_empty() {
+        glue::cwd_check(cwd).map_err(|e| open_failure(e, CWD))?;
+    }
 
     let layout = plan::layout(image, 0)?;
     let stub_len = STUB.len() as u64;
@@ -117,6 +128,7 @@ fn check_regions(image: &Image<'_>) -> Checked<(KVec<OpenFile>, KVVec<u32>)> {
     let mut mappings: u64 = 0;
     let mut last_path: &[u8] = &[];
     for (i, r) in image.regions().enumerate() {
+        yield_before_commit()?;
         if r.start < MIN_ADDR {
             return Err(refuse(EPERM, "region-below-mmap-min-addr"));
         }
@@ -214,6 +226,7 @@ fn vdso_differs() -> Refusal {
 /// file's place must not block the exec.
 fn check_fds(image: &Image<'_>) -> Checked<()> {
     for fd in image.fds().filter(|f| f.disposition == FdDisposition::Reopen) {
+        yield_before_commit()?;
         let want = match fd.kind {
             FdKind::Regular => S_IFREG,
             FdKind::Directory => S_IFDIR,

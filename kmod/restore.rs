@@ -3,7 +3,10 @@
 //! validated and prepared image, then enter the restorer stub. No `unsafe`
 //! here. Every error kills the task (the exec code sends SIGSEGV), so the
 //! checks that can fail for a reason the caller could fix were all made in
-//! prepare.rs; what can fail here is memory allocation or I/O.
+//! prepare.rs; what can fail here is memory allocation or I/O. The loops
+//! yield at every region, run and copied chunk, and stop when the task has
+//! a fatal signal: it dies of that signal (the exec code sends no SIGSEGV
+//! then), and the log names the step `interrupted-by-fatal-signal`.
 
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
@@ -11,6 +14,7 @@ use kernel::uaccess::UserSlice;
 use crate::glue::{self, Committed, MmFields};
 use crate::image_format::records::region_flags;
 use crate::image_format::{Image, Region, RegionKind};
+use crate::loader::INTERRUPTED;
 use crate::plan::PAGE;
 use crate::prepare::{copies_pages, mapped_by_module, Prepared, STUB};
 
@@ -41,6 +45,7 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
 
     let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), "out-of-memory")?;
     for (i, r) in image.regions().enumerate() {
+        step(glue::yield_now(), INTERRUPTED)?;
         if mapped_by_module(&r) {
             let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
             map_region(&c, image, &r, file, &mut chunk)?;
@@ -102,6 +107,7 @@ fn map_region(
         }
     }
     for run in image.page_runs(r) {
+        step(glue::yield_now(), INTERRUPTED)?;
         // Validated: runs lie inside the region and the file's page data.
         let at = r.start + run.page_index * PAGE;
         let bytes = run.page_count * PAGE;
@@ -117,6 +123,7 @@ fn map_region(
 fn copy_pages(c: &Committed<'_>, at: u64, bytes: u64, file_offset: u64, chunk: &mut [u8]) -> core::result::Result<(), StepError> {
     let mut done = 0u64;
     while done < bytes {
+        step(glue::yield_now(), INTERRUPTED)?;
         let n = (bytes - done).min(chunk.len() as u64) as usize;
         let buf = &mut chunk[..n];
         step(c.read_image(file_offset + done, buf), "read-stored-pages")?;

@@ -163,8 +163,9 @@ void *memset(void *dst, int c, unsigned long n)
 
 /*
  * Nothing can be reported to anyone once the restore has begun: the caller's
- * process image is gone. Record the step in the plan (visible in a core dump)
- * and die the way a failed exec does.
+ * process image is gone. Record the step in plan->error (nothing reads it
+ * yet: exit_group leaves no core dump, and the plan dies with the process)
+ * and exit with status 139, the way a failed exec's SIGSEGV looks to a shell.
  */
 static void __attribute__((noreturn)) fail(struct chkpt_plan *plan, u64 step, long err)
 {
