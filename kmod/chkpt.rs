@@ -2,7 +2,8 @@
 //! binfmt_chkpt: execve of a checkpoint image resumes the checkpointed process.
 //!
 //! Files: loader.rs (the order of a restore, with the point of no return),
-//! prepare.rs (checks against the caller before it), restore.rs (mapping
+//! prepare.rs (checks against the caller before it: the shared policy,
+//! with host.rs gathering its facts), restore.rs (mapping
 //! after it), refusal.rs (errnos and reasons), glue.rs (all `unsafe`, the
 //! boundary to shim.c). The image format's validator and the stub's plan
 //! builder are compiled from the very same sources the userspace tools use.
@@ -29,7 +30,12 @@ use image_format as fmt;
 #[path = "../restorer/plan/src/plan.rs"]
 #[expect(dead_code, unreachable_pub)]
 mod plan;
+// The restore policy (restorer/policy), shared with the userspace restorer.
+#[path = "../restorer/policy/src/rules/mod.rs"]
+#[expect(dead_code, unused_imports, unreachable_pub)]
+mod policy;
 mod glue;
+mod host;
 mod loader;
 mod prepare;
 mod refusal;

@@ -182,16 +182,12 @@ pub(crate) fn rlimit_nproc() -> u64 {
 }
 
 /// The most mappings a process may have: vm.max_map_count. 6.12 does not
-/// export `sysctl_max_map_count` to modules, so this is the kernel's
-/// default (`DEFAULT_MAX_MAP_COUNT`, 65530) whatever an admin set: an
-/// admin who lowered it can make a restore fail after the point of no
-/// return (the mapping fails and the task is killed); one who raised it
-/// gets refusals the sysctl would not require.
-// Gathered for the shared restore policy (issue 12); prepare.rs still
-// uses its own constant until the policy replaces it.
-#[expect(dead_code)]
+/// export `sysctl_max_map_count` to modules, so the shim reads the sysctl
+/// through /proc/sys as the caller; where that fails (a chroot without
+/// /proc), the kernel's default (65530).
 pub(crate) fn max_map_count() -> u64 {
-    // SAFETY: returns a compile-time constant; no requirement.
+    // SAFETY: the shim opens and reads a procfs file with the caller's
+    // credentials and drops it; no requirement on our side.
     unsafe { chkpt_shim_max_map_count() }
 }
 

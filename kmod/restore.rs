@@ -12,21 +12,17 @@ use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, Committed, MmFields};
-use crate::image_format::records::region_flags;
-use crate::image_format::{Image, Region, RegionKind};
+use crate::image_format::{Image, Region};
 use crate::loader::INTERRUPTED;
 use crate::plan::PAGE;
-use crate::prepare::{copies_pages, mapped_by_module, Prepared, STUB};
+use crate::policy::{map_flags, run_flags, RegionMap};
+use crate::prepare::{Prepared, STUB};
 
 /// A failed step: its errno and name for the log line.
 pub(crate) type StepError = (Error, &'static str);
 
-const MAP_SHARED: u32 = 0x01;
 const MAP_PRIVATE: u32 = 0x02;
-const MAP_FIXED: u32 = 0x10;
 const MAP_ANONYMOUS: u32 = 0x20;
-const MAP_GROWSDOWN: u32 = 0x100;
-const MAP_NORESERVE: u32 = 0x4000;
 const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 const PROT_RW: u32 = 1 | 2;
 const PROT_RWX: u32 = 1 | 2 | 4;
@@ -46,10 +42,8 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), "out-of-memory")?;
     for (i, r) in image.regions().enumerate() {
         step(glue::yield_now(), INTERRUPTED)?;
-        if mapped_by_module(&r) {
-            let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
-            map_region(&c, image, &r, file, &mut chunk)?;
-        }
+        let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
+        map_region(&c, image, &r, file, &mut chunk)?;
     }
 
     // [plan][stub]: written through user copies, then the stub makes its
@@ -75,9 +69,10 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     Ok(())
 }
 
-/// One region: its backing (anonymous, or its file), then its stored pages
-/// over it, mapped from the image (private, copy-on-write, loaded on
-/// demand) or, for the stack and shared memory, copied in.
+/// One region as the shared policy says: its backing (anonymous, or its
+/// file), then its stored pages over it, mapped from the image (private,
+/// copy-on-write, loaded on demand) or, for the stack and shared memory,
+/// copied in. The vdso is the stub's to map.
 fn map_region(
     c: &Committed<'_>,
     image: &Image<'_>,
@@ -86,35 +81,22 @@ fn map_region(
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
-    let shared = r.flags & region_flags::SHARED != 0;
-    // Private memory is mapped without commit accounting: a sparse region
-    // larger than RAM (a reserved heap, a sanitizer's shadow) was possible
-    // in the original process (MAP_NORESERVE is not visible in /proc), and
-    // accounting could only fail after the point of no return. Touching
-    // more than exists meets the OOM killer, as the original would have.
-    let kind_flags = if shared { MAP_SHARED } else { MAP_PRIVATE | MAP_NORESERVE };
-    match (r.kind, file) {
-        (RegionKind::File, Some(f)) => {
-            step(c.map_file(f, r.start, len, r.prot, kind_flags | MAP_FIXED_NOREPLACE, r.file_offset), "map-file-region")?
-        }
-        (RegionKind::File, None) => return Err((EINVAL, "file-region-without-file")),
-        _ => {
-            let grows = if r.kind == RegionKind::Stack { MAP_GROWSDOWN } else { 0 };
-            // Pages to copy need a writable mapping (prepare.rs refused
-            // unwritable ones).
-            let flags = kind_flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | grows;
-            step(c.map_anon(r.start, len, r.prot, flags), "map-anonymous-region")?
-        }
+    match (map_flags(r), file) {
+        (RegionMap::Kernel, _) => return Ok(()),
+        (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, r.prot, flags, r.file_offset), "map-file-region")?,
+        (RegionMap::File(_), None) => return Err((EINVAL, "file-region-without-file")),
+        // Pages to copy need a writable mapping (the policy refused
+        // unwritable ones).
+        (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, r.prot, flags), "map-anonymous-region")?,
     }
     for run in image.page_runs(r) {
         step(glue::yield_now(), INTERRUPTED)?;
         // Validated: runs lie inside the region and the file's page data.
         let at = r.start + run.page_index * PAGE;
         let bytes = run.page_count * PAGE;
-        if copies_pages(r) {
-            copy_pages(c, at, bytes, run.file_offset, chunk)?;
-        } else {
-            step(c.map_image(at, bytes, r.prot, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, run.file_offset), "map-stored-pages")?;
+        match run_flags(r) {
+            Some(flags) => step(c.map_image(at, bytes, r.prot, flags, run.file_offset), "map-stored-pages")?,
+            None => copy_pages(c, at, bytes, run.file_offset, chunk)?,
         }
     }
     Ok(())

@@ -257,11 +257,26 @@ u64 chkpt_shim_rlimit_nproc(void)
 
 /*
  * vm.max_map_count as a module can know it: sysctl_max_map_count is not
- * exported in 6.12, so this is the kernel's default, whatever the sysctl says.
+ * exported in 6.12, so the sysctl is read through procfs, as any process
+ * reads it (the value is global, not per namespace). Where that fails (a
+ * caller chrooted without /proc), the kernel's default.
  */
 u64 chkpt_shim_max_map_count(void)
 {
-	return DEFAULT_MAX_MAP_COUNT;
+	char buf[24] = {};
+	unsigned long val;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open("/proc/sys/vm/max_map_count", O_RDONLY, 0);
+	if (IS_ERR(f))
+		return DEFAULT_MAX_MAP_COUNT;
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	fput(f);
+	if (n <= 0 || kstrtoul(strim(buf), 10, &val))
+		return DEFAULT_MAX_MAP_COUNT;
+	return val;
 }
 
 /* The highest user address + 1 for a 64-bit task here (47-bit or 56-bit). */

@@ -15,7 +15,7 @@ use super::regions::{check_region, maps_image_exec};
 use super::vdso::vdso_plan;
 
 /// Regions or fds between two calls of [`Host::yield_now`].
-const YIELD_EVERY: usize = 256;
+const YIELD_EVERY: usize = 16;
 
 /// What the checks found that the restore needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -216,7 +216,7 @@ reasons! {
     // The restorer's own resources.
     OutOfMemory = "out-of-memory", ENOMEM, INTERNAL,
         "out of memory";
-    Interrupted = "interrupted", EINTR, INTERNAL,
+    Interrupted = "interrupted-by-fatal-signal", EINTR, INTERNAL,
         "interrupted by a fatal signal";
     // ckpt-restore's own address space (the module builds a fresh one).
     SealedMapping = "sealed-mapping", EPERM, INCOMPATIBLE,
