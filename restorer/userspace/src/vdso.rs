@@ -4,7 +4,11 @@
 //! arch_prctl(ARCH_MAP_VDSO_64), which maps the same layout as here.
 
 use std::fs::File;
+use std::io::IoSliceMut;
 use std::os::unix::fs::FileExt;
+
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::unistd::Pid;
 
 use image_format::{Image, RegionKind};
 
@@ -53,10 +57,16 @@ pub fn check(image: &Image<'_>, image_file: &File, here: &VdsoHere) -> Checked<u
     let n = (vdso.end - vdso.start) as usize;
     let mut stored = vec![0u8; n];
     image_file.read_exact_at(&mut stored, whole.file_offset).map_err(|e| internal("image-read-error", e))?;
-    // /proc/self/mem reads our own vdso without an unsafe slice.
-    let mem = File::open("/proc/self/mem").map_err(|e| internal("proc-self-mem", e))?;
+    // process_vm_readv reads our own vdso without an unsafe slice; not
+    // /proc/self/mem, which a process that is not dumpable (restoring an
+    // image its caller cannot read: the kernel's would_dump) may not open.
     let mut live = vec![0u8; n];
-    mem.read_exact_at(&mut live, here_vdso.0).map_err(|e| internal("caller-vdso-unreadable", e))?;
+    let remote = [RemoteIoVec { base: here_vdso.0 as usize, len: n }];
+    let got = process_vm_readv(Pid::this(), &mut [IoSliceMut::new(&mut live)], &remote)
+        .map_err(|e| internal("caller-vdso-unreadable", e))?;
+    if got != n {
+        return Err(internal("caller-vdso-unreadable", format!("{got} of {n} bytes")));
+    }
     if stored != live {
         return Err(refuse(exit::INCOMPATIBLE, "vdso-differs-from-this-kernel", ""));
     }
