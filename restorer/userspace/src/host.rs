@@ -2,6 +2,7 @@
 //! caller's credentials, and the files kept open for the memory steps.
 
 use std::fs::File;
+use std::io::IoSliceMut;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -10,6 +11,8 @@ use image_format::Image;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use nix::sys::statvfs::{fstatvfs, FsFlags};
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::unistd::Pid;
 use nix::unistd::{access, AccessFlags};
 use restore_policy::{errno, FileFacts, Host, MappedFile, Reason, Refusal, VdsoHere};
 
@@ -136,11 +139,16 @@ impl Host for UserHost<'_> {
         let at = self.own.vdso.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?.0;
         let mut stored = vec![0u8; len as usize];
         self.image_file.read_exact_at(&mut stored, stored_offset).map_err(internal)?;
-        // /proc/self/mem reads our own vdso without an unsafe slice.
-        let mem = File::open("/proc/self/mem").map_err(internal)?;
+        // process_vm_readv reads our own vdso without an unsafe slice; not
+        // /proc/self/mem, which a process that is not dumpable (restoring an
+        // image its caller cannot read: the kernel's would_dump) may not open.
         let mut live = vec![0u8; len as usize];
-        mem.read_exact_at(&mut live, at)
-            .map_err(|e| Refusal::with_errno(Reason::CallerVdsoUnreadable, os_errno(e), restore_policy::Detail::None))?;
+        let remote = [RemoteIoVec { base: at as usize, len: live.len() }];
+        let unreadable = |errno| Refusal::with_errno(Reason::CallerVdsoUnreadable, errno, restore_policy::Detail::None);
+        let got = process_vm_readv(Pid::this(), &mut [IoSliceMut::new(&mut live)], &remote).map_err(|e| unreadable(e as i32))?;
+        if got != live.len() {
+            return Err(unreadable(errno::EIO));
+        }
         Ok(stored == live)
     }
 }

@@ -91,6 +91,7 @@ fn restore(path: &str) -> Checked<()> {
     let mut ops = ops::teardown(at, at + block_len, USER_SPACE_END).to_vec();
     ops.extend(region_ops);
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
+    restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
     // CONFIG_CHECKPOINT_RESTORE, or an LSM) on any machine.

@@ -20,6 +20,8 @@ pub mod errno {
     #[allow(missing_docs)]
     pub const EIO: i32 = 5;
     #[allow(missing_docs)]
+    pub const EBADF: i32 = 9;
+    #[allow(missing_docs)]
     pub const ENOEXEC: i32 = 8;
     #[allow(missing_docs)]
     pub const EAGAIN: i32 = 11;
@@ -207,6 +209,8 @@ reasons! {
         "the image cannot be opened: permission denied";
     ImageOpenFailed = "image-open-failed", EIO, IMAGE_UNREADABLE,
         "the image cannot be opened";
+    ImageFdNotOpen = "image-fd-not-open", EBADF, IMAGE_UNREADABLE,
+        "the image's fd from binfmt_misc (AT_EXECFD) is not open";
     ImageReadError = "image-read-error", EIO, IMAGE_UNREADABLE,
         "the image cannot be read";
     NotARegularFile = "not-a-regular-file", EACCES, IMAGE_INVALID,
