@@ -50,13 +50,8 @@ pub(crate) fn load_binary(exec: Exec<'_>) -> Result {
 
     // 5. The new process image, then the stub.
     let failure = committed.failure_logger();
-    restore::restore(committed, &image, prepared).map_err(|(err, step)| failure.log(step, err))
+    restore::restore(committed, &image, prepared).map_err(|(err, step)| failure.log(step.name(), err))
 }
-
-/// The step logged when a fatal signal stops one of the module's long
-/// loops after the point of no return (before it, the policy's refusal of
-/// the same name).
-pub(crate) const INTERRUPTED: &str = "interrupted-by-fatal-signal";
 
 /// [`glue::yield_now`] for the loops before the point of no return: a
 /// pending fatal signal ends the exec there (the task dies of it).

@@ -156,7 +156,8 @@ struct chkpt_plan {
 	X(34, MAP_PLAN, "map-plan") \
 	X(35, MAP_STUB, "map-stub") \
 	X(36, COPY_PLAN, "copy-plan") \
-	X(37, COPY_STUB, "copy-stub")
+	X(37, COPY_STUB, "copy-stub") \
+	X(38, INTERRUPTED_BY_FATAL_SIGNAL, "interrupted-by-fatal-signal")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -214,6 +214,8 @@ steps! {
     CopyPlan = 36, "copy-plan";
     /// The module: copying the stub in.
     CopyStub = 37, "copy-stub";
+    /// The module: a fatal signal stopped one of its long loops.
+    Interrupted = 38, "interrupted-by-fatal-signal";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
