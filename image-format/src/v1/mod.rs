@@ -7,7 +7,7 @@
 //! no crate attributes, no alloc, no floats, no panicking operations.
 //! FORMAT.md (one directory up from src) is the byte-level specification.
 
-mod bytes;
+pub mod layout;
 pub mod checks;
 pub mod crc;
 pub mod error;
