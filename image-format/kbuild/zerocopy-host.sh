@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# zerocopy-host.sh OUT: prepares zerocopy for a build outside cargo with
-# RUSTC (default /usr/bin/rustc, the kernel's compiler): the module
-# (zerocopy.mk) and the kernel-style compile test (tests/kernel_compat.rs).
+# zerocopy-host.sh OUT [--host-lib]: prepares zerocopy for a build outside
+# cargo with RUSTC (default /usr/bin/rustc, the kernel's compiler): for the
+# module (zerocopy.mk), and with --host-lib for the tests that compile the
+# module's shared sources the kernel's way on the host (kernel_compat.rs).
 #
 # Uses exactly the sources Cargo.lock pins (cargo downloads them if needed)
 # and builds zerocopy's derive macro with its dependencies as host crates,
@@ -11,17 +12,24 @@
 #   zerocopy.src    path of zerocopy's src/lib.rs
 #   zerocopy.flags  rustc flags to compile it (edition 2021): feature,
 #                   cfgs, --extern of the derive
+# and with --host-lib:
+#   host/libzerocopy.rlib  zerocopy itself, for the host
+#   host.flags      rustc flags for a crate using it: --extern, -L
 # Each file is rewritten only when its content changes, and nothing is
 # rebuilt when the versions and the compiler are those of the last run, so
 # make sees no change.
 set -euo pipefail
 
-out=${1:?usage: zerocopy-host.sh OUT}
+out=${1:?usage: zerocopy-host.sh OUT [--host-lib]}
+host_lib=${2:-}
 rustc=${RUSTC:-/usr/bin/rustc}
 cargo=${CARGO:-cargo}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# One run at a time per OUT (the module build and the tests share it).
+exec 9>"$out/lock"
+flock 9
 
 # Writes stdin to $1 only if it differs (keeps the mtime otherwise).
 put() {
@@ -100,3 +108,17 @@ printf '%s\n' "${dir[zerocopy]}/src/lib.rs" | put "$out/zerocopy.src"
 # Only the derive feature: the kernel has neither std nor alloc.
 printf -- "--cfg feature=\"derive\" %s--extern zerocopy_derive=%s\n" \
     "$zcfgs" "$out/libzerocopy_derive.so" | put "$out/zerocopy.flags"
+
+if [ "$host_lib" = --host-lib ]; then
+    mkdir -p "$out/host"
+    hstamp="$rustc_version
+$(cat "$out/zerocopy.src" "$out/zerocopy.flags")"
+    if [ "$(cat "$out/host/stamp" 2>/dev/null)" != "$hstamp" ]; then
+        rm -f "$out/host/stamp"
+        # shellcheck disable=SC2046 # the flags file holds separate words
+        "$rustc" --edition=2021 --crate-type rlib --crate-name zerocopy --cap-lints allow \
+            -C panic=abort --out-dir "$out/host" $(cat "$out/zerocopy.flags") "${dir[zerocopy]}/src/lib.rs"
+        printf '%s' "$hstamp" > "$out/host/stamp"
+    fi
+    printf -- "--extern zerocopy=%s -L dependency=%s\n" "$out/host/libzerocopy.rlib" "$out" | put "$out/host.flags"
+fi

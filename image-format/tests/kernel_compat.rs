@@ -23,36 +23,21 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// zerocopy built by the kernel's rustc for the host, with its derive:
-/// returns the directory holding libzerocopy.rlib and the derive.
-fn zerocopy() -> PathBuf {
+/// The rustc flags that give a crate zerocopy built by the kernel's rustc
+/// for the host, with its derive (kbuild/zerocopy-host.sh).
+fn zerocopy_flags() -> Vec<String> {
     let dir = root().join("build/zerocopy");
     let mut host = Command::new("bash");
     host.arg(root().join("image-format/kbuild/zerocopy-host.sh"))
         .arg(&dir)
+        .arg("--host-lib")
         .env("RUSTC", RUSTC);
     if let Some(cargo) = option_env!("CARGO") {
         host.env("CARGO", cargo);
     }
     run(&mut host);
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let (src, flags) = (read("zerocopy.src"), read("zerocopy.flags"));
-    // Rebuilt when the flags (versions, derive) or the source path change.
-    let lib = dir.join("host");
-    let stamp = format!("{src}{flags}");
-    if std::fs::read_to_string(lib.join("stamp")).ok().as_deref() != Some(&stamp) {
-        std::fs::create_dir_all(&lib).unwrap();
-        let mut rustc = Command::new(RUSTC);
-        rustc
-            .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "zerocopy"])
-            .args(["--cap-lints", "allow", "-C", "panic=abort", "--out-dir"])
-            .arg(&lib)
-            .args(flags.split_whitespace())
-            .arg(src.trim());
-        run(&mut rustc);
-        std::fs::write(lib.join("stamp"), stamp).unwrap();
-    }
-    lib
+    let flags = std::fs::read_to_string(dir.join("host.flags")).unwrap();
+    flags.split_whitespace().map(String::from).collect()
 }
 
 #[test]
@@ -61,7 +46,7 @@ fn v1_compiles_as_a_no_std_submodule() {
         eprintln!("skipped: {RUSTC} (the kernel's rustc) is not installed");
         return;
     }
-    let zerocopy = zerocopy();
+    let zerocopy = zerocopy_flags();
     let v1 = root().join("image-format/src/v1/mod.rs");
     let dir = std::env::temp_dir().join(format!("image-format-kcompat-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,10 +62,7 @@ fn v1_compiles_as_a_no_std_submodule() {
     let mut rustc = Command::new(RUSTC);
     rustc
         .args(["--edition", "2021", "--crate-type", "lib", "-C", "panic=abort", "-D", "warnings"])
-        .arg("--extern")
-        .arg(format!("zerocopy={}", zerocopy.join("libzerocopy.rlib").display()))
-        .arg("-L")
-        .arg(format!("dependency={}", zerocopy.parent().unwrap().display()))
+        .args(&zerocopy)
         .arg("--out-dir")
         .arg(&dir)
         .arg(&krate);
