@@ -2,10 +2,12 @@
 
 use core::ops::Deref;
 
-use super::bytes::get_u32;
+use zerocopy::little_endian::U32;
+
 use super::crc::crc32c;
 use super::error::{FormatError, Result};
 use super::header::{Header, Trailer, TRAILER_SIZE};
+use super::layout::wire_slice;
 use super::metadata::Metadata;
 use super::section::{kind, Section};
 
@@ -18,7 +20,7 @@ pub struct Image<'a> {
     pub meta: Metadata<'a>,
     /// The trailer.
     pub trailer: Trailer,
-    page_crcs: &'a [u8],
+    page_crcs: &'a [U32],
 }
 
 impl<'a> Deref for Image<'a> {
@@ -86,7 +88,8 @@ impl<'a> Image<'a> {
             header: h,
             meta,
             trailer,
-            page_crcs: s.records(),
+            // count * 4 bytes, checked above.
+            page_crcs: wire_slice(s.records()).ok_or(FormatError::BadPageCrcTable)?,
         })
     }
 
@@ -104,9 +107,6 @@ impl<'a> Image<'a> {
 
     /// Stored CRC32C of page run `index` (in `all_page_runs` order).
     pub fn page_crc(&self, index: u32) -> Option<u32> {
-        let off = (index as usize).checked_mul(4)?;
-        self.page_crcs
-            .get(off..off.checked_add(4)?)
-            .map(|b| get_u32(b, 0))
+        self.page_crcs.get(index as usize).map(|c| c.get())
     }
 }

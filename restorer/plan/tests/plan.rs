@@ -276,7 +276,18 @@ fn plan_compiles_as_a_kernel_submodule() {
         "#![no_std]\n#[allow(dead_code, unused_imports, unreachable_pub, missing_docs)]\n#[path = \"{root}/../../image-format/src/v1/mod.rs\"]\nmod image_format;\nuse image_format as fmt;\n#[path = \"{root}/src/plan.rs\"]\n#[allow(dead_code, missing_docs)]\nmod plan;\npub fn len() -> u64 {{ plan::PAGE }}\n"
     );
     std::fs::write(dir.join("k.rs"), src).unwrap();
+    // v1 uses zerocopy: built by the same rustc, as the module does it.
+    let zc = format!("{root}/../../build/zerocopy");
+    let host = Command::new("bash")
+        .args([&format!("{root}/../../image-format/kbuild/zerocopy-host.sh"), &zc, "--host-lib"])
+        .env("RUSTC", RUSTC)
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .unwrap();
+    assert!(host.status.success(), "{}", String::from_utf8_lossy(&host.stderr));
+    let zerocopy = std::fs::read_to_string(format!("{zc}/host.flags")).unwrap();
     let out = Command::new(RUSTC)
+        .args(zerocopy.split_whitespace())
         .args(["--edition", "2021", "--crate-type", "lib", "-C", "panic=abort", "-D", "warnings", "--out-dir"])
         .arg(&dir)
         .arg(dir.join("k.rs"))
