@@ -8,8 +8,8 @@ use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, CallerVdso, Exec, OpenFile};
-use crate::image_format::Image;
-use crate::policy::{self, errno, Detail, FileFacts, MappedFile, Reason, Refusal, VdsoHere};
+use crate::image_format::{FormatError, Image};
+use crate::policy::{self, Detail, FileFacts, MappedFile, Reason, Refusal, VdsoHere};
 use crate::prepare::STUB;
 
 /// The facts of one exec, and the files it keeps.
@@ -131,6 +131,6 @@ impl policy::Host for KernelHost<'_, '_> {
     }
 
     fn yield_now(&mut self) -> Result<(), Refusal> {
-        glue::yield_now().map_err(|_| Refusal::with_errno(Reason::Interrupted, errno::EINTR, Detail::None))
+        glue::yield_now().map_err(|_| Refusal::from(FormatError::Interrupted))
     }
 }

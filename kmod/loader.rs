@@ -36,7 +36,9 @@ pub(crate) fn load_binary(exec: Exec<'_>) -> Result {
         Ok(bufs) => bufs,
         Err(r) => return Err(exec.log_refusal(r.reason.name(), error_of(&r))),
     };
-    let checked = Image::parse(&head, &metadata, &tail, exec.file_size())
+    // Validation checksums up to 64 MiB: it yields between pieces.
+    let mut pace = || yield_before_commit().is_ok();
+    let checked = Image::parse_paced(&head, &metadata, &tail, exec.file_size(), &mut pace)
         .map_err(Refusal::from)
         .and_then(|image| Ok((image, prepare::prepare(&exec, &image)?)));
     let (image, prepared) = match checked {
@@ -56,7 +58,7 @@ pub(crate) fn load_binary(exec: Exec<'_>) -> Result {
 /// [`glue::yield_now`] for the loops before the point of no return: a
 /// pending fatal signal ends the exec there (the task dies of it).
 pub(crate) fn yield_before_commit() -> Checked<()> {
-    glue::yield_now().map_err(|e| failed(Reason::Interrupted, e))
+    glue::yield_now().map_err(|_| Refusal::from(FormatError::Interrupted))
 }
 
 /// Bytes read in one step: up to 64 MiB of metadata are read in steps, so

@@ -197,6 +197,8 @@ format_errors! {
         "Buffer passed to page verification is too small or not page sized.",
     CpuMissingFeatures = "cpu-missing-features":
         "The restoring CPU lacks XSAVE features the image uses.",
+    Interrupted = "interrupted-by-fatal-signal":
+        "Validation stopped: the caller got a fatal signal (the kernel module's long checks).",
     CpuXsaveTooSmall = "cpu-xsave-too-small":
         "The restoring CPU's XSAVE area is smaller than the image's.",
 }

@@ -4,7 +4,7 @@ use core::ops::Deref;
 
 use zerocopy::little_endian::U32;
 
-use super::crc::crc32c;
+use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{Header, Trailer, TRAILER_SIZE};
 use super::layout::wire_slice;
@@ -48,6 +48,19 @@ impl<'a> Image<'a> {
         tail: &'a [u8],
         file_len: u64,
     ) -> Result<Image<'a>> {
+        Image::parse_paced(header, metadata, tail, file_len, &mut || true)
+    }
+
+    /// [`Image::parse`], calling `pace` between pieces of its long work: a
+    /// caller in the kernel yields there and stops on a fatal signal
+    /// ([`FormatError::Interrupted`] when `pace` returns false).
+    pub fn parse_paced(
+        header: &[u8],
+        metadata: &'a [u8],
+        tail: &'a [u8],
+        file_len: u64,
+        pace: &mut dyn FnMut() -> bool,
+    ) -> Result<Image<'a>> {
         let h = Header::parse(header)?;
         if file_len < h.file_len {
             return Err(FormatError::Truncated);
@@ -55,7 +68,7 @@ impl<'a> Image<'a> {
         if file_len > h.file_len {
             return Err(FormatError::TrailingData);
         }
-        let meta = Metadata::parse(&h, metadata)?;
+        let meta = Metadata::parse_paced(&h, metadata, pace)?;
         if tail.len() as u64 != h.tail_len {
             return Err(FormatError::Truncated);
         }
@@ -72,7 +85,7 @@ impl<'a> Image<'a> {
         {
             return Err(FormatError::TrailerMismatch);
         }
-        if crc32c(table) != trailer.page_table_crc {
+        if crc32c_paced(table, pace)? != trailer.page_table_crc {
             return Err(FormatError::TailChecksum);
         }
         let (s, rest) = Section::read(table)?;

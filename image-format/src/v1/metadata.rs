@@ -4,7 +4,7 @@
 use zerocopy::{FromBytes, Immutable};
 
 use super::checks::{check_path, check_process, check_sigaction, check_string, check_thread};
-use super::crc::crc32c;
+use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
@@ -41,7 +41,7 @@ struct Found<'a> {
     fds: Option<Section<'a>>,
 }
 
-fn frame(mut rest: &[u8]) -> Result<Found<'_>> {
+fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
     let mut found = Found::default();
     let mut last_kind = 0u32;
     let mut n = 0u32;
@@ -50,7 +50,7 @@ fn frame(mut rest: &[u8]) -> Result<Found<'_>> {
         if n > MAX_SECTIONS {
             return Err(FormatError::CountOverLimit);
         }
-        let (s, next) = Section::read(rest)?;
+        let (s, next) = Section::read_paced(rest, pace)?;
         rest = next;
         if s.kind <= last_kind {
             return Err(FormatError::SectionsOutOfOrder);
@@ -103,13 +103,19 @@ fn thread_fixed(b: &[u8]) -> Option<(&ThreadWire, ThreadState, u32)> {
 impl<'a> Metadata<'a> {
     /// Validates the metadata range `meta` that `h` describes.
     pub fn parse(h: &Header, meta: &'a [u8]) -> Result<Metadata<'a>> {
+        Metadata::parse_paced(h, meta, &mut || true)
+    }
+
+    /// [`Metadata::parse`], calling `pace` between pieces of its long work
+    /// (checksums; see [`super::crc::crc32c_paced`]).
+    pub fn parse_paced(h: &Header, meta: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Metadata<'a>> {
         if meta.len() as u64 != h.metadata_len {
             return Err(FormatError::Truncated);
         }
-        if crc32c(meta) != h.metadata_crc {
+        if crc32c_paced(meta, pace)? != h.metadata_crc {
             return Err(FormatError::MetadataChecksum);
         }
-        let f = frame(meta)?;
+        let f = frame(meta, pace)?;
         let strings = records(f.strings, 1, u32::MAX)?;
         let pw = match wire_records::<ProcessWire>(f.process, 1)? {
             [p] => p,

@@ -86,6 +86,12 @@ pub struct Section<'a> {
 impl<'a> Section<'a> {
     /// Reads the section at the start of `b`; returns it and the rest.
     pub fn read(b: &'a [u8]) -> Result<(Section<'a>, &'a [u8])> {
+        Section::read_paced(b, &mut || true)
+    }
+
+    /// [`Section::read`], calling `pace` while checksumming (see
+    /// [`crc32c_paced`]).
+    pub fn read_paced(b: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<(Section<'a>, &'a [u8])> {
         let head: &SectionHeaderWire = wire_prefix(b).ok_or(FormatError::SectionOverrun)?;
         let payload_len = head.payload_len.get();
         if payload_len % 8 != 0 {
@@ -97,7 +103,7 @@ impl<'a> Section<'a> {
             .ok_or(FormatError::SectionOverrun)?;
         let whole = b.get(..end).ok_or(FormatError::SectionOverrun)?;
         let payload = whole.get(SECTION_HEADER_SIZE..).unwrap_or(&[]);
-        if section_crc(head, payload) != head.crc.get() {
+        if section_crc_paced(head, payload, pace)? != head.crc.get() {
             return Err(FormatError::SectionChecksum);
         }
         let s = Section {
@@ -132,6 +138,14 @@ impl<'a> Section<'a> {
         let used = (self.count as usize).saturating_mul(self.record_size as usize);
         self.payload.get(..used).unwrap_or(&[])
     }
+}
+
+/// [`section_crc`], calling `pace` between pieces of the payload.
+fn section_crc_paced(head: &SectionHeaderWire, payload: &[u8], pace: &mut dyn FnMut() -> bool) -> Result<u32> {
+    let mut crc = Crc32c::new();
+    crc.update(head.as_bytes().get(..SECTION_CRC_COVERS).unwrap_or(&[]));
+    crc.update_paced(payload, pace)?;
+    Ok(crc.finish())
 }
 
 /// CRC32C of a section: its header up to the CRC field, then the payload.

@@ -134,7 +134,7 @@ impl Host for Scripted {
     fn yield_now(&mut self) -> Result<(), Refusal> {
         self.yields += 1;
         match self.interrupt_after {
-            Some(n) if self.yields > n => Err(Reason::Interrupted.into()),
+            Some(n) if self.yields > n => Err(FormatError::Interrupted.into()),
             _ => Ok(()),
         }
     }
@@ -296,7 +296,7 @@ fn a_fatal_signal_while_checking_stops_the_checks() {
     d.regions.sort_by_key(|r| r.start);
     let mut host = Scripted::permissive(&d);
     host.interrupt_after = Some(2);
-    assert_eq!(refused(&d, &mut host).reason, Reason::Interrupted);
+    assert_eq!(refused(&d, &mut host).reason, Reason::Format(FormatError::Interrupted));
     assert_eq!(host.yields, 3);
 }
 

@@ -60,7 +60,8 @@ pub trait Host {
     /// the caller's vdso.
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal>;
     /// Called between steps of work whose length the image decides: the
-    /// module yields the CPU and stops on a fatal signal.
+    /// module yields the CPU and stops on a fatal signal (refusing with
+    /// `FormatError::Interrupted`, the validator's own reason for it).
     fn yield_now(&mut self) -> Result<(), Refusal> {
         Ok(())
     }

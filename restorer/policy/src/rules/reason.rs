@@ -99,6 +99,7 @@ macro_rules! reasons {
             pub const fn errno(self) -> i32 {
                 match self {
                     $(Reason::$variant => errno::$errno,)*
+                    Reason::Format(FormatError::Interrupted) => errno::EINTR,
                     Reason::Format(_) => errno::EINVAL,
                     Reason::Plan(PlanError::TooLarge) => errno::ENOMEM,
                     Reason::Plan(PlanError::UnsupportedFd) => errno::EOPNOTSUPP,
@@ -111,6 +112,7 @@ macro_rules! reasons {
                 match self {
                     $(Reason::$variant => exit::$exit,)*
                     Reason::Format(FormatError::CpuMissingFeatures | FormatError::CpuXsaveTooSmall) => exit::INCOMPATIBLE,
+                    Reason::Format(FormatError::Interrupted) => exit::INTERNAL,
                     Reason::Format(_) => exit::IMAGE_INVALID,
                     Reason::Plan(PlanError::TooLarge | PlanError::UnsupportedFd) => exit::UNSUPPORTED,
                     Reason::Plan(_) => exit::INTERNAL,
@@ -124,6 +126,7 @@ macro_rules! reasons {
                     Reason::Format(FormatError::CpuMissingFeatures) => "this CPU lacks XSAVE features the image uses",
                     Reason::Format(FormatError::CpuXsaveTooSmall) => "this CPU's XSAVE area is smaller than the image's",
                     Reason::Format(FormatError::Truncated) => "the image is truncated",
+                    Reason::Format(FormatError::Interrupted) => "interrupted by a fatal signal",
                     Reason::Format(_) => "not a valid checkpoint image",
                     Reason::Plan(PlanError::TooLarge) => "the restorer's plan for this image would be too large",
                     Reason::Plan(PlanError::UnsupportedFd) => "the image has an fd of a kind that cannot be reopened",
@@ -220,8 +223,6 @@ reasons! {
     // The restorer's own resources.
     OutOfMemory = "out-of-memory", ENOMEM, INTERNAL,
         "out of memory";
-    Interrupted = "interrupted-by-fatal-signal", EINTR, INTERNAL,
-        "interrupted by a fatal signal";
     // ckpt-restore's own address space (the module builds a fresh one).
     SealedMapping = "sealed-mapping", EPERM, INCOMPATIBLE,
         "a mapping of the restorer is sealed and cannot be unmapped";
