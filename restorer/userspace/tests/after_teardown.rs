@@ -50,7 +50,7 @@ fn deny_second_open(fan: &Fanotify, pid: i32) -> Vec<i32> {
 
 #[test]
 fn a_reopen_refused_after_the_teardown_is_named_and_ends_in_sigsegv() {
-    let Some(_b) = can_register().then(Binfmt::register) else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("after-teardown");
     let mut cmd = Command::new(programs().join("files"));
     cmd.args([dir.to_str().unwrap(), "100000", "2000"]).current_dir(&dir);

@@ -65,10 +65,7 @@ fn execute_only_image(dir: &Path) -> Vec<String> {
 
 #[test]
 fn execute_only_image_restored_by_a_user_through_binfmt_misc() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = UserDir::new("exec-only");
     let want = baseline("counter", &["600", "0"]);
     let mut all = execute_only_image(&dir.0);
@@ -112,10 +109,7 @@ fn wait_in_read_of_stdin(pid: i32) {
 /// while it waits for a byte on stdin (bench-target), restored.
 #[test]
 fn a_process_restored_from_an_execute_only_image_is_not_dumpable() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = UserDir::new("exec-only-dumpable");
     let prog = dir.0.join("bench-target");
     std::fs::copy(programs().join("bench-target-1m"), &prog).unwrap();
@@ -163,10 +157,7 @@ fn a_process_restored_from_an_execute_only_image_is_not_dumpable() {
 /// and AT_EXECFD is 0, which getauxval also returns for "absent".
 #[test]
 fn execute_only_image_restored_with_stdin_closed() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = UserDir::new("exec-only-fd0");
     let want = baseline("counter", &["600", "0"]);
     let mut all = execute_only_image(&dir.0);
@@ -184,7 +175,7 @@ fn execute_only_image_restored_with_stdin_closed() {
 /// over A's path, then lets the open go on.
 #[test]
 fn the_image_executed_is_the_image_restored_though_its_path_changes() {
-    let Some(_b) = can_register().then(Binfmt::register) else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("swapped");
     let want = baseline("counter", &["600", "0"]);
     let image = dir.join("saved.ckpt");
