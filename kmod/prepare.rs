@@ -101,7 +101,7 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
     let layout = plan::layout(image, 0)?;
     let stub_len = STUB.len() as u64;
     let need = layout.len + stub_len;
-    let at = find_hole(image, need).ok_or(refuse(ENOMEM, "no-room-for-the-restorer"))?;
+    let at = find_hole(image, need)?.ok_or(refuse(ENOMEM, "no-room-for-the-restorer"))?;
     let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base };
     let len = usize::try_from(layout.len).map_err(|_| refuse(ENOMEM, "plan-too-large"))?;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| refuse(ENOMEM, "out-of-memory"))?;
@@ -185,13 +185,26 @@ fn check_regions(image: &Image<'_>) -> Checked<(KVec<OpenFile>, KVVec<u32>)> {
 /// below it: restored code may hold pointers into it. Returns where the
 /// stub maps it (the start of [vvar]), or 0 if the image has none.
 fn check_vdso(exec: &Exec<'_>, image: &Image<'_>) -> Checked<u64> {
-    let find = |k: RegionKind| image.regions().find(|r| r.kind == k);
-    let Some(vdso) = find(RegionKind::Vdso) else {
+    // The first region of each kind, in one pass (the image sets its length).
+    let (mut vdso, mut vvar, mut vclock) = (None, None, None);
+    for r in image.regions() {
+        yield_before_commit()?;
+        let slot = match r.kind {
+            RegionKind::Vdso => &mut vdso,
+            RegionKind::Vvar => &mut vvar,
+            RegionKind::VvarVclock => &mut vclock,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(r);
+        }
+    }
+    let Some(vdso) = vdso else {
         return Ok(0);
     };
     let here = glue::caller_vdso().ok_or(refuse(eopnotsupp(), "caller-has-no-vdso"))?;
-    let vvar = find(RegionKind::Vvar).ok_or(refuse(eopnotsupp(), "vdso-layout-differs"))?;
-    let layout_same = find(RegionKind::VvarVclock).is_none()
+    let vvar = vvar.ok_or(refuse(eopnotsupp(), "vdso-layout-differs"))?;
+    let layout_same = vclock.is_none()
         && vdso.end - vdso.start == here.vdso_len
         && vvar.end - vvar.start == here.vvar_len
         && vvar.end == vdso.start;
@@ -246,8 +259,10 @@ fn check_fds(image: &Image<'_>) -> Checked<()> {
 /// A free range for `len` bytes in the highest gap between the image's
 /// regions that fits it with guard pages and `ROOM_ABOVE`, placed at the
 /// gap's low end.
-fn find_hole(image: &Image<'_>, len: u64) -> Option<u64> {
-    let want = len.checked_add(2 * GUARD + ROOM_ABOVE)?;
+fn find_hole(image: &Image<'_>, len: u64) -> Checked<Option<u64>> {
+    let Some(want) = len.checked_add(2 * GUARD + ROOM_ABOVE) else {
+        return Ok(None);
+    };
     let mut best = None;
     let mut prev_end = MIN_ADDR;
     let top = glue::task_size();
@@ -257,9 +272,10 @@ fn find_hole(image: &Image<'_>, len: u64) -> Option<u64> {
         }
     };
     for r in image.regions() {
+        yield_before_commit()?;
         consider(prev_end, r.start.min(top));
         prev_end = prev_end.max(r.end);
     }
     consider(prev_end, top);
-    best
+    Ok(best)
 }
