@@ -238,8 +238,11 @@ fn vdso_differs() -> Refusal {
 /// still the kind of file it was. O_NONBLOCK: a FIFO put in a regular
 /// file's place must not block the exec.
 fn check_fds(image: &Image<'_>) -> Checked<()> {
-    for fd in image.fds().filter(|f| f.disposition == FdDisposition::Reopen) {
+    for fd in image.fds() {
         yield_before_commit()?;
+        if fd.disposition != FdDisposition::Reopen {
+            continue;
+        }
         let want = match fd.kind {
             FdKind::Regular => S_IFREG,
             FdKind::Directory => S_IFDIR,
