@@ -10,7 +10,14 @@
 //! `bad-ss`, `reserved-eflags`, `xsave-feature` (an XSAVE component outside
 //! XCR0), `cpu-feature` (XCR0 with a feature no CPU has); resources:
 //! `huge-region` (16 TiB more of sparse memory), `many-threads` (16384);
-//! `vdso-changed` (the stored vdso is not this kernel's).
+//! `vdso-changed` (the stored vdso is not this kernel's); `many-maps`
+//! (one-page anonymous regions added until there are 60,000, protections
+//! alternating so that none can merge: a restore that maps for minutes in
+//! the debug guest, where dumping a process with that many takes hours);
+//! `maximal` (as
+//! much metadata as the format allows: 65,536 regions and fds, threads up
+//! to the 64 MiB metadata limit, and `cpu-feature`'s XCR0, so that the
+//! module refuses it right after validating it: the worst case to time).
 
 use std::fs::File;
 use std::mem::offset_of;
@@ -77,6 +84,14 @@ fn mutate(kind: &str, desc: &mut ImageDesc) -> Result<(), String> {
                 desc.threads.push(t);
             }
         }
+        "many-maps" => {
+            let base = 0x2000_0000_0000u64;
+            let want = 60_000usize.saturating_sub(desc.regions.len());
+            let added = added_regions(desc, base, want, |i| if i % 2 == 0 { 3 } else { 1 })?;
+            let at = desc.regions.partition_point(|x| x.start < base);
+            desc.regions.splice(at..at, added);
+        }
+        "maximal" => maximal(desc)?,
         // Page data is changed after writing (see run).
         "vdso-changed" => {}
         _ => return Err(format!("unknown kind {kind}")),
@@ -95,6 +110,85 @@ fn change_vdso(output: &str) -> Result<(), String> {
     let at = usize::try_from(run.file_offset).map_err(|e| e.to_string())? + 0x100;
     bytes[at] ^= 0xff;
     std::fs::write(output, &bytes).map_err(|e| e.to_string())
+}
+
+/// `count` one-page anonymous regions without stored pages, side by side
+/// from `base` (a range the image must not use), the i-th with `prot(i)`.
+fn added_regions(desc: &ImageDesc, base: u64, count: usize, prot: impl Fn(u64) -> u32) -> Result<Vec<image_format::RegionDesc>, String> {
+    let end = base + 4096 * count as u64;
+    if desc.regions.iter().any(|r| r.start < end && base < r.end) {
+        return Err("the image already uses the range of the added regions".into());
+    }
+    let mut r = desc.regions.iter().find(|r| r.kind == RegionKind::Anon).ok_or("no anonymous region")?.clone();
+    r.runs.clear();
+    Ok((0..count as u64)
+        .map(|i| {
+            let mut n = r.clone();
+            n.start = base + 4096 * i;
+            n.end = n.start + 4096;
+            n.prot = prot(i);
+            n
+        })
+        .collect())
+}
+
+/// `maximal`: every count at the format's limit that the 64 MiB of
+/// metadata leaves room for (the validator's time is linear in it).
+fn maximal(desc: &mut ImageDesc) -> Result<(), String> {
+    use image_format::{limits, FdDesc, FdDisposition, FdKind};
+    desc.process.xcr0 |= 1 << 62;
+    let base = 0x2000_0000_0000u64;
+    let want = limits::MAX_REGIONS as usize - desc.regions.len();
+    let first = desc.regions.iter().find(|r| r.kind == RegionKind::Anon).ok_or("no anonymous region")?.prot;
+    let added = added_regions(desc, base, want, |_| first)?;
+    let at = desc.regions.partition_point(|x| x.start < base);
+    desc.regions.splice(at..at, added);
+    let size = |d: &ImageDesc| {
+        prepare_with(d, &Options { validate: false, ..Options::default() })
+            .map(|p| p.metadata.len() as u64)
+            .map_err(|e| e.name().to_string())
+    };
+    // Threads up to the limit, or until a quarter of the metadata is left.
+    let first = desc.threads.first().ok_or("the image has no thread")?.clone();
+    let per_thread = (image_format::thread::THREAD_FIXED_SIZE + first.xsave.0.len()) as u64;
+    let room = (limits::MAX_METADATA_LEN * 3 / 4).saturating_sub(size(desc)?);
+    let more = (room / per_thread).min(u64::from(limits::MAX_THREADS) - desc.threads.len() as u64);
+    let tid = desc.threads.iter().map(|t| t.state.tid).max().unwrap_or(1);
+    for i in 0..more as u32 {
+        let mut t = first.clone();
+        t.state.tid = tid + 1 + i;
+        desc.threads.push(t);
+    }
+    // Fds to reopen, each with its own path, long enough to fill the rest.
+    let count = limits::MAX_FDS as usize - desc.fds.len();
+    let room = limits::MAX_METADATA_LEN.saturating_sub(size(desc)? + 65_536);
+    let per_fd = (room / count as u64).saturating_sub(image_format::records::FD_SIZE as u64 + 8);
+    let pad = "p".repeat((per_fd as usize).clamp(16, limits::MAX_PATH_LEN as usize) - 16);
+    let mut fd = desc.fds.iter().map(|f| f.fd).max().unwrap_or(2) + 1;
+    for _ in 0..count {
+        let path = format!("/tmp/{pad}{fd:07}").into_bytes();
+        desc.fds.push(FdDesc {
+            fd,
+            kind: FdKind::Regular,
+            disposition: FdDisposition::Reopen,
+            open_flags: 0,
+            offset: 0,
+            path: image_format::ByteString(path),
+            cloexec: false,
+        });
+        fd += 1;
+    }
+    let len = size(desc)?;
+    if len > limits::MAX_METADATA_LEN {
+        return Err(format!("{len} bytes of metadata, over the format's limit"));
+    }
+    eprintln!(
+        "maximal: {} regions, {} threads, {} fds, {len} bytes of metadata",
+        desc.regions.len(),
+        desc.threads.len(),
+        desc.fds.len()
+    );
+    Ok(())
 }
 
 fn thread0(desc: &mut ImageDesc) -> Result<&mut image_format::ThreadDesc, String> {
