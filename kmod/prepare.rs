@@ -43,8 +43,9 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
     // argument stack, which goes first: only the image's regions to avoid.
     let layout = plan::layout(image, 0)?;
     let stub_len = STUB.len() as u64;
-    let at = policy::find_hole(image, &[], layout.len + stub_len, glue::task_size())
-        .ok_or(Refusal::from(Reason::NoRoomForRestorer))?;
+    let at = policy::find_hole(image, &[], layout.len + stub_len, glue::task_size(), &mut || {
+        crate::loader::yield_before_commit()
+    })?;
     let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base: checked.vdso_base };
     let len = usize::try_from(layout.len).map_err(|_| Refusal::from(Reason::Plan(plan::PlanError::TooLarge)))?;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;

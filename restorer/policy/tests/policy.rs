@@ -284,7 +284,7 @@ fn thirty_thousand_fully_stored_regions_fit_the_default_map_count() {
     let mut host = Scripted::permissive(&d);
     let c = run(&d, &mut host).expect("fits vm.max_map_count 65530");
     assert!(c.footprint.mappings < 30_100, "{}", c.footprint.mappings);
-    assert!(host.yields >= 30_000 / 256, "the policy yields between regions: {}", host.yields);
+    assert!(host.yields >= 30_000, "the policy yields at every region: {}", host.yields);
 }
 
 #[test]
@@ -486,18 +486,18 @@ fn the_block_goes_in_the_highest_gap_that_fits_avoiding_both_lists() {
     let image = Image::parse_bytes(&bytes).unwrap();
     let top = 0x7fff_ffff_f000;
     let len = 0x10_0000;
-    let at = find_hole(&image, &[], len, top).unwrap();
+    let at = find_hole(&image, &[], len, top, &mut || Ok(())).unwrap();
     let last_end = image.regions().map(|r| r.end).max().unwrap();
     assert_eq!(at, last_end + GUARD, "the top gap, at its low end");
     // Something of the restorer's own lies there: the next gap up from it.
     let avoid = [(last_end, 0x7fff_0000_0000)];
-    let at = find_hole(&image, &avoid, len, top).unwrap();
+    let at = find_hole(&image, &avoid, len, top, &mut || Ok(())).unwrap();
     assert_eq!(at, 0x7fff_0000_0000 + GUARD);
     // Nothing fits: none.
-    assert_eq!(find_hole(&image, &[(0, top)], len, top), None);
+    assert_eq!(find_hole(&image, &[(0, top)], len, top, &mut || Ok(())).unwrap_err().reason, Reason::NoRoomForRestorer);
     // A result never overlaps a region or an avoided range, guards included.
     let avoid = [(0x1_0000, 0x5555_0000_0000), (0x6000_0000_0000, 0x7fff_ffff_0000)];
-    let at = find_hole(&image, &avoid, len, top).unwrap();
+    let at = find_hole(&image, &avoid, len, top, &mut || Ok(())).unwrap();
     let taken = image.regions().map(|r| (r.start, r.end)).chain(avoid);
     for (s, e) in taken {
         assert!(at + len + GUARD + ROOM_ABOVE <= s || at >= e + GUARD, "{at:#x} overlaps {s:#x}-{e:#x}");

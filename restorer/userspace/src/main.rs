@@ -73,9 +73,8 @@ fn restore(path: &str) -> Checked<()> {
     let mut retried = false;
     let (at, plan) = loop {
         avoid.sort_unstable();
-        let at = find_hole(&image, &avoid, block_len, USER_SPACE_END).ok_or_else(|| {
-            refuse(Reason::NoRoomForRestorer, "no free address range outside the image's memory")
-        })?;
+        let at = find_hole(&image, &avoid, block_len, USER_SPACE_END, &mut || Ok(()))
+            .map_err(|_| refuse(Reason::NoRoomForRestorer, "no free address range outside the image's memory"))?;
         match enter::map_block(at, layout.len, STUB) {
             Ok(plan) => break (at, plan),
             Err(_) if !retried => {

@@ -7,15 +7,12 @@
 use super::files::{check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, OpenWhat};
 use super::fmt::records::prot;
 use super::fmt::{check_cpu, FdDisposition, Image, RegionKind};
-use super::footprint::{check_footprint, footprint, Footprint};
+use super::footprint::{check_footprint, Footprint};
 use super::host::{Host, MappedFile};
 use super::plan::{self, PAGE};
 use super::reason::{Detail, Reason, Refusal};
-use super::regions::{check_region, maps_image_exec};
-use super::vdso::vdso_plan;
-
-/// Regions or fds between two calls of [`Host::yield_now`].
-const YIELD_EVERY: usize = 16;
+use super::regions::{check_region, run_flags};
+use super::vdso::{vdso_plan_of, Special};
 
 /// What the checks found that the restore needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,18 +36,15 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         let need = u64::from(image.thread_count());
         return Err(Refusal::new(Reason::ExceedsRlimitNproc, Detail::Limit { need, limit: nproc }));
     }
-    let (maps_image, exec) = maps_image_exec(image);
-    if maps_image && !host.image_mappable(exec) {
-        return Err(Reason::ImageNotMappable.into());
-    }
-    check_regions(image, host)?;
-
     let layout = plan::layout(image, host.plan_ops(image))?;
     let block_len = layout.len.saturating_add(host.stub_len().next_multiple_of(PAGE));
-    let fp = footprint(image, block_len);
-    check_footprint(fp, host.max_map_count(), host.rlimit_as())?;
+    let scan = scan_regions(image, host, Footprint::block(block_len))?;
+    if scan.maps_image && !host.image_mappable(scan.maps_exec) {
+        return Err(Reason::ImageNotMappable.into());
+    }
+    check_footprint(scan.footprint, host.max_map_count(), host.rlimit_as())?;
 
-    let vdso_base = match vdso_plan(image, host.vdso_here())? {
+    let vdso_base = match vdso_plan_of(image, &scan.special, host.vdso_here())? {
         Some(v) if !host.vdso_matches(v.stored_offset, v.len)? => return Err(Reason::VdsoDiffers.into()),
         Some(v) => v.base,
         None => 0,
@@ -60,22 +54,38 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
     }
-    Ok(Checked { vdso_base, footprint: fp })
+    Ok(Checked { vdso_base, footprint: scan.footprint })
 }
 
-/// Per-region refusals, and the files the image maps: opened now with the
-/// caller's credentials, compared with what the dump recorded, and kept.
-/// Consecutive regions of one file (text, data, bss) share one open,
-/// unless one of them needs it writable.
-fn check_regions<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
+/// What one pass over the regions found.
+struct Scan {
+    footprint: Footprint,
+    special: Special,
+    /// Some stored page is mapped from the image; one of them executable.
+    maps_image: bool,
+    maps_exec: bool,
+}
+
+/// One pass over the regions (the image decides how many; the host may
+/// yield at each): per-region refusals, the footprint, the vdso's regions,
+/// and the files the image maps, opened now with the caller's credentials,
+/// compared with what the dump recorded, and kept. Consecutive regions of
+/// one file (text, data, bss) share one open, unless one of them needs it
+/// writable.
+fn scan_regions<H: Host>(image: &Image<'_>, host: &mut H, block: Footprint) -> Result<Scan, Refusal> {
     let task_size = host.task_size();
+    let mut scan = Scan { footprint: block, special: Special::default(), maps_image: false, maps_exec: false };
     let mut last_path: Option<&[u8]> = None;
     for (i, r) in image.regions().enumerate() {
-        if i % YIELD_EVERY == YIELD_EVERY - 1 {
-            host.yield_now()?;
-        }
+        host.yield_now()?;
         let index = i as u32;
         check_region(index, &r, task_size)?;
+        scan.footprint.add(image, &r);
+        scan.special.note(&r);
+        if r.run_count != 0 && run_flags(&r).is_some() {
+            scan.maps_image = true;
+            scan.maps_exec |= r.prot & prot::EXEC != 0;
+        }
         if r.kind != RegionKind::File {
             continue;
         }
@@ -97,15 +107,16 @@ fn check_regions<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal
         host.keep_mapped(index, MappedFile::New(file))?;
         last_path = if writable { None } else { Some(path) };
     }
-    Ok(())
+    Ok(scan)
 }
 
 /// Every fd the stub will reopen can be opened now, by the caller, and is
 /// still the kind of file it was.
 fn check_fds<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
-    for (i, fd) in image.fds().filter(|f| f.disposition == FdDisposition::Reopen).enumerate() {
-        if i % YIELD_EVERY == YIELD_EVERY - 1 {
-            host.yield_now()?;
+    for fd in image.fds() {
+        host.yield_now()?;
+        if fd.disposition != FdDisposition::Reopen {
+            continue;
         }
         let at = Detail::Fd(fd.fd);
         reopen_type(&fd)?;

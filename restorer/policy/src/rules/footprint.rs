@@ -16,7 +16,7 @@
 //! Bytes: every region (the vdso's included, as the kernel accounts it)
 //! plus the block.
 
-use super::fmt::Image;
+use super::fmt::{Image, Region};
 use super::reason::{Detail, Reason, Refusal};
 use super::regions::run_flags;
 
@@ -33,29 +33,40 @@ pub struct Footprint {
     pub bytes: u64,
 }
 
-/// The footprint of `image` restored with a block of `block_len` bytes.
-pub fn footprint(image: &Image<'_>, block_len: u64) -> Footprint {
-    let mut mappings = BLOCK_MAPPINGS;
-    let mut bytes = block_len;
-    for r in image.regions() {
-        bytes = bytes.saturating_add(r.end - r.start);
-        if run_flags(&r).is_none() || r.run_count == 0 {
-            mappings = mappings.saturating_add(1);
-            continue;
+impl Footprint {
+    /// The `[plan][stub]` block of `block_len` bytes alone.
+    pub fn block(block_len: u64) -> Footprint {
+        Footprint { mappings: BLOCK_MAPPINGS, bytes: block_len }
+    }
+
+    /// Adds region `r` of `image`.
+    pub fn add(&mut self, image: &Image<'_>, r: &Region) {
+        self.bytes = self.bytes.saturating_add(r.end - r.start);
+        if run_flags(r).is_none() || r.run_count == 0 {
+            self.mappings = self.mappings.saturating_add(1);
+            return;
         }
         let mut cursor = 0u64;
-        for run in image.page_runs(&r) {
+        for run in image.page_runs(r) {
             if run.page_index > cursor {
-                mappings = mappings.saturating_add(1);
+                self.mappings = self.mappings.saturating_add(1);
             }
-            mappings = mappings.saturating_add(1);
+            self.mappings = self.mappings.saturating_add(1);
             cursor = run.page_index.saturating_add(run.page_count);
         }
         if cursor < r.pages() {
-            mappings = mappings.saturating_add(1);
+            self.mappings = self.mappings.saturating_add(1);
         }
     }
-    Footprint { mappings, bytes }
+}
+
+/// The footprint of `image` restored with a block of `block_len` bytes.
+pub fn footprint(image: &Image<'_>, block_len: u64) -> Footprint {
+    let mut fp = Footprint::block(block_len);
+    for r in image.regions() {
+        fp.add(image, &r);
+    }
+    fp
 }
 
 /// Refuses a footprint above `max_map_count` (vm.max_map_count: the kernel

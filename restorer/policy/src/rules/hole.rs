@@ -5,6 +5,7 @@
 
 use super::fmt::Image;
 use super::plan::PAGE;
+use super::reason::{Reason, Refusal};
 
 /// Lowest address a restorer maps: the default vm.mmap_min_addr.
 pub const MIN_ADDR: u64 = 0x1_0000;
@@ -17,9 +18,16 @@ pub const ROOM_ABOVE: u64 = 8 << 20;
 
 /// The start of a free range of `len` bytes below `top`, avoiding the
 /// image's regions and `avoid` (sorted by start; may overlap each other
-/// and the regions), or `None`.
-pub fn find_hole(image: &Image<'_>, avoid: &[(u64, u64)], len: u64, top: u64) -> Option<u64> {
-    let want = len.checked_add(2 * GUARD + ROOM_ABOVE)?;
+/// and the regions); `pace` is called per range (the module yields there).
+pub fn find_hole(
+    image: &Image<'_>,
+    avoid: &[(u64, u64)],
+    len: u64,
+    top: u64,
+    pace: &mut dyn FnMut() -> Result<(), Refusal>,
+) -> Result<u64, Refusal> {
+    let none = || Refusal::from(Reason::NoRoomForRestorer);
+    let want = len.checked_add(2 * GUARD + ROOM_ABOVE).ok_or_else(none)?;
     let mut regions = image.regions().map(|r| (r.start, r.end)).peekable();
     let mut others = avoid.iter().copied().peekable();
     let mut best = None;
@@ -39,9 +47,10 @@ pub fn find_hole(image: &Image<'_>, avoid: &[(u64, u64)], len: u64, top: u64) ->
             (None, None) => break,
         };
         let Some((start, end)) = next else { break };
+        pace()?;
         consider(prev_end, start.min(top));
         prev_end = prev_end.max(end);
     }
     consider(prev_end, top);
-    best
+    best.ok_or_else(none)
 }

@@ -35,16 +35,46 @@ fn len(r: &Region) -> u64 {
     r.end - r.start
 }
 
+/// The image's kernel-provided regions (the validator allows one of each).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Special {
+    /// [vvar].
+    pub vvar: Option<Region>,
+    /// [vvar_vclock].
+    pub clock: Option<Region>,
+    /// [vdso].
+    pub vdso: Option<Region>,
+}
+
+impl Special {
+    /// Notes `r` if it is one of them.
+    pub fn note(&mut self, r: &Region) {
+        let slot = match r.kind {
+            RegionKind::Vvar => &mut self.vvar,
+            RegionKind::VvarVclock => &mut self.clock,
+            RegionKind::Vdso => &mut self.vdso,
+            _ => return,
+        };
+        slot.get_or_insert(*r);
+    }
+}
+
 /// `None` when the image has no vdso; else the plan, or why not.
 pub fn vdso_plan(image: &Image<'_>, here: Option<VdsoHere>) -> Result<Option<VdsoPlan>, Refusal> {
-    let find = |k: RegionKind| image.regions().find(|r| r.kind == k);
-    let Some(vdso) = find(RegionKind::Vdso) else {
+    let mut found = Special::default();
+    image.regions().for_each(|r| found.note(&r));
+    vdso_plan_of(image, &found, here)
+}
+
+/// [`vdso_plan`] from the special regions already found.
+pub fn vdso_plan_of(image: &Image<'_>, found: &Special, here: Option<VdsoHere>) -> Result<Option<VdsoPlan>, Refusal> {
+    let Some(vdso) = found.vdso else {
         return Ok(None);
     };
     let here = here.ok_or(Refusal::from(Reason::CallerHasNoVdso))?;
     let differs = Refusal::from(Reason::VdsoLayoutDiffers);
-    let vvar = find(RegionKind::Vvar).ok_or(differs)?;
-    let clock = find(RegionKind::VvarVclock);
+    let vvar = found.vvar.ok_or(differs)?;
+    let clock = found.clock;
     let same_sizes =
         len(&vdso) == here.vdso_len && len(&vvar) == here.vvar_len && clock.map(|c| len(&c)) == here.vvar_vclock_len;
     let adjacent = match clock {
