@@ -20,7 +20,7 @@ static int writable(long i) { return i % 2 == 0; }
 
 int main(int argc, char **argv)
 {
-	setup_common();
+	setup_common(&argc, &argv);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	long n = arg_or(argc, argv, 1, 60000);
 	if (n < 1)
