@@ -1,5 +1,5 @@
 //! The restore policy's cases under both restorers in one boot
-//! (scenarios/restore_limits.sh): 2,000 mappings and more private memory
+//! (scenarios/restore_limits.sh): 500 mappings and more private memory
 //! than the guest has are restored; a removed working
 //! directory is refused before the point of no return with the same
 //! reason from the one table.

@@ -64,7 +64,7 @@ refused() {
     fi
 }
 
-image maps mapshape maps 2000
+image maps mapshape maps 500
 image sparse mapshape sparse 256
 mkdir work
 (cd work && image ../gone mapshape maps 4)
