@@ -11,12 +11,20 @@
 //! - [`Committed`]: the same exec after [`Exec::commit`], the point of no
 //!   return: the caller's old process image is gone, and only this type can
 //!   map memory into the new one and start it.
+//! - [`FailureLog`]: names a failed step after the point of no return.
 //! - [`OpenFile`]: a file opened with the caller's credentials; dropping it
 //!   closes it.
+//!
+//! The two kinds of kernel object that cross the boundary are the bindings'
+//! own opaque types, `bindings::linux_binprm` and `bindings::file`, so the
+//! compiler keeps them apart. Liveness is stated once, as the invariant of
+//! [`Bprm`]; each wrapper adds only what its phase of the exec guarantees.
 
-use core::ffi::{c_int, c_long, c_ulong, c_void};
+use core::ffi::{c_int, c_long, c_ulong};
 use core::marker::PhantomData;
+use core::mem::{offset_of, size_of};
 use core::ptr::NonNull;
+use kernel::bindings;
 use kernel::error::Error;
 use kernel::prelude::*;
 
@@ -26,25 +34,38 @@ extern "C" {
     fn chkpt_shim_register();
     fn chkpt_shim_unregister();
     fn chkpt_shim_enabled() -> bool;
-    fn chkpt_shim_file_size(bprm: *mut c_void) -> i64;
-    fn chkpt_shim_read(bprm: *mut c_void, pos: i64, buf: *mut u8, len: usize) -> isize;
-    fn chkpt_shim_log_refusal(bprm: *mut c_void, reason: *const u8, reason_len: usize, err: c_int);
-    fn chkpt_shim_check_no_privilege(bprm: *mut c_void) -> c_int;
-    fn chkpt_shim_log_failure(bprm: *mut c_void, step: *const u8, step_len: usize, err: c_int);
-    fn chkpt_shim_open(path: *const u8, len: usize, flags: c_int, err: *mut c_long) -> *mut c_void;
-    fn chkpt_shim_close(file: *mut c_void);
-    fn chkpt_shim_identity(file: *mut c_void, id: *mut FileIdentity) -> c_long;
-    fn chkpt_shim_exec_file(bprm: *mut c_void) -> *mut c_void;
+    fn chkpt_shim_yield() -> bool;
+    fn chkpt_shim_file_size(bprm: *mut bindings::linux_binprm) -> i64;
+    fn chkpt_shim_read(bprm: *mut bindings::linux_binprm, pos: i64, buf: *mut u8, len: usize) -> isize;
+    fn chkpt_shim_log_refusal(bprm: *mut bindings::linux_binprm, reason: *const u8, reason_len: usize, err: c_int);
+    fn chkpt_shim_log_failure(bprm: *mut bindings::linux_binprm, step: *const u8, step_len: usize, err: c_int);
+    fn chkpt_shim_check_no_privilege(bprm: *mut bindings::linux_binprm) -> c_int;
+    fn chkpt_shim_exec_mappable(bprm: *mut bindings::linux_binprm) -> bool;
+    fn chkpt_shim_cwd_check(path: *const u8, len: usize) -> c_int;
     fn chkpt_shim_caller_vdso(vdso: *mut u64, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
     fn chkpt_shim_cpu_xstate(xcr0: *mut u64, xsave_size: *mut u32);
     fn chkpt_shim_rlimit_as() -> u64;
     fn chkpt_shim_rlimit_nproc() -> u64;
+    fn chkpt_shim_max_map_count() -> u64;
     fn chkpt_shim_task_size() -> u64;
-    fn chkpt_shim_commit(bprm: *mut c_void) -> c_int;
-    fn chkpt_shim_drop_arg_stack(bprm: *mut c_void, stack_top: c_ulong) -> c_int;
-    fn chkpt_shim_mmap(file: *mut c_void, addr: c_ulong, len: c_ulong, prot: c_ulong, flags: c_ulong, off: c_ulong) -> c_ulong;
+    fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
+    fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
-    fn chkpt_shim_start(bprm: *mut c_void, ip: c_ulong, sp: c_ulong, plan: c_ulong);
+    fn chkpt_shim_start(bprm: *mut bindings::linux_binprm, ip: c_ulong, sp: c_ulong, plan: c_ulong);
+}
+
+// `bindings::file` is bindgen's full `struct file`, and somewhere inside it
+// (through `struct module`) is a field-less placeholder struct that the
+// improper_ctypes lint rejects. Only pointers to it cross here, never
+// dereferenced in Rust; the kernel's bindings crate allows the lint for the
+// same reason.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn chkpt_shim_open(path: *const u8, len: usize, flags: c_int, err: *mut c_long) -> *mut bindings::file;
+    fn chkpt_shim_close(file: *mut bindings::file);
+    fn chkpt_shim_identity(file: *mut bindings::file, id: *mut FileIdentity) -> c_long;
+    fn chkpt_shim_exec_file(bprm: *mut bindings::linux_binprm) -> *mut bindings::file;
+    fn chkpt_shim_mmap(file: *mut bindings::file, addr: c_ulong, len: c_ulong, prot: c_ulong, flags: c_ulong, off: c_ulong) -> c_ulong;
 }
 
 /// `struct chkpt_file_identity` (shim.h).
@@ -71,6 +92,55 @@ pub(crate) struct MmFields {
     pub(crate) layout: [u64; 11],
     pub(crate) auxv: [u64; AUXV_WORDS],
     pub(crate) auxv_len: u64,
+}
+
+// The layouts shim.h declares, checked here and, with the same numbers, by
+// `_Static_assert`s in shim.c: a field added or moved on one side only
+// fails the build on the other.
+static_assert!(size_of::<FileIdentity>() == 48);
+static_assert!(offset_of!(FileIdentity, dev) == 0);
+static_assert!(offset_of!(FileIdentity, ino) == 8);
+static_assert!(offset_of!(FileIdentity, size) == 16);
+static_assert!(offset_of!(FileIdentity, mtime_sec) == 24);
+static_assert!(offset_of!(FileIdentity, mtime_nsec) == 32);
+static_assert!(offset_of!(FileIdentity, mode) == 40);
+static_assert!(offset_of!(FileIdentity, noexec) == 44);
+static_assert!(AUXV_WORDS == 64);
+static_assert!(size_of::<MmFields>() == 608);
+static_assert!(offset_of!(MmFields, layout) == 0);
+static_assert!(offset_of!(MmFields, auxv) == 88);
+static_assert!(offset_of!(MmFields, auxv_len) == 600);
+
+/// Lets the scheduler run something else (`cond_resched()`), then reports a
+/// pending fatal signal as `ERESTARTNOHAND`, as the exec code's own loops
+/// do (copy_strings). Every loop whose length the image decides calls it
+/// once per step.
+///
+/// Before the point of no return the error ends the exec like a refusal;
+/// after it the exec code sees the pending SIGKILL and lets it kill the
+/// task instead of sending SIGSEGV. Either way the task never returns to
+/// user mode.
+pub(crate) fn yield_now() -> Result {
+    // SAFETY: cond_resched() and fatal_signal_pending(current) need only a
+    // sleepable process context, which every caller (load_binary) is in.
+    if unsafe { chkpt_shim_yield() } {
+        return Err(ERESTARTNOHAND);
+    }
+    Ok(())
+}
+
+/// What `chdir(path)` would check, with the caller's credentials: the path
+/// resolves (following symlinks, relative to the caller's cwd and root) to
+/// a directory the caller may search (`MAY_EXEC | MAY_CHDIR`). The error is
+/// chdir's: `ENOENT`, `ENOTDIR`, `EACCES`, or another lookup error.
+pub(crate) fn cwd_check(path: &[u8]) -> Result {
+    // SAFETY: `path` is valid for `path.len()` bytes; the shim copies it
+    // into a NUL-terminated kernel string before the lookup.
+    let err = unsafe { chkpt_shim_cwd_check(path.as_ptr(), path.len()) };
+    if err < 0 {
+        return Err(Error::from_errno(err));
+    }
+    Ok(())
 }
 
 /// The caller's vdso: where it is and how large it and its vvar area are.
@@ -111,6 +181,16 @@ pub(crate) fn rlimit_nproc() -> u64 {
     unsafe { chkpt_shim_rlimit_nproc() }
 }
 
+/// The most mappings a process may have: vm.max_map_count. 6.12 does not
+/// export `sysctl_max_map_count` to modules, so the shim reads the sysctl
+/// through /proc/sys as the caller; where that fails (a chroot without
+/// /proc), the kernel's default (65530).
+pub(crate) fn max_map_count() -> u64 {
+    // SAFETY: the shim opens and reads a procfs file with the caller's
+    // credentials and drops it; no requirement on our side.
+    unsafe { chkpt_shim_max_map_count() }
+}
+
 /// One past the highest user address of a 64-bit task on this kernel.
 pub(crate) fn task_size() -> u64 {
     // SAFETY: returns a constant of this boot; no requirement.
@@ -118,7 +198,12 @@ pub(crate) fn task_size() -> u64 {
 }
 
 /// A file opened in the kernel with the caller's credentials.
-pub(crate) struct OpenFile(NonNull<c_void>);
+///
+/// # Invariants
+///
+/// `self.0` is a reference to a `struct file`, taken by `filp_open` and
+/// owned by this value: it is released exactly once, by `Drop`.
+pub(crate) struct OpenFile(NonNull<bindings::file>);
 
 impl OpenFile {
     /// filp_open(path, flags): permission checks are the caller's, as if it
@@ -129,6 +214,8 @@ impl OpenFile {
         // into a NUL-terminated kernel string); `err` is a valid c_long.
         let f = unsafe { chkpt_shim_open(path.as_ptr(), path.len(), flags as c_int, &mut err) };
         match NonNull::new(f) {
+            // INVARIANT: a non-NULL result of chkpt_shim_open is a new
+            // reference from filp_open, handed to us.
             Some(f) => Ok(OpenFile(f)),
             None => Err(Error::from_errno(if err < 0 { err as c_int } else { -(ENOMEM.to_errno()) })),
         }
@@ -137,8 +224,9 @@ impl OpenFile {
     /// stat(2)-like identity of the open file.
     pub(crate) fn identity(&self) -> Result<FileIdentity> {
         let mut id = FileIdentity::default();
-        // SAFETY: self.0 is a file reference we own (from filp_open); `id`
-        // is a valid, writable FileIdentity with the C layout.
+        // SAFETY: by the type invariant, self.0 is a file reference we hold;
+        // `id` is a valid, writable FileIdentity with the C layout (checked
+        // at build time above).
         let err = unsafe { chkpt_shim_identity(self.0.as_ptr(), &mut id) };
         if err < 0 {
             return Err(Error::from_errno(err as c_int));
@@ -149,27 +237,35 @@ impl OpenFile {
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
-        // SAFETY: self.0 is a file reference we own and drop exactly once.
+        // SAFETY: by the type invariant, self.0 is a reference we own, and
+        // Drop runs once.
         unsafe { chkpt_shim_close(self.0.as_ptr()) };
     }
 }
 
 /// The binfmt handler, registered for as long as this value lives.
+///
+/// # Invariants
+///
+/// shim.c's `struct linux_binfmt` is registered exactly while a
+/// `Registration` exists, and at most one exists.
 pub(crate) struct Registration(());
 
 impl Registration {
+    /// Registers the handler. Called once, by module init; the module owns
+    /// the value, so Drop unregisters before the module text goes away.
     pub(crate) fn new() -> Self {
-        // SAFETY: registers shim.c's static `struct linux_binfmt`; it is not
-        // registered yet, because only module init creates a Registration,
-        // once, and Drop unregisters it before the module text goes away.
+        // SAFETY: registers shim.c's static `struct linux_binfmt`, which is
+        // not registered yet: only module init creates a Registration, once.
         unsafe { chkpt_shim_register() };
+        // INVARIANT: registered just above, and this is the only value.
         Registration(())
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: the handler was registered by `new`, exactly once.
+        // SAFETY: by the type invariant the handler is registered.
         unsafe { chkpt_shim_unregister() };
     }
 }
@@ -180,11 +276,51 @@ pub(crate) fn restore_enabled() -> bool {
     unsafe { chkpt_shim_enabled() }
 }
 
-/// The file being executed, valid during one call of `load_binary`.
+/// The `struct linux_binprm` of the exec in progress.
+///
+/// # Invariants
+///
+/// `self.0` points to the `linux_binprm` of an exec whose `load_binary`
+/// call (`chkpt_rust_load_binary`) is running and outlives `'a`. For all of
+/// `'a` the binprm is not freed, its `file` is open and its `filename` is a
+/// valid string: the exec code holds both until load_binary returns.
+#[derive(Clone, Copy)]
+struct Bprm<'a>(NonNull<bindings::linux_binprm>, PhantomData<&'a mut bindings::linux_binprm>);
+
+impl Bprm<'_> {
+    fn ptr(self) -> *mut bindings::linux_binprm {
+        self.0.as_ptr()
+    }
+
+    /// kernel_read of the executed file at `pos` into all of `buf`; a short
+    /// read is `EIO`.
+    fn read_exact_at(self, pos: u64, buf: &mut [u8]) -> Result {
+        let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
+        // SAFETY: by the type invariant the binprm is live and its file
+        // open. `buf` is a valid, writable slice of exactly `buf.len()`
+        // bytes, which kernel_read fills at most.
+        let got = unsafe { chkpt_shim_read(self.ptr(), pos, buf.as_mut_ptr(), buf.len()) };
+        if got < 0 {
+            return Err(Error::from_errno(got as c_int));
+        }
+        if got as usize != buf.len() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+/// The file being executed, before the point of no return: it can only read
+/// and check, and leaves the caller as it was.
+///
+/// # Invariants
+///
+/// `bprm` is live for `'a` (see [`Bprm`]) and `begin_new_exec` has not run
+/// for it: the caller's process image is intact. `head` is the binprm's
+/// `buf`, unchanged for `'a`.
 pub(crate) struct Exec<'a> {
-    bprm: *mut c_void,
+    bprm: Bprm<'a>,
     head: &'a [u8],
-    _bprm_lifetime: PhantomData<&'a mut c_void>,
 }
 
 impl<'a> Exec<'a> {
@@ -195,30 +331,39 @@ impl<'a> Exec<'a> {
 
     /// The file's size in bytes.
     pub(crate) fn file_size(&self) -> u64 {
-        // SAFETY: `bprm` is the live linux_binprm of this exec (see
-        // chkpt_rust_load_binary); its file stays open for the whole call.
-        let size = unsafe { chkpt_shim_file_size(self.bprm) };
+        // SAFETY: by the type invariant the binprm is live and its file open.
+        let size = unsafe { chkpt_shim_file_size(self.bprm.ptr()) };
         u64::try_from(size).unwrap_or(0)
     }
 
     /// Fills `buf` from the file at `pos`; a short read is `EIO`.
     pub(crate) fn read_exact_at(&self, pos: u64, buf: &mut [u8]) -> Result {
-        read_exec_file(self.bprm, pos, buf)
+        self.bprm.read_exact_at(pos, buf)
     }
 
     /// False if the image file has setuid/setgid bits or file capabilities,
     /// which would change the caller's credentials: restoring grants nothing.
     pub(crate) fn grants_no_privilege(&self) -> bool {
-        // SAFETY: `bprm` is live as above; the shim only reads its creds.
-        unsafe { chkpt_shim_check_no_privilege(self.bprm) == 0 }
+        // SAFETY: by the type invariant the binprm is live and its file
+        // open; the shim only reads the file's mode and xattr.
+        unsafe { chkpt_shim_check_no_privilege(self.bprm.ptr()) == 0 }
+    }
+
+    /// binfmt_elf's check that the executed file can be mapped (its
+    /// `f_op->mmap`): stored pages are mapped from it after the point of no
+    /// return, where a failure could only kill the task.
+    pub(crate) fn image_mappable(&self) -> bool {
+        // SAFETY: by the type invariant the binprm is live and its file open.
+        unsafe { chkpt_shim_exec_mappable(self.bprm.ptr()) }
     }
 
     /// One rate-limited kernel log line naming why the image was refused;
     /// returns `err` for the caller.
     pub(crate) fn log_refusal(&self, reason: &str, err: Error) -> Error {
-        // SAFETY: `bprm` is live as above; `reason` is valid for its length
-        // and shim.c prints it with "%.*s", so no terminating NUL is needed.
-        unsafe { chkpt_shim_log_refusal(self.bprm, reason.as_ptr(), reason.len(), err.to_errno()) };
+        // SAFETY: by the type invariant the binprm and its filename are
+        // valid; `reason` is valid for its length and shim.c prints it with
+        // "%.*s", so no terminating NUL is needed.
+        unsafe { chkpt_shim_log_refusal(self.bprm.ptr(), reason.as_ptr(), reason.len(), err.to_errno()) };
         err
     }
 
@@ -227,63 +372,58 @@ impl<'a> Exec<'a> {
     /// error cannot be returned to the caller: the exec code kills the task.
     /// Consuming `self` means no pre-commit check can run after it.
     pub(crate) fn commit(self) -> Result<Committed<'a>> {
-        // SAFETY: `bprm` is live as above and this is the one call of
-        // begin_new_exec for it (commit consumes the Exec).
-        let err = unsafe { chkpt_shim_commit(self.bprm) };
+        // SAFETY: by the type invariant the binprm is live and
+        // begin_new_exec has not run for it; `self` is consumed, so this is
+        // the one call.
+        let err = unsafe { chkpt_shim_commit(self.bprm.ptr()) };
         if err < 0 {
             return Err(Error::from_errno(err));
         }
-        Ok(Committed { bprm: self.bprm, _bprm_lifetime: PhantomData })
+        // INVARIANT: chkpt_shim_commit succeeded: begin_new_exec,
+        // setup_new_exec and set_binfmt ran, once, for this live binprm.
+        Ok(Committed { bprm: self.bprm })
     }
-}
-
-/// kernel_read of the executed file at `pos` into all of `buf`; a short
-/// read is `EIO`. `bprm` must be the live linux_binprm of an exec still in
-/// load_binary (both [`Exec`] and [`Committed`] hold one).
-fn read_exec_file(bprm: *mut c_void, pos: u64, buf: &mut [u8]) -> Result {
-    let pos = i64::try_from(pos).map_err(|_| EINVAL)?;
-    // SAFETY: `bprm` is live per the callers (see chkpt_rust_load_binary);
-    // its file stays open for the whole call. `buf` is a valid, writable
-    // slice of exactly `buf.len()` bytes that kernel_read fills at most.
-    let got = unsafe { chkpt_shim_read(bprm, pos, buf.as_mut_ptr(), buf.len()) };
-    if got < 0 {
-        return Err(Error::from_errno(got as c_int));
-    }
-    if got as usize != buf.len() {
-        return Err(EIO);
-    }
-    Ok(())
 }
 
 /// The exec after the point of no return: the new, empty process image.
+///
+/// # Invariants
+///
+/// `bprm` is live for `'a` (see [`Bprm`]); `begin_new_exec`,
+/// `setup_new_exec` and `set_binfmt` have run for it exactly once, so
+/// `current->mm` is the new mm this exec builds; `start` has not run yet.
 pub(crate) struct Committed<'a> {
-    bprm: *mut c_void,
-    _bprm_lifetime: PhantomData<&'a mut c_void>,
+    bprm: Bprm<'a>,
 }
 
 fn mapped_at(ret: c_ulong, addr: u64) -> Result {
-    // vm_mmap returns an address or a negative errno.
-    if ret as u64 > (-4096i64) as u64 {
+    // vm_mmap returns an address or a negative errno (c_ulong is u64 here).
+    let ret: u64 = ret;
+    if ret > (-4096i64) as u64 {
         return Err(Error::from_errno(ret as i64 as c_int));
     }
-    if ret as u64 != addr {
+    if ret != addr {
         return Err(EEXIST);
     }
     Ok(())
 }
 
 /// Logs a failure after the point of no return (the task is killed).
+///
+/// # Invariants
+///
+/// `bprm` is live for `'a` (see [`Bprm`]), and the exec has passed the
+/// point of no return: only its filename is read.
 pub(crate) struct FailureLog<'a> {
-    bprm: *mut c_void,
-    _bprm_lifetime: PhantomData<&'a mut c_void>,
+    bprm: Bprm<'a>,
 }
 
 impl FailureLog<'_> {
     /// One rate-limited line naming the failed step; returns `err`.
     pub(crate) fn log(&self, step: &str, err: Error) -> Error {
-        // SAFETY: `bprm` is live for 'a (the exec is in load_binary);
-        // `step` is valid for its length, printed with "%.*s".
-        unsafe { chkpt_shim_log_failure(self.bprm, step.as_ptr(), step.len(), err.to_errno()) };
+        // SAFETY: by the type invariant the binprm and its filename are
+        // valid; `step` is valid for its length, printed with "%.*s".
+        unsafe { chkpt_shim_log_failure(self.bprm.ptr(), step.as_ptr(), step.len(), err.to_errno()) };
         err
     }
 }
@@ -291,15 +431,16 @@ impl FailureLog<'_> {
 impl<'a> Committed<'a> {
     /// A logger for failures of the steps that follow.
     pub(crate) fn failure_logger(&self) -> FailureLog<'a> {
-        FailureLog { bprm: self.bprm, _bprm_lifetime: PhantomData }
+        // INVARIANT: the same live binprm, past the point of no return.
+        FailureLog { bprm: self.bprm }
     }
 
     /// Places the argument stack at `stack_top` as ELF does, then unmaps
     /// it: the image brings its own stack.
     pub(crate) fn drop_arg_stack(&self, stack_top: u64) -> Result {
-        // SAFETY: `bprm` is live (the exec is still in load_binary) and
+        // SAFETY: by the type invariant the binprm is live and
         // begin_new_exec has run, as setup_arg_pages requires.
-        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm, stack_top as c_ulong) };
+        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm.ptr(), stack_top as c_ulong) };
         if err < 0 {
             return Err(Error::from_errno(err));
         }
@@ -308,15 +449,17 @@ impl<'a> Committed<'a> {
 
     /// Anonymous memory at exactly `addr` (`flags` include MAP_FIXED_NOREPLACE).
     pub(crate) fn map_anon(&self, addr: u64, len: u64, prot: u32, flags: u32) -> Result {
-        // SAFETY: vm_mmap validates every argument itself; no file.
+        // SAFETY: no file; vm_mmap validates every other argument itself and
+        // maps into current->mm, the new mm by the type invariant.
         let ret = unsafe { chkpt_shim_mmap(core::ptr::null_mut(), addr as c_ulong, len as c_ulong, prot.into(), flags.into(), 0) };
         mapped_at(ret, addr)
     }
 
     /// `file` mapped at exactly `addr`.
     pub(crate) fn map_file(&self, file: &OpenFile, addr: u64, len: u64, prot: u32, flags: u32, off: u64) -> Result {
-        // SAFETY: `file` is a live file reference; vm_mmap takes its own
-        // reference and validates the rest.
+        // SAFETY: by OpenFile's invariant `file.0` is a file reference held
+        // for the call; vm_mmap takes its own reference and validates the
+        // rest.
         let ret = unsafe { chkpt_shim_mmap(file.0.as_ptr(), addr as c_ulong, len as c_ulong, prot.into(), flags.into(), off as c_ulong) };
         mapped_at(ret, addr)
     }
@@ -324,10 +467,11 @@ impl<'a> Committed<'a> {
     /// Pages of the image file itself, private and copy-on-write, at
     /// exactly `addr` (over what is there: MAP_FIXED).
     pub(crate) fn map_image(&self, addr: u64, len: u64, prot: u32, flags: u32, off: u64) -> Result {
-        // SAFETY: `bprm` is live, so its file is open; vm_mmap takes its own
-        // reference and validates the rest.
+        // SAFETY: by the type invariant the binprm is live, so its file is
+        // open for the call; vm_mmap takes its own reference and validates
+        // the rest.
         let ret = unsafe {
-            let file = chkpt_shim_exec_file(self.bprm);
+            let file = chkpt_shim_exec_file(self.bprm.ptr());
             chkpt_shim_mmap(file, addr as c_ulong, len as c_ulong, prot.into(), flags.into(), off as c_ulong)
         };
         mapped_at(ret, addr)
@@ -335,13 +479,14 @@ impl<'a> Committed<'a> {
 
     /// Fills `buf` from the image file at `pos`.
     pub(crate) fn read_image(&self, pos: u64, buf: &mut [u8]) -> Result {
-        read_exec_file(self.bprm, pos, buf)
+        self.bprm.read_exact_at(pos, buf)
     }
 
     /// Sets the mm fields /proc and brk() use (under the mmap lock).
     pub(crate) fn set_mm_fields(&self, fields: &MmFields) {
-        // SAFETY: `fields` is a valid MmFields with the C layout; the shim
-        // takes the locks it needs and bounds auxv_len itself.
+        // SAFETY: `fields` is a valid MmFields with the C layout (checked at
+        // build time above); the shim takes the locks it needs and bounds
+        // auxv_len itself.
         unsafe { chkpt_shim_set_mm_layout(fields) };
     }
 
@@ -349,8 +494,10 @@ impl<'a> Committed<'a> {
     /// signal blocked until the stub's rt_sigreturn installs each thread's
     /// own mask.
     pub(crate) fn start(self, ip: u64, sp: u64, arg: u64) {
-        // SAFETY: `bprm` is live; this is the last step of the exec.
-        unsafe { chkpt_shim_start(self.bprm, ip as c_ulong, sp as c_ulong, arg as c_ulong) };
+        // SAFETY: by the type invariant the binprm is live and
+        // setup_new_exec has run, as finalize_exec and start_thread need;
+        // `self` is consumed, so this is the last step, once.
+        unsafe { chkpt_shim_start(self.bprm.ptr(), ip as c_ulong, sp as c_ulong, arg as c_ulong) };
     }
 }
 
@@ -358,15 +505,23 @@ impl<'a> Committed<'a> {
 ///
 /// # Safety
 ///
-/// `bprm` must be the live `struct linux_binprm` of the exec in progress, and
-/// `head` must point to `head_len` readable bytes (its `buf`) that stay valid
-/// and unchanged for the duration of the call.
+/// `bprm` must be the `struct linux_binprm` of the exec in progress, which
+/// the exec code keeps (with its file open) until this call returns, and
+/// before its point of no return; `head` must point to `head_len` readable
+/// bytes (its `buf`) that stay valid and unchanged for the duration of the
+/// call.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn chkpt_rust_load_binary(bprm: *mut c_void, head: *const u8, head_len: usize) -> c_int {
+pub(crate) unsafe extern "C" fn chkpt_rust_load_binary(bprm: *mut bindings::linux_binprm, head: *const u8, head_len: usize) -> c_int {
+    let Some(bprm) = NonNull::new(bprm) else {
+        return ENOEXEC.to_errno();
+    };
     // SAFETY: the caller guarantees `head` points to `head_len` readable bytes
     // that outlive this call.
     let head = unsafe { core::slice::from_raw_parts(head, head_len) };
-    let exec = Exec { bprm, head, _bprm_lifetime: PhantomData };
+    // INVARIANT: per this function's safety contract, the binprm outlives
+    // the call (and so the `Exec`, which does not escape it), its file is
+    // open, and begin_new_exec has not run for it.
+    let exec = Exec { bprm: Bprm(bprm, PhantomData), head };
     match loader::load_binary(exec) {
         Ok(()) => 0,
         Err(err) => err.to_errno(),

@@ -3,26 +3,25 @@
 //! validated and prepared image, then enter the restorer stub. No `unsafe`
 //! here. Every error kills the task (the exec code sends SIGSEGV), so the
 //! checks that can fail for a reason the caller could fix were all made in
-//! prepare.rs; what can fail here is memory allocation or I/O.
+//! prepare.rs; what can fail here is memory allocation or I/O. The loops
+//! yield at every region, run and copied chunk, and stop when the task has
+//! a fatal signal: it dies of that signal (the exec code sends no SIGSEGV
+//! then), and the log names the step `interrupted-by-fatal-signal`.
 
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, Committed, MmFields};
-use crate::image_format::records::region_flags;
-use crate::image_format::{Image, Region, RegionKind};
-use crate::plan::PAGE;
-use crate::prepare::{copies_pages, mapped_by_module, Prepared, STUB};
+use crate::image_format::{Image, Region};
+use crate::plan::{Step, PAGE};
+use crate::policy::{map_flags, run_flags, RegionMap};
+use crate::prepare::{Prepared, STUB};
 
-/// A failed step: its errno and name for the log line.
-pub(crate) type StepError = (Error, &'static str);
+/// A failed step: its errno and the step (plan.rs's shared step names).
+pub(crate) type StepError = (Error, Step);
 
-const MAP_SHARED: u32 = 0x01;
 const MAP_PRIVATE: u32 = 0x02;
-const MAP_FIXED: u32 = 0x10;
 const MAP_ANONYMOUS: u32 = 0x20;
-const MAP_GROWSDOWN: u32 = 0x100;
-const MAP_NORESERVE: u32 = 0x4000;
 const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 const PROT_RW: u32 = 1 | 2;
 const PROT_RWX: u32 = 1 | 2 | 4;
@@ -30,31 +29,30 @@ const PROT_RWX: u32 = 1 | 2 | 4;
 /// Bytes copied per step when a region's pages are copied, not mapped.
 const COPY_CHUNK: usize = 64 * 1024;
 
-fn step<T>(r: Result<T>, name: &'static str) -> core::result::Result<T, StepError> {
+fn step<T>(r: Result<T>, name: Step) -> core::result::Result<T, StepError> {
     r.map_err(|e| (e, name))
 }
 
 pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core::result::Result<(), StepError> {
     // The argument stack the exec code built is of no use: the image brings
     // its own stack. Set it up as ELF would, at the top, then drop it.
-    step(c.drop_arg_stack(glue::task_size()), "drop-arg-stack")?;
+    step(c.drop_arg_stack(glue::task_size()), Step::DropArgStack)?;
 
-    let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), "out-of-memory")?;
+    let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), Step::Allocate)?;
     for (i, r) in image.regions().enumerate() {
-        if mapped_by_module(&r) {
-            let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
-            map_region(&c, image, &r, file, &mut chunk)?;
-        }
+        step(glue::yield_now(), Step::Interrupted)?;
+        let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
+        map_region(&c, image, &r, file, &mut chunk)?;
     }
 
     // [plan][stub]: written through user copies, then the stub makes its
     // own pages r-x before it does anything else.
     let (plan_at, stub_at) = (p.place.plan, p.place.stub);
     let private_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
-    step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), "map-plan")?;
-    step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), "map-stub")?;
-    step(UserSlice::new(plan_at as usize, p.plan.len()).writer().write_slice(&p.plan), "copy-plan")?;
-    step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), "copy-stub")?;
+    step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), Step::MapPlan)?;
+    step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), Step::MapStub)?;
+    step(UserSlice::new(plan_at as usize, p.plan.len()).writer().write_slice(&p.plan), Step::CopyPlan)?;
+    step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), Step::CopyStub)?;
 
     let mut fields = MmFields { layout: image.process.mm.to_array(), auxv: [0; glue::AUXV_WORDS], auxv_len: 0 };
     for (i, a) in image.auxv().take(glue::AUXV_WORDS / 2 - 1).enumerate() {
@@ -70,9 +68,10 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     Ok(())
 }
 
-/// One region: its backing (anonymous, or its file), then its stored pages
-/// over it, mapped from the image (private, copy-on-write, loaded on
-/// demand) or, for the stack and shared memory, copied in.
+/// One region as the shared policy says: its backing (anonymous, or its
+/// file), then its stored pages over it, mapped from the image (private,
+/// copy-on-write, loaded on demand) or, for the stack and shared memory,
+/// copied in. The vdso is the stub's to map.
 fn map_region(
     c: &Committed<'_>,
     image: &Image<'_>,
@@ -81,34 +80,22 @@ fn map_region(
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
-    let shared = r.flags & region_flags::SHARED != 0;
-    // Private memory is mapped without commit accounting: a sparse region
-    // larger than RAM (a reserved heap, a sanitizer's shadow) was possible
-    // in the original process (MAP_NORESERVE is not visible in /proc), and
-    // accounting could only fail after the point of no return. Touching
-    // more than exists meets the OOM killer, as the original would have.
-    let kind_flags = if shared { MAP_SHARED } else { MAP_PRIVATE | MAP_NORESERVE };
-    match (r.kind, file) {
-        (RegionKind::File, Some(f)) => {
-            step(c.map_file(f, r.start, len, r.prot, kind_flags | MAP_FIXED_NOREPLACE, r.file_offset), "map-file-region")?
-        }
-        (RegionKind::File, None) => return Err((EINVAL, "file-region-without-file")),
-        _ => {
-            let grows = if r.kind == RegionKind::Stack { MAP_GROWSDOWN } else { 0 };
-            // Pages to copy need a writable mapping (prepare.rs refused
-            // unwritable ones).
-            let flags = kind_flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | grows;
-            step(c.map_anon(r.start, len, r.prot, flags), "map-anonymous-region")?
-        }
+    match (map_flags(r), file) {
+        (RegionMap::Kernel, _) => return Ok(()),
+        (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, r.prot, flags, r.file_offset), Step::MapRegion)?,
+        (RegionMap::File(_), None) => return Err((EINVAL, Step::MapRegion)),
+        // Pages to copy need a writable mapping (the policy refused
+        // unwritable ones).
+        (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, r.prot, flags), Step::MapRegion)?,
     }
     for run in image.page_runs(r) {
+        step(glue::yield_now(), Step::Interrupted)?;
         // Validated: runs lie inside the region and the file's page data.
         let at = r.start + run.page_index * PAGE;
         let bytes = run.page_count * PAGE;
-        if copies_pages(r) {
-            copy_pages(c, at, bytes, run.file_offset, chunk)?;
-        } else {
-            step(c.map_image(at, bytes, r.prot, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, run.file_offset), "map-stored-pages")?;
+        match run_flags(r) {
+            Some(flags) => step(c.map_image(at, bytes, r.prot, flags, run.file_offset), Step::MapPages)?,
+            None => copy_pages(c, at, bytes, run.file_offset, chunk)?,
         }
     }
     Ok(())
@@ -117,10 +104,11 @@ fn map_region(
 fn copy_pages(c: &Committed<'_>, at: u64, bytes: u64, file_offset: u64, chunk: &mut [u8]) -> core::result::Result<(), StepError> {
     let mut done = 0u64;
     while done < bytes {
+        step(glue::yield_now(), Step::Interrupted)?;
         let n = (bytes - done).min(chunk.len() as u64) as usize;
         let buf = &mut chunk[..n];
-        step(c.read_image(file_offset + done, buf), "read-stored-pages")?;
-        step(UserSlice::new((at + done) as usize, n).writer().write_slice(buf), "copy-stored-pages")?;
+        step(c.read_image(file_offset + done, buf), Step::CopyPages)?;
+        step(UserSlice::new((at + done) as usize, n).writer().write_slice(buf), Step::CopyPages)?;
         done += n as u64;
     }
     Ok(())

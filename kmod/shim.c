@@ -2,9 +2,13 @@
 /*
  * The C side of binfmt_chkpt: everything that needs to see inside
  * `struct linux_binprm` and `struct linux_binfmt`, which 6.12's Rust bindings
- * only know as opaque types. It holds no logic: each function here is a thin
- * accessor called from glue.rs, and the load_binary callback hands the bprm
- * straight to Rust (chkpt_rust_load_binary).
+ * only know as opaque types, and the kernel helpers that are inline
+ * functions or macros Rust cannot call (cond_resched, fatal_signal_pending,
+ * path_permission, rlimit, ...). Each function here is called from glue.rs
+ * and does one kernel-facing step: an accessor, or a short sequence the
+ * kernel's own code performs the same way (the commit, the caller's vdso,
+ * the chdir check). Decisions about an image are made in Rust; the
+ * load_binary callback hands the bprm straight to it (chkpt_rust_load_binary).
  */
 #include <linux/binfmts.h>
 #include <linux/fs.h>
@@ -18,6 +22,8 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/path.h>
 #include <linux/ptrace.h>
 #include <linux/sched/task_stack.h>
 #include <linux/signal.h>
@@ -61,6 +67,17 @@ void chkpt_shim_unregister(void)
 bool chkpt_shim_enabled(void)
 {
 	return READ_ONCE(enabled);
+}
+
+/*
+ * The image decides how long the module's loops run: each step lets other
+ * tasks run, and reports a pending fatal signal so that the loop stops,
+ * as the exec code's own loops do (copy_strings, count_strings).
+ */
+bool chkpt_shim_yield(void)
+{
+	cond_resched();
+	return fatal_signal_pending(current);
 }
 
 /* Size of the file being executed, or a negative errno. */
@@ -118,6 +135,34 @@ int chkpt_shim_check_no_privilege(struct linux_binprm *bprm)
 	if (vfs_getxattr(file_mnt_idmap(file), file->f_path.dentry, XATTR_NAME_CAPS, NULL, 0) > 0)
 		return -EPERM;
 	return 0;
+}
+
+/* binfmt_elf's check: stored pages are mapped from the image itself. */
+bool chkpt_shim_exec_mappable(struct linux_binprm *bprm)
+{
+	return bprm->file->f_op->mmap != NULL;
+}
+
+/*
+ * What chdir(2) checks, with the caller's credentials and cwd: the lookup
+ * (following symlinks, a directory) and MAY_EXEC | MAY_CHDIR on the
+ * result. Returns 0 or chdir's errno.
+ */
+int chkpt_shim_cwd_check(const char *path, size_t len)
+{
+	struct path p;
+	int err;
+	char *name = kmemdup_nul(path, len, GFP_KERNEL);
+
+	if (!name)
+		return -ENOMEM;
+	err = kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &p);
+	kfree(name);
+	if (err)
+		return err;
+	err = path_permission(&p, MAY_EXEC | MAY_CHDIR);
+	path_put(&p);
+	return err;
 }
 
 /* Opens a file named by the image with the caller's credentials. */
@@ -208,6 +253,30 @@ u64 chkpt_shim_rlimit_as(void)
 u64 chkpt_shim_rlimit_nproc(void)
 {
 	return rlimit(RLIMIT_NPROC);
+}
+
+/*
+ * vm.max_map_count as a module can know it: sysctl_max_map_count is not
+ * exported in 6.12, so the sysctl is read through procfs, as any process
+ * reads it (the value is global, not per namespace). Where that fails (a
+ * caller chrooted without /proc), the kernel's default.
+ */
+u64 chkpt_shim_max_map_count(void)
+{
+	char buf[24] = {};
+	unsigned long val;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open("/proc/sys/vm/max_map_count", O_RDONLY, 0);
+	if (IS_ERR(f))
+		return DEFAULT_MAX_MAP_COUNT;
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	fput(f);
+	if (n <= 0 || kstrtoul(strim(buf), 10, &val))
+		return DEFAULT_MAX_MAP_COUNT;
+	return val;
 }
 
 /* The highest user address + 1 for a 64-bit task here (47-bit or 56-bit). */

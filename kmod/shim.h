@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The contract between shim.c and glue.rs. Rust declares the same functions
- * in glue.rs's `extern "C"` block; keep the two in step.
+ * in glue.rs's `extern "C"` block, with the bindings' own opaque types for
+ * `struct linux_binprm` and `struct file`; keep the two in step. The
+ * structs below are mirrored in glue.rs, and both sides assert the same
+ * sizes and offsets at build time.
  */
 #ifndef BINFMT_CHKPT_SHIM_H
 #define BINFMT_CHKPT_SHIM_H
 
+#include <linux/stddef.h>
 #include <linux/types.h>
 #include <linux/auxvec.h>
 #include <asm/auxvec.h>
@@ -34,6 +38,31 @@ struct chkpt_mm_layout {
 	u64 auxv_len; /* entries used in auxv */
 };
 
+/* The same numbers are asserted in glue.rs (static_assert!). */
+_Static_assert(sizeof(struct chkpt_file_identity) == 48, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, dev) == 0, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, ino) == 8, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, size) == 16, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, mtime_sec) == 24, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, mtime_nsec) == 32, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, mode) == 40, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, noexec) == 44, "glue.rs FileIdentity");
+_Static_assert(CHKPT_AUXV_WORDS == 64, "glue.rs AUXV_WORDS");
+_Static_assert(sizeof(struct chkpt_mm_layout) == 608, "glue.rs MmFields");
+/* glue.rs's `layout: [u64; 11]`, in MmLayout::to_array order. */
+_Static_assert(offsetof(struct chkpt_mm_layout, start_code) == 0, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, end_code) == 8, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, start_data) == 16, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, end_data) == 24, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, start_brk) == 32, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, brk) == 40, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, start_stack) == 48, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, arg_start) == 56, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, arg_end) == 64, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, env_start) == 72, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, env_end) == 80, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, auxv) == 88, "glue.rs MmFields");
+_Static_assert(offsetof(struct chkpt_mm_layout, auxv_len) == 600, "glue.rs MmFields");
 
 /* Implemented in Rust (glue.rs). */
 int chkpt_rust_load_binary(struct linux_binprm *bprm, const u8 *head, size_t head_len);
@@ -42,6 +71,7 @@ int chkpt_rust_load_binary(struct linux_binprm *bprm, const u8 *head, size_t hea
 void chkpt_shim_register(void);
 void chkpt_shim_unregister(void);
 bool chkpt_shim_enabled(void);
+bool chkpt_shim_yield(void);
 long long chkpt_shim_file_size(struct linux_binprm *bprm);
 long chkpt_shim_read(struct linux_binprm *bprm, long long pos, u8 *buf, size_t len);
 void chkpt_shim_log_refusal(struct linux_binprm *bprm, const char *reason, size_t reason_len, int err);
@@ -49,6 +79,8 @@ void chkpt_shim_log_failure(struct linux_binprm *bprm, const char *step, size_t 
 
 /* Before the point of no return: checks only. */
 int chkpt_shim_check_no_privilege(struct linux_binprm *bprm);
+bool chkpt_shim_exec_mappable(struct linux_binprm *bprm);
+int chkpt_shim_cwd_check(const char *path, size_t len);
 struct file *chkpt_shim_open(const char *path, size_t len, int flags, long *err);
 void chkpt_shim_close(struct file *f);
 long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id);
@@ -57,6 +89,7 @@ long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len);
 void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size);
 u64 chkpt_shim_rlimit_as(void);
 u64 chkpt_shim_rlimit_nproc(void);
+u64 chkpt_shim_max_map_count(void);
 u64 chkpt_shim_task_size(void);
 
 /* The point of no return, and what follows it. */

@@ -41,3 +41,10 @@ else
 fi
 
 /usr/bin/rustc --version >/dev/null || { echo "deps: /usr/bin/rustc (rustc-web) missing" >&2; exit 1; }
+
+# Not installable, but a host test needs it (and fails with CKPT_REQUIRE_ALL=1
+# where it is missing): say so early.
+core_pattern=$(cat /proc/sys/kernel/core_pattern)
+if [ "$core_pattern" != core ]; then
+    echo "deps: note: kernel.core_pattern is '$core_pattern', not 'core': ckpt-writer's to_core test matches_a_kernel_core cannot run (sysctl kernel.core_pattern=core)" >&2
+fi

@@ -2,9 +2,18 @@
 //! userspace restorer (`ckpt-restore`) with binfmt_misc, so that running an
 //! image (`./saved.ckpt`) runs the restorer on it. See README.md.
 //!
-//! The entry matches the image magic at offset 0 and uses the `F` flag:
-//! the kernel opens the restorer once, at registration, so images also run
-//! inside containers and chroots that do not have it. Never `C`: that would
+//! The entry matches the image magic at offset 0 and uses two flags:
+//! * `O`: the kernel opens the image itself for the execve (execute
+//!   permission suffices) and hands the restorer that fd (`AT_EXECFD`), so
+//!   the restorer reads the very file that was executed, not whatever its
+//!   path names a moment later, and an execute-only image (mode 0111)
+//!   restores;
+//! * `F`: the kernel opens the restorer once, at registration, so images
+//!   also run inside containers and chroots that do not have it.
+//!
+//! The restorer's argv is then, from fs/binfmt_misc.c (no `P`): the
+//! interpreter path as registered, the image's path as given to execve,
+//! and the original argv[1..] (argv[0] is dropped). Never `C`: that would
 //! give the restorer the credentials of the image file (setuid images).
 
 use std::fs::{self, OpenOptions};
@@ -50,12 +59,15 @@ pub enum Action {
 }
 
 /// The line written to binfmt_misc's `register` file (and, as is, to a
-/// systemd binfmt.d file): `:name:M::magic::interpreter:F`, every magic
+/// systemd binfmt.d file): `:name:M::magic::interpreter:OF`, every magic
 /// byte escaped as `\xHH` (binfmt_misc decodes them).
 pub fn entry_line(name: &str, restorer: &Path) -> String {
     let magic: String = image_format::MAGIC.iter().map(|b| format!("\\x{b:02x}")).collect();
-    format!(":{name}:M::{magic}::{}:F", restorer.display())
+    format!(":{name}:M::{magic}::{}:{FLAGS}", restorer.display())
 }
+
+/// The entry's flags, as binfmt_misc also shows them (`flags: OF`).
+pub const FLAGS: &str = "OF";
 
 pub fn run(action: &Action) -> Result<()> {
     match action {
@@ -172,6 +184,9 @@ fn status(name: &str) -> Result<()> {
             println!("entry {name}: registered");
             for line in text.lines() {
                 println!("  {line}");
+            }
+            if !text.lines().any(|l| l.strip_prefix("flags: ").is_some_and(|f| f.contains('O'))) {
+                println!("  note: registered without flag O: the restorer reopens the image by its path, and execute-only images do not run (unregister and register again)");
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("entry {name}: not registered"),

@@ -5,16 +5,17 @@ use std::fs::File;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use procfs::process::{MMapPath, Process};
+use zerocopy::IntoBytes;
 
 use crate::error::{Error, Result};
 use crate::fds::read_fds;
 use crate::freeze::Frozen;
-use crate::inject::{find_syscall_insn, u64_at, Injection};
+use crate::inject::{find_syscall_insn, Injection};
 use crate::memory::read_regions;
 use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
-use crate::snapshot::{AltStack, SigAction, Snapshot, ThreadState};
+use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
@@ -57,7 +58,6 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
-        let mut buf = [0u8; 32];
         // Process-wide state is read once, in the first thread.
         if n == 0 {
             for (i, sa) in sigactions.iter_mut().enumerate() {
@@ -65,17 +65,16 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
                     continue;
                 }
                 check(t.tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
-                inj.read_scratch(&mut buf)?;
-                *sa = SigAction { handler: u64_at(&buf, 0), flags: u64_at(&buf, 8), restorer: u64_at(&buf, 16), mask: u64_at(&buf, 24) };
+                inj.read_scratch(sa.as_mut_bytes())?;
             }
             brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
-        inj.read_scratch(&mut buf[..24])?;
-        t.altstack = AltStack { sp: u64_at(&buf, 0), flags: u64_at(&buf, 8) as u32, size: u64_at(&buf, 16) };
+        let mut stack = KernelStack::default();
+        inj.read_scratch(stack.as_mut_bytes())?;
+        t.altstack = AltStack::from(stack);
         check(t.tid, "prctl(PR_GET_TID_ADDRESS)", inj.syscall(libc::SYS_prctl, [PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0])?)?;
-        inj.read_scratch(&mut buf[..8])?;
-        t.clear_child_tid = u64_at(&buf, 0);
+        inj.read_scratch(t.clear_child_tid.as_mut_bytes())?;
         inj.end()?;
     }
 

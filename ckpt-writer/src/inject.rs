@@ -208,10 +208,3 @@ impl Drop for Injection<'_> {
         let _ = self.restore();
     }
 }
-
-/// Reads a little-endian u64 at `off` of `b`.
-pub fn u64_at(b: &[u8], off: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[off..off + 8]);
-    u64::from_le_bytes(w)
-}

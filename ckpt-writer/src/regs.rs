@@ -33,6 +33,9 @@ use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
 
+use image_format::v1::thread::XsaveStartWire;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
 use crate::error::{Error, Result};
 use crate::snapshot::RseqConfig;
 
@@ -42,8 +45,6 @@ const ERESTARTNOHAND: i64 = 514;
 const ERESTART_RESTARTBLOCK: i64 = 516;
 /// Largest XSAVE area we accept (matches the format's limit).
 const XSAVE_BUF: usize = 65536;
-/// Where PTRACE_GETREGSET(NT_X86_XSTATE) puts XCR0 (USER_XSTATE_XCR0_WORD).
-const XCR0_OFFSET: usize = 464;
 /// ELF note type of the x86 extended state regset (elf.h).
 const NT_X86_XSTATE: usize = 0x202;
 
@@ -107,10 +108,11 @@ pub fn get_xsave(pid: i32, tid: i32) -> Result<Vec<u8>> {
 }
 
 /// XCR0 as the kernel reports it for ptrace: word 0 of
-/// `user_xstateregs.i387.xstate_fx_sw`, bytes 464..472 of the area (the
-/// convention gdb relies on; not the signal frame's `_fpx_sw_bytes`).
+/// `user_xstateregs.i387.xstate_fx_sw` (`sw_xcr0` of the format's
+/// declaration of the XSAVE area's start; the convention gdb relies on,
+/// not the signal frame's `_fpx_sw_bytes`).
 pub fn xcr0_of(xsave: &[u8]) -> Result<u64> {
-    let xcr0 = xsave.get(XCR0_OFFSET..XCR0_OFFSET + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let xcr0 = XsaveStartWire::ref_from_prefix(xsave).ok().map(|(x, _)| x.sw_xcr0.get());
     match xcr0 {
         Some(x) if x & 3 == 3 => Ok(x),
         _ => Err(Error::Unsupported("the kernel reported no XSAVE features (XCR0) in the thread's XSAVE area".into())),
@@ -142,7 +144,7 @@ pub fn set_sigmask(pid: i32, tid: i32, mask: u64) -> Result<()> {
 
 /// struct ptrace_rseq_configuration.
 #[repr(C)]
-#[derive(Default)]
+#[derive(Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
 struct RseqRaw {
     ptr: u64,
     size: u32,
@@ -155,11 +157,10 @@ struct RseqRaw {
 pub fn get_rseq(pid: i32, tid: i32) -> Result<RseqConfig> {
     const PTRACE_GET_RSEQ_CONFIGURATION: libc::c_uint = 0x420f;
     let mut raw = RseqRaw::default();
-    // SAFETY: the kernel writes at most `addr` bytes (the struct size) into
-    // `raw`, which is a repr(C) struct of exactly that size.
-    let rc = unsafe {
-        libc::ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, std::mem::size_of::<RseqRaw>(), &mut raw as *mut RseqRaw)
-    };
+    let bytes = raw.as_mut_bytes();
+    // SAFETY: the kernel writes at most `addr` bytes into `data`, which
+    // points to exactly that many bytes (`raw`, any bit pattern valid).
+    let rc = unsafe { libc::ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, bytes.len(), bytes.as_mut_ptr()) };
     if rc < 0 {
         return Err(ptrace_err(pid, tid, "PTRACE_GET_RSEQ_CONFIGURATION", Errno::last()));
     }

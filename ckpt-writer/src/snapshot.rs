@@ -1,5 +1,8 @@
 //! Everything captured from a frozen process, independent of how the
-//! image encodes it (`encode.rs` maps this to the image-format crate).
+//! image encodes it (`encode.rs` maps this to the image-format crate), and
+//! the kernel structures it is read from.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Identity of a file: detects that it changed between dump and restore.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,13 +71,31 @@ pub struct RseqConfig {
     pub sig: u32,
 }
 
-/// Kernel `struct sigaction` of one signal.
-#[derive(Clone, Copy, Debug, Default)]
+/// Kernel `struct sigaction` of one signal, as rt_sigaction(2) writes it
+/// on x86-64 (handler, flags, restorer, mask: no padding).
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
 pub struct SigAction {
     pub handler: u64,
     pub flags: u64,
     pub restorer: u64,
     pub mask: u64,
+}
+
+/// Kernel `stack_t` on x86-64, as sigaltstack(2) writes it.
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct KernelStack {
+    pub ss_sp: u64,
+    pub ss_flags: i32,
+    pub _pad: u32,
+    pub ss_size: u64,
+}
+
+impl From<KernelStack> for AltStack {
+    fn from(k: KernelStack) -> AltStack {
+        AltStack { sp: k.ss_sp, flags: k.ss_flags as u32, size: k.ss_size }
+    }
 }
 
 /// What backs a memory region.

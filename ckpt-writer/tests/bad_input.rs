@@ -34,8 +34,8 @@ fn finishes_untouched((t, mut gate): (Target, Gate), want: &[String]) {
     let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid())).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left: {status}");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 

@@ -20,8 +20,8 @@ fn dump_and_finish(name: &str, last: &str, args: &[&str], fast_args: &[&str]) ->
     let verify = run_ckpt(&["verify", dir.join("b.ckpt").to_str().unwrap()]);
     assert!(verify.status.success(), "verify: {}", String::from_utf8_lossy(&verify.stderr));
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{name} failed after the dump: {lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{name} failed after the dump: {lines:?}");
     assert_eq!(deterministic(&lines), want, "{name} output differs from an uninterrupted run");
     img
 }
@@ -57,8 +57,8 @@ fn counter_static() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left behind");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok);
+    let (st, lines) = t.finish();
+    assert!(st.success());
     assert_eq!(deterministic(&lines), want);
     // auxv equals /proc/PID/auxv of a fresh run is not comparable; check AT_PAGESZ.
     let auxv = img["auxv"].as_array().unwrap();
@@ -110,8 +110,8 @@ fn threads8() {
     assert!(img["sigactions"][9]["handler"].as_u64().unwrap() > 1);
     t.wait_line("progress 1/10");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -156,8 +156,8 @@ fn regs() {
         }
     }
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -198,8 +198,8 @@ fn files() {
     assert_eq!((stdout["kind"].as_str(), stdout["disposition"].as_str()), (Some("Pipe"), Some("Inherit")));
     resume(pid);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -230,8 +230,8 @@ fn signals() {
     let blocked = hex(t.value("blocked"));
     assert_eq!(th["sigmask"].as_u64().unwrap() & blocked, blocked);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -253,8 +253,8 @@ fn bigmem() {
     assert_eq!(r["stored_pages"].as_u64().unwrap(), touched);
     assert!(r["runs"].as_array().unwrap().len() > 1000, "holes split the runs");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -282,8 +282,8 @@ fn no_signal_lost_while_dumping() {
     }
     sender.join().unwrap();
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     let count = lines.iter().find_map(|l| l.strip_prefix("rt_count ")).expect("rt_count line");
     assert_eq!(count, SENT.to_string(), "every queued signal was handled");
 }
@@ -332,7 +332,7 @@ fn stopped_target_stays_stopped() {
     assert_eq!(proc_state(pid), Some('T'), "still stopped after the dump");
     resume(pid);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }

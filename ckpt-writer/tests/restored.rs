@@ -72,8 +72,8 @@ fn final_page_left_out() {
     assert_eq!(got, want_maps);
     resume(pid);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -164,8 +164,8 @@ fn image_backed_mappings_stored_whole() {
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -213,7 +213,7 @@ fn split_heap_is_one_region() {
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }

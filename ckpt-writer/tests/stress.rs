@@ -21,8 +21,8 @@ fn dump_threads8_200_times() {
     let img = inspect(&file);
     assert_eq!(img["threads"].as_array().unwrap().len(), 9, "main thread and 8 workers");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "threads8 failed after 200 dumps: {lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "threads8 failed after 200 dumps: {lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
@@ -44,7 +44,7 @@ fn dump_while_threads_come_and_go() {
     }
     assert!(most_threads > 1, "some dump caught worker threads");
     gate.open();
-    let (ok, lines) = t.finish();
-    assert!(ok, "{lines:?}");
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }

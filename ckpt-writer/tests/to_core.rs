@@ -226,10 +226,7 @@ fn parse_core(path: &Path) -> Parsed {
 #[test]
 fn matches_a_kernel_core() {
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
-    if pattern.trim() != "core" {
-        eprintln!("skipped: core_pattern is {pattern:?}, not \"core\"");
-        return;
-    }
+    skip_unless!(pattern.trim() == "core", "kernel.core_pattern is {pattern:?}, not \"core\": the kernel's core would not land in the test's directory");
     let dir = scratch("core-kernel");
     let mut cmd = Command::new(programs().join("threads8"));
     cmd.args(["--wait-at", "10", "600", "1000"]).current_dir(&dir);
@@ -245,7 +242,7 @@ fn matches_a_kernel_core() {
             Ok(())
         });
     }
-    let mut t = Target::spawn_command(cmd);
+    let mut t = Target::spawn(cmd);
     t.wait_line("ready");
     let pid = t.pid();
     let (image, ours) = (dir.join("t.ckpt"), dir.join("t.core"));
@@ -257,8 +254,8 @@ fn matches_a_kernel_core() {
     let p = nix::unistd::Pid::from_raw(pid);
     nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGSEGV).unwrap();
     resume(pid);
-    let (ok, _) = t.finish();
-    assert!(!ok);
+    let (st, _) = t.finish();
+    assert!(!st.success());
     let uses_pid = std::fs::read_to_string("/proc/sys/kernel/core_uses_pid").unwrap_or_default().trim() == "1";
     let kernel = if uses_pid { dir.join(format!("core.{pid}")) } else { dir.join("core") };
     let (kn, kl) = parse_core(&kernel);

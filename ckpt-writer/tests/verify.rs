@@ -80,8 +80,8 @@ fn kill_after_dump() {
     let dir = scratch("kill");
     let file = dir.join("k.ckpt");
     dump(t.pid(), &file, &["--kill"]);
-    let (ok, _) = t.finish();
-    assert!(!ok, "the target was killed");
+    let (st, _) = t.finish();
+    assert!(!st.success(), "the target was killed");
     let o = run_ckpt(&["verify", file.to_str().unwrap()]);
     assert!(o.status.success(), "the image was complete before the kill");
 }

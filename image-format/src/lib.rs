@@ -19,6 +19,8 @@ mod desc;
 #[cfg(feature = "std")]
 mod display;
 #[cfg(feature = "std")]
+pub mod fields;
+#[cfg(feature = "std")]
 mod pages;
 #[cfg(feature = "std")]
 mod reseal;

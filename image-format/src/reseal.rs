@@ -2,16 +2,20 @@
 //! the check it is aimed at instead of the first CRC. For tests and the
 //! structure-aware mutator (qemu-tests), never for writing real images.
 
-use crate::v1::{crc32c, Crc32c};
+use zerocopy::{FromBytes, IntoBytes};
 
-fn rd64(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(off..off.checked_add(8)?)?.try_into().ok()?))
-}
+use crate::fields::metadata_sections;
+use crate::v1::header::{HeaderWire, TrailerWire, HEADER_CRC_COVERS, TRAILER_CRC_COVERS};
+use crate::v1::section::{section_crc, SectionHeaderWire, SECTION_HEADER_SIZE};
+use crate::v1::{crc32c, HEADER_SIZE, TRAILER_SIZE};
 
-fn wr32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(d) = off.checked_add(4).and_then(|end| b.get_mut(off..end)) {
-        d.copy_from_slice(&v.to_le_bytes());
-    }
+/// The section header at `pos` and the bytes after it up to `limit`, or
+/// None if it does not fit.
+fn section_at(b: &mut [u8], pos: usize, limit: usize) -> Option<(&mut SectionHeaderWire, &[u8])> {
+    let region = b.get_mut(pos..limit).filter(|r| r.len() >= SECTION_HEADER_SIZE)?;
+    let (head, rest) = region.split_at_mut(SECTION_HEADER_SIZE);
+    let head = SectionHeaderWire::mut_from_bytes(head).ok()?;
+    Some((head, rest))
 }
 
 /// Recomputes the CRCs of an edited image in place: each section's (unless
@@ -22,42 +26,49 @@ fn wr32(b: &mut [u8], off: usize, v: u32) {
 /// past the end) are skipped, never trusted.
 pub fn reseal_checksums(b: &mut [u8], sections: bool) {
     let n = b.len();
-    if n < 256 + 64 {
+    if n < HEADER_SIZE + TRAILER_SIZE {
         return;
     }
-    let mlen = rd64(b, 48).and_then(|v| usize::try_from(v).ok()).unwrap_or(0);
-    let mend = 256usize.saturating_add(mlen).min(n);
+    let trailer_at = n - TRAILER_SIZE;
+    let Ok((header, _)) = HeaderWire::ref_from_prefix(b) else {
+        return;
+    };
+    let mlen = usize::try_from(header.metadata_len.get()).unwrap_or(usize::MAX);
+    let tail_offset = usize::try_from(header.tail_offset.get()).ok();
+    let mend = HEADER_SIZE.saturating_add(mlen).min(n);
     if sections {
-        let mut pos = 256;
-        while pos + 32 <= mend {
-            let plen = rd64(b, pos + 8).and_then(|v| usize::try_from(v).ok()).unwrap_or(usize::MAX);
-            let Some(end) = (pos + 32).checked_add(plen).filter(|&e| e <= mend) else {
-                break;
-            };
-            let mut c = Crc32c::new();
-            c.update(&b[pos..pos + 28]);
-            c.update(&b[pos + 32..end]);
-            wr32(b, pos + 28, c.finish());
-            pos = end;
+        for s in metadata_sections(b) {
+            if let Some((head, rest)) = section_at(b, s.header, s.records + s.payload_len) {
+                let crc = section_crc(head, rest);
+                head.crc.set(crc);
+            }
         }
     }
-    let mcrc = crc32c(&b[256..mend]);
-    wr32(b, 36, mcrc);
-    let hcrc = crc32c(&b[..252]);
-    wr32(b, 252, hcrc);
-    let trailer = n - 64;
-    if let Some(t) = rd64(b, 72).and_then(|v| usize::try_from(v).ok()) {
-        if t.checked_add(32).is_some_and(|e| e <= trailer) {
-            let mut c = Crc32c::new();
-            c.update(&b[t..t + 28]);
-            c.update(&b[t + 32..trailer]);
-            wr32(b, t + 28, c.finish());
-            let tcrc = crc32c(&b[t..trailer]);
-            wr32(b, trailer + 32, tcrc);
+    let mcrc = crc32c(&b[HEADER_SIZE..mend]);
+    let hcrc = match HeaderWire::mut_from_prefix(b) {
+        Ok((h, _)) => {
+            h.metadata_crc.set(mcrc);
+            h.crc.set(crc32c(&h.as_bytes()[..HEADER_CRC_COVERS]));
+            h.crc.get()
+        }
+        Err(_) => return,
+    };
+    // The page-CRC table: a section from tail_offset up to the trailer.
+    let mut table_crc = None;
+    if let Some(t) = tail_offset.filter(|&t| t <= trailer_at) {
+        if let Some((head, rest)) = section_at(b, t, trailer_at) {
+            let crc = section_crc(head, rest);
+            head.crc.set(crc);
+            table_crc = Some(crc32c(&b[t..trailer_at]));
         }
     }
-    wr32(b, trailer + 24, hcrc);
-    wr32(b, trailer + 28, mcrc);
-    let trc = crc32c(&b[trailer..n - 4]);
-    wr32(b, n - 4, trc);
+    let Ok(trailer) = TrailerWire::mut_from_bytes(&mut b[trailer_at..]) else {
+        return;
+    };
+    if let Some(c) = table_crc {
+        trailer.page_table_crc.set(c);
+    }
+    trailer.header_crc.set(hcrc);
+    trailer.metadata_crc.set(mcrc);
+    trailer.crc.set(crc32c(&trailer.as_bytes()[..TRAILER_CRC_COVERS]));
 }

@@ -7,12 +7,12 @@ use std::io::{self, Write};
 use std::vec;
 use std::vec::Vec;
 
+use zerocopy::{Immutable, IntoBytes};
+
 use crate::desc::{ByteString, ImageDesc};
-use crate::v1::header::KERNEL_RELEASE_LEN;
+use crate::v1::header::{HEADER_CRC_COVERS, KERNEL_RELEASE_LEN};
 use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
-use crate::v1::records::{
-    AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE,
-};
+use crate::v1::records::{AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
 use crate::v1::{
@@ -108,11 +108,11 @@ fn push_section(
     meta.extend_from_slice(&payload);
 }
 
-/// Encodes fixed-size records into one payload.
-fn encode_all<T>(items: &[T], size: usize, mut enc: impl FnMut(&T, &mut [u8])) -> Vec<u8> {
-    let mut out = vec![0u8; items.len() * size];
-    for (item, chunk) in items.iter().zip(out.chunks_exact_mut(size)) {
-        enc(item, chunk);
+/// Encodes fixed-size records (their wire structs) into one payload.
+fn encode_all<W: IntoBytes + Immutable>(records: impl Iterator<Item = W>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for w in records {
+        out.extend_from_slice(w.as_bytes());
     }
     out
 }
@@ -239,7 +239,9 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     let mut threads = vec![0u8; desc.threads.len() * tsize];
     for (t, b) in desc.threads.iter().zip(threads.chunks_exact_mut(tsize)) {
         let xlen = u32::try_from(t.xsave.0.len()).map_err(|_| FormatError::XsaveSizeMismatch)?;
-        t.state.encode(xlen, b);
+        let mut w = t.state.to_wire();
+        w.xsave_len.set(xlen);
+        b[..THREAD_FIXED_SIZE].copy_from_slice(w.as_bytes());
         // A wrong length is copied as far as it fits and left for the
         // validator to report (xsave-size-mismatch).
         let area = &mut b[THREAD_FIXED_SIZE..];
@@ -248,8 +250,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     }
 
     let mut meta = Vec::new();
-    let mut pb = vec![0u8; PROCESS_SIZE];
-    process.encode(&mut pb);
+    let pb = process.to_wire().as_bytes().to_vec();
     push_section(&mut meta, kind::PROCESS, 1, PROCESS_SIZE, pb);
     let string_count = count(strings.bytes.len())?;
     push_section(&mut meta, kind::STRINGS, string_count, 1, strings.bytes);
@@ -258,7 +259,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         kind::AUXV,
         count(desc.auxv.len())?,
         AUXV_SIZE,
-        encode_all(&desc.auxv, AUXV_SIZE, |a, b| a.encode(b)),
+        encode_all(desc.auxv.iter().map(|a| a.to_wire())),
     );
     push_section(
         &mut meta,
@@ -272,14 +273,14 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         kind::SIGACTIONS,
         count(desc.sigactions.len())?,
         SIGACTION_SIZE,
-        encode_all(&desc.sigactions, SIGACTION_SIZE, |s, b| s.encode(b)),
+        encode_all(desc.sigactions.iter().map(|s| s.to_wire())),
     );
     push_section(
         &mut meta,
         kind::REGIONS,
         count(regions.len())?,
         REGION_SIZE,
-        encode_all(&regions, REGION_SIZE, |r, b| r.encode(b)),
+        encode_all(regions.iter().map(|r| r.to_wire())),
     );
 
     // Everything after this point has a size known now, so the page data
@@ -309,7 +310,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             offset = offset.wrapping_add(run.page_count.wrapping_mul(PAGE_SIZE));
         }
     }
-    let run_bytes = encode_all(&runs, PAGE_RUN_SIZE, |(_, r), b| r.encode(b));
+    let run_bytes = encode_all(runs.iter().map(|(_, r)| r.to_wire()));
     push_section(
         &mut meta,
         kind::PAGE_RUNS,
@@ -322,7 +323,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         kind::FDS,
         count(fds.len())?,
         FD_SIZE,
-        encode_all(&fds, FD_SIZE, |f, b| f.encode(b)),
+        encode_all(fds.iter().map(|f| f.to_wire())),
     );
     for e in &opts.extra {
         let mut payload = e.payload.clone();
@@ -364,12 +365,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         crc: 0,
     };
     let header_bytes = header.encode();
-    header.crc = u32::from_le_bytes([
-        header_bytes[252],
-        header_bytes[253],
-        header_bytes[254],
-        header_bytes[255],
-    ]);
+    header.crc = crc32c(&header_bytes[..HEADER_CRC_COVERS]);
     // The writer runs the same validator as the restorers, so it can never
     // emit metadata they would refuse.
     if opts.validate {

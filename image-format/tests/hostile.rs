@@ -429,7 +429,49 @@ fn cases() -> Vec<Case> {
                 check_cpu(&Image::parse_bytes(&b)?.process, 0x7, 576)
             }),
         ),
+        (
+            // The kernel module's pace function reports a fatal signal: the
+            // checksums stop between pieces. The sample's metadata is over
+            // one piece (64 KiB) long, so there is a piece boundary.
+            "interrupted-by-fatal-signal",
+            Box::new(|| {
+                let b = build(&long_sample());
+                let h = image_format::Header::parse(&b)?;
+                let meta = &b[h.metadata_offset as usize..(h.metadata_offset + h.metadata_len) as usize];
+                let tail = &b[h.tail_offset as usize..(h.tail_offset + h.tail_len) as usize];
+                let mut calls = 0;
+                let r = Image::parse_paced(&b, meta, tail, b.len() as u64, &mut || {
+                    calls += 1;
+                    false
+                });
+                assert!(calls > 0, "a long checksum is paced");
+                r.map(|_| ())
+            }),
+        ),
     ]
+}
+
+/// The sample with 200 threads: over 160 KiB of metadata (XSAVE areas).
+fn long_sample() -> image_format::ImageDesc {
+    let mut d = sample();
+    d.threads = (0..200).map(|i| thread(4242 + i, i as u8)).collect();
+    d
+}
+
+#[test]
+fn an_unstopped_pace_validates_as_parse_does_and_is_called_for_long_metadata() {
+    let b = build(&long_sample());
+    let h = image_format::Header::parse(&b).unwrap();
+    let meta = &b[h.metadata_offset as usize..(h.metadata_offset + h.metadata_len) as usize];
+    let tail = &b[h.tail_offset as usize..(h.tail_offset + h.tail_len) as usize];
+    let mut calls = 0u32;
+    let paced = Image::parse_paced(&b, meta, tail, b.len() as u64, &mut || {
+        calls += 1;
+        true
+    });
+    assert_eq!(paced.map(|i| i.thread_count()), Image::parse_bytes(&b).map(|i| i.thread_count()));
+    assert!(h.metadata_len > 64 * 1024, "the sample is long enough to need pacing: {}", h.metadata_len);
+    assert!(calls >= (h.metadata_len / (64 * 1024)) as u32, "{calls} calls for {} bytes", h.metadata_len);
 }
 
 fn region_at(start: u64, pages: u64) -> RegionDesc {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// How long a guest may run before it counts as hung (CKPT_GUEST_TIMEOUT, seconds).
 fn guest_timeout() -> Duration {
-    let secs = std::env::var("CKPT_GUEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let secs = std::env::var("CKPT_GUEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(1200);
     Duration::from_secs(secs)
 }
 

@@ -56,19 +56,31 @@ chkpt_clone:
 chkpt_final_page:
 
 /*
- * chkpt_final_child(frame_sp, &threads_left): a cloned thread is done with
- * the plan; tell the first thread, then become the restored thread.
+ * chkpt_final_child(frame_sp, &threads_left, &go): a cloned thread is done
+ * with the plan; tell the first thread, wait until it lets every thread
+ * resume (`go`, a u32 on this thread's own stack, below the frame), then
+ * become the restored thread.
  */
 	.globl chkpt_final_child
 chkpt_final_child:
 	mov rsp, rdi
+	mov r8, rdx            /* &go survives the syscalls (only rax, rcx, r11 change) */
 	lock dec qword ptr [rsi]
 	mov rdi, rsi           /* futex(&threads_left, FUTEX_WAKE, 1): may find the page gone, harmless */
 	mov esi, 1
 	mov edx, 1
 	mov eax, 202
 	syscall
-	mov eax, 15            /* rt_sigreturn from the frame at %rsp */
+1:	cmp dword ptr [r8], 0
+	jne 2f
+	mov rdi, r8            /* futex(&go, FUTEX_WAIT, 0, NULL) */
+	xor esi, esi
+	xor edx, edx
+	xor r10d, r10d
+	mov eax, 202
+	syscall
+	jmp 1b
+2:	mov eax, 15            /* rt_sigreturn from the frame at %rsp */
 	syscall
 	ud2
 

@@ -3,7 +3,8 @@
  * The restore plan: what a restorer (the kernel module, or the userspace
  * restorer behind binfmt_misc) hands to the stub, in memory, at the address in
  * %rdi when it enters the stub. All fields are little-endian u64 at fixed
- * offsets; restorer/src/plan.rs mirrors them and a test checks the offsets.
+ * offsets; restorer/plan/src/plan.rs mirrors them and restorer/plan/tests/plan.rs
+ * checks the offsets, the constants and the step list against this file.
  *
  * The plan lives in the "plan area", which the stub unmaps before the last
  * thread resumes, together with the stub's body. What stays is the stub's
@@ -89,7 +90,7 @@ struct chkpt_plan {
 	unsigned long long unmap_start;     /* stub body and plan area, unmapped at the very end */
 	unsigned long long unmap_len;
 	unsigned long long threads_left;    /* futex word: threads that still need the plan */
-	unsigned long long error;           /* first failing step (negative errno in low bits) */
+	unsigned long long error;           /* first failing step: CHKPT_STEP_* << 32 | errno; 0: none */
 	unsigned long long stub_start;      /* the stub's body and final page: mapped writable by the */
 	unsigned long long stub_len;        /* restorer to copy it in; the stub makes them r-x first */
 	unsigned long long cwd_offset;      /* NUL-terminated path from the plan's start; 0: keep */
@@ -101,9 +102,67 @@ struct chkpt_plan {
 	unsigned long long close_from;      /* close every fd >= this before reopening; ~0: close none */
 	unsigned long long ops_offset;      /* array of struct chkpt_plan_op from the plan's start, */
 	unsigned long long nr_ops;          /* run first, in order (userspace restorer); 0: none */
+	unsigned long long error_detail;    /* written by the stub with error: the fd, address, signal, ... */
+	unsigned long long report_fd;       /* the caller's fd for the failure line (2), or ~0: none; the */
+					    /* stub replaces it by its own duplicate (see CHKPT_STEPS) */
+	unsigned long long report_min;      /* that duplicate's lowest number: above every fd it reopens */
+	unsigned long long report_prefix_offset; /* NUL-terminated start of the line; 0: none */
 	struct chkpt_plan_rlimit rlimits[CHKPT_NRLIMIT]; /* applied within the caller's hard limits */
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
 	struct chkpt_plan_thread threads[];
+};
+
+/*
+ * The steps after the point of no return, named once for the stub and both
+ * restorers: restorer/plan/src/plan.rs declares the same list (`Step`) and
+ * restorer/plan/tests/plan.rs checks that the two agree. Codes and names are
+ * stable (logs and scripts match the names); X(code, identifier, name).
+ *
+ * When a step fails, the stub records it in `error` and `error_detail`,
+ * writes one line to `report_fd`:
+ *   <prefix>restore failed after the point of no return: <name>[ <detail>]: errno <n> (<ENAME>)
+ * and ends the process with SIGSEGV, its default action restored and
+ * unblocked (a core dump where they are enabled), as the kernel ends an
+ * exec that fails after its point of no return. The caller's fds 0-2 may
+ * be replaced by the image's, so at entry the stub duplicates report_fd
+ * (close-on-exec, at report_min or above, which is above every fd it
+ * reopens), spares the duplicate when it closes the caller's other fds, and
+ * closes it just before any restored thread resumes.
+ */
+#define CHKPT_STEPS(X) \
+	/* the stub */ \
+	X(1, PLAN_INVALID, "plan-invalid") \
+	X(2, UNMAP, "unmap") \
+	X(3, MAP_REGION, "map-region") \
+	X(4, MAP_PAGES, "map-pages") \
+	X(5, COPY_PAGES, "copy-pages") \
+	X(6, CLOSE_FD, "close-fd") \
+	X(7, PROTECT_STUB, "protect-stub") \
+	X(8, CHDIR, "chdir") \
+	X(9, PERSONALITY, "personality") \
+	X(10, REOPEN_FD, "reopen-fd") \
+	X(11, SEEK_FD, "seek-fd") \
+	X(12, MAP_VDSO, "map-vdso") \
+	X(13, SIGACTION, "sigaction") \
+	X(14, SET_FS_BASE, "set-fs-base") \
+	X(15, SET_GS_BASE, "set-gs-base") \
+	X(16, ROBUST_LIST, "robust-list") \
+	X(17, RSEQ, "rseq") \
+	X(18, CLONE_THREAD, "clone-thread") \
+	X(19, SET_RLIMIT, "set-rlimit") \
+	/* the kernel module's own, before it enters the stub */ \
+	X(32, DROP_ARG_STACK, "drop-arg-stack") \
+	X(33, ALLOCATE, "allocate") \
+	X(34, MAP_PLAN, "map-plan") \
+	X(35, MAP_STUB, "map-stub") \
+	X(36, COPY_PLAN, "copy-plan") \
+	X(37, COPY_STUB, "copy-stub") \
+	X(38, INTERRUPTED_BY_FATAL_SIGNAL, "interrupted-by-fatal-signal")
+
+enum chkpt_step {
+#define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,
+	CHKPT_STEPS(CHKPT_STEP_ENUM)
+#undef CHKPT_STEP_ENUM
 };
 
 /* chkpt_plan_thread.status values */

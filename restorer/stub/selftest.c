@@ -6,6 +6,10 @@
  * signal action, and that the stub's body and plan are gone afterwards while
  * its final page (with its signature) stays.
  *
+ * First, in forked children, the same plan with one step made to fail: each
+ * child must print exactly the one line naming the step (plan.h,
+ * CHKPT_STEPS) on its stderr and die by SIGSEGV.
+ *
  * It plays the restorer's part by hand: no image is involved, so the stub is
  * tested on its own before the module or the userspace restorer use it.
  */
@@ -24,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -179,6 +184,7 @@ static void usr2(int sig)
 }
 
 #define TEST_FILE "/tmp/stub-selftest-file"
+#define REPORT_MIN 8 /* above fd 7, the one the plan reopens */
 static uint64_t nofile_hard;
 static uint64_t *plan_base;
 static size_t plan_len;
@@ -186,6 +192,8 @@ static unsigned char *stub;
 static size_t stub_len;
 static uint64_t final_off, sig_off;
 static unsigned char *ops_page; /* mapped and filled by the plan's memory steps */
+static struct chkpt_plan_op *plan_ops;
+static char *plan_strings;     /* cwd at +0, comm at +64, fd 7's path at +128 */
 
 static void main_continues(void)
 {
@@ -260,6 +268,11 @@ static void main_continues(void)
 			printf("FAIL: fd 5 survived close_from=3\n");
 			ok = 0;
 		}
+		for (i = 3; i < 64; i++)
+			if (i != 7 && fcntl(i, F_GETFD) != -1) {
+				printf("FAIL: fd %d open after the restore (the failure line's fd must be closed)\n", i);
+				ok = 0;
+			}
 		unlink(TEST_FILE);
 	}
 	maps = fopen("/proc/self/maps", "r");
@@ -283,6 +296,135 @@ static void main_continues(void)
 	       ok ? "PASS" : "FAIL", NTHREADS);
 	fflush(stdout);
 	_exit(ok ? 0 : 1);
+}
+
+static uint64_t stub_entry;
+
+/* Enters the stub with every signal blocked and a stack in the plan area. */
+static void __attribute__((noreturn)) enter_stub(struct chkpt_plan *plan)
+{
+	uint64_t temp_stack = (uint64_t)plan_base + plan_len - 64;
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	__asm__ volatile("mov rsp, %0\n jmp %1\n" : : "r"(temp_stack), "r"(stub_entry), "D"(plan) : "memory");
+	__builtin_unreachable();
+}
+
+#define FIFO_PATH "/tmp/stub-selftest-fifo"
+#define NOT_CANONICAL (1ULL << 63)
+
+/* One step made to fail, and the line the stub must print for it. */
+struct failing {
+	const char *step, *detail, *err;
+	void (*spoil)(struct chkpt_plan *plan);
+};
+
+static void bad_magic(struct chkpt_plan *p) { p->magic = 0; }
+static void region_on_mapped(struct chkpt_plan *p) { (void)p; plan_ops[0].addr = (uint64_t)plan_base; }
+static void pread_closed_fd(struct chkpt_plan *p) { (void)p; plan_ops[1].fd = 99; }
+static void close_closed_fd(struct chkpt_plan *p) { (void)p; plan_ops[2].fd = 98; }
+static void unmap_unaligned(struct chkpt_plan *p) { (void)p; plan_ops[2] = (struct chkpt_plan_op){ CHKPT_OP_MUNMAP, 1, 4096, 0, 0, ~0ULL, 0 }; }
+static void stub_unaligned(struct chkpt_plan *p) { p->stub_start += 1; }
+static void cwd_missing(struct chkpt_plan *p) { (void)p; strcpy(plan_strings, "/nonexistent-stub-selftest"); }
+static void fd_missing(struct chkpt_plan *p) { (void)p; strcpy(plan_strings + 128, "/nonexistent-stub-selftest"); }
+static void fd_unseekable(struct chkpt_plan *p)
+{
+	struct chkpt_plan_fd *f = (struct chkpt_plan_fd *)((char *)p + p->fds_offset);
+
+	strcpy(plan_strings + 128, FIFO_PATH);
+	f->flags = O_RDWR | O_CLOEXEC; /* a FIFO opened read-write does not wait for a writer */
+}
+static void vdso_twice(struct chkpt_plan *p) { p->vdso_base = 0x10000; } /* this process has its vdso */
+static void fs_not_canonical(struct chkpt_plan *p) { p->threads[0].regs[R_FS_BASE] = NOT_CANONICAL; }
+static void robust_len_wrong(struct chkpt_plan *p) { p->threads[0].robust_head = 0x1000; p->threads[0].robust_len = 1; }
+static void clone_tls_not_canonical(struct chkpt_plan *p) { p->threads[1].regs[R_FS_BASE] = NOT_CANONICAL; }
+static void gs_not_canonical(struct chkpt_plan *p) { p->threads[2].regs[R_GS_BASE] = NOT_CANONICAL; }
+static void rseq_len_wrong(struct chkpt_plan *p) { p->threads[3].rseq_len = 31; }
+
+/*
+ * Runs the plan, spoiled by each case, in a child whose stderr is a pipe:
+ * exactly the expected line, then death by SIGSEGV. Returns 0 on a failure.
+ */
+static int failing_steps(struct chkpt_plan *plan)
+{
+	char at_region[32], at_pages[32], line[512], want[512];
+	struct failing cases[] = {
+		{ "plan-invalid", NULL, "errno 22 (EINVAL)", bad_magic },
+		{ "map-region", at_region, "errno 17 (EEXIST)", region_on_mapped },
+		{ "copy-pages", at_pages, "errno 9 (EBADF)", pread_closed_fd },
+		{ "close-fd", "fd 98", "errno 9 (EBADF)", close_closed_fd },
+		{ "unmap", "at 0x1", "errno 22 (EINVAL)", unmap_unaligned },
+		{ "protect-stub", NULL, "errno 22 (EINVAL)", stub_unaligned },
+		{ "chdir", NULL, "errno 2 (ENOENT)", cwd_missing },
+		{ "reopen-fd", "fd 7", "errno 2 (ENOENT)", fd_missing },
+		{ "seek-fd", "fd 7", "errno 29 (ESPIPE)", fd_unseekable },
+		{ "map-vdso", NULL, "errno 17 (EEXIST)", vdso_twice },
+		{ "set-fs-base", "thread 0", "errno 1 (EPERM)", fs_not_canonical },
+		{ "robust-list", "thread 0", "errno 22 (EINVAL)", robust_len_wrong },
+		{ "clone-thread", "thread 1", "errno 1 (EPERM)", clone_tls_not_canonical },
+		{ "set-gs-base", "thread 2", "errno 1 (EPERM)", gs_not_canonical }, /* in a spawned thread */
+		{ "rseq", "thread 3", "errno 22 (EINVAL)", rseq_len_wrong },
+	};
+	unsigned i;
+	int ok = 1;
+
+	snprintf(at_region, sizeof(at_region), "at %#llx", (unsigned long long)plan_base);
+	snprintf(at_pages, sizeof(at_pages), "at %#llx", (unsigned long long)ops_page);
+	unlink(FIFO_PATH);
+	if (mkfifo(FIFO_PATH, 0600) != 0) {
+		perror(FIFO_PATH);
+		return 0;
+	}
+	fflush(stdout);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct failing *c = &cases[i];
+		int pipefd[2], status;
+		ssize_t n, got = 0;
+		pid_t pid;
+
+		snprintf(want, sizeof(want), "stub-selftest: restore failed after the point of no return: %s%s%s: %s\n",
+			 c->step, c->detail ? " " : "", c->detail ? c->detail : "", c->err);
+		if (pipe(pipefd) != 0 || (pid = fork()) < 0) {
+			perror("pipe/fork");
+			return 0;
+		}
+		if (pid == 0) {
+			struct rlimit none = { 0, 0 };
+
+			/* No core file from the expected crash. */
+			setrlimit(RLIMIT_CORE, &none);
+			plan->rlimits[RLIMIT_CORE].cur = plan->rlimits[RLIMIT_CORE].max = 0;
+			close(pipefd[0]);
+			dup2(pipefd[1], 2);
+			close(pipefd[1]);
+			c->spoil(plan);
+			enter_stub(plan);
+		}
+		close(pipefd[1]);
+		while (got < (ssize_t)sizeof(line) - 1 && (n = read(pipefd[0], line + got, sizeof(line) - 1 - got)) > 0)
+			got += n;
+		line[got] = 0;
+		close(pipefd[0]);
+		if (waitpid(pid, &status, 0) != pid) {
+			perror("waitpid");
+			return 0;
+		}
+		if (strcmp(line, want) != 0) {
+			printf("FAIL: failing %s: stderr was \"%s\", want \"%.*s\"\n", c->step, line, (int)strlen(want) - 1, want);
+			ok = 0;
+		}
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV) {
+			printf("FAIL: failing %s: wait status %#x, want death by SIGSEGV\n", c->step, status);
+			ok = 0;
+		}
+	}
+	unlink(FIFO_PATH);
+	if (ok)
+		printf("PASS: %u failing steps each named on stderr in one line, then SIGSEGV\n", i);
+	fflush(stdout);
+	return ok;
 }
 
 static uint64_t sym(const char *syms, const char *name)
@@ -377,6 +519,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		close(tfd);
+		plan_strings = strings;
 		strcpy(strings, "/tmp");
 		strcpy(strings + 64, "restored-proc");
 		strcpy(strings + 128, TEST_FILE);
@@ -407,6 +550,11 @@ int main(int argc, char **argv)
 		op[2] = (struct chkpt_plan_op){ CHKPT_OP_CLOSE, 0, 0, 0, 0, 9, 0 };
 		plan->ops_offset = (char *)op - (char *)plan_base;
 		plan->nr_ops = 3;
+		plan_ops = op;
+		strcpy(strings + 512, "stub-selftest: ");
+		plan->report_prefix_offset = strings + 512 - (char *)plan_base;
+		plan->report_fd = 2;
+		plan->report_min = REPORT_MIN;
 	}
 
 	/* Signal actions: this process's own, plus a SIGUSR2 handler. */
@@ -508,16 +656,10 @@ int main(int argc, char **argv)
 			for (j = 0; j < 16; j++)
 				expect[i].vec[j][2] = expect[i].vec[j][3] = 0;
 
-	dup2(1, 5); /* a stray descriptor that close_from must close */
+	stub_entry = (uint64_t)stub + entry;
+	if (!failing_steps(plan))
+		return 1;
 
-	/* Enter the stub with every signal blocked and a stack in the plan area. */
-	sigset_t all;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	{
-		uint64_t temp_stack = (uint64_t)plan_base + plan_len - 64;
-		uint64_t target = (uint64_t)stub + entry;
-		__asm__ volatile("mov rsp, %0\n jmp %1\n" : : "r"(temp_stack), "r"(target), "D"(plan) : "memory");
-	}
-	__builtin_unreachable();
+	dup2(1, 5); /* a stray descriptor that close_from must close */
+	enter_stub(plan);
 }

@@ -39,6 +39,16 @@ typedef unsigned int u32;
 #define SYS_close_range 436
 #define SYS_mmap 9
 #define SYS_pread64 17
+#define SYS_write 1
+#define SYS_rt_sigprocmask 14
+#define SYS_pause 34
+#define SYS_getpid 39
+#define SYS_fcntl 72
+#define SYS_tgkill 234
+#define SIGSEGV 11
+#define SIG_UNBLOCK 1
+#define F_DUPFD_CLOEXEC 1030
+#define MAP_FIXED_NOREPLACE 0x100000
 #define PR_SET_NAME 15
 #define O_CREAT 0100
 #define O_EXCL 0200
@@ -59,6 +69,7 @@ typedef unsigned int u32;
 #define CLONE_CHILD_CLEARTID 0x200000
 
 #define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
 
 #define UC_FP_XSTATE 0x1
 #define UC_SIGCONTEXT_SS 0x2
@@ -99,7 +110,7 @@ struct fpx_sw_bytes {
 
 /* Implemented in entry.S. */
 long chkpt_clone(u64 flags, u64 stack, u64 ctid, u64 tls, void (*fn)(void *), void *arg);
-void chkpt_final_child(u64 frame_sp, u64 *threads_left) __attribute__((noreturn));
+void chkpt_final_child(u64 frame_sp, u64 *threads_left, u32 *go) __attribute__((noreturn));
 void chkpt_final_main(u64 unmap_start, u64 unmap_len, u64 frame_sp) __attribute__((noreturn));
 
 static long sys1(long nr, u64 a)
@@ -161,16 +172,150 @@ void *memset(void *dst, int c, unsigned long n)
 	return dst;
 }
 
-/*
- * Nothing can be reported to anyone once the restore has begun: the caller's
- * process image is gone. Record the step in the plan (visible in a core dump)
- * and die the way a failed exec does.
- */
-static void __attribute__((noreturn)) fail(struct chkpt_plan *plan, u64 step, long err)
+/* ---- Failures after the point of no return (plan.h, CHKPT_STEPS) ---- */
+
+static const char *step_name(u64 step)
 {
-	__atomic_store_n(&plan->error, (step << 32) | (u32)(-err), __ATOMIC_SEQ_CST);
+	switch (step) {
+#define CHKPT_STEP_NAME(code, id, name) case code: return name;
+	CHKPT_STEPS(CHKPT_STEP_NAME)
+#undef CHKPT_STEP_NAME
+	}
+	return "unknown-step";
+}
+
+/* What error_detail holds for a step, as the line names it. */
+static const char *detail_label(u64 step)
+{
+	switch (step) {
+	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES:
+		return "at 0x"; /* an address, in hex */
+	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
+		return "fd ";
+	case CHKPT_STEP_SIGACTION:
+		return "signal ";
+	case CHKPT_STEP_SET_FS_BASE: case CHKPT_STEP_SET_GS_BASE: case CHKPT_STEP_ROBUST_LIST:
+	case CHKPT_STEP_RSEQ: case CHKPT_STEP_CLONE_THREAD:
+		return "thread ";
+	case CHKPT_STEP_SET_RLIMIT:
+		return "resource ";
+	}
+	return 0;
+}
+
+/* The errnos these steps meet; others are printed as a number only. */
+static const char *errno_name(u64 e)
+{
+	switch (e) {
+	case 1: return "EPERM";
+	case 2: return "ENOENT";
+	case 4: return "EINTR";
+	case 5: return "EIO";
+	case 6: return "ENXIO";
+	case 9: return "EBADF";
+	case 11: return "EAGAIN";
+	case 12: return "ENOMEM";
+	case 13: return "EACCES";
+	case 14: return "EFAULT";
+	case 16: return "EBUSY";
+	case 17: return "EEXIST";
+	case 19: return "ENODEV";
+	case 20: return "ENOTDIR";
+	case 21: return "EISDIR";
+	case 22: return "EINVAL";
+	case 23: return "ENFILE";
+	case 24: return "EMFILE";
+	case 26: return "ETXTBSY";
+	case 27: return "EFBIG";
+	case 29: return "ESPIPE";
+	case 30: return "EROFS";
+	case 36: return "ENAMETOOLONG";
+	case 38: return "ENOSYS";
+	case 40: return "ELOOP";
+	case 75: return "EOVERFLOW";
+	case 95: return "EOPNOTSUPP";
+	}
+	return 0;
+}
+
+/* Appends to a line buffer, never past its end. */
+struct line {
+	char *p, *end;
+};
+
+static void put(struct line *l, const char *s)
+{
+	while (*s && l->p < l->end)
+		*l->p++ = *s++;
+}
+
+static void put_num(struct line *l, u64 v, u64 base)
+{
+	char digits[24];
+	int n = 0;
+
+	do {
+		digits[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n && l->p < l->end)
+		*l->p++ = digits[--n];
+}
+
+/* The one line: <prefix>restore failed ...: <step>[ <detail>]: errno <n> (<NAME>) */
+static void report(struct chkpt_plan *plan, u64 step, u64 detail, u64 err)
+{
+	char buf[512];
+	struct line l = { buf, buf + sizeof(buf) - 1 };
+	const char *label = detail_label(step), *ename = errno_name(err);
+
+	if (plan->report_fd == ~0ULL)
+		return;
+	if (plan->report_prefix_offset)
+		put(&l, (const char *)plan + plan->report_prefix_offset);
+	put(&l, "restore failed after the point of no return: ");
+	put(&l, step_name(step));
+	if (label) {
+		put(&l, " ");
+		put(&l, label);
+		put_num(&l, detail, label[0] == 'a' ? 16 : 10);
+	}
+	put(&l, ": errno ");
+	put_num(&l, err, 10);
+	if (ename) {
+		put(&l, " (");
+		put(&l, ename);
+		put(&l, ")");
+	}
+	*l.p++ = '\n';
+	sys3(SYS_write, plan->report_fd, (u64)buf, (u64)(l.p - buf));
+}
+
+/*
+ * A step failed after the point of no return: the caller's process image is
+ * gone. Record the step in the plan (which a core dump holds), write the
+ * one line, and end the process with SIGSEGV as the kernel ends an exec that
+ * fails after its point of no return. Only the first failing thread does
+ * this; another one waits to be killed with the rest.
+ */
+static void __attribute__((noreturn)) fail(struct chkpt_plan *plan, u64 step, u64 detail, long err)
+{
+	u64 none = 0, code = (step << 32) | (u32)(-err);
+	struct chkpt_plan_sigaction dfl = { 0, 0, 0, 0 };
+	u64 segv = 1ULL << (SIGSEGV - 1);
+
+	if (!__atomic_compare_exchange_n(&plan->error, &none, code, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		for (;;)
+			sys1(SYS_pause, 0);
+	plan->error_detail = detail;
+	report(plan, step, detail, (u64)-err);
+	/* Default action (terminate with a core), unblocked: every signal is
+	 * blocked here, and the image's handlers may be installed already. */
+	sys4(SYS_rt_sigaction, SIGSEGV, (u64)&dfl, 0, 8);
+	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, (u64)&segv, 0, 8);
+	sys3(SYS_tgkill, sys1(SYS_getpid, 0), sys1(SYS_gettid, 0), SIGSEGV);
 	for (;;)
-		sys1(SYS_exit_group, 128 + 11);
+		sys1(SYS_exit_group, 128 + SIGSEGV); /* not reached */
 }
 
 /*
@@ -228,7 +373,9 @@ static u64 build_frame(struct chkpt_plan *plan, struct chkpt_plan_thread *t)
 	return (u64)uc;
 }
 
-/* Per-thread kernel state that only the thread itself can set. */
+/* Per-thread kernel state that only the thread itself can set. None of it
+ * is inherited by a CLONE_VM|CLONE_THREAD child except gs_base, which is
+ * therefore always set. */
 static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u64 index)
 {
 	long err;
@@ -236,17 +383,15 @@ static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u
 	if (t->robust_head) {
 		err = sys2(SYS_set_robust_list, t->robust_head, t->robust_len);
 		if (err < 0)
-			fail(plan, 0x100 + index, err);
+			fail(plan, CHKPT_STEP_ROBUST_LIST, index, err);
 	}
-	if (t->regs[R_GS_BASE]) {
-		err = sys2(SYS_arch_prctl, ARCH_SET_GS, t->regs[R_GS_BASE]);
-		if (err < 0)
-			fail(plan, 0x200 + index, err);
-	}
+	err = sys2(SYS_arch_prctl, ARCH_SET_GS, t->regs[R_GS_BASE]);
+	if (err < 0)
+		fail(plan, CHKPT_STEP_SET_GS_BASE, index, err);
 	if (t->rseq_addr) {
 		err = sys4(SYS_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
 		if (err < 0)
-			fail(plan, 0x300 + index, err);
+			fail(plan, CHKPT_STEP_RSEQ, index, err);
 	}
 	/* glibc's struct pthread.tid holds the dumped TID; a word that does not
 	 * (musl points clear_child_tid at a lock) is left alone. */
@@ -259,17 +404,21 @@ static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u
 static void run_ops(struct chkpt_plan *plan)
 {
 	const struct chkpt_plan_op *ops = (const struct chkpt_plan_op *)((const char *)plan + plan->ops_offset);
-	u64 i;
+	u64 i, step, detail;
 	long ret;
 
 	for (i = 0; i < plan->nr_ops; i++) {
 		const struct chkpt_plan_op *op = &ops[i];
 
+		detail = op->addr;
 		switch (op->kind) {
 		case CHKPT_OP_MUNMAP:
+			step = CHKPT_STEP_UNMAP;
 			ret = sys2(SYS_munmap, op->addr, op->len);
 			break;
 		case CHKPT_OP_MMAP:
+			/* A region goes where nothing is; its stored pages over it. */
+			step = op->flags & MAP_FIXED_NOREPLACE ? CHKPT_STEP_MAP_REGION : CHKPT_STEP_MAP_PAGES;
 			ret = sys6(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->fd, op->offset);
 			if (ret >= 0 && (u64)ret != op->addr)
 				ret = -17; /* EEXIST: not where the image needs it */
@@ -277,6 +426,7 @@ static void run_ops(struct chkpt_plan *plan)
 		case CHKPT_OP_PREAD: {
 			u64 done = 0;
 
+			step = CHKPT_STEP_COPY_PAGES;
 			ret = 0;
 			while (done < op->len) {
 				ret = sys4(SYS_pread64, op->fd, op->addr + done, op->len - done, op->offset + done);
@@ -289,24 +439,89 @@ static void run_ops(struct chkpt_plan *plan)
 			break;
 		}
 		case CHKPT_OP_CLOSE:
+			step = CHKPT_STEP_CLOSE_FD;
+			detail = op->fd;
 			ret = sys1(SYS_close, op->fd);
 			break;
 		default:
+			step = CHKPT_STEP_PLAN_INVALID;
+			detail = i;
 			ret = -22;
 		}
 		if (ret < 0)
-			fail(plan, 0x900 + i, ret);
+			fail(plan, step, detail, ret);
 	}
 }
 
-/* Process-wide state that a process sets for itself with plain syscalls. */
+/* close_range(from, ~0) sparing `keep`, the failure line's fd (or ~0). */
+static void close_all_from(u64 from, u64 keep)
+{
+	if (keep < from || keep == ~0ULL) {
+		sys3(SYS_close_range, from, ~0U, 0);
+		return;
+	}
+	if (keep > from)
+		sys3(SYS_close_range, from, keep - 1, 0);
+	sys3(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+/* Process-wide state that a process sets for itself with plain syscalls
+ * (resource limits come last: apply_rlimits). */
 static void process_setup(struct chkpt_plan *plan)
 {
 	const char *base = (const char *)plan;
 	struct chkpt_plan_fd *fds = (struct chkpt_plan_fd *)(base + plan->fds_offset);
-	struct chkpt_plan_rlimit now;
 	u64 i;
 	long err, fd;
+
+	if (plan->cwd_offset) {
+		err = sys1(SYS_chdir, (u64)(base + plan->cwd_offset));
+		if (err < 0)
+			fail(plan, CHKPT_STEP_CHDIR, 0, err);
+	}
+	if (plan->umask != CHKPT_KEEP)
+		sys1(SYS_umask, plan->umask);
+	if (plan->personality != CHKPT_KEEP) {
+		err = sys1(SYS_personality, plan->personality);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PERSONALITY, 0, err);
+	}
+	if (plan->comm_offset)
+		sys2(SYS_prctl, PR_SET_NAME, (u64)(base + plan->comm_offset));
+	if (plan->close_from != ~0ULL)
+		close_all_from(plan->close_from, plan->report_fd);
+	for (i = 0; i < plan->nr_fds; i++) {
+		struct chkpt_plan_fd *f = &fds[i];
+		u64 flags = f->flags & ~(u64)(O_CREAT | O_EXCL | O_TRUNC);
+
+		fd = sys3(SYS_open, (u64)(base + f->path_offset), flags, 0);
+		if (fd < 0)
+			fail(plan, CHKPT_STEP_REOPEN_FD, f->fd, fd);
+		if ((u64)fd != f->fd) {
+			err = sys3(SYS_dup3, fd, f->fd, flags & O_CLOEXEC);
+			if (err < 0)
+				fail(plan, CHKPT_STEP_REOPEN_FD, f->fd, err);
+			sys1(SYS_close, fd);
+		}
+		if (f->offset != ~0ULL) {
+			err = sys3(SYS_lseek, f->fd, f->offset, 0);
+			if (err < 0)
+				fail(plan, CHKPT_STEP_SEEK_FD, f->fd, err);
+		}
+	}
+}
+
+/*
+ * The image's resource limits, last: the original process reached its
+ * state with them in place, which is not true of the steps before (a
+ * process may lower RLIMIT_NOFILE below an fd it holds, or RLIMIT_AS below
+ * what the plan and the stub add).
+ */
+static void apply_rlimits(struct chkpt_plan *plan)
+{
+	struct chkpt_plan_rlimit now;
+	u64 i;
+	long err;
 
 	for (i = 0; i < CHKPT_NRLIMIT; i++) {
 		struct chkpt_plan_rlimit want = plan->rlimits[i];
@@ -320,49 +535,28 @@ static void process_setup(struct chkpt_plan *plan)
 			want.cur = want.max;
 		err = sys4(SYS_prlimit64, 0, i, (u64)&want, 0);
 		if (err < 0)
-			fail(plan, 0x500 + i, err);
-	}
-	if (plan->cwd_offset) {
-		err = sys1(SYS_chdir, (u64)(base + plan->cwd_offset));
-		if (err < 0)
-			fail(plan, 5, err);
-	}
-	if (plan->umask != CHKPT_KEEP)
-		sys1(SYS_umask, plan->umask);
-	if (plan->personality != CHKPT_KEEP) {
-		err = sys1(SYS_personality, plan->personality);
-		if (err < 0)
-			fail(plan, 6, err);
-	}
-	if (plan->comm_offset)
-		sys2(SYS_prctl, PR_SET_NAME, (u64)(base + plan->comm_offset));
-	if (plan->close_from != ~0ULL)
-		sys3(SYS_close_range, plan->close_from, ~0U, 0);
-	for (i = 0; i < plan->nr_fds; i++) {
-		struct chkpt_plan_fd *f = &fds[i];
-		u64 flags = f->flags & ~(u64)(O_CREAT | O_EXCL | O_TRUNC);
-
-		fd = sys3(SYS_open, (u64)(base + f->path_offset), flags, 0);
-		if (fd < 0)
-			fail(plan, 0x600 + i, fd);
-		if ((u64)fd != f->fd) {
-			err = sys3(SYS_dup3, fd, f->fd, flags & O_CLOEXEC);
-			if (err < 0)
-				fail(plan, 0x700 + i, err);
-			sys1(SYS_close, fd);
-		}
-		if (f->offset != ~0ULL) {
-			err = sys3(SYS_lseek, f->fd, f->offset, 0);
-			if (err < 0)
-				fail(plan, 0x800 + i, err);
-		}
+			fail(plan, CHKPT_STEP_SET_RLIMIT, i, err);
 	}
 }
 
+/*
+ * A spawned thread's argument, on its own restored stack below the frame it
+ * builds; `go` stays there, mapped, after the plan is gone: the thread waits
+ * on it in the final page until the first thread lets every thread resume.
+ */
 struct child_arg {
 	struct chkpt_plan *plan;
 	u64 index;
+	u32 go;
 };
+
+static struct child_arg *child_arg_of(struct chkpt_plan_thread *t)
+{
+	u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
+	u64 stack = (t->regs[R_RSP] - frame_room) & ~63ULL;
+
+	return (struct child_arg *)(stack - sizeof(struct child_arg));
+}
 
 static void child_main(void *p)
 {
@@ -373,7 +567,7 @@ static void child_main(void *p)
 	t->status = CHKPT_ST_STARTED;
 	thread_setup(plan, t, arg->index);
 	t->status = CHKPT_ST_FRAME;
-	chkpt_final_child(build_frame(plan, t), &plan->threads_left);
+	chkpt_final_child(build_frame(plan, t), &plan->threads_left, &arg->go);
 }
 
 void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
@@ -381,25 +575,31 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	struct chkpt_plan_thread *main_thread = &plan->threads[0];
 	u64 flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 		    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_CHILD_CLEARTID;
-	u64 i;
+	u64 i, frame;
 	long err;
 
 	if (plan->magic != CHKPT_PLAN_MAGIC || plan->nr_threads == 0)
-		fail(plan, 1, -22);
+		fail(plan, CHKPT_STEP_PLAN_INVALID, 0, -22);
+	/* The caller's fd for the failure line, out of the way of every fd the
+	 * restore closes or reopens (plan.h). F_DUPFD takes an int. */
+	if (plan->report_fd != ~0ULL) {
+		err = plan->report_min <= 0x7fffffff ? sys3(SYS_fcntl, plan->report_fd, F_DUPFD_CLOEXEC, plan->report_min) : -22;
+		plan->report_fd = err < 0 ? ~0ULL : (u64)err;
+	}
 	main_thread->status = CHKPT_ST_STARTED;
 	run_ops(plan);
 	if (plan->stub_len) {
 		/* No page of the process stays writable and executable. */
 		err = sys3(SYS_mprotect, plan->stub_start, plan->stub_len, 1 | 4);
 		if (err < 0)
-			fail(plan, 7, err);
+			fail(plan, CHKPT_STEP_PROTECT_STUB, 0, err);
 	}
 	process_setup(plan);
 
 	if (plan->vdso_base) {
 		err = sys2(SYS_arch_prctl, ARCH_MAP_VDSO_64, plan->vdso_base);
 		if (err < 0)
-			fail(plan, 2, err);
+			fail(plan, CHKPT_STEP_MAP_VDSO, 0, err);
 	}
 
 	/* Signals stay blocked (the restorer entered with all blocked) until
@@ -409,26 +609,32 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			continue;
 		err = sys4(SYS_rt_sigaction, i, (u64)&plan->sigactions[i - 1], 0, 8);
 		if (err < 0)
-			fail(plan, 0x400 + i, err);
+			fail(plan, CHKPT_STEP_SIGACTION, i, err);
 	}
+
+	/* The first thread's own state first: clones do not inherit it. */
+	sys1(SYS_set_tid_address, main_thread->clear_child_tid); /* returns the TID */
+	err = sys2(SYS_arch_prctl, ARCH_SET_FS, main_thread->regs[R_FS_BASE]);
+	if (err < 0)
+		fail(plan, CHKPT_STEP_SET_FS_BASE, 0, err);
+	thread_setup(plan, main_thread, 0);
 
 	plan->threads_left = plan->nr_threads - 1;
 	for (i = 1; i < plan->nr_threads; i++) {
 		struct chkpt_plan_thread *t = &plan->threads[i];
-		/* The child's argument lives on its own stack, below its frame. */
-		u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
-		u64 stack = (t->regs[R_RSP] - frame_room) & ~63ULL;
-		struct child_arg *arg = (struct child_arg *)(stack - sizeof(*arg));
+		struct child_arg *arg = child_arg_of(t);
+		/* The child runs below its argument, on its own stack. */
+		u64 stack = ((u64)arg - 64) & ~15ULL;
 
 		arg->plan = plan;
 		arg->index = i;
-		stack = ((u64)arg - 64) & ~15ULL;
+		arg->go = 0;
 		err = chkpt_clone(flags, stack, t->clear_child_tid, t->regs[R_FS_BASE], child_main, arg);
 		if (err < 0)
-			fail(plan, 3, err);
+			fail(plan, CHKPT_STEP_CLONE_THREAD, i, err);
 	}
 
-	/* Wait until every child has copied what it needs out of the plan. */
+	/* Wait until every child has set itself up and built its frame. */
 	for (;;) {
 		u64 left = __atomic_load_n(&plan->threads_left, __ATOMIC_SEQ_CST);
 
@@ -436,13 +642,19 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			break;
 		sys4(SYS_futex, (u64)&plan->threads_left, FUTEX_WAIT, left, 0);
 	}
-
-	err = sys1(SYS_set_tid_address, main_thread->clear_child_tid);
-	(void)err; /* returns the TID; cannot fail */
-	err = sys2(SYS_arch_prctl, ARCH_SET_FS, main_thread->regs[R_FS_BASE]);
-	if (err < 0)
-		fail(plan, 4, err);
-	thread_setup(plan, main_thread, 0);
+	apply_rlimits(plan);
+	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;
-	chkpt_final_main(plan->unmap_start, plan->unmap_len, build_frame(plan, main_thread));
+
+	/* Nothing can fail any more: the failure line's fd goes, then every
+	 * thread resumes, the spawned ones first. */
+	if (plan->report_fd != ~0ULL)
+		sys1(SYS_close, plan->report_fd);
+	for (i = 1; i < plan->nr_threads; i++) {
+		struct child_arg *arg = child_arg_of(&plan->threads[i]);
+
+		__atomic_store_n(&arg->go, 1, __ATOMIC_SEQ_CST);
+		sys3(SYS_futex, (u64)&arg->go, FUTEX_WAKE, 0x7fffffff);
+	}
+	chkpt_final_main(plan->unmap_start, plan->unmap_len, frame);
 }

@@ -7,18 +7,57 @@
 //!
 //! The structures are the x86-64 ones of glibc's <sys/procfs.h> (the
 //! kernel's `struct elf_prstatus` / `elf_prpsinfo`); no crate describes
-//! them, so their offsets are written out here.
+//! them, so they are declared here (zerocopy checks they have no padding).
 
 use image_format::{ImageDesc, RegionKind, ThreadDesc};
 use object::elf::{self, NoteHeader64};
 use object::{bytes_of, LittleEndian as LE, U32};
+use zerocopy::{FromZeros, Immutable, IntoBytes};
 
-/// sizeof(struct elf_prstatus) on x86-64.
-const PRSTATUS_SIZE: usize = 336;
-/// Offset of pr_reg (27 registers in user_regs_struct order, as the image).
-const PR_REG: usize = 112;
-/// sizeof(struct elf_prpsinfo) on x86-64.
-const PRPSINFO_SIZE: usize = 136;
+/// struct elf_prstatus on x86-64 (336 bytes).
+#[derive(FromZeros, IntoBytes, Immutable)]
+#[repr(C)]
+struct Prstatus {
+    /// pr_info: si_signo, si_code, si_errno.
+    info: [i32; 3],
+    cursig: u16,
+    _pad0: u16,
+    sigpend: u64,
+    sighold: u64,
+    pid: u32,
+    ppid: u32,
+    pgrp: u32,
+    sid: u32,
+    /// pr_utime, pr_stime, pr_cutime, pr_cstime: (seconds, microseconds).
+    times: [[u64; 2]; 4],
+    /// 27 registers in user_regs_struct order, as the image.
+    reg: [u64; 27],
+    fpvalid: u32,
+    _pad1: u32,
+}
+
+/// struct elf_prpsinfo on x86-64 (136 bytes).
+#[derive(FromZeros, IntoBytes, Immutable)]
+#[repr(C)]
+struct Prpsinfo {
+    state: u8,
+    sname: u8,
+    zomb: u8,
+    nice: u8,
+    _pad0: u32,
+    flag: u64,
+    uid: u32,
+    gid: u32,
+    pid: u32,
+    ppid: u32,
+    pgrp: u32,
+    sid: u32,
+    fname: [u8; 16],
+    psargs: [u8; PSARGS_MAX + 1],
+}
+
+const _: () = assert!(size_of::<Prstatus>() == 336 && size_of::<Prpsinfo>() == 136);
+
 /// The legacy FXSAVE part of the XSAVE area is struct user_fpregs_struct.
 const FPREGS_SIZE: usize = 512;
 /// Linux's note type for the XSAVE layout (include/uapi/linux/elf.h); not
@@ -26,14 +65,6 @@ const FPREGS_SIZE: usize = 512;
 const NT_X86_XSAVE_LAYOUT: elf::NoteType = elf::NoteType(0x205);
 /// pr_psargs holds at most this many bytes plus a NUL.
 pub const PSARGS_MAX: usize = 79;
-
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-fn put64(b: &mut [u8], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
 
 fn pad4(out: &mut Vec<u8>) {
     out.resize(out.len().next_multiple_of(4), 0);
@@ -56,26 +87,24 @@ fn note(out: &mut Vec<u8>, name: &[u8], kind: elf::NoteType, desc: &[u8]) {
 }
 
 fn prstatus(t: &ThreadDesc) -> Vec<u8> {
-    let mut b = vec![0u8; PRSTATUS_SIZE];
+    let mut p = Prstatus::new_zeroed();
     // pr_info, pr_cursig: 0, no signal. pr_sigpend: not recorded.
-    put64(&mut b, 24, t.state.sigmask); // pr_sighold
-    put32(&mut b, 32, t.state.tid); // pr_pid: gdb's LWP id
-    for (i, v) in t.state.regs.to_array().into_iter().enumerate() {
-        put64(&mut b, PR_REG + 8 * i, v);
-    }
-    put32(&mut b, PR_REG + 27 * 8, 1); // pr_fpvalid
-    b
+    p.sighold = t.state.sigmask;
+    p.pid = t.state.tid; // gdb's LWP id
+    p.reg = t.state.regs.to_array();
+    p.fpvalid = 1;
+    p.as_bytes().to_vec()
 }
 
 fn prpsinfo(d: &ImageDesc, psargs: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; PRPSINFO_SIZE];
-    b[1] = b'R'; // pr_sname: it was running when dumped
-    put32(&mut b, 24, d.process.pid); // pr_pid; uid, gid, ppid, pgrp, sid are not recorded
+    let mut p = Prpsinfo::new_zeroed();
+    p.sname = b'R'; // it was running when dumped
+    p.pid = d.process.pid; // uid, gid, ppid, pgrp, sid are not recorded
     let comm = &d.process.comm.0[..d.process.comm.0.len().min(15)];
-    b[40..40 + comm.len()].copy_from_slice(comm); // pr_fname[16]
+    p.fname[..comm.len()].copy_from_slice(comm);
     let args = &psargs[..psargs.len().min(PSARGS_MAX)];
-    b[56..56 + args.len()].copy_from_slice(args); // pr_psargs[80]
-    b
+    p.psargs[..args.len()].copy_from_slice(args);
+    p.as_bytes().to_vec()
 }
 
 fn auxv(d: &ImageDesc) -> Vec<u8> {

@@ -1,34 +1,16 @@
-//! Helpers shared by the integration tests: building the C test programs,
-//! running them, running ckpt-writer, and reading /proc independently of
-//! the code under test.
+//! ckpt-writer's own test helpers: running the binary under test, and
+//! reading /proc independently of the code under test. The test programs,
+//! the Target harness and the baselines are test-support's.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Directory with the built test programs (built once per test binary).
-pub fn programs() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-programs");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-programs");
-        let st = Command::new("make")
-            .arg("-s")
-            .arg("-C")
-            .arg(&src)
-            .arg(format!("OUT={}", out.display()))
-            .status()
-            .expect("running make for test-programs");
-        assert!(st.success(), "building test-programs failed");
-        out
-    })
-}
+#[allow(unused_imports)] // each test binary uses a part
+pub use test_support::{baseline, deterministic, programs, scratch, skip_unless, Target};
 
 /// The ckpt-writer binary under test.
 pub fn ckpt() -> Command {
@@ -38,113 +20,6 @@ pub fn ckpt() -> Command {
 /// Runs ckpt-writer with `args`.
 pub fn run_ckpt(args: &[&str]) -> Output {
     ckpt().args(args).stdin(Stdio::null()).output().expect("running ckpt-writer")
-}
-
-/// A fresh scratch directory.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// A running test program whose stdout lines are collected.
-pub struct Target {
-    pub child: Child,
-    lines: Receiver<String>,
-    pub seen: Vec<String>,
-}
-
-impl Target {
-    /// Starts test program `name` with `args`.
-    pub fn spawn(name: &str, args: &[&str]) -> Target {
-        let mut cmd = Command::new(programs().join(name));
-        cmd.args(args);
-        Target::spawn_command(cmd)
-    }
-
-    /// Starts `cmd` (a test program with its arguments, cwd, ...).
-    pub fn spawn_command(mut cmd: Command) -> Target {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting test program");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Target { child, lines: rx, seen: Vec::new() }
-    }
-
-    /// Starts it and waits until it printed "ready".
-    pub fn ready(name: &str, args: &[&str]) -> Target {
-        let mut t = Target::spawn(name, args);
-        t.wait_line("ready");
-        t
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Waits for a line equal to `want`; panics after 30 s.
-    pub fn wait_line(&mut self, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.seen.iter().any(|l| l == want) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.push(l),
-                Err(_) => panic!("no line {want:?}; got {:?}", self.seen),
-            }
-        }
-    }
-
-    /// The first word after `key ` of a line starting with it.
-    pub fn value(&self, key: &str) -> String {
-        let prefix = format!("{key} ");
-        self.seen.iter().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {key} line")).to_string()
-    }
-
-    /// Waits for exit; returns (exit success, every stdout line).
-    pub fn finish(mut self) -> (bool, Vec<String>) {
-        let status = self.child.wait().unwrap();
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(l);
-        }
-        (status.success(), std::mem::take(&mut self.seen))
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The deterministic lines of a program's output (progress and result).
-pub fn deterministic(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| ["step ", "progress ", "round ", "result ", "FAIL"].iter().any(|p| l.starts_with(p)))
-        .cloned()
-        .collect()
-}
-
-/// Output of an uninterrupted run (no sleeps: the output does not depend
-/// on timing).
-pub fn baseline(name: &str, args: &[&str]) -> Vec<String> {
-    let out = Command::new(programs().join(name)).args(args).output().unwrap();
-    assert!(out.status.success(), "{name} failed on its own: {}", String::from_utf8_lossy(&out.stdout));
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
-    deterministic(&lines)
 }
 
 /// Dumps `pid` into `file` with `extra` options; panics on failure.

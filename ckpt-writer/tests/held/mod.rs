@@ -14,7 +14,7 @@ pub fn held(name: &str, waits: &str, args: &[&str]) -> (Target, Gate) {
     let mut cmd = std::process::Command::new(programs().join(name));
     cmd.arg("--wait-at").arg(waits).args(args);
     let gate = Gate::attach(&mut cmd);
-    let mut t = Target::spawn_command(cmd);
+    let mut t = Target::spawn(cmd);
     t.wait_line("ready");
     (t, gate)
 }

@@ -7,58 +7,9 @@
 
 use image_format::*;
 
-fn get64(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(d) = off.checked_add(4).and_then(|e| b.get_mut(off..e)) {
-        d.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-fn section_crc(b: &[u8], pos: usize, end: usize) -> Option<u32> {
-    let mut c = Crc32c::new();
-    c.update(b.get(pos..pos + 28)?);
-    c.update(b.get(pos + 32..end)?);
-    Some(c.finish())
-}
-
 /// Recomputes all CRCs of a (possibly garbage) image; never panics.
 pub fn reseal(b: &mut [u8]) -> Option<()> {
-    let mlen = usize::try_from(get64(b, 48)?).ok()?;
-    let mend = mlen.checked_add(256)?.min(b.len());
-    let mut pos = 256;
-    while pos + 32 <= mend {
-        let end = usize::try_from(get64(b, pos + 8)?)
-            .ok()?
-            .checked_add(pos + 32)?;
-        if end > mend {
-            break;
-        }
-        let c = section_crc(b, pos, end)?;
-        put32(b, pos + 28, c);
-        pos = end;
-    }
-    let mcrc = crc32c(b.get(256..mend)?);
-    put32(b, 36, mcrc);
-    let hcrc = crc32c(b.get(..252)?);
-    put32(b, 252, hcrc);
-    let n = b.len();
-    let trailer = n.checked_sub(64)?;
-    let t = usize::try_from(get64(b, 72)?).ok()?;
-    if t.checked_add(32)? <= trailer {
-        let c = section_crc(b, t, trailer)?;
-        put32(b, t + 28, c);
-        let tc = crc32c(b.get(t..trailer)?);
-        put32(b, trailer + 32, tc);
-    }
-    put32(b, trailer + 24, hcrc);
-    put32(b, trailer + 28, mcrc);
-    let c = crc32c(b.get(trailer..n - 4)?);
-    put32(b, n - 4, c);
+    reseal_checksums(b, true);
     Some(())
 }
 

@@ -1,11 +1,11 @@
 //! Semantic checks of single records: what the kernel itself would refuse
 //! when restoring them, so a restorer can trust every validated field.
 
-use super::bytes::{get_u32, get_u64};
 use super::error::{FormatError, Result};
+use super::layout::wire_prefix;
 use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
 use super::records::{Process, SigAction, StrRef};
-use super::thread::ThreadState;
+use super::thread::{ThreadState, XsaveStartWire};
 
 /// 64-bit user code selector (__USER_CS).
 pub const USER_CS: u64 = 0x33;
@@ -136,21 +136,19 @@ pub fn check_thread(t: &ThreadState, xsave_len: u32, xsave: &[u8], p: &Process) 
     if xsave_len != p.xsave_size || xsave.len() != xsave_len as usize {
         return Err(FormatError::XsaveSizeMismatch);
     }
-    // Offsets in the standard XSAVE layout: MXCSR at 24, then the 64-byte
-    // XSAVE header at 512: XSTATE_BV, XCOMP_BV, 48 reserved bytes.
-    if get_u32(xsave, 24) & MXCSR_RESERVED != 0 {
+    // xsave_size >= MIN_XSAVE_SIZE (checked with the process), so the
+    // legacy region and the XSAVE header are there.
+    let x: &XsaveStartWire = wire_prefix(xsave).ok_or(FormatError::XsaveSizeMismatch)?;
+    if x.mxcsr.get() & MXCSR_RESERVED != 0 {
         return Err(FormatError::BadMxcsr);
     }
-    if get_u64(xsave, 512) != t.xstate_bv {
+    if x.xstate_bv.get() != t.xstate_bv {
         return Err(FormatError::XstateBvMismatch);
     }
     if t.xstate_bv & !p.xcr0 != 0 {
         return Err(FormatError::XstateBvNotInXcr0);
     }
-    let header_rest_zero = xsave
-        .get(520..576)
-        .is_some_and(|h| h.iter().all(|&b| b == 0));
-    if !header_rest_zero {
+    if x.xcomp_bv.get() != 0 || x.header_reserved.iter().any(|&b| b != 0) {
         return Err(FormatError::BadXsaveHeader);
     }
     Ok(())

@@ -4,6 +4,8 @@
 //! compiles this file with `core` only. The tables are built at compile time
 //! by `const fn`, so there is no init step and no mutable global.
 
+use super::error::FormatError;
+
 /// Reflected form of the Castagnoli polynomial 0x1EDC6F41.
 const POLY: u32 = 0x82F6_3B78;
 
@@ -82,10 +84,35 @@ impl Crc32c {
         self.state = c;
     }
 
+    /// Feeds more bytes, calling `pace` between pieces (see [`crc32c_paced`]).
+    pub fn update_paced(&mut self, data: &[u8], pace: &mut dyn FnMut() -> bool) -> Result<(), FormatError> {
+        for (i, piece) in data.chunks(PACE_CHUNK).enumerate() {
+            if i != 0 && !pace() {
+                return Err(FormatError::Interrupted);
+            }
+            self.update(piece);
+        }
+        Ok(())
+    }
+
     /// The checksum of everything fed so far.
     pub const fn finish(&self) -> u32 {
         !self.state
     }
+}
+
+/// Bytes checksummed between two calls of a pace function.
+const PACE_CHUNK: usize = 64 * 1024;
+
+/// CRC32C of one buffer, calling `pace` between pieces of 64 KiB: a caller
+/// in the kernel yields the CPU there, and stops (`pace` returns false,
+/// [`FormatError::Interrupted`]) when its task got a fatal signal. Images
+/// carry up to 64 MiB of metadata, which a slow machine checksums for
+/// seconds.
+pub fn crc32c_paced(data: &[u8], pace: &mut dyn FnMut() -> bool) -> Result<u32, FormatError> {
+    let mut c = Crc32c::new();
+    c.update_paced(data, pace)?;
+    Ok(c.finish())
 }
 
 /// CRC32C of one buffer.

@@ -2,10 +2,12 @@
 
 use core::ops::Deref;
 
-use super::bytes::get_u32;
-use super::crc::crc32c;
+use zerocopy::little_endian::U32;
+
+use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{Header, Trailer, TRAILER_SIZE};
+use super::layout::wire_slice;
 use super::metadata::Metadata;
 use super::section::{kind, Section};
 
@@ -18,7 +20,7 @@ pub struct Image<'a> {
     pub meta: Metadata<'a>,
     /// The trailer.
     pub trailer: Trailer,
-    page_crcs: &'a [u8],
+    page_crcs: &'a [U32],
 }
 
 impl<'a> Deref for Image<'a> {
@@ -46,6 +48,19 @@ impl<'a> Image<'a> {
         tail: &'a [u8],
         file_len: u64,
     ) -> Result<Image<'a>> {
+        Image::parse_paced(header, metadata, tail, file_len, &mut || true)
+    }
+
+    /// [`Image::parse`], calling `pace` between pieces of its long work: a
+    /// caller in the kernel yields there and stops on a fatal signal
+    /// ([`FormatError::Interrupted`] when `pace` returns false).
+    pub fn parse_paced(
+        header: &[u8],
+        metadata: &'a [u8],
+        tail: &'a [u8],
+        file_len: u64,
+        pace: &mut dyn FnMut() -> bool,
+    ) -> Result<Image<'a>> {
         let h = Header::parse(header)?;
         if file_len < h.file_len {
             return Err(FormatError::Truncated);
@@ -53,7 +68,7 @@ impl<'a> Image<'a> {
         if file_len > h.file_len {
             return Err(FormatError::TrailingData);
         }
-        let meta = Metadata::parse(&h, metadata)?;
+        let meta = Metadata::parse_paced(&h, metadata, pace)?;
         if tail.len() as u64 != h.tail_len {
             return Err(FormatError::Truncated);
         }
@@ -70,7 +85,7 @@ impl<'a> Image<'a> {
         {
             return Err(FormatError::TrailerMismatch);
         }
-        if crc32c(table) != trailer.page_table_crc {
+        if crc32c_paced(table, pace)? != trailer.page_table_crc {
             return Err(FormatError::TailChecksum);
         }
         let (s, rest) = Section::read(table)?;
@@ -86,7 +101,8 @@ impl<'a> Image<'a> {
             header: h,
             meta,
             trailer,
-            page_crcs: s.records(),
+            // count * 4 bytes, checked above.
+            page_crcs: wire_slice(s.records()).ok_or(FormatError::BadPageCrcTable)?,
         })
     }
 
@@ -104,9 +120,6 @@ impl<'a> Image<'a> {
 
     /// Stored CRC32C of page run `index` (in `all_page_runs` order).
     pub fn page_crc(&self, index: u32) -> Option<u32> {
-        let off = (index as usize).checked_mul(4)?;
-        self.page_crcs
-            .get(off..off.checked_add(4)?)
-            .map(|b| get_u32(b, 0))
+        self.page_crcs.get(index as usize).map(|c| c.get())
     }
 }

@@ -1,15 +1,17 @@
 //! The metadata range: framing pass over its sections, then the semantic
 //! checks, then zero-copy accessors over the validated bytes.
 
-use super::bytes::{get_u32, get_u64};
+use zerocopy::{FromBytes, Immutable};
+
 use super::checks::{check_path, check_process, check_sigaction, check_string, check_thread};
-use super::crc::crc32c;
+use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
+use super::layout::{wire_prefix, wire_slice};
 use super::records::*;
 use super::section::{kind, Section, SECTION_OPTIONAL};
-use super::thread::{thread_record_size, Thread, ThreadState, THREAD_FIXED_SIZE};
+use super::thread::{thread_record_size, Thread, ThreadState, ThreadWire, THREAD_FIXED_SIZE};
 
 /// Validated metadata. Accessors decode records by value on the fly.
 #[derive(Clone, Copy, Debug)]
@@ -17,13 +19,13 @@ pub struct Metadata<'a> {
     /// The PROCESS record.
     pub process: Process,
     strings: &'a [u8],
-    auxv: &'a [u8],
+    auxv: &'a [AuxvWire],
     threads: &'a [u8],
     thread_size: usize,
-    sigactions: &'a [u8],
-    regions: &'a [u8],
-    runs: &'a [u8],
-    fds: &'a [u8],
+    sigactions: &'a [SigActionWire],
+    regions: &'a [RegionWire],
+    runs: &'a [PageRunWire],
+    fds: &'a [FdWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -39,7 +41,7 @@ struct Found<'a> {
     fds: Option<Section<'a>>,
 }
 
-fn frame(mut rest: &[u8]) -> Result<Found<'_>> {
+fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
     let mut found = Found::default();
     let mut last_kind = 0u32;
     let mut n = 0u32;
@@ -48,7 +50,7 @@ fn frame(mut rest: &[u8]) -> Result<Found<'_>> {
         if n > MAX_SECTIONS {
             return Err(FormatError::CountOverLimit);
         }
-        let (s, next) = Section::read(rest)?;
+        let (s, next) = Section::read_paced(rest, pace)?;
         rest = next;
         if s.kind <= last_kind {
             return Err(FormatError::SectionsOutOfOrder);
@@ -85,42 +87,62 @@ fn records<'a>(s: Option<Section<'a>>, size: usize, max: u32) -> Result<&'a [u8]
     Ok(s.records())
 }
 
+/// `records` for a section of fixed-size records, as their wire structs.
+fn wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) -> Result<&'a [T]> {
+    let b = records(s, core::mem::size_of::<T>(), max)?;
+    // The length is count * record_size, a multiple of the size.
+    wire_slice(b).ok_or(FormatError::SectionSizeMismatch)
+}
+
+/// Decodes the fixed part of a thread record: its state and XSAVE length.
+fn thread_fixed(b: &[u8]) -> Option<(&ThreadWire, ThreadState, u32)> {
+    let w: &ThreadWire = wire_prefix(b)?;
+    Some((w, w.decode()?, w.xsave_len.get()))
+}
+
 impl<'a> Metadata<'a> {
     /// Validates the metadata range `meta` that `h` describes.
     pub fn parse(h: &Header, meta: &'a [u8]) -> Result<Metadata<'a>> {
+        Metadata::parse_paced(h, meta, &mut || true)
+    }
+
+    /// [`Metadata::parse`], calling `pace` between pieces of its long work
+    /// (checksums; see [`super::crc::crc32c_paced`]).
+    pub fn parse_paced(h: &Header, meta: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Metadata<'a>> {
         if meta.len() as u64 != h.metadata_len {
             return Err(FormatError::Truncated);
         }
-        if crc32c(meta) != h.metadata_crc {
+        if crc32c_paced(meta, pace)? != h.metadata_crc {
             return Err(FormatError::MetadataChecksum);
         }
-        let f = frame(meta)?;
+        let f = frame(meta, pace)?;
         let strings = records(f.strings, 1, u32::MAX)?;
-        let pb = records(f.process, PROCESS_SIZE, 1)?;
-        if pb.len() != PROCESS_SIZE {
-            return Err(FormatError::SectionSizeMismatch);
-        }
-        if !Process::reserved_zero(pb) {
+        let pw = match wire_records::<ProcessWire>(f.process, 1)? {
+            [p] => p,
+            _ => return Err(FormatError::SectionSizeMismatch),
+        };
+        if !pw.reserved_zero() {
             return Err(FormatError::ReservedNotZero);
         }
-        let process = Process::decode(pb);
+        // Every PROCESS field is an integer or bytes: decoding cannot fail.
+        let process = pw.decode().ok_or(FormatError::SectionSizeMismatch)?;
         check_process(&process, strings)?;
         let m = Metadata {
             process,
             strings,
-            auxv: records(f.auxv, AUXV_SIZE, MAX_AUXV)?,
+            auxv: wire_records(f.auxv, MAX_AUXV)?,
             thread_size: thread_record_size(process.xsave_size),
             threads: records(
                 f.threads,
                 thread_record_size(process.xsave_size),
                 MAX_THREADS,
             )?,
-            sigactions: records(f.sigactions, SIGACTION_SIZE, NUM_SIGACTIONS)?,
-            regions: records(f.regions, REGION_SIZE, MAX_REGIONS)?,
-            runs: records(f.runs, PAGE_RUN_SIZE, MAX_PAGE_RUNS)?,
-            fds: records(f.fds, FD_SIZE, MAX_FDS)?,
+            sigactions: wire_records(f.sigactions, NUM_SIGACTIONS)?,
+            regions: wire_records(f.regions, MAX_REGIONS)?,
+            runs: wire_records(f.runs, MAX_PAGE_RUNS)?,
+            fds: wire_records(f.fds, MAX_FDS)?,
         };
-        if m.sigactions.len() != SIGACTION_SIZE * NUM_SIGACTIONS as usize {
+        if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
         }
         if h.tail_len != tail_len_for(m.run_count()) {
@@ -149,8 +171,10 @@ impl<'a> Metadata<'a> {
         }
         let mut prev_tid = 0u32;
         for b in self.threads.chunks_exact(self.thread_size) {
-            let (t, xsave_len) = ThreadState::decode(b);
-            if !ThreadState::reserved_zero(b) {
+            // The record size is at least THREAD_FIXED_SIZE and every field
+            // of the fixed part is an integer: this cannot fail.
+            let (w, t, xsave_len) = thread_fixed(b).ok_or(FormatError::BadRecordSize)?;
+            if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
             }
             let xsave_end = THREAD_FIXED_SIZE.saturating_add(xsave_len as usize);
@@ -174,9 +198,9 @@ impl<'a> Metadata<'a> {
         let mut next_run = 0u32;
         let mut next_offset = h.pages_offset;
         let mut specials = 0u32;
-        for b in self.regions.chunks_exact(REGION_SIZE) {
-            let r = Region::decode(b).ok_or(FormatError::UnknownRegionKind)?;
-            if !Region::reserved_zero(b) {
+        for w in self.regions {
+            let r = w.decode().ok_or(FormatError::UnknownRegionKind)?;
+            if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
             }
             if r.start % PAGE_SIZE != 0 || r.end % PAGE_SIZE != 0 || r.file_offset % PAGE_SIZE != 0
@@ -275,8 +299,8 @@ impl<'a> Metadata<'a> {
 
     fn check_fds(&self) -> Result<()> {
         let mut prev: Option<u32> = None;
-        for b in self.fds.chunks_exact(FD_SIZE) {
-            let fd = get_u32(b, 0);
+        for w in self.fds {
+            let fd = w.fd.get();
             if fd >= MAX_FD_NUMBER {
                 return Err(FormatError::FdOutOfRange);
             }
@@ -284,21 +308,21 @@ impl<'a> Metadata<'a> {
                 return Err(FormatError::FdsUnsortedOrDuplicate);
             }
             prev = Some(fd);
-            FdKind::from_u32(get_u32(b, 4)).ok_or(FormatError::UnknownFdKind)?;
-            let disp =
-                FdDisposition::from_u32(get_u32(b, 8)).ok_or(FormatError::UnknownFdDisposition)?;
-            if get_u32(b, 32) > 1 {
+            FdKind::from_u32(w.kind.get()).ok_or(FormatError::UnknownFdKind)?;
+            let disp = FdDisposition::from_u32(w.disposition.get())
+                .ok_or(FormatError::UnknownFdDisposition)?;
+            if w.cloexec.get() > 1 {
                 return Err(FormatError::BadCloexec);
             }
-            if !Fd::reserved_zero(b) {
+            if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
             }
-            if get_u64(b, 16) > i64::MAX as u64 {
+            if w.offset.get() > i64::MAX as u64 {
                 return Err(FormatError::BadFdOffset);
             }
             let path = StrRef {
-                offset: get_u32(b, 24),
-                len: get_u32(b, 28),
+                offset: w.path.offset.get(),
+                len: w.path.len.get(),
             };
             match disp {
                 FdDisposition::Reopen => check_path(self.strings, path)?,
@@ -313,54 +337,47 @@ impl<'a> Metadata<'a> {
 
     /// Auxiliary vector entries (without the AT_NULL terminator).
     pub fn auxv(&self) -> impl Iterator<Item = AuxvEntry> + 'a {
-        self.auxv.chunks_exact(AUXV_SIZE).map(AuxvEntry::decode)
+        self.auxv.iter().filter_map(AuxvWire::decode)
     }
 
     /// Threads, sorted by tid.
     pub fn threads(&self) -> impl Iterator<Item = Thread<'a>> + 'a {
-        self.threads.chunks_exact(self.thread_size).map(|b| {
-            let (state, len) = ThreadState::decode(b);
+        self.threads.chunks_exact(self.thread_size).filter_map(|b| {
+            let (_, state, len) = thread_fixed(b)?;
             let end = THREAD_FIXED_SIZE.saturating_add(len as usize);
-            Thread {
+            Some(Thread {
                 state,
                 xsave: b.get(THREAD_FIXED_SIZE..end).unwrap_or(&[]),
-            }
+            })
         })
     }
 
     /// The 64 signal actions; item i is signal i + 1.
     pub fn sigactions(&self) -> impl Iterator<Item = SigAction> + 'a {
-        self.sigactions
-            .chunks_exact(SIGACTION_SIZE)
-            .map(SigAction::decode)
+        self.sigactions.iter().filter_map(SigActionWire::decode)
     }
 
     /// Memory regions, sorted by address.
     pub fn regions(&self) -> impl Iterator<Item = Region> + 'a {
-        self.regions
-            .chunks_exact(REGION_SIZE)
-            .filter_map(Region::decode)
+        self.regions.iter().filter_map(RegionWire::decode)
     }
 
     /// Page runs of one region, sorted by page index.
     pub fn page_runs(&self, r: &Region) -> impl Iterator<Item = PageRun> + 'a {
-        let start = (r.first_run as usize).saturating_mul(PAGE_RUN_SIZE);
-        let len = (r.run_count as usize).saturating_mul(PAGE_RUN_SIZE);
-        let bytes = self
-            .runs
-            .get(start..start.saturating_add(len))
-            .unwrap_or(&[]);
-        bytes.chunks_exact(PAGE_RUN_SIZE).map(PageRun::decode)
+        let start = r.first_run as usize;
+        let end = start.saturating_add(r.run_count as usize);
+        let runs = self.runs.get(start..end).unwrap_or(&[]);
+        runs.iter().filter_map(PageRunWire::decode)
     }
 
     /// All page runs of all regions, in file order.
     pub fn all_page_runs(&self) -> impl Iterator<Item = PageRun> + 'a {
-        self.runs.chunks_exact(PAGE_RUN_SIZE).map(PageRun::decode)
+        self.runs.iter().filter_map(PageRunWire::decode)
     }
 
     /// Open file descriptors, sorted by number.
     pub fn fds(&self) -> impl Iterator<Item = Fd> + 'a {
-        self.fds.chunks_exact(FD_SIZE).filter_map(Fd::decode)
+        self.fds.iter().filter_map(FdWire::decode)
     }
 
     /// Bytes of a validated string reference (empty if invalid).
@@ -382,16 +399,16 @@ impl<'a> Metadata<'a> {
 
     /// Number of regions.
     pub fn region_count(&self) -> u32 {
-        (self.regions.len() / REGION_SIZE) as u32
+        self.regions.len() as u32
     }
 
     /// Number of page runs.
     pub fn run_count(&self) -> u32 {
-        (self.runs.len() / PAGE_RUN_SIZE) as u32
+        self.runs.len() as u32
     }
 
     /// Number of fds.
     pub fn fd_count(&self) -> u32 {
-        (self.fds.len() / FD_SIZE) as u32
+        self.fds.len() as u32
     }
 }

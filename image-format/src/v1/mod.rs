@@ -1,13 +1,15 @@
 //! binfmt_chkpt image format, major version 1 (x86-64): layout, limits,
 //! CRC32C, errors, validator and zero-copy reader.
 //!
-//! This directory must stay compilable on its own with `core` only: the
-//! kernel module includes it with `#[path = ".../v1/mod.rs"] mod
-//! image_format;`. So: no `crate::` paths (the crate root differs there),
-//! no crate attributes, no alloc, no floats, no panicking operations.
-//! FORMAT.md (one directory up from src) is the byte-level specification.
+//! This directory must stay compilable on its own with `core` and
+//! `zerocopy` only: the kernel module includes it with `#[path =
+//! ".../v1/mod.rs"] mod image_format;` and builds zerocopy beside it
+//! (kbuild/zerocopy.mk). So: no `crate::` paths (the crate root differs
+//! there), no crate attributes, no alloc, no floats, no panicking
+//! operations. Records are declared once each (layout.rs). FORMAT.md (one
+//! directory up from src) is the byte-level specification.
 
-mod bytes;
+pub mod layout;
 pub mod checks;
 pub mod crc;
 pub mod error;
@@ -20,7 +22,7 @@ pub mod section;
 pub mod thread;
 pub mod verify;
 
-pub use self::crc::{crc32c, Crc32c};
+pub use self::crc::{crc32c, crc32c_paced, Crc32c};
 pub use self::error::FormatError;
 pub use self::header::{
     tail_len_for, Header, Layout, Trailer, ARCH_X86_64, HEADER_SIZE, MAGIC, TRAILER_MAGIC,

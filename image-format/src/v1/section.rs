@@ -3,12 +3,38 @@
 //! Sections let a later minor version add data that older readers can skip
 //! (optional flag) or must refuse (required), like PNG chunks.
 
-use super::bytes::{get_u32, get_u64, put_u32, put_u64};
+use core::mem::size_of;
+
+use zerocopy::IntoBytes;
+
 use super::crc::Crc32c;
 use super::error::{FormatError, Result};
+use super::layout::{record, wire_prefix};
+
+record! {
+    /// A section header as stored (`Section` is the checked view).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SectionHeader = SectionHeaderWire[32] {
+        /// Section kind.
+        pub kind: u32,
+        /// Section flags.
+        pub flags: u32,
+        /// Payload length (a multiple of 8).
+        pub payload_len: u64,
+        /// Number of records (bytes, for STRINGS).
+        pub count: u32,
+        /// Bytes per record.
+        pub record_size: u32,
+        reserved _24: 4,
+        /// CRC32C over header bytes 0..28 and the payload.
+        wire crc: u32,
+    }
+}
 
 /// Size of a section header.
-pub const SECTION_HEADER_SIZE: usize = 32;
+pub const SECTION_HEADER_SIZE: usize = size_of::<SectionHeaderWire>();
+/// Bytes of a section header the section CRC covers (all before `crc`).
+pub const SECTION_CRC_COVERS: usize = core::mem::offset_of!(SectionHeaderWire, crc);
 /// Section flag: a reader that does not know the kind may skip it.
 pub const SECTION_OPTIONAL: u32 = 1;
 
@@ -60,10 +86,14 @@ pub struct Section<'a> {
 impl<'a> Section<'a> {
     /// Reads the section at the start of `b`; returns it and the rest.
     pub fn read(b: &'a [u8]) -> Result<(Section<'a>, &'a [u8])> {
-        let head = b
-            .get(..SECTION_HEADER_SIZE)
-            .ok_or(FormatError::SectionOverrun)?;
-        let payload_len = get_u64(head, 8);
+        Section::read_paced(b, &mut || true)
+    }
+
+    /// [`Section::read`], calling `pace` while checksumming (see
+    /// [`crc32c_paced`]).
+    pub fn read_paced(b: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<(Section<'a>, &'a [u8])> {
+        let head: &SectionHeaderWire = wire_prefix(b).ok_or(FormatError::SectionOverrun)?;
+        let payload_len = head.payload_len.get();
         if payload_len % 8 != 0 {
             return Err(FormatError::Misaligned);
         }
@@ -73,23 +103,20 @@ impl<'a> Section<'a> {
             .ok_or(FormatError::SectionOverrun)?;
         let whole = b.get(..end).ok_or(FormatError::SectionOverrun)?;
         let payload = whole.get(SECTION_HEADER_SIZE..).unwrap_or(&[]);
-        let mut crc = Crc32c::new();
-        crc.update(head.get(..28).unwrap_or(&[]));
-        crc.update(payload);
-        if crc.finish() != get_u32(head, 28) {
+        if section_crc_paced(head, payload, pace)? != head.crc.get() {
             return Err(FormatError::SectionChecksum);
         }
         let s = Section {
-            kind: get_u32(head, 0),
-            flags: get_u32(head, 4),
-            count: get_u32(head, 16),
-            record_size: get_u32(head, 20),
+            kind: head.kind.get(),
+            flags: head.flags.get(),
+            count: head.count.get(),
+            record_size: head.record_size.get(),
             payload,
         };
         if s.flags & !SECTION_OPTIONAL != 0 {
             return Err(FormatError::UnknownSectionFlags);
         }
-        if get_u32(head, 24) != 0 {
+        if !head.reserved_zero() {
             return Err(FormatError::ReservedNotZero);
         }
         let used = (s.count as u64) * (s.record_size as u64);
@@ -113,6 +140,22 @@ impl<'a> Section<'a> {
     }
 }
 
+/// [`section_crc`], calling `pace` between pieces of the payload.
+fn section_crc_paced(head: &SectionHeaderWire, payload: &[u8], pace: &mut dyn FnMut() -> bool) -> Result<u32> {
+    let mut crc = Crc32c::new();
+    crc.update(head.as_bytes().get(..SECTION_CRC_COVERS).unwrap_or(&[]));
+    crc.update_paced(payload, pace)?;
+    Ok(crc.finish())
+}
+
+/// CRC32C of a section: its header up to the CRC field, then the payload.
+pub fn section_crc(head: &SectionHeaderWire, payload: &[u8]) -> u32 {
+    let mut crc = Crc32c::new();
+    crc.update(head.as_bytes().get(..SECTION_CRC_COVERS).unwrap_or(&[]));
+    crc.update(payload);
+    crc.finish()
+}
+
 /// Encodes a section header for `payload` (already padded to 8 bytes).
 pub fn encode_section_header(
     kind: u32,
@@ -121,15 +164,14 @@ pub fn encode_section_header(
     record_size: u32,
     payload: &[u8],
 ) -> [u8; SECTION_HEADER_SIZE] {
-    let mut h = [0u8; SECTION_HEADER_SIZE];
-    put_u32(&mut h, 0, kind);
-    put_u32(&mut h, 4, flags);
-    put_u64(&mut h, 8, payload.len() as u64);
-    put_u32(&mut h, 16, count);
-    put_u32(&mut h, 20, record_size);
-    let mut crc = Crc32c::new();
-    crc.update(h.get(..28).unwrap_or(&[]));
-    crc.update(payload);
-    put_u32(&mut h, 28, crc.finish());
-    h
+    let mut h = SectionHeader {
+        kind,
+        flags,
+        payload_len: payload.len() as u64,
+        count,
+        record_size,
+    }
+    .to_wire();
+    h.crc.set(section_crc(&h, payload));
+    zerocopy::transmute!(h)
 }

@@ -13,9 +13,11 @@
 //! `vdso-changed` (the stored vdso is not this kernel's).
 
 use std::fs::File;
+use std::mem::offset_of;
 use std::os::unix::fs::FileExt;
 use std::process::ExitCode;
 
+use image_format::v1::thread::XsaveStartWire;
 use image_format::{prepare_with, write_prepared, Image, ImageDesc, Options, RegionKind};
 
 fn mutate(kind: &str, desc: &mut ImageDesc) -> Result<(), String> {
@@ -48,7 +50,8 @@ fn mutate(kind: &str, desc: &mut ImageDesc) -> Result<(), String> {
         "xsave-feature" => {
             let t = thread0(desc)?;
             t.state.xstate_bv |= 1 << 62;
-            let bv = t.xsave.0.get_mut(512..520).ok_or("XSAVE area too short")?;
+            let at = offset_of!(XsaveStartWire, xstate_bv);
+            let bv = t.xsave.0.get_mut(at..at + 8).ok_or("XSAVE area too short")?;
             bv.copy_from_slice(&t.state.xstate_bv.to_le_bytes());
         }
         "cpu-feature" => desc.process.xcr0 |= 1 << 62,

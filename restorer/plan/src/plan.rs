@@ -54,8 +54,12 @@ pub mod head {
     pub const CLOSE_FROM: usize = 15;
     pub const OPS_OFFSET: usize = 16;
     pub const NR_OPS: usize = 17;
+    pub const ERROR_DETAIL: usize = 18;
+    pub const REPORT_FD: usize = 19;
+    pub const REPORT_MIN: usize = 20;
+    pub const REPORT_PREFIX_OFFSET: usize = 21;
     /// `rlimits[16]`: cur, max.
-    pub const RLIMITS: usize = 18;
+    pub const RLIMITS: usize = 22;
     /// `sigactions[64]`: handler, flags, restorer, mask.
     pub const SIGACTIONS: usize = RLIMITS + 2 * super::NRLIMIT;
     /// Start of `threads[]`; also the header's length in words.
@@ -123,6 +127,110 @@ pub struct Op {
     pub offset: u64,
 }
 
+/// Declares `Step` from one list: `Variant = code, "name";`.
+macro_rules! steps {
+    ($($(#[$doc:meta])* $id:ident = $code:literal, $name:literal;)*) => {
+        /// A step after the point of no return, as the stub records it in
+        /// the plan's `error` word and names it on its failure line, and as
+        /// the kernel module names its own post-commit steps in its log.
+        /// Codes and names are stable; they are the `CHKPT_STEPS` list of
+        /// plan.h, which a test checks against this one.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum Step {
+            $($(#[$doc])* $id = $code,)*
+        }
+
+        impl Step {
+            /// Every step, in code order.
+            pub const ALL: &'static [Step] = &[$(Step::$id),*];
+
+            /// The stable, lowercase name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Step::$id => $name,)*
+                }
+            }
+
+            /// The step with this code.
+            pub fn from_code(code: u64) -> Option<Step> {
+                match code {
+                    $($code => Some(Step::$id),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+steps! {
+    /// The plan's magic, thread count or a memory step's kind is wrong.
+    PlanInvalid = 1, "plan-invalid";
+    /// Unmapping the restorer's memory (a memory step).
+    Unmap = 2, "unmap";
+    /// Mapping a region, anonymous or from its file, where nothing is.
+    MapRegion = 3, "map-region";
+    /// Mapping a region's stored pages from the image over it.
+    MapPages = 4, "map-pages";
+    /// Copying stored pages in (the stack, shared memory).
+    CopyPages = 5, "copy-pages";
+    /// Closing an fd the memory steps used.
+    CloseFd = 6, "close-fd";
+    /// Making the stub's pages read-execute.
+    ProtectStub = 7, "protect-stub";
+    /// Changing into the image's working directory.
+    Chdir = 8, "chdir";
+    /// Setting the image's personality.
+    Personality = 9, "personality";
+    /// Opening an fd by its path and moving it to its number.
+    ReopenFd = 10, "reopen-fd";
+    /// Setting a reopened fd's offset.
+    SeekFd = 11, "seek-fd";
+    /// Mapping the vdso where the image had it.
+    MapVdso = 12, "map-vdso";
+    /// Installing a signal action.
+    Sigaction = 13, "sigaction";
+    /// Setting a thread's fs base.
+    SetFsBase = 14, "set-fs-base";
+    /// Setting a thread's gs base.
+    SetGsBase = 15, "set-gs-base";
+    /// Registering a thread's robust futex list.
+    RobustList = 16, "robust-list";
+    /// Registering a thread's rseq area.
+    Rseq = 17, "rseq";
+    /// Spawning a thread.
+    CloneThread = 18, "clone-thread";
+    /// Setting a resource limit.
+    SetRlimit = 19, "set-rlimit";
+    /// The module: dropping the argument stack the exec code built.
+    DropArgStack = 32, "drop-arg-stack";
+    /// The module: allocating a buffer.
+    Allocate = 33, "allocate";
+    /// The module: mapping the plan.
+    MapPlan = 34, "map-plan";
+    /// The module: mapping the stub.
+    MapStub = 35, "map-stub";
+    /// The module: copying the plan in.
+    CopyPlan = 36, "copy-plan";
+    /// The module: copying the stub in.
+    CopyStub = 37, "copy-stub";
+    /// The module: a fatal signal stopped one of its long loops.
+    Interrupted = 38, "interrupted-by-fatal-signal";
+}
+
+/// The plan's `error` word: the failed step's code and its errno.
+pub fn failed_step(error: u64) -> Option<(Step, u32)> {
+    Step::from_code(error >> 32).map(|s| (s, error as u32))
+}
+
+/// Bytes the plan keeps for the start of the stub's failure line.
+pub const REPORT_PREFIX_MAX: u64 = 256;
+/// The prefix a plan starts with; the userspace restorer names itself and
+/// the image instead (`set_report`).
+pub const DEFAULT_REPORT_PREFIX: &[u8] = b"binfmt_chkpt: ";
+/// The caller's stderr, where the stub writes its failure line.
+pub const STDERR: u64 = 2;
+
 /// open(2) flags the plan adds or removes (x86-64 values).
 mod oflag {
     pub(super) const CREAT: u64 = 0o100;
@@ -173,7 +281,7 @@ pub struct Layout {
     pub ops: u64,
     /// Offset of the fd records.
     pub fds: u64,
-    /// Offset of the strings (cwd, comm, fd paths).
+    /// Offset of the strings (failure line prefix, comm, cwd, fd paths).
     pub strings: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
@@ -241,7 +349,7 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     }
     let nr_ops = nr_ops as u64;
     let mut nr_fds = 0u64;
-    let mut string_bytes = 16u64; // comm
+    let mut string_bytes = REPORT_PREFIX_MAX + 16; // failure line prefix, comm
     string_bytes = add(string_bytes, add(u64::from(image.process.cwd.len), 1)?)?;
     for fd in image.fds().filter(reopened) {
         if !reopenable(fd.kind) {
@@ -299,6 +407,30 @@ fn leader(image: &Image<'_>) -> usize {
     image.threads().position(|t| t.state.tid == image.process.pid).unwrap_or(0)
 }
 
+/// The lowest fd number for the stub's duplicate of the caller's stderr:
+/// above every fd the stub reopens (which it moves to their numbers).
+fn report_min(image: &Image<'_>) -> u64 {
+    image.fds().filter(reopened).map(|f| u64::from(f.fd) + 1).fold(3, u64::max)
+}
+
+/// Where the stub writes its failure line (`None`: nowhere), and how the
+/// line starts (cut to `REPORT_PREFIX_MAX - 1` bytes), in a plan `write`
+/// made: by default the caller's stderr and `DEFAULT_REPORT_PREFIX`.
+pub fn set_report(out: &mut [u8], layout: &Layout, fd: Option<u64>, prefix: &[u8]) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len {
+        return Err(PlanError::WrongBufferLength);
+    }
+    let mut o = Out { buf: out, oob: false };
+    o.word((head::REPORT_FD * 8) as u64, fd.unwrap_or(KEEP));
+    let cut = prefix.get(..prefix.len().min(REPORT_PREFIX_MAX as usize - 1)).unwrap_or(&[]);
+    o.bytes(layout.strings, &[0; REPORT_PREFIX_MAX as usize]);
+    o.bytes(layout.strings, cut);
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
+}
+
 /// Writes the plan for `image` into `out` (exactly `layout.len` bytes).
 pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], out: &mut [u8]) -> Result<(), PlanError> {
     if out.len() as u64 != layout.len || ops.len() as u64 != layout.nr_ops {
@@ -327,6 +459,8 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     o.word(h(head::NR_OPS), layout.nr_ops);
     o.word(h(head::FDS_OFFSET), layout.fds);
     o.word(h(head::NR_FDS), layout.nr_fds);
+    o.word(h(head::REPORT_FD), STDERR);
+    o.word(h(head::REPORT_MIN), report_min(image));
     for (i, r) in p.rlimits.iter().enumerate().take(NRLIMIT) {
         o.word(h(head::RLIMITS + 2 * i), r.cur);
         o.word(h(head::RLIMITS + 2 * i + 1), r.max);
@@ -339,8 +473,12 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.word(h(w + 3), sa.mask);
     }
 
-    // Strings: comm, cwd, then each fd's path, NUL-terminated.
+    // Strings: the failure line's prefix, comm, cwd, then each fd's path,
+    // NUL-terminated.
     let mut s = layout.strings;
+    o.word(h(head::REPORT_PREFIX_OFFSET), s);
+    o.bytes(s, DEFAULT_REPORT_PREFIX);
+    s += REPORT_PREFIX_MAX;
     let comm = image.comm();
     o.word(h(head::COMM_OFFSET), s);
     o.bytes(s, comm.get(..comm.len().min(15)).unwrap_or(&[]));

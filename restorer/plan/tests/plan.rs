@@ -36,7 +36,9 @@ fn word_offsets_match_plan_h() {
         ("stub_len", head::STUB_LEN), ("cwd_offset", head::CWD_OFFSET), ("comm_offset", head::COMM_OFFSET),
         ("umask", head::UMASK), ("personality", head::PERSONALITY), ("fds_offset", head::FDS_OFFSET),
         ("nr_fds", head::NR_FDS), ("close_from", head::CLOSE_FROM), ("ops_offset", head::OPS_OFFSET),
-        ("nr_ops", head::NR_OPS), ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
+        ("nr_ops", head::NR_OPS), ("error_detail", head::ERROR_DETAIL), ("report_fd", head::REPORT_FD),
+        ("report_min", head::REPORT_MIN), ("report_prefix_offset", head::REPORT_PREFIX_OFFSET),
+        ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -62,6 +64,12 @@ fn word_offsets_match_plan_h() {
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
     field("pread", "CHKPT_OP_PREAD", op_kind::PREAD as usize);
+    // The step list: plan.h's CHKPT_STEPS is Step, code for code, name for
+    // name, and each C identifier is its name in capitals.
+    c += "#define PRINT_STEP(code, id, name) printf(\"step %d %s %s\\n\", code, #id, name);\nCHKPT_STEPS(PRINT_STEP)\n";
+    for s in Step::ALL {
+        want.push(format!("step {} {} {}", *s as u32, s.name().to_uppercase().replace('-', "_"), s.name()));
+    }
     c += "return 0;\n}\n";
     std::fs::write(dir.join("o.c"), c).unwrap();
     let cc = Command::new("cc").arg("-o").arg(dir.join("o")).arg(dir.join("o.c")).status().unwrap();
@@ -106,6 +114,8 @@ fn plan_holds_the_image_state() {
     assert_eq!(h(head::ERROR), 0);
     assert_eq!(h(head::UMASK), 0o022);
     assert_eq!(h(head::CLOSE_FROM), 3);
+    assert_eq!((h(head::ERROR_DETAIL), h(head::REPORT_FD)), (0, STDERR));
+    assert_eq!(cstr(&plan, h(head::REPORT_PREFIX_OFFSET)), DEFAULT_REPORT_PREFIX);
     assert_eq!(cstr(&plan, h(head::CWD_OFFSET)), b"/home/user");
     assert_eq!(cstr(&plan, h(head::COMM_OFFSET)), b"sample");
     for (i, r) in img.process.rlimits.iter().enumerate() {
@@ -123,6 +133,9 @@ fn plan_holds_the_image_state() {
     // Only the fds to reopen are in the plan, with their paths and flags.
     let reopen: Vec<_> = img.fds().filter(|f| f.disposition == FdDisposition::Reopen).collect();
     assert!(!reopen.is_empty() && reopen.len() < img.fd_count() as usize);
+    // The stub's duplicate of stderr goes above every fd it reopens.
+    let highest = reopen.iter().map(|f| u64::from(f.fd)).max().unwrap();
+    assert_eq!(h(head::REPORT_MIN), (highest + 1).max(3));
     assert_eq!(h(head::NR_FDS), reopen.len() as u64);
     for (i, f) in reopen.iter().enumerate() {
         let rec = h(head::FDS_OFFSET) + (i * FD_WORDS * 8) as u64;
@@ -185,6 +198,40 @@ fn a_tid_slot_outside_writable_memory_is_dropped() {
     }
 }
 
+/// The userspace restorer names itself and the image on the failure line
+/// (or asks for no line); a long prefix is cut, never overflows.
+#[test]
+fn the_failure_line_is_set_by_the_restorer() {
+    let bytes = sample_image();
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10000, stub: 0x10000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let comm = cstr(&plan, word(&plan, (head::COMM_OFFSET * 8) as u64)).to_vec();
+
+    set_report(&mut plan, &lay, Some(STDERR), b"ckpt-restore: ./saved.ckpt: ").unwrap();
+    assert_eq!(word(&plan, (head::REPORT_FD * 8) as u64), STDERR);
+    assert_eq!(cstr(&plan, word(&plan, (head::REPORT_PREFIX_OFFSET * 8) as u64)), b"ckpt-restore: ./saved.ckpt: ");
+    let long = vec![b'x'; 1000];
+    set_report(&mut plan, &lay, None, &long).unwrap();
+    assert_eq!(word(&plan, (head::REPORT_FD * 8) as u64), KEEP);
+    assert_eq!(cstr(&plan, word(&plan, (head::REPORT_PREFIX_OFFSET * 8) as u64)), &long[..REPORT_PREFIX_MAX as usize - 1]);
+    assert_eq!(cstr(&plan, word(&plan, (head::COMM_OFFSET * 8) as u64)), comm, "the next string is intact");
+    assert_eq!(set_report(&mut plan[8..], &lay, None, b""), Err(PlanError::WrongBufferLength));
+}
+
+#[test]
+fn step_codes_and_names_round_trip() {
+    for s in Step::ALL {
+        assert_eq!(Step::from_code(*s as u64), Some(*s));
+        assert_eq!(failed_step((*s as u64) << 32 | 17), Some((*s, 17)));
+        assert!(s.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", s.name());
+    }
+    assert_eq!(Step::ReopenFd.name(), "reopen-fd");
+    assert_eq!(failed_step(0), None);
+}
+
 #[test]
 fn bad_buffers_and_placements_are_refused() {
     let bytes = sample_image();
@@ -221,10 +268,7 @@ fn an_fd_that_cannot_be_reopened_by_path_is_refused() {
 #[test]
 fn plan_compiles_as_a_kernel_submodule() {
     const RUSTC: &str = "/usr/bin/rustc";
-    if !std::path::Path::new(RUSTC).exists() {
-        eprintln!("skipped: {RUSTC} (the kernel's rustc) is not installed");
-        return;
-    }
+    test_support::skip_unless!(std::path::Path::new(RUSTC).exists(), "{RUSTC} (the kernel's rustc, Debian's rustc-web) is not installed");
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = std::env::temp_dir().join(format!("plan-kcompat-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -232,7 +276,18 @@ fn plan_compiles_as_a_kernel_submodule() {
         "#![no_std]\n#[allow(dead_code, unused_imports, unreachable_pub, missing_docs)]\n#[path = \"{root}/../../image-format/src/v1/mod.rs\"]\nmod image_format;\nuse image_format as fmt;\n#[path = \"{root}/src/plan.rs\"]\n#[allow(dead_code, missing_docs)]\nmod plan;\npub fn len() -> u64 {{ plan::PAGE }}\n"
     );
     std::fs::write(dir.join("k.rs"), src).unwrap();
+    // v1 uses zerocopy: built by the same rustc, as the module does it.
+    let zc = format!("{root}/../../build/zerocopy");
+    let host = Command::new("bash")
+        .args([&format!("{root}/../../image-format/kbuild/zerocopy-host.sh"), &zc, "--host-lib"])
+        .env("RUSTC", RUSTC)
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .unwrap();
+    assert!(host.status.success(), "{}", String::from_utf8_lossy(&host.stderr));
+    let zerocopy = std::fs::read_to_string(format!("{zc}/host.flags")).unwrap();
     let out = Command::new(RUSTC)
+        .args(zerocopy.split_whitespace())
         .args(["--edition", "2021", "--crate-type", "lib", "-C", "panic=abort", "-D", "warnings", "--out-dir"])
         .arg(&dir)
         .arg(dir.join("k.rs"))

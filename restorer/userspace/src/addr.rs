@@ -1,20 +1,10 @@
-//! The restorer's own address space (from /proc/self) and where the
-//! `[plan][stub]` block goes: a range free both in the image and here.
+//! The restorer's own address space (from /proc/self): what the block
+//! must avoid, the vdso here, and whether everything can be unmapped.
 
-use image_format::limits::USER_SPACE_END;
-use image_format::Image;
 use procfs::process::{MMapPath, Process};
-use restore_plan::PAGE;
+use restore_policy::Reason;
 
-use crate::error::{exit, internal, refuse, Checked};
-
-/// Lowest address used: the default vm.mmap_min_addr.
-pub const MIN_ADDR: u64 = 0x1_0000;
-/// Free room kept on each side of the block.
-const GUARD: u64 = PAGE;
-/// Free room above the block: the stub's final page stays mapped and a
-/// stack above it must still be able to grow down (1 MiB stack guard gap).
-const ROOM_ABOVE: u64 = 8 << 20;
+use crate::error::{internal, refuse, Checked};
 
 /// The caller's vdso as it is mapped now.
 #[derive(Clone, Copy, Debug, Default)]
@@ -69,32 +59,9 @@ pub fn check_unsealed() -> Checked<()> {
             let sealed = flags.split_whitespace().any(|f| f == "sl");
             if sealed && !current.ends_with("[vsyscall]") {
                 let name = current.split_whitespace().nth(5).unwrap_or(first);
-                return Err(refuse(exit::INCOMPATIBLE, "sealed-mapping", format!("{name} is sealed and cannot be unmapped")));
+                return Err(refuse(Reason::SealedMapping, format!("{name} is sealed and cannot be unmapped")));
             }
         }
     }
     Ok(())
-}
-
-/// A free range of `len` bytes: in the highest gap between the image's
-/// regions (and the extra `avoid` ranges) that fits it with guard pages and
-/// room above, placed at the gap's low end, like the kernel module does.
-pub fn find_hole(image: &Image<'_>, avoid: &[(u64, u64)], len: u64) -> Checked<u64> {
-    let mut taken: Vec<(u64, u64)> = image.regions().map(|r| (r.start, r.end)).collect();
-    taken.extend_from_slice(avoid);
-    taken.sort_unstable();
-    let want = len.checked_add(2 * GUARD + ROOM_ABOVE).ok_or_else(|| refuse(exit::INCOMPATIBLE, "no-room-for-the-restorer", ""))?;
-    let mut best = None;
-    let mut prev_end = MIN_ADDR;
-    let mut consider = |lo: u64, hi: u64| {
-        if hi > lo && hi - lo >= want {
-            best = Some(lo + GUARD);
-        }
-    };
-    for (s, e) in taken {
-        consider(prev_end, s.min(USER_SPACE_END));
-        prev_end = prev_end.max(e);
-    }
-    consider(prev_end, USER_SPACE_END);
-    best.ok_or_else(|| refuse(exit::INCOMPATIBLE, "no-room-for-the-restorer", "no free address range outside the image's memory"))
 }

@@ -21,15 +21,16 @@
 
 use image_format::Image;
 
-use crate::error::{exit, refuse, Checked};
+use restore_policy::Reason;
+
+use crate::error::{refuse, Checked};
 
 /// Whether the image can run with the restorer's break (see above).
 pub fn check_fallback(image: &Image<'_>, start_brk_here: u64) -> Checked<()> {
     let b = image.process.mm.brk;
     if start_brk_here != 0 && b < start_brk_here {
         return Err(refuse(
-            exit::INCOMPATIBLE,
-            "brk-below-restorer",
+            Reason::BrkBelowRestorer,
             format!(
                 "PR_SET_MM_MAP was refused (or skipped: CKPT_RESTORE_NO_MM_MAP) and the image's program break {b:#x} lies below the restorer's {start_brk_here:#x}: its malloc would use unmapped memory"
             ),

@@ -1,6 +1,7 @@
 //! The last steps in the restorer's own code: map the `[plan][stub]`
 //! block, then hand the process to the stub. All of the restorer's
-//! `unsafe` that touches its own process lives here.
+//! `unsafe` that changes its own process lives here (image.rs has two
+//! calls that only look: getauxval and fcntl(F_GETFD)).
 
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;

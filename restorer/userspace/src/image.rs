@@ -1,14 +1,21 @@
 //! Reads an image's header, metadata and tail (never its page data: pages
 //! are mapped lazily from the file) and validates them with the shared
 //! validator, as the kernel module does.
+//!
+//! The image is the file the kernel opened for the execve when binfmt_misc
+//! runs us with the `O` flag (`AT_EXECFD`), and the path only when
+//! ckpt-restore is run by hand: see `exec_fd`.
 
 use std::fs::File;
+use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 
 use image_format::{Header, Image, FormatError, HEADER_SIZE, TRAILER_SIZE};
 use image_format::limits::MAX_PAGE_RUNS;
 
-use crate::error::{exit, open_failure, refuse, Checked};
+use restore_policy::Reason;
+
+use crate::error::{open_failure, refuse, Checked};
 
 /// Largest tail a valid image has: section header, one CRC per run, trailer.
 const MAX_TAIL: u64 = 32 + 4 * MAX_PAGE_RUNS as u64 + TRAILER_SIZE as u64 + 8;
@@ -22,16 +29,55 @@ pub struct Loaded {
     len: u64,
 }
 
+/// The fd binfmt_misc passed in `AT_EXECFD`, if any.
+///
+/// With the `O` flag (ckpt-writer's registration) the kernel opens the
+/// executed file itself, checking only execute permission, and installs it
+/// in the new process (not close-on-exec, at the lowest free number: 0 if
+/// the caller had closed stdin); binfmt_elf then names it in `AT_EXECFD`.
+/// That entry is always this execve's own: the kernel builds the auxiliary
+/// vector afresh for every execve and adds `AT_EXECFD` only when it opened
+/// the file for the interpreter, so run by hand (`ckpt-restore IMAGE`) or
+/// through an entry without `O` there is none, whatever fds were inherited.
+/// The fd is the file the caller executed even if its path was renamed or
+/// replaced since; the path (argv[1]) only names it in messages. Whatever
+/// the file is, it is validated as an image like any other.
+fn exec_fd() -> Option<RawFd> {
+    // getauxval returns 0 both for "absent" and for fd 0; errno tells.
+    nix::errno::Errno::clear();
+    // SAFETY: getauxval only reads the auxiliary vector the C library saved.
+    let fd = unsafe { libc::getauxval(libc::AT_EXECFD) };
+    if nix::errno::Errno::last_raw() == libc::ENOENT {
+        return None;
+    }
+    RawFd::try_from(fd).ok()
+}
+
 impl Loaded {
-    /// Opens `path` with the caller's credentials and reads what validation needs.
+    /// Opens the image, `AT_EXECFD` (binfmt_misc) or else `path` with the
+    /// caller's credentials, and reads what validation needs.
     pub fn open(path: &str) -> Checked<Loaded> {
-        let file = File::open(path).map_err(|e| {
-            open_failure(e, exit::IMAGE_UNREADABLE, ("image-missing", "image-permission", "image-open-failed"), path)
-        })?;
-        let read_err = |e: std::io::Error| refuse(exit::IMAGE_UNREADABLE, "image-read-error", format!("{path}: {e}"));
+        let file = match exec_fd() {
+            Some(fd) => {
+                // The kernel's, but not taken on trust: an fd that is not
+                // open (closed before main) is a clear error, and only then
+                // does a File own it.
+                // SAFETY: F_GETFD takes a plain integer and reads no memory;
+                // a number that is not open gives EBADF.
+                if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+                    let e = std::io::Error::last_os_error();
+                    return Err(refuse(Reason::ImageFdNotOpen, format!("{path}: AT_EXECFD {fd}: {e}")));
+                }
+                // SAFETY: the kernel installed this fd for us and nothing
+                // else in this process owns it; the File takes it over.
+                unsafe { File::from_raw_fd(fd) }
+            }
+            None => File::open(path).map_err(|e| open_failure(e, path))?,
+        };
+        let read_err = |e: std::io::Error| refuse(Reason::ImageReadError, format!("{path}: {e}"));
         let meta_data = file.metadata().map_err(read_err)?;
         if !meta_data.is_file() {
-            return Err(refuse(exit::IMAGE_INVALID, "not-a-regular-file", path));
+            return Err(refuse(Reason::NotARegularFile, path));
         }
         let len = meta_data.len();
         let mut header = vec![0u8; HEADER_SIZE.min(len as usize)];

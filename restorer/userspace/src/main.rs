@@ -13,20 +13,19 @@ mod brk;
 mod cpu;
 mod enter;
 mod error;
-mod files;
+mod host;
 mod image;
 mod mm;
 mod ops;
-mod vdso;
 
 use std::os::fd::AsRawFd;
 
-use image_format::check_cpu;
 use image_format::limits::USER_SPACE_END;
-use nix::sys::statvfs::{fstatvfs, FsFlags};
 use restore_plan::Placement;
+use restore_policy::{find_hole, Reason, REASONS};
 
-use crate::error::{exit, refuse, Checked};
+use crate::error::{exit, refuse, Checked, Refusal};
+use crate::host::UserHost;
 
 /// The restorer stub (restorer/stub, built by build.rs): entry at offset 0,
 /// its final page last. The kernel module embeds the same blob.
@@ -35,12 +34,16 @@ static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
-        eprintln!("usage: ckpt-restore IMAGE [ARGS...]");
+        eprintln!("usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore --refusal-table");
         std::process::exit(exit::USAGE);
     };
+    if path == "--refusal-table" {
+        print_refusal_table();
+        return;
+    }
     if let Err(r) = restore(path) {
         eprintln!("ckpt-restore: {path}: {r}");
-        std::process::exit(r.code);
+        std::process::exit(r.code());
     }
 }
 
@@ -49,22 +52,15 @@ fn restore(path: &str) -> Checked<()> {
     let loaded = image::Loaded::open(path)?;
     let image = loaded.image()?;
 
-    let (xcr0, xsave_size) = cpu::xstate();
-    check_cpu(&image.process, xcr0, xsave_size)?;
-    if ops::maps_image_exec(&image) && fstatvfs(&loaded.file).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC)) {
-        return Err(refuse(exit::INCOMPATIBLE, "image-on-noexec-mount", "its executable pages cannot be mapped"));
-    }
-    ops::check_limits(&image)?;
-    let mapped = files::open_mapped(&image)?;
-    files::check_fds(&image)?;
-    files::check_cwd(&image)?;
     let own = addr::own()?;
     addr::check_unsealed()?;
-    let vdso_base = vdso::check(&image, &loaded.file, &own.vdso)?;
+    let mut host = UserHost { image_file: &loaded.file, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
+    let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
+    let UserHost { files: mapped, file_of, .. } = host;
 
     let image_fd = loaded.file.as_raw_fd() as u64;
-    let file_fds: Vec<u64> = mapped.files.iter().map(|f| f.as_raw_fd() as u64).collect();
-    let region_ops = ops::region_ops(&image, image_fd, &mapped, &file_fds)?;
+    let file_fds: Vec<u64> = mapped.iter().map(|f| f.as_raw_fd() as u64).collect();
+    let region_ops = ops::region_ops(&image, image_fd, &file_of, &file_fds)?;
 
     let nr_ops = 2 + region_ops.len();
     let layout = restore_plan::layout(&image, nr_ops)?;
@@ -76,7 +72,10 @@ fn restore(path: &str) -> Checked<()> {
     let mut avoid = own.ranges.clone();
     let mut retried = false;
     let (at, plan) = loop {
-        let at = addr::find_hole(&image, &avoid, block_len)?;
+        avoid.sort_unstable();
+        let at = find_hole(&image, &avoid, block_len, USER_SPACE_END).ok_or_else(|| {
+            refuse(Reason::NoRoomForRestorer, "no free address range outside the image's memory")
+        })?;
         match enter::map_block(at, layout.len, STUB) {
             Ok(plan) => break (at, plan),
             Err(_) if !retried => {
@@ -87,11 +86,12 @@ fn restore(path: &str) -> Checked<()> {
             Err(e) => return Err(e),
         }
     };
-    let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base };
+    let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base: checked.vdso_base };
 
     let mut ops = ops::teardown(at, at + block_len, USER_SPACE_END).to_vec();
     ops.extend(region_ops);
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
+    restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
     // CONFIG_CHECKPOINT_RESTORE, or an LSM) on any machine.
@@ -113,4 +113,25 @@ fn restore(path: &str) -> Checked<()> {
     std::mem::forget(loaded);
     let entry = enter::Entry { plan: at, stack: at + layout.stack_top, stub: at + layout.len };
     enter::enter(&entry, brk)
+}
+
+/// The refusal table both restorers share (restore-policy), one reason a
+/// line: its name, the module's errno, ckpt-restore's exit status. The
+/// validator's reasons follow, then the plan builder's.
+fn print_refusal_table() {
+    for &(name, _, errno, status, _) in REASONS {
+        println!("{name} {errno} {status}");
+    }
+    for &e in image_format::FormatError::ALL.iter() {
+        let r = Reason::Format(e);
+        println!("{} {} {}", r.name(), errno_name(r.errno()), r.exit_status());
+    }
+    for e in [restore_plan::PlanError::TooLarge, restore_plan::PlanError::UnsupportedFd, restore_plan::PlanError::NoThreads] {
+        let r = Reason::Plan(e);
+        println!("{} {} {}", r.name(), errno_name(r.errno()), r.exit_status());
+    }
+}
+
+fn errno_name(errno: i32) -> &'static str {
+    REASONS.iter().find(|r| r.1 == errno).map_or("EIO", |r| r.2)
 }

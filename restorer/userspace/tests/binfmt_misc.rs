@@ -1,5 +1,5 @@
 //! `ckpt-writer binfmt-misc register|unregister|status`: the entry it
-//! writes (image magic at offset 0, flag F), and its refusals.
+//! writes (image magic at offset 0, flags O and F), and its refusals.
 
 mod common;
 
@@ -14,19 +14,16 @@ fn writer_cmd(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn register_status_twice_unregister_and_non_root() {
-    if !can_register() {
-        return;
-    }
-    let b = Binfmt::register();
+    let b = skip_unless!(binfmt_entry());
     let name = b.name.as_str();
     let entry = std::fs::read_to_string(format!("/proc/sys/fs/binfmt_misc/{name}")).unwrap();
-    assert!(entry.contains("flags: F\n") && !entry.contains('C'), "{entry}");
+    assert!(entry.contains("flags: OF\n") && !entry.contains('C'), "{entry}");
     assert!(entry.contains("offset 0\nmagic 89434b500d0a1a0a"), "{entry}");
     assert!(entry.contains(&format!("interpreter {}", restorer().display())), "{entry}");
 
     let (code, stdout, _) = writer_cmd(&["binfmt-misc", "status", "--name", name]);
     assert_eq!(code, 0);
-    assert!(stdout.contains(&format!("entry {name}: registered")) && stdout.contains("flags: F"), "{stdout}");
+    assert!(stdout.contains(&format!("entry {name}: registered")) && stdout.contains("flags: OF"), "{stdout}");
 
     let restorer = restorer().to_str().unwrap();
     let (code, _, stderr) = writer_cmd(&["binfmt-misc", "register", "--name", name, "--restorer", restorer]);

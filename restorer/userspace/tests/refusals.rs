@@ -56,10 +56,7 @@ fn copy_with(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
 
 #[test]
 fn corrupt_and_truncated_images() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("corrupt");
     let image = counter_image(&dir, &programs().join("counter"));
     let corrupt = dir.join("corrupt.ckpt");
@@ -76,10 +73,7 @@ fn corrupt_and_truncated_images() {
 
 #[test]
 fn missing_and_changed_mapped_file() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("mapped");
     let prog = dir.join("counter-copy");
     std::fs::copy(programs().join("counter-dynamic"), &prog).unwrap();
@@ -97,10 +91,7 @@ fn missing_and_changed_mapped_file() {
 
 #[test]
 fn root_only_file_restored_by_a_user() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     // Under /tmp so that uid 1000 can reach the image and the cwd.
     let dir = std::env::temp_dir().join(format!("ckpt-restore-rootonly-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,10 +126,7 @@ fn no_image_argument_and_missing_image() {
 
 #[test]
 fn vdso_that_differs_from_this_kernels() {
-    if !can_register() {
-        return;
-    }
-    let _b = Binfmt::register();
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("vdso");
     let image = counter_image(&dir, &programs().join("counter"));
     let bytes = std::fs::read(&image).unwrap();
@@ -155,9 +143,6 @@ fn vdso_that_differs_from_this_kernels() {
 
 #[test]
 fn memory_beyond_the_callers_rlimit_as() {
-    if !can_register() {
-        return;
-    }
     let dir = scratch("rlimit-as");
     let mut cmd = Command::new(programs().join("bigmem"));
     cmd.args(["64", "100000", "50000"]).current_dir(&dir);

@@ -2,7 +2,8 @@
 //! killed, and restored by running the image (binfmt_misc with the
 //! userspace restorer, registered under a unique name and always removed)
 //! or `ckpt-restore IMAGE`; each output compared with an uninterrupted run.
-//! Needs root (ptrace, binfmt_misc); skips with a message otherwise.
+//! Needs root (binfmt_misc); says so and skips otherwise (fails with
+//! CKPT_REQUIRE_ALL=1).
 
 mod common;
 mod held;
@@ -52,27 +53,20 @@ fn roundtrip(test: &str, prog: &str, args: &[&str], base: &[&str], at: &str, via
     image
 }
 
-fn root_or_skip() -> Option<Binfmt> {
-    can_register().then(Binfmt::register)
-}
-
 #[test]
 fn counter_through_binfmt_misc() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("counter", "counter", &["600", "2000"], &["600", "0"], "200", Via::Binfmt);
 }
 
 #[test]
 fn counter_with_ckpt_restore_directly() {
-    if !can_register() {
-        return;
-    }
     roundtrip("counter-direct", "counter", &["600", "2000"], &["600", "0"], "200", Via::Direct);
 }
 
 #[test]
 fn same_image_twice() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let image = roundtrip("twice", "counter", &["500", "2000"], &["500", "0"], "100", Via::Binfmt);
     // The first run's lines up to the dump are not repeated: compare the
     // second restore's lines with the tail of an uninterrupted run.
@@ -85,19 +79,19 @@ fn same_image_twice() {
 
 #[test]
 fn malloc_after_restore_static() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("heapgrow", "heapgrow", &["600", "2000"], &["600", "0"], "100", Via::Binfmt);
 }
 
 #[test]
 fn malloc_after_restore_dynamic() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("heapgrow-dyn", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "100", Via::Binfmt);
 }
 
 #[test]
 fn malloc_after_restore_without_mm_map() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("heapgrow-dyn-nomm", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "100", Via::BinfmtNoMmMap);
     roundtrip("dynamic-nomm", "dynamic", &["800", "2000"], &["800", "0"], "200", Via::BinfmtNoMmMap);
 }
@@ -106,7 +100,7 @@ fn malloc_after_restore_without_mm_map() {
 fn static_image_refused_where_pr_set_mm_map_is() {
     // A static program's break lies below the restorer's: without
     // PR_SET_MM_MAP its malloc would be lied to (src/brk.rs), so refused.
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("static-nomm");
     let (t, _gate) = held("heapgrow", "100", &["600", "2000"]);
     let image = dir.join("saved.ckpt");
@@ -130,7 +124,7 @@ fn mm_fields(pid: i32) -> (Vec<String>, Vec<u8>) {
 
 #[test]
 fn mm_layout_and_command_line_are_the_images() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("mm");
     let (t, _gate) = held("counter", "100,200", &["2000", "2000"]);
     let before = mm_fields(t.pid());
@@ -142,13 +136,13 @@ fn mm_layout_and_command_line_are_the_images() {
 
 #[test]
 fn eight_threads() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("threads8", "threads8", &["2000", "1000"], &["2000", "0"], "2", Via::Binfmt);
 }
 
 #[test]
 fn registers_and_ymm() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     // Dumped inside the register loop: let past the wait point before
     // round 1, it cannot end before the one before round 5.
     let dir = scratch("regs");
@@ -165,14 +159,14 @@ fn registers_and_ymm() {
 
 #[test]
 fn dynamic_glibc() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     roundtrip("dynamic", "dynamic", &["800", "2000"], &["800", "0"], "200", Via::Binfmt);
     roundtrip("counter-dynamic", "counter-dynamic", &["800", "2000"], &["800", "0"], "200", Via::Binfmt);
 }
 
 #[test]
 fn files_at_offsets() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("files");
     let (reference, run) = (dir.join("ref"), dir.join("run"));
     std::fs::create_dir_all(&reference).unwrap();
@@ -198,7 +192,7 @@ fn sigrtmin(pid: i32) {
 
 #[test]
 fn signal_handlers_mask_altstack() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("signals");
     let (mut reference, mut gate) = held("signals", "200,500", &["1500", "2000"]);
     gate.pass();
@@ -230,7 +224,7 @@ fn rss_kib(pid: i32) -> u64 {
 
 #[test]
 fn bigmem_256_mib_with_holes_mapped_lazily() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("bigmem");
     let want = baseline("bigmem", &["256", "200", "0"]);
     let (t, _gate) = held("bigmem", "10,30", &["256", "200", "50000"]);
@@ -254,7 +248,7 @@ fn bigmem_256_mib_with_holes_mapped_lazily() {
 
 #[test]
 fn dump_of_a_restored_process_restored_after_first_image_deleted() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("again");
     let want = baseline("counter", &["1500", "0"]);
     let (t, _gate) = held("counter", "200,600", &["1500", "2000"]);
@@ -279,7 +273,7 @@ fn dump_of_a_restored_process_restored_after_first_image_deleted() {
 fn restoring_256_mib_does_not_read_the_image() {
     // Not a benchmark (see `make bench-userspace`): restoring a 256 MiB
     // image must not read it, so it must take far less than reading it.
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     let dir = scratch("fast");
     let mut t = Target::program("bigmem", &["256", "100000", "50000"]);
     t.wait_prefix("step 2");
@@ -304,7 +298,7 @@ fn status_lines(pid: i32) -> Vec<String> {
 
 #[test]
 fn a_user_restores_with_exactly_their_own_credentials() {
-    let Some(_b) = root_or_skip() else { return };
+    let _b = skip_unless!(binfmt_entry());
     // Under /tmp so that uid 1000 reaches the image, the program and the cwd.
     let dir = std::env::temp_dir().join(format!("ckpt-restore-user-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

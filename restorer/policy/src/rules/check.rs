@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Every check before the point of no return, in order. Both restorers
+//! call [`check`] with a validated image; a refusal leaves the caller as
+//! it was. The restorer then finds the block's place ([`super::find_hole`])
+//! and builds the plan.
+
+use super::files::{check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, OpenWhat};
+use super::fmt::records::prot;
+use super::fmt::{check_cpu, FdDisposition, Image, RegionKind};
+use super::footprint::{check_footprint, footprint, Footprint};
+use super::host::{Host, MappedFile};
+use super::plan::{self, PAGE};
+use super::reason::{Detail, Reason, Refusal};
+use super::regions::{check_region, maps_image_exec};
+use super::vdso::vdso_plan;
+
+/// Regions or fds between two calls of [`Host::yield_now`].
+const YIELD_EVERY: usize = 16;
+
+/// What the checks found that the restore needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Where the stub maps the vdso (the image's [vvar]), 0 for none.
+    pub vdso_base: u64,
+    /// The restored process's mappings and bytes at most.
+    pub footprint: Footprint,
+}
+
+/// Checks `image` (already validated) against the caller and this machine.
+pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusal> {
+    if host.grants_privilege() {
+        return Err(Reason::GrantsPrivilege.into());
+    }
+    let (xcr0, xsave_size) = host.cpu_xstate();
+    check_cpu(&image.process, xcr0, xsave_size)?;
+    // The stub clones every thread after the point of no return.
+    let nproc = host.rlimit_nproc();
+    if u64::from(image.thread_count()) > nproc {
+        let need = u64::from(image.thread_count());
+        return Err(Refusal::new(Reason::ExceedsRlimitNproc, Detail::Limit { need, limit: nproc }));
+    }
+    let (maps_image, exec) = maps_image_exec(image);
+    if maps_image && !host.image_mappable(exec) {
+        return Err(Reason::ImageNotMappable.into());
+    }
+    check_regions(image, host)?;
+
+    let layout = plan::layout(image, host.plan_ops(image))?;
+    let block_len = layout.len.saturating_add(host.stub_len().next_multiple_of(PAGE));
+    let fp = footprint(image, block_len);
+    check_footprint(fp, host.max_map_count(), host.rlimit_as())?;
+
+    let vdso_base = match vdso_plan(image, host.vdso_here())? {
+        Some(v) if !host.vdso_matches(v.stored_offset, v.len)? => return Err(Reason::VdsoDiffers.into()),
+        Some(v) => v.base,
+        None => 0,
+    };
+    check_fds(image, host)?;
+    let cwd = image.string(image.process.cwd);
+    if !cwd.is_empty() {
+        host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
+    }
+    Ok(Checked { vdso_base, footprint: fp })
+}
+
+/// Per-region refusals, and the files the image maps: opened now with the
+/// caller's credentials, compared with what the dump recorded, and kept.
+/// Consecutive regions of one file (text, data, bss) share one open,
+/// unless one of them needs it writable.
+fn check_regions<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
+    let task_size = host.task_size();
+    let mut last_path: Option<&[u8]> = None;
+    for (i, r) in image.regions().enumerate() {
+        if i % YIELD_EVERY == YIELD_EVERY - 1 {
+            host.yield_now()?;
+        }
+        let index = i as u32;
+        check_region(index, &r, task_size)?;
+        if r.kind != RegionKind::File {
+            continue;
+        }
+        let path = image.string(r.path);
+        let writable = writable_shared(&r);
+        if last_path == Some(path) && !writable {
+            host.keep_mapped(index, MappedFile::SameAsPrevious)?;
+            continue;
+        }
+        let at = Detail::Region(index);
+        let file = host.open(path, mapped_open_flags(&r)).map_err(|errno| open_failure(errno, OpenWhat::Mapped, at))?;
+        let facts = host.facts(&file).map_err(|errno| Refusal::with_errno(Reason::MappedFileStatFailed, errno, at))?;
+        if !same_file(&facts, &r.file_id) {
+            return Err(Refusal::new(Reason::MappedFileChanged, at));
+        }
+        if facts.noexec && r.prot & prot::EXEC != 0 {
+            return Err(Refusal::new(Reason::MappedFileNoexec, at));
+        }
+        host.keep_mapped(index, MappedFile::New(file))?;
+        last_path = if writable { None } else { Some(path) };
+    }
+    Ok(())
+}
+
+/// Every fd the stub will reopen can be opened now, by the caller, and is
+/// still the kind of file it was.
+fn check_fds<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
+    for (i, fd) in image.fds().filter(|f| f.disposition == FdDisposition::Reopen).enumerate() {
+        if i % YIELD_EVERY == YIELD_EVERY - 1 {
+            host.yield_now()?;
+        }
+        let at = Detail::Fd(fd.fd);
+        reopen_type(&fd)?;
+        let file = host.open(image.string(fd.path), reopen_check_flags(&fd)).map_err(|errno| open_failure(errno, OpenWhat::Fd, at))?;
+        let facts = host.facts(&file).map_err(|errno| Refusal::with_errno(Reason::FdFileStatFailed, errno, at))?;
+        check_reopened(&fd, &facts)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The facts a restorer gathers for the policy, and what it keeps for the
+//! restore. The module answers from the kernel (with the caller's
+//! credentials, before the point of no return); ckpt-restore from system
+//! calls. Errors of calls are positive errno values.
+
+use super::files::FileFacts;
+use super::fmt::Image;
+use super::reason::Refusal;
+use super::vdso::VdsoHere;
+
+/// The file a region maps.
+pub enum MappedFile<F> {
+    /// Opened for this region.
+    New(F),
+    /// The file of the previous file region (text, data and bss of one
+    /// program share one open).
+    SameAsPrevious,
+}
+
+/// One restorer's view of the caller and this machine.
+pub trait Host {
+    /// An open file the restorer keeps.
+    type File;
+
+    /// Whether executing the image would grant a privilege (a setuid or
+    /// setgid image, file capabilities): refused, never ignored.
+    fn grants_privilege(&mut self) -> bool;
+    /// This CPU's enabled XSAVE features (XCR0) and the size of an XSAVE
+    /// area for them.
+    fn cpu_xstate(&mut self) -> (u64, u32);
+    /// The caller's RLIMIT_NPROC (soft).
+    fn rlimit_nproc(&mut self) -> u64;
+    /// The caller's RLIMIT_AS (soft).
+    fn rlimit_as(&mut self) -> u64;
+    /// vm.max_map_count.
+    fn max_map_count(&mut self) -> u64;
+    /// The end of user address space for the restored process.
+    fn task_size(&mut self) -> u64;
+    /// Length of the stub's blob.
+    fn stub_len(&self) -> u64;
+    /// The number of memory steps the plan will carry for `image` at most
+    /// (the userspace restorer's teardown and mappings; none for the module).
+    fn plan_ops(&self, image: &Image<'_>) -> usize;
+    /// Whether pages can be mapped from the image file (`exec`: some
+    /// executable): its filesystem supports mmap, and is not noexec.
+    fn image_mappable(&mut self, exec: bool) -> bool;
+    /// Opens `path` with the caller's credentials and open(2) `flags`.
+    fn open(&mut self, path: &[u8], flags: u32) -> Result<Self::File, i32>;
+    /// fstat of an open file, and whether its mount is noexec.
+    fn facts(&mut self, file: &Self::File) -> Result<FileFacts, i32>;
+    /// Keeps the file region `region` maps, for the restore.
+    fn keep_mapped(&mut self, region: u32, file: MappedFile<Self::File>) -> Result<(), Refusal>;
+    /// Whether the caller could make `path` its working directory (it
+    /// exists, is a directory, and may be searched): chdir's errno if not.
+    fn cwd(&mut self, path: &[u8]) -> Result<(), i32>;
+    /// The caller's vdso layout, `None` if it has no vdso.
+    fn vdso_here(&mut self) -> Option<VdsoHere>;
+    /// Whether the `len` stored bytes at `stored_offset` in the image equal
+    /// the caller's vdso.
+    fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal>;
+    /// Called between steps of work whose length the image decides: the
+    /// module yields the CPU and stops on a fatal signal (refusing with
+    /// `FormatError::Interrupted`, the validator's own reason for it).
+    fn yield_now(&mut self) -> Result<(), Refusal> {
+        Ok(())
+    }
+}

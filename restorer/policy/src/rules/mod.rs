@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The restore policy: every decision the kernel module and `ckpt-restore`
+//! make before the point of no return, as pure functions of the image and
+//! of facts each restorer gathers ([`Host`]).
+//!
+//! Shared by both restorers: the module includes this directory with
+//! `#[path]`, the userspace restorer through the `restore-policy` crate.
+//! Rules as in the image format's `v1`: `core` only, no allocation, no
+//! panicking operation, no `crate::` paths; the format is `super::fmt`,
+//! the plan builder `super::plan`.
+//!
+//! - reason.rs: why an image is refused: one table of stable names, the
+//!   module's errno and ckpt-restore's exit status.
+//! - regions.rs: how each region is restored (mapped, copied, left to the
+//!   stub) and which regions are refused.
+//! - footprint.rs: the mappings and bytes the restored process will have,
+//!   counted as the kernel counts them, against vm.max_map_count and
+//!   RLIMIT_AS.
+//! - hole.rs: where the `[plan][stub]` block goes.
+//! - vdso.rs: whether the image's vdso can be this kernel's.
+//! - files.rs: mapped files, fds to reopen and the working directory,
+//!   judged from what opening them with the caller's credentials gave.
+//! - host.rs: the facts a restorer provides; check.rs: the checks in order.
+
+mod check;
+mod files;
+mod footprint;
+mod hole;
+mod host;
+mod reason;
+mod regions;
+mod vdso;
+
+use super::fmt;
+use super::plan;
+
+pub use check::{check, Checked};
+pub use files::{
+    check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, FileFacts,
+    OpenWhat,
+};
+pub use footprint::{check_footprint, footprint, Footprint, BLOCK_MAPPINGS};
+pub use hole::{find_hole, GUARD, MIN_ADDR, ROOM_ABOVE};
+pub use host::{Host, MappedFile};
+pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
+pub use regions::{check_region, copies_pages, kernel_provided, map_flags, maps_image_exec, run_flags, RegionMap};
+pub use vdso::{vdso_plan, VdsoHere, VdsoPlan};

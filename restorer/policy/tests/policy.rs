@@ -1,0 +1,505 @@
+//! The restore policy against sample images and a scripted host: every
+//! decision the module and ckpt-restore share, tested once here.
+
+#[path = "../../../image-format/tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+
+use image_format::{ImageDesc, RegionDesc, RunDesc};
+use image_format::records::{prot, region_flags};
+use image_format::{FdKind, FileId, FormatError, Image, RegionKind};
+use restore_policy::*;
+
+/// A host whose answers each test sets; it records what the policy kept.
+struct Scripted {
+    privileged: bool,
+    nproc: u64,
+    rlimit_as: u64,
+    max_map_count: u64,
+    mappable: bool,
+    files: HashMap<Vec<u8>, Result<FileFacts, i32>>,
+    cwd: Result<(), i32>,
+    vdso: Option<VdsoHere>,
+    vdso_same: bool,
+    interrupt_after: Option<usize>,
+    yields: usize,
+    kept: Vec<(u32, Option<Vec<u8>>)>,
+    opened: Vec<(Vec<u8>, u32)>,
+}
+
+const STUB_LEN: u64 = 3 * 4096;
+
+impl Scripted {
+    fn permissive(desc: &ImageDesc) -> Scripted {
+        let mut files = HashMap::new();
+        for r in desc.regions.iter().filter(|r| r.kind == RegionKind::File) {
+            files.entry(r.path.0.clone()).or_insert(Ok(regular(&r.file_id)));
+        }
+        for f in &desc.fds {
+            let mode = match f.kind {
+                FdKind::Directory => 0o040_755,
+                FdKind::CharDev => 0o020_666,
+                _ => 0o100_644,
+            };
+            files.insert(f.path.0.clone(), Ok(FileFacts { mode, ..FileFacts::default() }));
+        }
+        Scripted {
+            privileged: false,
+            nproc: 1 << 20,
+            rlimit_as: u64::MAX,
+            max_map_count: 65_530,
+            mappable: true,
+            files,
+            cwd: Ok(()),
+            vdso: Some(VdsoHere { vvar_len: 2 * 4096, vvar_vclock_len: Some(2 * 4096), vdso_len: 2 * 4096 }),
+            vdso_same: true,
+            interrupt_after: None,
+            yields: 0,
+            kept: Vec::new(),
+            opened: Vec::new(),
+        }
+    }
+}
+
+fn regular(id: &FileId) -> FileFacts {
+    FileFacts {
+        dev: id.dev,
+        ino: id.ino,
+        size: id.size,
+        mtime_sec: id.mtime_sec,
+        mtime_nsec: id.mtime_nsec,
+        mode: 0o100_755,
+        noexec: false,
+    }
+}
+
+impl Host for Scripted {
+    type File = Vec<u8>;
+    fn grants_privilege(&mut self) -> bool {
+        self.privileged
+    }
+    fn cpu_xstate(&mut self) -> (u64, u32) {
+        (u64::MAX >> 1, 1 << 20)
+    }
+    fn rlimit_nproc(&mut self) -> u64 {
+        self.nproc
+    }
+    fn rlimit_as(&mut self) -> u64 {
+        self.rlimit_as
+    }
+    fn max_map_count(&mut self) -> u64 {
+        self.max_map_count
+    }
+    fn task_size(&mut self) -> u64 {
+        0x7fff_ffff_f000
+    }
+    fn stub_len(&self) -> u64 {
+        STUB_LEN
+    }
+    fn plan_ops(&self, _image: &Image<'_>) -> usize {
+        0
+    }
+    fn image_mappable(&mut self, _exec: bool) -> bool {
+        self.mappable
+    }
+    fn open(&mut self, path: &[u8], flags: u32) -> Result<Vec<u8>, i32> {
+        self.opened.push((path.to_vec(), flags));
+        match self.files.get(path) {
+            Some(Ok(_)) => Ok(path.to_vec()),
+            Some(Err(e)) => Err(*e),
+            None => Err(errno::ENOENT),
+        }
+    }
+    fn facts(&mut self, file: &Vec<u8>) -> Result<FileFacts, i32> {
+        self.files[file]
+    }
+    fn keep_mapped(&mut self, region: u32, file: MappedFile<Vec<u8>>) -> Result<(), Refusal> {
+        let f = match file {
+            MappedFile::New(f) => Some(f),
+            MappedFile::SameAsPrevious => None,
+        };
+        self.kept.push((region, f));
+        Ok(())
+    }
+    fn cwd(&mut self, _path: &[u8]) -> Result<(), i32> {
+        self.cwd
+    }
+    fn vdso_here(&mut self) -> Option<VdsoHere> {
+        self.vdso
+    }
+    fn vdso_matches(&mut self, _off: u64, _len: u64) -> Result<bool, Refusal> {
+        Ok(self.vdso_same)
+    }
+    fn yield_now(&mut self) -> Result<(), Refusal> {
+        self.yields += 1;
+        match self.interrupt_after {
+            Some(n) if self.yields > n => Err(FormatError::Interrupted.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The sample image less what no restorer restores (System V shm).
+fn restorable() -> ImageDesc {
+    let mut d = common::sample();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    d
+}
+
+fn run(desc: &ImageDesc, host: &mut Scripted) -> Result<Checked, Refusal> {
+    let bytes = common::build(desc);
+    let image = Image::parse_bytes(&bytes).expect("a valid image");
+    check(&image, host)
+}
+
+fn refused(desc: &ImageDesc, host: &mut Scripted) -> Refusal {
+    run(desc, host).expect_err("refused")
+}
+
+fn anon(start: u64, pages: u64, runs: &[(u64, u64)]) -> RegionDesc {
+    RegionDesc {
+        start,
+        end: start + pages * 4096,
+        prot: prot::READ | prot::WRITE,
+        kind: RegionKind::Anon,
+        flags: 0,
+        path: "".into(),
+        file_offset: 0,
+        file_id: FileId::default(),
+        runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
+    }
+}
+
+#[test]
+fn the_refusal_table_has_one_row_per_name_with_an_errno_and_an_exit_status() {
+    let mut names: Vec<&str> = REASONS.iter().map(|r| r.0).collect();
+    names.extend(FormatError::ALL.iter().map(|e| e.name()));
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "a reason name is used twice");
+    for &(name, errno, errno_name, exit, text) in REASONS {
+        assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{name}");
+        assert!(errno > 0 && errno_name.starts_with('E'), "{name}");
+        assert!((1..=8).contains(&exit) && exit != exit::USAGE, "{name}");
+        assert!(!text.is_empty());
+    }
+    assert_eq!(Reason::CwdMissing.name(), "cwd-missing");
+    assert_eq!((Reason::CwdMissing.errno(), Reason::CwdMissing.exit_status()), (2, exit::FD_FILE));
+    let f = Reason::Format(FormatError::CpuMissingFeatures);
+    assert_eq!((f.name(), f.exit_status()), ("cpu-missing-features", exit::INCOMPATIBLE));
+    assert_eq!(Reason::Format(FormatError::BadMagic).exit_status(), exit::IMAGE_INVALID);
+}
+
+#[test]
+fn a_restorable_image_passes_and_each_program_file_is_opened_once() {
+    let desc = restorable();
+    let mut host = Scripted::permissive(&desc);
+    let c = run(&desc, &mut host).expect("restorable");
+    assert_eq!(c.vdso_base, 0x7fff_f7fb_d000, "the stub maps the vdso at the image's [vvar]");
+    // Text and data of /usr/bin/sample: one open, read-only.
+    assert_eq!(host.kept, vec![(0, Some(b"/usr/bin/sample".to_vec())), (1, None)]);
+    let program_opens: Vec<_> = host.opened.iter().filter(|(p, _)| p == b"/usr/bin/sample").collect();
+    assert_eq!(program_opens.len(), 1);
+    assert_eq!(program_opens[0].1 & 3, 0, "read-only");
+    // The two fds to reopen were opened once each; the pipe, ttys and socket not.
+    assert!(host.opened.iter().any(|(p, _)| p == b"/tmp/log.txt"));
+    assert!(host.opened.iter().any(|(p, _)| p == b"/home/user"));
+    assert!(!host.opened.iter().any(|(p, _)| p == b"/dev/pts/0"));
+}
+
+#[test]
+fn a_missing_or_forbidden_working_directory_is_refused_before_anything_changes() {
+    let desc = restorable();
+    for (errno, reason) in
+        [(errno::ENOENT, Reason::CwdMissing), (errno::ENOTDIR, Reason::CwdMissing), (errno::EACCES, Reason::CwdPermission)]
+    {
+        let mut host = Scripted::permissive(&desc);
+        host.cwd = Err(errno);
+        let r = refused(&desc, &mut host);
+        assert_eq!((r.reason, r.errno, r.detail), (reason, errno, Detail::Cwd));
+    }
+    // An image without a working directory is not checked.
+    let mut d = restorable();
+    d.process.cwd = "".into();
+    let mut host = Scripted::permissive(&d);
+    host.cwd = Err(errno::ENOENT);
+    run(&d, &mut host).expect("no cwd to check");
+}
+
+#[test]
+fn mappings_are_counted_as_the_kernel_will_hold_them() {
+    let mut d = restorable();
+    d.regions.retain(|r| r.kind != RegionKind::Anon || r.flags != 0);
+    // One region stored whole: one mapping, not three.
+    d.regions.push(anon(0x7e00_0000_0000, 8, &[(0, 8)]));
+    // Runs with gaps between, before and after: 3 runs + 4 gaps.
+    d.regions.push(anon(0x7e00_0010_0000, 20, &[(2, 2), (6, 1), (10, 3)]));
+    // Touching runs, counted apart; no gap before, one after.
+    d.regions.push(anon(0x7e00_0020_0000, 10, &[(0, 2), (2, 2)]));
+    d.regions.sort_by_key(|r| r.start);
+    let bytes = common::build(&d);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    let fp = footprint(&image, 0);
+    let expected: u64 = image
+        .regions()
+        .map(|r| match r.start {
+            0x7e00_0000_0000 => 1,
+            0x7e00_0010_0000 => 7,
+            0x7e00_0020_0000 => 3,
+            // data: 2 runs with a gap between; heap: 2 runs, gaps between
+            // and after; the rest (text without runs too) one each.
+            0x5555_5555_c000 => 3,
+            0x5555_5556_0000 => 4,
+            _ => 1,
+        })
+        .sum::<u64>()
+        + BLOCK_MAPPINGS;
+    assert_eq!(fp.mappings, expected);
+
+    // The limit is the kernel's: exactly enough passes, one fewer is refused.
+    let mut host = Scripted::permissive(&d);
+    let need = run(&d, &mut host).unwrap().footprint.mappings;
+    assert_eq!(need, expected);
+    host = Scripted::permissive(&d);
+    host.max_map_count = need;
+    run(&d, &mut host).expect("exactly at the limit");
+    host = Scripted::permissive(&d);
+    host.max_map_count = need - 1;
+    let r = refused(&d, &mut host);
+    assert_eq!(r.reason, Reason::TooManyMappings);
+    assert_eq!(r.detail, Detail::Limit { need, limit: need - 1 });
+}
+
+#[test]
+fn thirty_thousand_fully_stored_regions_fit_the_default_map_count() {
+    // Like the process in the issue: ~30k mappings, each dirty throughout.
+    let mut d = restorable();
+    d.regions.retain(|r| r.kind != RegionKind::Anon);
+    for i in 0..30_000u64 {
+        d.regions.push(anon(0x6000_0000_0000 + i * 0x2000, 1, &[(0, 1)]));
+    }
+    d.regions.sort_by_key(|r| r.start);
+    let mut host = Scripted::permissive(&d);
+    let c = run(&d, &mut host).expect("fits vm.max_map_count 65530");
+    assert!(c.footprint.mappings < 30_100, "{}", c.footprint.mappings);
+    assert!(host.yields >= 30_000 / 256, "the policy yields between regions: {}", host.yields);
+}
+
+#[test]
+fn a_fatal_signal_while_checking_stops_the_checks() {
+    let mut d = restorable();
+    for i in 0..2_000u64 {
+        d.regions.push(anon(0x6000_0000_0000 + i * 0x2000, 1, &[]));
+    }
+    d.regions.sort_by_key(|r| r.start);
+    let mut host = Scripted::permissive(&d);
+    host.interrupt_after = Some(2);
+    assert_eq!(refused(&d, &mut host).reason, Reason::Format(FormatError::Interrupted));
+    assert_eq!(host.yields, 3);
+}
+
+#[test]
+fn address_space_is_counted_with_the_restorers_block() {
+    let desc = restorable();
+    let mut host = Scripted::permissive(&desc);
+    let fp = run(&desc, &mut host).unwrap().footprint;
+    let regions: u64 = desc.regions.iter().map(|r| r.end - r.start).sum();
+    assert!(fp.bytes > regions + STUB_LEN, "plan and stub are counted");
+    host = Scripted::permissive(&desc);
+    host.rlimit_as = fp.bytes;
+    run(&desc, &mut host).expect("exactly at RLIMIT_AS");
+    host = Scripted::permissive(&desc);
+    host.rlimit_as = fp.bytes - 1;
+    assert_eq!(refused(&desc, &mut host).reason, Reason::ExceedsRlimitAs);
+}
+
+#[test]
+fn private_memory_is_mapped_without_reservation_and_shared_memory_with_it() {
+    let desc = restorable();
+    let bytes = common::build(&desc);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    const NORESERVE: u32 = 0x4000;
+    const SHARED: u32 = 0x01;
+    for r in image.regions() {
+        match (map_flags(&r), r.flags & region_flags::SHARED != 0) {
+            (RegionMap::Kernel, _) => assert!(kernel_provided(&r)),
+            (RegionMap::File(f) | RegionMap::Anon(f), false) => assert_eq!(f & (NORESERVE | SHARED), NORESERVE),
+            (RegionMap::File(f) | RegionMap::Anon(f), true) => assert_eq!(f & (NORESERVE | SHARED), SHARED),
+        }
+        // Stored pages: mapped from the image without reservation, or copied.
+        match run_flags(&r) {
+            Some(f) => assert_eq!(f & NORESERVE, NORESERVE),
+            None => assert!(copies_pages(&r) || kernel_provided(&r)),
+        }
+    }
+}
+
+#[test]
+fn regions_no_restorer_can_restore_are_refused_by_name() {
+    let base = restorable();
+    let cases: Vec<(Reason, Box<dyn Fn(&mut ImageDesc)>)> = vec![
+        (Reason::SysvShm, Box::new(|d| *d = common::sample())),
+        (
+            Reason::UnwritableCopiedRegion,
+            Box::new(|d| {
+                let shm = d.regions.iter_mut().find(|r| r.flags & region_flags::SHARED_ANON != 0).unwrap();
+                shm.prot = prot::READ;
+            }),
+        ),
+        (
+            Reason::SharedFileWithStoredPages,
+            Box::new(|d| {
+                let data = d.regions.iter_mut().find(|r| r.kind == RegionKind::File && !r.runs.is_empty()).unwrap();
+                data.flags = region_flags::SHARED;
+            }),
+        ),
+    ];
+    for (want, mutate) in cases {
+        let mut d = base.clone();
+        mutate(&mut d);
+        let mut host = Scripted::permissive(&d);
+        let r = refused(&d, &mut host);
+        assert_eq!(r.reason, want);
+        assert!(matches!(r.detail, Detail::Region(_)), "{want:?} names its region");
+    }
+}
+
+#[test]
+fn mapped_files_are_compared_with_the_dump() {
+    let desc = restorable();
+    let text_id = desc.regions[0].file_id;
+    let cases: Vec<(Result<FileFacts, i32>, Reason, i32)> = vec![
+        (Err(errno::ENOENT), Reason::MappedFileMissing, errno::ENOENT),
+        (Err(errno::EACCES), Reason::MappedFilePermission, errno::EACCES),
+        (Err(errno::EIO), Reason::MappedFileOpenFailed, errno::EIO),
+        (Ok(FileFacts { size: text_id.size + 1, ..regular(&text_id) }), Reason::MappedFileChanged, errno::ESTALE),
+        (Ok(FileFacts { mode: 0o010_644, ..regular(&text_id) }), Reason::MappedFileChanged, errno::ESTALE),
+        (Ok(FileFacts { noexec: true, ..regular(&text_id) }), Reason::MappedFileNoexec, errno::EACCES),
+    ];
+    for (facts, reason, errno) in cases {
+        let mut host = Scripted::permissive(&desc);
+        host.files.insert(b"/usr/bin/sample".to_vec(), facts);
+        let r = refused(&desc, &mut host);
+        assert_eq!((r.reason, r.errno, r.detail), (reason, errno, Detail::Region(0)));
+    }
+}
+
+#[test]
+fn a_writable_shared_file_mapping_gets_its_own_read_write_open() {
+    let mut d = restorable();
+    let mut shared = d.regions[1].clone();
+    shared.start = 0x7e00_0000_0000;
+    shared.end = shared.start + 4096;
+    shared.flags = region_flags::SHARED;
+    shared.runs.clear();
+    shared.file_id = d.regions[0].file_id;
+    d.regions.push(shared.clone());
+    let mut second = shared;
+    second.start += 0x10_0000;
+    second.end += 0x10_0000;
+    d.regions.push(second);
+    d.regions.sort_by_key(|r| r.start);
+    let mut host = Scripted::permissive(&d);
+    run(&d, &mut host).unwrap();
+    let rw: Vec<_> = host.opened.iter().filter(|(p, f)| p == b"/usr/bin/sample" && f & 3 == 2).collect();
+    assert_eq!(rw.len(), 2, "each writable shared mapping opens the file O_RDWR");
+    assert!(host.opened.iter().all(|(_, f)| f & 0o4000 != 0), "no open blocks (O_NONBLOCK)");
+}
+
+#[test]
+fn fds_to_reopen_must_open_and_keep_their_kind() {
+    let desc = restorable();
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(b"/tmp/log.txt".to_vec(), Err(errno::ENOENT));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(3)));
+
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(b"/home/user".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileChanged, Detail::Fd(4)));
+
+    let mut d = restorable();
+    d.fds[5].disposition = image_format::FdDisposition::Reopen;
+    d.fds[5].path = "/run/socket".into();
+    let mut host = Scripted::permissive(&d);
+    let r = refused(&d, &mut host);
+    assert_eq!(r.reason.name(), "fd-not-reopenable");
+}
+
+#[test]
+fn the_vdso_must_be_this_kernels() {
+    let desc = restorable();
+    let here = Scripted::permissive(&desc).vdso.unwrap();
+    let cases = [
+        (None, true, Reason::CallerHasNoVdso),
+        (Some(VdsoHere { vdso_len: 3 * 4096, ..here }), true, Reason::VdsoLayoutDiffers),
+        (Some(VdsoHere { vvar_vclock_len: None, ..here }), true, Reason::VdsoLayoutDiffers),
+        (Some(here), false, Reason::VdsoDiffers),
+    ];
+    for (vdso, same, want) in cases {
+        let mut host = Scripted::permissive(&desc);
+        host.vdso = vdso;
+        host.vdso_same = same;
+        assert_eq!(refused(&desc, &mut host).reason, want);
+    }
+    // A vdso not stored whole cannot be compared.
+    let mut d = restorable();
+    d.regions.iter_mut().find(|r| r.kind == RegionKind::Vdso).unwrap().runs = vec![RunDesc { page_index: 0, page_count: 1 }];
+    let mut host = Scripted::permissive(&d);
+    assert_eq!(refused(&d, &mut host).reason, Reason::VdsoNotStored);
+    // An image without a vdso needs none.
+    let mut d = restorable();
+    d.regions.retain(|r| !matches!(r.kind, RegionKind::Vdso | RegionKind::Vvar | RegionKind::VvarVclock));
+    d.auxv.retain(|a| a.key != 33);
+    let mut host = Scripted::permissive(&d);
+    host.vdso = None;
+    assert_eq!(run(&d, &mut host).unwrap().vdso_base, 0);
+}
+
+#[test]
+fn privilege_threads_and_an_unmappable_image_are_refused_first() {
+    let desc = restorable();
+    let mut host = Scripted::permissive(&desc);
+    host.privileged = true;
+    host.cwd = Err(errno::ENOENT);
+    assert_eq!(refused(&desc, &mut host).reason, Reason::GrantsPrivilege);
+    assert!(host.opened.is_empty(), "nothing opened for a refused image");
+
+    let mut host = Scripted::permissive(&desc);
+    host.nproc = 1;
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::ExceedsRlimitNproc, Detail::Limit { need: 2, limit: 1 }));
+
+    let mut host = Scripted::permissive(&desc);
+    host.mappable = false;
+    assert_eq!(refused(&desc, &mut host).reason, Reason::ImageNotMappable);
+}
+
+#[test]
+fn the_block_goes_in_the_highest_gap_that_fits_avoiding_both_lists() {
+    let mut d = restorable();
+    d.regions.retain(|r| r.start < 0x7000_0000_0000);
+    let bytes = common::build(&d);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    let top = 0x7fff_ffff_f000;
+    let len = 0x10_0000;
+    let at = find_hole(&image, &[], len, top).unwrap();
+    let last_end = image.regions().map(|r| r.end).max().unwrap();
+    assert_eq!(at, last_end + GUARD, "the top gap, at its low end");
+    // Something of the restorer's own lies there: the next gap up from it.
+    let avoid = [(last_end, 0x7fff_0000_0000)];
+    let at = find_hole(&image, &avoid, len, top).unwrap();
+    assert_eq!(at, 0x7fff_0000_0000 + GUARD);
+    // Nothing fits: none.
+    assert_eq!(find_hole(&image, &[(0, top)], len, top), None);
+    // A result never overlaps a region or an avoided range, guards included.
+    let avoid = [(0x1_0000, 0x5555_0000_0000), (0x6000_0000_0000, 0x7fff_ffff_0000)];
+    let at = find_hole(&image, &avoid, len, top).unwrap();
+    let taken = image.regions().map(|r| (r.start, r.end)).chain(avoid);
+    for (s, e) in taken {
+        assert!(at + len + GUARD + ROOM_ABOVE <= s || at >= e + GUARD, "{at:#x} overlaps {s:#x}-{e:#x}");
+    }
+}

@@ -1,0 +1,155 @@
+//! The facts the shared policy asks for, gathered with system calls and the
+//! caller's credentials, and the files kept open for the memory steps.
+
+use std::fs::File;
+use std::io::IoSliceMut;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use image_format::Image;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use nix::sys::statvfs::{fstatvfs, FsFlags};
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::unistd::Pid;
+use nix::unistd::{access, AccessFlags};
+use restore_policy::{errno, FileFacts, Host, MappedFile, Reason, Refusal, VdsoHere};
+
+use crate::addr::Own;
+use crate::ops;
+
+/// ckpt-restore as the policy's host.
+pub struct UserHost<'a> {
+    pub image_file: &'a File,
+    pub own: &'a Own,
+    pub stub_len: u64,
+    /// The files the image maps, in order of first use.
+    pub files: Vec<File>,
+    /// For each region, the index in `files` of its file.
+    pub file_of: Vec<Option<usize>>,
+}
+
+fn noexec(fd: impl AsFd) -> bool {
+    fstatvfs(fd).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC))
+}
+
+fn os_errno(e: std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(errno::EIO)
+}
+
+impl Host for UserHost<'_> {
+    type File = File;
+
+    /// binfmt_misc runs the restorer with the caller's credentials (the
+    /// entry never has the `C` flag), and ckpt-restore is not setuid.
+    fn grants_privilege(&mut self) -> bool {
+        false
+    }
+
+    fn cpu_xstate(&mut self) -> (u64, u32) {
+        crate::cpu::xstate()
+    }
+
+    fn rlimit_nproc(&mut self) -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC).map_or(u64::MAX, |(soft, _)| soft)
+    }
+
+    fn rlimit_as(&mut self) -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_AS).map_or(u64::MAX, |(soft, _)| soft)
+    }
+
+    fn max_map_count(&mut self) -> u64 {
+        std::fs::read_to_string("/proc/sys/vm/max_map_count")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(65_530)
+    }
+
+    fn task_size(&mut self) -> u64 {
+        image_format::limits::USER_SPACE_END
+    }
+
+    fn stub_len(&self) -> u64 {
+        self.stub_len
+    }
+
+    fn plan_ops(&self, image: &Image<'_>) -> usize {
+        ops::max_ops(image)
+    }
+
+    fn image_mappable(&mut self, exec: bool) -> bool {
+        !(exec && noexec(self.image_file))
+    }
+
+    fn open(&mut self, path: &[u8], flags: u32) -> Result<File, i32> {
+        let path = std::ffi::OsStr::from_bytes(path);
+        let fd = open(path, OFlag::from_bits_retain(flags as i32), Mode::empty()).map_err(|e| e as i32)?;
+        Ok(File::from(fd))
+    }
+
+    fn facts(&mut self, file: &File) -> Result<FileFacts, i32> {
+        let m = file.metadata().map_err(os_errno)?;
+        Ok(FileFacts {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_sec: m.mtime(),
+            mtime_nsec: m.mtime_nsec() as u32,
+            mode: m.mode(),
+            noexec: noexec(file),
+        })
+    }
+
+    fn keep_mapped(&mut self, region: u32, file: MappedFile<File>) -> Result<(), Refusal> {
+        let index = match file {
+            MappedFile::New(f) => {
+                self.files.push(f);
+                self.files.len() - 1
+            }
+            MappedFile::SameAsPrevious => self.files.len().checked_sub(1).ok_or(Refusal::from(Reason::Internal))?,
+        };
+        let slot = region as usize;
+        if self.file_of.len() <= slot {
+            self.file_of.resize(slot + 1, None);
+        }
+        self.file_of[slot] = Some(index);
+        Ok(())
+    }
+
+    /// chdir's conditions, without changing ours: a directory the caller
+    /// may search.
+    fn cwd(&mut self, path: &[u8]) -> Result<(), i32> {
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        let m = std::fs::metadata(path).map_err(os_errno)?;
+        if !m.is_dir() {
+            return Err(errno::ENOTDIR);
+        }
+        access(path, AccessFlags::X_OK).map_err(|e| e as i32)
+    }
+
+    fn vdso_here(&mut self) -> Option<VdsoHere> {
+        let v = &self.own.vdso;
+        let len = |r: (u64, u64)| r.1 - r.0;
+        Some(VdsoHere { vvar_len: len(v.vvar?), vvar_vclock_len: v.vvar_vclock.map(len), vdso_len: len(v.vdso?) })
+    }
+
+    fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal> {
+        let internal = |e: std::io::Error| Refusal::with_errno(Reason::Internal, os_errno(e), restore_policy::Detail::None);
+        let at = self.own.vdso.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?.0;
+        let mut stored = vec![0u8; len as usize];
+        self.image_file.read_exact_at(&mut stored, stored_offset).map_err(internal)?;
+        // process_vm_readv reads our own vdso without an unsafe slice; not
+        // /proc/self/mem, which a process that is not dumpable (restoring an
+        // image its caller cannot read: the kernel's would_dump) may not open.
+        let mut live = vec![0u8; len as usize];
+        let remote = [RemoteIoVec { base: at as usize, len: live.len() }];
+        let unreadable = |errno| Refusal::with_errno(Reason::CallerVdsoUnreadable, errno, restore_policy::Detail::None);
+        let got = process_vm_readv(Pid::this(), &mut [IoSliceMut::new(&mut live)], &remote).map_err(|e| unreadable(e as i32))?;
+        if got != live.len() {
+            return Err(unreadable(errno::EIO));
+        }
+        Ok(stored == live)
+    }
+}
+
