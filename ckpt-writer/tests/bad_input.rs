@@ -2,12 +2,14 @@
 //! leaves the target running and untouched.
 
 mod common;
+mod held;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use held::{held, Gate};
 use nix::sys::ptrace;
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
@@ -26,10 +28,12 @@ fn assert_fails(o: &std::process::Output, code: i32, needle: &str) {
     assert!(stderr(o).starts_with("ckpt-writer: "), "one error line: {}", stderr(o));
 }
 
-/// A counter whose run must end exactly like an uninterrupted one.
-fn finishes_untouched(t: Target, want: &[String]) {
+/// A counter whose run must end exactly like an uninterrupted one (it
+/// waited before its last step until now).
+fn finishes_untouched((t, mut gate): (Target, Gate), want: &[String]) {
     let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid())).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left: {status}");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -81,16 +85,16 @@ fn kernel_thread() {
 #[test]
 fn process_of_another_user() {
     let want = baseline("counter", &["300", "0"]);
-    let t = Target::ready("counter", &["300", "1000"]);
+    let t = held("counter", "299", &["300", "1000"]);
     let out = format!("/tmp/ckpt-perm-{}.ckpt", std::process::id());
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(env!("CARGO_BIN_EXE_ckpt-writer"))
-        .args(["dump", &t.pid().to_string(), "-o", &out])
+        .args(["dump", &t.0.pid().to_string(), "-o", &out])
         .stdin(Stdio::null())
         .output()
         .expect("setpriv");
-    assert_fails(&o, TARGET, &format!("not permitted to trace pid {}", t.pid()));
+    assert_fails(&o, TARGET, &format!("not permitted to trace pid {}", t.0.pid()));
     assert!(!std::path::Path::new(&out).exists(), "no output file");
     finishes_untouched(t, &want);
 }
@@ -98,12 +102,12 @@ fn process_of_another_user() {
 #[test]
 fn process_already_traced() {
     let want = baseline("counter", &["300", "0"]);
-    let t = Target::ready("counter", &["300", "1000"]);
-    let p = Pid::from_raw(t.pid());
+    let t = held("counter", "299", &["300", "1000"]);
+    let p = Pid::from_raw(t.0.pid());
     // This test thread becomes the tracer (TracerPid shows its tid).
     ptrace::seize(p, ptrace::Options::empty()).unwrap();
     let tracer = nix::unistd::gettid();
-    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", "/tmp/traced.ckpt"]);
+    let o = run_ckpt(&["dump", &t.0.pid().to_string(), "-o", "/tmp/traced.ckpt"]);
     assert_fails(&o, TARGET, &format!("already being traced by pid {tracer}"));
     ptrace::interrupt(p).unwrap();
     waitpid(p, Some(WaitPidFlag::__WALL)).unwrap();
@@ -114,11 +118,11 @@ fn process_already_traced() {
 #[test]
 fn unwritable_output_path() {
     let want = baseline("counter", &["300", "0"]);
-    let t = Target::ready("counter", &["300", "1000"]);
-    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", "/nonexistent-dir/x.ckpt"]);
+    let t = held("counter", "299", &["300", "1000"]);
+    let o = run_ckpt(&["dump", &t.0.pid().to_string(), "-o", "/nonexistent-dir/x.ckpt"]);
     assert_fails(&o, OUTPUT, "cannot write /nonexistent-dir/x.ckpt: No such file or directory");
     let dir = scratch("outdir");
-    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", dir.to_str().unwrap()]);
+    let o = run_ckpt(&["dump", &t.0.pid().to_string(), "-o", dir.to_str().unwrap()]);
     assert_fails(&o, OUTPUT, "is a directory");
     finishes_untouched(t, &want);
 }
@@ -131,9 +135,9 @@ fn full_disk_leaves_no_partial_file() {
     let dir = scratch("tinyfs");
     let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&dir).status().unwrap();
     assert!(st.success(), "mounting a tiny tmpfs (needs root)");
-    let t = Target::ready("counter", &["300", "1000"]);
+    let t = held("counter", "299", &["300", "1000"]);
     let file = dir.join("saved.ckpt");
-    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", file.to_str().unwrap()]);
+    let o = run_ckpt(&["dump", &t.0.pid().to_string(), "-o", file.to_str().unwrap()]);
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     let _ = Command::new("umount").arg(&dir).status();
     assert_fails(&o, OUTPUT, "No space left on device");
@@ -144,16 +148,16 @@ fn full_disk_leaves_no_partial_file() {
 #[test]
 fn full_stdout() {
     let want = baseline("counter", &["300", "0"]);
-    let t = Target::ready("counter", &["300", "1000"]);
+    let t = held("counter", "299", &["300", "1000"]);
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    let o = ckpt().args(["dump", &t.pid().to_string(), "-o", "-"]).stdout(full).output().unwrap();
+    let o = ckpt().args(["dump", &t.0.pid().to_string(), "-o", "-"]).stdout(full).output().unwrap();
     assert_fails(&o, OUTPUT, "cannot write standard output: No space left on device");
     finishes_untouched(t, &want);
 }
 
 #[test]
 fn stdout_streams_a_valid_image() {
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
     let dir = scratch("stream");
     let file = dir.join("s.ckpt");
     let o = ckpt().args(["dump", &t.pid().to_string(), "-o", "-", "-q"]).stdout(std::fs::File::create(&file).unwrap()).output().unwrap();

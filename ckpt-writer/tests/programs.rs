@@ -3,19 +3,23 @@
 //! with exactly the output of an uninterrupted run.
 
 mod common;
+mod held;
 
 use common::*;
+use held::held;
 
 /// Dumps a running program once (stopped, checked against /proc), then
 /// again while it runs, and checks it finishes like an uninterrupted run.
-fn dump_and_finish(name: &str, args: &[&str], fast_args: &[&str]) -> serde_json::Value {
+/// It waits before its last step (`last`) until both dumps are done.
+fn dump_and_finish(name: &str, last: &str, args: &[&str], fast_args: &[&str]) -> serde_json::Value {
     let want = baseline(name, fast_args);
     let dir = scratch(name);
-    let t = Target::ready(name, args);
+    let (t, mut gate) = held(name, last, args);
     let img = dump_stopped_and_check(&t, &dir.join("a.ckpt"));
     dump(t.pid(), &dir.join("b.ckpt"), &[]);
     let verify = run_ckpt(&["verify", dir.join("b.ckpt").to_str().unwrap()]);
     assert!(verify.status.success(), "verify: {}", String::from_utf8_lossy(&verify.stderr));
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{name} failed after the dump: {lines:?}");
     assert_eq!(deterministic(&lines), want, "{name} output differs from an uninterrupted run");
@@ -41,7 +45,7 @@ fn counter_static() {
     let t_args = ["400", "1000"];
     let want = baseline("counter", &["400", "0"]);
     let dir = scratch("counter");
-    let t = Target::ready("counter", &t_args);
+    let (t, mut gate) = held("counter", "399", &t_args);
     let pid = t.pid();
     let img = dump_stopped_and_check(&t, &dir.join("c.ckpt"));
     check_process(&img, pid, "counter");
@@ -52,6 +56,7 @@ fn counter_static() {
     // The program sleeps in nanosleep: the recorded registers re-execute it.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("TracerPid:\t0"), "no tracer left behind");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success());
     assert_eq!(deterministic(&lines), want);
@@ -62,7 +67,7 @@ fn counter_static() {
 
 #[test]
 fn counter_dynamic() {
-    let img = dump_and_finish("counter-dynamic", &["400", "1000"], &["400", "0"]);
+    let img = dump_and_finish("counter-dynamic", "399", &["400", "1000"], &["400", "0"]);
     let regions = img["regions"].as_array().unwrap();
     assert!(regions.iter().any(|r| r["path"].as_str().unwrap().contains("libc.so")), "libc mapped");
     let vdso = regions.iter().find(|r| r["kind"] == "Vdso").expect("a vdso region");
@@ -73,7 +78,7 @@ fn counter_dynamic() {
 
 #[test]
 fn dynamic() {
-    let img = dump_and_finish("dynamic", &["400", "1000"], &["400", "0"]);
+    let img = dump_and_finish("dynamic", "399", &["400", "1000"], &["400", "0"]);
     // Only copied-on-write pages of libc's file mappings are stored.
     let libc_text = img["regions"]
         .as_array()
@@ -88,7 +93,7 @@ fn dynamic() {
 fn threads8() {
     let want = baseline("threads8", &["600", "0"]);
     let dir = scratch("threads8");
-    let mut t = Target::ready("threads8", &["600", "1000"]);
+    let (mut t, mut gate) = held("threads8", "10", &["600", "1000"]);
     let pid = t.pid();
     let img = dump_stopped_and_check(&t, &dir.join("t.ckpt"));
     let mut tids: Vec<i64> = procfs::process::Process::new(pid).unwrap().tasks().unwrap().map(|x| x.unwrap().tid as i64).collect();
@@ -104,6 +109,7 @@ fn threads8() {
     // SIGUSR1 has a handler.
     assert!(img["sigactions"][9]["handler"].as_u64().unwrap() > 1);
     t.wait_line("progress 1/10");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -113,7 +119,7 @@ fn threads8() {
 fn regs() {
     let want = baseline("regs", &["42", "6", "1000000"]);
     let dir = scratch("regs");
-    let t = Target::ready("regs", &["42", "6", "40000000"]);
+    let (t, mut gate) = held("regs", "5", &["42", "6", "40000000"]);
     let pid = t.pid();
     let loop_range: Vec<u64> = t.value("loop").split(' ').map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).unwrap()).collect();
     // Dump until the thread is caught inside the checking loop (it spends
@@ -149,6 +155,7 @@ fn regs() {
             assert_eq!(v["hi16_zmm"][i - 16].as_str().unwrap(), hex, "zmm{i}");
         }
     }
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -159,7 +166,7 @@ fn files() {
     let dir = scratch("files");
     let base = scratch("files-base");
     let want = baseline("files", &[base.to_str().unwrap(), "300", "0"]);
-    let t = Target::ready("files", &[dir.to_str().unwrap(), "300", "1000"]);
+    let (t, mut gate) = held("files", "299", &[dir.to_str().unwrap(), "300", "1000"]);
     let pid = t.pid();
     let file = dir.join("f.ckpt");
     dump(pid, &file, &["--leave-stopped"]);
@@ -190,6 +197,7 @@ fn files() {
     let stdout = fds.iter().find(|f| f["fd"] == 1).unwrap();
     assert_eq!((stdout["kind"].as_str(), stdout["disposition"].as_str()), (Some("Pipe"), Some("Inherit")));
     resume(pid);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -199,7 +207,7 @@ fn files() {
 fn signals() {
     let want = baseline("signals", &["300", "0"]);
     let dir = scratch("signals");
-    let t = Target::ready("signals", &["300", "1000"]);
+    let (t, mut gate) = held("signals", "299", &["300", "1000"]);
     let pid = t.pid();
     let img = dump_stopped_and_check(&t, &dir.join("s.ckpt"));
     let hex = |s: String| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
@@ -221,6 +229,7 @@ fn signals() {
     assert_eq!(th["altstack"]["flags"], 0);
     let blocked = hex(t.value("blocked"));
     assert_eq!(th["sigmask"].as_u64().unwrap() & blocked, blocked);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -230,7 +239,7 @@ fn signals() {
 fn bigmem() {
     let want = baseline("bigmem", &["256", "40", "0"]);
     let dir = scratch("bigmem");
-    let t = Target::ready("bigmem", &["256", "40", "20000"]);
+    let (t, mut gate) = held("bigmem", "39", &["256", "40", "20000"]);
     let img = dump_stopped_and_check(&t, &dir.join("m.ckpt"));
     let region: Vec<u64> = t.value("region").split(' ').map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).unwrap()).collect();
     let touched: u64 = t.value("touched").parse().unwrap();
@@ -243,6 +252,7 @@ fn bigmem() {
     // Exactly the pages the program wrote (and did not drop) are stored.
     assert_eq!(r["stored_pages"].as_u64().unwrap(), touched);
     assert!(r["runs"].as_array().unwrap().len() > 1000, "holes split the runs");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -254,7 +264,7 @@ fn bigmem() {
 #[test]
 fn no_signal_lost_while_dumping() {
     const SENT: usize = 400;
-    let t = Target::ready("signals", &["1500", "1000"]);
+    let (t, mut gate) = held("signals", "1499", &["1500", "1000"]);
     let pid = t.pid();
     let sender = std::thread::spawn(move || {
         for _ in 0..SENT {
@@ -271,6 +281,7 @@ fn no_signal_lost_while_dumping() {
         dump(pid, &file, &[]);
     }
     sender.join().unwrap();
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     let count = lines.iter().find_map(|l| l.strip_prefix("rt_count ")).expect("rt_count line");
@@ -311,7 +322,7 @@ fn signal_state_untouched_by_dump() {
 #[test]
 fn stopped_target_stays_stopped() {
     let want = baseline("counter", &["300", "0"]);
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, mut gate) = held("counter", "299", &["300", "1000"]);
     let pid = t.pid();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
     wait_stopped(pid);
@@ -320,6 +331,7 @@ fn stopped_target_stays_stopped() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(proc_state(pid), Some('T'), "still stopped after the dump");
     resume(pid);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);

@@ -3,11 +3,13 @@
 //! anonymous memory (src/restored.rs).
 
 mod common;
+mod held;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
+use held::held;
 
 const PAGE: u64 = 4096;
 
@@ -45,7 +47,7 @@ fn final_page_left_out() {
     assert!(signature.starts_with(b"binfmt_chkpt restorer final page"), "{:?}", String::from_utf8_lossy(&signature));
     let bin = bin.to_str().unwrap();
     let want = baseline("finalpage", &[bin, "300", "0"]);
-    let t = Target::ready("finalpage", &[bin, "300", "1000"]);
+    let (t, mut gate) = held("finalpage", "300", &[bin, "300", "1000"]);
     let pid = t.pid();
     let (final_page, plain, writable) = (hex_addr(&t.value("final")), hex_addr(&t.value("plain")), hex_addr(&t.value("writable")));
     // The program really holds the stub's final page, signature included.
@@ -69,6 +71,7 @@ fn final_page_left_out() {
         img["regions"].as_array().unwrap().iter().map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap())).collect();
     assert_eq!(got, want_maps);
     resume(pid);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -115,7 +118,7 @@ fn image_backed_mappings_stored_whole() {
     let other_file = make_file(&other_path, 9, b"not an image", 2);
     let (ip, op) = (image_path.to_str().unwrap(), other_path.to_str().unwrap());
     let want = baseline("imagemap", &[ip, op, "300", "0"]);
-    let t = Target::ready("imagemap", &[ip, op, "300", "1000"]);
+    let (t, mut gate) = held("imagemap", "300", &[ip, op, "300", "1000"]);
     let pid = t.pid();
     let field = |k: &str| -> (u64, u64) {
         let v = t.seen.iter().find_map(|l| l.strip_prefix(&format!("{k} "))).unwrap().to_string();
@@ -160,6 +163,7 @@ fn image_backed_mappings_stored_whole() {
     let v = run_ckpt(&["verify", file.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -175,7 +179,7 @@ fn split_heap_is_one_region() {
     let image_file = make_file(&image_path, 3, &image_format::MAGIC, 3);
     let ip = image_path.to_str().unwrap();
     let want = baseline("splitheap", &[ip, "300", "0"]);
-    let t = Target::ready("splitheap", &[ip, "300", "1000"]);
+    let (t, mut gate) = held("splitheap", "300", &[ip, "300", "1000"]);
     let pid = t.pid();
     let v = t.value("heap");
     let heap = hex_addr(v.split(' ').next().unwrap());
@@ -208,6 +212,7 @@ fn split_heap_is_one_region() {
     let v = run_ckpt(&["verify", file.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     resume(pid);
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);

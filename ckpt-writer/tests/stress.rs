@@ -2,14 +2,16 @@
 //! runs; it must finish with exactly the output of an uninterrupted run.
 
 mod common;
+mod held;
 
 use common::*;
+use held::held;
 
 #[test]
 fn dump_threads8_200_times() {
     let want = baseline("threads8", &["6000", "0"]);
     let dir = scratch("stress");
-    let t = Target::ready("threads8", &["6000", "2000"]);
+    let (t, mut gate) = held("threads8", "10", &["6000", "2000"]);
     let pid = t.pid();
     let file = dir.join("stress.ckpt");
     for i in 0..200 {
@@ -18,6 +20,7 @@ fn dump_threads8_200_times() {
     }
     let img = inspect(&file);
     assert_eq!(img["threads"].as_array().unwrap().len(), 9, "main thread and 8 workers");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "threads8 failed after 200 dumps: {lines:?}");
     assert_eq!(deterministic(&lines), want);
@@ -29,7 +32,7 @@ fn dump_threads8_200_times() {
 fn dump_while_threads_come_and_go() {
     let want = baseline("spawner", &["3000", "0"]);
     let dir = scratch("spawner");
-    let t = Target::ready("spawner", &["3000", "500"]);
+    let (t, mut gate) = held("spawner", "2999", &["3000", "500"]);
     let pid = t.pid();
     let file = dir.join("spawner.ckpt");
     let mut most_threads = 0;
@@ -40,6 +43,7 @@ fn dump_while_threads_come_and_go() {
         most_threads = most_threads.max(img["threads"].as_array().unwrap().len());
     }
     assert!(most_threads > 1, "some dump caught worker threads");
+    gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);

@@ -2,12 +2,14 @@
 //! gdb and readelf read like kernel-written ones.
 
 mod common;
+mod held;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
+use held::{held, Gate};
 use serde_json::Value;
 
 const BAD_IMAGE: i32 = 7;
@@ -66,7 +68,7 @@ fn tids(img: &Value) -> Vec<i64> {
 #[test]
 fn threads8_core_in_gdb() {
     let args = ["600", "1000"];
-    let t = Target::ready("threads8", &args);
+    let (t, _gate) = held("threads8", "10", &args);
     let pid = t.pid() as i64;
     let (image, core, img) = dump_and_convert(&t, "core-threads8");
     let exe = programs().join("threads8");
@@ -122,7 +124,7 @@ fn count(text: &str, what: &str) -> usize {
 
 #[test]
 fn notes_listed_by_readelf() {
-    let t = Target::ready("threads8", &["600", "1000"]);
+    let (t, _gate) = held("threads8", "10", &["600", "1000"]);
     let (_, core, img) = dump_and_convert(&t, "core-notes");
     let n = img["threads"].as_array().unwrap().len();
     let o = Command::new("readelf").arg("-n").arg(&core).output().expect("readelf (binutils)");
@@ -148,12 +150,12 @@ fn notes_listed_by_readelf() {
     assert!(text.contains(&format!("{file_maps} files:")), "{text}");
     let listed = text.lines().filter(|l| l.ends_with(exe.to_str().unwrap()) && !l.contains("psargs:")).count();
     assert_eq!(listed, file_maps, "{text}");
-    assert!(text.contains(&format!("psargs: {} 600 1000", exe.display())), "{text}");
+    assert!(text.contains(&format!("psargs: {} --wait-at 10 600 1000", exe.display())), "{text}");
 }
 
 #[test]
 fn dynamic_program_libraries_in_gdb() {
-    let t = Target::ready("counter-dynamic", &["400", "1000"]);
+    let (t, _gate) = held("counter-dynamic", "399", &["400", "1000"]);
     let (_, core, _) = dump_and_convert(&t, "core-dynamic");
     let out = gdb(&programs().join("counter-dynamic"), &core, &["bt", "info sharedlibrary", "print *(char **)&program_invocation_short_name"]);
     assert!(out.contains(" main ("), "{out}");
@@ -163,7 +165,7 @@ fn dynamic_program_libraries_in_gdb() {
 
 #[test]
 fn bad_images_and_outputs() {
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
     let dir = scratch("core-bad");
     let good = dir.join("good.ckpt");
     dump(t.pid(), &good, &[]);
@@ -227,7 +229,8 @@ fn matches_a_kernel_core() {
     skip_unless!(pattern.trim() == "core", "kernel.core_pattern is {pattern:?}, not \"core\": the kernel's core would not land in the test's directory");
     let dir = scratch("core-kernel");
     let mut cmd = Command::new(programs().join("threads8"));
-    cmd.args(["600", "1000"]).current_dir(&dir);
+    cmd.args(["--wait-at", "10", "600", "1000"]).current_dir(&dir);
+    let _gate = Gate::attach(&mut cmd);
     // SAFETY: setrlimit is async-signal-safe and touches only the child's
     // own limits, between fork and exec.
     unsafe {
@@ -289,7 +292,7 @@ fn matches_a_kernel_core() {
 #[test]
 fn more_segments_than_e_phnum_holds() {
     use image_format::{Image, ImageDesc, RegionDesc, RegionKind};
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
     let dir = scratch("core-xnum");
     let (small, big, core) = (dir.join("small.ckpt"), dir.join("big.ckpt"), dir.join("big.core"));
     dump(t.pid(), &small, &[]);

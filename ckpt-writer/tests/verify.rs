@@ -1,8 +1,10 @@
 //! `verify` accepts good images and names what is wrong with bad ones.
 
 mod common;
+mod held;
 
 use common::*;
+use held::held;
 
 const BAD_IMAGE: i32 = 7;
 
@@ -14,7 +16,7 @@ fn flip(file: &std::path::Path, offset: u64) {
 
 #[test]
 fn verify_good_and_corrupted_images() {
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
     let dir = scratch("verify");
     let good = dir.join("good.ckpt");
     dump(t.pid(), &good, &[]);
@@ -62,7 +64,7 @@ fn verify_good_and_corrupted_images() {
 #[test]
 fn image_is_executable_and_atomic() {
     use std::os::unix::fs::PermissionsExt;
-    let t = Target::ready("counter", &["300", "1000"]);
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
     let dir = scratch("mode");
     let file = dir.join("saved.ckpt");
     dump(t.pid(), &file, &[]);

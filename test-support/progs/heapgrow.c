@@ -1,8 +1,9 @@
-/* heapgrow STEPS [SLEEP_US]: glibc malloc after a restore. Every step
+/* heapgrow [--wait-at K,...] STEPS [SLEEP_US]: glibc malloc after a restore. Every step
  * allocates a block (sizes cycling from 16 bytes to 256 KiB, so both the
  * brk arena and mmap are asked for more), fills it, frees every third one,
  * and checks every live block; the heap grows well past what it held at
- * the dump. Prints "ready", "step N HASH" every 50 steps, "result HASH". */
+ * the dump. Prints "ready", "step N HASH" every 50 steps, "result HASH".
+ * Wait points (test-programs/common.h) are steps. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include "../../../../test-programs/common.h"
 
 #define MAXB 4096
 
@@ -19,13 +21,13 @@ static size_t len[MAXB];
 
 int main(int argc, char **argv)
 {
+	/* Only fds 0-2 from whoever started us (the test harness leaks pipes). */
+	setup_common(&argc, &argv);
 	long steps = argc > 1 ? atol(argv[1]) : 1000, us = argc > 2 ? atol(argv[2]) : 1000;
 	uint64_t h = 1469598103934665603ULL;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* Only fds 0-2 from whoever started us (the test harness leaks pipes). */
-	syscall(SYS_close_range, 3U, ~0U, 0U);
 	printf("ready\n");
 	for (long s = 0; s < steps && s < MAXB; s++) {
+		wait_point(s);
 		len[s] = (size_t)16 << (s % 15);
 		blk[s] = malloc(len[s]);
 		if (!blk[s]) { printf("FAIL: malloc %zu\n", len[s]); return 1; }

@@ -1,25 +1,31 @@
-# Helpers the restore scenarios share: `. /scenarios/lib.sh`.
+# Helpers the scenarios share: `. /scenarios/lib.sh`.
 
-# wait_line FILE REGEX: until a line of FILE matches (120 s at most: a
-# cap for a test that went wrong, never a pace the test relies on).
+# wait_line FILE REGEX [PID]: until a line of FILE matches (120 s at most:
+# a cap for a test that went wrong, never a pace the test relies on). With
+# PID, fails at once if that process ended without printing the line.
 wait_line() {
     i=0
     until grep -q "$2" "$1" 2>/dev/null; do
+        if [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null && ! grep -q "$2" "$1" 2>/dev/null; then
+            echo "FAIL: pid $3 ended without printing '$2' into $1:"
+            tail -n 5 "$1"
+            exit 1
+        fi
         sleep 0.1
         i=$((i + 1))
         if [ "$i" -gt 1200 ]; then echo "FAIL: never saw '$2' in $1:"; cat "$1"; exit 1; fi
     done
 }
 
-
-# Lines that hold addresses, which differ between two runs (ASLR).
-ADDRESS_LINES='^(handler|altstack|loop|region) '
+# Lines that differ between two runs of one program: addresses (ASLR), and
+# wait points (test-programs/common.h: a reference run need not stop).
+VARYING_LINES='^(handler|altstack|loop|region|waiting) '
 
 # same_output REF RUN: the restored run printed what the uninterrupted one
-# did (address lines aside).
+# did (varying lines aside).
 same_output() {
-    grep -v -E "$ADDRESS_LINES" "$1" > "$1.cmp"
-    grep -v -E "$ADDRESS_LINES" "$2" > "$2.cmp"
+    grep -v -E "$VARYING_LINES" "$1" > "$1.cmp"
+    grep -v -E "$VARYING_LINES" "$2" > "$2.cmp"
     if ! cmp -s "$1.cmp" "$2.cmp"; then
         echo "FAIL: $2 differs from the uninterrupted run $1"
         diff "$1.cmp" "$2.cmp" | head -n 20
@@ -40,15 +46,19 @@ must() {
 # run_held FIFO OUT CMD...: CMD in the background ($pid), stdout to OUT,
 # stdin the FIFO opened read-write, so that it never reads end of file:
 # each of CMD's wait points (test-programs/common.h) blocks until
-# `release FIFO` writes a byte.
+# `release FIFO` writes a byte. The FIFO is opened here and handed down,
+# so it is open from the fork on: a byte released at once is kept (a FIFO
+# that nobody holds open drops what was written into it).
 run_held() {
     rh_fifo=$1
     rh_out=$2
     shift 2
     rm -f "$rh_fifo"
     mkfifo "$rh_fifo"
-    "$@" 0<>"$rh_fifo" > "$rh_out" &
+    exec 9<>"$rh_fifo"
+    "$@" 0<&9 9>&- > "$rh_out" &
     pid=$!
+    exec 9>&-
 }
 
 # release FIFO: lets a program of run_held past one wait point (opened
@@ -59,7 +69,7 @@ release() { printf x 1<>"$1"; }
 # step K, dumps it into IMAGE and kills it. A failed dump ends the
 # scenario, with ckpt-writer's message.
 checkpoint() {
-    wait_line "$2" "^waiting at $3\$"
+    wait_line "$2" "^waiting at $3\$" "$1"
     if ! ckpt-writer dump "$1" -o "$4" --kill; then
         echo "FAIL: ckpt-writer could not dump pid $1 ($2, waiting at $3)"
         exit 1
@@ -67,22 +77,35 @@ checkpoint() {
     wait "$1" 2>/dev/null || true
 }
 
-# roundtrip NAME REGEX CMD...: CMD uninterrupted into /tmp/NAME.ref; CMD
-# again into /tmp/NAME.run, dumped and killed once a line matches REGEX,
-# restored by executing the image (stdout is a file: the image reopens it
-# at its offset), and the two outputs compared.
+# restore_held FIFO OUT K CMD...: CMD (the image, or a command that
+# executes it) restores a program dumped at a wait point whose stdout is
+# the file OUT, in the background ($pid) with stdin the FIFO; lets it past
+# the wait point it was dumped at, and waits until it waits at step K.
+restore_held() {
+    rs_fifo=$1
+    rs_out=$2
+    rs_k=$3
+    shift 3
+    run_held "$rs_fifo" /dev/null "$@"
+    release "$rs_fifo"
+    wait_line "$rs_out" "^waiting at $rs_k\$" "$pid"
+}
+
+# roundtrip NAME K PROG ARGS...: PROG ARGS uninterrupted into /tmp/NAME.ref;
+# PROG --wait-at K ARGS into /tmp/NAME.run, dumped and killed while it
+# waits at step K, restored by executing the image with stdin at end of
+# file (it goes on at once; stdout is a file: the image reopens it at its
+# offset), and the two outputs compared.
 roundtrip() {
-    name=$1
-    pattern=$2
-    shift 2
-    "$@" > "/tmp/$name.ref"
-    "$@" > "/tmp/$name.run" &
-    rt_pid=$!
-    wait_line "/tmp/$name.run" "$pattern"
-    ckpt-writer dump "$rt_pid" -o "/tmp/$name.ckpt" --kill
-    wait "$rt_pid" 2>/dev/null || true
-    "/tmp/$name.ckpt"
-    same_output "/tmp/$name.ref" "/tmp/$name.run"
+    rt_name=$1
+    rt_k=$2
+    rt_prog=$3
+    shift 3
+    must "$rt_prog" "$@" < /dev/null > "/tmp/$rt_name.ref"
+    run_held "/tmp/$rt_name.in" "/tmp/$rt_name.run" "$rt_prog" --wait-at "$rt_k" "$@"
+    checkpoint "$pid" "/tmp/$rt_name.run" "$rt_k" "/tmp/$rt_name.ckpt"
+    must "/tmp/$rt_name.ckpt" < /dev/null
+    same_output "/tmp/$rt_name.ref" "/tmp/$rt_name.run"
 }
 
 # expect_refusal ERRNO REASON IMAGE [run-as UID GID]: executing IMAGE fails
@@ -121,7 +144,7 @@ bench_image() {
     "bench-target-${1}m" prepare < "/tmp/bench-$1.in" > "/tmp/bench-$1.out" 2> "/tmp/bench-$1.ready" 3>&- 4>&- &
     bench_pid=$!
     wait_line "/tmp/bench-$1.ready" '^ready'
-    ckpt-writer dump "$bench_pid" -o "/tmp/bench-$1.ckpt" --kill 2>&1 | tail -n 1
+    must ckpt-writer dump "$bench_pid" -o "/tmp/bench-$1.ckpt" --kill
     wait "$bench_pid" 2>/dev/null || true
     exec 3>&- 4>&-
 }

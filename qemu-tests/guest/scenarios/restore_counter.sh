@@ -5,26 +5,22 @@
 . /scenarios/lib.sh
 load_module
 
-roundtrip counter '^step 200 ' counter 1000 2000
-pid_line=$(grep -c . /tmp/counter.run)
+roundtrip counter 200 counter 1000 2000
 
 # Same image, restored a second time: it continues from the same point.
-"/tmp/counter.ckpt"
+must /tmp/counter.ckpt < /dev/null
 same_output /tmp/counter.ref /tmp/counter.run
 
 # Stdout a pipe: fds 0-2 are then the restoring caller's.
 mkfifo /tmp/counter.fifo
 cat /tmp/counter.fifo > /tmp/piped.head &
 cat_pid=$!
-counter 1000 2000 > /tmp/counter.fifo &
-pid=$!
-wait_line /tmp/piped.head '^step 300 '
-ckpt-writer dump "$pid" -o /tmp/piped.ckpt --kill
-wait "$pid" 2>/dev/null || true
+run_held /tmp/piped.in /tmp/counter.fifo counter --wait-at 300 1000 2000
+checkpoint "$pid" /tmp/piped.head 300 /tmp/piped.ckpt
 wait "$cat_pid"
-/tmp/piped.ckpt > /tmp/piped.1 &
+must /tmp/piped.ckpt < /dev/null > /tmp/piped.1 &
 a=$!
-/tmp/piped.ckpt > /tmp/piped.2 &
+must /tmp/piped.ckpt < /dev/null > /tmp/piped.2 &
 b=$!
 wait "$a"
 wait "$b"

@@ -5,16 +5,17 @@ load_module
 mkdir -p /tmp/hz
 chown 1000:1000 /tmp/hz
 
-# The base: a counter of the unprivileged user, who restores everything.
+# The base: a counter of the unprivileged user, who restores everything,
+# dumped while it waits at step 100. A restored one let past that waits
+# again at step 101, where the scenario looks at it (its output file is
+# put back as it was at the dump first, so that the line is new).
 cat > /tmp/hz/base.sh <<'INNER'
 . /scenarios/lib.sh
-counter 100000 2000 > /tmp/hz/base.out &
-pid=$!
-wait_line /tmp/hz/base.out '^step 100 '
-ckpt-writer dump "$pid" -o /tmp/hz/base.ckpt > /dev/null
-kill "$pid"
+run_held /tmp/hz/base.in /tmp/hz/base.out counter --wait-at 100,101 100000 2000
+checkpoint "$pid" /tmp/hz/base.out 100 /tmp/hz/base.ckpt
+cp /tmp/hz/base.out /tmp/hz/base.out.at-dump
 INNER
-run-as 1000 1000 sh -e /tmp/hz/base.sh
+must run-as 1000 1000 sh -e /tmp/hz/base.sh
 
 # Register values the kernel's own sigreturn would refuse, an XSAVE
 # component outside XCR0, and features no CPU has.
@@ -55,36 +56,32 @@ end=$(uptime_ms)
 echo "for comparison, md5sum of the same file took $((end - start)) ms"
 # Without the limit the sparse 16 TiB are mapped (never touched, never
 # charged) and the counter runs on.
-run-as 1000 1000 /tmp/hz/huge-region.ckpt &
-pid=$!
-sleep 3
+cp /tmp/hz/base.out.at-dump /tmp/hz/base.out
+restore_held /tmp/hz/base.in /tmp/hz/base.out 101 run-as 1000 1000 /tmp/hz/huge-region.ckpt
 dmesg | grep 'huge-region' | tail -n 2
 grep '^100000000000-' "/proc/$pid/maps"
 kill -9 "$pid"
 
 # A setuid-root program's process, dumped by root and restored by the
 # user who started it: the restored process has the user's ids, not root's.
+# (The user's shell makes the output file, which the restored process
+# reopens.)
 cp /usr/bin/counter /tmp/hz/suid-counter
 chmod 4755 /tmp/hz/suid-counter
-run-as 1000 1000 sh -c 'exec /tmp/hz/suid-counter 100000 2000 > /tmp/hz/suid.out' &
-pid=$!
-wait_line /tmp/hz/suid.out '^step 100 '
+run_held /tmp/hz/suid.in /tmp/hz/suid.console run-as 1000 1000 sh -c 'exec /tmp/hz/suid-counter --wait-at 100,101 100000 2000 > /tmp/hz/suid.out'
+wait_line /tmp/hz/suid.out '^waiting at 100$'
 grep '^Uid:' "/proc/$pid/status"
-ckpt-writer dump "$pid" -o /tmp/hz/suid.ckpt --kill > /dev/null
-wait "$pid" 2>/dev/null || true
+checkpoint "$pid" /tmp/hz/suid.out 100 /tmp/hz/suid.ckpt
 chmod 755 /tmp/hz/suid.ckpt
-run-as 1000 1000 /tmp/hz/suid.ckpt &
-pid=$!
-wait_line /tmp/hz/suid.out '^step 300 '
+restore_held /tmp/hz/suid.in /tmp/hz/suid.out 101 run-as 1000 1000 /tmp/hz/suid.ckpt
 grep '^Uid:' "/proc/$pid/status"
 grep -q '^Uid:	1000	1000	1000	1000$' "/proc/$pid/status"
 grep -q '^CapEff:	0000000000000000$' "/proc/$pid/status"
 kill "$pid"
 
 # no_new_privs set by the caller stays set in the restored process.
-run-as 1000 1000 setpriv --nnp /tmp/hz/base.ckpt &
-pid=$!
-sleep 2
+cp /tmp/hz/base.out.at-dump /tmp/hz/base.out
+restore_held /tmp/hz/base.in /tmp/hz/base.out 101 run-as 1000 1000 setpriv --nnp /tmp/hz/base.ckpt
 grep '^NoNewPrivs:' "/proc/$pid/status"
 grep -q '^NoNewPrivs:	1$' "/proc/$pid/status"
 kill "$pid"

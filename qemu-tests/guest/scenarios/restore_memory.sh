@@ -6,16 +6,11 @@
 . /scenarios/lib.sh
 load_module
 
-bigmem 256 200 50000 > /tmp/bigmem.ref
-bigmem 256 200 50000 > /tmp/bigmem.run &
-pid=$!
-wait_line /tmp/bigmem.run '^step 10$'
-ckpt-writer dump "$pid" -o /tmp/bigmem.ckpt --kill
-wait "$pid" 2>/dev/null || true
+must bigmem 256 200 50000 < /dev/null > /tmp/bigmem.ref
+run_held /tmp/bigmem.in /tmp/bigmem.run bigmem --wait-at 10,30 256 200 50000
+checkpoint "$pid" /tmp/bigmem.run 10 /tmp/bigmem.ckpt
 ls -l /tmp/bigmem.ckpt
-/tmp/bigmem.ckpt &
-pid=$!
-wait_line /tmp/bigmem.run '^step 30$'
+restore_held /tmp/bigmem.in /tmp/bigmem.run 30 /tmp/bigmem.ckpt
 # Lazy: the stored pages are mappings of the image file, and only what the
 # program touched since (about a tenth of its memory) is resident.
 grep -c bigmem.ckpt "/proc/$pid/maps" | sed 's/^/mappings of the image: /'
@@ -23,26 +18,21 @@ test "$(grep -c bigmem.ckpt "/proc/$pid/maps")" -gt 0
 rss_kib=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")
 echo "resident 20 steps after restore: $rss_kib KiB"
 test "$rss_kib" -lt $((128 * 1024))
-wait "$pid"
+release /tmp/bigmem.in
+must wait "$pid"
 same_output /tmp/bigmem.ref /tmp/bigmem.run
 
 # A checkpoint of a restored process.
-counter 1500 2000 > /tmp/again.ref
-counter 1500 2000 > /tmp/again.run &
-pid=$!
-wait_line /tmp/again.run '^step 200 '
-ckpt-writer dump "$pid" -o /tmp/first.ckpt --kill
-wait "$pid" 2>/dev/null || true
-/tmp/first.ckpt &
-pid=$!
-wait_line /tmp/again.run '^step 600 '
+must counter 1500 2000 < /dev/null > /tmp/again.ref
+run_held /tmp/again.in /tmp/again.run counter --wait-at 200,600 1500 2000
+checkpoint "$pid" /tmp/again.run 200 /tmp/first.ckpt
+restore_held /tmp/again.in /tmp/again.run 600 /tmp/first.ckpt
 # The module's module reference follows the restored process: no unload.
 ! rmmod binfmt_chkpt 2>/dev/null
 grep -q first.ckpt "/proc/$pid/maps"
-ckpt-writer dump "$pid" -o /tmp/second.ckpt --kill
-wait "$pid" 2>/dev/null || true
+checkpoint "$pid" /tmp/again.run 600 /tmp/second.ckpt
 rm /tmp/first.ckpt
 ! ckpt-writer inspect /tmp/second.ckpt | grep -q first.ckpt
-/tmp/second.ckpt
+must /tmp/second.ckpt < /dev/null
 same_output /tmp/again.ref /tmp/again.run
 echo "restore_memory: all checks passed"

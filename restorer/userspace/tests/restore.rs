@@ -6,11 +6,13 @@
 //! CKPT_REQUIRE_ALL=1).
 
 mod common;
+mod held;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
+use held::{held, held_command, restored_held};
 
 /// How the image is restored.
 #[derive(Clone, Copy)]
@@ -34,14 +36,14 @@ fn restore_cmd(image: &Path, via: Via) -> std::process::Command {
     }
 }
 
-/// Starts `prog args`, dumps and kills it at the first line starting with
-/// `at`, restores it, and checks the joined output against a run of
-/// `prog base` (the same work without sleeps). Returns the image.
+/// Starts `prog args`, dumps and kills it while it waits at step `at`,
+/// restores it (stdin at end of file: it goes on at once), and checks the
+/// joined output against a run of `prog base` (the same work without
+/// sleeps). Returns the image.
 fn roundtrip(test: &str, prog: &str, args: &[&str], base: &[&str], at: &str, via: Via) -> PathBuf {
     let dir = scratch(test);
     let want = baseline(prog, base);
-    let mut t = Target::program(prog, args);
-    t.wait_prefix(at);
+    let (t, _gate) = held(prog, at, args);
     let image = dir.join("saved.ckpt");
     let mut all = dump_kill(t, &image);
     let (st, after) = Target::spawn(restore_cmd(&image, via)).finish();
@@ -54,18 +56,18 @@ fn roundtrip(test: &str, prog: &str, args: &[&str], base: &[&str], at: &str, via
 #[test]
 fn counter_through_binfmt_misc() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("counter", "counter", &["600", "2000"], &["600", "0"], "step 200 ", Via::Binfmt);
+    roundtrip("counter", "counter", &["600", "2000"], &["600", "0"], "200", Via::Binfmt);
 }
 
 #[test]
 fn counter_with_ckpt_restore_directly() {
-    roundtrip("counter-direct", "counter", &["600", "2000"], &["600", "0"], "step 200 ", Via::Direct);
+    roundtrip("counter-direct", "counter", &["600", "2000"], &["600", "0"], "200", Via::Direct);
 }
 
 #[test]
 fn same_image_twice() {
     let _b = skip_unless!(binfmt_entry());
-    let image = roundtrip("twice", "counter", &["500", "2000"], &["500", "0"], "step 100 ", Via::Binfmt);
+    let image = roundtrip("twice", "counter", &["500", "2000"], &["500", "0"], "100", Via::Binfmt);
     // The first run's lines up to the dump are not repeated: compare the
     // second restore's lines with the tail of an uninterrupted run.
     let want = baseline("counter", &["500", "0"]);
@@ -78,20 +80,20 @@ fn same_image_twice() {
 #[test]
 fn malloc_after_restore_static() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("heapgrow", "heapgrow", &["600", "2000"], &["600", "0"], "step 100 ", Via::Binfmt);
+    roundtrip("heapgrow", "heapgrow", &["600", "2000"], &["600", "0"], "100", Via::Binfmt);
 }
 
 #[test]
 fn malloc_after_restore_dynamic() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("heapgrow-dyn", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "step 100 ", Via::Binfmt);
+    roundtrip("heapgrow-dyn", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "100", Via::Binfmt);
 }
 
 #[test]
 fn malloc_after_restore_without_mm_map() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("heapgrow-dyn-nomm", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "step 100 ", Via::BinfmtNoMmMap);
-    roundtrip("dynamic-nomm", "dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::BinfmtNoMmMap);
+    roundtrip("heapgrow-dyn-nomm", "heapgrow-dynamic", &["600", "2000"], &["600", "0"], "100", Via::BinfmtNoMmMap);
+    roundtrip("dynamic-nomm", "dynamic", &["800", "2000"], &["800", "0"], "200", Via::BinfmtNoMmMap);
 }
 
 #[test]
@@ -100,8 +102,7 @@ fn static_image_refused_where_pr_set_mm_map_is() {
     // PR_SET_MM_MAP its malloc would be lied to (src/brk.rs), so refused.
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("static-nomm");
-    let mut t = Target::program("heapgrow", &["600", "2000"]);
-    t.wait_prefix("step 100 ");
+    let (t, _gate) = held("heapgrow", "100", &["600", "2000"]);
     let image = dir.join("saved.ckpt");
     dump_kill(t, &image);
     let out = restore_cmd(&image, Via::BinfmtNoMmMap).output().unwrap();
@@ -125,33 +126,42 @@ fn mm_fields(pid: i32) -> (Vec<String>, Vec<u8>) {
 fn mm_layout_and_command_line_are_the_images() {
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("mm");
-    let mut t = Target::program("counter", &["2000", "2000"]);
-    t.wait_prefix("step 100 ");
+    let (t, _gate) = held("counter", "100,200", &["2000", "2000"]);
     let before = mm_fields(t.pid());
     let image = dir.join("saved.ckpt");
     dump_kill(t, &image);
-    let mut restored = Target::spawn(exec_image(&image));
-    restored.wait_prefix("step 200 ");
+    let (restored, _gate) = restored_held(exec_image(&image), "200");
     assert_eq!(mm_fields(restored.pid()), before, "PR_SET_MM_MAP applied the image's layout");
 }
 
 #[test]
 fn eight_threads() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("threads8", "threads8", &["2000", "1000"], &["2000", "0"], "progress 2/10", Via::Binfmt);
+    roundtrip("threads8", "threads8", &["2000", "1000"], &["2000", "0"], "2", Via::Binfmt);
 }
 
 #[test]
 fn registers_and_ymm() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("regs", "regs", &["7", "6", "3000000"], &["7", "6", "3000000"], "round 1 ok", Via::Binfmt);
+    // Dumped inside the register loop: let past the wait point before
+    // round 1, it cannot end before the one before round 5.
+    let dir = scratch("regs");
+    let want = baseline("regs", &["7", "6", "40000000"]);
+    let (t, mut gate) = held("regs", "1,5", &["7", "6", "40000000"]);
+    gate.pass();
+    let image = dir.join("saved.ckpt");
+    let mut all = dump_kill(t, &image);
+    let (st, after) = Target::spawn(exec_image(&image)).finish();
+    assert!(st.success(), "restored regs ended with {st:?}: {after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want, "regs: restored output differs from an uninterrupted run");
 }
 
 #[test]
 fn dynamic_glibc() {
     let _b = skip_unless!(binfmt_entry());
-    roundtrip("dynamic", "dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::Binfmt);
-    roundtrip("counter-dynamic", "counter-dynamic", &["800", "2000"], &["800", "0"], "step 200 ", Via::Binfmt);
+    roundtrip("dynamic", "dynamic", &["800", "2000"], &["800", "0"], "200", Via::Binfmt);
+    roundtrip("counter-dynamic", "counter-dynamic", &["800", "2000"], &["800", "0"], "200", Via::Binfmt);
 }
 
 #[test]
@@ -162,8 +172,7 @@ fn files_at_offsets() {
     std::fs::create_dir_all(&reference).unwrap();
     std::fs::create_dir_all(&run).unwrap();
     let want = baseline("files", &[reference.to_str().unwrap(), "600", "0"]);
-    let mut t = Target::program("files", &[run.to_str().unwrap(), "600", "2000"]);
-    t.wait_prefix("step 200");
+    let (t, _gate) = held("files", "200", &[run.to_str().unwrap(), "600", "2000"]);
     let image = dir.join("saved.ckpt");
     let mut all = dump_kill(t, &image);
     let (st, after) = Target::spawn(exec_image(&image)).finish();
@@ -185,20 +194,21 @@ fn sigrtmin(pid: i32) {
 fn signal_handlers_mask_altstack() {
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("signals");
-    let mut reference = Target::program("signals", &["1500", "2000"]);
-    reference.wait_prefix("ready");
+    let (mut reference, mut gate) = held("signals", "200,500", &["1500", "2000"]);
+    gate.pass();
+    reference.wait_prefix("waiting at 500");
     (0..3).for_each(|_| sigrtmin(reference.pid()));
+    gate.open();
     let (st, ref_lines) = reference.finish();
     assert!(st.success());
     let want = deterministic(&ref_lines);
 
-    let mut t = Target::program("signals", &["1500", "2000"]);
-    t.wait_prefix("step 200");
+    let (t, _gate) = held("signals", "200,500", &["1500", "2000"]);
     let image = dir.join("saved.ckpt");
     let mut all = dump_kill(t, &image);
-    let mut restored = Target::spawn(exec_image(&image));
-    restored.wait_prefix("step 500");
+    let (restored, mut gate) = restored_held(exec_image(&image), "500");
     (0..3).for_each(|_| sigrtmin(restored.pid()));
+    gate.open();
     let (st, after) = restored.finish();
     assert!(st.success(), "{after:?}");
     all.extend(after);
@@ -217,13 +227,11 @@ fn bigmem_256_mib_with_holes_mapped_lazily() {
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("bigmem");
     let want = baseline("bigmem", &["256", "200", "0"]);
-    let mut t = Target::program("bigmem", &["256", "200", "50000"]);
-    t.wait_prefix("step 10");
+    let (t, _gate) = held("bigmem", "10,30", &["256", "200", "50000"]);
     let image = dir.join("saved.ckpt");
     let mut all = dump_kill(t, &image);
     let start = Instant::now();
-    let mut restored = Target::spawn(exec_image(&image));
-    restored.wait_prefix("step 30");
+    let (restored, mut gate) = restored_held(exec_image(&image), "30");
     eprintln!("bigmem: restored and 20 steps in {:?}", start.elapsed());
     let pid = restored.pid();
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
@@ -231,6 +239,7 @@ fn bigmem_256_mib_with_holes_mapped_lazily() {
     let rss = rss_kib(pid);
     eprintln!("bigmem: resident 20 steps after restore: {rss} KiB");
     assert!(rss < 128 * 1024, "restore read the whole image: {rss} KiB resident");
+    gate.open();
     let (st, after) = restored.finish();
     assert!(st.success());
     all.extend(after);
@@ -242,12 +251,10 @@ fn dump_of_a_restored_process_restored_after_first_image_deleted() {
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("again");
     let want = baseline("counter", &["1500", "0"]);
-    let mut t = Target::program("counter", &["1500", "2000"]);
-    t.wait_prefix("step 200 ");
+    let (t, _gate) = held("counter", "200,600", &["1500", "2000"]);
     let first = dir.join("first.ckpt");
     let mut all = dump_kill(t, &first);
-    let mut restored = Target::spawn(exec_image(&first));
-    restored.wait_prefix("step 600 ");
+    let (restored, _gate) = restored_held(exec_image(&first), "600");
     let second = dir.join("second.ckpt");
     all.extend(dump_kill(restored, &second));
     // Memory mapped from the first image is stored in the second, never
@@ -308,19 +315,18 @@ fn a_user_restores_with_exactly_their_own_credentials() {
     let mut user_counter = as_user(&prog);
     // Not the test's own stderr: that may be a root-owned log file (CI),
     // which the user could not reopen, and the restore is rightly refused.
-    user_counter.args(["600", "2000"]).stderr(std::process::Stdio::null());
-    let mut t = Target::spawn(user_counter);
-    t.wait_prefix("step 200 ");
+    user_counter.args(["--wait-at", "200,400", "600", "2000"]).stderr(std::process::Stdio::null());
+    let (t, _gate) = held_command(user_counter, "200");
     let image = dir.join("saved.ckpt");
     let mut all = dump_kill(t, &image);
-    let mut restored = Target::spawn(as_user(&PathBuf::from("./saved.ckpt")));
-    restored.wait_prefix("step 400 ");
+    let (restored, mut gate) = restored_held(as_user(&PathBuf::from("./saved.ckpt")), "400");
     // setpriv exec'd the image: its pid is the restored process.
     let lines = status_lines(restored.pid());
     assert!(lines.contains(&"Uid:\t1000\t1000\t1000\t1000".to_string()), "{lines:?}");
     assert!(lines.contains(&"Gid:\t1000\t1000\t1000\t1000".to_string()), "{lines:?}");
     assert!(lines.contains(&"CapEff:\t0000000000000000".to_string()), "{lines:?}");
     assert!(lines.contains(&"CapPrm:\t0000000000000000".to_string()), "{lines:?}");
+    gate.open();
     let (st, after) = restored.finish();
     assert!(st.success());
     all.extend(after);
