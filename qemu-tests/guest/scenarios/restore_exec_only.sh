@@ -11,15 +11,13 @@ mkdir -p /tmp/xo
 chown 1000:1000 /tmp/xo
 cd /tmp/xo
 
-# The user's counter, dumped mid-run; its image is root's and execute-only.
-run-as 1000 1000 counter 1000 2000 > ref.out
+# The user's counter, dumped while it waits at step 200; its image is
+# root's and execute-only. Restored with stdin at end of file, it goes on.
+run-as 1000 1000 counter 1000 2000 < /dev/null > ref.out
 : > run.out
 chown 1000:1000 run.out
-run-as 1000 1000 counter 1000 2000 > run.out &
-pid=$!
-wait_line run.out '^step 200 '
-ckpt-writer dump "$pid" -o counter.ckpt --kill
-wait "$pid" 2>/dev/null || true
+run_held /tmp/xo/run.in run.out run-as 1000 1000 counter --wait-at 200 1000 2000
+checkpoint "$pid" run.out 200 counter.ckpt
 cp run.out before.out
 chmod 0111 counter.ckpt
 ls -l counter.ckpt
@@ -35,7 +33,7 @@ chmod 0666 /tmp/bench-1.ready
 restore_counter() {
     if run-as 1000 1000 head -c 1 counter.ckpt > /dev/null; then echo "FAIL: the user can read the image"; exit 1; fi
     cp before.out run.out
-    run-as 1000 1000 /tmp/xo/counter.ckpt
+    run-as 1000 1000 /tmp/xo/counter.ckpt < /dev/null
     same_output ref.out run.out
     echo "$1: the user restored an execute-only image"
 }

@@ -10,7 +10,7 @@ ckpt-writer binfmt-misc register --restorer /usr/bin/ckpt-restore --name chkpt_u
 trap 'ckpt-writer binfmt-misc unregister --name chkpt_userspace' EXIT
 # Registering twice is refused.
 ! ckpt-writer binfmt-misc register --restorer /usr/bin/ckpt-restore --name chkpt_userspace 2>/dev/null
-ckpt-writer binfmt-misc status --name chkpt_userspace | grep -q 'flags: F'
+ckpt-writer binfmt-misc status --name chkpt_userspace | grep -q 'flags: OF'
 
 roundtrip counter 200 counter 1000 2000
 # Same image again, and directly through the restorer.
