@@ -94,6 +94,16 @@ fn wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) 
     wire_slice(b).ok_or(FormatError::SectionSizeMismatch)
 }
 
+/// Asks `pace` whether to go on (see [`super::crc::crc32c_paced`]): per
+/// record of the long loops, so that the kernel module yields there.
+fn paced(pace: &mut dyn FnMut() -> bool) -> Result<()> {
+    if pace() {
+        Ok(())
+    } else {
+        Err(FormatError::Interrupted)
+    }
+}
+
 /// Decodes the fixed part of a thread record: its state and XSAVE length.
 fn thread_fixed(b: &[u8]) -> Option<(&ThreadWire, ThreadState, u32)> {
     let w: &ThreadWire = wire_prefix(b)?;
@@ -149,12 +159,12 @@ impl<'a> Metadata<'a> {
             return Err(FormatError::LayoutInconsistent);
         }
         m.check_auxv()?;
-        m.check_threads()?;
+        m.check_threads(pace)?;
         for (i, sa) in m.sigactions().enumerate() {
             check_sigaction(i, &sa)?;
         }
-        m.check_regions(h)?;
-        m.check_fds()?;
+        m.check_regions(h, pace)?;
+        m.check_fds(pace)?;
         Ok(m)
     }
 
@@ -165,12 +175,13 @@ impl<'a> Metadata<'a> {
         Ok(())
     }
 
-    fn check_threads(&self) -> Result<()> {
+    fn check_threads(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
         if self.threads.is_empty() {
             return Err(FormatError::NoThreads);
         }
         let mut prev_tid = 0u32;
         for b in self.threads.chunks_exact(self.thread_size) {
+            paced(pace)?;
             // The record size is at least THREAD_FIXED_SIZE and every field
             // of the fixed part is an integer: this cannot fail.
             let (w, t, xsave_len) = thread_fixed(b).ok_or(FormatError::BadRecordSize)?;
@@ -188,7 +199,7 @@ impl<'a> Metadata<'a> {
         Ok(())
     }
 
-    fn check_regions(&self, h: &Header) -> Result<()> {
+    fn check_regions(&self, h: &Header, pace: &mut dyn FnMut() -> bool) -> Result<()> {
         let total_runs = self.run_count();
         let pages_end = h
             .pages_offset
@@ -199,6 +210,7 @@ impl<'a> Metadata<'a> {
         let mut next_offset = h.pages_offset;
         let mut specials = 0u32;
         for w in self.regions {
+            paced(pace)?;
             let r = w.decode().ok_or(FormatError::UnknownRegionKind)?;
             if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
@@ -297,9 +309,10 @@ impl<'a> Metadata<'a> {
         Ok(next_offset)
     }
 
-    fn check_fds(&self) -> Result<()> {
+    fn check_fds(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
         let mut prev: Option<u32> = None;
         for w in self.fds {
+            paced(pace)?;
             let fd = w.fd.get();
             if fd >= MAX_FD_NUMBER {
                 return Err(FormatError::FdOutOfRange);

@@ -64,10 +64,10 @@ refused() {
     fi
 }
 
-image maps mapshape maps 500
-image sparse mapshape sparse 256
+image maps maps 500
+image sparse sparse 256
 mkdir work
-(cd work && image ../gone mapshape maps 4)
+(cd work && image ../gone maps 4)
 rmdir work
 
 each_restorer() {
