@@ -164,8 +164,8 @@ fn maximal(desc: &mut ImageDesc) -> Result<(), String> {
     let room = limits::MAX_METADATA_LEN.saturating_sub(size(desc)? + 65_536);
     let per_fd = (room / count as u64).saturating_sub(image_format::records::FD_SIZE as u64 + 8);
     let pad = "p".repeat((per_fd as usize).clamp(16, limits::MAX_PATH_LEN as usize) - 16);
-    let mut fd = desc.fds.iter().map(|f| f.fd).max().unwrap_or(2) + 1;
-    for _ in 0..count {
+    let first_fd = desc.fds.iter().map(|f| f.fd).max().unwrap_or(2) + 1;
+    for fd in (first_fd..).take(count) {
         let path = format!("/tmp/{pad}{fd:07}").into_bytes();
         desc.fds.push(FdDesc {
             fd,
@@ -176,7 +176,6 @@ fn maximal(desc: &mut ImageDesc) -> Result<(), String> {
             path: image_format::ByteString(path),
             cloexec: false,
         });
-        fd += 1;
     }
     let len = size(desc)?;
     if len > limits::MAX_METADATA_LEN {
