@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include "../../../../test-programs/common.h"
+#include "../../test-programs/common.h"
 
 #define MAXB 4096
 
