@@ -116,21 +116,21 @@ fn restore(path: &str) -> Checked<()> {
 
 /// The refusal table both restorers share (restore-policy), one reason a
 /// line: its name, the module's errno, ckpt-restore's exit status. The
-/// validator's reasons follow, then the plan builder's.
+/// validator's reasons follow, then the plan builder's. A reader that stops
+/// early (`| head`) just ends the listing.
 fn print_refusal_table() {
-    for &(name, _, errno, status, _) in REASONS {
-        println!("{name} {errno} {status}");
+    use std::io::Write;
+    // The plan's UnsupportedFd is named fd-not-reopenable, a row already.
+    let plan = [restore_plan::PlanError::TooLarge, restore_plan::PlanError::NoThreads];
+    let rows = REASONS
+        .iter()
+        .map(|&(name, errno, _, status, _)| (name, errno, status))
+        .chain(image_format::FormatError::ALL.iter().map(|&e| Reason::Format(e)).chain(plan.map(Reason::Plan)).map(|r| (r.name(), r.errno(), r.exit_status())));
+    let mut out = std::io::stdout().lock();
+    for (name, errno, status) in rows {
+        let errno = restore_policy::errno::name(errno).unwrap_or("EIO");
+        if writeln!(out, "{name} {errno} {status}").is_err() {
+            return;
+        }
     }
-    for &e in image_format::FormatError::ALL.iter() {
-        let r = Reason::Format(e);
-        println!("{} {} {}", r.name(), errno_name(r.errno()), r.exit_status());
-    }
-    for e in [restore_plan::PlanError::TooLarge, restore_plan::PlanError::UnsupportedFd, restore_plan::PlanError::NoThreads] {
-        let r = Reason::Plan(e);
-        println!("{} {} {}", r.name(), errno_name(r.errno()), r.exit_status());
-    }
-}
-
-fn errno_name(errno: i32) -> &'static str {
-    REASONS.iter().find(|r| r.1 == errno).map_or("EIO", |r| r.2)
 }

@@ -9,36 +9,41 @@
 use super::fmt::FormatError;
 use super::plan::PlanError;
 
-/// Linux errno values (x86-64), positive: what the module returns.
-pub mod errno {
-    #[allow(missing_docs)]
-    pub const EPERM: i32 = 1;
-    #[allow(missing_docs)]
-    pub const ENOENT: i32 = 2;
-    #[allow(missing_docs)]
-    pub const EINTR: i32 = 4;
-    #[allow(missing_docs)]
-    pub const EIO: i32 = 5;
-    #[allow(missing_docs)]
-    pub const EBADF: i32 = 9;
-    #[allow(missing_docs)]
-    pub const ENOEXEC: i32 = 8;
-    #[allow(missing_docs)]
-    pub const EAGAIN: i32 = 11;
-    #[allow(missing_docs)]
-    pub const ENOMEM: i32 = 12;
-    #[allow(missing_docs)]
-    pub const EACCES: i32 = 13;
-    #[allow(missing_docs)]
-    pub const EFAULT: i32 = 14;
-    #[allow(missing_docs)]
-    pub const ENOTDIR: i32 = 20;
-    #[allow(missing_docs)]
-    pub const EINVAL: i32 = 22;
-    #[allow(missing_docs)]
-    pub const EOPNOTSUPP: i32 = 95;
-    #[allow(missing_docs)]
-    pub const ESTALE: i32 = 116;
+macro_rules! errnos {
+    ($($name:ident = $value:literal,)*) => {
+        /// Linux errno values (x86-64), positive: what the module returns.
+        pub mod errno {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub const $name: i32 = $value;
+            )*
+
+            /// The symbolic name of `errno`, if it is one of these.
+            pub const fn name(errno: i32) -> Option<&'static str> {
+                match errno {
+                    $($value => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+errnos! {
+    EPERM = 1,
+    ENOENT = 2,
+    EINTR = 4,
+    EIO = 5,
+    ENOEXEC = 8,
+    EBADF = 9,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EACCES = 13,
+    EFAULT = 14,
+    ENOTDIR = 20,
+    EINVAL = 22,
+    EOPNOTSUPP = 95,
+    ESTALE = 116,
 }
 
 /// Exit statuses of `ckpt-restore` (restorer/README.md lists them).
