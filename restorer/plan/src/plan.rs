@@ -231,13 +231,18 @@ pub const DEFAULT_REPORT_PREFIX: &[u8] = b"binfmt_chkpt: ";
 /// The caller's stderr, where the stub writes its failure line.
 pub const STDERR: u64 = 2;
 
-/// open(2) flags the plan adds or removes (x86-64 values).
-mod oflag {
-    pub(super) const CREAT: u64 = 0o100;
-    pub(super) const EXCL: u64 = 0o200;
-    pub(super) const NOCTTY: u64 = 0o400;
-    pub(super) const TRUNC: u64 = 0o1000;
-    pub(super) const CLOEXEC: u64 = 0o2000000;
+/// open(2) flags (x86-64 values) the plan adds or removes, and that the
+/// restore policy opens files with.
+pub mod oflag {
+    #![allow(missing_docs)]
+    pub const RDWR: u32 = 0o2;
+    pub const CREAT: u32 = 0o100;
+    pub const EXCL: u32 = 0o200;
+    pub const NOCTTY: u32 = 0o400;
+    pub const TRUNC: u32 = 0o1000;
+    pub const APPEND: u32 = 0o2000;
+    pub const NONBLOCK: u32 = 0o4000;
+    pub const CLOEXEC: u32 = 0o2000000;
 }
 
 /// Why no plan could be built. `name()` is the stable reason for logs.
@@ -333,12 +338,12 @@ pub fn reopenable(kind: FdKind) -> bool {
 /// open(2) flags the stub uses for an fd: the image's, with close-on-exec
 /// as recorded, never creating or truncating, never taking a terminal.
 pub fn open_flags(fd: &super::fmt::Fd) -> u64 {
-    let mut flags = u64::from(fd.open_flags) & !(oflag::CREAT | oflag::EXCL | oflag::TRUNC | oflag::CLOEXEC);
+    let mut flags = fd.open_flags & !(oflag::CREAT | oflag::EXCL | oflag::TRUNC | oflag::CLOEXEC);
     flags |= oflag::NOCTTY;
     if fd.cloexec {
         flags |= oflag::CLOEXEC;
     }
-    flags
+    u64::from(flags)
 }
 
 /// Computes the plan's layout for `image` and `nr_ops` memory steps.

@@ -5,16 +5,8 @@
 
 use super::fmt::records::{prot, region_flags};
 use super::fmt::{Fd, FdKind, FileId, Region};
+use super::plan::oflag;
 use super::reason::{errno as e, Detail, Reason, Refusal};
-
-/// open(2) flags (x86-64).
-mod oflag {
-    pub(super) const RDWR: u32 = 0o2;
-    pub(super) const NOCTTY: u32 = 0o400;
-    pub(super) const APPEND: u32 = 0o2000;
-    pub(super) const NONBLOCK: u32 = 0o4000;
-    pub(super) const CLOEXEC: u32 = 0o2_000_000;
-}
 
 /// File type bits of a mode.
 mod ftype {
