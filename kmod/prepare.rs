@@ -41,7 +41,9 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
 
     // After the point of no return the new mm holds nothing but the
     // argument stack, which goes first: only the image's regions to avoid.
-    let layout = plan::layout(image, 0)?;
+    // The module's plan has no memory steps (plan_ops 0): the checks'
+    // layout is the plan's.
+    let layout = checked.layout;
     let stub_len = STUB.len() as u64;
     let at = policy::find_hole(image, &[], layout.len + stub_len, glue::task_size(), &mut || {
         crate::loader::yield_before_commit()

@@ -12,7 +12,7 @@ use super::host::{Host, MappedFile};
 use super::plan::{self, PAGE};
 use super::reason::{Detail, Reason, Refusal};
 use super::regions::{check_region, run_flags};
-use super::vdso::{vdso_plan_of, Special};
+use super::vdso::{vdso_plan, Special};
 
 /// What the checks found that the restore needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct Checked {
     pub vdso_base: u64,
     /// The restored process's mappings and bytes at most.
     pub footprint: Footprint,
+    /// The plan's layout for [`Host::plan_ops`] memory steps.
+    pub layout: plan::Layout,
 }
 
 /// Checks `image` (already validated) against the caller and this machine.
@@ -44,7 +46,7 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     }
     check_footprint(scan.footprint, host.max_map_count(), host.rlimit_as())?;
 
-    let vdso_base = match vdso_plan_of(image, &scan.special, host.vdso_here())? {
+    let vdso_base = match vdso_plan(image, &scan.special, host.vdso_here())? {
         Some(v) if !host.vdso_matches(v.stored_offset, v.len)? => return Err(Reason::VdsoDiffers.into()),
         Some(v) => v.base,
         None => 0,
@@ -54,7 +56,7 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
     }
-    Ok(Checked { vdso_base, footprint: scan.footprint })
+    Ok(Checked { vdso_base, footprint: scan.footprint, layout })
 }
 
 /// What one pass over the regions found.

@@ -43,5 +43,5 @@ pub use footprint::{check_footprint, footprint, Footprint, BLOCK_MAPPINGS};
 pub use hole::{find_hole, GUARD, MIN_ADDR, ROOM_ABOVE};
 pub use host::{Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
-pub use regions::{check_region, copies_pages, kernel_provided, map_flags, maps_image_exec, run_flags, RegionMap};
-pub use vdso::{vdso_plan, vdso_plan_of, Special, VdsoHere, VdsoPlan};
+pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
+pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

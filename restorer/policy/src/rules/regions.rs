@@ -9,7 +9,7 @@
 //! over it from the image, private, copy-on-write and loaded on demand.
 
 use super::fmt::records::{prot, region_flags};
-use super::fmt::{Image, Region, RegionKind};
+use super::fmt::{Region, RegionKind};
 use super::hole::MIN_ADDR;
 use super::reason::{Detail, Reason, Refusal};
 
@@ -102,16 +102,3 @@ pub fn check_region(index: u32, r: &Region, task_size: u64) -> Result<(), Refusa
     }
     Ok(())
 }
-
-/// Whether some stored page is mapped from the image at all, and whether
-/// one is mapped executable: the image's file must allow it.
-pub fn maps_image_exec(image: &Image<'_>) -> (bool, bool) {
-    let mut any = false;
-    let mut exec = false;
-    for r in image.regions().filter(|r| r.run_count != 0 && run_flags(r).is_some()) {
-        any = true;
-        exec |= r.prot & prot::EXEC != 0;
-    }
-    (any, exec)
-}
-

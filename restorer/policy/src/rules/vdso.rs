@@ -59,15 +59,10 @@ impl Special {
     }
 }
 
-/// `None` when the image has no vdso; else the plan, or why not.
-pub fn vdso_plan(image: &Image<'_>, here: Option<VdsoHere>) -> Result<Option<VdsoPlan>, Refusal> {
-    let mut found = Special::default();
-    image.regions().for_each(|r| found.note(&r));
-    vdso_plan_of(image, &found, here)
-}
-
-/// [`vdso_plan`] from the special regions already found.
-pub fn vdso_plan_of(image: &Image<'_>, found: &Special, here: Option<VdsoHere>) -> Result<Option<VdsoPlan>, Refusal> {
+/// From the image's special regions (found in the policy's one pass over
+/// the regions): `None` when the image has no vdso; else the plan, or why
+/// not.
+pub fn vdso_plan(image: &Image<'_>, found: &Special, here: Option<VdsoHere>) -> Result<Option<VdsoPlan>, Refusal> {
     let Some(vdso) = found.vdso else {
         return Ok(None);
     };
