@@ -12,71 +12,65 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
 
-/// A program started with a pipe on stdin, stopped in its read of one line.
-struct Waiting {
-    child: Child,
-    out: BufReader<ChildStdout>,
+/// Starts `cmd` with pipes on stdin and stdout.
+fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn")
 }
 
-impl Waiting {
-    fn start(mut cmd: Command) -> Waiting {
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert_eq!(line, "ready\n", "the program did not get ready");
-        Waiting { child, out }
-    }
-
-    /// Sends the go line and returns the rest of stdout and the status.
-    fn go(mut self) -> (String, std::process::ExitStatus) {
-        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.out, &mut rest).unwrap();
-        (rest, self.child.wait().unwrap())
-    }
+/// Sends the go line to `child` and returns the rest of its stdout (after
+/// what `out` already consumed) and its status.
+fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, std::process::ExitStatus) {
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    (rest, child.wait().unwrap())
 }
 
-/// Dumps `prog args` while it waits, kills it; returns the image.
-fn image_of(dir: &Path, args: &[&str]) -> PathBuf {
-    let mut cmd = Command::new(programs().join("mapshape"));
-    cmd.args(args).current_dir(dir);
-    let w = Waiting::start(cmd);
+/// mapshape ARGS in `dir`, once it printed "ready" and waits for its go line.
+fn ready(dir: &Path, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = spawn_piped(Command::new(programs().join("mapshape")).args(args).current_dir(dir));
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n", "the program did not get ready");
+    (child, out)
+}
+
+/// mapshape ARGS in `workdir`, dumped while it waits and killed, into
+/// `dir`/saved.ckpt.
+fn image_of(dir: &Path, workdir: &Path, args: &[&str]) -> PathBuf {
+    let (mut child, _out) = ready(workdir, args);
     let image = dir.join("saved.ckpt");
     let out = Command::new(writer())
-        .args(["dump", &w.child.id().to_string(), "-q", "--kill", "-o"])
+        .args(["dump", &child.id().to_string(), "-q", "--kill", "-o"])
         .arg(&image)
         .output()
         .unwrap();
     assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
-    let mut child = w.child;
     child.wait().unwrap();
     image
 }
 
 /// What an uninterrupted run prints after its go line.
 fn uninterrupted(args: &[&str]) -> String {
-    let mut cmd = Command::new(programs().join("mapshape"));
-    cmd.args(args);
-    let (rest, status) = Waiting::start(cmd).go();
+    let (child, out) = ready(Path::new("."), args);
+    let (rest, status) = go(child, out);
     assert!(status.success(), "{rest}");
     rest
 }
 
+/// The image restored by ckpt-restore, given its go line.
 fn restored(image: &Path) -> (String, std::process::ExitStatus) {
-    let mut cmd = run_restorer(image);
-    cmd.stderr(Stdio::inherit());
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status)
+    let mut child = spawn_piped(run_restorer(image).stderr(Stdio::inherit()));
+    let out = BufReader::new(child.stdout.take().unwrap());
+    go(child, out)
 }
 
 #[test]
 fn forty_thousand_mappings_are_restored_not_refused() {
     let dir = scratch("maps");
     let args = ["maps", "40000"];
-    let image = image_of(&dir, &args);
+    let image = image_of(&dir, &dir, &args);
     let (out, status) = restored(&image);
     assert!(status.success(), "status {status:?}, stdout {out:?}");
     assert_eq!(out, uninterrupted(&args));
@@ -87,7 +81,7 @@ fn private_memory_larger_than_this_machine_is_restored() {
     let dir = scratch("sparse");
     // 256 GiB: more than RAM and swap here, so only MAP_NORESERVE maps it.
     let args = ["sparse", "256"];
-    let image = image_of(&dir, &args);
+    let image = image_of(&dir, &dir, &args);
     let (out, status) = restored(&image);
     assert!(status.success(), "status {status:?}, stdout {out:?}");
     assert_eq!(out, uninterrupted(&args));
@@ -98,14 +92,7 @@ fn a_removed_working_directory_is_refused_before_teardown() {
     let dir = scratch("cwd");
     let work = dir.join("work");
     std::fs::create_dir(&work).unwrap();
-    let mut cmd = Command::new(programs().join("mapshape"));
-    cmd.args(["maps", "4"]).current_dir(&work);
-    let w = Waiting::start(cmd);
-    let image = dir.join("saved.ckpt");
-    let out = Command::new(writer()).args(["dump", &w.child.id().to_string(), "-q", "--kill", "-o"]).arg(&image).output().unwrap();
-    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
-    let mut child = w.child;
-    child.wait().unwrap();
+    let image = image_of(&dir, &work, &["maps", "4"]);
     std::fs::remove_dir(&work).unwrap();
     let out = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
