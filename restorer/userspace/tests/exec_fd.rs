@@ -7,6 +7,7 @@
 //! opened, with the caller's permissions. Needs root; skips otherwise.
 
 mod common;
+mod held;
 
 use std::io::{BufRead, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use nix::sys::fanotify::{EventFFlags, Fanotify, FanotifyResponse, InitFlags, MarkFlags, MaskFlags, Response};
 
 use common::*;
+use held::{held, held_command};
 
 /// A scratch directory under /tmp that uid 1000 can reach, removed on drop.
 struct UserDir(PathBuf);
@@ -53,9 +55,8 @@ fn execute_only_image(dir: &Path) -> Vec<String> {
     // Not the test's own stderr: it may be a root-owned file the user
     // could not reopen (see restore.rs).
     let mut cmd = as_user(dir, prog.to_str().unwrap());
-    cmd.args(["600", "2000"]).stderr(Stdio::null());
-    let mut t = Target::spawn(cmd);
-    t.wait_prefix("step 200 ");
+    cmd.args(["--wait-at", "200", "600", "2000"]).stderr(Stdio::null());
+    let (t, _gate) = held_command(cmd, "200");
     let image = dir.join("saved.ckpt");
     let before = dump_kill(t, &image);
     std::fs::set_permissions(&image, std::fs::Permissions::from_mode(0o111)).unwrap();
@@ -180,11 +181,9 @@ fn the_image_executed_is_the_image_restored_though_its_path_changes() {
     let want = baseline("counter", &["600", "0"]);
     let image = dir.join("saved.ckpt");
     let other = dir.join("other.ckpt");
-    let mut b = Target::program("counter", &["300", "2000"]);
-    b.wait_prefix("step 100 ");
+    let (b, _gate) = held("counter", "100", &["300", "2000"]);
     dump_kill(b, &other);
-    let mut t = Target::program("counter", &["600", "2000"]);
-    t.wait_prefix("step 200 ");
+    let (t, _gate) = held("counter", "200", &["600", "2000"]);
     let mut all = dump_kill(t, &image);
 
     let other_bytes = std::fs::read(&other).unwrap();
