@@ -1,55 +1,74 @@
-//! Restore through the module, in the guest: real programs dumped mid-run,
-//! killed, restored by executing the image, and compared with an
-//! uninterrupted run of the same program (the scenarios compare; each
-//! program also checks its own state and exits non-zero if it is off).
+//! Restore in the guest through both restorers, the kernel module and
+//! ckpt-restore behind binfmt_misc: real programs dumped mid-run, killed,
+//! restored by executing the image, and compared with an uninterrupted run
+//! of the same program (the scenarios compare; each program also checks
+//! its own state and exits non-zero if it is off); bad images refused
+//! before the point of no return with the errno and log line (module) or
+//! exit status and message (ckpt-restore) of the one refusal table.
+//!
+//! Each scenario runs as NAME:RESTORER (lib.sh's use_restorer); each group
+//! boots once per restorer, with what only that restorer does last.
 
 use qemu_tests::boot;
 
-fn passes(scenarios: &[&str]) {
-    let run = boot(scenarios);
-    for s in scenarios {
+/// Boots one guest that runs `scenarios` under `restorer`, then `own`
+/// (scenarios of that restorer alone), and checks that all passed.
+fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
+    let names: Vec<String> = scenarios.iter().map(|s| format!("{s}:{restorer}")).chain(own.iter().map(|s| s.to_string())).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let run = boot(&names);
+    for s in &names {
         run.assert_passed(s);
     }
     run.assert_clean();
 }
 
-/// Single thread; the same image again; twice at once on piped stdouts.
+/// Single thread (the same image again, twice at once on piped stdouts);
+/// 8 pthreads (mutex, condition variable, pthread_kill, join); registers
+/// (GPR, ymm), files at offsets, signals, dynamic glibc.
+const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs"];
+
 #[test]
-fn a_counter_restored_by_execve_continues_where_it_stopped() {
-    passes(&["restore_counter"]);
+fn programs_continue_where_they_stopped_through_the_module() {
+    passes("module", PROGRAMS, &[]);
 }
 
-/// 8 pthreads: mutex, condition variable, pthread_kill, join.
 #[test]
-fn threads_mutexes_and_pthread_kill_work_after_restore() {
-    passes(&["restore_threads"]);
-}
-
-/// Registers (GPR, ymm), files at offsets, signals, dynamic glibc.
-#[test]
-fn registers_files_signals_and_dynamic_glibc_survive_restore() {
-    passes(&["restore_programs"]);
-}
-
-/// Each refusal before the point of no return: errno, log line, caller
-/// unharmed; and an unprivileged user's restore has exactly their creds.
-#[test]
-fn bad_images_are_refused_and_a_user_restores_only_with_their_own_rights() {
-    passes(&["restore_refusals", "restore_unprivileged"]);
+fn programs_continue_where_they_stopped_through_the_userspace_restorer() {
+    passes("userspace", PROGRAMS, &[]);
 }
 
 /// 256 MiB with holes, mapped lazily from the image; a restored process
-/// dumped again holds its memory, and the module stays loaded meanwhile.
+/// dumped again holds its memory; an unprivileged user's restore has
+/// exactly their credentials.
+const MEMORY_AND_USERS: &[&str] = &["restore_memory", "restore_unprivileged"];
+
 #[test]
-fn big_memory_is_mapped_lazily_and_a_restored_process_can_be_dumped_again() {
-    passes(&["restore_memory"]);
+fn memory_is_mapped_lazily_and_a_user_restores_with_their_own_rights_through_the_module() {
+    passes("module", MEMORY_AND_USERS, &[]);
 }
 
-/// Register state sigreturn would refuse, XSAVE features outside XCR0 or
-/// this CPU, RLIMIT_AS and RLIMIT_NPROC: refused before the point of no
-/// return. A setuid-root program's image gives its user no root; the
-/// caller's no_new_privs stays; 16 TiB of sparse memory restores.
 #[test]
-fn hostile_registers_and_resources_are_refused_and_no_privilege_is_gained() {
-    passes(&["restore_hostile"]);
+fn memory_is_mapped_lazily_and_a_user_restores_with_their_own_rights_through_the_userspace_restorer() {
+    passes("userspace", MEMORY_AND_USERS, &[]);
+}
+
+/// Each refusal before the point of no return (corrupt, truncated, bad
+/// regions, mapped files, vdso, setuid, root-only files; register state
+/// sigreturn would refuse, XSAVE features, RLIMIT_AS and RLIMIT_NPROC);
+/// a setuid-root program's image gives its user no root; the caller's
+/// no_new_privs stays; 16 TiB of sparse memory restores. Then what is the
+/// restorer's own: the module's reference held by a restored process and
+/// its clean unload; ckpt-restore's registration, direct use and the
+/// PR_SET_MM_MAP fallback.
+const REFUSALS: &[&str] = &["restore_refusals", "restore_hostile"];
+
+#[test]
+fn bad_images_are_refused_and_no_privilege_is_gained_through_the_module() {
+    passes("module", REFUSALS, &["restore_module"]);
+}
+
+#[test]
+fn bad_images_are_refused_and_no_privilege_is_gained_through_the_userspace_restorer() {
+    passes("userspace", REFUSALS, &["restore_userspace"]);
 }

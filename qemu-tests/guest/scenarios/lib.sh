@@ -108,29 +108,92 @@ roundtrip() {
     same_output "/tmp/$rt_name.ref" "/tmp/$rt_name.run"
 }
 
-# expect_refusal ERRNO REASON IMAGE [run-as UID GID]: executing IMAGE fails
-# with ERRNO, the caller goes on, and the kernel log names REASON.
-expect_refusal() {
-    errno=$1
-    reason=$2
-    image=$3
-    shift 3
-    got=$("$@" exec-errno "$image" 2>/dev/null || true)
-    if [ "$got" != "$errno" ]; then
-        echo "FAIL: $image: want $errno, got '$got'"
-        exit 1
-    fi
-    if ! dmesg | grep -q "binfmt_chkpt: $image: not restored: $reason "; then
-        echo "FAIL: $image: no log line naming $reason"
-        dmesg | grep binfmt_chkpt | tail -n 3
-        exit 1
-    fi
-    echo "$image: refused with $errno ($reason)"
+# use_restorer module|userspace: the images of this scenario are restored
+# by the kernel module (loaded; no binfmt_misc entry for them) or by
+# ckpt-restore behind binfmt_misc (entry `chkpt`; the module unloaded).
+# Restore scenarios take it as their argument (init runs NAME:RESTORER as
+# NAME.sh RESTORER), so one scenario set runs under both.
+use_restorer() {
+    case "$1" in
+    module)
+        if [ -e /proc/sys/fs/binfmt_misc/chkpt ]; then
+            must ckpt-writer binfmt-misc unregister --name chkpt
+        fi
+        load_module
+        ;;
+    userspace)
+        if grep -q '^binfmt_chkpt ' /proc/modules; then must rmmod binfmt_chkpt; fi
+        test -e /proc/sys/fs/binfmt_misc/register || must mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+        if [ ! -e /proc/sys/fs/binfmt_misc/chkpt ]; then
+            must ckpt-writer binfmt-misc register --restorer /usr/bin/ckpt-restore --name chkpt
+        fi
+        RESTORER=userspace
+        ;;
+    *)
+        echo "FAIL: which restorer? Run this scenario as $(basename "$0" .sh):module or :userspace, not '$1'"
+        exit 2
+        ;;
+    esac
+    echo "restorer: $RESTORER"
 }
 
-# The module, loaded once for all the scenarios of a boot.
+# expect_refusal REASON IMAGE [CMD...]: executing IMAGE (through CMD, e.g.
+# run-as 1000 1000) is refused for REASON before the point of no return,
+# and the caller goes on. The module: execve fails with REASON's errno and
+# the kernel logs a line naming REASON; the userspace restorer: it exits
+# with REASON's status and names REASON on stderr. The errno and the
+# status are those of the one refusal table (ckpt-restore --refusal-table).
+expect_refusal() {
+    er_reason=$1
+    er_image=$2
+    shift 2
+    if [ ! -s /tmp/refusal.table ] && ! ckpt-restore --refusal-table > /tmp/refusal.table; then
+        echo "FAIL: ckpt-restore --refusal-table"
+        exit 1
+    fi
+    er_row=$(grep "^$er_reason " /tmp/refusal.table || true)
+    if [ -z "$er_row" ]; then echo "FAIL: $er_image: $er_reason is not in the refusal table"; exit 1; fi
+    er_errno=$(echo "$er_row" | cut -d ' ' -f 2)
+    er_status=$(echo "$er_row" | cut -d ' ' -f 3)
+    er_log="binfmt_chkpt: $er_image: not restored: $er_reason "
+    er_logged=$(dmesg | grep -c -F "$er_log" || true)
+    set +e
+    "$@" exec-errno "$er_image" < /dev/null > /tmp/refusal.out 2> /tmp/refusal.err
+    er_got=$?
+    set -e
+    er_said="exit status $er_got, stdout '$(cat /tmp/refusal.out)', stderr '$(cat /tmp/refusal.err)'"
+    case "$RESTORER" in
+    module)
+        if [ "$(cat /tmp/refusal.out)" != "$er_errno" ]; then
+            echo "FAIL: module: $er_image: want $er_errno ($er_reason); $er_said"
+            exit 1
+        fi
+        if [ "$(dmesg | grep -c -F "$er_log" || true)" -le "$er_logged" ]; then
+            echo "FAIL: module: $er_image: $er_errno, but no new log line '$er_log':"
+            dmesg | grep binfmt_chkpt | tail -n 2
+            exit 1
+        fi
+        echo "module: $er_image: refused with $er_errno ($er_reason)"
+        ;;
+    userspace)
+        if [ "$er_got" != "$er_status" ] || ! grep -q "^ckpt-restore: .*($er_reason)\$" /tmp/refusal.err; then
+            echo "FAIL: userspace: $er_image: want status $er_status and '($er_reason)' on stderr; $er_said"
+            exit 1
+        fi
+        echo "userspace: $er_image: refused with status $er_got: $(cat /tmp/refusal.err)"
+        ;;
+    *)
+        echo "FAIL: expect_refusal without a restorer (use_restorer or load_module first)"
+        exit 1
+        ;;
+    esac
+}
+
+# The module, loaded once for all the scenarios of a boot; it restores
+# this scenario's images.
 load_module() {
-    grep -q '^binfmt_chkpt ' /proc/modules || insmod /lib/modules/binfmt_chkpt.ko
+    grep -q '^binfmt_chkpt ' /proc/modules || must insmod /lib/modules/binfmt_chkpt.ko
+    RESTORER=module
 }
 
 # bench_image MIB: /tmp/bench-MIB.ckpt, an image of bench-target-MIBm with

@@ -12,10 +12,11 @@ test "$(/tmp/script.sh ok)" = "script ran ok"
 test "$(busybox echo applet)" = "applet"
 
 # Not an image at all: the module must say "not mine" (ENOEXEC falls through
-# to the shell, which reports the file as not executable).
+# to the shell, which reports the file as not executable), and log nothing.
 printf 'just some text\n' > /tmp/text.bin
 chmod +x /tmp/text.bin
 test "$(exec-errno /tmp/text.bin)" = "ENOEXEC"
+if dmesg | grep 'binfmt_chkpt: /tmp/text.bin'; then echo "FAIL: a file that is no image was logged"; exit 1; fi
 
 # The image magic followed by garbage: refused as a corrupt image.
 ckpt-magic > /tmp/garbage.ckpt

@@ -1,9 +1,11 @@
 # A single-threaded counter, dumped and killed mid-run, restored by running
-# the image: it continues from where it stopped and prints exactly what an
-# uninterrupted run prints. Then the same image again, twice at once, each
-# writing to its own stdout (a pipe at dump time: the caller's is used).
+# the image (through the restorer named by the scenario's argument: module
+# or userspace): it continues from where it stopped and prints exactly what
+# an uninterrupted run prints. Then the same image again, twice at once,
+# each writing to its own stdout (a pipe at dump time: the caller's is
+# used).
 . /scenarios/lib.sh
-load_module
+use_restorer "$1"
 
 roundtrip counter 200 counter 1000 2000
 
@@ -12,6 +14,7 @@ must /tmp/counter.ckpt < /dev/null
 same_output /tmp/counter.ref /tmp/counter.run
 
 # Stdout a pipe: fds 0-2 are then the restoring caller's.
+rm -f /tmp/counter.fifo
 mkfifo /tmp/counter.fifo
 cat /tmp/counter.fifo > /tmp/piped.head &
 cat_pid=$!

@@ -1,9 +1,10 @@
 # Every kind of process state, each program dumped and killed mid-run,
-# restored through the module and compared with an uninterrupted run; each
-# program also checks its own state as it goes and exits non-zero if
-# anything (a register, a signal handler, a file offset) is off.
+# restored through the restorer named by the scenario's argument and
+# compared with an uninterrupted run; each program also checks its own
+# state as it goes and exits non-zero if anything (a register, a signal
+# handler, a file offset) is off.
 . /scenarios/lib.sh
-load_module
+use_restorer "$1"
 
 # Register fidelity: general registers and ymm (zmm where the CPU has
 # AVX-512) loaded before the dump, checked in an assembly loop after it.

@@ -1,8 +1,9 @@
 # An unprivileged user dumps their own process and restores it: it runs
 # with exactly the caller's uid, gids and (no) capabilities, and continues
-# as an uninterrupted run would.
+# as an uninterrupted run would; through the restorer named by the
+# scenario's argument.
 . /scenarios/lib.sh
-load_module
+use_restorer "$1"
 
 mkdir -p /tmp/user
 chown 1000:1000 /tmp/user
