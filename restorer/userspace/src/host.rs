@@ -34,6 +34,15 @@ fn noexec(fd: impl AsFd) -> bool {
     fstatvfs(fd).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC))
 }
 
+/// Whether the file carries a `security.capability` attribute.
+fn file_capabilities(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the name is a NUL-terminated literal; a null buffer of size 0
+    // asks only for the value's length, so nothing is written.
+    let len = unsafe { libc::fgetxattr(file.as_raw_fd(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) };
+    len > 0
+}
+
 fn os_errno(e: std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(errno::EIO)
 }
@@ -41,10 +50,20 @@ fn os_errno(e: std::io::Error) -> i32 {
 impl Host for UserHost<'_> {
     type File = File;
 
-    /// binfmt_misc runs the restorer with the caller's credentials (the
-    /// entry never has the `C` flag), and ckpt-restore is not setuid.
+    /// The module's rule, on the image file's own bits: setuid, setgid
+    /// with group execute (mandatory locking's setgid without it grants
+    /// nothing), or file capabilities. binfmt_misc runs ckpt-restore with
+    /// the caller's credentials (the entry never has the `C` flag), so such
+    /// an image would not gain its privilege here either; it is refused so
+    /// that both restorers give the same answer and restoring never looks
+    /// like it could grant anything.
     fn grants_privilege(&mut self) -> bool {
-        false
+        let Ok(meta) = self.image_file.metadata() else { return true };
+        let mode = meta.mode();
+        if mode & libc::S_ISUID != 0 || mode & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
+            return true;
+        }
+        file_capabilities(self.image_file)
     }
 
     fn cpu_xstate(&mut self) -> (u64, u32) {

@@ -99,3 +99,25 @@ fn a_removed_working_directory_is_refused_before_teardown() {
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("(cwd-missing)") && stderr.contains(work.to_str().unwrap()), "{stderr}");
 }
+
+#[test]
+fn a_setuid_or_setgid_image_is_refused_like_the_module_refuses_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("setuid");
+    let image = image_of(&dir, &dir, &["maps", "4"]);
+    // Setgid without group execute grants nothing (it marks mandatory
+    // locking), so that image restores.
+    for (mode, refused) in [(0o4755, true), (0o2755, true), (0o2745, false)] {
+        std::fs::set_permissions(&image, std::fs::Permissions::from_mode(mode)).unwrap();
+        if refused {
+            let out = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(5), "mode {mode:o}: {stderr}");
+            assert!(stderr.contains("(setuid-setgid-or-file-capabilities)"), "mode {mode:o}: {stderr}");
+        } else {
+            let (out, status) = restored(&image);
+            assert!(status.success(), "mode {mode:o}: status {status:?}, stdout {out:?}");
+            assert_eq!(out, uninterrupted(&["maps", "4"]));
+        }
+    }
+}
