@@ -29,12 +29,13 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     let show = !plan.quiet && std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES;
     let reader = PageReader::new(pid, show.then_some(total))?;
     let mut fill_error = None;
-    let written = image_format::write_prepared(&prepared, sink.writer(), |addr, buf| {
+    let fill = |addr, buf: &mut [u8]| {
         reader.fill(addr, buf).map_err(|e| {
             fill_error = Some(e);
             std::io::Error::other("reading target memory failed")
         })
-    });
+    };
+    let written = image_format::write_prepared_with(&prepared, sink.writer(), fill, crate::crc::update);
     reader.finish();
     let written = match (written, fill_error) {
         (_, Some(e)) => return Err(e),

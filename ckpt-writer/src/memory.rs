@@ -21,6 +21,7 @@
 //!   final page is left out.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::os::unix::ffi::OsStrExt;
 
 use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process};
@@ -52,7 +53,7 @@ fn proc_err(pid: i32, what: &'static str) -> impl Fn(procfs::ProcError) -> Error
 pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
-    let mut pagemap = proc.pagemap().map_err(proc_err(pid, "/proc/PID/pagemap"))?;
+    let pagemap = PageMap::open(pid)?;
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -109,12 +110,7 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
         let runs = match policy {
             Policy::None => Vec::new(),
             Policy::All => vec![(0, (end - start) / PAGE)],
-            p => {
-                let infos = pagemap
-                    .get_range_info((start / PAGE) as usize..(end / PAGE) as usize)
-                    .map_err(proc_err(pid, "/proc/PID/pagemap"))?;
-                runs_of(infos.iter().map(|i| stores(p, i)))
-            }
+            p => pagemap.runs(start, end, |i| stores(p, &i))?,
         };
         let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
             && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
@@ -137,6 +133,48 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
         });
     }
     Ok(regions)
+}
+
+/// /proc/PID/pagemap, read exactly over each region. (procfs's reader
+/// reads through an 8 KiB buffer, so a one-page region made the kernel walk
+/// the page tables of the next 1023 pages and every mapping among them: a
+/// cost quadratic in the number of small mappings, seconds at 2,000.)
+struct PageMap {
+    pid: i32,
+    file: File,
+}
+
+/// Pagemap entries read at once (512 KiB of entries, 256 MiB of memory).
+const PAGEMAP_BATCH: u64 = 64 * 1024;
+
+impl PageMap {
+    fn open(pid: i32) -> Result<PageMap> {
+        let file = File::open(format!("/proc/{pid}/pagemap"))
+            .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/pagemap".into() })?;
+        Ok(PageMap { pid, file })
+    }
+
+    /// The runs of pages in `start..end` for which `keep` is true.
+    fn runs(&self, start: u64, end: u64, keep: impl Fn(PageInfo) -> bool) -> Result<Vec<(u64, u64)>> {
+        let pages = (end - start) / PAGE;
+        let mut raw = vec![0u8; (pages.min(PAGEMAP_BATCH) * 8) as usize];
+        let mut flags = Vec::with_capacity(pages as usize);
+        let mut done = 0;
+        while done < pages {
+            let n = (pages - done).min(PAGEMAP_BATCH);
+            let buf = &mut raw[..(n * 8) as usize];
+            self.file.read_exact_at(buf, (start / PAGE + done) * 8).map_err(|e| {
+                Error::sys(format!("reading /proc/{}/pagemap at {:#x}", self.pid, start + done * PAGE), e)
+            })?;
+            flags.extend(buf.chunks_exact(8).map(|e| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(e);
+                keep(PageInfo::parse_info(u64::from_le_bytes(b)))
+            }));
+            done += n;
+        }
+        Ok(runs_of(flags.into_iter()))
+    }
 }
 
 /// True when the page described by `info` is stored under `policy`.
