@@ -1,7 +1,11 @@
 //! Copy-on-write dumps (`dump --cow`): the target is frozen only while its
-//! state is captured and it forks once; the image's pages are then read
-//! from the fork, a child held stopped under ptrace whose memory the kernel
-//! keeps as it was at the fork, while the target runs on.
+//! state is captured and it forks once; the pages to store are then chosen
+//! from the fork's pagemap and read from the fork, a child held stopped
+//! under ptrace whose memory the kernel keeps as it was at the fork, while
+//! the target runs on. (Fork copies the page table entries of every
+//! private mapping with pages of its own, present or swapped, so the
+//! child's pagemap shows what the target's showed; a mapping whose only
+//! pages are the shared zero page is not copied, and reads zero in both.)
 //!
 //! The fork is an injected `clone(0, 0, 0, 0, 0)`: no CLONE_VM, and exit
 //! signal 0, so the target gets no SIGCHLD and a plain wait() in it never
@@ -38,6 +42,7 @@ use procfs::process::{Process, VmFlags};
 use crate::error::{Error, Result};
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
+use crate::memory::Mapping;
 use crate::snapshot::{RegionKind, Snapshot};
 use crate::wait::{wait_thread, Event};
 use crate::write::PageReader;
@@ -53,10 +58,11 @@ pub struct Overlay {
 
 impl Overlay {
     /// Reads, from the frozen target, the stored pages of its shared
-    /// regions and the first thread's rseq area.
-    pub fn read(target: &PageReader, snap: &Snapshot) -> Result<Overlay> {
+    /// regions (all their pages, chosen without the pagemap) and the first
+    /// thread's rseq area.
+    pub fn read(target: &PageReader, mappings: &[Mapping], snap: &Snapshot) -> Result<Overlay> {
         let mut wanted: Vec<(u64, u64)> = Vec::new();
-        for r in snap.regions.iter().filter(|r| r.shared) {
+        for r in mappings.iter().map(|m| &m.region).filter(|r| r.shared) {
             wanted.extend(r.runs.iter().map(|&(i, n)| (r.start + i * PAGE, n * PAGE)));
         }
         if let Some(t) = snap.threads.first().filter(|t| t.rseq.addr != 0 && t.rseq.len != 0) {
@@ -111,10 +117,10 @@ pub struct CowChild {
 
 impl CowChild {
     /// Makes the frozen target fork once; the child is held stopped.
-    pub fn fork(frozen: &mut Frozen, snap: &Snapshot) -> Result<CowChild> {
+    pub fn fork(frozen: &mut Frozen, mappings: &[Mapping]) -> Result<CowChild> {
         let target = frozen.pid();
         let mem = open_mem(target)?;
-        let insn = vdso_syscall(snap, &mem);
+        let insn = vdso_syscall(mappings, &mem);
         let tid = *frozen.tids().first().ok_or(Error::TargetGone { pid: target, during: "forking".into() })?;
         let mut inj = Injection::begin(frozen, &mem, tid, insn)?;
         let (pid, patched) = inj.fork_held()?;
@@ -136,16 +142,16 @@ impl CowChild {
         self.pid
     }
 
-    /// Refuses regions whose stored pages the child does not hold as they
-    /// were: MADV_DONTFORK (not in the child) and MADV_WIPEONFORK (zeroed).
-    /// Shared regions come from the overlay and are not looked at.
-    pub fn check(&self, snap: &Snapshot) -> Result<()> {
+    /// Refuses regions that may hold stored pages the child does not hold
+    /// as they were: MADV_DONTFORK (not in the child) and MADV_WIPEONFORK
+    /// (zeroed). Shared regions come from the overlay and are not looked at.
+    pub fn check(&self, mappings: &[Mapping]) -> Result<()> {
         let maps = Process::new(self.pid)
             .and_then(|p| p.smaps())
             .map_err(|e| Error::sys("reading the snapshot child's smaps", std::io::Error::other(e.to_string())))?;
         let mut child = maps.iter().map(|m| (m.address.0, m.address.1, m.extension.vm_flags)).collect::<Vec<_>>();
         child.sort_unstable_by_key(|m| m.0);
-        for r in snap.regions.iter().filter(|r| !r.shared && !r.runs.is_empty() && r.kind != RegionKind::Vvar) {
+        for r in mappings.iter().filter(|m| m.can_store() && !m.region.shared).map(|m| &m.region) {
             let i = child.partition_point(|m| m.1 <= r.start);
             let why = match child.get(i) {
                 Some(&(s, e, f)) if s <= r.start && e >= r.end => {
@@ -199,8 +205,8 @@ fn open_mem(pid: i32) -> Result<File> {
         .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/mem".into() })
 }
 
-fn vdso_syscall(snap: &Snapshot, mem: &File) -> Option<u64> {
-    snap.regions.iter().find(|r| r.kind == RegionKind::Vdso).and_then(|r| find_syscall_insn(mem, r.start, r.end))
+fn vdso_syscall(mappings: &[Mapping], mem: &File) -> Option<u64> {
+    mappings.iter().map(|m| &m.region).find(|r| r.kind == RegionKind::Vdso).and_then(|r| find_syscall_insn(mem, r.start, r.end))
 }
 
 /// Freezes the target again for one injected wait4 of the dead child

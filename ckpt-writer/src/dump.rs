@@ -9,7 +9,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use crate::capture::capture;
+use crate::capture::{capture, choose_regions};
 use crate::cow::{CowChild, Overlay};
 use crate::encode::describe;
 use crate::error::{Error, Result};
@@ -30,25 +30,32 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     let mut child: Option<CowChild> = None;
     let started = Instant::now();
     let mut frozen = Some(Frozen::freeze(pid)?);
-    let snap = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
+    let (mut snap, mappings) = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
+    let mut frozen_for = None;
+    let mut overlay_bytes = 0;
+    // A --cow dump chooses the pages from its fork's page tables, which
+    // fork copied, once the target runs again.
+    let (source, overlay) = if plan.cow {
+        let overlay = Overlay::read(&PageReader::new(pid, None)?, &mappings, &snap)?;
+        overlay_bytes = overlay.len();
+        let c = child.insert(CowChild::fork(frozen.as_mut().expect("frozen"), &mappings)?);
+        drop(frozen.take());
+        frozen_for = Some(started.elapsed());
+        c.check(&mappings)?;
+        (c.pid(), Some(overlay))
+    } else {
+        (pid, None)
+    };
+    choose_regions(&mut snap, mappings, source)?;
     let desc = describe(&snap);
     let prepared = image_format::prepare(&desc)
         .map_err(|e| Error::sys("encoding the image", std::io::Error::other(format!("the image would be invalid: {e}"))))?;
     let total = snap.page_bytes();
     let show = !plan.quiet && std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES;
-    let mut frozen_for = None;
-    let mut overlay_bytes = 0;
-    let reader = if plan.cow {
-        let overlay = Overlay::read(&PageReader::new(pid, None)?, &snap)?;
-        overlay_bytes = overlay.len();
-        let c = child.insert(CowChild::fork(frozen.as_mut().expect("frozen"), &snap)?);
-        drop(frozen.take());
-        frozen_for = Some(started.elapsed());
-        c.check(&snap)?;
-        PageReader::new(c.pid(), show.then_some(total))?.with_overlay(overlay)
-    } else {
-        PageReader::new(pid, show.then_some(total))?
-    };
+    let mut reader = PageReader::new(source, show.then_some(total))?;
+    if let Some(o) = overlay {
+        reader = reader.with_overlay(o);
+    }
     let mut fill_error = None;
     let fill = |addr, buf: &mut [u8]| {
         reader.fill(addr, buf).map_err(|e| {

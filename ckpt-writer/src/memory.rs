@@ -48,12 +48,30 @@ fn proc_err(pid: i32, what: &'static str) -> impl Fn(procfs::ProcError) -> Error
     }
 }
 
-/// Reads every mapping of `pid` (frozen) and picks the pages to store;
-/// `mem` is its /proc/PID/mem.
-pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
+/// A mapping of the target whose stored pages may not be chosen yet:
+/// those chosen by the pagemap are (`choose_pages`), the others (all pages,
+/// or none) are in `region.runs` already.
+pub struct Mapping {
+    pub region: Region,
+    policy: Policy,
+    /// One read-execute private anonymous page, as the restorer stub's
+    /// final page is (restored.rs).
+    maybe_final_page: bool,
+}
+
+impl Mapping {
+    /// Whether any page of it can be stored (a `--cow` dump checks those
+    /// are in its fork as they were).
+    pub fn can_store(&self) -> bool {
+        self.policy != Policy::None
+    }
+}
+
+/// Reads every mapping of `pid` (frozen), without looking at its pages
+/// (cheap: no page table walk).
+pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
-    let pagemap = PageMap::open(pid)?;
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -108,16 +126,13 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
             FileIdent::default()
         };
         let runs = match policy {
-            Policy::None => Vec::new(),
             Policy::All => vec![(0, (end - start) / PAGE)],
-            p => pagemap.runs(start, end, |i| stores(p, &i))?,
+            _ => Vec::new(),
         };
         let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
             && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
-        if m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE && !runs.is_empty() && is_final_page(mem, start) {
-            continue;
-        }
-        regions.push(Region {
+        let maybe_final_page = m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE;
+        let region = Region {
             start,
             end,
             read: m.perms.contains(MMPermissions::READ),
@@ -130,10 +145,32 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
             file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },
             file_id,
             runs,
-        });
+        };
+        regions.push(Mapping { region, policy, maybe_final_page });
     }
     Ok(regions)
 }
+
+/// Chooses the stored pages of `mappings` from the pagemap of `pages_of`:
+/// the target itself, or its copy-on-write fork, whose page tables fork
+/// copied (cow.rs). Leaves out the restorer stub's final page.
+pub fn choose_pages(mappings: Vec<Mapping>, pages_of: i32) -> Result<Vec<Region>> {
+    let pagemap = PageMap::open(pages_of)?;
+    let mem = File::open(format!("/proc/{pages_of}/mem"))
+        .map_err(|_| Error::TargetGone { pid: pages_of, during: "opening /proc/PID/mem".into() })?;
+    let mut regions = Vec::with_capacity(mappings.len());
+    for Mapping { mut region, policy, maybe_final_page } in mappings {
+        if let p @ (Policy::PresentOrSwapped | Policy::CopiedOnWrite) = policy {
+            region.runs = pagemap.runs(region.start, region.end, |i| stores(p, &i))?;
+        }
+        if maybe_final_page && !region.runs.is_empty() && is_final_page(&mem, region.start) {
+            continue;
+        }
+        regions.push(region);
+    }
+    Ok(regions)
+}
+
 
 /// /proc/PID/pagemap, read exactly over each region. (procfs's reader
 /// reads through an 8 KiB buffer, so a one-page region made the kernel walk

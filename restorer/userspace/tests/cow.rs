@@ -29,4 +29,5 @@ fn a_cow_dump_restores_like_an_uninterrupted_run() {
     assert!(st.success(), "restored cowshape ended with {st:?}: {after:?}");
     all.extend(after);
     assert_eq!(deterministic(&all), want, "restored output differs from an uninterrupted run");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
