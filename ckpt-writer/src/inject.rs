@@ -52,6 +52,10 @@ use crate::freeze::Frozen;
 use crate::regs::{get_regs, get_sigmask, ptrace_err, set_regs, set_sigmask};
 use crate::wait::{resume, wait_thread, Event};
 
+/// Where a syscall instruction was written over the code, and the two
+/// original bytes.
+pub type PatchedCode = (u64, [u8; 2]);
+
 /// Bytes of the target's stack borrowed for results.
 pub const SCRATCH_LEN: usize = 64;
 
@@ -135,7 +139,7 @@ impl<'a> Injection<'a> {
     /// and held in its first stop, with PTRACE_O_EXITKILL. Returns its pid
     /// and, when the syscall instruction had to be written at rip, that
     /// address and the original bytes (the child's copy still has ours).
-    pub fn fork_held(&mut self) -> Result<(i32, Option<(u64, [u8; 2])>)> {
+    pub fn fork_held(&mut self) -> Result<(i32, Option<PatchedCode>)> {
         let pid = self.frozen.pid();
         let tid = self.tid;
         let base = ptrace::Options::PTRACE_O_TRACESYSGOOD;
