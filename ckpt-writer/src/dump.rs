@@ -95,7 +95,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     if !plan.quiet {
         let cow = if plan.cow {
             format!(
-                " (copy-on-write: {overlay_bytes} bytes of shared memory copied while frozen; {:.1} ms more to reap the snapshot fork)",
+                " (copy-on-write: {overlay_bytes} bytes of shared memory and rseq area copied while frozen; {:.1} ms more to reap the snapshot fork)",
                 reap_for.as_secs_f64() * 1000.0
             )
         } else {
