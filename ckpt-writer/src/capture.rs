@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fds::read_fds;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
-use crate::memory::read_regions;
+use crate::memory::{choose_pages, list_mappings, Mapping};
 use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
@@ -21,8 +21,10 @@ const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
 const PR_GET_TID_ADDRESS: u64 = 40;
 
-/// Captures everything the image records.
-pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot> {
+/// Captures everything the image records, but for the pages to store:
+/// the regions are left empty and their mappings returned, for
+/// `choose_regions` (at once, or from a copy-on-write fork).
+pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
     let mem = File::options()
         .read(true)
@@ -82,11 +84,11 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
     let process = read_process(pid, brk)?;
-    let regions = join_heap(read_regions(pid, &mem)?, process.mm.start_brk, process.mm.brk);
+    let mappings = list_mappings(pid)?;
     let fds = read_fds(pid, allow_unsupported)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    Ok(Snapshot {
+    Ok((Snapshot {
         kernel_release: release.trim().as_bytes().to_vec(),
         dump_time: (now.as_secs(), now.subsec_nanos()),
         process,
@@ -94,9 +96,16 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
         xsave_size,
         threads,
         sigactions,
-        regions,
+        regions: Vec::new(),
         fds,
-    })
+    }, mappings))
+}
+
+/// Sets `snap.regions`: `mappings` with their pages chosen from the
+/// pagemap of `pages_of` (the target, or its fork), the heap joined.
+pub fn choose_regions(snap: &mut Snapshot, mappings: Vec<Mapping>, pages_of: i32) -> Result<()> {
+    snap.regions = join_heap(choose_pages(mappings, pages_of)?, snap.process.mm.start_brk, snap.process.mm.brk);
+    Ok(())
 }
 
 /// Turns a negative syscall result into an error naming the call.

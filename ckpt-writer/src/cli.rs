@@ -37,6 +37,10 @@ enum Command {
         /// No progress bar and no summary line.
         #[arg(short, long)]
         quiet: bool,
+        /// Copy-on-write: stop the process only while its state is taken and
+        /// it forks once; memory is read from the fork while it runs on.
+        #[arg(long, conflicts_with_all = ["kill", "leave_stopped"])]
+        cow: bool,
     },
     /// Show what an image holds.
     Inspect {
@@ -70,7 +74,7 @@ impl Cli {
     /// Checks the values clap cannot and builds the plan.
     pub fn into_plan(self) -> Result<Plan> {
         Ok(match self.command {
-            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet } => {
+            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow } => {
                 if pid <= 0 {
                     return Err(Error::Usage(format!("pid must be a positive number, got {pid}")));
                 }
@@ -82,7 +86,7 @@ impl Cli {
                     "" => return Err(Error::Usage("output path is empty".into())),
                     p => Output::File(PathBuf::from(p)),
                 };
-                Plan::Dump(DumpPlan { pid, output, kill, leave_stopped, allow_unsupported, quiet })
+                Plan::Dump(DumpPlan { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow })
             }
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },

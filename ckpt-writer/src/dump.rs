@@ -1,10 +1,16 @@
 //! `ckpt-writer dump`: check, open the output, freeze, capture, write,
 //! sync, then release (or kill) the target.
+//!
+//! The target stays frozen only as long as the image needs it: a plain
+//! dump lets it run as soon as its last page is read (before the output's
+//! fsync and rename; `--kill` and `--leave-stopped` keep it until the image
+//! is committed), and a `--cow` dump as soon as it has forked (cow.rs).
 
 use std::io::IsTerminal;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::capture::capture;
+use crate::capture::{capture, choose_regions};
+use crate::cow::{CowChild, Overlay};
 use crate::encode::describe;
 use crate::error::{Error, Result};
 use crate::freeze::{check_target, Frozen};
@@ -19,22 +25,45 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     let pid = plan.pid;
     check_target(pid)?;
     let mut sink = Sink::open(&plan.output)?;
+    // Declared before `frozen`, so dropped after it: on an error path the
+    // target is released first, then the child is killed and reaped.
+    let mut child: Option<CowChild> = None;
     let started = Instant::now();
-    let mut frozen = Frozen::freeze(pid)?;
-    let snap = capture(&mut frozen, plan.allow_unsupported)?;
+    let mut frozen = Some(Frozen::freeze(pid)?);
+    let (mut snap, mappings) = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
+    let mut frozen_for = None;
+    let mut overlay_bytes = 0;
+    // A --cow dump chooses the pages from its fork's page tables, which
+    // fork copied, once the target runs again.
+    let (source, overlay) = if plan.cow {
+        let overlay = Overlay::read(&PageReader::new(pid, None)?, &mappings, &snap)?;
+        overlay_bytes = overlay.len();
+        let c = child.insert(CowChild::fork(frozen.as_mut().expect("frozen"), &mappings)?);
+        drop(frozen.take());
+        frozen_for = Some(started.elapsed());
+        c.check(&mappings)?;
+        (c.pid(), Some(overlay))
+    } else {
+        (pid, None)
+    };
+    choose_regions(&mut snap, mappings, source)?;
     let desc = describe(&snap);
     let prepared = image_format::prepare(&desc)
         .map_err(|e| Error::sys("encoding the image", std::io::Error::other(format!("the image would be invalid: {e}"))))?;
     let total = snap.page_bytes();
     let show = !plan.quiet && std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES;
-    let reader = PageReader::new(pid, show.then_some(total))?;
+    let mut reader = PageReader::new(source, show.then_some(total))?;
+    if let Some(o) = overlay {
+        reader = reader.with_overlay(o);
+    }
     let mut fill_error = None;
-    let written = image_format::write_prepared(&prepared, sink.writer(), |addr, buf| {
+    let fill = |addr, buf: &mut [u8]| {
         reader.fill(addr, buf).map_err(|e| {
             fill_error = Some(e);
             std::io::Error::other("reading target memory failed")
         })
-    });
+    };
+    let written = image_format::write_prepared_with(&prepared, sink.writer(), fill, crate::crc::update);
     reader.finish();
     let written = match (written, fill_error) {
         (_, Some(e)) => return Err(e),
@@ -42,18 +71,38 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
         (Err(image_format::WriteError::Io(e)), None) => return Err(Error::output(sink.name(), e)),
         (Err(e), None) => return Err(Error::sys("writing the image", std::io::Error::other(e.to_string()))),
     };
+    // Every page is read: a target that goes on running needs no more
+    // waiting (for the output's flush, fsync and rename).
+    if !plan.kill && !plan.leave_stopped && frozen.is_some() {
+        drop(frozen.take());
+        frozen_for = Some(started.elapsed());
+    }
     let name = sink.name();
     sink.commit()?;
-    let frozen_for = started.elapsed();
-    if plan.kill {
-        frozen.kill()?;
-    } else if plan.leave_stopped {
-        frozen.set_leave_stopped();
+    if let Some(mut f) = frozen.take() {
+        if plan.kill {
+            f.kill()?;
+        } else if plan.leave_stopped {
+            f.set_leave_stopped();
+        }
+        frozen_for = Some(started.elapsed());
     }
-    drop(frozen);
+    let reap_for = match child.take() {
+        Some(c) => c.finish()?,
+        None => Duration::ZERO,
+    };
+    let frozen_for = frozen_for.unwrap_or_default();
     if !plan.quiet {
+        let cow = if plan.cow {
+            format!(
+                " (copy-on-write: {overlay_bytes} bytes of shared memory and rseq area copied while frozen; {:.1} ms more to reap the snapshot fork)",
+                reap_for.as_secs_f64() * 1000.0
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "ckpt-writer: dumped pid {pid} ({}): {} threads, {} regions, {} pages, {} bytes to {name}; frozen {:.1} ms{}",
+            "ckpt-writer: dumped pid {pid} ({}): {} threads, {} regions, {} pages, {} bytes to {name}; frozen {:.1} ms{cow}{}",
             String::from_utf8_lossy(&snap.process.comm),
             snap.threads.len(),
             snap.regions.len(),

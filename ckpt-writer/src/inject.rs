@@ -9,6 +9,8 @@
 //! | `sigaltstack(NULL, &old)` | every thread | the alternate stack is per thread and not in /proc |
 //! | `prctl(PR_GET_TID_ADDRESS, &addr)` | every thread | clear_child_tid (set_tid_address) is not in /proc |
 //! | `brk(0)` | first thread | the exact mm->brk; the [heap] end is page rounded |
+//! | `clone(0, 0, 0, 0, 0)` | first thread, `--cow` only | the copy-on-write snapshot child (cow.rs) |
+//! | `wait4(child, NULL, __WALL\|WNOHANG, NULL)` | first thread, `--cow` only, a second short freeze | the target reaps that child |
 //!
 //! # How
 //!
@@ -49,6 +51,10 @@ use crate::error::{Error, Result};
 use crate::freeze::Frozen;
 use crate::regs::{get_regs, get_sigmask, ptrace_err, set_regs, set_sigmask};
 use crate::wait::{resume, wait_thread, Event};
+
+/// Where a syscall instruction was written over the code, and the two
+/// original bytes.
+pub type PatchedCode = (u64, [u8; 2]);
 
 /// Bytes of the target's stack borrowed for results.
 pub const SCRATCH_LEN: usize = 64;
@@ -128,6 +134,45 @@ impl<'a> Injection<'a> {
         Ok(after.rax as i64)
     }
 
+    /// Makes the thread fork (`clone` without CLONE_VM, exit signal 0);
+    /// the child is attached to us (PTRACE_O_TRACECLONE for this one call)
+    /// and held in its first stop, with PTRACE_O_EXITKILL. Returns its pid
+    /// and, when the syscall instruction had to be written at rip, that
+    /// address and the original bytes (the child's copy still has ours).
+    pub fn fork_held(&mut self) -> Result<(i32, Option<PatchedCode>)> {
+        let pid = self.frozen.pid();
+        let tid = self.tid;
+        let base = ptrace::Options::PTRACE_O_TRACESYSGOOD;
+        let set = |o| ptrace::setoptions(Pid::from_raw(tid), o).map_err(|e| ptrace_err(pid, tid, "PTRACE_SETOPTIONS", e));
+        set(base | ptrace::Options::PTRACE_O_TRACECLONE)?;
+        let rc = self.syscall(libc::SYS_clone, [0; 6]);
+        set(base)?;
+        let rc = rc?;
+        if rc <= 0 {
+            let e = std::io::Error::from_raw_os_error(if rc < 0 && rc > -4096 { -rc as i32 } else { libc::EINVAL });
+            return Err(Error::sys(format!("--cow: making pid {pid} fork its snapshot (clone)"), e));
+        }
+        let child = rc as i32;
+        let held = match wait_thread(child) {
+            Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) | Ok(Event::SignalStop(libc::SIGSTOP)) => Ok(()),
+            Ok(ev) => Err(Error::sys(
+                format!("--cow: the snapshot child {child}"),
+                std::io::Error::other(format!("reported {ev:?} instead of its first stop")),
+            )),
+            Err(e) => Err(Error::sys(format!("--cow: waiting for the snapshot child {child}"), e)),
+        };
+        let exitkill = held.and_then(|()| {
+            ptrace::setoptions(Pid::from_raw(child), ptrace::Options::PTRACE_O_EXITKILL)
+                .map_err(|e| ptrace_err(child, child, "PTRACE_SETOPTIONS", e))
+        });
+        if let Err(e) = exitkill {
+            let _ = nix::sys::signal::kill(Pid::from_raw(child), nix::sys::signal::Signal::SIGKILL);
+            while !matches!(wait_thread(child), Ok(Event::Gone) | Err(_)) {}
+            return Err(e);
+        }
+        Ok((child, self.patched.map(|b| (self.saved_regs.rip, b))))
+    }
+
     /// Resumes with `request` and waits for the stop `want` reports. A
     /// group stop reported on the way (the target was stopped, or got
     /// SIGSTOP) is stepped over: the kernel re-enters it after detach.
@@ -142,6 +187,8 @@ impl<'a> Injection<'a> {
                     return Err(Error::TargetGone { pid, during: format!("an injected syscall in thread {tid}") })
                 }
                 Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, sig }) if sig != libc::SIGTRAP => continue,
+                // The fork event of `fork_held`, between entry and exit.
+                Ok(Event::EventStop { event: libc::PTRACE_EVENT_CLONE, .. }) => continue,
                 Ok(ev) => {
                     return Err(Error::sys(
                         format!("thread {tid}: waiting for the {what} stop"),

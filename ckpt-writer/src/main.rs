@@ -5,6 +5,8 @@ mod binfmt_misc;
 mod capture;
 mod cli;
 mod core_file;
+mod cow;
+mod crc;
 mod dump;
 mod encode;
 mod error;

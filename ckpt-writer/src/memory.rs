@@ -21,6 +21,7 @@
 //!   final page is left out.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::os::unix::ffi::OsStrExt;
 
 use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process};
@@ -47,12 +48,30 @@ fn proc_err(pid: i32, what: &'static str) -> impl Fn(procfs::ProcError) -> Error
     }
 }
 
-/// Reads every mapping of `pid` (frozen) and picks the pages to store;
-/// `mem` is its /proc/PID/mem.
-pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
+/// A mapping of the target whose stored pages may not be chosen yet:
+/// those chosen by the pagemap are (`choose_pages`), the others (all pages,
+/// or none) are in `region.runs` already.
+pub struct Mapping {
+    pub region: Region,
+    policy: Policy,
+    /// One read-execute private anonymous page, as the restorer stub's
+    /// final page is (restored.rs).
+    maybe_final_page: bool,
+}
+
+impl Mapping {
+    /// Whether any page of it can be stored (a `--cow` dump checks those
+    /// are in its fork as they were).
+    pub fn can_store(&self) -> bool {
+        self.policy != Policy::None
+    }
+}
+
+/// Reads every mapping of `pid` (frozen), without looking at its pages
+/// (cheap: no page table walk).
+pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
-    let mut pagemap = proc.pagemap().map_err(proc_err(pid, "/proc/PID/pagemap"))?;
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -107,21 +126,13 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
             FileIdent::default()
         };
         let runs = match policy {
-            Policy::None => Vec::new(),
             Policy::All => vec![(0, (end - start) / PAGE)],
-            p => {
-                let infos = pagemap
-                    .get_range_info((start / PAGE) as usize..(end / PAGE) as usize)
-                    .map_err(proc_err(pid, "/proc/PID/pagemap"))?;
-                runs_of(infos.iter().map(|i| stores(p, i)))
-            }
+            _ => Vec::new(),
         };
         let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
             && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
-        if m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE && !runs.is_empty() && is_final_page(mem, start) {
-            continue;
-        }
-        regions.push(Region {
+        let maybe_final_page = m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE;
+        let region = Region {
             start,
             end,
             read: m.perms.contains(MMPermissions::READ),
@@ -134,9 +145,73 @@ pub fn read_regions(pid: i32, mem: &File) -> Result<Vec<Region>> {
             file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },
             file_id,
             runs,
-        });
+        };
+        regions.push(Mapping { region, policy, maybe_final_page });
     }
     Ok(regions)
+}
+
+/// Chooses the stored pages of `mappings` from the pagemap of `pages_of`:
+/// the target itself, or its copy-on-write fork, whose page tables fork
+/// copied (cow.rs). Leaves out the restorer stub's final page.
+pub fn choose_pages(mappings: Vec<Mapping>, pages_of: i32) -> Result<Vec<Region>> {
+    let pagemap = PageMap::open(pages_of)?;
+    let mem = File::open(format!("/proc/{pages_of}/mem"))
+        .map_err(|_| Error::TargetGone { pid: pages_of, during: "opening /proc/PID/mem".into() })?;
+    let mut regions = Vec::with_capacity(mappings.len());
+    for Mapping { mut region, policy, maybe_final_page } in mappings {
+        if let p @ (Policy::PresentOrSwapped | Policy::CopiedOnWrite) = policy {
+            region.runs = pagemap.runs(region.start, region.end, |i| stores(p, &i))?;
+        }
+        if maybe_final_page && !region.runs.is_empty() && is_final_page(&mem, region.start) {
+            continue;
+        }
+        regions.push(region);
+    }
+    Ok(regions)
+}
+
+
+/// /proc/PID/pagemap, read exactly over each region. (procfs's reader
+/// reads through an 8 KiB buffer, so a one-page region made the kernel walk
+/// the page tables of the next 1023 pages and every mapping among them: a
+/// cost quadratic in the number of small mappings, seconds at 2,000.)
+struct PageMap {
+    pid: i32,
+    file: File,
+}
+
+/// Pagemap entries read at once (512 KiB of entries, 256 MiB of memory).
+const PAGEMAP_BATCH: u64 = 64 * 1024;
+
+impl PageMap {
+    fn open(pid: i32) -> Result<PageMap> {
+        let file = File::open(format!("/proc/{pid}/pagemap"))
+            .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/pagemap".into() })?;
+        Ok(PageMap { pid, file })
+    }
+
+    /// The runs of pages in `start..end` for which `keep` is true.
+    fn runs(&self, start: u64, end: u64, keep: impl Fn(PageInfo) -> bool) -> Result<Vec<(u64, u64)>> {
+        let pages = (end - start) / PAGE;
+        let mut raw = vec![0u8; (pages.min(PAGEMAP_BATCH) * 8) as usize];
+        let mut flags = Vec::with_capacity(pages as usize);
+        let mut done = 0;
+        while done < pages {
+            let n = (pages - done).min(PAGEMAP_BATCH);
+            let buf = &mut raw[..(n * 8) as usize];
+            self.file.read_exact_at(buf, (start / PAGE + done) * 8).map_err(|e| {
+                Error::sys(format!("reading /proc/{}/pagemap at {:#x}", self.pid, start + done * PAGE), e)
+            })?;
+            flags.extend(buf.chunks_exact(8).map(|e| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(e);
+                keep(PageInfo::parse_info(u64::from_le_bytes(b)))
+            }));
+            done += n;
+        }
+        Ok(runs_of(flags.into_iter()))
+    }
 }
 
 /// True when the page described by `info` is stored under `policy`.

@@ -35,4 +35,6 @@ pub struct DumpPlan {
     pub leave_stopped: bool,
     pub allow_unsupported: bool,
     pub quiet: bool,
+    /// Copy-on-write: freeze only while a fork is made (cow.rs).
+    pub cow: bool,
 }

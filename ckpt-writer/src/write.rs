@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
 
+use crate::cow::Overlay;
 use crate::error::{Error, Result};
 use crate::plan::Output;
 
@@ -112,6 +113,8 @@ pub struct PageReader {
     pid: i32,
     mem: File,
     progress: Option<ProgressBar>,
+    /// Bytes taken earlier that replace what `pid` holds (--cow, cow.rs).
+    overlay: Option<Overlay>,
 }
 
 impl PageReader {
@@ -126,7 +129,13 @@ impl PageReader {
             }
             bar
         });
-        Ok(PageReader { pid, mem, progress })
+        Ok(PageReader { pid, mem, progress, overlay: None })
+    }
+
+    /// Lays `overlay` over every read.
+    pub fn with_overlay(mut self, overlay: Overlay) -> PageReader {
+        self.overlay = Some(overlay);
+        self
     }
 
     /// Fills `buf` with the target's memory at `addr`: process_vm_readv,
@@ -148,6 +157,9 @@ impl PageReader {
                     self.gone()
                 }
             })?;
+        }
+        if let Some(o) = &self.overlay {
+            o.apply(addr, buf);
         }
         if let Some(bar) = &self.progress {
             bar.inc(len as u64);

@@ -35,5 +35,5 @@ pub use pages::verify_pages;
 pub use reseal::reseal_checksums;
 #[cfg(feature = "std")]
 pub use write::{
-    prepare, prepare_with, write_image, write_prepared, Options, Prepared, RawSection, WriteError,
+    prepare, prepare_with, write_image, write_prepared, write_prepared_with, Options, Prepared, RawSection, WriteError,
 };

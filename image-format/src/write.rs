@@ -397,7 +397,19 @@ pub fn write_image<W: Write>(
 pub fn write_prepared<W: Write>(
     p: &Prepared,
     out: &mut W,
+    fill: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> Result<u64, WriteError> {
+    write_prepared_with(p, out, fill, Crc32c::update)
+}
+
+/// `write_prepared` with the page checksums computed by `checksum`, which
+/// must give the results of `Crc32c::update` (a host writer passes a
+/// hardware CRC32C; this crate keeps the portable one as the reference).
+pub fn write_prepared_with<W: Write>(
+    p: &Prepared,
+    out: &mut W,
     mut fill: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+    checksum: impl Fn(&mut Crc32c, &[u8]),
 ) -> Result<u64, WriteError> {
     let h = &p.header;
     out.write_all(&p.header_bytes)?;
@@ -405,28 +417,33 @@ pub fn write_prepared<W: Write>(
     let pad = h.pages_offset - HEADER_SIZE as u64 - h.metadata_len;
     out.write_all(&vec![0u8; pad as usize])?;
 
-    let largest = p
-        .runs
-        .iter()
-        .map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE))
-        .max()
-        .unwrap_or(0);
-    let mut buf = vec![0u8; largest.min(WRITE_CHUNK as u64) as usize];
+    // Page data goes out in writes of WRITE_CHUNK bytes gathered over
+    // consecutive runs (which are often a few pages each): the caller's
+    // `fill` writes straight into this buffer, so no byte is copied again
+    // on its way to `out`.
+    let total: u64 = p.runs.iter().map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE)).sum();
+    let mut buf = vec![0u8; total.min(WRITE_CHUNK as u64) as usize];
+    let mut used = 0usize;
     let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
     for (addr, run) in &p.runs {
         let mut crc = Crc32c::new();
         let mut done = 0u64;
         let total = run.page_count * PAGE_SIZE;
         while done < total {
-            let n = (total - done).min(buf.len() as u64) as usize;
-            let chunk = &mut buf[..n];
+            let n = (total - done).min((buf.len() - used) as u64) as usize;
+            let chunk = &mut buf[used..used + n];
             fill(addr + done, chunk)?;
-            crc.update(chunk);
-            out.write_all(chunk)?;
+            checksum(&mut crc, chunk);
+            used += n;
+            if used == buf.len() {
+                out.write_all(&buf)?;
+                used = 0;
+            }
             done += n as u64;
         }
         crcs.extend_from_slice(&crc.finish().to_le_bytes());
     }
+    out.write_all(&buf[..used])?;
 
     crcs.resize(crcs.len().next_multiple_of(8), 0);
     let run_count = p.runs.len() as u32;

@@ -99,6 +99,18 @@ impl Crc32c {
     pub const fn finish(&self) -> u32 {
         !self.state
     }
+
+    /// The running register (the checksum before its final inversion), so
+    /// that another implementation of the same CRC, such as the SSE4.2
+    /// `crc32` instruction a host writer may use, can continue it.
+    pub const fn register(&self) -> u32 {
+        self.state
+    }
+
+    /// A checksum continued from a `register` value.
+    pub const fn from_register(register: u32) -> Self {
+        Crc32c { state: register }
+    }
 }
 
 /// Bytes checksummed between two calls of a pace function.

@@ -1,0 +1,147 @@
+//! `dump --cow`: the image of a process read through its copy-on-write
+//! fork holds what a frozen dump of the same state holds, region by region
+//! and byte by byte; memory a fork does not get as it was is refused with
+//! its reason, the target running on and no image left. Needs root
+//! (ptrace of a child that is not ours).
+
+mod common;
+mod held;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use held::held;
+use image_format::Image;
+
+/// Every region of an image with its stored pages (page index -> bytes),
+/// the bytes of every thread's rseq area set to zero: the kernel keeps the
+/// cpu and mm-cid fields there up to date whenever the thread returns to
+/// user mode, so two dumps of a process that did not run may differ there.
+#[allow(clippy::type_complexity)]
+fn regions_of(file: &Path) -> BTreeMap<u64, (String, BTreeMap<u64, Vec<u8>>)> {
+    let bytes = std::fs::read(file).unwrap();
+    let img = Image::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {}", file.display(), e.name()));
+    let rseq: Vec<(u64, u64)> = img.threads().map(|t| (t.state.rseq.addr, u64::from(t.state.rseq.len))).collect();
+    let mut out = BTreeMap::new();
+    for r in img.regions() {
+        let key = format!("{:#x}-{:#x} prot {} kind {:?} flags {} path {:?}", r.start, r.end, r.prot, r.kind, r.flags, String::from_utf8_lossy(img.string(r.path)));
+        let mut pages = BTreeMap::new();
+        for run in img.page_runs(&r) {
+            for i in 0..run.page_count {
+                let at = (run.file_offset + i * 4096) as usize;
+                let mut page = bytes[at..at + 4096].to_vec();
+                let addr = r.start + (run.page_index + i) * 4096;
+                for &(a, len) in &rseq {
+                    for b in a.max(addr)..(a + len).min(addr + 4096) {
+                        page[(b - addr) as usize] = 0;
+                    }
+                }
+                pages.insert(run.page_index + i, page);
+            }
+        }
+        out.insert(r.start, (key, pages));
+    }
+    out
+}
+
+/// Children of `pid` (all its threads'), from /proc.
+fn children(pid: i32) -> Vec<String> {
+    let mut all = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let t = t.unwrap().path();
+        all.extend(std::fs::read_to_string(t.join("children")).unwrap().split_whitespace().map(String::from));
+    }
+    all
+}
+
+/// Waits until `pid` is blocked in read(0, ...): "waiting at K" is printed
+/// just before the read, and a process dumped between the two would run
+/// on into it between two dumps (stdio state, stack).
+fn wait_in_read(pid: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let sc = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap();
+        let state = proc_state(pid);
+        if sc.starts_with("0 0x0 ") && state == Some('S') {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "pid {pid} never blocked in read: {sc:?} {state:?}");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_cow_image_holds_what_a_frozen_one_holds() {
+    let args = ["plain", "64"];
+    let want = baseline("cowshape", &args);
+    let dir = scratch("cow-same");
+    let (mut t, mut gate) = held("cowshape", "1", &args);
+    t.wait_line("waiting at 1");
+    wait_in_read(t.pid());
+    let (frozen, cow) = (dir.join("frozen.ckpt"), dir.join("cow.ckpt"));
+    dump(t.pid(), &frozen, &[]);
+    let out = ckpt().args(["dump", &t.pid().to_string(), "--cow", "-o"]).arg(&cow).output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dump --cow failed: {summary}");
+    assert!(summary.contains("copy-on-write"), "{summary}");
+    // The snapshot fork was killed and reaped by the target.
+    assert_eq!(children(t.pid()), Vec::<String>::new());
+
+    let (a, b) = (regions_of(&frozen), regions_of(&cow));
+    assert_eq!(a.values().map(|r| &r.0).collect::<Vec<_>>(), b.values().map(|r| &r.0).collect::<Vec<_>>());
+    let mut pages = 0;
+    let zero = vec![0u8; 4096];
+    for ((name, pa), (_, pb)) in a.values().zip(b.values()) {
+        for i in pa.keys().chain(pb.keys().filter(|i| !pa.contains_key(i))) {
+            // Stored on one side only: the shared zero page of a mapping
+            // without pages of its own, which fork does not copy (README).
+            let (x, y) = (pa.get(i).unwrap_or(&zero), pb.get(i).unwrap_or(&zero));
+            assert!(x == y, "{name}: page {i} differs (stored in frozen: {}, in cow: {})", pa.contains_key(i), pb.contains_key(i));
+            pages += 1;
+        }
+    }
+    // 64 MiB private, 1 MiB shared, 16 pages more, plus the program's own.
+    assert!(pages > 64 * 256 + 256 + 16, "only {pages} pages compared");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    gate.open();
+    let (st, lines) = t.finish();
+    assert!(st.success(), "cowshape after the dumps: {lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
+
+#[test]
+fn memory_a_fork_does_not_get_is_refused_and_the_target_runs_on() {
+    for (mode, reason) in [("wipeonfork", "MADV_WIPEONFORK"), ("dontfork", "MADV_DONTFORK")] {
+        let args = [mode, "4"];
+        let want = baseline("cowshape", &args);
+        let dir = scratch(&format!("cow-{mode}"));
+        let (mut t, mut gate) = held("cowshape", "1", &args);
+        t.wait_line("waiting at 1");
+        let image = dir.join("saved.ckpt");
+        let out = ckpt().args(["dump", &t.pid().to_string(), "--cow", "-o"]).arg(&image).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{mode}: {stderr}");
+        assert!(stderr.contains(reason) && stderr.contains("dump without --cow"), "{mode}: {stderr}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{mode}: something was left in {}", dir.display());
+        assert_eq!(children(t.pid()), Vec::<String>::new(), "{mode}: the snapshot fork is still there");
+        // A frozen dump of it works.
+        dump(t.pid(), &image, &[]);
+        gate.open();
+        let (st, lines) = t.finish();
+        assert!(st.success(), "{mode}: cowshape after the refused dump: {lines:?}");
+        assert_eq!(deterministic(&lines), want, "{mode}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn cow_conflicts_with_kill_and_leave_stopped() {
+    for other in ["--kill", "--leave-stopped"] {
+        let out = run_ckpt(&["dump", "1", "--cow", other]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{other}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{other}: {stderr}");
+    }
+}
