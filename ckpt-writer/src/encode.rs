@@ -134,6 +134,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 offset: f.offset,
                 path: ByteString(f.path.clone()),
                 cloexec: f.cloexec,
+                file: 0,
             })
             .collect(),
     }

@@ -37,3 +37,10 @@ pub const NUM_SIGACTIONS: u32 = 64;
 pub const NUM_RLIMITS: usize = 16;
 /// Chunk size the writer asks its page callback for; bounds its buffer.
 pub const WRITE_CHUNK: usize = 1 << 20;
+/// Open file descriptions recorded (at most one per fd).
+pub const MAX_FILES: u32 = MAX_FDS;
+/// Bytes in FILE_DATA: queued pipe bytes.
+pub const MAX_FILE_DATA: u32 = 16 << 20;
+/// Largest pipe size recorded (pipe-max-size is 1 MiB by default; root
+/// may raise it, the kernel caps it at 2^31).
+pub const MAX_PIPE_SIZE: u64 = 1 << 31;

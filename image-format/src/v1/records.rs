@@ -283,6 +283,9 @@ code_enum! {
         Inherit = 1,
         /// Unsupported at dump time: left closed.
         Closed = 2,
+        /// Recreated from the open file description FILES[`file`], which
+        /// other fds may share.
+        Shared = 3,
     }
 }
 
@@ -304,9 +307,82 @@ record! {
         pub path: StrRef,
         /// FD_CLOEXEC set.
         pub cloexec: bool,
-        reserved _36: 4,
+        /// Index in FILES of the description a Shared fd refers to; 0 for
+        /// the other dispositions.
+        pub file: u32,
     }
 }
 
 /// Size of an FDS record.
 pub const FD_SIZE: usize = size_of::<FdWire>();
+
+code_enum! {
+    /// What an open file description (a FILES record) is.
+    pub enum FileKind {
+        /// Regular file, opened again by path.
+        Regular = 0,
+        /// Directory, opened again by path.
+        Directory = 1,
+        /// Character device, opened again by path.
+        CharDev = 2,
+        /// One end of a pipe (the access mode says which).
+        Pipe = 3,
+        /// The restoring caller's fd `value0` (0-2), which the image
+        /// inherits there too: a duplicate of it.
+        Stdio = 4,
+    }
+}
+
+/// `File::kind_flags` bits of a pipe end.
+pub mod pipe_flags {
+    /// The pipe's other end is not in the image: restored as closed (the
+    /// read end sees the queued bytes, then end of file; the write end
+    /// EPIPE).
+    pub const PEER_GONE: u32 = 1;
+    /// All bits v1 knows for pipes.
+    pub const KNOWN: u32 = PEER_GONE;
+}
+
+/// File status flags (O_*) an open file description may record: access
+/// mode, O_APPEND, O_NONBLOCK, O_DSYNC, O_ASYNC, O_DIRECT, O_LARGEFILE,
+/// O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_SYNC, O_PATH.
+pub const FILE_STATUS_KNOWN: u32 =
+    0o3 | 0o2000 | 0o4000 | 0o10000 | 0o20000 | 0o40000 | 0o100000 | 0o200000 | 0o400000 | 0o1000000 | 0o4010000 | 0o10000000;
+
+record! {
+    /// One open file description, which one or more FDS records share.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct File = FileWire[96] {
+        /// Kind.
+        pub kind: FileKind,
+        /// File status flags (access mode, O_APPEND, O_NONBLOCK, ...).
+        pub status_flags: u32,
+        /// File position (Regular).
+        pub offset: u64,
+        /// Path (Regular, Directory, CharDev), else empty.
+        pub path: StrRef,
+        /// Pipe number (Pipe): the ends of one pipe share it; 0 otherwise.
+        pub pipe: u32,
+        /// Kind-specific flag bits (`pipe_flags`).
+        pub kind_flags: u32,
+        /// Offset of this description's bytes in FILE_DATA (a pipe's
+        /// queued bytes, on its read end).
+        pub data_offset: u64,
+        /// Length of those bytes.
+        pub data_len: u64,
+        /// Kind-specific value: Pipe: its size (F_GETPIPE_SZ); Stdio: the fd.
+        pub value0: u64,
+        /// Kind-specific value (none yet).
+        pub value1: u64,
+        /// Kind-specific value (none yet).
+        pub value2: u64,
+        /// Kind-specific value (none yet).
+        pub value3: u64,
+        /// Kind-specific value (none yet).
+        pub value4: u64,
+        reserved _88: 8,
+    }
+}
+
+/// Size of a FILES record.
+pub const FILE_SIZE: usize = size_of::<FileWire>();

@@ -56,6 +56,12 @@ pub mod kind {
     pub const PAGE_RUNS: u32 = 7;
     /// Open file descriptors.
     pub const FDS: u32 = 8;
+    /// Open file descriptions that FDS records share (absent: none).
+    pub const FILES: u32 = 9;
+    /// Bytes of the open file descriptions (queued pipe bytes); like
+    /// STRINGS, one byte per record (absent: none).
+    pub const FILE_DATA: u32 = 10;
+    /// Reserved: kinds 11-15 for more file state (epoll interest lists).
     /// Reserved: pending signals (later version).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Reserved: POSIX and interval timers (later version).

@@ -257,6 +257,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/dev/pts/0".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 1,
@@ -266,6 +267,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 2,
@@ -275,6 +277,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/dev/pts/0".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 3,
@@ -284,6 +287,7 @@ pub fn sample() -> ImageDesc {
                 offset: 77,
                 path: "/tmp/log.txt".into(),
                 cloexec: true,
+                file: 0,
             },
             FdDesc {
                 fd: 4,
@@ -293,6 +297,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/home/user".into(),
                 cloexec: true,
+                file: 0,
             },
             FdDesc {
                 fd: 7,
@@ -302,12 +307,64 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "".into(),
                 cloexec: false,
+                file: 0,
             },
         ],
+        files: Vec::new(),
     }
 }
 
 /// Writes `desc` to memory with pages from `fill`.
+/// `sample()` with open file descriptions: fds 8 and 9 share a regular
+/// file (FILES 0); fds 10 and 11 are the read and write ends of pipe 1
+/// (FILES 1, 2) with 3 queued bytes; fd 12 is a read end whose writer is
+/// gone (FILES 3, pipe 2, 2 bytes); fd 13 duplicates the caller's fd 1
+/// (FILES 4).
+pub fn sample_files() -> ImageDesc {
+    let mut d = sample();
+    let shared = |fd: u32, file: u32, kind: FdKind| FdDesc {
+        fd,
+        kind,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: fd % 2 == 0,
+        file,
+    };
+    d.fds.extend([
+        shared(8, 0, FdKind::Regular),
+        shared(9, 0, FdKind::Regular),
+        shared(10, 1, FdKind::Pipe),
+        shared(11, 2, FdKind::Pipe),
+        shared(12, 3, FdKind::Pipe),
+        shared(13, 4, FdKind::Pipe),
+    ]);
+    let mut reg = FileDesc::new(FileKind::Regular);
+    reg.status_flags = 0o2002;
+    reg.offset = 4096;
+    reg.path = "/tmp/shared.txt".into();
+    let pipe_end = |access: u32, pipe: u32, data: &[u8], flags: u32| {
+        let mut f = FileDesc::new(FileKind::Pipe);
+        f.status_flags = access | 0o4000 * access;
+        f.pipe = pipe;
+        f.kind_flags = flags;
+        f.data = Blob(data.to_vec());
+        f.values[0] = 65536;
+        f
+    };
+    let mut stdio = FileDesc::new(FileKind::Stdio);
+    stdio.values[0] = 1;
+    d.files = vec![
+        reg,
+        pipe_end(0, 1, b"abc", 0),
+        pipe_end(1, 1, b"", 0),
+        pipe_end(0, 2, b"de", image_format::v1::records::pipe_flags::PEER_GONE),
+        stdio,
+    ];
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");
