@@ -9,6 +9,7 @@ mod dump;
 mod encode;
 mod error;
 mod fds;
+mod fds_shared;
 mod freeze;
 mod inject;
 mod inspect;

@@ -400,6 +400,7 @@ fn cases() -> Vec<Case> {
         files("bad-file-flags", |d| d.files[0].status_flags |= 3),
         files("bad-file-flags", |d| d.files[3].kind_flags |= 2),
         files("bad-file-flags", |d| d.files[1].status_flags = 2),
+        files("bad-file-flags", |d| d.files[1].status_flags |= 0o40000),
         files("bad-file-values", |d| d.files[0].offset = 1 << 63),
         files("bad-file-values", |d| d.files[0].values[1] = 1),
         files("bad-file-values", |d| d.files[0].pipe = 1),

@@ -420,7 +420,7 @@ impl<'a> Metadata<'a> {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
                         return Err(FormatError::BadFileValues);
                     }
-                    if f.kind_flags & !pipe_flags::KNOWN != 0 || access == 2 {
+                    if f.kind_flags & !pipe_flags::KNOWN != 0 || access == 2 || f.status_flags & !pipe_flags::STATUS != 0 {
                         return Err(FormatError::BadFileFlags);
                     }
                     let size = f.value0;
@@ -458,6 +458,11 @@ impl<'a> Metadata<'a> {
     /// Open file descriptions that Shared fds refer to, in record order.
     pub fn files(&self) -> impl Iterator<Item = File> + 'a {
         self.files.iter().filter_map(FileWire::decode)
+    }
+
+    /// Open file description `index` (a Shared fd's `file`).
+    pub fn file(&self, index: u32) -> Option<File> {
+        self.files.get(index as usize).and_then(FileWire::decode)
     }
 
     /// Number of open file descriptions.

@@ -341,6 +341,9 @@ pub mod pipe_flags {
     pub const PEER_GONE: u32 = 1;
     /// All bits v1 knows for pipes.
     pub const KNOWN: u32 = PEER_GONE;
+    /// The status flags a pipe end may have: its access mode, O_NONBLOCK,
+    /// O_APPEND (a packet-mode pipe, O_DIRECT, is not recorded).
+    pub const STATUS: u32 = 0o3 | 0o4000 | 0o2000;
 }
 
 /// File status flags (O_*) an open file description may record: access
