@@ -53,3 +53,10 @@ fn big_memory_is_mapped_lazily_and_a_restored_process_can_be_dumped_again() {
 fn hostile_registers_and_resources_are_refused_and_no_privilege_is_gained() {
     passes(&["restore_hostile"]);
 }
+
+/// Fds sharing open file descriptions, pipes with queued bytes, lone pipe
+/// ends and a dup of stdout, through the module and through ckpt-restore.
+#[test]
+fn shared_descriptions_and_pipes_survive_restore() {
+    passes(&["restore_fds"]);
+}

@@ -503,3 +503,33 @@ fn the_block_goes_in_the_highest_gap_that_fits_avoiding_both_lists() {
         assert!(at + len + GUARD + ROOM_ABOVE <= s || at >= e + GUARD, "{at:#x} overlaps {s:#x}-{e:#x}");
     }
 }
+
+/// A shared description opened by path is checked like a reopened fd, at
+/// the first fd that shares it; pipes and the caller's fds open nothing.
+#[test]
+fn shared_files_must_open_and_keep_their_kind() {
+    let mut desc = common::sample_files();
+    desc.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let shared = b"/tmp/shared.txt".to_vec();
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared.clone(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    run(&desc, &mut host).unwrap();
+    let opens: Vec<u32> = host.opened.iter().filter(|(p, _)| *p == shared).map(|(_, f)| *f).collect();
+    assert_eq!(opens.len(), 2, "once per fd that shares it");
+    assert!(opens.iter().all(|f| f & 3 == 2 && f & 0o4000 != 0 && f & 0o2000 == 0), "O_RDWR, never blocking, no O_APPEND: {opens:?}");
+    assert_eq!(host.opened.len(), host.opened.iter().filter(|(p, _)| !p.is_empty()).count(), "nothing opened without a path");
+
+    let mut host = Scripted::permissive(&desc);
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(8)));
+
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared.clone(), Ok(FileFacts { mode: 0o040_755, ..FileFacts::default() }));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileChanged, Detail::Fd(8)));
+
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared, Err(errno::EACCES));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFilePermission, Detail::Fd(8)));
+}
