@@ -17,10 +17,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
-use image_format::v1::records::pipe_flags;
+use image_format::v1::records::{pipe_flags, ANON_STATUS};
 use image_format::{FileDesc, FileKind};
 
 use crate::error::{Error, Result};
+use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
 
@@ -65,6 +66,8 @@ struct Seen {
     /// own (pipes), or why it is unsupported.
     allowed: std::result::Result<FdDisposition, String>,
     inode: Option<(u64, u64)>,
+    /// eventfd, signalfd, epoll or timerfd.
+    anon: Option<fds_anon::Anon>,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -80,21 +83,29 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
         let flags = raw_flags & !(libc::O_CLOEXEC as u32);
         let stdio = (0..=2).contains(&fd);
         let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio);
+        let anon = match &info.target {
+            FDTarget::AnonInode(name) => fds_anon::Anon::of(name.trim_matches(['[', ']'])),
+            _ => None,
+        };
         let allowed = match disposition {
-            Some(FdDisposition::Shared) if flags & !pipe_flags::STATUS != 0 => {
+            Some(FdDisposition::Shared) if anon.is_some() && flags & !ANON_STATUS != 0 => {
+                Err(format!("an anonymous inode with status flags {flags:o}"))
+            }
+            Some(FdDisposition::Shared) if anon.is_none() && flags & !pipe_flags::STATUS != 0 => {
                 Err(format!("a pipe with status flags {flags:o} (packet mode, O_DIRECT, is not supported)"))
             }
             Some(d) => Ok(d),
             None => Err(why),
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd) });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon });
     }
     seen.sort_by_key(|s| s.state.fd);
     let groups = group_by_description(pid, &seen)?;
 
     let mut table = FdTable { fds: Vec::new(), files: Vec::new(), notes: Vec::new() };
     let mut ends = Vec::new();
+    let mut epoll_inos = Vec::new();
     // (index in `seen`, index in `ends`) of the fds that share a pipe end.
     let mut on_pipe: Vec<(usize, usize)> = Vec::new();
     let mut out: Vec<FdState> = seen.iter().map(|s| s.state.clone()).collect();
@@ -134,6 +145,17 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                     out[i].file = (table.files.len() - 1) as u32;
                 }
             }
+            Ok(FdDisposition::Shared) if first.anon.is_some() => {
+                let (file, inos) = fds_anon::describe(pid, first.state.fd, first.anon, first.state.flags)?;
+                table.files.push(file);
+                if !inos.is_empty() {
+                    epoll_inos.push((table.files.len() - 1, inos));
+                }
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
             Ok(FdDisposition::Shared) => {
                 let ino = first.inode.map_or(0, |(_, ino)| ino);
                 ends.push(PipeEnd { ino, fd: first.state.fd, flags: first.state.flags });
@@ -165,6 +187,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     }
     table.files.extend(pipes.files);
     table.notes = pipes.notes;
+    fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;
     Ok(table)
 }
@@ -229,7 +252,11 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
         }
         FDTarget::Socket(ino) => (FdKind::Socket, None, Vec::new(), format!("a socket (socket:[{ino}])")),
         FDTarget::Net(ino) => (FdKind::Socket, None, Vec::new(), format!("a network namespace (net:[{ino}])")),
-        FDTarget::AnonInode(name) => (FdKind::Other, None, Vec::new(), format!("an anonymous inode ({})", name.trim_matches(['[', ']']))),
+        FDTarget::AnonInode(name) => {
+            let name = name.trim_matches(['[', ']']);
+            let d = fds_anon::Anon::of(name).map(|_| FdDisposition::Shared);
+            (FdKind::Other, d, Vec::new(), format!("an anonymous inode ({name})"))
+        }
         FDTarget::MemFD(name) => (FdKind::Other, None, Vec::new(), format!("a memfd ({name})")),
         FDTarget::Other(kind, ino) => (FdKind::Other, None, Vec::new(), format!("{kind}:[{ino}]")),
     }

@@ -238,5 +238,21 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             if f.kind_flags & 1 != 0 { ", other end not in the image" } else { "" }
         ),
         K::Stdio => format!("the restoring caller's fd {}", f.values[0]),
+        K::EventFd => format!("eventfd count {}{}, flags {:#o}", f.values[0], if f.kind_flags & 1 != 0 { " (semaphore)" } else { "" }, f.status_flags),
+        K::SignalFd => format!("signalfd mask {:#018x}, flags {:#o}", f.values[0], f.status_flags),
+        K::Epoll => {
+            let list: Vec<String> = f.epoll.iter().map(|e| format!("fd {} events {:#x} data {:#x}", e.fd, e.events, e.data)).collect();
+            format!("epoll, flags {:#o}, {} watched: {}", f.status_flags, f.epoll.len(), list.join("; "))
+        }
+        K::TimerFd => format!(
+            "timerfd clock {}, {} ns left, interval {} ns, {} expirations unread{}{}, flags {:#o}",
+            f.values[0],
+            f.values[1],
+            f.values[2],
+            f.values[3],
+            if f.kind_flags & 1 != 0 { format!(", absolute expiry {}", f.values[4]) } else { String::new() },
+            if f.kind_flags & 2 != 0 { ", cancel on set" } else { "" },
+            f.status_flags
+        ),
     }
 }

@@ -9,6 +9,8 @@ mod dump;
 mod encode;
 mod error;
 mod fds;
+mod fds_anon;
+mod fds_fdinfo;
 mod fds_shared;
 mod freeze;
 mod inject;

@@ -6,7 +6,7 @@ use std::fmt;
 use std::vec::Vec;
 
 use crate::v1::{
-    AuxvEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, RegionKind, Rlimit, SigAction,
+    AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, RegionKind, Rlimit, SigAction,
     ThreadState,
 };
 
@@ -178,8 +178,11 @@ pub struct FileDesc {
     pub kind_flags: u32,
     /// Queued bytes (a pipe's read end).
     pub data: Blob,
-    /// Kind-specific values (value0..value4).
+    /// Kind-specific values (value0..value4). For epoll, value0 and
+    /// value1 (where its list lies in EPOLL) are the writer's to fill in.
     pub values: [u64; 5],
+    /// An epoll description's interest list.
+    pub epoll: Vec<EpollEntry>,
 }
 
 impl FileDesc {
@@ -194,6 +197,7 @@ impl FileDesc {
             kind_flags: 0,
             data: Blob::default(),
             values: [0; 5],
+            epoll: Vec::new(),
         }
     }
 }
@@ -273,6 +277,7 @@ impl ImageDesc {
                     kind_flags: f.kind_flags,
                     data: Blob(img.file_data(&f).to_vec()),
                     values: [f.value0, f.value1, f.value2, f.value3, f.value4],
+                    epoll: img.epoll_entries(&f).collect(),
                 })
                 .collect(),
         }

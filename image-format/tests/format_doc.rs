@@ -31,6 +31,7 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### PAGE_RUNS", PageRunWire::FIELDS, size_of::<PageRunWire>()),
         ("### FDS", FdWire::FIELDS, size_of::<FdWire>()),
         ("### FILES", FileWire::FIELDS, size_of::<FileWire>()),
+        ("### EPOLL", EpollEntryWire::FIELDS, size_of::<EpollEntryWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -155,6 +156,7 @@ fn section_kinds_table_matches() {
         (kind::FDS, "FDS", size_of::<FdWire>()),
         (kind::FILES, "FILES", size_of::<FileWire>()),
         (kind::FILE_DATA, "FILE_DATA", 1),
+        (kind::EPOLL, "EPOLL", size_of::<EpollEntryWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {

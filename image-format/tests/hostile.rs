@@ -371,7 +371,7 @@ fn cases() -> Vec<Case> {
         desc("bad-fd-offset", |d| d.fds[3].offset = 1 << 63),
         desc("missing-path", |d| d.fds[3].path = ByteString::default()),
         // Open file descriptions.
-        files("bad-fd-file", |d| d.fds[6].file = 5),
+        files("bad-fd-file", |d| d.fds[6].file = 9),
         desc("bad-fd-file", |d| d.fds[3].file = 1),
         files("bad-fd-file", |d| d.fds[6].offset = 1),
         files("bad-fd-file", |d| d.fds[6].open_flags = 2),
@@ -448,6 +448,40 @@ fn cases() -> Vec<Case> {
         files("bad-pipe-size", |d| d.files[1].values[0] = 2),
         files("bad-stdio-file", |d| d.files[4].values[0] = 3),
         files("bad-stdio-file", |d| d.fds[1].disposition = FdDisposition::Closed),
+        files("bad-file-flags", |d| d.files[5].status_flags = 0),
+        files("bad-file-flags", |d| d.files[5].kind_flags = 2),
+        files("bad-file-flags", |d| d.files[8].kind_flags = 4),
+        files("bad-file-values", |d| d.files[5].values[0] = u64::MAX),
+        files("bad-file-values", |d| d.files[6].values[1] = 1),
+        files("bad-file-values", |d| d.files[6].kind_flags = 1),
+        files("bad-file-values", |d| d.files[7].offset = 1),
+        files("bad-epoll-target", |d| d.files[7].epoll[0].fd = 5),
+        files("bad-epoll-target", |d| d.files[7].epoll[0].fd = 7),
+        files("bad-epoll-events", |d| d.files[7].epoll[0].events |= 0x4000),
+        files("bad-epoll-events", |d| d.files[7].epoll[0].events = (1 << 28) | (1 << 30)),
+        (
+            "bad-epoll-entries",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 7) + 56;
+                wr64(&mut b, o, 1);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        (
+            "bad-epoll-entries",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 7) + 48;
+                wr64(&mut b, o, 1);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        files("bad-timer", |d| d.files[8].values[0] = 2),
+        files("bad-timer", |d| d.files[8].values[1] = 1 << 63),
+        files("bad-timer", |d| d.files[8].values[4] = 1),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();

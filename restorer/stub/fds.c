@@ -20,6 +20,21 @@ typedef unsigned long long u64;
 #define SYS_fcntl 72
 #define SYS_dup3 292
 #define SYS_pipe2 293
+#define SYS_ioctl 16
+#define SYS_epoll_ctl 233
+#define SYS_timerfd_create 283
+#define SYS_timerfd_settime 286
+#define SYS_signalfd4 289
+#define SYS_eventfd2 290
+#define SYS_epoll_create1 291
+#define EFD_SEMAPHORE 1
+#define EPOLL_CTL_ADD 1
+#define TFD_TIMER_ABSTIME 1
+#define TFD_TIMER_CANCEL_ON_SET 2
+#define TFD_IOC_SET_TICKS 0x40085400 /* _IOW('T', 0, u64) */
+#define CLOCK_REALTIME 0
+#define CLOCK_REALTIME_ALARM 8
+#define NSEC 1000000000ULL
 
 #define F_SETFL 4
 #define F_DUPFD_CLOEXEC 1030
@@ -41,6 +56,35 @@ static long sys3(long nr, u64 a, u64 b, u64 c)
 	long ret;
 	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
 	return ret;
+}
+
+static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
+{
+	long ret;
+	register u64 r10 __asm__("r10") = d;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+	return ret;
+}
+
+struct timespec64 {
+	long long sec, nsec;
+};
+
+struct itimerspec64 {
+	struct timespec64 interval, value;
+};
+
+/* struct epoll_event is packed on x86-64. */
+struct epoll_event64 {
+	unsigned int events;
+	u64 data;
+} __attribute__((packed));
+
+static struct timespec64 ts_of(u64 ns)
+{
+	struct timespec64 t = { (long long)(ns / NSEC), (long long)(ns % NSEC) };
+
+	return t;
 }
 
 static struct chkpt_plan_file *files_of(struct chkpt_plan *plan)
@@ -129,6 +173,71 @@ static void create_pipe(struct chkpt_plan *plan, u64 index)
 	}
 }
 
+/* An eventfd with its counter (written, since eventfd2 takes 32 bits). */
+static long create_eventfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_eventfd2, 0, O_CLOEXEC | (f->flags & O_NONBLOCK) | (f->kind_flags & 1 ? EFD_SEMAPHORE : 0), 0);
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_EVENTFD, index, fd);
+	if (f->value) {
+		err = sys3(SYS_write, fd, (u64)&f->value, 8);
+		if (err != 8)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_EVENTFD, index, err < 0 ? err : -5);
+	}
+	return fd;
+}
+
+/* A timerfd: armed first (timerfd_settime clears the unread expirations),
+ * then its unread expirations. An absolute timer on a realtime clock keeps
+ * its absolute expiry (and CANCEL_ON_SET); any other counts down what was
+ * left at dump time. */
+static long create_timerfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_timerfd_create, f->value, O_CLOEXEC | (f->flags & O_NONBLOCK), 0);
+	struct itimerspec64 its;
+	u64 flags = 0;
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, fd);
+	if (f->value1) {
+		its.interval = ts_of(f->value2);
+		its.value = ts_of(f->value1);
+		if ((f->kind_flags & 1) && (f->value == CLOCK_REALTIME || f->value == CLOCK_REALTIME_ALARM)) {
+			its.value = ts_of(f->value4);
+			flags = TFD_TIMER_ABSTIME | (f->kind_flags & 2 ? TFD_TIMER_CANCEL_ON_SET : 0);
+		}
+		err = sys4(SYS_timerfd_settime, fd, flags, (u64)&its, 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, err);
+	}
+	if (f->value3) {
+		err = sys3(SYS_ioctl, fd, TFD_IOC_SET_TICKS, (u64)&f->value3);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, err);
+	}
+	return fd;
+}
+
+/* An epoll's interest list, once every fd of the image is in place. */
+static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
+{
+	struct chkpt_plan_epoll *e = (struct chkpt_plan_epoll *)((char *)plan + f->data_offset);
+	struct epoll_event64 ev;
+	u64 i;
+	long err;
+
+	for (i = 0; i < f->data_len; i++) {
+		ev.events = (unsigned int)e[i].events;
+		ev.data = e[i].data;
+		err = sys4(SYS_epoll_ctl, f->temp, EPOLL_CTL_ADD, e[i].fd, (u64)&ev);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_EPOLL_ADD, e[i].fd, err);
+	}
+}
+
 void chkpt_restore_files(struct chkpt_plan *plan)
 {
 	struct chkpt_plan_file *files = files_of(plan);
@@ -152,6 +261,25 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			if (err < 0 && err != -EBADF)
 				chkpt_fail(plan, CHKPT_STEP_DUP_STDIO, i, err);
 			f->temp = err < 0 ? ~0ULL : (u64)err;
+		} else if (f->kind == CHKPT_FILE_EVENTFD) {
+			f->temp = keep(plan, create_eventfd(plan, f, i), CHKPT_STEP_CREATE_EVENTFD, i);
+		} else if (f->kind == CHKPT_FILE_SIGNALFD) {
+			err = sys4(SYS_signalfd4, ~0ULL, (u64)&f->value, 8, O_CLOEXEC | (f->flags & O_NONBLOCK));
+			if (err < 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_SIGNALFD, i, err);
+			f->temp = keep(plan, err, CHKPT_STEP_CREATE_SIGNALFD, i);
+		} else if (f->kind == CHKPT_FILE_TIMERFD) {
+			f->temp = keep(plan, create_timerfd(plan, f, i), CHKPT_STEP_CREATE_TIMERFD, i);
+		} else if (f->kind == CHKPT_FILE_EPOLL) {
+			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
+			if (err < 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_EPOLL, i, err);
+			f->temp = keep(plan, err, CHKPT_STEP_CREATE_EPOLL, i);
+			if (f->flags & O_NONBLOCK) {
+				err = sys3(SYS_fcntl, f->temp, F_SETFL, O_NONBLOCK);
+				if (err < 0)
+					chkpt_fail(plan, CHKPT_STEP_SET_FILE_FLAGS, i, err);
+			}
 		} else {
 			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, i, -22);
 		}
@@ -167,6 +295,10 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_PLACE_FD, l->fd, err);
 	}
+	/* Interest lists last: every fd they name is in place now. */
+	for (i = 0; i < plan->nr_files; i++)
+		if (files[i].kind == CHKPT_FILE_EPOLL && files[i].temp != ~0ULL)
+			fill_epoll(plan, &files[i]);
 	for (i = 0; i < plan->nr_files; i++)
 		if (files[i].temp != ~0ULL)
 			sys3(SYS_close, files[i].temp, 0, 0);

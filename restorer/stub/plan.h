@@ -71,6 +71,11 @@ enum {
 	CHKPT_FILE_OPEN = 1, /* open(path, flags), lseek(offset) unless ~0 */
 	CHKPT_FILE_PIPE = 2, /* one end of a pipe: pipe2 creates it and its peer */
 	CHKPT_FILE_DUP = 3,  /* dup of the caller's fd `value` (0-2) */
+	CHKPT_FILE_EVENTFD = 4,  /* counter `value`; kind_flags 1: EFD_SEMAPHORE */
+	CHKPT_FILE_SIGNALFD = 5, /* mask `value` */
+	CHKPT_FILE_EPOLL = 6,    /* interest list: data_len entries of struct chkpt_plan_epoll at data_offset */
+	CHKPT_FILE_TIMERFD = 7,  /* clock `value`; value1 left, value2 interval (ns), value3 ticks, value4 absolute */
+				 /* expiry; kind_flags 1: absolute, 2: cancel on set */
 };
 
 struct chkpt_plan_file {
@@ -83,6 +88,15 @@ struct chkpt_plan_file {
 	unsigned long long data_len;
 	unsigned long long value;           /* PIPE: pipe size; DUP: the caller's fd */
 	unsigned long long temp;            /* the stub's: its fd for the description until placed, ~0 before */
+	unsigned long long kind_flags;      /* the image's (pipe, eventfd, timerfd) */
+	unsigned long long value1, value2, value3, value4; /* TIMERFD */
+};
+
+/* One entry of an epoll instance's interest list. */
+struct chkpt_plan_epoll {
+	unsigned long long fd;
+	unsigned long long events;
+	unsigned long long data;
 };
 
 /* fd `fd` refers to files[file]. */
@@ -197,7 +211,12 @@ struct chkpt_plan {
 	X(49, CREATE_PIPE, "create-pipe") \
 	X(50, DUP_STDIO, "dup-stdio") \
 	X(51, SET_FILE_FLAGS, "set-file-flags") \
-	X(52, PLACE_FD, "place-fd")
+	X(52, PLACE_FD, "place-fd") \
+	X(53, CREATE_EVENTFD, "create-eventfd") \
+	X(54, CREATE_SIGNALFD, "create-signalfd") \
+	X(55, CREATE_TIMERFD, "create-timerfd") \
+	X(56, CREATE_EPOLL, "create-epoll") \
+	X(57, EPOLL_ADD, "epoll-add")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

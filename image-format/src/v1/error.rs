@@ -217,6 +217,14 @@ format_errors! {
         "Pipe size 0, above MAX_PIPE_SIZE, different between its two ends, or smaller than its queued bytes.",
     BadStdioFile = "bad-stdio-file":
         "A Stdio description whose fd is not 0-2 or is not inherited.",
+    BadEpollEntries = "bad-epoll-entries":
+        "epoll descriptions' interest lists not consecutive in EPOLL order, or EPOLL records no description claims.",
+    BadEpollTarget = "bad-epoll-target":
+        "An epoll entry for an fd the image does not have or records as closed.",
+    BadEpollEvents = "bad-epoll-events":
+        "epoll entry events with unknown bits, or EPOLLEXCLUSIVE with EPOLLONESHOT.",
+    BadTimer = "bad-timer":
+        "timerfd with an unknown clock, a time at or above 2^63 ns, or an absolute expiry without ABSTIME.",
 }
 
 /// Result type of every fallible function in this module.

@@ -44,3 +44,9 @@ pub const MAX_FILE_DATA: u32 = 16 << 20;
 /// Largest pipe size recorded (pipe-max-size is 1 MiB by default; root
 /// may raise it, the kernel caps it at 2^31).
 pub const MAX_PIPE_SIZE: u64 = 1 << 31;
+/// epoll interest entries in the whole image.
+pub const MAX_EPOLL_ENTRIES: u32 = 1 << 20;
+/// Largest eventfd counter (ULLONG_MAX - 1).
+pub const MAX_EVENTFD_COUNT: u64 = u64::MAX - 1;
+/// Time values of a timerfd, in ns: below 2^63.
+pub const MAX_TIMER_NS: u64 = i64::MAX as u64;

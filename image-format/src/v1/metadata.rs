@@ -28,6 +28,7 @@ pub struct Metadata<'a> {
     fds: &'a [FdWire],
     files: &'a [FileWire],
     file_data: &'a [u8],
+    epoll: &'a [EpollEntryWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -43,6 +44,7 @@ struct Found<'a> {
     fds: Option<Section<'a>>,
     files: Option<Section<'a>>,
     file_data: Option<Section<'a>>,
+    epoll: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -71,6 +73,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::FDS => &mut found.fds,
             kind::FILES => &mut found.files,
             kind::FILE_DATA => &mut found.file_data,
+            kind::EPOLL => &mut found.epoll,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -164,6 +167,10 @@ impl<'a> Metadata<'a> {
             },
             file_data: match f.file_data {
                 Some(_) => records(f.file_data, 1, MAX_FILE_DATA)?,
+                None => &[],
+            },
+            epoll: match f.epoll {
+                Some(_) => wire_records(f.epoll, MAX_EPOLL_ENTRIES)?,
                 None => &[],
             },
         };
@@ -380,6 +387,8 @@ impl<'a> Metadata<'a> {
         // The pipe last seen, and its first end if the second must follow.
         let mut last_pipe = 0u32;
         let mut open_end: Option<(u32, u64)> = None;
+        // The next epoll description's first interest entry.
+        let mut next_entry = 0u64;
         for w in self.files {
             paced(pace)?;
             let f = w.decode().ok_or(FormatError::UnknownFileKind)?;
@@ -396,7 +405,8 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            if f.kind != FileKind::Pipe && (f.pipe != 0 || f.kind_flags != 0 || !no_data) {
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
+            if f.kind != FileKind::Pipe && (f.pipe != 0 || !no_data) || !has_flags && f.kind_flags != 0 {
                 return Err(FormatError::BadFileValues);
             }
             match f.kind {
@@ -406,6 +416,9 @@ impl<'a> Metadata<'a> {
                     if !offset_ok || values != [0; 5] {
                         return Err(FormatError::BadFileValues);
                     }
+                }
+                FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd => {
+                    self.check_anon_file(&f, &mut next_entry)?;
                 }
                 FileKind::Stdio => {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] || f.status_flags != 0 {
@@ -452,7 +465,82 @@ impl<'a> Metadata<'a> {
         if open_end.is_some() {
             return Err(FormatError::BadPipe);
         }
+        if next_entry != self.epoll.len() as u64 {
+            return Err(FormatError::BadEpollEntries);
+        }
+        for w in self.epoll {
+            paced(pace)?;
+            let fd = w.fd.get();
+            // FDS is sorted: a binary search finds the target, which must
+            // be open after the restore.
+            let at = self.fds.binary_search_by(|f| f.fd.get().cmp(&fd)).map_err(|_| FormatError::BadEpollTarget)?;
+            let closed = FdDisposition::Closed as u32;
+            if self.fds.get(at).is_none_or(|f| f.disposition.get() == closed) {
+                return Err(FormatError::BadEpollTarget);
+            }
+            let ev = w.events.get();
+            let exclusive_oneshot = ev & (1 << 28) != 0 && ev & (1 << 30) != 0;
+            if ev & !EPOLL_EVENTS_KNOWN != 0 || exclusive_oneshot {
+                return Err(FormatError::BadEpollEvents);
+            }
+        }
         Ok(())
+    }
+
+    /// eventfd, signalfd, epoll, timerfd: O_RDWR, perhaps O_NONBLOCK, no
+    /// path or offset, and their own values.
+    fn check_anon_file(&self, f: &File, next_entry: &mut u64) -> Result<()> {
+        if f.status_flags & !ANON_STATUS != 0 || f.status_flags & 3 != 2 {
+            return Err(FormatError::BadFileFlags);
+        }
+        if f.offset != 0 || f.path != StrRef::default() {
+            return Err(FormatError::BadFileValues);
+        }
+        let v = [f.value0, f.value1, f.value2, f.value3, f.value4];
+        match f.kind {
+            FileKind::EventFd => {
+                if f.kind_flags & !eventfd_flags::SEMAPHORE != 0 {
+                    return Err(FormatError::BadFileFlags);
+                }
+                if f.value0 > MAX_EVENTFD_COUNT || v[1..] != [0; 4] {
+                    return Err(FormatError::BadFileValues);
+                }
+            }
+            FileKind::SignalFd => {
+                if v[1..] != [0; 4] {
+                    return Err(FormatError::BadFileValues);
+                }
+            }
+            FileKind::Epoll => {
+                if f.value0 != *next_entry || v[2..] != [0; 3] {
+                    return Err(FormatError::BadEpollEntries);
+                }
+                *next_entry = f.value0.checked_add(f.value1).ok_or(FormatError::BadEpollEntries)?;
+                if *next_entry > self.epoll.len() as u64 {
+                    return Err(FormatError::BadEpollEntries);
+                }
+            }
+            _ => {
+                if f.kind_flags & !timer_flags::KNOWN != 0 {
+                    return Err(FormatError::BadFileFlags);
+                }
+                // CLOCK_REALTIME 0, MONOTONIC 1, BOOTTIME 7, REALTIME_ALARM 8, BOOTTIME_ALARM 9.
+                let clock_ok = matches!(f.value0, 0 | 1 | 7 | 8 | 9);
+                let abs = f.kind_flags & timer_flags::ABSTIME != 0;
+                if !clock_ok || v[1..].iter().any(|&t| t > MAX_TIMER_NS) || (!abs && f.value4 != 0) {
+                    return Err(FormatError::BadTimer);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The interest list of an epoll description.
+    pub fn epoll_entries(&self, f: &File) -> impl Iterator<Item = EpollEntry> + 'a {
+        let start = usize::try_from(f.value0).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(f.value1).unwrap_or(usize::MAX));
+        let list = if f.kind == FileKind::Epoll { self.epoll.get(start..end).unwrap_or(&[]) } else { &[] };
+        list.iter().filter_map(EpollEntryWire::decode)
     }
 
     /// Open file descriptions that Shared fds refer to, in record order.

@@ -330,6 +330,17 @@ code_enum! {
         /// The restoring caller's fd `value0` (0-2), which the image
         /// inherits there too: a duplicate of it.
         Stdio = 4,
+        /// eventfd: counter `value0`, `eventfd_flags`.
+        EventFd = 5,
+        /// signalfd: signal mask `value0` (bit n-1 for signal n).
+        SignalFd = 6,
+        /// epoll instance: its interest list is EPOLL records `value0`
+        /// .. `value0 + value1`.
+        Epoll = 7,
+        /// timerfd: clock `value0`, time left `value1` ns (0: disarmed),
+        /// interval `value2` ns, expirations not yet read `value3`,
+        /// `timer_flags`.
+        TimerFd = 8,
     }
 }
 
@@ -389,3 +400,45 @@ record! {
 
 /// Size of a FILES record.
 pub const FILE_SIZE: usize = size_of::<FileWire>();
+
+/// `File::kind_flags` of an eventfd.
+pub mod eventfd_flags {
+    /// EFD_SEMAPHORE: each read takes 1.
+    pub const SEMAPHORE: u32 = 1;
+}
+
+/// `File::kind_flags` of a timerfd.
+pub mod timer_flags {
+    /// TFD_TIMER_ABSTIME was set: `value4` holds the expiry as the clock's
+    /// absolute time in ns at dump (restored as such for CLOCK_REALTIME,
+    /// whose time is the same on every machine; relative otherwise).
+    pub const ABSTIME: u32 = 1;
+    /// TFD_TIMER_CANCEL_ON_SET.
+    pub const CANCEL_ON_SET: u32 = 2;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = ABSTIME | CANCEL_ON_SET;
+}
+
+/// Status flags of eventfd, signalfd, epoll and timerfd descriptions:
+/// O_RDWR (their only access mode), O_NONBLOCK.
+pub const ANON_STATUS: u32 = 0o2 | 0o4000;
+
+/// epoll event bits an interest entry may have: EPOLLIN .. EPOLLMSG,
+/// EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET.
+pub const EPOLL_EVENTS_KNOWN: u32 = 0x7ff | 0x2000 | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 31);
+
+record! {
+    /// One entry of an epoll instance's interest list.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct EpollEntry = EpollEntryWire[16] {
+        /// The fd registered (an fd of the image).
+        pub fd: u32,
+        /// Its events (EPOLL* bits, EPOLLET, EPOLLONESHOT, ...).
+        pub events: u32,
+        /// The user data epoll_wait returns.
+        pub data: u64,
+    }
+}
+
+/// Size of an EPOLL record.
+pub const EPOLL_ENTRY_SIZE: usize = size_of::<EpollEntryWire>();

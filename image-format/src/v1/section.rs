@@ -61,7 +61,9 @@ pub mod kind {
     /// Bytes of the open file descriptions (queued pipe bytes); like
     /// STRINGS, one byte per record (absent: none).
     pub const FILE_DATA: u32 = 10;
-    /// Reserved: kinds 11-15 for more file state (epoll interest lists).
+    /// Interest lists of the epoll descriptions in FILES (absent: none).
+    pub const EPOLL: u32 = 11;
+    /// Reserved: kinds 12-15 for more file state.
     /// Reserved: pending signals (later version).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Reserved: POSIX and interval timers (later version).

@@ -233,6 +233,16 @@ steps! {
     SetFileFlags = 51, "set-file-flags";
     /// Putting a description at one of its fd numbers.
     PlaceFd = 52, "place-fd";
+    /// Creating an eventfd with its counter.
+    CreateEventfd = 53, "create-eventfd";
+    /// Creating a signalfd.
+    CreateSignalfd = 54, "create-signalfd";
+    /// Creating a timerfd, arming it, setting its unread expirations.
+    CreateTimerfd = 55, "create-timerfd";
+    /// Creating an epoll instance.
+    CreateEpoll = 56, "create-epoll";
+    /// Registering an fd with an epoll instance (detail: the fd).
+    EpollAdd = 57, "epoll-add";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -585,7 +595,9 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
 // ---- Open file descriptions (FILES) and the fds that share them. ----
 
 /// Words per `struct chkpt_plan_file`.
-pub const FILE_WORDS: usize = 9;
+pub const FILE_WORDS: usize = 14;
+/// Words per epoll interest entry in a plan: fd, events, data.
+pub const EPOLL_WORDS: usize = 3;
 /// Words per `struct chkpt_plan_link`: fd, file, cloexec.
 pub const LINK_WORDS: usize = 3;
 
@@ -597,6 +609,16 @@ pub mod file_kind {
     pub const PIPE: u64 = 2;
     /// dup of the caller's fd `value` (0-2).
     pub const DUP: u64 = 3;
+    /// eventfd: counter `value`, EFD_SEMAPHORE in `kind_flags`.
+    pub const EVENTFD: u64 = 4;
+    /// signalfd: mask `value`.
+    pub const SIGNALFD: u64 = 5;
+    /// epoll: interest entries at `data_offset`, `data_len` of them.
+    pub const EPOLL: u64 = 6;
+    /// timerfd: clock `value`, left `value1`, interval `value2` (ns),
+    /// ticks `value3`, absolute expiry `value4`; `kind_flags`: 1 absolute,
+    /// 2 cancel on set (the image's timer_flags).
+    pub const TIMERFD: u64 = 7;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -618,6 +640,13 @@ pub mod file {
     /// Written by the stub: where it keeps the description until every
     /// fd has it; KEEP before.
     pub const TEMP: usize = 8;
+    /// The image's kind_flags.
+    pub const KIND_FLAGS: usize = 9;
+    /// value1 .. value4 of the image.
+    pub const VALUE1: usize = 10;
+    pub const VALUE2: usize = 11;
+    pub const VALUE3: usize = 12;
+    pub const VALUE4: usize = 13;
 }
 
 /// Descriptions, links and the bytes (paths, queued data) they need.
@@ -626,6 +655,10 @@ fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
     for f in image.files() {
         bytes = add(bytes, add(u64::from(f.path.len), 1)?)?;
         bytes = add(bytes, f.data_len)?;
+        if f.kind == FileKind::Epoll {
+            // 8-aligned entries of EPOLL_WORDS words.
+            bytes = add(bytes, add(mul(f.value1, EPOLL_WORDS as u64 * 8)?, 8)?)?;
+        }
     }
     let links = image.fds().filter(|f| f.disposition == FdDisposition::Shared).count() as u64;
     Ok((u64::from(image.file_count()), links, bytes))
@@ -661,6 +694,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(&f), KEEP, 0),
             FileKind::Pipe => (file_kind::PIPE, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Stdio => (file_kind::DUP, 0, KEEP, f.value0),
+            FileKind::EventFd => (file_kind::EVENTFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::SignalFd => (file_kind::SIGNALFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
+            FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -676,11 +713,29 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             KEEP
         };
         o.word(w(file::PEER), peer);
-        o.word(w(file::DATA_OFFSET), s);
-        o.word(w(file::DATA_LEN), data.len() as u64);
-        o.bytes(s, data);
-        s += data.len() as u64;
+        if f.kind == FileKind::Epoll {
+            s = (s + 7) & !7;
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), f.value1);
+            for e in image.epoll_entries(&f) {
+                o.word(s, u64::from(e.fd));
+                o.word(s + 8, u64::from(e.events));
+                o.word(s + 16, e.data);
+                s += EPOLL_WORDS as u64 * 8;
+            }
+        } else {
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), data.len() as u64);
+            o.bytes(s, data);
+            s += data.len() as u64;
+        }
         o.word(w(file::VALUE), value);
+        o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
+        if f.kind == FileKind::TimerFd {
+            for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
+                o.word(w(k), v);
+            }
+        }
         o.word(w(file::TEMP), KEEP);
         prev = Some(f);
     }

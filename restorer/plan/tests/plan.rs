@@ -64,7 +64,8 @@ fn word_offsets_match_plan_h() {
     let f = [
         ("kind", file::KIND), ("flags", file::FLAGS), ("offset", file::OFFSET), ("path_offset", file::PATH_OFFSET),
         ("peer", file::PEER), ("data_offset", file::DATA_OFFSET), ("data_len", file::DATA_LEN),
-        ("value", file::VALUE), ("temp", file::TEMP),
+        ("value", file::VALUE), ("temp", file::TEMP), ("kind_flags", file::KIND_FLAGS),
+        ("value1", file::VALUE1), ("value2", file::VALUE2), ("value3", file::VALUE3), ("value4", file::VALUE4),
     ];
     for (n, w) in f {
         field(&format!("file.{n}"), &format!("offsetof(struct chkpt_plan_file, {n})"), w * 8);
@@ -74,6 +75,11 @@ fn word_offsets_match_plan_h() {
     field("file_open", "CHKPT_FILE_OPEN", file_kind::OPEN as usize);
     field("file_pipe", "CHKPT_FILE_PIPE", file_kind::PIPE as usize);
     field("file_dup", "CHKPT_FILE_DUP", file_kind::DUP as usize);
+    field("file_eventfd", "CHKPT_FILE_EVENTFD", file_kind::EVENTFD as usize);
+    field("file_signalfd", "CHKPT_FILE_SIGNALFD", file_kind::SIGNALFD as usize);
+    field("file_epoll", "CHKPT_FILE_EPOLL", file_kind::EPOLL as usize);
+    field("file_timerfd", "CHKPT_FILE_TIMERFD", file_kind::TIMERFD as usize);
+    field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
@@ -320,14 +326,14 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     let bytes = common::build(&common::sample_files());
     let img = Image::parse_bytes(&bytes).unwrap();
     let lay = layout(&img, 0).unwrap();
-    assert_eq!((lay.nr_files, lay.nr_links), (5, 6));
+    assert_eq!((lay.nr_files, lay.nr_links), (9, 10));
     let base = 0x7e00_0000_0000u64;
     let place = Placement { plan: base, stub: base + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
     let mut plan = vec![0xeeu8; lay.len as usize];
     write(&img, &lay, &place, &[], &mut plan).unwrap();
     let h = |i: usize| word(&plan, (i * 8) as u64);
-    assert_eq!((h(head::NR_FILES), h(head::NR_LINKS)), (5, 6));
-    assert_eq!(h(head::REPORT_MIN), 14, "above fd 13, the last shared fd");
+    assert_eq!((h(head::NR_FILES), h(head::NR_LINKS)), (9, 10));
+    assert_eq!(h(head::REPORT_MIN), 18, "above fd 17, the last shared fd");
     let f = |i: usize, k: usize| word(&plan, h(head::FILES_OFFSET) + ((i * FILE_WORDS + k) * 8) as u64);
     // The shared regular file: opened by path (close-on-exec for the stub's
     // own copy, never a controlling terminal), then moved to its offset.
@@ -346,8 +352,19 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     assert_eq!(&plan[f(3, file::DATA_OFFSET) as usize..][..2], b"de");
     // The caller's fd 1, duplicated.
     assert_eq!((f(4, file::KIND), f(4, file::VALUE)), (file_kind::DUP, 1));
-    assert!((0..5).all(|i| f(i, file::TEMP) == KEEP));
+    // eventfd, signalfd, timerfd: their values; epoll: its list, aligned.
+    assert_eq!((f(5, file::KIND), f(5, file::VALUE), f(5, file::KIND_FLAGS), f(5, file::FLAGS)), (file_kind::EVENTFD, 5, 1, 0o4002));
+    assert_eq!((f(6, file::KIND), f(6, file::VALUE)), (file_kind::SIGNALFD, 1 << 9));
+    assert_eq!(f(8, file::KIND), file_kind::TIMERFD);
+    let timer = [file::VALUE, file::VALUE1, file::VALUE2, file::VALUE3, file::VALUE4].map(|k| f(8, k));
+    assert_eq!(timer, [1, 1_500_000_000, 250_000_000, 3, 0]);
+    assert_eq!((f(7, file::KIND), f(7, file::DATA_LEN)), (file_kind::EPOLL, 2));
+    let e = f(7, file::DATA_OFFSET);
+    assert_eq!(e % 8, 0);
+    let entries: Vec<u64> = (0..6).map(|k| word(&plan, e + 8 * k)).collect();
+    assert_eq!(entries, [10, 1 | (1 << 31), 0x1234, 14, 1 | (1 << 30), 14]);
+    assert!((0..9).all(|i| f(i, file::TEMP) == KEEP));
     let l = |i: usize, k: usize| word(&plan, h(head::LINKS_OFFSET) + ((i * LINK_WORDS + k) * 8) as u64);
-    let links: Vec<[u64; 3]> = (0..6).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
-    assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0]]);
+    let links: Vec<[u64; 3]> = (0..10).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
+    assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0], [14, 5, 1], [15, 6, 0], [16, 7, 1], [17, 8, 0]]);
 }
