@@ -1,8 +1,10 @@
 //! File descriptors through ckpt-restore: fds that share open file
 //! descriptions, pipes with queued bytes, pipe ends whose peer is gone and
-//! a duplicate of the caller's stdout (test-programs/fdshare.c checks each
-//! itself after its wait point). Each restored run is compared with an
-//! uninterrupted one. Needs root (ptrace).
+//! a duplicate of the caller's stdout (test-programs/fdshare.c); eventfd,
+//! signalfd, timerfd and epoll (test-programs/fdevents.c); each program
+//! checks its fds itself after its wait point, and each restored run is
+//! compared with an uninterrupted one. Also Python's selectors (epoll) and
+//! os.pipe/os.eventfd, as a user would try them. Needs root (ptrace).
 
 mod common;
 
@@ -15,20 +17,40 @@ use common::*;
 /// fdshare in `dir`, started with pipes on stdin and stdout, once it waits
 /// at its wait point.
 fn waiting(dir: &Path) -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(programs().join("fdshare"))
-        .args(["--wait-at", "1"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn fdshare");
+    let mut cmd = Command::new(programs().join("fdshare"));
+    cmd.args(["--wait-at", "1"]).arg(dir);
+    waiting_cmd(cmd, &["ready", "waiting at 1"])
+}
+
+/// `cmd` with pipes on stdin and stdout, once it printed `lines`.
+fn waiting_cmd(mut cmd: Command, lines: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn");
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    for want in ["ready\n", "waiting at 1\n"] {
+    for want in lines {
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        assert_eq!(line, want, "fdshare did not get to its wait point");
+        assert_eq!(line.trim_end(), *want, "{cmd:?} did not get to its wait point");
     }
     (child, out)
+}
+
+/// `cmd` (which prints `lines`, then waits for a line on stdin) run
+/// uninterrupted, and dumped there, killed and restored by ckpt-restore:
+/// the output of both after the wait, which must be the same.
+fn compare(cmd: impl Fn() -> Command, lines: &[&str], dir: &Path) -> String {
+    let (child, out) = waiting_cmd(cmd(), lines);
+    let (want, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {status:?}, {want}");
+    let (mut child, _out) = waiting_cmd(cmd(), lines);
+    let image = dir.join("saved.ckpt");
+    dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    let mut child = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (got, status) = go(child, out);
+    assert!(status.success(), "restored: {status:?}, stdout {got:?}");
+    assert_eq!(got, want);
+    got
 }
 
 /// Sends the go line; returns the rest of stdout and the exit status.
@@ -113,4 +135,55 @@ fn inspect_shows_each_description() {
     ] {
         assert!(text.contains(want), "no {want:?} in:\n{text}");
     }
+}
+
+/// eventfd (count, semaphore, O_NONBLOCK), signalfd, timerfd (armed, and
+/// with an expiration unread), epoll (edge-triggered, one-shot and
+/// level-triggered entries) restored as they were.
+#[test]
+fn eventfd_signalfd_timerfd_and_epoll_are_restored_as_they_were() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("fdevents");
+    let cmd = || {
+        let mut c = Command::new(programs().join("fdevents"));
+        c.args(["--wait-at", "1"]);
+        c
+    };
+    let out = compare(cmd, &["ready", "waiting at 1"], &dir);
+    assert!(out.ends_with("result ok\n"), "{out}");
+}
+
+/// A Python program as a user writes one: a selectors loop (epoll) over a
+/// pipe with bytes queued and an eventfd, and a blocking read of stdin
+/// where it is dumped.
+#[test]
+fn a_python_selectors_program_keeps_its_epoll_pipe_and_eventfd() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("fds-python");
+    let script = r#"
+import os, selectors, sys
+sel = selectors.DefaultSelector()
+r, w = os.pipe()
+os.write(w, b"queued")
+ev = os.eventfd(3)
+sel.register(r, selectors.EVENT_READ, "pipe")
+sel.register(ev, selectors.EVENT_READ, "eventfd")
+print(type(sel).__name__, flush=True)
+sys.stdin.readline()
+ready = sorted(key.data for key, _ in sel.select(timeout=0))
+print("ready", ready)
+print("pipe", os.read(r, 100))
+print("eventfd", os.eventfd_read(ev))
+os.write(w, b"more")
+print("again", [key.data for key, _ in sel.select(timeout=0)], os.read(r, 100))
+"#;
+    let cmd = || {
+        let mut c = Command::new(python);
+        c.args(["-c", script]);
+        c
+    };
+    let out = compare(cmd, &["EpollSelector"], &dir);
+    assert_eq!(out, "ready ['eventfd', 'pipe']\npipe b'queued'\neventfd 3\nagain ['pipe'] b'more'\n");
 }
