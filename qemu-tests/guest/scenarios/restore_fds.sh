@@ -5,7 +5,7 @@
 # killed, restored through the module (executing the image) and through
 # the userspace restorer (ckpt-restore IMAGE), and compared with an
 # uninterrupted run; fdshare checks each fd itself and exits non-zero if
-# one is off.
+# one is off. Then the same for eventfd, signalfd, timerfd and epoll.
 . /scenarios/lib.sh
 load_module
 
@@ -32,5 +32,19 @@ for how in module userspace; do
     fi
     same_output /tmp/fds.ref "/tmp/fds-$how.run"
     grep -q '^result ok$' "/tmp/fds-$how.run"
+done
+# eventfd, signalfd, timerfd and epoll (test-programs/fdevents.c checks
+# each: counts, the signal, the timers, which epoll entries are ready).
+must fdevents < /dev/null > /tmp/fdevents.ref
+for how in module userspace; do
+    run_held "/tmp/fdevents-$how.in" "/tmp/fdevents-$how.run" fdevents --wait-at 1
+    checkpoint "$pid" "/tmp/fdevents-$how.run" 1 "/tmp/fdevents-$how.ckpt"
+    if [ "$how" = module ]; then
+        must "/tmp/fdevents-$how.ckpt" < /dev/null
+    else
+        must ckpt-restore "/tmp/fdevents-$how.ckpt" < /dev/null
+    fi
+    same_output /tmp/fdevents.ref "/tmp/fdevents-$how.run"
+    grep -q '^result ok$' "/tmp/fdevents-$how.run"
 done
 echo "restore_fds: all checks passed"
