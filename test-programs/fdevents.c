@@ -8,13 +8,16 @@
  *  - fd 7: timerfd that expired once (seen with poll, not read): 1 unread;
  *  - fd 8: epoll watching fd 3 (EPOLLET, data 100), fd 4 (data 200) and a
  *    pipe read end, fd 9, with 3 bytes (EPOLLONESHOT, data 300): all three
- *    ready, then only the level-triggered one again.
+ *    ready, then only the level-triggered one again;
+ *  - fds 11, 12: one memfd "ckpt-test", "memfd contents", at offset 3,
+ *    sealed against growing and shrinking.
  * Exits 1 with "FAIL: ..." if anything is off. */
 #include "common.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -76,6 +79,12 @@ int main(int argc, char **argv)
 			   e9 = { EPOLLIN | EPOLLONESHOT, { .u64 = 300 } };
 	if (epoll_ctl(8, EPOLL_CTL_ADD, 3, &e3) || epoll_ctl(8, EPOLL_CTL_ADD, 4, &e4) || epoll_ctl(8, EPOLL_CTL_ADD, 9, &e9))
 		FAIL("epoll_ctl: %s", strerror(errno));
+	at(memfd_create("ckpt-test", MFD_ALLOW_SEALING), 11, "memfd");
+	if (write(11, "memfd contents", 14) != 14 || lseek(11, 3, SEEK_SET) != 3)
+		FAIL("memfd write");
+	if (fcntl(11, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK))
+		FAIL("memfd seals: %s", strerror(errno));
+	at(dup(11), 12, "dup memfd");
 	printf("ready\n");
 
 	wait_point(1);
@@ -113,6 +122,14 @@ int main(int argc, char **argv)
 	if (read(7, &v, 8) != 8 || v != 1)
 		FAIL("expired timer: %llu expirations", (unsigned long long)v);
 	printf("timerfd: an hour's interval, armed; 1 expiration unread\n");
+	char buf[32] = { 0 }, link[64] = { 0 };
+	if (read(12, buf, sizeof(buf)) != 11 || strcmp(buf, "fd contents") || lseek(11, 0, SEEK_CUR) != 14)
+		FAIL("memfd: read %s", buf);
+	if (fcntl(11, F_GET_SEALS) != (F_SEAL_GROW | F_SEAL_SHRINK) || ftruncate(11, 1) != -1 || errno != EPERM)
+		FAIL("memfd seals %x", fcntl(11, F_GET_SEALS));
+	if (readlink("/proc/self/fd/11", link, sizeof(link) - 1) < 0 || strncmp(link, "/memfd:ckpt-test", 16))
+		FAIL("memfd name: %s", link);
+	printf("memfd: ckpt-test, fd contents from offset 3, sealed\n");
 	printf("result ok\n");
 	return 0;
 }

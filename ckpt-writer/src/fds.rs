@@ -17,7 +17,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
-use image_format::v1::records::{pipe_flags, ANON_STATUS};
+use image_format::v1::records::{pipe_flags, ANON_STATUS, MEMFD_STATUS};
 use image_format::{FileDesc, FileKind};
 
 use crate::error::{Error, Result};
@@ -85,10 +85,14 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
         let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio);
         let anon = match &info.target {
             FDTarget::AnonInode(name) => fds_anon::Anon::of(name.trim_matches(['[', ']'])),
+            FDTarget::MemFD(name) => Some(fds_anon::Anon::Memfd(memfd_name(name))),
             _ => None,
         };
         let allowed = match disposition {
-            Some(FdDisposition::Shared) if anon.is_some() && flags & !ANON_STATUS != 0 => {
+            Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
+                Err(format!("a memfd with status flags {flags:o}"))
+            }
+            Some(FdDisposition::Shared) if anon.is_some() && !matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !ANON_STATUS != 0 => {
                 Err(format!("an anonymous inode with status flags {flags:o}"))
             }
             Some(FdDisposition::Shared) if anon.is_none() && flags & !pipe_flags::STATUS != 0 => {
@@ -146,7 +150,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                 }
             }
             Ok(FdDisposition::Shared) if first.anon.is_some() => {
-                let (file, inos) = fds_anon::describe(pid, first.state.fd, first.anon, first.state.flags)?;
+                let (file, inos) = fds_anon::describe(pid, first.state.fd, first.anon.clone(), first.state.flags, first.state.offset)?;
                 table.files.push(file);
                 if !inos.is_empty() {
                     epoll_inos.push((table.files.len() - 1, inos));
@@ -190,6 +194,11 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;
     Ok(table)
+}
+
+/// The name memfd_create was given, from the link's "NAME (deleted)".
+fn memfd_name(link: &str) -> Vec<u8> {
+    link.strip_suffix(" (deleted)").unwrap_or(link).as_bytes().to_vec()
 }
 
 /// Groups the fds (indices into `seen`, sorted by fd) by open file
@@ -257,7 +266,7 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
             let d = fds_anon::Anon::of(name).map(|_| FdDisposition::Shared);
             (FdKind::Other, d, Vec::new(), format!("an anonymous inode ({name})"))
         }
-        FDTarget::MemFD(name) => (FdKind::Other, None, Vec::new(), format!("a memfd ({name})")),
+        FDTarget::MemFD(name) => (FdKind::Other, Some(FdDisposition::Shared), Vec::new(), format!("a memfd ({name})")),
         FDTarget::Other(kind, ino) => (FdKind::Other, None, Vec::new(), format!("{kind}:[{ino}]")),
     }
 }

@@ -10,12 +10,14 @@ use crate::fds_fdinfo;
 use crate::snapshot::{FdDisposition, FdState};
 
 /// The anonymous-inode kinds the image records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Anon {
     EventFd,
     SignalFd,
     Epoll,
     TimerFd,
+    /// A memfd, with the name memfd_create was given.
+    Memfd(Vec<u8>),
 }
 
 impl Anon {
@@ -34,7 +36,7 @@ impl Anon {
 /// The FILES record of the target's fd `fd` of kind `anon`, with status
 /// flags `flags`; for an epoll, also the inode each entry registered, to
 /// check once every fd is known (`check_epoll_targets`).
-pub fn describe(pid: i32, fd: i32, anon: Option<Anon>, flags: u32) -> Result<(FileDesc, Vec<u64>)> {
+pub fn describe(pid: i32, fd: i32, anon: Option<Anon>, flags: u32, offset: u64) -> Result<(FileDesc, Vec<u64>)> {
     let path = format!("/proc/{pid}/fdinfo/{fd}");
     let text = std::fs::read_to_string(&path).map_err(|_| Error::TargetGone { pid, during: format!("reading fdinfo of fd {fd}") })?;
     let unreadable = |what: &str| Error::Unsupported(format!("fd {fd} is {what}, but {path} does not show its state (kernel too old?)"));
@@ -68,6 +70,10 @@ pub fn describe(pid: i32, fd: i32, anon: Option<Anon>, flags: u32) -> Result<(Fi
             let list = fds_fdinfo::epoll(&text).ok_or_else(|| unreadable("an epoll instance"))?;
             f.epoll = list.iter().map(|i| EpollEntry { fd: i.fd as u32, events: i.events, data: i.data }).collect();
             inos = list.iter().map(|i| i.ino).collect();
+        }
+        Some(Anon::Memfd(name)) => {
+            f = crate::fds_shared::memfd(pid, fd, &name)?;
+            f.offset = offset;
         }
         None => return Err(Error::Unsupported(format!("fd {fd} is an anonymous inode the image does not record"))),
     }

@@ -187,3 +187,42 @@ pub fn stdio(fd: i32) -> FileDesc {
     f.values[0] = fd as u64;
     f
 }
+
+/// A memfd of the target (fd `fd`, created with `name`): its contents,
+/// read from a pidfd_getfd duplicate with pread (the target's position
+/// stays), size and seals. One the target also maps is refused: restored
+/// apart, the mapping and the fd would no longer share one object.
+pub fn memfd(pid: i32, fd: i32, name: &[u8]) -> Result<FileDesc> {
+    let copy = copy_of_fd(pid, fd)?;
+    let ctx = |what: &str| format!("{what} of the memfd at fd {fd} of pid {pid}");
+    let st = nix::sys::stat::fstat(copy.as_fd()).map_err(|e| Error::sys(ctx("fstat"), e))?;
+    let maps = procfs::process::Process::new(pid).and_then(|p| p.maps()).map_err(|e| Error::sys(ctx("reading the maps"), std::io::Error::other(e.to_string())))?;
+    if maps.iter().any(|m| m.inode == st.st_ino && is_memfd_map(m)) {
+        return Err(Error::Unsupported(format!("fd {fd} is a memfd that the process also maps (not supported yet)")));
+    }
+    let size = st.st_size as u64;
+    if size > u64::from(image_format::v1::limits::MAX_FILE_DATA) {
+        return Err(Error::Unsupported(format!("fd {fd} is a memfd of {size} bytes, more than an image holds (16 MiB of file data)")));
+    }
+    let mut data = vec![0u8; size as usize];
+    let mut done = 0;
+    while done < data.len() {
+        let n = nix::sys::uio::pread(copy.as_fd(), &mut data[done..], done as i64).map_err(|e| Error::sys(ctx("pread"), e))?;
+        if n == 0 {
+            return Err(Error::sys(ctx("pread"), std::io::Error::other("shorter than its size")));
+        }
+        done += n;
+    }
+    let seals = fcntl(copy.as_fd(), FcntlArg::F_GET_SEALS).map_err(|e| Error::sys(ctx("F_GET_SEALS"), e))?;
+    let mut f = FileDesc::new(FileKind::Memfd);
+    f.path = ByteString(name.to_vec());
+    f.data = Blob(data);
+    f.values[0] = size;
+    f.values[1] = seals as u64;
+    Ok(f)
+}
+
+/// Whether a mapping is of a memfd.
+fn is_memfd_map(m: &procfs::process::MemoryMap) -> bool {
+    matches!(&m.pathname, procfs::process::MMapPath::Path(p) if p.starts_with("/memfd:"))
+}

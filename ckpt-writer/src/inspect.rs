@@ -244,6 +244,14 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             let list: Vec<String> = f.epoll.iter().map(|e| format!("fd {} events {:#x} data {:#x}", e.fd, e.events, e.data)).collect();
             format!("epoll, flags {:#o}, {} watched: {}", f.status_flags, f.epoll.len(), list.join("; "))
         }
+        K::Memfd => format!(
+            "memfd {:?}, {} bytes, offset {}, seals {:#x}, flags {:#o}",
+            s(&f.path),
+            f.values[0],
+            f.offset,
+            f.values[1],
+            f.status_flags
+        ),
         K::TimerFd => format!(
             "timerfd clock {}, {} ns left, interval {} ns, {} expirations unread{}{}, flags {:#o}",
             f.values[0],

@@ -371,7 +371,7 @@ fn cases() -> Vec<Case> {
         desc("bad-fd-offset", |d| d.fds[3].offset = 1 << 63),
         desc("missing-path", |d| d.fds[3].path = ByteString::default()),
         // Open file descriptions.
-        files("bad-fd-file", |d| d.fds[6].file = 9),
+        files("bad-fd-file", |d| d.fds[6].file = 10),
         desc("bad-fd-file", |d| d.fds[3].file = 1),
         files("bad-fd-file", |d| d.fds[6].offset = 1),
         files("bad-fd-file", |d| d.fds[6].open_flags = 2),
@@ -417,7 +417,7 @@ fn cases() -> Vec<Case> {
             Box::new(|| {
                 let mut b = build(&sample_files());
                 let o = record_at(&b, k::FILES, 1) + 40;
-                wr64(&mut b, o, 6);
+                wr64(&mut b, o, 1000);
                 reseal(&mut b);
                 img(b)
             }),
@@ -482,6 +482,11 @@ fn cases() -> Vec<Case> {
         files("bad-timer", |d| d.files[8].values[0] = 2),
         files("bad-timer", |d| d.files[8].values[1] = 1 << 63),
         files("bad-timer", |d| d.files[8].values[4] = 1),
+        files("bad-file-values", |d| d.files[9].values[0] = 15),
+        files("bad-file-values", |d| d.files[9].values[1] = 0x40),
+        files("bad-file-values", |d| d.files[9].offset = 1 << 63),
+        files("bad-file-flags", |d| d.files[9].status_flags = 0),
+        files("bad-file-values", |d| d.files[5].data = Blob(vec![1])),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();

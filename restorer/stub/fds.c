@@ -27,6 +27,11 @@ typedef unsigned long long u64;
 #define SYS_signalfd4 289
 #define SYS_eventfd2 290
 #define SYS_epoll_create1 291
+#define SYS_ftruncate 77
+#define SYS_memfd_create 319
+#define MFD_CLOEXEC 1
+#define MFD_ALLOW_SEALING 2
+#define F_ADD_SEALS 1033
 #define EFD_SEMAPHORE 1
 #define EPOLL_CTL_ADD 1
 #define TFD_TIMER_ABSTIME 1
@@ -221,6 +226,37 @@ static long create_timerfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u
 	return fd;
 }
 
+/* A memfd: name, contents, size, position; seals last (they may forbid
+ * writing). F_SEAL_SEAL among them stands for a memfd made without
+ * MFD_ALLOW_SEALING. */
+static long create_memfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_memfd_create, (u64)((char *)plan + f->path_offset), MFD_CLOEXEC | MFD_ALLOW_SEALING, 0);
+	u64 done = 0;
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, fd);
+	while (done < f->data_len) {
+		err = sys3(SYS_write, fd, (u64)((char *)plan + f->data_offset + done), f->data_len - done);
+		if (err == -EINTR)
+			continue;
+		if (err <= 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, err < 0 ? err : -5);
+		done += (u64)err;
+	}
+	err = sys3(SYS_ftruncate, fd, f->value, 0);
+	if (err >= 0)
+		err = sys3(SYS_lseek, fd, f->offset, 0);
+	if (err >= 0 && f->value1)
+		err = sys3(SYS_fcntl, fd, F_ADD_SEALS, f->value1);
+	if (err >= 0 && (f->flags & (O_NONBLOCK | O_APPEND)))
+		err = sys3(SYS_fcntl, fd, F_SETFL, f->flags & (O_NONBLOCK | O_APPEND));
+	if (err < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, err);
+	return fd;
+}
+
 /* An epoll's interest list, once every fd of the image is in place. */
 static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
 {
@@ -270,6 +306,8 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			f->temp = keep(plan, err, CHKPT_STEP_CREATE_SIGNALFD, i);
 		} else if (f->kind == CHKPT_FILE_TIMERFD) {
 			f->temp = keep(plan, create_timerfd(plan, f, i), CHKPT_STEP_CREATE_TIMERFD, i);
+		} else if (f->kind == CHKPT_FILE_MEMFD) {
+			f->temp = keep(plan, create_memfd(plan, f, i), CHKPT_STEP_CREATE_MEMFD, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {
 			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
 			if (err < 0)

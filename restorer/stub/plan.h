@@ -76,6 +76,8 @@ enum {
 	CHKPT_FILE_EPOLL = 6,    /* interest list: data_len entries of struct chkpt_plan_epoll at data_offset */
 	CHKPT_FILE_TIMERFD = 7,  /* clock `value`; value1 left, value2 interval (ns), value3 ticks, value4 absolute */
 				 /* expiry; kind_flags 1: absolute, 2: cancel on set */
+	CHKPT_FILE_MEMFD = 8,    /* name at path_offset, contents at data_offset, size `value`, seals value1, */
+				 /* position `offset` */
 };
 
 struct chkpt_plan_file {
@@ -216,7 +218,8 @@ struct chkpt_plan {
 	X(54, CREATE_SIGNALFD, "create-signalfd") \
 	X(55, CREATE_TIMERFD, "create-timerfd") \
 	X(56, CREATE_EPOLL, "create-epoll") \
-	X(57, EPOLL_ADD, "epoll-add")
+	X(57, EPOLL_ADD, "epoll-add") \
+	X(58, CREATE_MEMFD, "create-memfd")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

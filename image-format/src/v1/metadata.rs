@@ -406,7 +406,8 @@ impl<'a> Metadata<'a> {
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
             let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
-            if f.kind != FileKind::Pipe && (f.pipe != 0 || !no_data) || !has_flags && f.kind_flags != 0 {
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd);
+            if f.kind != FileKind::Pipe && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
                 return Err(FormatError::BadFileValues);
             }
             match f.kind {
@@ -419,6 +420,16 @@ impl<'a> Metadata<'a> {
                 }
                 FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd => {
                     self.check_anon_file(&f, &mut next_entry)?;
+                }
+                FileKind::Memfd => {
+                    check_string(self.strings, f.path)?;
+                    if f.status_flags & !MEMFD_STATUS != 0 || access != 2 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let sane = f.value0 == f.data_len && f.value1 & !MEMFD_SEALS_KNOWN == 0 && f.offset <= i64::MAX as u64;
+                    if !sane || values[2..] != [0; 3] {
+                        return Err(FormatError::BadFileValues);
+                    }
                 }
                 FileKind::Stdio => {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] || f.status_flags != 0 {

@@ -341,6 +341,9 @@ code_enum! {
         /// interval `value2` ns, expirations not yet read `value3`,
         /// `timer_flags`.
         TimerFd = 8,
+        /// memfd: name `path`, contents in FILE_DATA (`value0` bytes, its
+        /// whole size), position `offset`, seals `value1` (F_SEAL_*).
+        Memfd = 9,
     }
 }
 
@@ -418,6 +421,13 @@ pub mod timer_flags {
     /// All bits v1 knows.
     pub const KNOWN: u32 = ABSTIME | CANCEL_ON_SET;
 }
+
+/// F_SEAL_* bits a memfd may have: SEAL, SHRINK, GROW, WRITE,
+/// FUTURE_WRITE, EXEC.
+pub const MEMFD_SEALS_KNOWN: u64 = 0x3f;
+
+/// Status flags of a memfd: O_RDWR, O_NONBLOCK, O_APPEND, O_LARGEFILE.
+pub const MEMFD_STATUS: u32 = 0o2 | 0o4000 | 0o2000 | 0o100000;
 
 /// Status flags of eventfd, signalfd, epoll and timerfd descriptions:
 /// O_RDWR (their only access mode), O_NONBLOCK.

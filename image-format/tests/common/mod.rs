@@ -346,6 +346,7 @@ pub fn sample_files() -> ImageDesc {
         shared(15, 6, FdKind::Other),
         shared(16, 7, FdKind::Other),
         shared(17, 8, FdKind::Other),
+        shared(18, 9, FdKind::Other),
     ]);
     let mut reg = FileDesc::new(FileKind::Regular);
     reg.status_flags = 0o2002;
@@ -379,6 +380,13 @@ pub fn sample_files() -> ImageDesc {
     let mut timerfd = FileDesc::new(FileKind::TimerFd);
     timerfd.status_flags = 2;
     timerfd.values = [1, 1_500_000_000, 250_000_000, 3, 0];
+    let mut memfd = FileDesc::new(FileKind::Memfd);
+    memfd.status_flags = 0o100002;
+    memfd.path = "ckpt-test".into();
+    memfd.offset = 3;
+    memfd.data = Blob(b"memfd contents".to_vec());
+    memfd.values[0] = 14;
+    memfd.values[1] = 2 | 4;
     d.files = vec![
         reg,
         pipe_end(0, 1, b"abc", 0),
@@ -389,6 +397,7 @@ pub fn sample_files() -> ImageDesc {
         signalfd,
         epoll,
         timerfd,
+        memfd,
     ];
     d
 }

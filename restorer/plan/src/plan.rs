@@ -243,6 +243,8 @@ steps! {
     CreateEpoll = 56, "create-epoll";
     /// Registering an fd with an epoll instance (detail: the fd).
     EpollAdd = 57, "epoll-add";
+    /// Creating a memfd, writing its contents, sealing it.
+    CreateMemfd = 58, "create-memfd";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -619,6 +621,9 @@ pub mod file_kind {
     /// ticks `value3`, absolute expiry `value4`; `kind_flags`: 1 absolute,
     /// 2 cancel on set (the image's timer_flags).
     pub const TIMERFD: u64 = 7;
+    /// memfd: name at `path_offset`, contents at `data_offset`, size
+    /// `value`, seals `value1`, position `offset`.
+    pub const MEMFD: u64 = 8;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -698,6 +703,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::SignalFd => (file_kind::SIGNALFD, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
             FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -731,6 +737,9 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         }
         o.word(w(file::VALUE), value);
         o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
+        if f.kind == FileKind::Memfd {
+            o.word(w(file::VALUE1), f.value1);
+        }
         if f.kind == FileKind::TimerFd {
             for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
                 o.word(w(k), v);

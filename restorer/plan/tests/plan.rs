@@ -79,6 +79,7 @@ fn word_offsets_match_plan_h() {
     field("file_signalfd", "CHKPT_FILE_SIGNALFD", file_kind::SIGNALFD as usize);
     field("file_epoll", "CHKPT_FILE_EPOLL", file_kind::EPOLL as usize);
     field("file_timerfd", "CHKPT_FILE_TIMERFD", file_kind::TIMERFD as usize);
+    field("file_memfd", "CHKPT_FILE_MEMFD", file_kind::MEMFD as usize);
     field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
     field("nsig", "CHKPT_NSIG", NSIG);
@@ -326,14 +327,14 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     let bytes = common::build(&common::sample_files());
     let img = Image::parse_bytes(&bytes).unwrap();
     let lay = layout(&img, 0).unwrap();
-    assert_eq!((lay.nr_files, lay.nr_links), (9, 10));
+    assert_eq!((lay.nr_files, lay.nr_links), (10, 11));
     let base = 0x7e00_0000_0000u64;
     let place = Placement { plan: base, stub: base + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
     let mut plan = vec![0xeeu8; lay.len as usize];
     write(&img, &lay, &place, &[], &mut plan).unwrap();
     let h = |i: usize| word(&plan, (i * 8) as u64);
-    assert_eq!((h(head::NR_FILES), h(head::NR_LINKS)), (9, 10));
-    assert_eq!(h(head::REPORT_MIN), 18, "above fd 17, the last shared fd");
+    assert_eq!((h(head::NR_FILES), h(head::NR_LINKS)), (10, 11));
+    assert_eq!(h(head::REPORT_MIN), 19, "above fd 18, the last shared fd");
     let f = |i: usize, k: usize| word(&plan, h(head::FILES_OFFSET) + ((i * FILE_WORDS + k) * 8) as u64);
     // The shared regular file: opened by path (close-on-exec for the stub's
     // own copy, never a controlling terminal), then moved to its offset.
@@ -363,8 +364,12 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     assert_eq!(e % 8, 0);
     let entries: Vec<u64> = (0..6).map(|k| word(&plan, e + 8 * k)).collect();
     assert_eq!(entries, [10, 1 | (1 << 31), 0x1234, 14, 1 | (1 << 30), 14]);
-    assert!((0..9).all(|i| f(i, file::TEMP) == KEEP));
+    // memfd: name, contents, size, seals, position.
+    assert_eq!((f(9, file::KIND), f(9, file::VALUE), f(9, file::VALUE1), f(9, file::OFFSET)), (file_kind::MEMFD, 14, 6, 3));
+    assert_eq!(cstr(&plan, f(9, file::PATH_OFFSET)), b"ckpt-test");
+    assert_eq!(&plan[f(9, file::DATA_OFFSET) as usize..][..14], b"memfd contents");
+    assert!((0..10).all(|i| f(i, file::TEMP) == KEEP));
     let l = |i: usize, k: usize| word(&plan, h(head::LINKS_OFFSET) + ((i * LINK_WORDS + k) * 8) as u64);
-    let links: Vec<[u64; 3]> = (0..10).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
-    assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0], [14, 5, 1], [15, 6, 0], [16, 7, 1], [17, 8, 0]]);
+    let links: Vec<[u64; 3]> = (0..11).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
+    assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0], [14, 5, 1], [15, 6, 0], [16, 7, 1], [17, 8, 0], [18, 9, 1]]);
 }
