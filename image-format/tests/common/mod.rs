@@ -332,7 +332,7 @@ pub fn sample_files() -> ImageDesc {
         open_flags: 0,
         offset: 0,
         path: "".into(),
-        cloexec: fd % 2 == 0,
+        cloexec: fd.is_multiple_of(2),
         file,
     };
     d.fds.extend([
@@ -354,7 +354,7 @@ pub fn sample_files() -> ImageDesc {
     reg.path = "/tmp/shared.txt".into();
     let pipe_end = |access: u32, pipe: u32, data: &[u8], flags: u32| {
         let mut f = FileDesc::new(FileKind::Pipe);
-        f.status_flags = access | 0o4000 * access;
+        f.status_flags = access | (0o4000 * access);
         f.pipe = pipe;
         f.kind_flags = flags;
         f.data = Blob(data.to_vec());
