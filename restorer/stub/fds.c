@@ -52,6 +52,7 @@ typedef unsigned long long u64;
 #define O_CLOEXEC 02000000
 #define EINTR 4
 #define EBADF 9
+#define EPERM 1
 
 /* stub.c: records the failed step, writes the failure line, ends the process. */
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
@@ -257,7 +258,10 @@ static long create_memfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 	return fd;
 }
 
-/* An epoll's interest list, once every fd of the image is in place. */
+/* An epoll's interest list, once every fd of the image is in place. An
+ * entry for an fd 0-2 the image inherits is left out if the caller's file
+ * there cannot be watched (EPERM: a regular file, /dev/null), as epoll
+ * would have refused to add it: the program sees no events from it. */
 static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
 {
 	struct chkpt_plan_epoll *e = (struct chkpt_plan_epoll *)((char *)plan + f->data_offset);
@@ -269,6 +273,8 @@ static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
 		ev.events = (unsigned int)e[i].events;
 		ev.data = e[i].data;
 		err = sys4(SYS_epoll_ctl, f->temp, EPOLL_CTL_ADD, e[i].fd, (u64)&ev);
+		if ((err == -EPERM || err == -EBADF) && e[i].inherited)
+			continue;
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_EPOLL_ADD, e[i].fd, err);
 	}

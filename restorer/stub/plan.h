@@ -99,6 +99,7 @@ struct chkpt_plan_epoll {
 	unsigned long long fd;
 	unsigned long long events;
 	unsigned long long data;
+	unsigned long long inherited;       /* fd is the caller's (0-2): left out if it cannot be watched */
 };
 
 /* fd `fd` refers to files[file]. */

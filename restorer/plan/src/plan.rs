@@ -598,8 +598,9 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
 
 /// Words per `struct chkpt_plan_file`.
 pub const FILE_WORDS: usize = 14;
-/// Words per epoll interest entry in a plan: fd, events, data.
-pub const EPOLL_WORDS: usize = 3;
+/// Words per epoll interest entry in a plan: fd, events, data, and
+/// whether the fd is one the image inherits from the caller (0-2).
+pub const EPOLL_WORDS: usize = 4;
 /// Words per `struct chkpt_plan_link`: fd, file, cloexec.
 pub const LINK_WORDS: usize = 3;
 
@@ -724,9 +725,11 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             o.word(w(file::DATA_OFFSET), s);
             o.word(w(file::DATA_LEN), f.value1);
             for e in image.epoll_entries(&f) {
+                let inherited = image.fds().take(3).any(|d| d.fd == e.fd && d.disposition == FdDisposition::Inherit);
                 o.word(s, u64::from(e.fd));
                 o.word(s + 8, u64::from(e.events));
                 o.word(s + 16, e.data);
+                o.word(s + 24, u64::from(inherited));
                 s += EPOLL_WORDS as u64 * 8;
             }
         } else {

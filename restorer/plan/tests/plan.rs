@@ -362,8 +362,8 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     assert_eq!((f(7, file::KIND), f(7, file::DATA_LEN)), (file_kind::EPOLL, 2));
     let e = f(7, file::DATA_OFFSET);
     assert_eq!(e % 8, 0);
-    let entries: Vec<u64> = (0..6).map(|k| word(&plan, e + 8 * k)).collect();
-    assert_eq!(entries, [10, 1 | (1 << 31), 0x1234, 14, 1 | (1 << 30), 14]);
+    let entries: Vec<u64> = (0..8).map(|k| word(&plan, e + 8 * k)).collect();
+    assert_eq!(entries, [10, 1 | (1 << 31), 0x1234, 0, 14, 1 | (1 << 30), 14, 0]);
     // memfd: name, contents, size, seals, position.
     assert_eq!((f(9, file::KIND), f(9, file::VALUE), f(9, file::VALUE1), f(9, file::OFFSET)), (file_kind::MEMFD, 14, 6, 3));
     assert_eq!(cstr(&plan, f(9, file::PATH_OFFSET)), b"ckpt-test");

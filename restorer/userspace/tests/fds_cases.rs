@@ -187,3 +187,35 @@ print("again", [key.data for key, _ in sel.select(timeout=0)], os.read(r, 100))
     let out = compare(cmd, &["EpollSelector"], &dir);
     assert_eq!(out, "ready ['eventfd', 'pipe']\npipe b'queued'\neventfd 3\nagain ['pipe'] b'more'\n");
 }
+
+/// An event loop watching its stdin, restored with /dev/null there (which
+/// epoll cannot watch): the entry is left out, the restore goes on, and
+/// the loop still sees its pipe.
+#[test]
+fn an_epoll_entry_for_a_stdin_that_cannot_be_watched_is_left_out() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("fds-stdin");
+    let script = r#"
+import os, selectors, sys
+sel = selectors.DefaultSelector()
+r, w = os.pipe()
+os.write(w, b"x")
+sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
+sel.register(r, selectors.EVENT_READ, "pipe")
+print("registered", flush=True)
+line = sys.stdin.readline()
+print("line", repr(line), "ready", sorted(key.data for key, _ in sel.select(timeout=0)))
+"#;
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", script]);
+    let (mut child, _out) = waiting_cmd(cmd, &["registered"]);
+    let image = dir.join("saved.ckpt");
+    dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    let out = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}: {stdout} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "line '' ready ['pipe']\n");
+}
