@@ -53,6 +53,8 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         None => 0,
     };
     check_fds(image, host)?;
+    let limits = host.fd_limits();
+    super::fdkinds::check_fd_kinds(image, &limits, &mut || host.yield_now())?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
