@@ -435,7 +435,9 @@ impl<'a> Metadata<'a> {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] || f.status_flags != 0 {
                         return Err(FormatError::BadFileValues);
                     }
-                    let inherited = self.fds().any(|fd| u64::from(fd.fd) == f.value0 && fd.disposition == FdDisposition::Inherit);
+                    // FDS is sorted with distinct numbers: fds 0-2 are among
+                    // its first three records (a bounded look per record).
+                    let inherited = self.fds().take(3).any(|fd| u64::from(fd.fd) == f.value0 && fd.disposition == FdDisposition::Inherit);
                     if f.value0 > 2 || !inherited {
                         return Err(FormatError::BadStdioFile);
                     }
