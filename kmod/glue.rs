@@ -48,6 +48,8 @@ extern "C" {
     fn chkpt_shim_rlimit_nproc() -> u64;
     fn chkpt_shim_max_map_count() -> u64;
     fn chkpt_shim_task_size() -> u64;
+    fn chkpt_shim_pipe_max_size() -> u64;
+    fn chkpt_shim_capable(cap: c_int) -> bool;
     fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
@@ -189,6 +191,21 @@ pub(crate) fn max_map_count() -> u64 {
     // SAFETY: the shim opens and reads a procfs file with the caller's
     // credentials and drops it; no requirement on our side.
     unsafe { chkpt_shim_max_map_count() }
+}
+
+/// What the caller may create of open file descriptions: fs.pipe-max-size
+/// (read as max_map_count is), CAP_SYS_RESOURCE, CAP_WAKE_ALARM.
+pub(crate) fn fd_limits() -> crate::policy::FdLimits {
+    // SAFETY: the shim reads a procfs file with the caller's credentials
+    // and drops it, and asks capable_noaudit about the caller; no
+    // requirement on our side.
+    unsafe {
+        crate::policy::FdLimits {
+            pipe_max_size: chkpt_shim_pipe_max_size(),
+            exceed_pipe_max: chkpt_shim_capable(bindings::CAP_SYS_RESOURCE as c_int),
+            wake_alarm: chkpt_shim_capable(bindings::CAP_WAKE_ALARM as c_int),
+        }
+    }
 }
 
 /// One past the highest user address of a 64-bit task on this kernel.

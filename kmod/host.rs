@@ -133,4 +133,8 @@ impl policy::Host for KernelHost<'_, '_> {
     fn yield_now(&mut self) -> Result<(), Refusal> {
         glue::yield_now().map_err(|_| Refusal::from(FormatError::Interrupted))
     }
+
+    fn fd_limits(&mut self) -> policy::FdLimits {
+        glue::fd_limits()
+    }
 }

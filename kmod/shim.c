@@ -279,6 +279,35 @@ u64 chkpt_shim_max_map_count(void)
 	return val;
 }
 
+/*
+ * fs.pipe-max-size, read through procfs as max_map_count is (pipe_max_size
+ * is not exported); where that fails, the kernel's default (1 MiB).
+ */
+u64 chkpt_shim_pipe_max_size(void)
+{
+	char buf[24] = {};
+	unsigned long val;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open("/proc/sys/fs/pipe-max-size", O_RDONLY, 0);
+	if (IS_ERR(f))
+		return 1048576;
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	fput(f);
+	if (n <= 0 || kstrtoul(strim(buf), 10, &val))
+		return 1048576;
+	return val;
+}
+
+/* Whether the caller has `cap` in the initial user namespace, as
+ * F_SETPIPE_SZ and timerfd_create ask (capable()), without auditing. */
+bool chkpt_shim_capable(int cap)
+{
+	return ns_capable_noaudit(&init_user_ns, cap);
+}
+
 /* The highest user address + 1 for a 64-bit task here (47-bit or 56-bit). */
 u64 chkpt_shim_task_size(void)
 {

@@ -91,6 +91,8 @@ u64 chkpt_shim_rlimit_as(void);
 u64 chkpt_shim_rlimit_nproc(void);
 u64 chkpt_shim_max_map_count(void);
 u64 chkpt_shim_task_size(void);
+u64 chkpt_shim_pipe_max_size(void);
+bool chkpt_shim_capable(int cap);
 
 /* The point of no return, and what follows it. */
 int chkpt_shim_commit(struct linux_binprm *bprm);

@@ -85,7 +85,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
     let xsave_size = first.xsave.len() as u32;
     let process = read_process(pid, brk)?;
     let mappings = list_mappings(pid)?;
-    let fds = read_fds(pid, allow_unsupported)?;
+    let fd_table = read_fds(pid, allow_unsupported)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     Ok((Snapshot {
@@ -97,7 +97,9 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
         threads,
         sigactions,
         regions: Vec::new(),
-        fds,
+        fds: fd_table.fds,
+        files: fd_table.files,
+        fd_notes: fd_table.notes,
     }, mappings))
 }
 

@@ -111,6 +111,9 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
             frozen_for.as_secs_f64() * 1000.0,
             if plan.kill { "; killed" } else { "" },
         );
+        for note in &snap.fd_notes {
+            eprintln!("ckpt-writer: {note}");
+        }
     }
     Ok(())
 }

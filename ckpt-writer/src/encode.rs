@@ -54,6 +54,7 @@ fn disposition(d: s::FdDisposition) -> image_format::FdDisposition {
         s::FdDisposition::Reopen => D::Reopen,
         s::FdDisposition::Inherit => D::Inherit,
         s::FdDisposition::Closed => D::Closed,
+        s::FdDisposition::Shared => D::Shared,
     }
 }
 
@@ -126,15 +127,19 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         fds: snap
             .fds
             .iter()
-            .map(|f| FdDesc {
+            .map(|f| (f, f.disposition == s::FdDisposition::Shared))
+            // A shared fd's flags, offset and path are its description's.
+            .map(|(f, shared)| FdDesc {
                 fd: f.fd as u32,
                 kind: fd_kind(f.kind),
                 disposition: disposition(f.disposition),
-                open_flags: f.flags,
-                offset: f.offset,
-                path: ByteString(f.path.clone()),
+                open_flags: if shared { 0 } else { f.flags },
+                offset: if shared { 0 } else { f.offset },
+                path: ByteString(if shared { Vec::new() } else { f.path.clone() }),
                 cloexec: f.cloexec,
+                file: f.file,
             })
             .collect(),
+        files: snap.files.clone(),
     }
 }

@@ -3,17 +3,26 @@
 //! Recorded for reopening: regular files (path, flags, offset),
 //! directories, and the memory character devices (/dev/null, /dev/zero,
 //! /dev/full, /dev/random, /dev/urandom). Ttys, pipes and FIFOs on fds 0-2
-//! are recorded as "inherited from the restoring caller". Everything else
-//! (sockets, pipes beyond stdio, eventfd, epoll, inotify, memfd, deleted
-//! files, other devices) fails the dump with the fd and its kind named,
-//! or with --allow-unsupported is recorded as closed.
+//! are recorded as "inherited from the restoring caller". Pipes elsewhere
+//! are recorded with their queued bytes (fds_shared.rs). Fds that share
+//! one open file description share one FILES record; an fd that shares
+//! the description of an inherited fd 0-2 duplicates the caller's fd.
+//! Everything else (sockets, named FIFOs beyond stdio, eventfd, epoll,
+//! inotify, memfd, deleted files, other devices) fails the dump with the
+//! fd and its kind named, or with --allow-unsupported is recorded as
+//! closed.
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
+use image_format::v1::records::{pipe_flags, ANON_STATUS, MEMFD_STATUS};
+use image_format::{FileDesc, FileKind};
+
 use crate::error::{Error, Result};
+use crate::fds_anon;
+use crate::fds_shared::{self, inode_of, PipeEnd};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
 
 /// Character device majors of ttys: 4 (tty*, ttyS*), 5 (tty, console,
@@ -40,11 +49,32 @@ fn fdinfo(pid: i32, fd: i32) -> Result<(u64, u32)> {
     }
 }
 
-/// Reads every fd of `pid`.
-pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<Vec<FdState>> {
+/// What the dump records of the target's fds.
+pub struct FdTable {
+    /// Every fd, sorted by number.
+    pub fds: Vec<FdState>,
+    /// The open file descriptions that shared fds refer to.
+    pub files: Vec<FileDesc>,
+    /// What the dump summary says about them (pipe ends whose peer is gone).
+    pub notes: Vec<String>,
+}
+
+/// One fd as first read, before its description is known.
+struct Seen {
+    state: FdState,
+    /// What the fd's kind allows: reopen, inherit, a description of its
+    /// own (pipes), or why it is unsupported.
+    allowed: std::result::Result<FdDisposition, String>,
+    inode: Option<(u64, u64)>,
+    /// eventfd, signalfd, epoll or timerfd.
+    anon: Option<fds_anon::Anon>,
+}
+
+/// Reads every fd of `pid` and the open file descriptions they share.
+pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     let proc = Process::new(pid).map_err(|_| Error::TargetGone { pid, during: "reading fds".into() })?;
     let iter = proc.fd().map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/fd".into() })?;
-    let mut fds = Vec::new();
+    let mut seen = Vec::new();
     for info in iter {
         let Ok(info) = info else { continue };
         let fd = info.fd;
@@ -53,23 +83,141 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<Vec<FdState>> {
         let flags = raw_flags & !(libc::O_CLOEXEC as u32);
         let stdio = (0..=2).contains(&fd);
         let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio);
-        let disposition = match (disposition, why) {
-            (Some(d), _) => d,
-            (None, why) if allow_unsupported => {
-                let _ = why;
-                FdDisposition::Closed
+        let anon = match &info.target {
+            FDTarget::AnonInode(name) => fds_anon::Anon::of(name.trim_matches(['[', ']'])),
+            FDTarget::MemFD(name) => Some(fds_anon::Anon::Memfd(memfd_name(name))),
+            _ => None,
+        };
+        let allowed = match disposition {
+            Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
+                Err(format!("a memfd with status flags {flags:o}"))
             }
-            (None, why) => {
+            Some(FdDisposition::Shared) if anon.is_some() && !matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !ANON_STATUS != 0 => {
+                Err(format!("an anonymous inode with status flags {flags:o}"))
+            }
+            Some(FdDisposition::Shared) if anon.is_none() && flags & !pipe_flags::STATUS != 0 => {
+                Err(format!("a pipe with status flags {flags:o} (packet mode, O_DIRECT, is not supported)"))
+            }
+            Some(d) => Ok(d),
+            None => Err(why),
+        };
+        let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon });
+    }
+    seen.sort_by_key(|s| s.state.fd);
+    let groups = group_by_description(pid, &seen)?;
+
+    let mut table = FdTable { fds: Vec::new(), files: Vec::new(), notes: Vec::new() };
+    let mut ends = Vec::new();
+    let mut epoll_inos = Vec::new();
+    // (index in `seen`, index in `ends`) of the fds that share a pipe end.
+    let mut on_pipe: Vec<(usize, usize)> = Vec::new();
+    let mut out: Vec<FdState> = seen.iter().map(|s| s.state.clone()).collect();
+    for g in &groups {
+        let first = &seen[g[0]];
+        let inherited = g.iter().find(|&&i| seen[i].allowed == Ok(FdDisposition::Inherit));
+        if let Some(&at) = inherited {
+            // Shares the caller's fd 0-2: fds beyond it become duplicates
+            // of the caller's fd there (`exec 3>&1`).
+            let mut file = None;
+            for &i in g {
+                if seen[i].allowed == Ok(FdDisposition::Inherit) {
+                    out[i].disposition = FdDisposition::Inherit;
+                    continue;
+                }
+                let index = *file.get_or_insert_with(|| {
+                    table.files.push(fds_shared::stdio(seen[at].state.fd));
+                    table.files.len() - 1
+                });
+                out[i].disposition = FdDisposition::Shared;
+                out[i].file = index as u32;
+            }
+            continue;
+        }
+        match &first.allowed {
+            Ok(FdDisposition::Reopen) if g.len() == 1 => out[g[0]].disposition = FdDisposition::Reopen,
+            Ok(FdDisposition::Reopen) => {
+                let kind = match first.state.kind {
+                    FdKind::Directory => FileKind::Directory,
+                    FdKind::CharDev => FileKind::CharDev,
+                    _ => FileKind::Regular,
+                };
+                let s = &first.state;
+                table.files.push(fds_shared::reopened(kind, &s.path, s.flags, s.offset));
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
+            Ok(FdDisposition::Shared) if first.anon.is_some() => {
+                let (file, inos) = fds_anon::describe(pid, first.state.fd, first.anon.clone(), first.state.flags, first.state.offset)?;
+                table.files.push(file);
+                if !inos.is_empty() {
+                    epoll_inos.push((table.files.len() - 1, inos));
+                }
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
+            Ok(FdDisposition::Shared) => {
+                let ino = first.inode.map_or(0, |(_, ino)| ino);
+                ends.push(PipeEnd { ino, fd: first.state.fd, flags: first.state.flags });
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    on_pipe.push((i, ends.len() - 1));
+                }
+            }
+            Ok(_) => {}
+            Err(why) if allow_unsupported => {
+                let _ = why;
+                for &i in g {
+                    out[i].disposition = FdDisposition::Closed;
+                    out[i].path.clear();
+                }
+            }
+            Err(why) => {
                 return Err(Error::Unsupported(format!(
-                    "fd {fd} is {why}; use --allow-unsupported to record it as closed"
+                    "fd {} is {why}; use --allow-unsupported to record it as closed",
+                    first.state.fd
                 )))
             }
-        };
-        let path = if disposition == FdDisposition::Closed { Vec::new() } else { path };
-        fds.push(FdState { fd, kind, disposition, flags, offset, path, cloexec });
+        }
     }
-    fds.sort_by_key(|f| f.fd);
-    Ok(fds)
+    let pipes = fds_shared::number(pid, &ends)?;
+    let base = table.files.len();
+    for (i, end) in on_pipe {
+        out[i].file = (base + pipes.index[end]) as u32;
+    }
+    table.files.extend(pipes.files);
+    table.notes = pipes.notes;
+    fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
+    table.fds = out;
+    Ok(table)
+}
+
+/// The name memfd_create was given, from the link's "NAME (deleted)".
+fn memfd_name(link: &str) -> Vec<u8> {
+    link.strip_suffix(" (deleted)").unwrap_or(link).as_bytes().to_vec()
+}
+
+/// Groups the fds (indices into `seen`, sorted by fd) by open file
+/// description: same inode, then kcmp.
+fn group_by_description(pid: i32, seen: &[Seen]) -> Result<Vec<Vec<usize>>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    'fds: for (i, s) in seen.iter().enumerate() {
+        if s.inode.is_some() {
+            for g in groups.iter_mut() {
+                let rep = &seen[g[0]];
+                if rep.inode == s.inode && fds_shared::same_description(pid, rep.state.fd, s.state.fd)? {
+                    g.push(i);
+                    continue 'fds;
+                }
+            }
+        }
+        groups.push(vec![i]);
+    }
+    Ok(groups)
 }
 
 /// Kind, disposition (None: unsupported), path and a description.
@@ -105,11 +253,20 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
                 (FdKind::Other, None, bytes, format!("{shown} (a block device or socket file)"))
             }
         }
-        FDTarget::Pipe(ino) => (FdKind::Pipe, inherit(FdKind::Pipe), Vec::new(), format!("a pipe (pipe:[{ino}]) beyond fds 0-2")),
+        // A pipe on fds 0-2 is the caller's (`./saved.ckpt | less`);
+        // elsewhere it is recorded with its description.
+        FDTarget::Pipe(ino) => {
+            let d = if stdio { FdDisposition::Inherit } else { FdDisposition::Shared };
+            (FdKind::Pipe, Some(d), Vec::new(), format!("a pipe (pipe:[{ino}])"))
+        }
         FDTarget::Socket(ino) => (FdKind::Socket, None, Vec::new(), format!("a socket (socket:[{ino}])")),
         FDTarget::Net(ino) => (FdKind::Socket, None, Vec::new(), format!("a network namespace (net:[{ino}])")),
-        FDTarget::AnonInode(name) => (FdKind::Other, None, Vec::new(), format!("an anonymous inode ({})", name.trim_matches(['[', ']']))),
-        FDTarget::MemFD(name) => (FdKind::Other, None, Vec::new(), format!("a memfd ({name})")),
+        FDTarget::AnonInode(name) => {
+            let name = name.trim_matches(['[', ']']);
+            let d = fds_anon::Anon::of(name).map(|_| FdDisposition::Shared);
+            (FdKind::Other, d, Vec::new(), format!("an anonymous inode ({name})"))
+        }
+        FDTarget::MemFD(name) => (FdKind::Other, Some(FdDisposition::Shared), Vec::new(), format!("a memfd ({name})")),
         FDTarget::Other(kind, ino) => (FdKind::Other, None, Vec::new(), format!("{kind}:[{ino}]")),
     }
 }

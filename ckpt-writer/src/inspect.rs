@@ -163,6 +163,12 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
         "fds": d.fds.iter().map(|f| json!({
             "fd": f.fd, "kind": format!("{:?}", f.kind), "disposition": format!("{:?}", f.disposition),
             "flags": f.open_flags, "offset": f.offset, "path": s(&f.path), "cloexec": f.cloexec,
+            "file": (f.disposition == image_format::FdDisposition::Shared).then_some(f.file),
+        })).collect::<Vec<_>>(),
+        "files": d.files.iter().map(|f| json!({
+            "kind": format!("{:?}", f.kind), "status_flags": f.status_flags, "offset": f.offset, "path": s(&f.path),
+            "pipe": f.pipe, "peer_gone": f.kind == image_format::FileKind::Pipe && f.kind_flags & 1 != 0,
+            "queued_bytes": f.data.0.len(), "values": f.values,
         })).collect::<Vec<_>>(),
     })
 }
@@ -201,6 +207,60 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     }
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {
+        if f.disposition == image_format::FdDisposition::Shared {
+            println!("  {:>4} {:<9} shares file {}{}", f.fd, format!("{:?}", f.kind), f.file, if f.cloexec { " (cloexec)" } else { "" });
+            continue;
+        }
         println!("  {:>4} {:<9} {:<7} flags {:#o} offset {} {}{}", f.fd, format!("{:?}", f.kind), format!("{:?}", f.disposition), f.open_flags, f.offset, s(&f.path), if f.cloexec { " (cloexec)" } else { "" });
+    }
+    if !d.files.is_empty() {
+        println!("open file descriptions ({}):", d.files.len());
+    }
+    for (i, f) in d.files.iter().enumerate() {
+        println!("  {i:>4} {}", describe_file(f));
+    }
+}
+
+/// One open file description, as `inspect` prints it.
+fn describe_file(f: &image_format::FileDesc) -> String {
+    use image_format::FileKind as K;
+    match f.kind {
+        K::Regular | K::Directory | K::CharDev => {
+            format!("{:?} flags {:#o} offset {} {}", f.kind, f.status_flags, f.offset, s(&f.path))
+        }
+        K::Pipe => format!(
+            "pipe {} {} end, flags {:#o}, size {}, {} bytes queued{}",
+            f.pipe,
+            if f.status_flags & 3 == 0 { "read" } else { "write" },
+            f.status_flags,
+            f.values[0],
+            f.data.0.len(),
+            if f.kind_flags & 1 != 0 { ", other end not in the image" } else { "" }
+        ),
+        K::Stdio => format!("the restoring caller's fd {}", f.values[0]),
+        K::EventFd => format!("eventfd count {}{}, flags {:#o}", f.values[0], if f.kind_flags & 1 != 0 { " (semaphore)" } else { "" }, f.status_flags),
+        K::SignalFd => format!("signalfd mask {:#018x}, flags {:#o}", f.values[0], f.status_flags),
+        K::Epoll => {
+            let list: Vec<String> = f.epoll.iter().map(|e| format!("fd {} events {:#x} data {:#x}", e.fd, e.events, e.data)).collect();
+            format!("epoll, flags {:#o}, {} watched: {}", f.status_flags, f.epoll.len(), list.join("; "))
+        }
+        K::Memfd => format!(
+            "memfd {:?}, {} bytes, offset {}, seals {:#x}, flags {:#o}",
+            s(&f.path),
+            f.values[0],
+            f.offset,
+            f.values[1],
+            f.status_flags
+        ),
+        K::TimerFd => format!(
+            "timerfd clock {}, {} ns left, interval {} ns, {} expirations unread{}{}, flags {:#o}",
+            f.values[0],
+            f.values[1],
+            f.values[2],
+            f.values[3],
+            if f.kind_flags & 1 != 0 { format!(", absolute expiry {}", f.values[4]) } else { String::new() },
+            if f.kind_flags & 2 != 0 { ", cancel on set" } else { "" },
+            f.status_flags
+        ),
     }
 }

@@ -155,6 +155,8 @@ pub enum FdDisposition {
     Reopen,
     Inherit,
     Closed,
+    /// Refers to the open file description `FdState::file`.
+    Shared,
 }
 
 /// One file descriptor.
@@ -168,6 +170,8 @@ pub struct FdState {
     pub offset: u64,
     pub path: Vec<u8>,
     pub cloexec: bool,
+    /// Index in `Snapshot::files` (Shared).
+    pub file: u32,
 }
 
 /// The whole process.
@@ -183,6 +187,10 @@ pub struct Snapshot {
     pub sigactions: Vec<SigAction>,
     pub regions: Vec<Region>,
     pub fds: Vec<FdState>,
+    /// Open file descriptions that shared fds refer to.
+    pub files: Vec<image_format::FileDesc>,
+    /// What the dump summary says about the fds (pipe ends whose peer is gone).
+    pub fd_notes: Vec<String>,
 }
 
 impl Snapshot {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::vec::Vec;
 
 use crate::v1::{
-    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, RegionKind, Rlimit, SigAction,
+    AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, RegionKind, Rlimit, SigAction,
     ThreadState,
 };
 
@@ -68,6 +68,8 @@ pub struct ImageDesc {
     pub regions: Vec<RegionDesc>,
     /// File descriptors, sorted by number.
     pub fds: Vec<FdDesc>,
+    /// Open file descriptions that Shared fds refer to.
+    pub files: Vec<FileDesc>,
 }
 
 /// Process-wide state.
@@ -155,6 +157,49 @@ pub struct FdDesc {
     pub path: ByteString,
     /// Close-on-exec.
     pub cloexec: bool,
+    /// Index in `files` (Shared), else 0.
+    pub file: u32,
+}
+
+/// One open file description (FILES record) with its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDesc {
+    /// Kind.
+    pub kind: FileKind,
+    /// File status flags.
+    pub status_flags: u32,
+    /// File position.
+    pub offset: u64,
+    /// Path.
+    pub path: ByteString,
+    /// Pipe number (pipes), else 0.
+    pub pipe: u32,
+    /// Kind-specific flags.
+    pub kind_flags: u32,
+    /// Queued bytes (a pipe's read end).
+    pub data: Blob,
+    /// Kind-specific values (value0..value4). For epoll, value0 and
+    /// value1 (where its list lies in EPOLL) are the writer's to fill in.
+    pub values: [u64; 5],
+    /// An epoll description's interest list.
+    pub epoll: Vec<EpollEntry>,
+}
+
+impl FileDesc {
+    /// A description of `kind` with every other field zero.
+    pub fn new(kind: FileKind) -> FileDesc {
+        FileDesc {
+            kind,
+            status_flags: 0,
+            offset: 0,
+            path: ByteString::default(),
+            pipe: 0,
+            kind_flags: 0,
+            data: Blob::default(),
+            values: [0; 5],
+            epoll: Vec::new(),
+        }
+    }
 }
 
 impl ImageDesc {
@@ -218,6 +263,21 @@ impl ImageDesc {
                     offset: f.offset,
                     path: s(f.path),
                     cloexec: f.cloexec,
+                    file: f.file,
+                })
+                .collect(),
+            files: img
+                .files()
+                .map(|f| FileDesc {
+                    kind: f.kind,
+                    status_flags: f.status_flags,
+                    offset: f.offset,
+                    path: s(f.path),
+                    pipe: f.pipe,
+                    kind_flags: f.kind_flags,
+                    data: Blob(img.file_data(&f).to_vec()),
+                    values: [f.value0, f.value1, f.value2, f.value3, f.value4],
+                    epoll: img.epoll_entries(&f).collect(),
                 })
                 .collect(),
         }

@@ -10,7 +10,7 @@ use zerocopy::FromBytes;
 
 use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
-use crate::v1::records::{AuxvWire, FdWire, PageRunWire, ProcessWire, RegionWire, SigActionWire};
+use crate::v1::records::{AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, ProcessWire, RegionWire, SigActionWire};
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
 
@@ -83,6 +83,8 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("region", Place::Section(kind::REGIONS), 0, RegionWire::FIELDS),
     ("run", Place::Section(kind::PAGE_RUNS), 0, PageRunWire::FIELDS),
     ("fd", Place::Section(kind::FDS), 0, FdWire::FIELDS),
+    ("file", Place::Section(kind::FILES), 0, FileWire::FIELDS),
+    ("epoll", Place::Section(kind::EPOLL), 0, EpollEntryWire::FIELDS),
     ("trailer", Place::Trailer, 0, TrailerWire::FIELDS),
 ];
 

@@ -28,7 +28,7 @@ mod reseal;
 mod write;
 
 #[cfg(feature = "std")]
-pub use desc::{Blob, ByteString, FdDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
+pub use desc::{Blob, ByteString, FdDesc, FileDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
 #[cfg(feature = "std")]
 pub use pages::verify_pages;
 #[cfg(feature = "std")]

@@ -13,6 +13,7 @@ use crate::desc::{ByteString, ImageDesc};
 use crate::v1::header::{HEADER_CRC_COVERS, KERNEL_RELEASE_LEN};
 use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
 use crate::v1::records::{AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE};
+use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
 use crate::v1::{
@@ -232,6 +233,37 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             offset: f.offset,
             path: strings.add(&f.path)?,
             cloexec: f.cloexec,
+            file: f.file,
+        });
+    }
+    // Open file descriptions, with their bytes packed in FILE_DATA in
+    // record order.
+    let mut files = Vec::with_capacity(desc.files.len());
+    let mut file_data = Vec::new();
+    let mut epoll = Vec::new();
+    for f in &desc.files {
+        let [mut value0, mut value1, value2, value3, value4] = f.values;
+        if f.kind == FileKind::Epoll {
+            value0 = epoll.len() as u64;
+            value1 = f.epoll.len() as u64;
+        }
+        epoll.extend(f.epoll.iter().map(|e| e.to_wire()));
+        let data_offset = if f.data.0.is_empty() { 0 } else { file_data.len() as u64 };
+        file_data.extend_from_slice(&f.data.0);
+        files.push(File {
+            kind: f.kind,
+            status_flags: f.status_flags,
+            offset: f.offset,
+            path: strings.add(&f.path)?,
+            pipe: f.pipe,
+            kind_flags: f.kind_flags,
+            data_offset,
+            data_len: f.data.0.len() as u64,
+            value0,
+            value1,
+            value2,
+            value3,
+            value4,
         });
     }
 
@@ -288,12 +320,19 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     // runs are encoded: no back-patching, no seeking.
     let runs_len = SECTION_HEADER_SIZE + run_total as usize * PAGE_RUN_SIZE;
     let fds_len = SECTION_HEADER_SIZE + (fds.len() * FD_SIZE).next_multiple_of(8);
+    // FILES and FILE_DATA only when there are descriptions, so images
+    // without them stay as older writers made them.
+    let files_len = if files.is_empty() {
+        0
+    } else {
+        2 * SECTION_HEADER_SIZE + files.len() * FILE_SIZE + file_data.len().next_multiple_of(8)
+    } + if epoll.is_empty() { 0 } else { SECTION_HEADER_SIZE + epoll.len() * EPOLL_ENTRY_SIZE };
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -325,6 +364,13 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         FD_SIZE,
         encode_all(fds.iter().map(|f| f.to_wire())),
     );
+    if !files.is_empty() {
+        push_section(&mut meta, kind::FILES, count(files.len())?, FILE_SIZE, encode_all(files.iter().map(|f| f.to_wire())));
+        push_section(&mut meta, kind::FILE_DATA, count(file_data.len())?, 1, file_data);
+    }
+    if !epoll.is_empty() {
+        push_section(&mut meta, kind::EPOLL, count(epoll.len())?, EPOLL_ENTRY_SIZE, encode_all(epoll.into_iter()));
+    }
     for e in &opts.extra {
         let mut payload = e.payload.clone();
         payload.resize(payload.len().next_multiple_of(8), 0);

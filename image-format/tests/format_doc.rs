@@ -30,6 +30,8 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### REGIONS", RegionWire::FIELDS, size_of::<RegionWire>()),
         ("### PAGE_RUNS", PageRunWire::FIELDS, size_of::<PageRunWire>()),
         ("### FDS", FdWire::FIELDS, size_of::<FdWire>()),
+        ("### FILES", FileWire::FIELDS, size_of::<FileWire>()),
+        ("### EPOLL", EpollEntryWire::FIELDS, size_of::<EpollEntryWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -152,6 +154,9 @@ fn section_kinds_table_matches() {
         (kind::REGIONS, "REGIONS", size_of::<RegionWire>()),
         (kind::PAGE_RUNS, "PAGE_RUNS", size_of::<PageRunWire>()),
         (kind::FDS, "FDS", size_of::<FdWire>()),
+        (kind::FILES, "FILES", size_of::<FileWire>()),
+        (kind::FILE_DATA, "FILE_DATA", 1),
+        (kind::EPOLL, "EPOLL", size_of::<EpollEntryWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -180,6 +185,7 @@ fn enum_codes_match() {
     let set = |v: Vec<u32>| v.into_iter().collect::<BTreeSet<u32>>();
     assert_eq!(codes("### REGIONS", "`kind`"), set(RegionKind::ALL.iter().map(|k| *k as u32).collect()));
     assert_eq!(codes("### FDS", "`kind`"), set(FdKind::ALL.iter().map(|k| *k as u32).collect()));
+    assert_eq!(codes("### FILES", "`kind`"), set(FileKind::ALL.iter().map(|k| *k as u32).collect()));
     assert_eq!(
         codes("### FDS", "`disposition`"),
         set(FdDisposition::ALL.iter().map(|k| *k as u32).collect())

@@ -51,6 +51,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("sample", sample(), Options::default()),
         ("minimal", minimal(), Options::default()),
         ("minor1-optional", m1, o1),
+        // Open file descriptions of every kind (FILES, FILE_DATA, EPOLL).
+        ("files", sample_files(), Options::default()),
     ]
 }
 

@@ -26,6 +26,18 @@ fn desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with open file descriptions.
+fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_files();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 /// A case that patches the bytes of the valid sample image.
 fn bytes(name: &'static str, f: impl Fn(&mut Vec<u8>) + 'static) -> Case {
     (
@@ -113,7 +125,7 @@ fn cases() -> Vec<Case> {
             (
                 {
                     let o = section_at(b, k::FDS);
-                    wr32(b, o, 9)
+                    wr32(b, o, 20)
                 },
                 reseal(b),
             )
@@ -337,7 +349,7 @@ fn cases() -> Vec<Case> {
             (
                 {
                     let o = record_at(b, k::FDS, 0) + 8;
-                    wr32(b, o, 3)
+                    wr32(b, o, 9)
                 },
                 reseal(b),
             )
@@ -358,6 +370,123 @@ fn cases() -> Vec<Case> {
         }),
         desc("bad-fd-offset", |d| d.fds[3].offset = 1 << 63),
         desc("missing-path", |d| d.fds[3].path = ByteString::default()),
+        // Open file descriptions.
+        files("bad-fd-file", |d| d.fds[6].file = 10),
+        desc("bad-fd-file", |d| d.fds[3].file = 1),
+        files("bad-fd-file", |d| d.fds[6].offset = 1),
+        files("bad-fd-file", |d| d.fds[6].open_flags = 2),
+        files("bad-fd-file", |d| d.fds[6].path = "/x".into()),
+        (
+            "unknown-file-kind",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 0);
+                wr32(&mut b, o, 77);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        (
+            "reserved-not-zero",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 0) + 88;
+                b[o] = 1;
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        files("bad-file-flags", |d| d.files[0].status_flags |= 0o100),
+        files("bad-file-flags", |d| d.files[0].status_flags |= 3),
+        files("bad-file-flags", |d| d.files[3].kind_flags |= 2),
+        files("bad-file-flags", |d| d.files[1].status_flags = 2),
+        files("bad-file-flags", |d| d.files[1].status_flags |= 0o40000),
+        files("bad-file-values", |d| d.files[0].offset = 1 << 63),
+        files("bad-file-values", |d| d.files[0].values[1] = 1),
+        files("bad-file-values", |d| d.files[0].pipe = 1),
+        files("bad-file-values", |d| d.files[0].kind_flags = 1),
+        files("bad-file-values", |d| d.files[0].data = Blob(vec![1])),
+        files("bad-file-values", |d| d.files[1].path = "/p".into()),
+        files("bad-file-values", |d| d.files[2].offset = 5),
+        files("bad-file-values", |d| d.files[2].values[4] = 5),
+        files("bad-file-values", |d| d.files[4].status_flags = 1),
+        files("bad-file-values", |d| d.files[4].path = "/p".into()),
+        files("missing-path", |d| d.files[0].path = ByteString::default()),
+        (
+            "file-data-out-of-bounds",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 1) + 40;
+                wr64(&mut b, o, 1000);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        (
+            "file-data-out-of-bounds",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 1) + 32;
+                wr64(&mut b, o, u64::MAX);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        files("bad-pipe", |d| d.files[1].pipe = 2),
+        files("bad-pipe", |d| d.files[2].pipe = 2),
+        files("bad-pipe", |d| d.files[3].pipe = 1),
+        files("bad-pipe", |d| d.files[2].status_flags = 0),
+        files("bad-pipe", |d| d.files[2].data = Blob(vec![1])),
+        files("bad-pipe", |d| d.files[3].kind_flags = 0),
+        files("bad-pipe", |d| {
+            d.files.truncate(2);
+            d.fds.truncate(9);
+        }),
+        files("bad-pipe-size", |d| d.files[1].values[0] = 0),
+        files("bad-pipe-size", |d| d.files[1].values[0] = (1 << 31) + 1),
+        files("bad-pipe-size", |d| d.files[2].values[0] = 4096),
+        files("bad-pipe-size", |d| d.files[1].values[0] = 2),
+        files("bad-stdio-file", |d| d.files[4].values[0] = 3),
+        files("bad-stdio-file", |d| d.fds[1].disposition = FdDisposition::Closed),
+        files("bad-file-flags", |d| d.files[5].status_flags = 0),
+        files("bad-file-flags", |d| d.files[5].kind_flags = 2),
+        files("bad-file-flags", |d| d.files[8].kind_flags = 4),
+        files("bad-file-values", |d| d.files[5].values[0] = u64::MAX),
+        files("bad-file-values", |d| d.files[6].values[1] = 1),
+        files("bad-file-values", |d| d.files[6].kind_flags = 1),
+        files("bad-file-values", |d| d.files[7].offset = 1),
+        files("bad-epoll-target", |d| d.files[7].epoll[0].fd = 5),
+        files("bad-epoll-target", |d| d.files[7].epoll[0].fd = 7),
+        files("bad-epoll-events", |d| d.files[7].epoll[0].events |= 0x4000),
+        files("bad-epoll-events", |d| d.files[7].epoll[0].events = (1 << 28) | (1 << 30)),
+        (
+            "bad-epoll-entries",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 7) + 56;
+                wr64(&mut b, o, 1);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        (
+            "bad-epoll-entries",
+            Box::new(|| {
+                let mut b = build(&sample_files());
+                let o = record_at(&b, k::FILES, 7) + 48;
+                wr64(&mut b, o, 1);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        files("bad-timer", |d| d.files[8].values[0] = 2),
+        files("bad-timer", |d| d.files[8].values[1] = 1 << 63),
+        files("bad-timer", |d| d.files[8].values[4] = 1),
+        files("bad-file-values", |d| d.files[9].values[0] = 15),
+        files("bad-file-values", |d| d.files[9].values[1] = 0x40),
+        files("bad-file-values", |d| d.files[9].offset = 1 << 63),
+        files("bad-file-flags", |d| d.files[9].status_flags = 0),
+        files("bad-file-values", |d| d.files[5].data = Blob(vec![1])),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -526,6 +655,14 @@ fn error_names_are_unique_and_short() {
             "{n}"
         );
     }
+}
+
+#[test]
+fn the_sample_with_files_is_accepted_and_reads_back() {
+    let d = sample_files();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
 }
 
 #[test]

@@ -177,6 +177,7 @@ fn fds_from(seeds: Vec<(u32, u8, u8, u32, u64, ByteString, bool)>) -> Vec<FdDesc
             offset: off >> 1,
             path,
             cloexec,
+            file: 0,
         });
         fd += 1;
     }
@@ -292,6 +293,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     sigactions,
                     regions: regions_from(regions),
                     fds: fds_from(fds),
+                    files: Vec::new(),
                 }
             },
         )

@@ -187,7 +187,8 @@ mod tests {
     /// A real image: the writer's own test sample is not reachable from
     /// here, so build one from a description of a small process.
     fn image() -> Vec<u8> {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../image-format/tests/golden/sample.img"))
+        // The golden sample with open file descriptions of every kind.
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../image-format/tests/golden/files.img"))
             .expect("golden sample image");
         let img = Image::parse_bytes(&bytes).expect("valid golden image");
         let desc = ImageDesc::from_image(&img);
@@ -249,7 +250,7 @@ mod tests {
         }
         // Every record section of the sample has fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 7, "{seen:?}");
+        assert_eq!(seen.len(), 9, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -25,8 +25,10 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 
 /// Single thread (the same image again, twice at once on piped stdouts);
 /// 8 pthreads (mutex, condition variable, pthread_kill, join); registers
-/// (GPR, ymm), files at offsets, signals, dynamic glibc.
-const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs"];
+/// (GPR, ymm), files at offsets, signals, dynamic glibc; fds sharing open
+/// file descriptions, pipes with queued bytes, lone pipe ends, a dup of
+/// stdout, eventfd, signalfd, timerfd and epoll.
+const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds"];
 
 #[test]
 fn programs_continue_where_they_stopped_through_the_module() {

@@ -63,6 +63,53 @@ struct chkpt_plan_fd {
 };
 
 /*
+ * An open file description the stub creates once (restorer/stub/fds.c) and
+ * puts at every fd number a chkpt_plan_link names, so that the fds share
+ * it as they did at dump (offset, status flags, the pipe).
+ */
+enum {
+	CHKPT_FILE_OPEN = 1, /* open(path, flags), lseek(offset) unless ~0 */
+	CHKPT_FILE_PIPE = 2, /* one end of a pipe: pipe2 creates it and its peer */
+	CHKPT_FILE_DUP = 3,  /* dup of the caller's fd `value` (0-2) */
+	CHKPT_FILE_EVENTFD = 4,  /* counter `value`; kind_flags 1: EFD_SEMAPHORE */
+	CHKPT_FILE_SIGNALFD = 5, /* mask `value` */
+	CHKPT_FILE_EPOLL = 6,    /* interest list: data_len entries of struct chkpt_plan_epoll at data_offset */
+	CHKPT_FILE_TIMERFD = 7,  /* clock `value`; value1 left, value2 interval (ns), value3 ticks, value4 absolute */
+				 /* expiry; kind_flags 1: absolute, 2: cancel on set */
+	CHKPT_FILE_MEMFD = 8,    /* name at path_offset, contents at data_offset, size `value`, seals value1, */
+				 /* position `offset` */
+};
+
+struct chkpt_plan_file {
+	unsigned long long kind;
+	unsigned long long flags;           /* OPEN: open(2) flags; PIPE: status flags (O_ACCMODE says which end) */
+	unsigned long long offset;          /* OPEN: lseek(SEEK_SET) offset, ~0 for none */
+	unsigned long long path_offset;     /* OPEN: NUL-terminated path, from the plan's start */
+	unsigned long long peer;            /* PIPE: index of the other end, ~0 if it is gone (closed at restore) */
+	unsigned long long data_offset;     /* PIPE: queued bytes, from the plan's start (read end) */
+	unsigned long long data_len;
+	unsigned long long value;           /* PIPE: pipe size; DUP: the caller's fd */
+	unsigned long long temp;            /* the stub's: its fd for the description until placed, ~0 before */
+	unsigned long long kind_flags;      /* the image's (pipe, eventfd, timerfd) */
+	unsigned long long value1, value2, value3, value4; /* TIMERFD */
+};
+
+/* One entry of an epoll instance's interest list. */
+struct chkpt_plan_epoll {
+	unsigned long long fd;
+	unsigned long long events;
+	unsigned long long data;
+	unsigned long long inherited;       /* fd is the caller's (0-2): left out if it cannot be watched */
+};
+
+/* fd `fd` refers to files[file]. */
+struct chkpt_plan_link {
+	unsigned long long fd;
+	unsigned long long file;
+	unsigned long long cloexec;         /* 0 or 1 */
+};
+
+/*
  * A memory step the stub runs before anything else. The kernel module maps
  * the image itself and passes none; the userspace restorer, which is the
  * process being replaced, has the stub unmap its old memory and map the
@@ -109,6 +156,10 @@ struct chkpt_plan {
 	unsigned long long report_prefix_offset; /* NUL-terminated start of the line; 0: none */
 	struct chkpt_plan_rlimit rlimits[CHKPT_NRLIMIT]; /* applied within the caller's hard limits */
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
+	unsigned long long files_offset;    /* array of struct chkpt_plan_file from the plan's start */
+	unsigned long long nr_files;
+	unsigned long long links_offset;    /* array of struct chkpt_plan_link from the plan's start */
+	unsigned long long nr_links;
 	struct chkpt_plan_thread threads[];
 };
 
@@ -157,7 +208,19 @@ struct chkpt_plan {
 	X(35, MAP_STUB, "map-stub") \
 	X(36, COPY_PLAN, "copy-plan") \
 	X(37, COPY_STUB, "copy-stub") \
-	X(38, INTERRUPTED_BY_FATAL_SIGNAL, "interrupted-by-fatal-signal")
+	X(38, INTERRUPTED_BY_FATAL_SIGNAL, "interrupted-by-fatal-signal") \
+	/* restorer/stub/fds.c: open file descriptions */ \
+	X(48, OPEN_FILE, "open-file") \
+	X(49, CREATE_PIPE, "create-pipe") \
+	X(50, DUP_STDIO, "dup-stdio") \
+	X(51, SET_FILE_FLAGS, "set-file-flags") \
+	X(52, PLACE_FD, "place-fd") \
+	X(53, CREATE_EVENTFD, "create-eventfd") \
+	X(54, CREATE_SIGNALFD, "create-signalfd") \
+	X(55, CREATE_TIMERFD, "create-timerfd") \
+	X(56, CREATE_EPOLL, "create-epoll") \
+	X(57, EPOLL_ADD, "epoll-add") \
+	X(58, CREATE_MEMFD, "create-memfd")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

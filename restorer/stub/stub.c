@@ -191,7 +191,12 @@ static const char *detail_label(u64 step)
 	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES:
 		return "at 0x"; /* an address, in hex */
 	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
+	case CHKPT_STEP_PLACE_FD: case CHKPT_STEP_EPOLL_ADD:
 		return "fd ";
+	case CHKPT_STEP_OPEN_FILE: case CHKPT_STEP_CREATE_PIPE: case CHKPT_STEP_DUP_STDIO:
+	case CHKPT_STEP_SET_FILE_FLAGS: case CHKPT_STEP_CREATE_EVENTFD: case CHKPT_STEP_CREATE_SIGNALFD:
+	case CHKPT_STEP_CREATE_TIMERFD: case CHKPT_STEP_CREATE_EPOLL: case CHKPT_STEP_CREATE_MEMFD:
+		return "file ";
 	case CHKPT_STEP_SIGACTION:
 		return "signal ";
 	case CHKPT_STEP_SET_FS_BASE: case CHKPT_STEP_SET_GS_BASE: case CHKPT_STEP_ROBUST_LIST:
@@ -453,6 +458,15 @@ static void run_ops(struct chkpt_plan *plan)
 	}
 }
 
+/* fds.c's way to fail a step. */
+void __attribute__((noreturn)) chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err)
+{
+	fail(plan, step, detail, err);
+}
+
+/* fds.c: the open file descriptions that fds share. */
+void chkpt_restore_files(struct chkpt_plan *plan);
+
 /* close_range(from, ~0) sparing `keep`, the failure line's fd (or ~0). */
 static void close_all_from(u64 from, u64 keep)
 {
@@ -509,6 +523,7 @@ static void process_setup(struct chkpt_plan *plan)
 				fail(plan, CHKPT_STEP_SEEK_FD, f->fd, err);
 		}
 	}
+	chkpt_restore_files(plan);
 }
 
 /*

@@ -201,6 +201,30 @@ format_errors! {
         "Validation stopped: the caller got a fatal signal (the kernel module's long checks).",
     CpuXsaveTooSmall = "cpu-xsave-too-small":
         "The restoring CPU's XSAVE area is smaller than the image's.",
+    BadFdFile = "bad-fd-file":
+        "A shared fd whose description index is outside FILES or that sets flags, offset or path; or a file index on another disposition.",
+    UnknownFileKind = "unknown-file-kind":
+        "Open file description kind this reader does not know.",
+    BadFileFlags = "bad-file-flags":
+        "Open file description status flags outside the known O_* bits, access mode 3, or kind flags the kind does not have.",
+    BadFileValues = "bad-file-values":
+        "Open file description field set that its kind does not have (offset, path, pipe, data, values).",
+    FileDataOutOfBounds = "file-data-out-of-bounds":
+        "An open file description's bytes lie outside FILE_DATA.",
+    BadPipe = "bad-pipe":
+        "Pipe ends not numbered 1, 2, ... in order, a pipe with two ends of one direction or more than two ends, a lone end without PEER_GONE, or queued bytes on a write end.",
+    BadPipeSize = "bad-pipe-size":
+        "Pipe size 0, above MAX_PIPE_SIZE, different between its two ends, or smaller than its queued bytes.",
+    BadStdioFile = "bad-stdio-file":
+        "A Stdio description whose fd is not 0-2 or is not inherited.",
+    BadEpollEntries = "bad-epoll-entries":
+        "epoll descriptions' interest lists not consecutive in EPOLL order, or EPOLL records no description claims.",
+    BadEpollTarget = "bad-epoll-target":
+        "An epoll entry for an fd the image does not have or records as closed.",
+    BadEpollEvents = "bad-epoll-events":
+        "epoll entry events with unknown bits, or EPOLLEXCLUSIVE with EPOLLONESHOT.",
+    BadTimer = "bad-timer":
+        "timerfd with an unknown clock, a time at or above 2^63 ns, or an absolute expiry without ABSTIME.",
 }
 
 /// Result type of every fallible function in this module.

@@ -37,3 +37,16 @@ pub const NUM_SIGACTIONS: u32 = 64;
 pub const NUM_RLIMITS: usize = 16;
 /// Chunk size the writer asks its page callback for; bounds its buffer.
 pub const WRITE_CHUNK: usize = 1 << 20;
+/// Open file descriptions recorded (at most one per fd).
+pub const MAX_FILES: u32 = MAX_FDS;
+/// Bytes in FILE_DATA: queued pipe bytes.
+pub const MAX_FILE_DATA: u32 = 16 << 20;
+/// Largest pipe size recorded (pipe-max-size is 1 MiB by default; root
+/// may raise it, the kernel caps it at 2^31).
+pub const MAX_PIPE_SIZE: u64 = 1 << 31;
+/// epoll interest entries in the whole image.
+pub const MAX_EPOLL_ENTRIES: u32 = 1 << 20;
+/// Largest eventfd counter (ULLONG_MAX - 1).
+pub const MAX_EVENTFD_COUNT: u64 = u64::MAX - 1;
+/// Time values of a timerfd, in ns: below 2^63.
+pub const MAX_TIMER_NS: u64 = i64::MAX as u64;

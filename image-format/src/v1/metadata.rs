@@ -26,6 +26,9 @@ pub struct Metadata<'a> {
     regions: &'a [RegionWire],
     runs: &'a [PageRunWire],
     fds: &'a [FdWire],
+    files: &'a [FileWire],
+    file_data: &'a [u8],
+    epoll: &'a [EpollEntryWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -39,6 +42,9 @@ struct Found<'a> {
     regions: Option<Section<'a>>,
     runs: Option<Section<'a>>,
     fds: Option<Section<'a>>,
+    files: Option<Section<'a>>,
+    file_data: Option<Section<'a>>,
+    epoll: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -65,6 +71,9 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::REGIONS => &mut found.regions,
             kind::PAGE_RUNS => &mut found.runs,
             kind::FDS => &mut found.fds,
+            kind::FILES => &mut found.files,
+            kind::FILE_DATA => &mut found.file_data,
+            kind::EPOLL => &mut found.epoll,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -151,6 +160,19 @@ impl<'a> Metadata<'a> {
             regions: wire_records(f.regions, MAX_REGIONS)?,
             runs: wire_records(f.runs, MAX_PAGE_RUNS)?,
             fds: wire_records(f.fds, MAX_FDS)?,
+            // FILES and FILE_DATA came with minor additions: absent is empty.
+            files: match f.files {
+                Some(_) => wire_records(f.files, MAX_FILES)?,
+                None => &[],
+            },
+            file_data: match f.file_data {
+                Some(_) => records(f.file_data, 1, MAX_FILE_DATA)?,
+                None => &[],
+            },
+            epoll: match f.epoll {
+                Some(_) => wire_records(f.epoll, MAX_EPOLL_ENTRIES)?,
+                None => &[],
+            },
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -165,6 +187,7 @@ impl<'a> Metadata<'a> {
         }
         m.check_regions(h, pace)?;
         m.check_fds(pace)?;
+        m.check_files(pace)?;
         Ok(m)
     }
 
@@ -337,6 +360,15 @@ impl<'a> Metadata<'a> {
                 offset: w.path.offset.get(),
                 len: w.path.len.get(),
             };
+            let file = w.file.get();
+            if disp == FdDisposition::Shared {
+                let described = (file as usize) < self.files.len();
+                if !described || w.open_flags.get() != 0 || w.offset.get() != 0 || path != StrRef::default() {
+                    return Err(FormatError::BadFdFile);
+                }
+            } else if file != 0 {
+                return Err(FormatError::BadFdFile);
+            }
             match disp {
                 FdDisposition::Reopen => check_path(self.strings, path)?,
                 FdDisposition::Inherit if fd > 2 => return Err(FormatError::BadFdDisposition),
@@ -346,6 +378,204 @@ impl<'a> Metadata<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Checks the open file descriptions (FILES) and their bytes: each
+    /// kind sets only its own fields; pipes are numbered 1, 2, ... in
+    /// record order, the two ends of one pipe back to back.
+    fn check_files(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
+        // The pipe last seen, and its first end if the second must follow.
+        let mut last_pipe = 0u32;
+        let mut open_end: Option<(u32, u64)> = None;
+        // The next epoll description's first interest entry.
+        let mut next_entry = 0u64;
+        for w in self.files {
+            paced(pace)?;
+            let f = w.decode().ok_or(FormatError::UnknownFileKind)?;
+            if !w.reserved_zero() {
+                return Err(FormatError::ReservedNotZero);
+            }
+            let access = f.status_flags & 3;
+            if f.status_flags & !FILE_STATUS_KNOWN != 0 || access == 3 {
+                return Err(FormatError::BadFileFlags);
+            }
+            let end = f.data_offset.checked_add(f.data_len).ok_or(FormatError::FileDataOutOfBounds)?;
+            if end > self.file_data.len() as u64 {
+                return Err(FormatError::FileDataOutOfBounds);
+            }
+            let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
+            let no_data = f.data_offset == 0 && f.data_len == 0;
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd);
+            if f.kind != FileKind::Pipe && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
+                return Err(FormatError::BadFileValues);
+            }
+            match f.kind {
+                FileKind::Regular | FileKind::Directory | FileKind::CharDev => {
+                    check_path(self.strings, f.path)?;
+                    let offset_ok = f.offset <= i64::MAX as u64 && (f.kind == FileKind::Regular || f.offset == 0);
+                    if !offset_ok || values != [0; 5] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                }
+                FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd => {
+                    self.check_anon_file(&f, &mut next_entry)?;
+                }
+                FileKind::Memfd => {
+                    check_string(self.strings, f.path)?;
+                    if f.status_flags & !MEMFD_STATUS != 0 || access != 2 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let sane = f.value0 == f.data_len && f.value1 & !MEMFD_SEALS_KNOWN == 0 && f.offset <= i64::MAX as u64;
+                    if !sane || values[2..] != [0; 3] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                }
+                FileKind::Stdio => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] || f.status_flags != 0 {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    // FDS is sorted with distinct numbers: fds 0-2 are among
+                    // its first three records (a bounded look per record).
+                    let inherited = self.fds().take(3).any(|fd| u64::from(fd.fd) == f.value0 && fd.disposition == FdDisposition::Inherit);
+                    if f.value0 > 2 || !inherited {
+                        return Err(FormatError::BadStdioFile);
+                    }
+                }
+                FileKind::Pipe => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.kind_flags & !pipe_flags::KNOWN != 0 || access == 2 || f.status_flags & !pipe_flags::STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let size = f.value0;
+                    if size == 0 || size > MAX_PIPE_SIZE || f.data_len > size {
+                        return Err(FormatError::BadPipeSize);
+                    }
+                    // Queued bytes are read from the read end (O_RDONLY).
+                    if access != 0 && !no_data {
+                        return Err(FormatError::BadPipe);
+                    }
+                    let gone = f.kind_flags & pipe_flags::PEER_GONE != 0;
+                    match open_end {
+                        None if Some(f.pipe) == last_pipe.checked_add(1) => {
+                            last_pipe = f.pipe;
+                            open_end = if gone { None } else { Some((access, size)) };
+                        }
+                        Some((first, first_size)) if f.pipe == last_pipe && !gone && first != access => {
+                            if first_size != size {
+                                return Err(FormatError::BadPipeSize);
+                            }
+                            // Only one end of a pipe carries its bytes.
+                            open_end = None;
+                        }
+                        _ => return Err(FormatError::BadPipe),
+                    }
+                }
+            }
+        }
+        if open_end.is_some() {
+            return Err(FormatError::BadPipe);
+        }
+        if next_entry != self.epoll.len() as u64 {
+            return Err(FormatError::BadEpollEntries);
+        }
+        for w in self.epoll {
+            paced(pace)?;
+            let fd = w.fd.get();
+            // FDS is sorted: a binary search finds the target, which must
+            // be open after the restore.
+            let at = self.fds.binary_search_by(|f| f.fd.get().cmp(&fd)).map_err(|_| FormatError::BadEpollTarget)?;
+            let closed = FdDisposition::Closed as u32;
+            if self.fds.get(at).is_none_or(|f| f.disposition.get() == closed) {
+                return Err(FormatError::BadEpollTarget);
+            }
+            let ev = w.events.get();
+            let exclusive_oneshot = ev & (1 << 28) != 0 && ev & (1 << 30) != 0;
+            if ev & !EPOLL_EVENTS_KNOWN != 0 || exclusive_oneshot {
+                return Err(FormatError::BadEpollEvents);
+            }
+        }
+        Ok(())
+    }
+
+    /// eventfd, signalfd, epoll, timerfd: O_RDWR, perhaps O_NONBLOCK, no
+    /// path or offset, and their own values.
+    fn check_anon_file(&self, f: &File, next_entry: &mut u64) -> Result<()> {
+        if f.status_flags & !ANON_STATUS != 0 || f.status_flags & 3 != 2 {
+            return Err(FormatError::BadFileFlags);
+        }
+        if f.offset != 0 || f.path != StrRef::default() {
+            return Err(FormatError::BadFileValues);
+        }
+        let v = [f.value0, f.value1, f.value2, f.value3, f.value4];
+        match f.kind {
+            FileKind::EventFd => {
+                if f.kind_flags & !eventfd_flags::SEMAPHORE != 0 {
+                    return Err(FormatError::BadFileFlags);
+                }
+                if f.value0 > MAX_EVENTFD_COUNT || v[1..] != [0; 4] {
+                    return Err(FormatError::BadFileValues);
+                }
+            }
+            FileKind::SignalFd => {
+                if v[1..] != [0; 4] {
+                    return Err(FormatError::BadFileValues);
+                }
+            }
+            FileKind::Epoll => {
+                if f.value0 != *next_entry || v[2..] != [0; 3] {
+                    return Err(FormatError::BadEpollEntries);
+                }
+                *next_entry = f.value0.checked_add(f.value1).ok_or(FormatError::BadEpollEntries)?;
+                if *next_entry > self.epoll.len() as u64 {
+                    return Err(FormatError::BadEpollEntries);
+                }
+            }
+            _ => {
+                if f.kind_flags & !timer_flags::KNOWN != 0 {
+                    return Err(FormatError::BadFileFlags);
+                }
+                // CLOCK_REALTIME 0, MONOTONIC 1, BOOTTIME 7, REALTIME_ALARM 8, BOOTTIME_ALARM 9.
+                let clock_ok = matches!(f.value0, 0 | 1 | 7 | 8 | 9);
+                let abs = f.kind_flags & timer_flags::ABSTIME != 0;
+                if !clock_ok || v[1..].iter().any(|&t| t > MAX_TIMER_NS) || (!abs && f.value4 != 0) {
+                    return Err(FormatError::BadTimer);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The interest list of an epoll description.
+    pub fn epoll_entries(&self, f: &File) -> impl Iterator<Item = EpollEntry> + 'a {
+        let start = usize::try_from(f.value0).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(f.value1).unwrap_or(usize::MAX));
+        let list = if f.kind == FileKind::Epoll { self.epoll.get(start..end).unwrap_or(&[]) } else { &[] };
+        list.iter().filter_map(EpollEntryWire::decode)
+    }
+
+    /// Open file descriptions that Shared fds refer to, in record order.
+    pub fn files(&self) -> impl Iterator<Item = File> + 'a {
+        self.files.iter().filter_map(FileWire::decode)
+    }
+
+    /// Open file description `index` (a Shared fd's `file`).
+    pub fn file(&self, index: u32) -> Option<File> {
+        self.files.get(index as usize).and_then(FileWire::decode)
+    }
+
+    /// Number of open file descriptions.
+    pub fn file_count(&self) -> u32 {
+        self.files.len() as u32
+    }
+
+    /// The bytes of a validated description (empty if out of bounds).
+    pub fn file_data(&self, f: &File) -> &'a [u8] {
+        let start = usize::try_from(f.data_offset).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(f.data_len).unwrap_or(usize::MAX));
+        self.file_data.get(start..end).unwrap_or(&[])
     }
 
     /// Auxiliary vector entries (without the AT_NULL terminator).

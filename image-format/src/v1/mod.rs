@@ -31,7 +31,7 @@ pub use self::header::{
 pub use self::image::Image;
 pub use self::metadata::Metadata;
 pub use self::records::{
-    AuxvEntry, Fd, FdDisposition, FdKind, FileId, MmLayout, PageRun, Process, Region, RegionKind,
+    AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, Process, Region, RegionKind,
     Rlimit, SigAction, StrRef,
 };
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};

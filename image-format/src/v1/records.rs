@@ -283,6 +283,9 @@ code_enum! {
         Inherit = 1,
         /// Unsupported at dump time: left closed.
         Closed = 2,
+        /// Recreated from the open file description FILES[`file`], which
+        /// other fds may share.
+        Shared = 3,
     }
 }
 
@@ -304,9 +307,148 @@ record! {
         pub path: StrRef,
         /// FD_CLOEXEC set.
         pub cloexec: bool,
-        reserved _36: 4,
+        /// Index in FILES of the description a Shared fd refers to; 0 for
+        /// the other dispositions.
+        pub file: u32,
     }
 }
 
 /// Size of an FDS record.
 pub const FD_SIZE: usize = size_of::<FdWire>();
+
+code_enum! {
+    /// What an open file description (a FILES record) is.
+    pub enum FileKind {
+        /// Regular file, opened again by path.
+        Regular = 0,
+        /// Directory, opened again by path.
+        Directory = 1,
+        /// Character device, opened again by path.
+        CharDev = 2,
+        /// One end of a pipe (the access mode says which).
+        Pipe = 3,
+        /// The restoring caller's fd `value0` (0-2), which the image
+        /// inherits there too: a duplicate of it.
+        Stdio = 4,
+        /// eventfd: counter `value0`, `eventfd_flags`.
+        EventFd = 5,
+        /// signalfd: signal mask `value0` (bit n-1 for signal n).
+        SignalFd = 6,
+        /// epoll instance: its interest list is EPOLL records `value0`
+        /// .. `value0 + value1`.
+        Epoll = 7,
+        /// timerfd: clock `value0`, time left `value1` ns (0: disarmed),
+        /// interval `value2` ns, expirations not yet read `value3`,
+        /// `timer_flags`.
+        TimerFd = 8,
+        /// memfd: name `path`, contents in FILE_DATA (`value0` bytes, its
+        /// whole size), position `offset`, seals `value1` (F_SEAL_*).
+        Memfd = 9,
+    }
+}
+
+/// `File::kind_flags` bits of a pipe end.
+pub mod pipe_flags {
+    /// The pipe's other end is not in the image: restored as closed (the
+    /// read end sees the queued bytes, then end of file; the write end
+    /// EPIPE).
+    pub const PEER_GONE: u32 = 1;
+    /// All bits v1 knows for pipes.
+    pub const KNOWN: u32 = PEER_GONE;
+    /// The status flags a pipe end may have: its access mode, O_NONBLOCK,
+    /// O_APPEND (a packet-mode pipe, O_DIRECT, is not recorded).
+    pub const STATUS: u32 = 0o3 | 0o4000 | 0o2000;
+}
+
+/// File status flags (O_*) an open file description may record: access
+/// mode, O_APPEND, O_NONBLOCK, O_DSYNC, O_ASYNC, O_DIRECT, O_LARGEFILE,
+/// O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_SYNC, O_PATH.
+pub const FILE_STATUS_KNOWN: u32 =
+    0o3 | 0o2000 | 0o4000 | 0o10000 | 0o20000 | 0o40000 | 0o100000 | 0o200000 | 0o400000 | 0o1000000 | 0o4010000 | 0o10000000;
+
+record! {
+    /// One open file description, which one or more FDS records share.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct File = FileWire[96] {
+        /// Kind.
+        pub kind: FileKind,
+        /// File status flags (access mode, O_APPEND, O_NONBLOCK, ...).
+        pub status_flags: u32,
+        /// File position (Regular).
+        pub offset: u64,
+        /// Path (Regular, Directory, CharDev), else empty.
+        pub path: StrRef,
+        /// Pipe number (Pipe): the ends of one pipe share it; 0 otherwise.
+        pub pipe: u32,
+        /// Kind-specific flag bits (`pipe_flags`).
+        pub kind_flags: u32,
+        /// Offset of this description's bytes in FILE_DATA (a pipe's
+        /// queued bytes, on its read end).
+        pub data_offset: u64,
+        /// Length of those bytes.
+        pub data_len: u64,
+        /// Kind-specific value: Pipe: its size (F_GETPIPE_SZ); Stdio: the fd.
+        pub value0: u64,
+        /// Kind-specific value (none yet).
+        pub value1: u64,
+        /// Kind-specific value (none yet).
+        pub value2: u64,
+        /// Kind-specific value (none yet).
+        pub value3: u64,
+        /// Kind-specific value (none yet).
+        pub value4: u64,
+        reserved _88: 8,
+    }
+}
+
+/// Size of a FILES record.
+pub const FILE_SIZE: usize = size_of::<FileWire>();
+
+/// `File::kind_flags` of an eventfd.
+pub mod eventfd_flags {
+    /// EFD_SEMAPHORE: each read takes 1.
+    pub const SEMAPHORE: u32 = 1;
+}
+
+/// `File::kind_flags` of a timerfd.
+pub mod timer_flags {
+    /// TFD_TIMER_ABSTIME was set: `value4` holds the expiry as the clock's
+    /// absolute time in ns at dump (restored as such for CLOCK_REALTIME,
+    /// whose time is the same on every machine; relative otherwise).
+    pub const ABSTIME: u32 = 1;
+    /// TFD_TIMER_CANCEL_ON_SET.
+    pub const CANCEL_ON_SET: u32 = 2;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = ABSTIME | CANCEL_ON_SET;
+}
+
+/// F_SEAL_* bits a memfd may have: SEAL, SHRINK, GROW, WRITE,
+/// FUTURE_WRITE, EXEC.
+pub const MEMFD_SEALS_KNOWN: u64 = 0x3f;
+
+/// Status flags of a memfd: O_RDWR, O_NONBLOCK, O_APPEND, O_LARGEFILE.
+pub const MEMFD_STATUS: u32 = 0o2 | 0o4000 | 0o2000 | 0o100000;
+
+/// Status flags of eventfd, signalfd, epoll and timerfd descriptions:
+/// O_RDWR (their only access mode), O_NONBLOCK.
+pub const ANON_STATUS: u32 = 0o2 | 0o4000;
+
+/// epoll event bits an interest entry may have: EPOLLIN .. EPOLLMSG,
+/// EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET.
+pub const EPOLL_EVENTS_KNOWN: u32 = 0x7ff | 0x2000 | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 31);
+
+record! {
+    /// One entry of an epoll instance's interest list.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct EpollEntry = EpollEntryWire[16] {
+        /// The fd registered (an fd of the image).
+        pub fd: u32,
+        /// Its events (EPOLL* bits, EPOLLET, EPOLLONESHOT, ...).
+        pub events: u32,
+        /// The user data epoll_wait returns.
+        pub data: u64,
+    }
+}
+
+/// Size of an EPOLL record.
+pub const EPOLL_ENTRY_SIZE: usize = size_of::<EpollEntryWire>();

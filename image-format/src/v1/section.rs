@@ -56,6 +56,14 @@ pub mod kind {
     pub const PAGE_RUNS: u32 = 7;
     /// Open file descriptors.
     pub const FDS: u32 = 8;
+    /// Open file descriptions that FDS records share (absent: none).
+    pub const FILES: u32 = 9;
+    /// Bytes of the open file descriptions (queued pipe bytes); like
+    /// STRINGS, one byte per record (absent: none).
+    pub const FILE_DATA: u32 = 10;
+    /// Interest lists of the epoll descriptions in FILES (absent: none).
+    pub const EPOLL: u32 = 11;
+    /// Reserved: kinds 12-15 for more file state.
     /// Reserved: pending signals (later version).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Reserved: POSIX and interval timers (later version).

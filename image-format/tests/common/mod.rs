@@ -257,6 +257,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/dev/pts/0".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 1,
@@ -266,6 +267,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 2,
@@ -275,6 +277,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/dev/pts/0".into(),
                 cloexec: false,
+                file: 0,
             },
             FdDesc {
                 fd: 3,
@@ -284,6 +287,7 @@ pub fn sample() -> ImageDesc {
                 offset: 77,
                 path: "/tmp/log.txt".into(),
                 cloexec: true,
+                file: 0,
             },
             FdDesc {
                 fd: 4,
@@ -293,6 +297,7 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "/home/user".into(),
                 cloexec: true,
+                file: 0,
             },
             FdDesc {
                 fd: 7,
@@ -302,12 +307,101 @@ pub fn sample() -> ImageDesc {
                 offset: 0,
                 path: "".into(),
                 cloexec: false,
+                file: 0,
             },
         ],
+        files: Vec::new(),
     }
 }
 
 /// Writes `desc` to memory with pages from `fill`.
+/// `sample()` with open file descriptions: fds 8 and 9 share a regular
+/// file (FILES 0); fds 10 and 11 are the read and write ends of pipe 1
+/// (FILES 1, 2) with 3 queued bytes; fd 12 is a read end whose writer is
+/// gone (FILES 3, pipe 2, 2 bytes); fd 13 duplicates the caller's fd 1
+/// (FILES 4); fds 14-17 are an eventfd (count 5, semaphore, non-blocking),
+/// a signalfd (SIGUSR1... bit 9), an epoll watching fds 10 (edge-triggered)
+/// and 14 (one-shot), and a monotonic timerfd (1.5 s left, 250 ms
+/// interval, 3 expirations unread) (FILES 5-8).
+pub fn sample_files() -> ImageDesc {
+    let mut d = sample();
+    let shared = |fd: u32, file: u32, kind: FdKind| FdDesc {
+        fd,
+        kind,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: fd.is_multiple_of(2),
+        file,
+    };
+    d.fds.extend([
+        shared(8, 0, FdKind::Regular),
+        shared(9, 0, FdKind::Regular),
+        shared(10, 1, FdKind::Pipe),
+        shared(11, 2, FdKind::Pipe),
+        shared(12, 3, FdKind::Pipe),
+        shared(13, 4, FdKind::Pipe),
+        shared(14, 5, FdKind::Other),
+        shared(15, 6, FdKind::Other),
+        shared(16, 7, FdKind::Other),
+        shared(17, 8, FdKind::Other),
+        shared(18, 9, FdKind::Other),
+    ]);
+    let mut reg = FileDesc::new(FileKind::Regular);
+    reg.status_flags = 0o2002;
+    reg.offset = 4096;
+    reg.path = "/tmp/shared.txt".into();
+    let pipe_end = |access: u32, pipe: u32, data: &[u8], flags: u32| {
+        let mut f = FileDesc::new(FileKind::Pipe);
+        f.status_flags = access | (0o4000 * access);
+        f.pipe = pipe;
+        f.kind_flags = flags;
+        f.data = Blob(data.to_vec());
+        f.values[0] = 65536;
+        f
+    };
+    let mut stdio = FileDesc::new(FileKind::Stdio);
+    stdio.values[0] = 1;
+    let mut eventfd = FileDesc::new(FileKind::EventFd);
+    eventfd.status_flags = 0o4002;
+    eventfd.kind_flags = 1;
+    eventfd.values[0] = 5;
+    let mut signalfd = FileDesc::new(FileKind::SignalFd);
+    signalfd.status_flags = 2;
+    signalfd.values[0] = 1 << 9;
+    let mut epoll = FileDesc::new(FileKind::Epoll);
+    epoll.status_flags = 2;
+    epoll.values[1] = 2;
+    epoll.epoll = vec![
+        image_format::EpollEntry { fd: 10, events: 1 | (1 << 31), data: 0x1234 },
+        image_format::EpollEntry { fd: 14, events: 1 | (1 << 30), data: 14 },
+    ];
+    let mut timerfd = FileDesc::new(FileKind::TimerFd);
+    timerfd.status_flags = 2;
+    timerfd.values = [1, 1_500_000_000, 250_000_000, 3, 0];
+    let mut memfd = FileDesc::new(FileKind::Memfd);
+    memfd.status_flags = 0o100002;
+    memfd.path = "ckpt-test".into();
+    memfd.offset = 3;
+    memfd.data = Blob(b"memfd contents".to_vec());
+    memfd.values[0] = 14;
+    memfd.values[1] = 2 | 4;
+    d.files = vec![
+        reg,
+        pipe_end(0, 1, b"abc", 0),
+        pipe_end(1, 1, b"", 0),
+        pipe_end(0, 2, b"de", image_format::v1::records::pipe_flags::PEER_GONE),
+        stdio,
+        eventfd,
+        signalfd,
+        epoll,
+        timerfd,
+        memfd,
+    ];
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");

@@ -175,6 +175,7 @@ fn maximal(desc: &mut ImageDesc) -> Result<(), String> {
             offset: 0,
             path: image_format::ByteString(path),
             cloexec: false,
+            file: 0,
         });
     }
     let len = size(desc)?;

@@ -14,7 +14,8 @@
 //! the plan: `[plan][stub body][final page]`.
 
 use super::fmt::records::prot;
-use super::fmt::{FdDisposition, FdKind, Image};
+use super::fmt::records::pipe_flags;
+use super::fmt::{FdDisposition, FdKind, File, FileKind, Image};
 
 /// "CKPTPLN1", little-endian.
 pub const PLAN_MAGIC: u64 = 0x314e_4c50_5450_4b43;
@@ -62,8 +63,14 @@ pub mod head {
     pub const RLIMITS: usize = 22;
     /// `sigactions[64]`: handler, flags, restorer, mask.
     pub const SIGACTIONS: usize = RLIMITS + 2 * super::NRLIMIT;
+    /// Open file descriptions: `struct chkpt_plan_file` array, count.
+    pub const FILES_OFFSET: usize = SIGACTIONS + 4 * super::NSIG;
+    pub const NR_FILES: usize = FILES_OFFSET + 1;
+    /// Fds that refer to them: `struct chkpt_plan_link` array, count.
+    pub const LINKS_OFFSET: usize = FILES_OFFSET + 2;
+    pub const NR_LINKS: usize = FILES_OFFSET + 3;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = SIGACTIONS + 4 * super::NSIG;
+    pub const THREADS: usize = FILES_OFFSET + 4;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -216,6 +223,28 @@ steps! {
     CopyStub = 37, "copy-stub";
     /// The module: a fatal signal stopped one of its long loops.
     Interrupted = 38, "interrupted-by-fatal-signal";
+    /// Opening a shared open file description by its path.
+    OpenFile = 48, "open-file";
+    /// Creating a pipe, setting its size or filling in its queued bytes.
+    CreatePipe = 49, "create-pipe";
+    /// Duplicating the caller's fd 0-2 that an fd shares.
+    DupStdio = 50, "dup-stdio";
+    /// Setting a description's status flags (O_NONBLOCK, ...).
+    SetFileFlags = 51, "set-file-flags";
+    /// Putting a description at one of its fd numbers.
+    PlaceFd = 52, "place-fd";
+    /// Creating an eventfd with its counter.
+    CreateEventfd = 53, "create-eventfd";
+    /// Creating a signalfd.
+    CreateSignalfd = 54, "create-signalfd";
+    /// Creating a timerfd, arming it, setting its unread expirations.
+    CreateTimerfd = 55, "create-timerfd";
+    /// Creating an epoll instance.
+    CreateEpoll = 56, "create-epoll";
+    /// Registering an fd with an epoll instance (detail: the fd).
+    EpollAdd = 57, "epoll-add";
+    /// Creating a memfd, writing its contents, sealing it.
+    CreateMemfd = 58, "create-memfd";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -282,6 +311,14 @@ pub struct Layout {
     pub nr_ops: u64,
     /// Fds the stub reopens.
     pub nr_fds: u64,
+    /// Open file descriptions the stub creates.
+    pub nr_files: u64,
+    /// Fds that refer to them.
+    pub nr_links: u64,
+    /// Offset of the description records.
+    pub files: u64,
+    /// Offset of the link records.
+    pub links: u64,
     /// Offset of the memory steps.
     pub ops: u64,
     /// Offset of the fd records.
@@ -363,9 +400,13 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
         nr_fds += 1;
         string_bytes = add(string_bytes, add(u64::from(fd.path.len), 1)?)?;
     }
+    let (nr_files, nr_links, file_bytes) = files_size(image)?;
+    string_bytes = add(string_bytes, file_bytes)?;
     let ops = mul(add(head::THREADS as u64, mul(nr_threads, thread::WORDS as u64)?)?, 8)?;
     let fds = add(ops, mul(nr_ops, OP_WORDS as u64 * 8)?)?;
-    let strings = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
+    let files = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
+    let links = add(files, mul(nr_files, FILE_WORDS as u64 * 8)?)?;
+    let strings = add(links, mul(nr_links, LINK_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -373,7 +414,7 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     if len > MAX_PLAN_LEN {
         return Err(PlanError::TooLarge);
     }
-    Ok(Layout { nr_threads, nr_ops, nr_fds, ops, fds, strings, xsave, xsave_stride, stack_top: len - 64, len })
+    Ok(Layout { nr_threads, nr_ops, nr_fds, nr_files, nr_links, files, links, ops, fds, strings, xsave, xsave_stride, stack_top: len - 64, len })
 }
 
 /// Writes little-endian words and bytes into the plan buffer, refusing
@@ -415,7 +456,8 @@ fn leader(image: &Image<'_>) -> usize {
 /// The lowest fd number for the stub's duplicate of the caller's stderr:
 /// above every fd the stub reopens (which it moves to their numbers).
 fn report_min(image: &Image<'_>) -> u64 {
-    image.fds().filter(reopened).map(|f| u64::from(f.fd) + 1).fold(3, u64::max)
+    let placed = |f: &super::fmt::Fd| reopened(f) || f.disposition == FdDisposition::Shared;
+    image.fds().filter(placed).map(|f| u64::from(f.fd) + 1).fold(3, u64::max)
 }
 
 /// Where the stub writes its failure line (`None`: nowhere), and how the
@@ -505,6 +547,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.bytes(s, path);
         s += path.len() as u64 + 1;
     }
+    write_files(image, layout, &mut o, s);
     for (i, op) in ops.iter().enumerate() {
         let rec = layout.ops + (i * OP_WORDS * 8) as u64;
         for (k, v) in [op.kind, op.addr, op.len, op.prot, op.flags, op.fd, op.offset].into_iter().enumerate() {
@@ -549,4 +592,175 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         return Err(PlanError::WrongBufferLength);
     }
     Ok(())
+}
+
+// ---- Open file descriptions (FILES) and the fds that share them. ----
+
+/// Words per `struct chkpt_plan_file`.
+pub const FILE_WORDS: usize = 14;
+/// Words per epoll interest entry in a plan: fd, events, data, and
+/// whether the fd is one the image inherits from the caller (0-2).
+pub const EPOLL_WORDS: usize = 4;
+/// Words per `struct chkpt_plan_link`: fd, file, cloexec.
+pub const LINK_WORDS: usize = 3;
+
+/// How the stub creates a description (`CHKPT_FILE_*`).
+pub mod file_kind {
+    /// open(path, flags), then lseek(offset) unless it is KEEP.
+    pub const OPEN: u64 = 1;
+    /// One end of a pipe (pipe2 makes both; `peer` is the other's index).
+    pub const PIPE: u64 = 2;
+    /// dup of the caller's fd `value` (0-2).
+    pub const DUP: u64 = 3;
+    /// eventfd: counter `value`, EFD_SEMAPHORE in `kind_flags`.
+    pub const EVENTFD: u64 = 4;
+    /// signalfd: mask `value`.
+    pub const SIGNALFD: u64 = 5;
+    /// epoll: interest entries at `data_offset`, `data_len` of them.
+    pub const EPOLL: u64 = 6;
+    /// timerfd: clock `value`, left `value1`, interval `value2` (ns),
+    /// ticks `value3`, absolute expiry `value4`; `kind_flags`: 1 absolute,
+    /// 2 cancel on set (the image's timer_flags).
+    pub const TIMERFD: u64 = 7;
+    /// memfd: name at `path_offset`, contents at `data_offset`, size
+    /// `value`, seals `value1`, position `offset`.
+    pub const MEMFD: u64 = 8;
+}
+
+/// Word indices in `struct chkpt_plan_file`.
+pub mod file {
+    #![allow(missing_docs)]
+    pub const KIND: usize = 0;
+    /// open(2) flags (OPEN) or status flags for F_SETFL (PIPE).
+    pub const FLAGS: usize = 1;
+    /// lseek offset (OPEN), KEEP for none.
+    pub const OFFSET: usize = 2;
+    pub const PATH_OFFSET: usize = 3;
+    /// PIPE: index of the other end, KEEP when it is gone.
+    pub const PEER: usize = 4;
+    /// PIPE: the queued bytes (read end), from the plan's start.
+    pub const DATA_OFFSET: usize = 5;
+    pub const DATA_LEN: usize = 6;
+    /// PIPE: its size; DUP: the caller's fd.
+    pub const VALUE: usize = 7;
+    /// Written by the stub: where it keeps the description until every
+    /// fd has it; KEEP before.
+    pub const TEMP: usize = 8;
+    /// The image's kind_flags.
+    pub const KIND_FLAGS: usize = 9;
+    /// value1 .. value4 of the image.
+    pub const VALUE1: usize = 10;
+    pub const VALUE2: usize = 11;
+    pub const VALUE3: usize = 12;
+    pub const VALUE4: usize = 13;
+}
+
+/// Descriptions, links and the bytes (paths, queued data) they need.
+fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
+    let mut bytes = 0u64;
+    for f in image.files() {
+        bytes = add(bytes, add(u64::from(f.path.len), 1)?)?;
+        bytes = add(bytes, f.data_len)?;
+        if f.kind == FileKind::Epoll {
+            // 8-aligned entries of EPOLL_WORDS words.
+            bytes = add(bytes, add(mul(f.value1, EPOLL_WORDS as u64 * 8)?, 8)?)?;
+        }
+    }
+    let links = image.fds().filter(|f| f.disposition == FdDisposition::Shared).count() as u64;
+    Ok((u64::from(image.file_count()), links, bytes))
+}
+
+/// open(2) flags the stub opens a shared description with: its status
+/// flags, never creating or truncating, never taking a terminal; the
+/// stub's own copy is close-on-exec (each fd gets its own flag).
+pub fn file_open_flags(f: &File) -> u64 {
+    let flags = f.status_flags & !(oflag::CREAT | oflag::EXCL | oflag::TRUNC);
+    u64::from(flags | oflag::NOCTTY | oflag::CLOEXEC)
+}
+
+/// Whether `g` is the other end of pipe end `f` (the validator put the
+/// two ends of a pipe next to each other, with one pipe number).
+fn other_end(f: &File, g: Option<&File>) -> bool {
+    f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
+}
+
+/// Writes the descriptions (their paths and bytes from `strings` on) and
+/// the links.
+fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) {
+    let mut ahead = image.files().skip(1);
+    let mut prev: Option<File> = None;
+    for (i, f) in image.files().enumerate() {
+        let next = ahead.next();
+        let rec = layout.files + (i * FILE_WORDS * 8) as u64;
+        let w = |k: usize| rec + 8 * k as u64;
+        let path = image.string(f.path);
+        let data = image.file_data(&f);
+        let (kind, flags, offset, value) = match f.kind {
+            FileKind::Regular => (file_kind::OPEN, file_open_flags(&f), f.offset, 0),
+            FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(&f), KEEP, 0),
+            FileKind::Pipe => (file_kind::PIPE, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Stdio => (file_kind::DUP, 0, KEEP, f.value0),
+            FileKind::EventFd => (file_kind::EVENTFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::SignalFd => (file_kind::SIGNALFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
+            FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
+        };
+        o.word(w(file::KIND), kind);
+        o.word(w(file::FLAGS), flags);
+        o.word(w(file::OFFSET), offset);
+        o.word(w(file::PATH_OFFSET), s);
+        o.bytes(s, path);
+        s += path.len() as u64 + 1;
+        let peer = if other_end(&f, prev.as_ref()) {
+            i as u64 - 1
+        } else if other_end(&f, next.as_ref()) {
+            i as u64 + 1
+        } else {
+            KEEP
+        };
+        o.word(w(file::PEER), peer);
+        if f.kind == FileKind::Epoll {
+            s = (s + 7) & !7;
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), f.value1);
+            for e in image.epoll_entries(&f) {
+                let inherited = image.fds().take(3).any(|d| d.fd == e.fd && d.disposition == FdDisposition::Inherit);
+                o.word(s, u64::from(e.fd));
+                o.word(s + 8, u64::from(e.events));
+                o.word(s + 16, e.data);
+                o.word(s + 24, u64::from(inherited));
+                s += EPOLL_WORDS as u64 * 8;
+            }
+        } else {
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), data.len() as u64);
+            o.bytes(s, data);
+            s += data.len() as u64;
+        }
+        o.word(w(file::VALUE), value);
+        o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
+        if f.kind == FileKind::Memfd {
+            o.word(w(file::VALUE1), f.value1);
+        }
+        if f.kind == FileKind::TimerFd {
+            for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
+                o.word(w(k), v);
+            }
+        }
+        o.word(w(file::TEMP), KEEP);
+        prev = Some(f);
+    }
+    let shared = image.fds().filter(|f| f.disposition == FdDisposition::Shared);
+    for (i, fd) in shared.enumerate() {
+        let rec = layout.links + (i * LINK_WORDS * 8) as u64;
+        o.word(rec, u64::from(fd.fd));
+        o.word(rec + 8, u64::from(fd.file));
+        o.word(rec + 16, u64::from(fd.cloexec));
+    }
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::FILES_OFFSET), layout.files);
+    o.word(h(head::NR_FILES), layout.nr_files);
+    o.word(h(head::LINKS_OFFSET), layout.links);
+    o.word(h(head::NR_LINKS), layout.nr_links);
 }

@@ -39,6 +39,8 @@ fn word_offsets_match_plan_h() {
         ("nr_ops", head::NR_OPS), ("error_detail", head::ERROR_DETAIL), ("report_fd", head::REPORT_FD),
         ("report_min", head::REPORT_MIN), ("report_prefix_offset", head::REPORT_PREFIX_OFFSET),
         ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
+        ("files_offset", head::FILES_OFFSET), ("nr_files", head::NR_FILES),
+        ("links_offset", head::LINKS_OFFSET), ("nr_links", head::NR_LINKS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -59,6 +61,26 @@ fn word_offsets_match_plan_h() {
     field("sizeof_thread", "sizeof(struct chkpt_plan_thread)", thread::WORDS * 8);
     field("sizeof_fd", "sizeof(struct chkpt_plan_fd)", FD_WORDS * 8);
     field("sizeof_op", "sizeof(struct chkpt_plan_op)", OP_WORDS * 8);
+    let f = [
+        ("kind", file::KIND), ("flags", file::FLAGS), ("offset", file::OFFSET), ("path_offset", file::PATH_OFFSET),
+        ("peer", file::PEER), ("data_offset", file::DATA_OFFSET), ("data_len", file::DATA_LEN),
+        ("value", file::VALUE), ("temp", file::TEMP), ("kind_flags", file::KIND_FLAGS),
+        ("value1", file::VALUE1), ("value2", file::VALUE2), ("value3", file::VALUE3), ("value4", file::VALUE4),
+    ];
+    for (n, w) in f {
+        field(&format!("file.{n}"), &format!("offsetof(struct chkpt_plan_file, {n})"), w * 8);
+    }
+    field("sizeof_file", "sizeof(struct chkpt_plan_file)", FILE_WORDS * 8);
+    field("sizeof_link", "sizeof(struct chkpt_plan_link)", LINK_WORDS * 8);
+    field("file_open", "CHKPT_FILE_OPEN", file_kind::OPEN as usize);
+    field("file_pipe", "CHKPT_FILE_PIPE", file_kind::PIPE as usize);
+    field("file_dup", "CHKPT_FILE_DUP", file_kind::DUP as usize);
+    field("file_eventfd", "CHKPT_FILE_EVENTFD", file_kind::EVENTFD as usize);
+    field("file_signalfd", "CHKPT_FILE_SIGNALFD", file_kind::SIGNALFD as usize);
+    field("file_epoll", "CHKPT_FILE_EPOLL", file_kind::EPOLL as usize);
+    field("file_timerfd", "CHKPT_FILE_TIMERFD", file_kind::TIMERFD as usize);
+    field("file_memfd", "CHKPT_FILE_MEMFD", file_kind::MEMFD as usize);
+    field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
@@ -295,4 +317,59 @@ fn plan_compiles_as_a_kernel_submodule() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every open file description once, with its path, pipe peer, size and
+/// queued bytes; every fd that shares one as a link; the stub's duplicate
+/// of stderr above all of them.
+#[test]
+fn shared_descriptions_are_planned_once_with_their_fds() {
+    let bytes = common::build(&common::sample_files());
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    assert_eq!((lay.nr_files, lay.nr_links), (10, 11));
+    let base = 0x7e00_0000_0000u64;
+    let place = Placement { plan: base, stub: base + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0xeeu8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!((h(head::NR_FILES), h(head::NR_LINKS)), (10, 11));
+    assert_eq!(h(head::REPORT_MIN), 19, "above fd 18, the last shared fd");
+    let f = |i: usize, k: usize| word(&plan, h(head::FILES_OFFSET) + ((i * FILE_WORDS + k) * 8) as u64);
+    // The shared regular file: opened by path (close-on-exec for the stub's
+    // own copy, never a controlling terminal), then moved to its offset.
+    assert_eq!(f(0, file::KIND), file_kind::OPEN);
+    assert_eq!(f(0, file::FLAGS), u64::from(0o2002 | oflag::NOCTTY | oflag::CLOEXEC));
+    assert_eq!(f(0, file::OFFSET), 4096);
+    assert_eq!(cstr(&plan, f(0, file::PATH_OFFSET)), b"/tmp/shared.txt");
+    // Pipe 1: each end names the other; the read end has the bytes.
+    assert_eq!((f(1, file::KIND), f(1, file::PEER), f(2, file::PEER)), (file_kind::PIPE, 2, 1));
+    assert_eq!((f(1, file::VALUE), f(1, file::FLAGS), f(2, file::FLAGS)), (65536, 0, 0o4001));
+    assert_eq!(f(1, file::DATA_LEN), 3);
+    assert_eq!(&plan[f(1, file::DATA_OFFSET) as usize..][..3], b"abc");
+    assert_eq!(f(2, file::DATA_LEN), 0);
+    // Pipe 2's writer is gone.
+    assert_eq!((f(3, file::PEER), f(3, file::DATA_LEN)), (KEEP, 2));
+    assert_eq!(&plan[f(3, file::DATA_OFFSET) as usize..][..2], b"de");
+    // The caller's fd 1, duplicated.
+    assert_eq!((f(4, file::KIND), f(4, file::VALUE)), (file_kind::DUP, 1));
+    // eventfd, signalfd, timerfd: their values; epoll: its list, aligned.
+    assert_eq!((f(5, file::KIND), f(5, file::VALUE), f(5, file::KIND_FLAGS), f(5, file::FLAGS)), (file_kind::EVENTFD, 5, 1, 0o4002));
+    assert_eq!((f(6, file::KIND), f(6, file::VALUE)), (file_kind::SIGNALFD, 1 << 9));
+    assert_eq!(f(8, file::KIND), file_kind::TIMERFD);
+    let timer = [file::VALUE, file::VALUE1, file::VALUE2, file::VALUE3, file::VALUE4].map(|k| f(8, k));
+    assert_eq!(timer, [1, 1_500_000_000, 250_000_000, 3, 0]);
+    assert_eq!((f(7, file::KIND), f(7, file::DATA_LEN)), (file_kind::EPOLL, 2));
+    let e = f(7, file::DATA_OFFSET);
+    assert_eq!(e % 8, 0);
+    let entries: Vec<u64> = (0..8).map(|k| word(&plan, e + 8 * k)).collect();
+    assert_eq!(entries, [10, 1 | (1 << 31), 0x1234, 0, 14, 1 | (1 << 30), 14, 0]);
+    // memfd: name, contents, size, seals, position.
+    assert_eq!((f(9, file::KIND), f(9, file::VALUE), f(9, file::VALUE1), f(9, file::OFFSET)), (file_kind::MEMFD, 14, 6, 3));
+    assert_eq!(cstr(&plan, f(9, file::PATH_OFFSET)), b"ckpt-test");
+    assert_eq!(&plan[f(9, file::DATA_OFFSET) as usize..][..14], b"memfd contents");
+    assert!((0..10).all(|i| f(i, file::TEMP) == KEEP));
+    let l = |i: usize, k: usize| word(&plan, h(head::LINKS_OFFSET) + ((i * LINK_WORDS + k) * 8) as u64);
+    let links: Vec<[u64; 3]> = (0..11).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
+    assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0], [14, 5, 1], [15, 6, 0], [16, 7, 1], [17, 8, 0], [18, 9, 1]]);
 }

@@ -26,6 +26,7 @@ struct Scripted {
     yields: usize,
     kept: Vec<(u32, Option<Vec<u8>>)>,
     opened: Vec<(Vec<u8>, u32)>,
+    fd_limits: FdLimits,
 }
 
 const STUB_LEN: u64 = 3 * 4096;
@@ -58,6 +59,7 @@ impl Scripted {
             yields: 0,
             kept: Vec::new(),
             opened: Vec::new(),
+            fd_limits: FdLimits { pipe_max_size: 1 << 20, exceed_pipe_max: false, wake_alarm: false },
         }
     }
 }
@@ -130,6 +132,9 @@ impl Host for Scripted {
     }
     fn vdso_matches(&mut self, _off: u64, _len: u64) -> Result<bool, Refusal> {
         Ok(self.vdso_same)
+    }
+    fn fd_limits(&mut self) -> FdLimits {
+        self.fd_limits
     }
     fn yield_now(&mut self) -> Result<(), Refusal> {
         self.yields += 1;
@@ -502,4 +507,59 @@ fn the_block_goes_in_the_highest_gap_that_fits_avoiding_both_lists() {
     for (s, e) in taken {
         assert!(at + len + GUARD + ROOM_ABOVE <= s || at >= e + GUARD, "{at:#x} overlaps {s:#x}-{e:#x}");
     }
+}
+
+/// A shared description opened by path is checked like a reopened fd, at
+/// the first fd that shares it; pipes and the caller's fds open nothing.
+#[test]
+fn shared_files_must_open_and_keep_their_kind() {
+    let mut desc = common::sample_files();
+    desc.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let shared = b"/tmp/shared.txt".to_vec();
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared.clone(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    run(&desc, &mut host).unwrap();
+    let opens: Vec<u32> = host.opened.iter().filter(|(p, _)| *p == shared).map(|(_, f)| *f).collect();
+    assert_eq!(opens.len(), 2, "once per fd that shares it");
+    assert!(opens.iter().all(|f| f & 3 == 2 && f & 0o4000 != 0 && f & 0o2000 == 0), "O_RDWR, never blocking, no O_APPEND: {opens:?}");
+    assert_eq!(host.opened.len(), host.opened.iter().filter(|(p, _)| !p.is_empty()).count(), "nothing opened without a path");
+
+    let mut host = Scripted::permissive(&desc);
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(8)));
+
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared.clone(), Ok(FileFacts { mode: 0o040_755, ..FileFacts::default() }));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileChanged, Detail::Fd(8)));
+
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(shared, Err(errno::EACCES));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFilePermission, Detail::Fd(8)));
+}
+
+/// A pipe above fs.pipe-max-size needs CAP_SYS_RESOURCE, a timerfd on an
+/// alarm clock CAP_WAKE_ALARM: refused before the point of no return
+/// without them, restored with them.
+#[test]
+fn pipes_above_pipe_max_size_and_alarm_timers_need_their_capability() {
+    let mut desc = common::sample_files();
+    desc.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    desc.files[1].values[0] = 4 << 20;
+    desc.files[2].values[0] = 4 << 20;
+    let mut host = Scripted::permissive(&desc);
+    host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::PipeTooLarge, Detail::Limit { need: 4 << 20, limit: 1 << 20 }));
+    host.fd_limits.exceed_pipe_max = true;
+    run(&desc, &mut host).unwrap();
+    host.fd_limits = FdLimits { pipe_max_size: 4 << 20, exceed_pipe_max: false, wake_alarm: false };
+    run(&desc, &mut host).unwrap();
+
+    desc.files[8].values[0] = 9; // CLOCK_BOOTTIME_ALARM
+    let r = refused(&desc, &mut host);
+    assert_eq!(r.reason, Reason::TimerNeedsWakeAlarm);
+    host.fd_limits.wake_alarm = true;
+    run(&desc, &mut host).unwrap();
 }

@@ -170,5 +170,25 @@ impl Host for UserHost<'_> {
         }
         Ok(stored == live)
     }
+
+    fn fd_limits(&mut self) -> restore_policy::FdLimits {
+        // ckpt-restore runs with the caller's credentials (no `C` flag):
+        // its effective capabilities are the caller's.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let cap_eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok()).unwrap_or(0);
+        let has = |cap: u32| cap_eff & (1u64 << cap) != 0;
+        // linux/capability.h (the libc crate has no CAP_* numbers).
+        const CAP_SYS_RESOURCE: u32 = 24;
+        const CAP_WAKE_ALARM: u32 = 35;
+        let pipe_max_size = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(1 << 20);
+        restore_policy::FdLimits {
+            pipe_max_size,
+            exceed_pipe_max: has(CAP_SYS_RESOURCE),
+            wake_alarm: has(CAP_WAKE_ALARM),
+        }
+    }
 }
 

@@ -5,8 +5,9 @@
 //! and builds the plan.
 
 use super::files::{check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, OpenWhat};
+use super::files::{shared_check_flags, shared_reopen_type};
 use super::fmt::records::prot;
-use super::fmt::{check_cpu, FdDisposition, Image, RegionKind};
+use super::fmt::{check_cpu, Fd, FdDisposition, Image, RegionKind};
 use super::footprint::{check_footprint, Footprint};
 use super::host::{Host, MappedFile};
 use super::plan::{self, PAGE};
@@ -52,6 +53,8 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         None => 0,
     };
     check_fds(image, host)?;
+    let limits = host.fd_limits();
+    super::fdkinds::check_fd_kinds(image, &limits, &mut || host.yield_now())?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
@@ -117,6 +120,10 @@ fn scan_regions<H: Host>(image: &Image<'_>, host: &mut H, block: Footprint) -> R
 fn check_fds<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
     for fd in image.fds() {
         host.yield_now()?;
+        if fd.disposition == FdDisposition::Shared {
+            check_shared(image, host, &fd)?;
+            continue;
+        }
         if fd.disposition != FdDisposition::Reopen {
             continue;
         }
@@ -125,6 +132,21 @@ fn check_fds<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
         let file = host.open(image.string(fd.path), reopen_check_flags(&fd)).map_err(|errno| open_failure(errno, OpenWhat::Fd, at))?;
         let facts = host.facts(&file).map_err(|errno| Refusal::with_errno(Reason::FdFileStatFailed, errno, at))?;
         check_reopened(&fd, &facts)?;
+    }
+    Ok(())
+}
+
+/// A shared description that the stub opens by path can be opened now, by
+/// the caller, and is still the kind of file it was (checked once per fd
+/// that shares it, each named by its fd).
+fn check_shared<H: Host>(image: &Image<'_>, host: &mut H, fd: &Fd) -> Result<(), Refusal> {
+    let Some(file) = image.file(fd.file) else { return Ok(()) };
+    let Some(want) = shared_reopen_type(&file) else { return Ok(()) };
+    let at = Detail::Fd(fd.fd);
+    let opened = host.open(image.string(file.path), shared_check_flags(&file)).map_err(|errno| open_failure(errno, OpenWhat::Fd, at))?;
+    let facts = host.facts(&opened).map_err(|errno| Refusal::with_errno(Reason::FdFileStatFailed, errno, at))?;
+    if facts.mode & 0o170_000 != want {
+        return Err(Refusal::new(Reason::FdFileChanged, at));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! reopens (opened once now to prove it can be), the working directory.
 
 use super::fmt::records::{prot, region_flags};
-use super::fmt::{Fd, FdKind, FileId, Region};
+use super::fmt::{Fd, FdKind, File, FileId, FileKind, Region};
 use super::plan::oflag;
 use super::reason::{errno as e, Detail, Reason, Refusal};
 
@@ -116,3 +116,21 @@ pub fn check_reopened(fd: &Fd, facts: &FileFacts) -> Result<(), Refusal> {
     Ok(())
 }
 
+
+/// The file type a shared description's file must still have, if it is
+/// opened again by path (pipes and the caller's fds are not).
+pub fn shared_reopen_type(f: &File) -> Option<u32> {
+    match f.kind {
+        FileKind::Regular => Some(ftype::REG),
+        FileKind::Directory => Some(ftype::DIR),
+        FileKind::CharDev => Some(ftype::CHR),
+        FileKind::Pipe | FileKind::Stdio | FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd | FileKind::Memfd => None,
+    }
+}
+
+/// open(2) flags for opening a shared description's file once before the
+/// point of no return: the stub's, without O_APPEND, never blocking.
+pub fn shared_check_flags(f: &File) -> u32 {
+    let stub = super::plan::file_open_flags(f) as u32;
+    (stub & !oflag::APPEND) | oflag::NONBLOCK | oflag::CLOEXEC
+}

@@ -59,10 +59,24 @@ pub trait Host {
     /// Whether the `len` stored bytes at `stored_offset` in the image equal
     /// the caller's vdso.
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal>;
+    /// What the caller may create of open file descriptions.
+    fn fd_limits(&mut self) -> FdLimits;
     /// Called between steps of work whose length the image decides: the
     /// module yields the CPU and stops on a fatal signal (refusing with
     /// `FormatError::Interrupted`, the validator's own reason for it).
     fn yield_now(&mut self) -> Result<(), Refusal> {
         Ok(())
     }
+}
+
+/// What the caller may create of open file descriptions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdLimits {
+    /// fs.pipe-max-size: the largest pipe F_SETPIPE_SZ gives an
+    /// unprivileged caller.
+    pub pipe_max_size: u64,
+    /// The caller has CAP_SYS_RESOURCE (may exceed pipe-max-size).
+    pub exceed_pipe_max: bool,
+    /// The caller has CAP_WAKE_ALARM (timerfds on alarm clocks).
+    pub wake_alarm: bool,
 }

@@ -21,8 +21,10 @@
 //! - files.rs: mapped files, fds to reopen and the working directory,
 //!   judged from what opening them with the caller's credentials gave.
 //! - host.rs: the facts a restorer provides; check.rs: the checks in order.
+//! - fdkinds.rs: open file descriptions the caller may not create.
 
 mod check;
+mod fdkinds;
 mod files;
 mod footprint;
 mod hole;
@@ -41,7 +43,8 @@ pub use files::{
 };
 pub use footprint::{check_footprint, footprint, Footprint, BLOCK_MAPPINGS};
 pub use hole::{find_hole, GUARD, MIN_ADDR, ROOM_ABOVE};
-pub use host::{Host, MappedFile};
+pub use fdkinds::check_fd_kinds;
+pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
 pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

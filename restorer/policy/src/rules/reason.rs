@@ -235,6 +235,11 @@ reasons! {
         "PR_SET_MM_MAP was refused and the image's program break lies below the restorer's";
     Internal = "internal-error", EIO, INTERNAL,
         "unexpected system call failure";
+    // Open file descriptions the caller may not create (fdkinds.rs).
+    PipeTooLarge = "pipe-too-large", EPERM, INCOMPATIBLE,
+        "a pipe of the image is larger than fs.pipe-max-size, which the caller may not exceed (CAP_SYS_RESOURCE)";
+    TimerNeedsWakeAlarm = "timer-needs-wake-alarm", EPERM, INCOMPATIBLE,
+        "a timerfd of the image is on an alarm clock, which needs CAP_WAKE_ALARM";
 }
 
 /// What a refusal concerns, for the message; never allocated.

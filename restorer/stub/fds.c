@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Open file descriptions (plan.h: chkpt_plan_file, chkpt_plan_link): the
+ * stub creates each once, keeps it at a temporary fd above every fd number
+ * of the image (plan->report_min and up), then puts it at each fd number
+ * that shares it, and closes the temporary. So dup'ed fds share one offset
+ * and one set of status flags again, and a pipe's two ends are one pipe.
+ *
+ * Runs after the point of no return, with raw syscalls like stub.c; a
+ * failure names its step (CHKPT_STEPS) and the description's index.
+ */
+#include "plan.h"
+
+typedef unsigned long long u64;
+
+#define SYS_write 1
+#define SYS_open 2
+#define SYS_close 3
+#define SYS_lseek 8
+#define SYS_fcntl 72
+#define SYS_dup3 292
+#define SYS_pipe2 293
+#define SYS_ioctl 16
+#define SYS_epoll_ctl 233
+#define SYS_timerfd_create 283
+#define SYS_timerfd_settime 286
+#define SYS_signalfd4 289
+#define SYS_eventfd2 290
+#define SYS_epoll_create1 291
+#define SYS_ftruncate 77
+#define SYS_memfd_create 319
+#define MFD_CLOEXEC 1
+#define MFD_ALLOW_SEALING 2
+#define F_ADD_SEALS 1033
+#define EFD_SEMAPHORE 1
+#define EPOLL_CTL_ADD 1
+#define TFD_TIMER_ABSTIME 1
+#define TFD_TIMER_CANCEL_ON_SET 2
+#define TFD_IOC_SET_TICKS 0x40085400 /* _IOW('T', 0, u64) */
+#define CLOCK_REALTIME 0
+#define CLOCK_REALTIME_ALARM 8
+#define NSEC 1000000000ULL
+
+#define F_SETFL 4
+#define F_DUPFD_CLOEXEC 1030
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#define O_ACCMODE 3
+#define O_RDONLY 0
+#define O_APPEND 02000
+#define O_NONBLOCK 04000
+#define O_CLOEXEC 02000000
+#define EINTR 4
+#define EBADF 9
+#define EPERM 1
+
+/* stub.c: records the failed step, writes the failure line, ends the process. */
+void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
+
+static long sys3(long nr, u64 a, u64 b, u64 c)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
+{
+	long ret;
+	register u64 r10 __asm__("r10") = d;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+	return ret;
+}
+
+struct timespec64 {
+	long long sec, nsec;
+};
+
+struct itimerspec64 {
+	struct timespec64 interval, value;
+};
+
+/* struct epoll_event is packed on x86-64. */
+struct epoll_event64 {
+	unsigned int events;
+	u64 data;
+} __attribute__((packed));
+
+static struct timespec64 ts_of(u64 ns)
+{
+	struct timespec64 t = { (long long)(ns / NSEC), (long long)(ns % NSEC) };
+
+	return t;
+}
+
+static struct chkpt_plan_file *files_of(struct chkpt_plan *plan)
+{
+	return (struct chkpt_plan_file *)((char *)plan + plan->files_offset);
+}
+
+/* Moves `fd` out of the way of every fd number of the image: the
+ * description waits there, close-on-exec, until it is placed. */
+static u64 keep(struct chkpt_plan *plan, long fd, u64 step, u64 index)
+{
+	long high = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, plan->report_min);
+
+	if (high < 0)
+		chkpt_fail(plan, step, index, high);
+	sys3(SYS_close, fd, 0, 0);
+	return (u64)high;
+}
+
+static void open_file(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_open, (u64)((char *)plan + f->path_offset), f->flags, 0);
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_OPEN_FILE, index, fd);
+	if (f->offset != ~0ULL) {
+		err = sys3(SYS_lseek, fd, f->offset, 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_OPEN_FILE, index, err);
+	}
+	f->temp = keep(plan, fd, CHKPT_STEP_OPEN_FILE, index);
+}
+
+/* Both ends of a pipe at once (one of them may be gone: then it is closed
+ * here, so the end that stays sees end of file or EPIPE, as it would have
+ * when its peer went). Size first, then the queued bytes: the validator
+ * bounds them by the size, so the blocking write fits in the empty pipe. */
+static void create_pipe(struct chkpt_plan *plan, u64 index)
+{
+	struct chkpt_plan_file *files = files_of(plan);
+	struct chkpt_plan_file *f = &files[index];
+	int ends[2];
+	u64 rd = (f->flags & O_ACCMODE) == O_RDONLY ? index : f->peer;
+	u64 wr = rd == index ? f->peer : index;
+	long err, size;
+	u64 done = 0, i;
+
+	err = sys3(SYS_pipe2, (u64)ends, O_CLOEXEC, 0);
+	if (err < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_PIPE, index, err);
+	size = sys3(SYS_fcntl, ends[0], F_GETPIPE_SZ, 0);
+	if (size < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_PIPE, index, size);
+	if ((u64)size != f->value) {
+		err = sys3(SYS_fcntl, ends[0], F_SETPIPE_SZ, f->value);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_PIPE, index, err);
+	}
+	if (rd != ~0ULL) {
+		struct chkpt_plan_file *r = &files[rd];
+
+		while (done < r->data_len) {
+			err = sys3(SYS_write, ends[1], (u64)((char *)plan + r->data_offset + done), r->data_len - done);
+			if (err == -EINTR)
+				continue;
+			if (err <= 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_PIPE, index, err < 0 ? err : -5 /* EIO */);
+			done += (u64)err;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		u64 which = i == 0 ? rd : wr;
+
+		if (which == ~0ULL) {
+			sys3(SYS_close, ends[i], 0, 0);
+			continue;
+		}
+		files[which].temp = keep(plan, ends[i], CHKPT_STEP_CREATE_PIPE, which);
+		/* Pipes know O_NONBLOCK and O_APPEND only (the validator). */
+		if (files[which].flags & (O_NONBLOCK | O_APPEND)) {
+			err = sys3(SYS_fcntl, files[which].temp, F_SETFL, files[which].flags & (O_NONBLOCK | O_APPEND));
+			if (err < 0)
+				chkpt_fail(plan, CHKPT_STEP_SET_FILE_FLAGS, which, err);
+		}
+	}
+}
+
+/* An eventfd with its counter (written, since eventfd2 takes 32 bits). */
+static long create_eventfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_eventfd2, 0, O_CLOEXEC | (f->flags & O_NONBLOCK) | (f->kind_flags & 1 ? EFD_SEMAPHORE : 0), 0);
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_EVENTFD, index, fd);
+	if (f->value) {
+		err = sys3(SYS_write, fd, (u64)&f->value, 8);
+		if (err != 8)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_EVENTFD, index, err < 0 ? err : -5);
+	}
+	return fd;
+}
+
+/* A timerfd: armed first (timerfd_settime clears the unread expirations),
+ * then its unread expirations. An absolute timer on a realtime clock keeps
+ * its absolute expiry (and CANCEL_ON_SET); any other counts down what was
+ * left at dump time. */
+static long create_timerfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_timerfd_create, f->value, O_CLOEXEC | (f->flags & O_NONBLOCK), 0);
+	struct itimerspec64 its;
+	u64 flags = 0;
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, fd);
+	if (f->value1) {
+		its.interval = ts_of(f->value2);
+		its.value = ts_of(f->value1);
+		if ((f->kind_flags & 1) && (f->value == CLOCK_REALTIME || f->value == CLOCK_REALTIME_ALARM)) {
+			its.value = ts_of(f->value4);
+			flags = TFD_TIMER_ABSTIME | (f->kind_flags & 2 ? TFD_TIMER_CANCEL_ON_SET : 0);
+		}
+		err = sys4(SYS_timerfd_settime, fd, flags, (u64)&its, 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, err);
+	}
+	if (f->value3) {
+		err = sys3(SYS_ioctl, fd, TFD_IOC_SET_TICKS, (u64)&f->value3);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_TIMERFD, index, err);
+	}
+	return fd;
+}
+
+/* A memfd: name, contents, size, position; seals last (they may forbid
+ * writing). F_SEAL_SEAL among them stands for a memfd made without
+ * MFD_ALLOW_SEALING. */
+static long create_memfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	long fd = sys3(SYS_memfd_create, (u64)((char *)plan + f->path_offset), MFD_CLOEXEC | MFD_ALLOW_SEALING, 0);
+	u64 done = 0;
+	long err;
+
+	if (fd < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, fd);
+	while (done < f->data_len) {
+		err = sys3(SYS_write, fd, (u64)((char *)plan + f->data_offset + done), f->data_len - done);
+		if (err == -EINTR)
+			continue;
+		if (err <= 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, err < 0 ? err : -5);
+		done += (u64)err;
+	}
+	err = sys3(SYS_ftruncate, fd, f->value, 0);
+	if (err >= 0)
+		err = sys3(SYS_lseek, fd, f->offset, 0);
+	if (err >= 0 && f->value1)
+		err = sys3(SYS_fcntl, fd, F_ADD_SEALS, f->value1);
+	if (err >= 0 && (f->flags & (O_NONBLOCK | O_APPEND)))
+		err = sys3(SYS_fcntl, fd, F_SETFL, f->flags & (O_NONBLOCK | O_APPEND));
+	if (err < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_MEMFD, index, err);
+	return fd;
+}
+
+/* An epoll's interest list, once every fd of the image is in place. An
+ * entry for an fd 0-2 the image inherits is left out if the caller's file
+ * there cannot be watched (EPERM: a regular file, /dev/null), as epoll
+ * would have refused to add it: the program sees no events from it. */
+static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
+{
+	struct chkpt_plan_epoll *e = (struct chkpt_plan_epoll *)((char *)plan + f->data_offset);
+	struct epoll_event64 ev;
+	u64 i;
+	long err;
+
+	for (i = 0; i < f->data_len; i++) {
+		ev.events = (unsigned int)e[i].events;
+		ev.data = e[i].data;
+		err = sys4(SYS_epoll_ctl, f->temp, EPOLL_CTL_ADD, e[i].fd, (u64)&ev);
+		if ((err == -EPERM || err == -EBADF) && e[i].inherited)
+			continue;
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_EPOLL_ADD, e[i].fd, err);
+	}
+}
+
+void chkpt_restore_files(struct chkpt_plan *plan)
+{
+	struct chkpt_plan_file *files = files_of(plan);
+	struct chkpt_plan_link *links = (struct chkpt_plan_link *)((char *)plan + plan->links_offset);
+	u64 i;
+	long err;
+
+	for (i = 0; i < plan->nr_files; i++) {
+		struct chkpt_plan_file *f = &files[i];
+
+		if (f->temp != ~0ULL)
+			continue; /* the other end of a pipe made earlier */
+		if (f->kind == CHKPT_FILE_OPEN) {
+			open_file(plan, f, i);
+		} else if (f->kind == CHKPT_FILE_PIPE) {
+			create_pipe(plan, i);
+		} else if (f->kind == CHKPT_FILE_DUP) {
+			/* A caller without that fd has it closed, and so do the
+			 * image's fds that share it, as with inherited fds 0-2. */
+			err = sys3(SYS_fcntl, f->value, F_DUPFD_CLOEXEC, plan->report_min);
+			if (err < 0 && err != -EBADF)
+				chkpt_fail(plan, CHKPT_STEP_DUP_STDIO, i, err);
+			f->temp = err < 0 ? ~0ULL : (u64)err;
+		} else if (f->kind == CHKPT_FILE_EVENTFD) {
+			f->temp = keep(plan, create_eventfd(plan, f, i), CHKPT_STEP_CREATE_EVENTFD, i);
+		} else if (f->kind == CHKPT_FILE_SIGNALFD) {
+			err = sys4(SYS_signalfd4, ~0ULL, (u64)&f->value, 8, O_CLOEXEC | (f->flags & O_NONBLOCK));
+			if (err < 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_SIGNALFD, i, err);
+			f->temp = keep(plan, err, CHKPT_STEP_CREATE_SIGNALFD, i);
+		} else if (f->kind == CHKPT_FILE_TIMERFD) {
+			f->temp = keep(plan, create_timerfd(plan, f, i), CHKPT_STEP_CREATE_TIMERFD, i);
+		} else if (f->kind == CHKPT_FILE_MEMFD) {
+			f->temp = keep(plan, create_memfd(plan, f, i), CHKPT_STEP_CREATE_MEMFD, i);
+		} else if (f->kind == CHKPT_FILE_EPOLL) {
+			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
+			if (err < 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_EPOLL, i, err);
+			f->temp = keep(plan, err, CHKPT_STEP_CREATE_EPOLL, i);
+			if (f->flags & O_NONBLOCK) {
+				err = sys3(SYS_fcntl, f->temp, F_SETFL, O_NONBLOCK);
+				if (err < 0)
+					chkpt_fail(plan, CHKPT_STEP_SET_FILE_FLAGS, i, err);
+			}
+		} else {
+			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, i, -22);
+		}
+	}
+	for (i = 0; i < plan->nr_links; i++) {
+		struct chkpt_plan_link *l = &links[i];
+
+		if (l->file >= plan->nr_files)
+			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, l->fd, -22);
+		if (files[l->file].temp == ~0ULL)
+			continue;
+		err = sys3(SYS_dup3, files[l->file].temp, l->fd, l->cloexec ? O_CLOEXEC : 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_PLACE_FD, l->fd, err);
+	}
+	/* Interest lists last: every fd they name is in place now. */
+	for (i = 0; i < plan->nr_files; i++)
+		if (files[i].kind == CHKPT_FILE_EPOLL && files[i].temp != ~0ULL)
+			fill_epoll(plan, &files[i]);
+	for (i = 0; i < plan->nr_files; i++)
+		if (files[i].temp != ~0ULL)
+			sys3(SYS_close, files[i].temp, 0, 0);
+}

@@ -1,0 +1,221 @@
+//! File descriptors through ckpt-restore: fds that share open file
+//! descriptions, pipes with queued bytes, pipe ends whose peer is gone and
+//! a duplicate of the caller's stdout (test-programs/fdshare.c); eventfd,
+//! signalfd, timerfd and epoll (test-programs/fdevents.c); each program
+//! checks its fds itself after its wait point, and each restored run is
+//! compared with an uninterrupted one. Also Python's selectors (epoll) and
+//! os.pipe/os.eventfd, as a user would try them. Needs root (ptrace).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+
+use common::*;
+
+/// fdshare in `dir`, started with pipes on stdin and stdout, once it waits
+/// at its wait point.
+fn waiting(dir: &Path) -> (Child, BufReader<ChildStdout>) {
+    let mut cmd = Command::new(programs().join("fdshare"));
+    cmd.args(["--wait-at", "1"]).arg(dir);
+    waiting_cmd(cmd, &["ready", "waiting at 1"])
+}
+
+/// `cmd` with pipes on stdin and stdout, once it printed `lines`.
+fn waiting_cmd(mut cmd: Command, lines: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for want in lines {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), *want, "{cmd:?} did not get to its wait point");
+    }
+    (child, out)
+}
+
+/// `cmd` (which prints `lines`, then waits for a line on stdin) run
+/// uninterrupted, and dumped there, killed and restored by ckpt-restore:
+/// the output of both after the wait, which must be the same.
+fn compare(cmd: impl Fn() -> Command, lines: &[&str], dir: &Path) -> String {
+    let (child, out) = waiting_cmd(cmd(), lines);
+    let (want, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {status:?}, {want}");
+    let (mut child, _out) = waiting_cmd(cmd(), lines);
+    let image = dir.join("saved.ckpt");
+    dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    let mut child = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (got, status) = go(child, out);
+    assert!(status.success(), "restored: {status:?}, stdout {got:?}");
+    assert_eq!(got, want);
+    got
+}
+
+/// Sends the go line; returns the rest of stdout and the exit status.
+fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    (rest, child.wait().unwrap())
+}
+
+/// What an uninterrupted run prints after its wait point.
+fn uninterrupted() -> String {
+    let dir = scratch("fds-ref");
+    let (child, out) = waiting(&dir);
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "{rest}");
+    assert!(rest.ends_with("result ok\n"), "{rest}");
+    rest
+}
+
+/// `ckpt-writer dump` of `pid` into `image` with `extra` arguments; its
+/// stderr (the summary) if it succeeded.
+fn dump(pid: u32, image: &Path, extra: &[&str]) -> String {
+    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "dump failed: {err}");
+    err
+}
+
+/// fdshare dumped at its wait point and killed: the image.
+fn image() -> (PathBuf, String) {
+    let dir = scratch("fds");
+    let (mut child, _out) = waiting(&dir);
+    let image = dir.join("saved.ckpt");
+    let summary = dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    (image, summary)
+}
+
+#[test]
+fn shared_descriptions_and_pipes_are_restored_as_they_were() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let (image, summary) = image();
+    // The dump says what became of the pipe ends whose peer is gone.
+    assert!(summary.contains("fd 7: pipe read end whose write end is not in the process: restored with its 6 queued bytes, then end of file"), "{summary}");
+    assert!(summary.contains("fd 8: pipe write end whose read end is not in the process"), "{summary}");
+    let mut child = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "status {status:?}, stdout {rest:?}");
+    assert_eq!(rest, uninterrupted());
+}
+
+/// A dump that leaves the target running takes none of its queued bytes:
+/// the target then finds each of its pipes as it left it.
+#[test]
+fn a_dump_leaves_every_queued_byte_in_place() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("fds-keep");
+    let (child, out) = waiting(&dir);
+    dump(child.id(), &dir.join("saved.ckpt"), &[]);
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "status {status:?}, stdout {rest:?}");
+    assert_eq!(rest, uninterrupted());
+}
+
+/// Inspect lists the descriptions with their state.
+#[test]
+fn inspect_shows_each_description() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let (image, _) = image();
+    let out = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "pipe 1 read end, flags 0o4000, size 131072, 12 bytes queued",
+        "pipe 1 write end, flags 0o1, size 131072, 0 bytes queued",
+        "pipe 2 read end, flags 0o0, size 65536, 6 bytes queued, other end not in the image",
+        "pipe 3 write end, flags 0o1, size 65536, 0 bytes queued, other end not in the image",
+        "the restoring caller's fd 1",
+        "   4 Regular   shares file",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+}
+
+/// eventfd (count, semaphore, O_NONBLOCK), signalfd, timerfd (armed, and
+/// with an expiration unread), epoll (edge-triggered, one-shot and
+/// level-triggered entries) restored as they were.
+#[test]
+fn eventfd_signalfd_timerfd_and_epoll_are_restored_as_they_were() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("fdevents");
+    let cmd = || {
+        let mut c = Command::new(programs().join("fdevents"));
+        c.args(["--wait-at", "1"]);
+        c
+    };
+    let out = compare(cmd, &["ready", "waiting at 1"], &dir);
+    assert!(out.ends_with("result ok\n"), "{out}");
+}
+
+/// A Python program as a user writes one: a selectors loop (epoll) over a
+/// pipe with bytes queued and an eventfd, and a blocking read of stdin
+/// where it is dumped.
+#[test]
+fn a_python_selectors_program_keeps_its_epoll_pipe_and_eventfd() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("fds-python");
+    let script = r#"
+import os, selectors, sys
+sel = selectors.DefaultSelector()
+r, w = os.pipe()
+os.write(w, b"queued")
+ev = os.eventfd(3)
+sel.register(r, selectors.EVENT_READ, "pipe")
+sel.register(ev, selectors.EVENT_READ, "eventfd")
+print(type(sel).__name__, flush=True)
+sys.stdin.readline()
+ready = sorted(key.data for key, _ in sel.select(timeout=0))
+print("ready", ready)
+print("pipe", os.read(r, 100))
+print("eventfd", os.eventfd_read(ev))
+os.write(w, b"more")
+print("again", [key.data for key, _ in sel.select(timeout=0)], os.read(r, 100))
+"#;
+    let cmd = || {
+        let mut c = Command::new(python);
+        c.args(["-c", script]);
+        c
+    };
+    let out = compare(cmd, &["EpollSelector"], &dir);
+    assert_eq!(out, "ready ['eventfd', 'pipe']\npipe b'queued'\neventfd 3\nagain ['pipe'] b'more'\n");
+}
+
+/// An event loop watching its stdin, restored with /dev/null there (which
+/// epoll cannot watch): the entry is left out, the restore goes on, and
+/// the loop still sees its pipe.
+#[test]
+fn an_epoll_entry_for_a_stdin_that_cannot_be_watched_is_left_out() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("fds-stdin");
+    let script = r#"
+import os, selectors, sys
+sel = selectors.DefaultSelector()
+r, w = os.pipe()
+os.write(w, b"x")
+sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
+sel.register(r, selectors.EVENT_READ, "pipe")
+print("registered", flush=True)
+line = sys.stdin.readline()
+print("line", repr(line), "ready", sorted(key.data for key, _ in sel.select(timeout=0)))
+"#;
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", script]);
+    let (mut child, _out) = waiting_cmd(cmd, &["registered"]);
+    let image = dir.join("saved.ckpt");
+    dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    let out = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}: {stdout} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "line '' ready ['pipe']\n");
+}
