@@ -191,6 +191,7 @@ mod tests {
             sigactions: vec![SigAction::default(); 64],
             regions: Vec::new(),
             fds: Vec::new(),
+            pending_signals: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

@@ -6,8 +6,8 @@ use std::fmt;
 use std::vec::Vec;
 
 use crate::v1::{
-    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, RegionKind, Rlimit, SigAction,
-    ThreadState,
+    AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
+    SigAction, ThreadState,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -68,6 +68,8 @@ pub struct ImageDesc {
     pub regions: Vec<RegionDesc>,
     /// File descriptors, sorted by number.
     pub fds: Vec<FdDesc>,
+    /// Pending signals: the process queue, then each thread's by tid.
+    pub pending_signals: Vec<PendingSignal>,
 }
 
 /// Process-wide state.
@@ -220,6 +222,7 @@ impl ImageDesc {
                     cloexec: f.cloexec,
                 })
                 .collect(),
+            pending_signals: img.pending_signals().collect(),
         }
     }
 }

@@ -10,7 +10,9 @@ use zerocopy::FromBytes;
 
 use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
-use crate::v1::records::{AuxvWire, FdWire, PageRunWire, ProcessWire, RegionWire, SigActionWire};
+use crate::v1::records::{
+    AuxvWire, FdWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
+};
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
 
@@ -83,6 +85,7 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("region", Place::Section(kind::REGIONS), 0, RegionWire::FIELDS),
     ("run", Place::Section(kind::PAGE_RUNS), 0, PageRunWire::FIELDS),
     ("fd", Place::Section(kind::FDS), 0, FdWire::FIELDS),
+    ("pending_signal", Place::Section(kind::PENDING_SIGNALS), 0, PendingSignalWire::FIELDS),
     ("trailer", Place::Trailer, 0, TrailerWire::FIELDS),
 ];
 

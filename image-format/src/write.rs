@@ -12,7 +12,9 @@ use zerocopy::{Immutable, IntoBytes};
 use crate::desc::{ByteString, ImageDesc};
 use crate::v1::header::{HEADER_CRC_COVERS, KERNEL_RELEASE_LEN};
 use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
-use crate::v1::records::{AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE};
+use crate::v1::records::{
+    AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PENDING_SIGNAL_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE,
+};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
 use crate::v1::{
@@ -288,12 +290,18 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     // runs are encoded: no back-patching, no seeking.
     let runs_len = SECTION_HEADER_SIZE + run_total as usize * PAGE_RUN_SIZE;
     let fds_len = SECTION_HEADER_SIZE + (fds.len() * FD_SIZE).next_multiple_of(8);
+    // Left out when empty, so images without pending signals stay as 1.0
+    // readers know them.
+    let signals_len = match desc.pending_signals.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * PENDING_SIGNAL_SIZE,
+    };
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + signals_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -325,6 +333,15 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         FD_SIZE,
         encode_all(fds.iter().map(|f| f.to_wire())),
     );
+    if !desc.pending_signals.is_empty() {
+        push_section(
+            &mut meta,
+            kind::PENDING_SIGNALS,
+            count(desc.pending_signals.len())?,
+            PENDING_SIGNAL_SIZE,
+            encode_all(desc.pending_signals.iter().map(|p| p.to_wire())),
+        );
+    }
     for e in &opts.extra {
         let mut payload = e.payload.clone();
         payload.resize(payload.len().next_multiple_of(8), 0);

@@ -30,6 +30,7 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### REGIONS", RegionWire::FIELDS, size_of::<RegionWire>()),
         ("### PAGE_RUNS", PageRunWire::FIELDS, size_of::<PageRunWire>()),
         ("### FDS", FdWire::FIELDS, size_of::<FdWire>()),
+        ("### PENDING_SIGNALS", PendingSignalWire::FIELDS, size_of::<PendingSignalWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -152,6 +153,7 @@ fn section_kinds_table_matches() {
         (kind::REGIONS, "REGIONS", size_of::<RegionWire>()),
         (kind::PAGE_RUNS, "PAGE_RUNS", size_of::<PageRunWire>()),
         (kind::FDS, "FDS", size_of::<FdWire>()),
+        (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -183,6 +185,10 @@ fn enum_codes_match() {
     assert_eq!(
         codes("### FDS", "`disposition`"),
         set(FdDisposition::ALL.iter().map(|k| *k as u32).collect())
+    );
+    assert_eq!(
+        codes("### PENDING_SIGNALS", "`scope`"),
+        set(SignalScope::ALL.iter().map(|k| *k as u32).collect())
     );
 }
 

@@ -51,6 +51,7 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("sample", sample(), Options::default()),
         ("minimal", minimal(), Options::default()),
         ("minor1-optional", m1, o1),
+        ("pending-signals", with_signals(), Options::default()),
     ]
 }
 

@@ -38,6 +38,18 @@ fn bytes(name: &'static str, f: impl Fn(&mut Vec<u8>) + 'static) -> Case {
     )
 }
 
+/// A case that mutates `with_signals()` and writes it unvalidated.
+fn sig_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_signals();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn fix_header(b: &mut [u8]) {
     let c = crc32c(&b[..252]);
     wr32(b, 252, c);
@@ -386,6 +398,28 @@ fn cases() -> Vec<Case> {
             wr32(b, t, k::PAGE_CRCS + 1);
             reseal(b);
         }),
+        // Pending signals.
+        sig_desc("bad-pending-signal", |d| {
+            d.pending_signals[0].signo = 9;
+            d.pending_signals[0].siginfo[0] = 9;
+        }),
+        sig_desc("bad-siginfo", |d| d.pending_signals[1].siginfo[0] = 41),
+        sig_desc("bad-pending-signal-thread", |d| d.pending_signals[4].tid = 9999),
+        sig_desc("pending-signals-unsorted", |d| d.pending_signals.swap(0, 3)),
+        sig_desc("duplicate-standard-signal", |d| {
+            let again = d.pending_signals[0];
+            d.pending_signals.insert(1, again);
+        }),
+        (
+            "unknown-signal-scope",
+            Box::new(|| {
+                let mut b = build(&with_signals());
+                let r = record_at(&b, k::PENDING_SIGNALS, 2);
+                wr32(&mut b, r + 4, 2);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -531,4 +565,15 @@ fn error_names_are_unique_and_short() {
 #[test]
 fn the_valid_sample_is_accepted() {
     assert_eq!(parse_result(&build(&sample())), "ok");
+    assert_eq!(parse_result(&build(&with_signals())), "ok");
+}
+
+#[test]
+fn pending_signals_are_refused_beyond_their_limit() {
+    let mut d = with_signals();
+    let rt = d.pending_signals[1];
+    d.pending_signals = vec![rt; limits::MAX_PENDING_SIGNALS as usize + 1];
+    assert_eq!(parse_result(&build_unchecked(&d)), "count-over-limit");
+    d.pending_signals.pop();
+    assert_eq!(parse_result(&build_unchecked(&d)), "ok");
 }

@@ -292,6 +292,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     sigactions,
                     regions: regions_from(regions),
                     fds: fds_from(fds),
+                    pending_signals: Vec::new(),
                 }
             },
         )

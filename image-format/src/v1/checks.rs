@@ -4,7 +4,7 @@
 use super::error::{FormatError, Result};
 use super::layout::wire_prefix;
 use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
-use super::records::{Process, SigAction, StrRef};
+use super::records::{PendingSignal, Process, SigAction, SignalScope, StrRef};
 use super::thread::{ThreadState, XsaveStartWire};
 
 /// 64-bit user code selector (__USER_CS).
@@ -161,6 +161,33 @@ pub fn check_sigaction(index: usize, sa: &SigAction) -> Result<()> {
     let user_addr = |a: u64| a < USER_SPACE_END;
     if (fixed && sa.handler != 0) || !user_addr(sa.handler) || !user_addr(sa.restorer) {
         return Err(FormatError::BadSigaction);
+    }
+    Ok(())
+}
+
+/// First real-time signal: the kernel queues every instance of one from
+/// here on, and a standard signal below it at most once per queue.
+pub const SIGRTMIN: u32 = 32;
+
+/// Checks one pending signal on its own: a signal the process could queue
+/// to itself (rt_sigqueueinfo / rt_tgsigqueueinfo), with the siginfo the
+/// kernel would deliver. Its place in the queues is `Metadata`'s check.
+pub fn check_pending_signal(p: &PendingSignal) -> Result<()> {
+    // SIGKILL (9) and SIGSTOP (19) are never left pending in a stopped,
+    // living process the writer could dump.
+    if p.signo == 0 || p.signo > 64 || p.signo == 9 || p.signo == 19 {
+        return Err(FormatError::BadPendingSignal);
+    }
+    let si_signo = p.siginfo.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    if si_signo != Some(p.signo) {
+        return Err(FormatError::BadSiginfo);
+    }
+    let tid_ok = match p.scope {
+        SignalScope::Process => p.tid == 0,
+        SignalScope::Thread => p.tid != 0 && p.tid <= MAX_PID,
+    };
+    if !tid_ok {
+        return Err(FormatError::BadPendingSignalThread);
     }
     Ok(())
 }

@@ -201,6 +201,18 @@ format_errors! {
         "Validation stopped: the caller got a fatal signal (the kernel module's long checks).",
     CpuXsaveTooSmall = "cpu-xsave-too-small":
         "The restoring CPU's XSAVE area is smaller than the image's.",
+    BadPendingSignal = "bad-pending-signal":
+        "Pending signal number outside 1..=64, or SIGKILL/SIGSTOP.",
+    UnknownSignalScope = "unknown-signal-scope":
+        "Pending signal queue (scope) this reader does not know.",
+    BadPendingSignalThread = "bad-pending-signal-thread":
+        "Thread-scope pending signal for a tid without a thread record, or process scope with a tid.",
+    PendingSignalsUnsorted = "pending-signals-unsorted":
+        "Pending signals not grouped process queue first, then threads by increasing tid.",
+    DuplicateStandardSignal = "duplicate-standard-signal":
+        "A standard (non-real-time) signal queued twice in one queue.",
+    BadSiginfo = "bad-siginfo":
+        "siginfo whose si_signo differs from the signal number.",
 }
 
 /// Result type of every fallible function in this module.

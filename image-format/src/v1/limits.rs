@@ -37,3 +37,6 @@ pub const NUM_SIGACTIONS: u32 = 64;
 pub const NUM_RLIMITS: usize = 16;
 /// Chunk size the writer asks its page callback for; bounds its buffer.
 pub const WRITE_CHUNK: usize = 1 << 20;
+/// Pending signals recorded (both queues of all threads); Linux's default
+/// RLIMIT_SIGPENDING is of this order on a few-GiB machine.
+pub const MAX_PENDING_SIGNALS: u32 = 65_536;

@@ -3,7 +3,9 @@
 
 use zerocopy::{FromBytes, Immutable};
 
-use super::checks::{check_path, check_process, check_sigaction, check_string, check_thread};
+use super::checks::{
+    check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, SIGRTMIN,
+};
 use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
@@ -26,6 +28,7 @@ pub struct Metadata<'a> {
     regions: &'a [RegionWire],
     runs: &'a [PageRunWire],
     fds: &'a [FdWire],
+    signals: &'a [PendingSignalWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -39,6 +42,7 @@ struct Found<'a> {
     regions: Option<Section<'a>>,
     runs: Option<Section<'a>>,
     fds: Option<Section<'a>>,
+    signals: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -65,6 +69,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::REGIONS => &mut found.regions,
             kind::PAGE_RUNS => &mut found.runs,
             kind::FDS => &mut found.fds,
+            kind::PENDING_SIGNALS => &mut found.signals,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -92,6 +97,15 @@ fn wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) 
     let b = records(s, core::mem::size_of::<T>(), max)?;
     // The length is count * record_size, a multiple of the size.
     wire_slice(b).ok_or(FormatError::SectionSizeMismatch)
+}
+
+/// `wire_records` for a section a writer leaves out when it has no
+/// records: absent means none.
+fn optional_wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) -> Result<&'a [T]> {
+    match s {
+        None => Ok(&[]),
+        s => wire_records(s, max),
+    }
 }
 
 /// Asks `pace` whether to go on (see [`super::crc::crc32c_paced`]): per
@@ -151,6 +165,7 @@ impl<'a> Metadata<'a> {
             regions: wire_records(f.regions, MAX_REGIONS)?,
             runs: wire_records(f.runs, MAX_PAGE_RUNS)?,
             fds: wire_records(f.fds, MAX_FDS)?,
+            signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -165,6 +180,7 @@ impl<'a> Metadata<'a> {
         }
         m.check_regions(h, pace)?;
         m.check_fds(pace)?;
+        m.check_signals(pace)?;
         Ok(m)
     }
 
@@ -346,6 +362,58 @@ impl<'a> Metadata<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Pending signals: the process queue first, then each thread's queue
+    /// by increasing tid; within a queue in the order the kernel would
+    /// deliver them, which is the order a thread queues them back in. The
+    /// tid of a Thread-scope record is one of the THREADS records'.
+    fn check_signals(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut threads = self.threads().map(|t| t.state.tid);
+        let mut queue: Option<(SignalScope, u32)> = None;
+        // Standard signals seen in the current queue, bit n-1 for signal n.
+        let mut standard = 0u32;
+        for w in self.signals {
+            paced(pace)?;
+            if !w.reserved_zero() {
+                return Err(FormatError::ReservedNotZero);
+            }
+            let scope = SignalScope::from_u32(w.scope.get()).ok_or(FormatError::UnknownSignalScope)?;
+            let p = w.decode().ok_or(FormatError::UnknownSignalScope)?;
+            check_pending_signal(&p)?;
+            let q = (scope, p.tid);
+            if queue != Some(q) {
+                match (queue, scope) {
+                    (None, SignalScope::Process) => {}
+                    (None | Some((SignalScope::Process, _)), SignalScope::Thread) => {}
+                    (Some((SignalScope::Thread, prev)), SignalScope::Thread) if p.tid > prev => {}
+                    _ => return Err(FormatError::PendingSignalsUnsorted),
+                }
+                if scope == SignalScope::Thread && !threads.any(|t| t == p.tid) {
+                    return Err(FormatError::BadPendingSignalThread);
+                }
+                queue = Some(q);
+                standard = 0;
+            }
+            if p.signo < SIGRTMIN {
+                let bit = 1u32 << (p.signo - 1);
+                if standard & bit != 0 {
+                    return Err(FormatError::DuplicateStandardSignal);
+                }
+                standard |= bit;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pending signals, in the order `check_signals` describes.
+    pub fn pending_signals(&self) -> impl Iterator<Item = PendingSignal> + 'a {
+        self.signals.iter().filter_map(PendingSignalWire::decode)
+    }
+
+    /// Number of pending signals.
+    pub fn pending_signal_count(&self) -> u32 {
+        self.signals.len() as u32
     }
 
     /// Auxiliary vector entries (without the AT_NULL terminator).

@@ -310,3 +310,37 @@ record! {
 
 /// Size of an FDS record.
 pub const FD_SIZE: usize = size_of::<FdWire>();
+
+code_enum! {
+    /// Which queue a pending signal waits in.
+    pub enum SignalScope {
+        /// The process-wide (shared) queue: kill, sigqueue, timers.
+        Process = 0,
+        /// One thread's own queue: tgkill, pthread_kill, faults.
+        Thread = 1,
+    }
+}
+
+/// Bytes of siginfo the kernel keeps for a queued signal (struct
+/// kernel_siginfo). The 80 bytes by which the user-space siginfo_t is
+/// longer are always zero there.
+pub const SIGINFO_LEN: usize = 48;
+
+record! {
+    /// One queued signal, with the siginfo it will be delivered with.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PendingSignal = PendingSignalWire[64] {
+        /// Signal number, 1..=64, not SIGKILL or SIGSTOP.
+        pub signo: u32,
+        /// Queue: the process's or one thread's.
+        pub scope: SignalScope,
+        /// Thread whose queue (Thread scope), else 0.
+        pub tid: u32,
+        reserved _12: 4,
+        /// The siginfo (si_signo, si_errno, si_code, then the union).
+        pub siginfo: [u8; SIGINFO_LEN],
+    }
+}
+
+/// Size of a PENDING_SIGNALS record.
+pub const PENDING_SIGNAL_SIZE: usize = size_of::<PendingSignalWire>();

@@ -56,7 +56,7 @@ pub mod kind {
     pub const PAGE_RUNS: u32 = 7;
     /// Open file descriptors.
     pub const FDS: u32 = 8;
-    /// Reserved: pending signals (later version).
+    /// Pending signals with their siginfo (absent: none).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Reserved: POSIX and interval timers (later version).
     pub const TIMERS: u32 = 17;
