@@ -15,6 +15,7 @@ use crate::memory::read_regions;
 use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
+use crate::signals::read_pending;
 use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
@@ -78,6 +79,8 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
         inj.end()?;
     }
 
+    // After the injections: a signal that arrived while one ran is pending.
+    let pending_signals = read_pending(&tids)?;
     let first = threads.first().ok_or(Error::TargetGone { pid, during: "capturing threads".into() })?;
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
@@ -96,6 +99,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
         sigactions,
         regions,
         fds,
+        pending_signals,
     })
 }
 

@@ -136,5 +136,6 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 cloexec: f.cloexec,
             })
             .collect(),
+        pending_signals: crate::signals::describe(&snap.pending_signals),
     }
 }

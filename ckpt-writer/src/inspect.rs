@@ -8,6 +8,8 @@ use std::path::Path;
 use image_format::{Image, ImageDesc, ThreadDesc, VerifyError, HEADER_SIZE};
 use serde_json::{json, Value};
 
+use crate::signals::siginfo_fields;
+
 use crate::error::{Error, Result};
 
 /// XMM0-15 in the legacy FXSAVE part of the area.
@@ -164,6 +166,13 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "fd": f.fd, "kind": format!("{:?}", f.kind), "disposition": format!("{:?}", f.disposition),
             "flags": f.open_flags, "offset": f.offset, "path": s(&f.path), "cloexec": f.cloexec,
         })).collect::<Vec<_>>(),
+        "pending_signals": d.pending_signals.iter().map(|p| {
+            let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
+            json!({
+                "signo": p.signo, "scope": format!("{:?}", p.scope), "tid": p.tid,
+                "errno": errno, "code": code, "pid": pid, "uid": uid, "value": value, "siginfo": hex(&p.siginfo),
+            })
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -202,5 +211,11 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {
         println!("  {:>4} {:<9} {:<7} flags {:#o} offset {} {}{}", f.fd, format!("{:?}", f.kind), format!("{:?}", f.disposition), f.open_flags, f.offset, s(&f.path), if f.cloexec { " (cloexec)" } else { "" });
+    }
+    println!("pending signals ({}):", d.pending_signals.len());
+    for p in &d.pending_signals {
+        let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
+        let queue = if p.tid == 0 { "process".to_string() } else { format!("thread {}", p.tid) };
+        println!("  {:>2} {:<13} code {code} errno {errno} pid {pid} uid {uid} value {value:#x}", p.signo, queue);
     }
 }

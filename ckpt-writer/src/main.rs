@@ -17,6 +17,7 @@ mod plan;
 mod process;
 mod regs;
 mod restored;
+mod signals;
 mod snapshot;
 mod wait;
 mod write;

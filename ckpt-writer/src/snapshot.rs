@@ -183,6 +183,8 @@ pub struct Snapshot {
     pub sigactions: Vec<SigAction>,
     pub regions: Vec<Region>,
     pub fds: Vec<FdState>,
+    /// The process queue, then each thread's, in delivery order.
+    pub pending_signals: Vec<crate::signals::Pending>,
 }
 
 impl Snapshot {
