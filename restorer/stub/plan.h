@@ -63,6 +63,21 @@ struct chkpt_plan_fd {
 };
 
 /*
+ * A signal pending at dump time, queued again by the stub before any
+ * restored thread runs (signals.c): process-queue ones by the first thread
+ * with rt_sigqueueinfo to its own pid, a thread's own by that thread with
+ * rt_tgsigqueueinfo to itself, in array order (the image's queue order).
+ */
+#define CHKPT_SIGNAL_PROCESS (~0ULL)
+#define CHKPT_SIGINFO_WORDS 6 /* struct kernel_siginfo: 48 bytes */
+
+struct chkpt_plan_signal {
+	unsigned long long signo;
+	unsigned long long thread;          /* index in threads[], or CHKPT_SIGNAL_PROCESS */
+	unsigned long long info[CHKPT_SIGINFO_WORDS];
+};
+
+/*
  * A memory step the stub runs before anything else. The kernel module maps
  * the image itself and passes none; the userspace restorer, which is the
  * process being replaced, has the stub unmap its old memory and map the
@@ -109,6 +124,8 @@ struct chkpt_plan {
 	unsigned long long report_prefix_offset; /* NUL-terminated start of the line; 0: none */
 	struct chkpt_plan_rlimit rlimits[CHKPT_NRLIMIT]; /* applied within the caller's hard limits */
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
+	unsigned long long signals_offset;  /* array of struct chkpt_plan_signal from the plan's start */
+	unsigned long long nr_signals;      /* the process queue's first, then each thread's */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -150,6 +167,7 @@ struct chkpt_plan {
 	X(17, RSEQ, "rseq") \
 	X(18, CLONE_THREAD, "clone-thread") \
 	X(19, SET_RLIMIT, "set-rlimit") \
+	X(26, QUEUE_SIGNAL, "queue-signal") \
 	/* the kernel module's own, before it enters the stub */ \
 	X(32, DROP_ARG_STACK, "drop-arg-stack") \
 	X(33, ALLOCATE, "allocate") \

@@ -12,6 +12,7 @@
  * from the plan (plan.h).
  */
 #include "plan.h"
+#include "signals.h"
 
 typedef unsigned long long u64;
 typedef unsigned int u32;
@@ -192,7 +193,7 @@ static const char *detail_label(u64 step)
 		return "at 0x"; /* an address, in hex */
 	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
 		return "fd ";
-	case CHKPT_STEP_SIGACTION:
+	case CHKPT_STEP_SIGACTION: case CHKPT_STEP_QUEUE_SIGNAL:
 		return "signal ";
 	case CHKPT_STEP_SET_FS_BASE: case CHKPT_STEP_SET_GS_BASE: case CHKPT_STEP_ROBUST_LIST:
 	case CHKPT_STEP_RSEQ: case CHKPT_STEP_CLONE_THREAD:
@@ -550,6 +551,17 @@ struct child_arg {
 	u32 go;
 };
 
+/* This thread's pending signals (and for the first, the process's), before
+ * the resource limits: the original queued them under its own limits. */
+static void queue_signals(struct chkpt_plan *plan, u64 index)
+{
+	u64 signo = 0;
+	long err = chkpt_queue_signals(plan, index, &signo);
+
+	if (err < 0)
+		fail(plan, CHKPT_STEP_QUEUE_SIGNAL, signo, err);
+}
+
 static struct child_arg *child_arg_of(struct chkpt_plan_thread *t)
 {
 	u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
@@ -566,6 +578,7 @@ static void child_main(void *p)
 
 	t->status = CHKPT_ST_STARTED;
 	thread_setup(plan, t, arg->index);
+	queue_signals(plan, arg->index);
 	t->status = CHKPT_ST_FRAME;
 	chkpt_final_child(build_frame(plan, t), &plan->threads_left, &arg->go);
 }
@@ -642,6 +655,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			break;
 		sys4(SYS_futex, (u64)&plan->threads_left, FUTEX_WAIT, left, 0);
 	}
+	queue_signals(plan, 0);
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;

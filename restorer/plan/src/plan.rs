@@ -14,7 +14,7 @@
 //! the plan: `[plan][stub body][final page]`.
 
 use super::fmt::records::prot;
-use super::fmt::{FdDisposition, FdKind, Image};
+use super::fmt::{FdDisposition, FdKind, Image, SignalScope};
 
 /// "CKPTPLN1", little-endian.
 pub const PLAN_MAGIC: u64 = 0x314e_4c50_5450_4b43;
@@ -62,8 +62,10 @@ pub mod head {
     pub const RLIMITS: usize = 22;
     /// `sigactions[64]`: handler, flags, restorer, mask.
     pub const SIGACTIONS: usize = RLIMITS + 2 * super::NRLIMIT;
+    pub const SIGNALS_OFFSET: usize = SIGACTIONS + 4 * super::NSIG;
+    pub const NR_SIGNALS: usize = SIGNALS_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = SIGACTIONS + 4 * super::NSIG;
+    pub const THREADS: usize = NR_SIGNALS + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -95,6 +97,10 @@ pub mod thread {
 pub const FD_WORDS: usize = 4;
 /// Words per `struct chkpt_plan_op`.
 pub const OP_WORDS: usize = 7;
+/// Words per `struct chkpt_plan_signal`: signo, thread, 6 words of siginfo.
+pub const SIGNAL_WORDS: usize = 8;
+/// `struct chkpt_plan_signal.thread` of a signal in the process queue.
+pub const SIGNAL_PROCESS: u64 = !0;
 
 /// Kinds of memory step (`CHKPT_OP_*`).
 pub mod op_kind {
@@ -202,6 +208,8 @@ steps! {
     CloneThread = 18, "clone-thread";
     /// Setting a resource limit.
     SetRlimit = 19, "set-rlimit";
+    /// Queueing a pending signal again (rt_sigqueueinfo, rt_tgsigqueueinfo).
+    QueueSignal = 26, "queue-signal";
     /// The module: dropping the argument stack the exec code built.
     DropArgStack = 32, "drop-arg-stack";
     /// The module: allocating a buffer.
@@ -288,6 +296,10 @@ pub struct Layout {
     pub fds: u64,
     /// Offset of the strings (failure line prefix, comm, cwd, fd paths).
     pub strings: u64,
+    /// Pending signals the stub queues again.
+    pub nr_signals: u64,
+    /// Offset of the pending signals.
+    pub signals: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -365,7 +377,9 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     }
     let ops = mul(add(head::THREADS as u64, mul(nr_threads, thread::WORDS as u64)?)?, 8)?;
     let fds = add(ops, mul(nr_ops, OP_WORDS as u64 * 8)?)?;
-    let strings = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
+    let nr_signals = u64::from(image.pending_signal_count());
+    let signals = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
+    let strings = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -373,7 +387,20 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     if len > MAX_PLAN_LEN {
         return Err(PlanError::TooLarge);
     }
-    Ok(Layout { nr_threads, nr_ops, nr_fds, ops, fds, strings, xsave, xsave_stride, stack_top: len - 64, len })
+    Ok(Layout {
+        nr_threads,
+        nr_ops,
+        nr_fds,
+        ops,
+        fds,
+        strings,
+        nr_signals,
+        signals,
+        xsave,
+        xsave_stride,
+        stack_top: len - 64,
+        len,
+    })
 }
 
 /// Writes little-endian words and bytes into the plan buffer, refusing
@@ -416,6 +443,42 @@ fn leader(image: &Image<'_>) -> usize {
 /// above every fd the stub reopens (which it moves to their numbers).
 fn report_min(image: &Image<'_>) -> u64 {
     image.fds().filter(reopened).map(|f| u64::from(f.fd) + 1).fold(3, u64::max)
+}
+
+/// The pending signals, in image order, each with the plan index of the
+/// thread whose queue it goes to (threads are in the plan leader first).
+/// The image's thread-scope signals are sorted by tid like its threads and
+/// name only recorded tids (validated), so one walk over both finds them.
+fn write_signals(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'_>) {
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::SIGNALS_OFFSET), layout.signals);
+    o.word(h(head::NR_SIGNALS), layout.nr_signals);
+    let mut threads = image.threads().map(|t| t.state.tid).enumerate();
+    let mut at: Option<(usize, u32)> = None;
+    for (i, s) in image.pending_signals().enumerate() {
+        let thread = match s.scope {
+            SignalScope::Process => SIGNAL_PROCESS,
+            SignalScope::Thread => {
+                let k = loop {
+                    match at {
+                        Some((k, tid)) if tid == s.tid => break k,
+                        _ => match threads.next() {
+                            Some(t) => at = Some(t),
+                            None => {
+                                o.oob = true;
+                                return;
+                            }
+                        },
+                    }
+                };
+                (if k == first { 0 } else if k < first { k + 1 } else { k }) as u64
+            }
+        };
+        let rec = layout.signals + (i * SIGNAL_WORDS * 8) as u64;
+        o.word(rec, u64::from(s.signo));
+        o.word(rec + 8, thread);
+        o.bytes(rec + 16, &s.siginfo);
+    }
 }
 
 /// Where the stub writes its failure line (`None`: nowhere), and how the
@@ -512,8 +575,10 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         }
     }
 
-    // Threads, the leader first: it is the thread that enters the stub.
     let first = leader(image);
+    write_signals(image, layout, first, &mut o);
+
+    // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
         image.threads().enumerate().filter(move |(i, _)| *i != first).map(|(_, t)| t),
     );

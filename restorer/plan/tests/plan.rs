@@ -39,6 +39,7 @@ fn word_offsets_match_plan_h() {
         ("nr_ops", head::NR_OPS), ("error_detail", head::ERROR_DETAIL), ("report_fd", head::REPORT_FD),
         ("report_min", head::REPORT_MIN), ("report_prefix_offset", head::REPORT_PREFIX_OFFSET),
         ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
+        ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -60,6 +61,10 @@ fn word_offsets_match_plan_h() {
     field("sizeof_fd", "sizeof(struct chkpt_plan_fd)", FD_WORDS * 8);
     field("sizeof_op", "sizeof(struct chkpt_plan_op)", OP_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
+    field("sizeof_signal", "sizeof(struct chkpt_plan_signal)", SIGNAL_WORDS * 8);
+    field("signal.info", "offsetof(struct chkpt_plan_signal, info)", 2 * 8);
+    field("signal_process", "CHKPT_SIGNAL_PROCESS == ~0ULL", usize::from(SIGNAL_PROCESS == !0));
+    field("siginfo_words", "CHKPT_SIGINFO_WORDS * 8", image_format::v1::records::SIGINFO_LEN);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
@@ -176,6 +181,44 @@ fn plan_holds_the_image_state() {
     let last_xsave = word(&plan, ((head::THREADS + thread::WORDS + thread::XSAVE_OFFSET) * 8) as u64);
     assert!(lay.stack_top >= last_xsave + u64::from(img.process.xsave_size) + TEMP_STACK - 64);
     assert!(lay.stack_top < lay.len);
+}
+
+/// Pending signals go to the plan in image order, each with the plan slot
+/// of its thread (the leader is slot 0 although it is not the first tid).
+#[test]
+fn plan_holds_the_pending_signals_with_their_threads_slots() {
+    let mut desc = common::with_signals();
+    desc.process.pid = desc.threads[1].state.tid;
+    let other = desc.threads[0].state.tid;
+    desc.pending_signals.push(image_format::PendingSignal {
+        signo: 50,
+        scope: image_format::SignalScope::Thread,
+        tid: other,
+        siginfo: common::siginfo(50, -1, 77),
+    });
+    desc.pending_signals.sort_by_key(|p| (p.scope as u32, p.tid));
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::NR_SIGNALS), 6);
+    assert_eq!(h(head::SIGNALS_OFFSET), lay.signals);
+    let got: Vec<(u64, u64, u64)> = (0..6)
+        .map(|i| {
+            let rec = lay.signals + (i * SIGNAL_WORDS * 8) as u64;
+            (word(&plan, rec), word(&plan, rec + 8), word(&plan, rec + 16 + 24))
+        })
+        .collect();
+    // Process queue, then the first tid's (slot 1), then the leader's (slot 0).
+    assert_eq!(
+        got,
+        vec![(10, SIGNAL_PROCESS, 0), (40, SIGNAL_PROCESS, 7), (40, SIGNAL_PROCESS, 8), (50, 1, 77), (12, 0, 0), (35, 0, 9)]
+    );
+    let rec = lay.signals as usize;
+    assert_eq!(&plan[rec + 16..rec + 64], &desc.pending_signals[0].siginfo);
 }
 
 /// A clear_child_tid outside the image's writable memory is no TID slot:

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Pending signals queued again by the stub (signals.c). */
+#ifndef CHKPT_SIGNALS_H
+#define CHKPT_SIGNALS_H
+
+#include "plan.h"
+
+/*
+ * Queues again, in plan order, the pending signals that thread `index`
+ * of the plan must queue: its own queue's, and for thread 0 also the
+ * process queue's. Called by that thread, with every signal blocked,
+ * before any restored thread runs. Returns 0, or the negative errno of
+ * the first call that failed with *signo set to its signal.
+ */
+long chkpt_queue_signals(const struct chkpt_plan *plan, unsigned long long index, unsigned long long *signo);
+
+#endif
