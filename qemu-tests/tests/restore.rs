@@ -53,3 +53,11 @@ fn big_memory_is_mapped_lazily_and_a_restored_process_can_be_dumped_again() {
 fn hostile_registers_and_resources_are_refused_and_no_privilege_is_gained() {
     passes(&["restore_hostile"]);
 }
+
+/// Signals pending at dump time (process queue and each thread's, standard
+/// and real-time with their siginfo) are delivered after restore, by the
+/// module and by ckpt-restore behind binfmt_misc.
+#[test]
+fn pending_signals_are_delivered_after_restore_in_both_restorers() {
+    passes(&["restore_signals:module", "restore_signals:userspace"]);
+}

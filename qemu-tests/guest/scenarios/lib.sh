@@ -133,6 +133,27 @@ load_module() {
     grep -q '^binfmt_chkpt ' /proc/modules || insmod /lib/modules/binfmt_chkpt.ko
 }
 
+# use_restorer: the restorer the scenario runs with, NAME:MODE on the
+# command line (init): "module" (also the default) loads the module;
+# "userspace" unloads it and registers /usr/bin/ckpt-restore with
+# binfmt_misc, removed again when the scenario ends.
+use_restorer() {
+    case "$CKPT_RESTORER" in
+    module | '') load_module ;;
+    userspace)
+        if grep -q '^binfmt_chkpt ' /proc/modules; then must rmmod binfmt_chkpt; fi
+        test -e /proc/sys/fs/binfmt_misc/register || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+        ckpt-writer binfmt-misc unregister --name chkpt_scenario 2>/dev/null || true
+        must ckpt-writer binfmt-misc register --restorer /usr/bin/ckpt-restore --name chkpt_scenario
+        trap 'ckpt-writer binfmt-misc unregister --name chkpt_scenario' EXIT
+        ;;
+    *)
+        echo "FAIL: unknown restorer '$CKPT_RESTORER' (module or userspace)"
+        exit 1
+        ;;
+    esac
+}
+
 # bench_image MIB: /tmp/bench-MIB.ckpt, an image of bench-target-MIBm with
 # all its memory written, stopped in read(0). Its stdin and stdout are
 # FIFOs (held open read-write by fds 3 and 4, so opening them does not

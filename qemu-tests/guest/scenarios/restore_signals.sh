@@ -1,0 +1,16 @@
+# Signals pending at dump time: pendsig blocks them and queues SIGCHLD,
+# SIGUSR1 and SIGRTMIN+2 three times (process queue), SIGUSR2 and
+# SIGRTMIN+5 to each of its two threads (their own queues); dumped and
+# killed with all of them pending, restored by executing the image with the
+# restorer the scenario runs as (restore_signals:module or
+# restore_signals:userspace). After restore each arrives once per
+# queueing, with its siginfo, in order, in its thread (pendsig checks
+# that and exits 1 if not), as in an uninterrupted run.
+. /scenarios/lib.sh
+use_restorer
+
+roundtrip pendsig 1 pendsig
+grep -q '^result OK$' /tmp/pendsig.run
+ckpt-writer inspect /tmp/pendsig.ckpt > /tmp/pendsig.inspect
+must grep -q '^pending signals (10):$' /tmp/pendsig.inspect
+echo "restore_signals (${CKPT_RESTORER:-module}): all checks passed"
