@@ -16,6 +16,7 @@ use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
 use crate::signals::read_pending;
+use crate::timers::read_timers;
 use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
@@ -56,6 +57,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
 
     let mut sigactions = vec![SigAction::default(); 64];
     let mut brk = 0;
+    let mut timers = Vec::new();
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
@@ -69,6 +71,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
                 inj.read_scratch(sa.as_mut_bytes())?;
             }
             brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
+            timers = read_timers(&mut inj, pid, t.tid)?;
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
         let mut stack = KernelStack::default();
@@ -100,6 +103,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<Snapshot>
         regions,
         fds,
         pending_signals,
+        timers,
     })
 }
 

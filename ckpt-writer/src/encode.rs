@@ -137,5 +137,6 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             })
             .collect(),
         pending_signals: crate::signals::describe(&snap.pending_signals),
+        timers: snap.timers.clone(),
     }
 }

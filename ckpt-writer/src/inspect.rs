@@ -166,6 +166,10 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "fd": f.fd, "kind": format!("{:?}", f.kind), "disposition": format!("{:?}", f.disposition),
             "flags": f.open_flags, "offset": f.offset, "path": s(&f.path), "cloexec": f.cloexec,
         })).collect::<Vec<_>>(),
+        "timers": d.timers.iter().map(|t| json!({
+            "kind": format!("{:?}", t.kind), "id": t.id, "clock": t.clock, "notify": t.notify, "signo": t.signo,
+            "tid": t.tid, "value": t.value, "interval_ns": t.interval_ns, "remaining_ns": t.remaining_ns, "overrun": t.overrun,
+        })).collect::<Vec<_>>(),
         "pending_signals": d.pending_signals.iter().map(|p| {
             let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
             json!({
@@ -211,6 +215,17 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {
         println!("  {:>4} {:<9} {:<7} flags {:#o} offset {} {}{}", f.fd, format!("{:?}", f.kind), format!("{:?}", f.disposition), f.open_flags, f.offset, s(&f.path), if f.cloexec { " (cloexec)" } else { "" });
+    }
+    println!("timers ({}):", d.timers.len());
+    for t in &d.timers {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        match t.kind {
+            image_format::TimerKind::Posix => println!(
+                "  posix {:<4} clock {} notify {} signal {} tid {} value {:#x}: interval {:.3} ms, left {:.3} ms, overrun {}",
+                t.id, t.clock, t.notify, t.signo, t.tid, t.value, ms(t.interval_ns), ms(t.remaining_ns), t.overrun
+            ),
+            k => println!("  {k:?}: interval {:.3} ms, left {:.3} ms", ms(t.interval_ns), ms(t.remaining_ns)),
+        }
     }
     println!("pending signals ({}):", d.pending_signals.len());
     for p in &d.pending_signals {

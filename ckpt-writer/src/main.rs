@@ -18,6 +18,7 @@ mod process;
 mod regs;
 mod restored;
 mod signals;
+mod timers;
 mod snapshot;
 mod wait;
 mod write;

@@ -192,6 +192,7 @@ mod tests {
             regions: Vec::new(),
             fds: Vec::new(),
             pending_signals: Vec::new(),
+            timers: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

@@ -185,6 +185,8 @@ pub struct Snapshot {
     pub fds: Vec<FdState>,
     /// The process queue, then each thread's, in delivery order.
     pub pending_signals: Vec<crate::signals::Pending>,
+    /// Armed itimers, then POSIX timers by id.
+    pub timers: Vec<image_format::Timer>,
 }
 
 impl Snapshot {

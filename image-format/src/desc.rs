@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, FdDisposition, FdKind, FileId, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState,
+    SigAction, ThreadState, Timer,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -70,6 +70,8 @@ pub struct ImageDesc {
     pub fds: Vec<FdDesc>,
     /// Pending signals: the process queue, then each thread's by tid.
     pub pending_signals: Vec<PendingSignal>,
+    /// Timers: armed itimers, then POSIX timers by id.
+    pub timers: Vec<Timer>,
 }
 
 /// Process-wide state.
@@ -223,6 +225,7 @@ impl ImageDesc {
                 })
                 .collect(),
             pending_signals: img.pending_signals().collect(),
+            timers: img.timers().collect(),
         }
     }
 }

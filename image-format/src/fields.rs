@@ -11,7 +11,7 @@ use zerocopy::FromBytes;
 use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
 use crate::v1::records::{
-    AuxvWire, FdWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
+    AuxvWire, FdWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire, TimerWire,
 };
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
@@ -86,6 +86,7 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("run", Place::Section(kind::PAGE_RUNS), 0, PageRunWire::FIELDS),
     ("fd", Place::Section(kind::FDS), 0, FdWire::FIELDS),
     ("pending_signal", Place::Section(kind::PENDING_SIGNALS), 0, PendingSignalWire::FIELDS),
+    ("timer", Place::Section(kind::TIMERS), 0, TimerWire::FIELDS),
     ("trailer", Place::Trailer, 0, TrailerWire::FIELDS),
 ];
 

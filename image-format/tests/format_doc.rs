@@ -31,6 +31,7 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### PAGE_RUNS", PageRunWire::FIELDS, size_of::<PageRunWire>()),
         ("### FDS", FdWire::FIELDS, size_of::<FdWire>()),
         ("### PENDING_SIGNALS", PendingSignalWire::FIELDS, size_of::<PendingSignalWire>()),
+        ("### TIMERS", TimerWire::FIELDS, size_of::<TimerWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -154,6 +155,7 @@ fn section_kinds_table_matches() {
         (kind::PAGE_RUNS, "PAGE_RUNS", size_of::<PageRunWire>()),
         (kind::FDS, "FDS", size_of::<FdWire>()),
         (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
+        (kind::TIMERS, "TIMERS", size_of::<TimerWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -190,6 +192,7 @@ fn enum_codes_match() {
         codes("### PENDING_SIGNALS", "`scope`"),
         set(SignalScope::ALL.iter().map(|k| *k as u32).collect())
     );
+    assert_eq!(codes("### TIMERS", "`kind`"), set(TimerKind::ALL.iter().map(|k| *k as u32).collect()));
 }
 
 #[test]

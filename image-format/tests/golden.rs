@@ -52,6 +52,7 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("minimal", minimal(), Options::default()),
         ("minor1-optional", m1, o1),
         ("pending-signals", with_signals(), Options::default()),
+        ("timers", with_timers(), Options::default()),
     ]
 }
 

@@ -50,6 +50,18 @@ fn sig_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates `with_timers()` and writes it unvalidated.
+fn timer_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_timers();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn fix_header(b: &mut [u8]) {
     let c = crc32c(&b[..252]);
     wr32(b, 252, c);
@@ -420,6 +432,23 @@ fn cases() -> Vec<Case> {
                 img(b)
             }),
         ),
+        // Timers.
+        (
+            "unknown-timer-kind",
+            Box::new(|| {
+                let mut b = build(&with_timers());
+                let r = record_at(&b, k::TIMERS, 1);
+                wr32(&mut b, r, 4);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        timer_desc("timers-unsorted-or-duplicate", |d| d.timers.swap(2, 3)),
+        timer_desc("bad-timer", |d| d.timers[0].signo = 14),
+        timer_desc("bad-timer-clock", |d| d.timers[2].clock = 3),
+        timer_desc("bad-timer-notify", |d| d.timers[2].notify = 2),
+        timer_desc("bad-timer-signal", |d| d.timers[3].signo = 10),
+        timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -566,6 +595,7 @@ fn error_names_are_unique_and_short() {
 fn the_valid_sample_is_accepted() {
     assert_eq!(parse_result(&build(&sample())), "ok");
     assert_eq!(parse_result(&build(&with_signals())), "ok");
+    assert_eq!(parse_result(&build(&with_timers())), "ok");
 }
 
 #[test]

@@ -293,6 +293,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     regions: regions_from(regions),
                     fds: fds_from(fds),
                     pending_signals: Vec::new(),
+                    timers: Vec::new(),
                 }
             },
         )

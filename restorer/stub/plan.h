@@ -35,6 +35,7 @@ struct chkpt_plan_thread {
 	unsigned long long xsave_len;       /* bytes of XSAVE area (standard format) */
 	unsigned long long xfeatures;       /* XCR0 bits the area may hold */
 	unsigned long long status;          /* written by the stub: how far it got (diagnostics) */
+	unsigned long long new_tid;         /* written by the stub: the thread's tid in the restored process */
 };
 
 /* One signal action, as rt_sigaction takes it (struct kernel_sigaction). */
@@ -75,6 +76,31 @@ struct chkpt_plan_signal {
 	unsigned long long signo;
 	unsigned long long thread;          /* index in threads[], or CHKPT_SIGNAL_PROCESS */
 	unsigned long long info[CHKPT_SIGINFO_WORDS];
+};
+
+/*
+ * A timer the stub creates again after the pending signals, before any
+ * restored thread runs (signals.c): itimers with setitimer, POSIX timers
+ * with timer_create under the same id, then timer_settime. Times are
+ * relative, in nanoseconds.
+ */
+enum {
+	CHKPT_TIMER_ITIMER_REAL = 0,
+	CHKPT_TIMER_ITIMER_VIRTUAL = 1,
+	CHKPT_TIMER_ITIMER_PROF = 2,
+	CHKPT_TIMER_POSIX = 3,
+};
+
+struct chkpt_plan_timer {
+	unsigned long long kind;            /* CHKPT_TIMER_* */
+	unsigned long long id;              /* POSIX timer id */
+	unsigned long long clock;
+	unsigned long long notify;          /* sigev_notify: 0 SIGNAL, 1 NONE, 4 THREAD_ID */
+	unsigned long long signo;
+	unsigned long long thread;          /* THREAD_ID: index in threads[] */
+	unsigned long long value;           /* sigev_value */
+	unsigned long long interval_ns;
+	unsigned long long remaining_ns;    /* 0: disarmed */
 };
 
 /*
@@ -126,6 +152,8 @@ struct chkpt_plan {
 	struct chkpt_plan_sigaction sigactions[CHKPT_NSIG]; /* [n-1] for signal n */
 	unsigned long long signals_offset;  /* array of struct chkpt_plan_signal from the plan's start */
 	unsigned long long nr_signals;      /* the process queue's first, then each thread's */
+	unsigned long long timers_offset;   /* array of struct chkpt_plan_timer from the plan's start */
+	unsigned long long nr_timers;
 	struct chkpt_plan_thread threads[];
 };
 
@@ -168,6 +196,8 @@ struct chkpt_plan {
 	X(18, CLONE_THREAD, "clone-thread") \
 	X(19, SET_RLIMIT, "set-rlimit") \
 	X(26, QUEUE_SIGNAL, "queue-signal") \
+	X(27, CREATE_TIMER, "create-timer") \
+	X(28, SET_TIMER, "set-timer") \
 	/* the kernel module's own, before it enters the stub */ \
 	X(32, DROP_ARG_STACK, "drop-arg-stack") \
 	X(33, ALLOCATE, "allocate") \

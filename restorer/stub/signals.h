@@ -14,4 +14,15 @@
  */
 long chkpt_queue_signals(const struct chkpt_plan *plan, unsigned long long index, unsigned long long *signo);
 
+/*
+ * Creates the plan's timers again, in plan order: the itimers with
+ * setitimer, each POSIX timer with timer_create under its recorded id,
+ * armed with timer_settime. Called by the first thread once every thread
+ * has written its new_tid, before any restored thread runs. Returns 0, or
+ * the negative errno of the first failure with *step set to
+ * CHKPT_STEP_CREATE_TIMER or CHKPT_STEP_SET_TIMER and *detail to the
+ * timer's id (the itimer's number for itimers).
+ */
+long chkpt_create_timers(const struct chkpt_plan *plan, unsigned long long *step, unsigned long long *detail);
+
 #endif

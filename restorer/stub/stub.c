@@ -200,6 +200,8 @@ static const char *detail_label(u64 step)
 		return "thread ";
 	case CHKPT_STEP_SET_RLIMIT:
 		return "resource ";
+	case CHKPT_STEP_CREATE_TIMER: case CHKPT_STEP_SET_TIMER:
+		return "timer ";
 	}
 	return 0;
 }
@@ -562,6 +564,19 @@ static void queue_signals(struct chkpt_plan *plan, u64 index)
 		fail(plan, CHKPT_STEP_QUEUE_SIGNAL, signo, err);
 }
 
+/* The timers, after the pending signals (a timer that fires now queues
+ * behind them) and once every thread knows its new tid. */
+static void create_timers(struct chkpt_plan *plan)
+{
+	u64 step = 0, detail = 0;
+	long err;
+
+	plan->threads[0].new_tid = (u64)sys1(SYS_gettid, 0);
+	err = chkpt_create_timers(plan, &step, &detail);
+	if (err < 0)
+		fail(plan, step, detail, err);
+}
+
 static struct child_arg *child_arg_of(struct chkpt_plan_thread *t)
 {
 	u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
@@ -577,6 +592,7 @@ static void child_main(void *p)
 	struct chkpt_plan_thread *t = &plan->threads[arg->index];
 
 	t->status = CHKPT_ST_STARTED;
+	t->new_tid = (u64)sys1(SYS_gettid, 0);
 	thread_setup(plan, t, arg->index);
 	queue_signals(plan, arg->index);
 	t->status = CHKPT_ST_FRAME;
@@ -656,6 +672,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		sys4(SYS_futex, (u64)&plan->threads_left, FUTEX_WAIT, left, 0);
 	}
 	queue_signals(plan, 0);
+	create_timers(plan);
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;

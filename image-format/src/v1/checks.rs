@@ -3,8 +3,10 @@
 
 use super::error::{FormatError, Result};
 use super::layout::wire_prefix;
-use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
-use super::records::{PendingSignal, Process, SigAction, SignalScope, StrRef};
+use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_TIMER_ID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
+use super::records::{
+    timer_notify, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
+};
 use super::thread::{ThreadState, XsaveStartWire};
 
 /// 64-bit user code selector (__USER_CS).
@@ -188,6 +190,45 @@ pub fn check_pending_signal(p: &PendingSignal) -> Result<()> {
     };
     if !tid_ok {
         return Err(FormatError::BadPendingSignalThread);
+    }
+    Ok(())
+}
+
+/// A signal a timer may send: 1..=64 but SIGKILL and SIGSTOP (timer_create
+/// refuses nothing else, but neither can be left pending in a process the
+/// writer can dump, nor delivered to a handler).
+fn timer_signal_ok(signo: u32) -> bool {
+    (1..=64).contains(&signo) && signo != 9 && signo != 19
+}
+
+/// Checks one timer on its own (its order and its thread are `Metadata`'s
+/// checks): what timer_create and setitimer would take from the process.
+pub fn check_timer(t: &Timer) -> Result<()> {
+    if t.overrun > MAX_TIMER_ID {
+        return Err(FormatError::BadTimer);
+    }
+    if t.kind != TimerKind::Posix {
+        if t.id != 0 || t.clock != 0 || t.notify != 0 || t.signo != 0 || t.tid != 0 || t.value != 0 || t.overrun != 0 {
+            return Err(FormatError::BadTimer);
+        }
+        return Ok(());
+    }
+    if t.id > MAX_TIMER_ID {
+        return Err(FormatError::BadTimer);
+    }
+    if !TIMER_CLOCKS.contains(&t.clock) {
+        return Err(FormatError::BadTimerClock);
+    }
+    let signal_ok = match t.notify {
+        timer_notify::NONE => t.signo == 0,
+        timer_notify::SIGNAL | timer_notify::THREAD_ID => timer_signal_ok(t.signo),
+        _ => return Err(FormatError::BadTimerNotify),
+    };
+    if !signal_ok {
+        return Err(FormatError::BadTimerSignal);
+    }
+    if (t.notify == timer_notify::THREAD_ID) != (t.tid != 0) || t.tid > MAX_PID {
+        return Err(FormatError::BadTimerThread);
     }
     Ok(())
 }

@@ -213,6 +213,20 @@ format_errors! {
         "A standard (non-real-time) signal queued twice in one queue.",
     BadSiginfo = "bad-siginfo":
         "siginfo whose si_signo differs from the signal number.",
+    UnknownTimerKind = "unknown-timer-kind":
+        "Timer kind this reader does not know.",
+    TimersUnsortedOrDuplicate = "timers-unsorted-or-duplicate":
+        "Timers not in kind order, POSIX timers not by increasing id (covers duplicates).",
+    BadTimer = "bad-timer":
+        "Timer with an id above INT_MAX, an overrun above INT_MAX, or itimer fields that must be zero set.",
+    BadTimerClock = "bad-timer-clock":
+        "POSIX timer on a clock other than REALTIME, MONOTONIC, PROCESS_CPUTIME_ID, BOOTTIME, TAI.",
+    BadTimerNotify = "bad-timer-notify":
+        "POSIX timer notification other than SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID.",
+    BadTimerSignal = "bad-timer-signal":
+        "Timer signal outside 1..=64 or SIGKILL/SIGSTOP, or a signal with SIGEV_NONE.",
+    BadTimerThread = "bad-timer-thread":
+        "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
 }
 
 /// Result type of every fallible function in this module.

@@ -40,3 +40,8 @@ pub const WRITE_CHUNK: usize = 1 << 20;
 /// Pending signals recorded (both queues of all threads); Linux's default
 /// RLIMIT_SIGPENDING is of this order on a few-GiB machine.
 pub const MAX_PENDING_SIGNALS: u32 = 65_536;
+/// Timers recorded: the three itimers and POSIX timers (each of which
+/// the kernel charges to RLIMIT_SIGPENDING).
+pub const MAX_TIMERS: u32 = 65_536 + 3;
+/// Largest POSIX timer id (the kernel hands out non-negative ints).
+pub const MAX_TIMER_ID: u32 = i32::MAX as u32;

@@ -4,7 +4,8 @@
 use zerocopy::{FromBytes, Immutable};
 
 use super::checks::{
-    check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, SIGRTMIN,
+    check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, check_timer,
+    SIGRTMIN,
 };
 use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
@@ -29,6 +30,7 @@ pub struct Metadata<'a> {
     runs: &'a [PageRunWire],
     fds: &'a [FdWire],
     signals: &'a [PendingSignalWire],
+    timers: &'a [TimerWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -43,6 +45,7 @@ struct Found<'a> {
     runs: Option<Section<'a>>,
     fds: Option<Section<'a>>,
     signals: Option<Section<'a>>,
+    timers: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -70,6 +73,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::PAGE_RUNS => &mut found.runs,
             kind::FDS => &mut found.fds,
             kind::PENDING_SIGNALS => &mut found.signals,
+            kind::TIMERS => &mut found.timers,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -166,6 +170,7 @@ impl<'a> Metadata<'a> {
             runs: wire_records(f.runs, MAX_PAGE_RUNS)?,
             fds: wire_records(f.fds, MAX_FDS)?,
             signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
+            timers: optional_wire_records(f.timers, MAX_TIMERS)?,
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -181,6 +186,7 @@ impl<'a> Metadata<'a> {
         m.check_regions(h, pace)?;
         m.check_fds(pace)?;
         m.check_signals(pace)?;
+        m.check_timers(pace)?;
         Ok(m)
     }
 
@@ -404,6 +410,61 @@ impl<'a> Metadata<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Timers: the itimers that are armed or have an interval, in kind
+    /// order, then POSIX timers by increasing id. A SIGEV_THREAD_ID
+    /// timer's tid is a THREADS record's.
+    fn check_timers(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut prev: Option<(u32, u32)> = None;
+        for w in self.timers {
+            paced(pace)?;
+            if !w.reserved_zero() {
+                return Err(FormatError::ReservedNotZero);
+            }
+            let t = w.decode().ok_or(FormatError::UnknownTimerKind)?;
+            check_timer(&t)?;
+            let key = (t.kind as u32, t.id);
+            if prev.is_some_and(|p| key <= p) {
+                return Err(FormatError::TimersUnsortedOrDuplicate);
+            }
+            prev = Some(key);
+            if t.tid != 0 && !self.has_thread(t.tid) {
+                return Err(FormatError::BadTimerThread);
+            }
+        }
+        Ok(())
+    }
+
+    fn has_thread(&self, tid: u32) -> bool {
+        self.thread_index(tid).is_some()
+    }
+
+    /// Index of the thread record with `tid` (in `threads()` order): a
+    /// binary search, the records being sorted by tid (validated).
+    pub fn thread_index(&self, tid: u32) -> Option<usize> {
+        let (mut lo, mut hi) = (0usize, self.thread_count() as usize);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let at = mid.saturating_mul(self.thread_size);
+            let got = self.threads.get(at..).and_then(thread_fixed).map(|(_, t, _)| t.tid)?;
+            match got.cmp(&tid) {
+                core::cmp::Ordering::Equal => return Some(mid),
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        None
+    }
+
+    /// Timers, in the order `check_timers` describes.
+    pub fn timers(&self) -> impl Iterator<Item = Timer> + 'a {
+        self.timers.iter().filter_map(TimerWire::decode)
+    }
+
+    /// Number of timers.
+    pub fn timer_count(&self) -> u32 {
+        self.timers.len() as u32
     }
 
     /// Pending signals, in the order `check_signals` describes.

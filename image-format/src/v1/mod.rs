@@ -32,7 +32,7 @@ pub use self::image::Image;
 pub use self::metadata::Metadata;
 pub use self::records::{
     AuxvEntry, Fd, FdDisposition, FdKind, FileId, MmLayout, PageRun, PendingSignal, Process, Region,
-    RegionKind, Rlimit, SigAction, SignalScope, StrRef,
+    RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};

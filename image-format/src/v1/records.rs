@@ -344,3 +344,65 @@ record! {
 
 /// Size of a PENDING_SIGNALS record.
 pub const PENDING_SIGNAL_SIZE: usize = size_of::<PendingSignalWire>();
+
+code_enum! {
+    /// Which timer a TIMERS record describes.
+    pub enum TimerKind {
+        /// setitimer(ITIMER_REAL): SIGALRM on wall-clock (monotonic) time.
+        ItimerReal = 0,
+        /// setitimer(ITIMER_VIRTUAL): SIGVTALRM on user CPU time.
+        ItimerVirtual = 1,
+        /// setitimer(ITIMER_PROF): SIGPROF on user and system CPU time.
+        ItimerProf = 2,
+        /// A POSIX timer (timer_create).
+        Posix = 3,
+    }
+}
+
+/// How a POSIX timer notifies (struct sigevent's sigev_notify).
+pub mod timer_notify {
+    /// SIGEV_SIGNAL: a signal to the process.
+    pub const SIGNAL: u32 = 0;
+    /// SIGEV_NONE: nothing; the program polls timer_gettime.
+    pub const NONE: u32 = 1;
+    /// SIGEV_THREAD_ID: a signal to one thread (also what C libraries use
+    /// for SIGEV_THREAD, to their helper thread).
+    pub const THREAD_ID: u32 = 4;
+}
+
+/// Clocks a POSIX timer may run on in an image: CLOCK_REALTIME,
+/// CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_BOOTTIME, CLOCK_TAI.
+pub const TIMER_CLOCKS: [u32; 5] = [0, 1, 2, 7, 11];
+
+record! {
+    /// One interval timer or POSIX timer.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Timer = TimerWire[56] {
+        /// Which timer.
+        pub kind: TimerKind,
+        /// POSIX timer id (kept across restore); 0 for itimers.
+        pub id: u32,
+        /// POSIX timer clock id; 0 for itimers.
+        pub clock: u32,
+        /// POSIX timer notification (`timer_notify`); 0 for itimers.
+        pub notify: u32,
+        /// Signal sent on expiry (0 for SIGEV_NONE and itimers, whose
+        /// signal is fixed).
+        pub signo: u32,
+        /// Target thread of SIGEV_THREAD_ID, else 0.
+        pub tid: u32,
+        /// sigev_value delivered with the signal.
+        pub value: u64,
+        /// Interval in nanoseconds (0: one-shot).
+        pub interval_ns: u64,
+        /// Time left until the next expiry, in nanoseconds (0: disarmed).
+        pub remaining_ns: u64,
+        /// timer_getoverrun() at dump (information: the kernel offers no
+        /// way to set it).
+        pub overrun: u32,
+        reserved _52: 4,
+    }
+}
+
+/// Size of a TIMERS record.
+pub const TIMER_SIZE: usize = size_of::<TimerWire>();

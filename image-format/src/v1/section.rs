@@ -58,7 +58,7 @@ pub mod kind {
     pub const FDS: u32 = 8;
     /// Pending signals with their siginfo (absent: none).
     pub const PENDING_SIGNALS: u32 = 16;
-    /// Reserved: POSIX and interval timers (later version).
+    /// Interval timers and POSIX timers (absent: none).
     pub const TIMERS: u32 = 17;
     /// Reserved: process tree (later version).
     pub const PROCESS_TREE: u32 = 18;

@@ -64,8 +64,10 @@ pub mod head {
     pub const SIGACTIONS: usize = RLIMITS + 2 * super::NRLIMIT;
     pub const SIGNALS_OFFSET: usize = SIGACTIONS + 4 * super::NSIG;
     pub const NR_SIGNALS: usize = SIGNALS_OFFSET + 1;
+    pub const TIMERS_OFFSET: usize = NR_SIGNALS + 1;
+    pub const NR_TIMERS: usize = TIMERS_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = NR_SIGNALS + 1;
+    pub const THREADS: usize = NR_TIMERS + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -89,8 +91,9 @@ pub mod thread {
     pub const XSAVE_LEN: usize = 40;
     pub const XFEATURES: usize = 41;
     pub const STATUS: usize = 42;
+    pub const NEW_TID: usize = 43;
     /// Words per thread record.
-    pub const WORDS: usize = 43;
+    pub const WORDS: usize = 44;
 }
 
 /// Words per `struct chkpt_plan_fd`: fd, flags, offset, path_offset.
@@ -101,6 +104,8 @@ pub const OP_WORDS: usize = 7;
 pub const SIGNAL_WORDS: usize = 8;
 /// `struct chkpt_plan_signal.thread` of a signal in the process queue.
 pub const SIGNAL_PROCESS: u64 = !0;
+/// Words per `struct chkpt_plan_timer`.
+pub const TIMER_WORDS: usize = 9;
 
 /// Kinds of memory step (`CHKPT_OP_*`).
 pub mod op_kind {
@@ -210,6 +215,10 @@ steps! {
     SetRlimit = 19, "set-rlimit";
     /// Queueing a pending signal again (rt_sigqueueinfo, rt_tgsigqueueinfo).
     QueueSignal = 26, "queue-signal";
+    /// Creating a POSIX timer with its id.
+    CreateTimer = 27, "create-timer";
+    /// Arming a timer (setitimer, timer_settime).
+    SetTimer = 28, "set-timer";
     /// The module: dropping the argument stack the exec code built.
     DropArgStack = 32, "drop-arg-stack";
     /// The module: allocating a buffer.
@@ -300,6 +309,10 @@ pub struct Layout {
     pub nr_signals: u64,
     /// Offset of the pending signals.
     pub signals: u64,
+    /// Timers the stub creates again.
+    pub nr_timers: u64,
+    /// Offset of the timers.
+    pub timers: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -379,7 +392,9 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     let fds = add(ops, mul(nr_ops, OP_WORDS as u64 * 8)?)?;
     let nr_signals = u64::from(image.pending_signal_count());
     let signals = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
-    let strings = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
+    let nr_timers = u64::from(image.timer_count());
+    let timers = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
+    let strings = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -396,6 +411,8 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
         strings,
         nr_signals,
         signals,
+        nr_timers,
+        timers,
         xsave,
         xsave_stride,
         stack_top: len - 64,
@@ -471,13 +488,55 @@ fn write_signals(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'
                         },
                     }
                 };
-                (if k == first { 0 } else if k < first { k + 1 } else { k }) as u64
+                slot(k, first)
             }
         };
         let rec = layout.signals + (i * SIGNAL_WORDS * 8) as u64;
         o.word(rec, u64::from(s.signo));
         o.word(rec + 8, thread);
         o.bytes(rec + 16, &s.siginfo);
+    }
+}
+
+/// Plan slot of image thread index `k` (the leader, image index `first`,
+/// is slot 0).
+fn slot(k: usize, first: usize) -> u64 {
+    (if k == first { 0 } else if k < first { k + 1 } else { k }) as u64
+}
+
+/// The timers, in image order; a SIGEV_THREAD_ID timer with its thread's
+/// plan slot (found by a binary search over the sorted thread tids).
+fn write_timers(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'_>) {
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::TIMERS_OFFSET), layout.timers);
+    o.word(h(head::NR_TIMERS), layout.nr_timers);
+    for (i, t) in image.timers().enumerate() {
+        let thread = if t.tid == 0 {
+            0
+        } else {
+            match image.thread_index(t.tid) {
+                Some(k) => slot(k, first),
+                None => {
+                    o.oob = true;
+                    return;
+                }
+            }
+        };
+        let rec = layout.timers + (i * TIMER_WORDS * 8) as u64;
+        let words = [
+            t.kind as u64,
+            u64::from(t.id),
+            u64::from(t.clock),
+            u64::from(t.notify),
+            u64::from(t.signo),
+            thread,
+            t.value,
+            t.interval_ns,
+            t.remaining_ns,
+        ];
+        for (k, v) in words.into_iter().enumerate() {
+            o.word(rec + 8 * k as u64, v);
+        }
     }
 }
 
@@ -577,6 +636,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
 
     let first = leader(image);
     write_signals(image, layout, first, &mut o);
+    write_timers(image, layout, first, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(

@@ -40,6 +40,7 @@ fn word_offsets_match_plan_h() {
         ("report_min", head::REPORT_MIN), ("report_prefix_offset", head::REPORT_PREFIX_OFFSET),
         ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
+        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -53,6 +54,7 @@ fn word_offsets_match_plan_h() {
         ("rseq_addr", thread::RSEQ_ADDR), ("rseq_len", thread::RSEQ_LEN), ("rseq_sig", thread::RSEQ_SIG),
         ("tid_slot", thread::TID_SLOT), ("tid_old", thread::TID_OLD), ("xsave_offset", thread::XSAVE_OFFSET),
         ("xsave_len", thread::XSAVE_LEN), ("xfeatures", thread::XFEATURES), ("status", thread::STATUS),
+        ("new_tid", thread::NEW_TID),
     ];
     for (n, w) in t {
         field(&format!("thread.{n}"), &format!("offsetof(struct chkpt_plan_thread, {n})"), w * 8);
@@ -65,6 +67,10 @@ fn word_offsets_match_plan_h() {
     field("signal.info", "offsetof(struct chkpt_plan_signal, info)", 2 * 8);
     field("signal_process", "CHKPT_SIGNAL_PROCESS == ~0ULL", usize::from(SIGNAL_PROCESS == !0));
     field("siginfo_words", "CHKPT_SIGINFO_WORDS * 8", image_format::v1::records::SIGINFO_LEN);
+    field("sizeof_timer", "sizeof(struct chkpt_plan_timer)", TIMER_WORDS * 8);
+    field("timer.remaining_ns", "offsetof(struct chkpt_plan_timer, remaining_ns)", 8 * 8);
+    field("timer_posix", "CHKPT_TIMER_POSIX", image_format::TimerKind::Posix as usize);
+    field("timer_prof", "CHKPT_TIMER_ITIMER_PROF", image_format::TimerKind::ItimerProf as usize);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
@@ -219,6 +225,43 @@ fn plan_holds_the_pending_signals_with_their_threads_slots() {
     );
     let rec = lay.signals as usize;
     assert_eq!(&plan[rec + 16..rec + 64], &desc.pending_signals[0].siginfo);
+}
+
+/// Timers go to the plan in image order; a SIGEV_THREAD_ID timer names
+/// its thread's plan slot.
+#[test]
+fn plan_holds_the_timers_with_their_threads_slots() {
+    let mut desc = common::with_timers();
+    desc.process.pid = desc.threads[1].state.tid;
+    desc.timers[4].tid = desc.threads[0].state.tid;
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!((h(head::NR_TIMERS), h(head::TIMERS_OFFSET)), (5, lay.timers));
+    for (i, t) in desc.timers.iter().enumerate() {
+        let rec = lay.timers + (i * TIMER_WORDS * 8) as u64;
+        let w: Vec<u64> = (0..TIMER_WORDS).map(|k| word(&plan, rec + 8 * k as u64)).collect();
+        let thread = if i == 4 { 1 } else { 0 };
+        assert_eq!(
+            w,
+            vec![
+                t.kind as u64,
+                u64::from(t.id),
+                u64::from(t.clock),
+                u64::from(t.notify),
+                u64::from(t.signo),
+                thread,
+                t.value,
+                t.interval_ns,
+                t.remaining_ns
+            ],
+            "timer {i}"
+        );
+    }
 }
 
 /// A clear_child_tid outside the image's writable memory is no TID slot:
