@@ -55,9 +55,10 @@ fn hostile_registers_and_resources_are_refused_and_no_privilege_is_gained() {
 }
 
 /// Signals pending at dump time (process queue and each thread's, standard
-/// and real-time with their siginfo) are delivered after restore, by the
-/// module and by ckpt-restore behind binfmt_misc.
+/// and real-time with their siginfo) are delivered after restore, and
+/// itimers and POSIX timers come back armed with their ids, by the module
+/// and by ckpt-restore behind binfmt_misc.
 #[test]
-fn pending_signals_are_delivered_after_restore_in_both_restorers() {
+fn pending_signals_and_timers_are_restored_in_both_restorers() {
     passes(&["restore_signals:module", "restore_signals:userspace"]);
 }

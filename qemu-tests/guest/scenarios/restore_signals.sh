@@ -6,6 +6,11 @@
 # restore_signals:userspace). After restore each arrives once per
 # queueing, with its siginfo, in order, in its thread (pendsig checks
 # that and exits 1 if not), as in an uninterrupted run.
+# Timers: ptimers arms the itimers and POSIX timers (ids 0, 1, 3 with 2
+# deleted, one aimed at its second thread); after restore each is armed
+# with its interval and no more time left, the ids are kept (on 6.12 by
+# creating timers in id order), and they fire with their values in the
+# right thread (ptimers checks that).
 . /scenarios/lib.sh
 use_restorer
 
@@ -13,4 +18,8 @@ roundtrip pendsig 1 pendsig
 grep -q '^result OK$' /tmp/pendsig.run
 ckpt-writer inspect /tmp/pendsig.ckpt > /tmp/pendsig.inspect
 must grep -q '^pending signals (10):$' /tmp/pendsig.inspect
+roundtrip ptimers 1 ptimers
+grep -q '^result OK$' /tmp/ptimers.run
+ckpt-writer inspect /tmp/ptimers.ckpt > /tmp/ptimers.inspect
+must grep -q '^timers (5):$' /tmp/ptimers.inspect
 echo "restore_signals (${CKPT_RESTORER:-module}): all checks passed"
