@@ -83,6 +83,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             xsave_size: snap.xsave_size,
             mm: p.mm,
             rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
+            membarrier: p.membarrier,
         },
         auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),
         threads: snap

@@ -137,6 +137,7 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
                 "arg_end": m.arg_end, "env_start": m.env_start, "env_end": m.env_end,
             },
             "rlimits": p.rlimits.iter().map(|r| json!([r.cur, r.max])).collect::<Vec<_>>(),
+            "membarrier": p.membarrier,
         },
         "auxv": d.auxv.iter().map(|a| json!([a.key, a.value])).collect::<Vec<_>>(),
         "threads": d.threads.iter().map(|t| {
@@ -192,6 +193,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     let m = &p.mm;
     println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
     println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());
+    println!("  membarrier registrations {:#x}", p.membarrier);
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;

@@ -172,6 +172,7 @@ mod tests {
                 xsave_size: 576,
                 mm: MmLayout::default(),
                 rlimits: [Rlimit { cur: 1, max: 1 }; 16],
+                membarrier: 0,
             },
             auxv: Vec::new(),
             threads: vec![ThreadDesc {

@@ -36,6 +36,8 @@ pub struct ProcessState {
     pub mm: image_format::MmLayout,
     /// (soft, hard) in Linux numbering, RLIM_INFINITY as u64::MAX.
     pub rlimits: [(u64, u64); 16],
+    /// membarrier registrations (MEMBARRIER_CMD_GET_REGISTRATIONS).
+    pub membarrier: u32,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }

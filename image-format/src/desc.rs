@@ -99,6 +99,8 @@ pub struct ProcessDesc {
     pub mm: MmLayout,
     /// Resource limits in Linux numbering.
     pub rlimits: [Rlimit; 16],
+    /// membarrier registrations (`records::membarrier` bits).
+    pub membarrier: u32,
 }
 
 /// One thread.
@@ -182,6 +184,7 @@ impl ImageDesc {
                 xsave_size: p.xsave_size,
                 mm: p.mm,
                 rlimits: p.rlimits,
+                membarrier: p.membarrier,
             },
             auxv: img.auxv().collect(),
             threads: img

@@ -198,6 +198,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         cwd: strings.add(&p.cwd)?,
         mm: p.mm,
         rlimits: p.rlimits,
+        membarrier: p.membarrier,
     };
     let mut regions = Vec::with_capacity(desc.regions.len());
     let mut run_total = 0u32;

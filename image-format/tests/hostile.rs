@@ -213,7 +213,7 @@ fn cases() -> Vec<Case> {
         bytes("reserved-not-zero", |b| {
             (
                 {
-                    let o = record_at(b, k::PROCESS, 0) + 441;
+                    let o = record_at(b, k::PROCESS, 0) + 445;
                     b[o] = 1
                 },
                 reseal(b),
@@ -432,6 +432,7 @@ fn cases() -> Vec<Case> {
                 img(b)
             }),
         ),
+        desc("bad-membarrier", |d| d.process.membarrier = 1 << 3),
         // Timers.
         (
             "unknown-timer-kind",

@@ -283,6 +283,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                         xsave_size,
                         mm: MmLayout::from_array(mm),
                         rlimits,
+                        membarrier: 0,
                     },
                     auxv: auxv
                         .into_iter()

@@ -154,6 +154,7 @@ struct chkpt_plan {
 	unsigned long long nr_signals;      /* the process queue's first, then each thread's */
 	unsigned long long timers_offset;   /* array of struct chkpt_plan_timer from the plan's start */
 	unsigned long long nr_timers;
+	unsigned long long membarrier;      /* membarrier(2) REGISTER_* commands to issue, one bit each */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -198,6 +199,7 @@ struct chkpt_plan {
 	X(26, QUEUE_SIGNAL, "queue-signal") \
 	X(27, CREATE_TIMER, "create-timer") \
 	X(28, SET_TIMER, "set-timer") \
+	X(29, MEMBARRIER, "membarrier") \
 	/* the kernel module's own, before it enters the stub */ \
 	X(32, DROP_ARG_STACK, "drop-arg-stack") \
 	X(33, ALLOCATE, "allocate") \

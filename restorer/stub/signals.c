@@ -28,6 +28,7 @@ typedef unsigned long long u64;
 #define SYS_timer_create 222
 #define SYS_timer_settime 223
 #define SYS_timer_delete 226
+#define SYS_membarrier 324
 #define PR_TIMER_CREATE_RESTORE_IDS 77 /* Linux 6.15+ */
 #define SIGEV_THREAD_ID 4
 #define NSEC 1000000000ULL
@@ -196,4 +197,21 @@ long chkpt_create_timers(const struct chkpt_plan *plan, u64 *step, u64 *detail)
 	if (explicit)
 		sys2(SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0);
 	return err < 0 ? err : 0;
+}
+
+long chkpt_register_membarrier(const struct chkpt_plan *plan, u64 *cmd)
+{
+	u64 bit;
+	long err;
+
+	for (bit = 1; bit && bit <= plan->membarrier; bit <<= 1) {
+		if (!(plan->membarrier & bit))
+			continue;
+		err = sys3(SYS_membarrier, bit, 0, 0);
+		if (err < 0) {
+			*cmd = bit;
+			return err;
+		}
+	}
+	return 0;
 }

@@ -25,4 +25,11 @@ long chkpt_queue_signals(const struct chkpt_plan *plan, unsigned long long index
  */
 long chkpt_create_timers(const struct chkpt_plan *plan, unsigned long long *step, unsigned long long *detail);
 
+/*
+ * Registers the process with membarrier(2) again, each REGISTER_* command
+ * of plan->membarrier in turn (lowest first). Returns 0, or the negative
+ * errno of the first that failed with *cmd set to it.
+ */
+long chkpt_register_membarrier(const struct chkpt_plan *plan, unsigned long long *cmd);
+
 #endif

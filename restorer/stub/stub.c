@@ -202,6 +202,8 @@ static const char *detail_label(u64 step)
 		return "resource ";
 	case CHKPT_STEP_CREATE_TIMER: case CHKPT_STEP_SET_TIMER:
 		return "timer ";
+	case CHKPT_STEP_MEMBARRIER:
+		return "command ";
 	}
 	return 0;
 }
@@ -577,6 +579,16 @@ static void create_timers(struct chkpt_plan *plan)
 		fail(plan, step, detail, err);
 }
 
+/* membarrier registrations belong to the mm: once, by any thread. */
+static void register_membarrier(struct chkpt_plan *plan)
+{
+	u64 cmd = 0;
+	long err = chkpt_register_membarrier(plan, &cmd);
+
+	if (err < 0)
+		fail(plan, CHKPT_STEP_MEMBARRIER, cmd, err);
+}
+
 static struct child_arg *child_arg_of(struct chkpt_plan_thread *t)
 {
 	u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
@@ -673,6 +685,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	}
 	queue_signals(plan, 0);
 	create_timers(plan);
+	register_membarrier(plan);
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;

@@ -5,7 +5,7 @@ use super::error::{FormatError, Result};
 use super::layout::wire_prefix;
 use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_TIMER_ID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
 use super::records::{
-    timer_notify, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
+    membarrier, timer_notify, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
 };
 use super::thread::{ThreadState, XsaveStartWire};
 
@@ -95,6 +95,9 @@ pub fn check_process(p: &Process, strings: &[u8]) -> Result<()> {
     }
     if p.xsave_size < MIN_XSAVE_SIZE || p.xsave_size > MAX_XSAVE_SIZE {
         return Err(FormatError::BadXsaveSize);
+    }
+    if p.membarrier & !membarrier::KNOWN != 0 {
+        return Err(FormatError::BadMembarrier);
     }
     Ok(())
 }

@@ -213,6 +213,8 @@ format_errors! {
         "A standard (non-real-time) signal queued twice in one queue.",
     BadSiginfo = "bad-siginfo":
         "siginfo whose si_signo differs from the signal number.",
+    BadMembarrier = "bad-membarrier":
+        "membarrier registrations with bits other than the four REGISTER_* commands.",
     UnknownTimerKind = "unknown-timer-kind":
         "Timer kind this reader does not know.",
     TimersUnsortedOrDuplicate = "timers-unsorted-or-duplicate":

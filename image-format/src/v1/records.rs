@@ -119,7 +119,11 @@ record! {
         pub mm: MmLayout,
         /// RLIMIT_CPU .. RLIMIT_RTTIME, in Linux numbering.
         pub rlimits: [Rlimit; NUM_RLIMITS],
-        reserved _440: 8,
+        /// membarrier(2) registrations (MEMBARRIER_CMD_GET_REGISTRATIONS's
+        /// mask of REGISTER_* commands); 0: none, or the dumping kernel
+        /// could not tell (before 6.3).
+        pub membarrier: u32,
+        reserved _444: 4,
     }
 }
 
@@ -406,3 +410,17 @@ record! {
 
 /// Size of a TIMERS record.
 pub const TIMER_SIZE: usize = size_of::<TimerWire>();
+
+/// membarrier(2) registration commands an image may record.
+pub mod membarrier {
+    /// MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED.
+    pub const GLOBAL_EXPEDITED: u32 = 1 << 2;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED.
+    pub const PRIVATE_EXPEDITED: u32 = 1 << 4;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE.
+    pub const PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 6;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ.
+    pub const PRIVATE_EXPEDITED_RSEQ: u32 = 1 << 8;
+    /// All of them.
+    pub const KNOWN: u32 = GLOBAL_EXPEDITED | PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE | PRIVATE_EXPEDITED_RSEQ;
+}

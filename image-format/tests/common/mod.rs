@@ -205,6 +205,7 @@ pub fn sample() -> ImageDesc {
                 env_end: 0x7ffd_0000_0000 - 0x10,
             },
             rlimits,
+            membarrier: 0,
         },
         auxv: vec![
             AuxvEntry {

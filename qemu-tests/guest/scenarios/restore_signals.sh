@@ -10,7 +10,8 @@
 # deleted, one aimed at its second thread); after restore each is armed
 # with its interval and no more time left, the ids are kept (on 6.12 by
 # creating timers in id order), and they fire with their values in the
-# right thread (ptimers checks that).
+# right thread (ptimers checks that). membarrier: membar's registrations
+# come back and its expedited commands succeed (membar checks that).
 . /scenarios/lib.sh
 use_restorer
 
@@ -22,4 +23,6 @@ roundtrip ptimers 1 ptimers
 grep -q '^result OK$' /tmp/ptimers.run
 ckpt-writer inspect /tmp/ptimers.ckpt > /tmp/ptimers.inspect
 must grep -q '^timers (5):$' /tmp/ptimers.inspect
+roundtrip membar 1 membar
+grep -q '^result OK$' /tmp/membar.run
 echo "restore_signals (${CKPT_RESTORER:-module}): all checks passed"

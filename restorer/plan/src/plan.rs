@@ -66,8 +66,9 @@ pub mod head {
     pub const NR_SIGNALS: usize = SIGNALS_OFFSET + 1;
     pub const TIMERS_OFFSET: usize = NR_SIGNALS + 1;
     pub const NR_TIMERS: usize = TIMERS_OFFSET + 1;
+    pub const MEMBARRIER: usize = NR_TIMERS + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = NR_TIMERS + 1;
+    pub const THREADS: usize = MEMBARRIER + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -219,6 +220,8 @@ steps! {
     CreateTimer = 27, "create-timer";
     /// Arming a timer (setitimer, timer_settime).
     SetTimer = 28, "set-timer";
+    /// Registering with membarrier(2) again.
+    Membarrier = 29, "membarrier";
     /// The module: dropping the argument stack the exec code built.
     DropArgStack = 32, "drop-arg-stack";
     /// The module: allocating a buffer.
@@ -580,6 +583,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     o.word(h(head::STUB_START), place.stub);
     o.word(h(head::STUB_LEN), place.stub_len);
     o.word(h(head::UMASK), u64::from(p.umask));
+    o.word(h(head::MEMBARRIER), u64::from(p.membarrier));
     o.word(h(head::PERSONALITY), u64::from(p.personality));
     o.word(h(head::CLOSE_FROM), 3);
     o.word(h(head::OPS_OFFSET), layout.ops);

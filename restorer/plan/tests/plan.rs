@@ -40,7 +40,7 @@ fn word_offsets_match_plan_h() {
         ("report_min", head::REPORT_MIN), ("report_prefix_offset", head::REPORT_PREFIX_OFFSET),
         ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
-        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS),
+        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -96,6 +96,7 @@ fn sample_image() -> Vec<u8> {
     let mut desc = common::sample();
     // The leader is not the first thread by TID, so the builder must reorder.
     desc.process.pid = 4243;
+    desc.process.membarrier = 0x50; // PRIVATE_EXPEDITED and SYNC_CORE
     // glibc's &pthread->tid: aligned, in writable memory.
     for (i, t) in desc.threads.iter_mut().enumerate() {
         t.state.clear_child_tid = 0x7f00_0000_0990 + 0x100 * i as u64;
@@ -124,6 +125,7 @@ fn plan_holds_the_image_state() {
     assert_eq!(h(head::THREADS_LEFT), 0);
     assert_eq!(h(head::ERROR), 0);
     assert_eq!(h(head::UMASK), 0o022);
+    assert_eq!(h(head::MEMBARRIER), 0x50);
     assert_eq!(h(head::CLOSE_FROM), 3);
     assert_eq!((h(head::ERROR_DETAIL), h(head::REPORT_FD)), (0, STDERR));
     assert_eq!(cstr(&plan, h(head::REPORT_PREFIX_OFFSET)), DEFAULT_REPORT_PREFIX);
