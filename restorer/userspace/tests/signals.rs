@@ -60,6 +60,19 @@ fn pending_signals_are_delivered_after_restore_with_their_siginfo() {
     let text = String::from_utf8_lossy(&inspect.stdout);
     assert!(text.contains("pending signals (10):"), "{text}");
 
+    // Under a RLIMIT_SIGPENDING below what the image queues (8 of its
+    // signals have a negative si_code), refused before the point of no
+    // return, with the reason named.
+    let low = Command::new("prlimit")
+        .arg("--sigpending=7")
+        .arg(restorer())
+        .arg(&image)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&low.stderr);
+    assert!(!low.status.success() && stderr.contains("(exceeds-rlimit-sigpending)"), "{:?}: {stderr}", low.status);
+
     let restored = run_restorer(&image).stdin(Stdio::null()).stderr(Stdio::inherit()).output().unwrap();
     let stdout = String::from_utf8_lossy(&restored.stdout);
     assert!(restored.status.success(), "restored: {:?}: {stdout}", restored.status);
