@@ -162,13 +162,14 @@ long chkpt_create_timers(const struct chkpt_plan *plan, u64 *step, u64 *detail)
 {
 	const struct chkpt_plan_timer *timers =
 		(const struct chkpt_plan_timer *)((const char *)plan + plan->timers_offset);
-	int explicit = 0;
+	int explicit = 0, posix = 0;
 	u64 i, fillers = 0;
 	long err = 0;
 
-	for (i = 0; i < plan->nr_timers && !explicit; i++)
-		if (timers[i].kind == CHKPT_TIMER_POSIX)
-			explicit = sys2(SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1) == 0;
+	for (i = 0; i < plan->nr_timers; i++)
+		posix |= timers[i].kind == CHKPT_TIMER_POSIX;
+	if (posix)
+		explicit = sys2(SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1) == 0;
 	for (i = 0; i < plan->nr_timers && err >= 0; i++) {
 		const struct chkpt_plan_timer *t = &timers[i];
 
