@@ -46,6 +46,7 @@ extern "C" {
     fn chkpt_shim_cpu_xstate(xcr0: *mut u64, xsave_size: *mut u32);
     fn chkpt_shim_rlimit_as() -> u64;
     fn chkpt_shim_rlimit_nproc() -> u64;
+    fn chkpt_shim_rlimit_sigpending() -> u64;
     fn chkpt_shim_max_map_count() -> u64;
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_pipe_max_size() -> u64;
@@ -181,6 +182,12 @@ pub(crate) fn rlimit_as() -> u64 {
 pub(crate) fn rlimit_nproc() -> u64 {
     // SAFETY: reads current's signal->rlim; no requirement.
     unsafe { chkpt_shim_rlimit_nproc() }
+}
+
+/// The caller's RLIMIT_SIGPENDING (soft).
+pub(crate) fn rlimit_sigpending() -> u64 {
+    // SAFETY: reads current's signal->rlim; no requirement.
+    unsafe { chkpt_shim_rlimit_sigpending() }
 }
 
 /// The most mappings a process may have: vm.max_map_count. 6.12 does not

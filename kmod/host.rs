@@ -49,6 +49,10 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::rlimit_nproc()
     }
 
+    fn rlimit_sigpending(&mut self) -> u64 {
+        glue::rlimit_sigpending()
+    }
+
     fn rlimit_as(&mut self) -> u64 {
         glue::rlimit_as()
     }

@@ -255,6 +255,11 @@ u64 chkpt_shim_rlimit_nproc(void)
 	return rlimit(RLIMIT_NPROC);
 }
 
+u64 chkpt_shim_rlimit_sigpending(void)
+{
+	return rlimit(RLIMIT_SIGPENDING);
+}
+
 /*
  * vm.max_map_count as a module can know it: sysctl_max_map_count is not
  * exported in 6.12, so the sysctl is read through procfs, as any process

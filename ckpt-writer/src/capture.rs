@@ -15,11 +15,15 @@ use crate::memory::{choose_pages, list_mappings, Mapping};
 use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
+use crate::signals::read_pending;
+use crate::timers::read_timers;
 use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
 const PR_GET_TID_ADDRESS: u64 = 40;
+/// membarrier(2): the mask of REGISTER_* commands of the process (6.3+).
+const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 
 /// Captures everything the image records, but for the pages to store:
 /// the regions are left empty and their mappings returned, for
@@ -57,6 +61,8 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
 
     let mut sigactions = vec![SigAction::default(); 64];
     let mut brk = 0;
+    let mut timers = Vec::new();
+    let mut membarrier = 0;
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
@@ -70,6 +76,10 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
                 inj.read_scratch(sa.as_mut_bytes())?;
             }
             brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
+            timers = read_timers(&mut inj, pid, t.tid)?;
+            // Before 6.3 the kernel cannot tell (EINVAL): recorded as none.
+            let mb = inj.syscall(libc::SYS_membarrier, [MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0, 0, 0, 0])?;
+            membarrier = u32::try_from(mb).unwrap_or(0);
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
         let mut stack = KernelStack::default();
@@ -80,10 +90,13 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
         inj.end()?;
     }
 
+    // After the injections: a signal that arrived while one ran is pending.
+    let pending_signals = read_pending(&tids)?;
     let first = threads.first().ok_or(Error::TargetGone { pid, during: "capturing threads".into() })?;
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
-    let process = read_process(pid, brk)?;
+    let mut process = read_process(pid, brk)?;
+    process.membarrier = membarrier;
     let mappings = list_mappings(pid)?;
     let fd_table = read_fds(pid, allow_unsupported)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -100,6 +113,8 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
         fds: fd_table.fds,
         files: fd_table.files,
         fd_notes: fd_table.notes,
+        pending_signals,
+        timers,
     }, mappings))
 }
 

@@ -84,6 +84,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             xsave_size: snap.xsave_size,
             mm: p.mm,
             rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
+            membarrier: p.membarrier,
         },
         auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),
         threads: snap
@@ -141,5 +142,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             })
             .collect(),
         files: snap.files.clone(),
+        pending_signals: crate::signals::describe(&snap.pending_signals),
+        timers: snap.timers.clone(),
     }
 }

@@ -8,6 +8,8 @@ use std::path::Path;
 use image_format::{Image, ImageDesc, ThreadDesc, VerifyError, HEADER_SIZE};
 use serde_json::{json, Value};
 
+use crate::signals::siginfo_fields;
+
 use crate::error::{Error, Result};
 
 /// XMM0-15 in the legacy FXSAVE part of the area.
@@ -135,6 +137,7 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
                 "arg_end": m.arg_end, "env_start": m.env_start, "env_end": m.env_end,
             },
             "rlimits": p.rlimits.iter().map(|r| json!([r.cur, r.max])).collect::<Vec<_>>(),
+            "membarrier": p.membarrier,
         },
         "auxv": d.auxv.iter().map(|a| json!([a.key, a.value])).collect::<Vec<_>>(),
         "threads": d.threads.iter().map(|t| {
@@ -170,6 +173,17 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "pipe": f.pipe, "peer_gone": f.kind == image_format::FileKind::Pipe && f.kind_flags & 1 != 0,
             "queued_bytes": f.data.0.len(), "values": f.values,
         })).collect::<Vec<_>>(),
+        "timers": d.timers.iter().map(|t| json!({
+            "kind": format!("{:?}", t.kind), "id": t.id, "clock": t.clock, "notify": t.notify, "signo": t.signo,
+            "tid": t.tid, "value": t.value, "interval_ns": t.interval_ns, "remaining_ns": t.remaining_ns, "overrun": t.overrun,
+        })).collect::<Vec<_>>(),
+        "pending_signals": d.pending_signals.iter().map(|p| {
+            let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
+            json!({
+                "signo": p.signo, "scope": format!("{:?}", p.scope), "tid": p.tid,
+                "errno": errno, "code": code, "pid": pid, "uid": uid, "value": value, "siginfo": hex(&p.siginfo),
+            })
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -185,6 +199,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     let m = &p.mm;
     println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
     println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());
+    println!("  membarrier registrations {:#x}", p.membarrier);
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;
@@ -212,6 +227,23 @@ fn print_text(d: &ImageDesc, file_len: u64) {
             continue;
         }
         println!("  {:>4} {:<9} {:<7} flags {:#o} offset {} {}{}", f.fd, format!("{:?}", f.kind), format!("{:?}", f.disposition), f.open_flags, f.offset, s(&f.path), if f.cloexec { " (cloexec)" } else { "" });
+    }
+    println!("timers ({}):", d.timers.len());
+    for t in &d.timers {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        match t.kind {
+            image_format::TimerKind::Posix => println!(
+                "  posix {:<4} clock {} notify {} signal {} tid {} value {:#x}: interval {:.3} ms, left {:.3} ms, overrun {}",
+                t.id, t.clock, t.notify, t.signo, t.tid, t.value, ms(t.interval_ns), ms(t.remaining_ns), t.overrun
+            ),
+            k => println!("  {k:?}: interval {:.3} ms, left {:.3} ms", ms(t.interval_ns), ms(t.remaining_ns)),
+        }
+    }
+    println!("pending signals ({}):", d.pending_signals.len());
+    for p in &d.pending_signals {
+        let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
+        let queue = if p.tid == 0 { "process".to_string() } else { format!("thread {}", p.tid) };
+        println!("  {:>2} {:<13} code {code} errno {errno} pid {pid} uid {uid} value {value:#x}", p.signo, queue);
     }
     if !d.files.is_empty() {
         println!("open file descriptions ({}):", d.files.len());

@@ -22,6 +22,8 @@ mod plan;
 mod process;
 mod regs;
 mod restored;
+mod signals;
+mod timers;
 mod snapshot;
 mod wait;
 mod write;

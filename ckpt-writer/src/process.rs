@@ -80,5 +80,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         mm,
         rlimits,
         auxv,
+        // Filled from inside the process (capture.rs).
+        membarrier: 0,
     })
 }

@@ -172,6 +172,7 @@ mod tests {
                 xsave_size: 576,
                 mm: MmLayout::default(),
                 rlimits: [Rlimit { cur: 1, max: 1 }; 16],
+                membarrier: 0,
             },
             auxv: Vec::new(),
             threads: vec![ThreadDesc {
@@ -192,6 +193,8 @@ mod tests {
             regions: Vec::new(),
             fds: Vec::new(),
             files: Vec::new(),
+            pending_signals: Vec::new(),
+            timers: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

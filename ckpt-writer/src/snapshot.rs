@@ -36,6 +36,8 @@ pub struct ProcessState {
     pub mm: image_format::MmLayout,
     /// (soft, hard) in Linux numbering, RLIM_INFINITY as u64::MAX.
     pub rlimits: [(u64, u64); 16],
+    /// membarrier registrations (MEMBARRIER_CMD_GET_REGISTRATIONS).
+    pub membarrier: u32,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }
@@ -191,6 +193,10 @@ pub struct Snapshot {
     pub files: Vec<image_format::FileDesc>,
     /// What the dump summary says about the fds (pipe ends whose peer is gone).
     pub fd_notes: Vec<String>,
+    /// The process queue, then each thread's, in delivery order.
+    pub pending_signals: Vec<crate::signals::Pending>,
+    /// Armed itimers, then POSIX timers by id.
+    pub timers: Vec<image_format::Timer>,
 }
 
 impl Snapshot {

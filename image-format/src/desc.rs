@@ -6,8 +6,8 @@ use std::fmt;
 use std::vec::Vec;
 
 use crate::v1::{
-    AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, RegionKind, Rlimit, SigAction,
-    ThreadState,
+    AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
+    SigAction, ThreadState, Timer,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -70,6 +70,10 @@ pub struct ImageDesc {
     pub fds: Vec<FdDesc>,
     /// Open file descriptions that Shared fds refer to.
     pub files: Vec<FileDesc>,
+    /// Pending signals: the process queue, then each thread's by tid.
+    pub pending_signals: Vec<PendingSignal>,
+    /// Timers: armed itimers, then POSIX timers by id.
+    pub timers: Vec<Timer>,
 }
 
 /// Process-wide state.
@@ -97,6 +101,8 @@ pub struct ProcessDesc {
     pub mm: MmLayout,
     /// Resource limits in Linux numbering.
     pub rlimits: [Rlimit; 16],
+    /// membarrier registrations (`records::membarrier` bits).
+    pub membarrier: u32,
 }
 
 /// One thread.
@@ -223,6 +229,7 @@ impl ImageDesc {
                 xsave_size: p.xsave_size,
                 mm: p.mm,
                 rlimits: p.rlimits,
+                membarrier: p.membarrier,
             },
             auxv: img.auxv().collect(),
             threads: img
@@ -280,6 +287,8 @@ impl ImageDesc {
                     epoll: img.epoll_entries(&f).collect(),
                 })
                 .collect(),
+            pending_signals: img.pending_signals().collect(),
+            timers: img.timers().collect(),
         }
     }
 }

@@ -10,7 +10,10 @@ use zerocopy::FromBytes;
 
 use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
-use crate::v1::records::{AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, ProcessWire, RegionWire, SigActionWire};
+use crate::v1::records::{
+    AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
+    TimerWire,
+};
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
 
@@ -85,6 +88,8 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("fd", Place::Section(kind::FDS), 0, FdWire::FIELDS),
     ("file", Place::Section(kind::FILES), 0, FileWire::FIELDS),
     ("epoll", Place::Section(kind::EPOLL), 0, EpollEntryWire::FIELDS),
+    ("pending_signal", Place::Section(kind::PENDING_SIGNALS), 0, PendingSignalWire::FIELDS),
+    ("timer", Place::Section(kind::TIMERS), 0, TimerWire::FIELDS),
     ("trailer", Place::Trailer, 0, TrailerWire::FIELDS),
 ];
 

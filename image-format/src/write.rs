@@ -12,7 +12,10 @@ use zerocopy::{Immutable, IntoBytes};
 use crate::desc::{ByteString, ImageDesc};
 use crate::v1::header::{HEADER_CRC_COVERS, KERNEL_RELEASE_LEN};
 use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
-use crate::v1::records::{AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE};
+use crate::v1::records::{
+    AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PENDING_SIGNAL_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE,
+    TIMER_SIZE,
+};
 use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
@@ -196,6 +199,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         cwd: strings.add(&p.cwd)?,
         mm: p.mm,
         rlimits: p.rlimits,
+        membarrier: p.membarrier,
     };
     let mut regions = Vec::with_capacity(desc.regions.len());
     let mut run_total = 0u32;
@@ -327,12 +331,22 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     } else {
         2 * SECTION_HEADER_SIZE + files.len() * FILE_SIZE + file_data.len().next_multiple_of(8)
     } + if epoll.is_empty() { 0 } else { SECTION_HEADER_SIZE + epoll.len() * EPOLL_ENTRY_SIZE };
+    // Left out when empty, so images without pending signals stay as 1.0
+    // readers know them.
+    let signals_len = match desc.pending_signals.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * PENDING_SIGNAL_SIZE,
+    };
+    let timers_len = match desc.timers.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * TIMER_SIZE,
+    };
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -370,6 +384,24 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     }
     if !epoll.is_empty() {
         push_section(&mut meta, kind::EPOLL, count(epoll.len())?, EPOLL_ENTRY_SIZE, encode_all(epoll.into_iter()));
+    }
+    if !desc.pending_signals.is_empty() {
+        push_section(
+            &mut meta,
+            kind::PENDING_SIGNALS,
+            count(desc.pending_signals.len())?,
+            PENDING_SIGNAL_SIZE,
+            encode_all(desc.pending_signals.iter().map(|p| p.to_wire())),
+        );
+    }
+    if !desc.timers.is_empty() {
+        push_section(
+            &mut meta,
+            kind::TIMERS,
+            count(desc.timers.len())?,
+            TIMER_SIZE,
+            encode_all(desc.timers.iter().map(|t| t.to_wire())),
+        );
     }
     for e in &opts.extra {
         let mut payload = e.payload.clone();

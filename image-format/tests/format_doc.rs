@@ -32,6 +32,8 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### FDS", FdWire::FIELDS, size_of::<FdWire>()),
         ("### FILES", FileWire::FIELDS, size_of::<FileWire>()),
         ("### EPOLL", EpollEntryWire::FIELDS, size_of::<EpollEntryWire>()),
+        ("### PENDING_SIGNALS", PendingSignalWire::FIELDS, size_of::<PendingSignalWire>()),
+        ("### TIMERS", TimerWire::FIELDS, size_of::<TimerWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -157,6 +159,8 @@ fn section_kinds_table_matches() {
         (kind::FILES, "FILES", size_of::<FileWire>()),
         (kind::FILE_DATA, "FILE_DATA", 1),
         (kind::EPOLL, "EPOLL", size_of::<EpollEntryWire>()),
+        (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
+        (kind::TIMERS, "TIMERS", size_of::<TimerWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -190,6 +194,11 @@ fn enum_codes_match() {
         codes("### FDS", "`disposition`"),
         set(FdDisposition::ALL.iter().map(|k| *k as u32).collect())
     );
+    assert_eq!(
+        codes("### PENDING_SIGNALS", "`scope`"),
+        set(SignalScope::ALL.iter().map(|k| *k as u32).collect())
+    );
+    assert_eq!(codes("### TIMERS", "`kind`"), set(TimerKind::ALL.iter().map(|k| *k as u32).collect()));
 }
 
 #[test]

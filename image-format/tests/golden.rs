@@ -53,6 +53,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("minor1-optional", m1, o1),
         // Open file descriptions of every kind (FILES, FILE_DATA, EPOLL).
         ("files", sample_files(), Options::default()),
+        ("pending-signals", with_signals(), Options::default()),
+        ("timers", with_timers(), Options::default()),
     ]
 }
 

@@ -50,6 +50,30 @@ fn bytes(name: &'static str, f: impl Fn(&mut Vec<u8>) + 'static) -> Case {
     )
 }
 
+/// A case that mutates `with_signals()` and writes it unvalidated.
+fn sig_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_signals();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that mutates `with_timers()` and writes it unvalidated.
+fn timer_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_timers();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn fix_header(b: &mut [u8]) {
     let c = crc32c(&b[..252]);
     wr32(b, 252, c);
@@ -201,7 +225,7 @@ fn cases() -> Vec<Case> {
         bytes("reserved-not-zero", |b| {
             (
                 {
-                    let o = record_at(b, k::PROCESS, 0) + 441;
+                    let o = record_at(b, k::PROCESS, 0) + 445;
                     b[o] = 1
                 },
                 reseal(b),
@@ -479,9 +503,9 @@ fn cases() -> Vec<Case> {
                 img(b)
             }),
         ),
-        files("bad-timer", |d| d.files[8].values[0] = 2),
-        files("bad-timer", |d| d.files[8].values[1] = 1 << 63),
-        files("bad-timer", |d| d.files[8].values[4] = 1),
+        files("bad-timerfd", |d| d.files[8].values[0] = 2),
+        files("bad-timerfd", |d| d.files[8].values[1] = 1 << 63),
+        files("bad-timerfd", |d| d.files[8].values[4] = 1),
         files("bad-file-values", |d| d.files[9].values[0] = 15),
         files("bad-file-values", |d| d.files[9].values[1] = 0x40),
         files("bad-file-values", |d| d.files[9].offset = 1 << 63),
@@ -515,6 +539,46 @@ fn cases() -> Vec<Case> {
             wr32(b, t, k::PAGE_CRCS + 1);
             reseal(b);
         }),
+        // Pending signals.
+        sig_desc("bad-pending-signal", |d| {
+            d.pending_signals[0].signo = 9;
+            d.pending_signals[0].siginfo[0] = 9;
+        }),
+        sig_desc("bad-siginfo", |d| d.pending_signals[1].siginfo[0] = 41),
+        sig_desc("bad-pending-signal-thread", |d| d.pending_signals[4].tid = 9999),
+        sig_desc("pending-signals-unsorted", |d| d.pending_signals.swap(0, 3)),
+        sig_desc("duplicate-standard-signal", |d| {
+            let again = d.pending_signals[0];
+            d.pending_signals.insert(1, again);
+        }),
+        (
+            "unknown-signal-scope",
+            Box::new(|| {
+                let mut b = build(&with_signals());
+                let r = record_at(&b, k::PENDING_SIGNALS, 2);
+                wr32(&mut b, r + 4, 2);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        desc("bad-membarrier", |d| d.process.membarrier = 1 << 3),
+        // Timers.
+        (
+            "unknown-timer-kind",
+            Box::new(|| {
+                let mut b = build(&with_timers());
+                let r = record_at(&b, k::TIMERS, 1);
+                wr32(&mut b, r, 4);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        timer_desc("timers-unsorted-or-duplicate", |d| d.timers.swap(2, 3)),
+        timer_desc("bad-timer", |d| d.timers[0].signo = 14),
+        timer_desc("bad-timer-clock", |d| d.timers[2].clock = 3),
+        timer_desc("bad-timer-notify", |d| d.timers[2].notify = 2),
+        timer_desc("bad-timer-signal", |d| d.timers[3].signo = 10),
+        timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -668,4 +732,16 @@ fn the_sample_with_files_is_accepted_and_reads_back() {
 #[test]
 fn the_valid_sample_is_accepted() {
     assert_eq!(parse_result(&build(&sample())), "ok");
+    assert_eq!(parse_result(&build(&with_signals())), "ok");
+    assert_eq!(parse_result(&build(&with_timers())), "ok");
+}
+
+#[test]
+fn pending_signals_are_refused_beyond_their_limit() {
+    let mut d = with_signals();
+    let rt = d.pending_signals[1];
+    d.pending_signals = vec![rt; limits::MAX_PENDING_SIGNALS as usize + 1];
+    assert_eq!(parse_result(&build_unchecked(&d)), "count-over-limit");
+    d.pending_signals.pop();
+    assert_eq!(parse_result(&build_unchecked(&d)), "ok");
 }

@@ -284,6 +284,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                         xsave_size,
                         mm: MmLayout::from_array(mm),
                         rlimits,
+                        membarrier: 0,
                     },
                     auxv: auxv
                         .into_iter()
@@ -294,6 +295,8 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     regions: regions_from(regions),
                     fds: fds_from(fds),
                     files: Vec::new(),
+                    pending_signals: Vec::new(),
+                    timers: Vec::new(),
                 }
             },
         )

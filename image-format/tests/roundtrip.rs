@@ -17,6 +17,26 @@ fn sample_round_trips() {
 }
 
 #[test]
+fn pending_signals_round_trip_and_are_left_out_when_none() {
+    let desc = with_signals();
+    let bytes = build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&img), desc);
+    assert_eq!(img.pending_signal_count(), 5);
+    let none = build(&sample());
+    assert!(image_format::fields::metadata_sections(&none).iter().all(|s| s.kind != section_kind::PENDING_SIGNALS));
+}
+
+#[test]
+fn timers_round_trip() {
+    let desc = with_timers();
+    let img_bytes = build(&desc);
+    let img = Image::parse_bytes(&img_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&img), desc);
+    assert_eq!(img.timer_count(), 5);
+}
+
+#[test]
 fn pages_are_at_aligned_offsets_with_the_right_bytes() {
     let desc = sample();
     let bytes = build(&desc);

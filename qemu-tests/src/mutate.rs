@@ -231,10 +231,19 @@ mod tests {
         assert!(valid > n / 20 && valid < n * 9 / 10, "{valid} of {n} still valid");
     }
 
+    /// The golden images with pending signals and timers, whose sections
+    /// the sample lacks.
+    fn golden_sections(name: &str) -> Vec<image_format::fields::SectionSpan> {
+        let path = format!("{}/../image-format/tests/golden/{name}.img", env!("CARGO_MANIFEST_DIR"));
+        metadata_sections(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+    }
+
     #[test]
     fn every_field_lies_inside_its_record() {
         let img = image();
-        let secs = metadata_sections(&img);
+        let mut secs = metadata_sections(&img);
+        secs.extend(golden_sections("pending-signals"));
+        secs.extend(golden_sections("timers"));
         let mut seen = std::collections::BTreeSet::new();
         for field in fields() {
             let size = match field.place {
@@ -248,9 +257,10 @@ mod tests {
             };
             assert!(field.offset + field.size <= size, "{} outside its record", field.name);
         }
-        // Every record section of the sample has fields to change.
+        // Every record section of the sample (and of the two goldens) has
+        // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 9, "{seen:?}");
+        assert_eq!(seen.len(), 11, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -27,8 +27,10 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 /// 8 pthreads (mutex, condition variable, pthread_kill, join); registers
 /// (GPR, ymm), files at offsets, signals, dynamic glibc; fds sharing open
 /// file descriptions, pipes with queued bytes, lone pipe ends, a dup of
-/// stdout, eventfd, signalfd, timerfd and epoll.
-const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds"];
+/// stdout, eventfd, signalfd, timerfd and epoll; signals pending at dump
+/// (process queue and each thread's, standard and real-time with their
+/// siginfo), itimers and POSIX timers with their ids, membarrier.
+const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals"];
 
 #[test]
 fn programs_continue_where_they_stopped_through_the_module() {
@@ -74,3 +76,4 @@ fn bad_images_are_refused_and_no_privilege_is_gained_through_the_module() {
 fn bad_images_are_refused_and_no_privilege_is_gained_through_the_userspace_restorer() {
     passes("userspace", REFUSALS, &["restore_userspace"]);
 }
+

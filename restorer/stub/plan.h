@@ -35,6 +35,7 @@ struct chkpt_plan_thread {
 	unsigned long long xsave_len;       /* bytes of XSAVE area (standard format) */
 	unsigned long long xfeatures;       /* XCR0 bits the area may hold */
 	unsigned long long status;          /* written by the stub: how far it got (diagnostics) */
+	unsigned long long new_tid;         /* written by the stub: the thread's tid in the restored process */
 };
 
 /* One signal action, as rt_sigaction takes it (struct kernel_sigaction). */
@@ -110,6 +111,46 @@ struct chkpt_plan_link {
 };
 
 /*
+ * A signal pending at dump time, queued again by the stub before any
+ * restored thread runs (signals.c): process-queue ones by the first thread
+ * with rt_sigqueueinfo to its own pid, a thread's own by that thread with
+ * rt_tgsigqueueinfo to itself, in array order (the image's queue order).
+ */
+#define CHKPT_SIGNAL_PROCESS (~0ULL)
+#define CHKPT_SIGINFO_WORDS 6 /* struct kernel_siginfo: 48 bytes */
+
+struct chkpt_plan_signal {
+	unsigned long long signo;
+	unsigned long long thread;          /* index in threads[], or CHKPT_SIGNAL_PROCESS */
+	unsigned long long info[CHKPT_SIGINFO_WORDS];
+};
+
+/*
+ * A timer the stub creates again after the pending signals, before any
+ * restored thread runs (signals.c): itimers with setitimer, POSIX timers
+ * with timer_create under the same id, then timer_settime. Times are
+ * relative, in nanoseconds.
+ */
+enum {
+	CHKPT_TIMER_ITIMER_REAL = 0,
+	CHKPT_TIMER_ITIMER_VIRTUAL = 1,
+	CHKPT_TIMER_ITIMER_PROF = 2,
+	CHKPT_TIMER_POSIX = 3,
+};
+
+struct chkpt_plan_timer {
+	unsigned long long kind;            /* CHKPT_TIMER_* */
+	unsigned long long id;              /* POSIX timer id */
+	unsigned long long clock;
+	unsigned long long notify;          /* sigev_notify: 0 SIGNAL, 1 NONE, 4 THREAD_ID */
+	unsigned long long signo;
+	unsigned long long thread;          /* THREAD_ID: index in threads[] */
+	unsigned long long value;           /* sigev_value */
+	unsigned long long interval_ns;
+	unsigned long long remaining_ns;    /* 0: disarmed */
+};
+
+/*
  * A memory step the stub runs before anything else. The kernel module maps
  * the image itself and passes none; the userspace restorer, which is the
  * process being replaced, has the stub unmap its old memory and map the
@@ -160,6 +201,11 @@ struct chkpt_plan {
 	unsigned long long nr_files;
 	unsigned long long links_offset;    /* array of struct chkpt_plan_link from the plan's start */
 	unsigned long long nr_links;
+	unsigned long long signals_offset;  /* array of struct chkpt_plan_signal from the plan's start */
+	unsigned long long nr_signals;      /* the process queue's first, then each thread's */
+	unsigned long long timers_offset;   /* array of struct chkpt_plan_timer from the plan's start */
+	unsigned long long nr_timers;
+	unsigned long long membarrier;      /* membarrier(2) REGISTER_* commands to issue, one bit each */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -201,6 +247,10 @@ struct chkpt_plan {
 	X(17, RSEQ, "rseq") \
 	X(18, CLONE_THREAD, "clone-thread") \
 	X(19, SET_RLIMIT, "set-rlimit") \
+	X(26, QUEUE_SIGNAL, "queue-signal") \
+	X(27, CREATE_TIMER, "create-timer") \
+	X(28, SET_TIMER, "set-timer") \
+	X(29, MEMBARRIER, "membarrier") \
 	/* the kernel module's own, before it enters the stub */ \
 	X(32, DROP_ARG_STACK, "drop-arg-stack") \
 	X(33, ALLOCATE, "allocate") \

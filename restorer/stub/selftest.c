@@ -342,6 +342,36 @@ static void robust_len_wrong(struct chkpt_plan *p) { p->threads[0].robust_head =
 static void clone_tls_not_canonical(struct chkpt_plan *p) { p->threads[1].regs[R_FS_BASE] = NOT_CANONICAL; }
 static void gs_not_canonical(struct chkpt_plan *p) { p->threads[2].regs[R_GS_BASE] = NOT_CANONICAL; }
 static void rseq_len_wrong(struct chkpt_plan *p) { p->threads[3].rseq_len = 31; }
+/* The signal and timer records go 4 KiB into the strings area. */
+static void *extra_record(struct chkpt_plan *p, unsigned long long *offset)
+{
+	char *at = plan_strings + 4096;
+
+	*offset = at - (char *)p;
+	return at;
+}
+static void signal_invalid(struct chkpt_plan *p)
+{
+	struct chkpt_plan_signal *s = extra_record(p, &p->signals_offset);
+
+	*s = (struct chkpt_plan_signal){ 65, CHKPT_SIGNAL_PROCESS, { 65 } };
+	p->nr_signals = 1;
+}
+static void timer_clock_invalid(struct chkpt_plan *p)
+{
+	struct chkpt_plan_timer *t = extra_record(p, &p->timers_offset);
+
+	*t = (struct chkpt_plan_timer){ CHKPT_TIMER_POSIX, 5, 99, 1, 0, 0, 0, 0, 1000000000 };
+	p->nr_timers = 1;
+}
+static void itimer_invalid(struct chkpt_plan *p)
+{
+	struct chkpt_plan_timer *t = extra_record(p, &p->timers_offset);
+
+	*t = (struct chkpt_plan_timer){ 7, 0, 0, 0, 0, 0, 0, 0, 1000000000 };
+	p->nr_timers = 1;
+}
+static void membarrier_unknown(struct chkpt_plan *p) { p->membarrier = 1 << 12; }
 
 /*
  * Runs the plan, spoiled by each case, in a child whose stderr is a pipe:
@@ -366,6 +396,10 @@ static int failing_steps(struct chkpt_plan *plan)
 		{ "clone-thread", "thread 1", "errno 1 (EPERM)", clone_tls_not_canonical },
 		{ "set-gs-base", "thread 2", "errno 1 (EPERM)", gs_not_canonical }, /* in a spawned thread */
 		{ "rseq", "thread 3", "errno 22 (EINVAL)", rseq_len_wrong },
+		{ "queue-signal", "signal 65", "errno 22 (EINVAL)", signal_invalid },
+		{ "create-timer", "timer 5", "errno 22 (EINVAL)", timer_clock_invalid },
+		{ "set-timer", "timer 7", "errno 22 (EINVAL)", itimer_invalid },
+		{ "membarrier", "command 4096", "errno 22 (EINVAL)", membarrier_unknown },
 	};
 	unsigned i;
 	int ok = 1;

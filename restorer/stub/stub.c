@@ -12,6 +12,7 @@
  * from the plan (plan.h).
  */
 #include "plan.h"
+#include "signals.h"
 
 typedef unsigned long long u64;
 typedef unsigned int u32;
@@ -197,13 +198,17 @@ static const char *detail_label(u64 step)
 	case CHKPT_STEP_SET_FILE_FLAGS: case CHKPT_STEP_CREATE_EVENTFD: case CHKPT_STEP_CREATE_SIGNALFD:
 	case CHKPT_STEP_CREATE_TIMERFD: case CHKPT_STEP_CREATE_EPOLL: case CHKPT_STEP_CREATE_MEMFD:
 		return "file ";
-	case CHKPT_STEP_SIGACTION:
+	case CHKPT_STEP_SIGACTION: case CHKPT_STEP_QUEUE_SIGNAL:
 		return "signal ";
 	case CHKPT_STEP_SET_FS_BASE: case CHKPT_STEP_SET_GS_BASE: case CHKPT_STEP_ROBUST_LIST:
 	case CHKPT_STEP_RSEQ: case CHKPT_STEP_CLONE_THREAD:
 		return "thread ";
 	case CHKPT_STEP_SET_RLIMIT:
 		return "resource ";
+	case CHKPT_STEP_CREATE_TIMER: case CHKPT_STEP_SET_TIMER:
+		return "timer ";
+	case CHKPT_STEP_MEMBARRIER:
+		return "command ";
 	}
 	return 0;
 }
@@ -565,6 +570,40 @@ struct child_arg {
 	u32 go;
 };
 
+/* This thread's pending signals (and for the first, the process's), before
+ * the resource limits: the original queued them under its own limits. */
+static void queue_signals(struct chkpt_plan *plan, u64 index)
+{
+	u64 signo = 0;
+	long err = chkpt_queue_signals(plan, index, &signo);
+
+	if (err < 0)
+		fail(plan, CHKPT_STEP_QUEUE_SIGNAL, signo, err);
+}
+
+/* The timers, after the pending signals (a timer that fires now queues
+ * behind them) and once every thread knows its new tid. */
+static void create_timers(struct chkpt_plan *plan)
+{
+	u64 step = 0, detail = 0;
+	long err;
+
+	plan->threads[0].new_tid = (u64)sys1(SYS_gettid, 0);
+	err = chkpt_create_timers(plan, &step, &detail);
+	if (err < 0)
+		fail(plan, step, detail, err);
+}
+
+/* membarrier registrations belong to the mm: once, by any thread. */
+static void register_membarrier(struct chkpt_plan *plan)
+{
+	u64 cmd = 0;
+	long err = chkpt_register_membarrier(plan, &cmd);
+
+	if (err < 0)
+		fail(plan, CHKPT_STEP_MEMBARRIER, cmd, err);
+}
+
 static struct child_arg *child_arg_of(struct chkpt_plan_thread *t)
 {
 	u64 frame_room = RED_ZONE + t->xsave_len + 4 + sizeof(struct ucontext64) + 256;
@@ -580,7 +619,9 @@ static void child_main(void *p)
 	struct chkpt_plan_thread *t = &plan->threads[arg->index];
 
 	t->status = CHKPT_ST_STARTED;
+	t->new_tid = (u64)sys1(SYS_gettid, 0);
 	thread_setup(plan, t, arg->index);
+	queue_signals(plan, arg->index);
 	t->status = CHKPT_ST_FRAME;
 	chkpt_final_child(build_frame(plan, t), &plan->threads_left, &arg->go);
 }
@@ -657,6 +698,9 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			break;
 		sys4(SYS_futex, (u64)&plan->threads_left, FUTEX_WAIT, left, 0);
 	}
+	queue_signals(plan, 0);
+	create_timers(plan);
+	register_membarrier(plan);
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;

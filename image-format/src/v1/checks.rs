@@ -3,8 +3,10 @@
 
 use super::error::{FormatError, Result};
 use super::layout::wire_prefix;
-use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
-use super::records::{Process, SigAction, StrRef};
+use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_TIMER_ID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
+use super::records::{
+    membarrier, timer_notify, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
+};
 use super::thread::{ThreadState, XsaveStartWire};
 
 /// 64-bit user code selector (__USER_CS).
@@ -94,6 +96,9 @@ pub fn check_process(p: &Process, strings: &[u8]) -> Result<()> {
     if p.xsave_size < MIN_XSAVE_SIZE || p.xsave_size > MAX_XSAVE_SIZE {
         return Err(FormatError::BadXsaveSize);
     }
+    if p.membarrier & !membarrier::KNOWN != 0 {
+        return Err(FormatError::BadMembarrier);
+    }
     Ok(())
 }
 
@@ -161,6 +166,72 @@ pub fn check_sigaction(index: usize, sa: &SigAction) -> Result<()> {
     let user_addr = |a: u64| a < USER_SPACE_END;
     if (fixed && sa.handler != 0) || !user_addr(sa.handler) || !user_addr(sa.restorer) {
         return Err(FormatError::BadSigaction);
+    }
+    Ok(())
+}
+
+/// First real-time signal: the kernel queues every instance of one from
+/// here on, and a standard signal below it at most once per queue.
+pub const SIGRTMIN: u32 = 32;
+
+/// Checks one pending signal on its own: a signal the process could queue
+/// to itself (rt_sigqueueinfo / rt_tgsigqueueinfo), with the siginfo the
+/// kernel would deliver. Its place in the queues is `Metadata`'s check.
+pub fn check_pending_signal(p: &PendingSignal) -> Result<()> {
+    // SIGKILL (9) and SIGSTOP (19) are never left pending in a stopped,
+    // living process the writer could dump.
+    if p.signo == 0 || p.signo > 64 || p.signo == 9 || p.signo == 19 {
+        return Err(FormatError::BadPendingSignal);
+    }
+    let si_signo = p.siginfo.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    if si_signo != Some(p.signo) {
+        return Err(FormatError::BadSiginfo);
+    }
+    let tid_ok = match p.scope {
+        SignalScope::Process => p.tid == 0,
+        SignalScope::Thread => p.tid != 0 && p.tid <= MAX_PID,
+    };
+    if !tid_ok {
+        return Err(FormatError::BadPendingSignalThread);
+    }
+    Ok(())
+}
+
+/// A signal a timer may send: 1..=64 but SIGKILL and SIGSTOP (timer_create
+/// refuses nothing else, but neither can be left pending in a process the
+/// writer can dump, nor delivered to a handler).
+fn timer_signal_ok(signo: u32) -> bool {
+    (1..=64).contains(&signo) && signo != 9 && signo != 19
+}
+
+/// Checks one timer on its own (its order and its thread are `Metadata`'s
+/// checks): what timer_create and setitimer would take from the process.
+pub fn check_timer(t: &Timer) -> Result<()> {
+    if t.overrun > MAX_TIMER_ID {
+        return Err(FormatError::BadTimer);
+    }
+    if t.kind != TimerKind::Posix {
+        if t.id != 0 || t.clock != 0 || t.notify != 0 || t.signo != 0 || t.tid != 0 || t.value != 0 || t.overrun != 0 {
+            return Err(FormatError::BadTimer);
+        }
+        return Ok(());
+    }
+    if t.id > MAX_TIMER_ID {
+        return Err(FormatError::BadTimer);
+    }
+    if !TIMER_CLOCKS.contains(&t.clock) {
+        return Err(FormatError::BadTimerClock);
+    }
+    let signal_ok = match t.notify {
+        timer_notify::NONE => t.signo == 0,
+        timer_notify::SIGNAL | timer_notify::THREAD_ID => timer_signal_ok(t.signo),
+        _ => return Err(FormatError::BadTimerNotify),
+    };
+    if !signal_ok {
+        return Err(FormatError::BadTimerSignal);
+    }
+    if (t.notify == timer_notify::THREAD_ID) != (t.tid != 0) || t.tid > MAX_PID {
+        return Err(FormatError::BadTimerThread);
     }
     Ok(())
 }

@@ -223,8 +223,36 @@ format_errors! {
         "An epoll entry for an fd the image does not have or records as closed.",
     BadEpollEvents = "bad-epoll-events":
         "epoll entry events with unknown bits, or EPOLLEXCLUSIVE with EPOLLONESHOT.",
-    BadTimer = "bad-timer":
+    BadTimerFd = "bad-timerfd":
         "timerfd with an unknown clock, a time at or above 2^63 ns, or an absolute expiry without ABSTIME.",
+    BadPendingSignal = "bad-pending-signal":
+        "Pending signal number outside 1..=64, or SIGKILL/SIGSTOP.",
+    UnknownSignalScope = "unknown-signal-scope":
+        "Pending signal queue (scope) this reader does not know.",
+    BadPendingSignalThread = "bad-pending-signal-thread":
+        "Thread-scope pending signal for a tid without a thread record, or process scope with a tid.",
+    PendingSignalsUnsorted = "pending-signals-unsorted":
+        "Pending signals not grouped process queue first, then threads by increasing tid.",
+    DuplicateStandardSignal = "duplicate-standard-signal":
+        "A standard (non-real-time) signal queued twice in one queue.",
+    BadSiginfo = "bad-siginfo":
+        "siginfo whose si_signo differs from the signal number.",
+    BadMembarrier = "bad-membarrier":
+        "membarrier registrations with bits other than the four REGISTER_* commands.",
+    UnknownTimerKind = "unknown-timer-kind":
+        "Timer kind this reader does not know.",
+    TimersUnsortedOrDuplicate = "timers-unsorted-or-duplicate":
+        "Timers not in kind order, POSIX timers not by increasing id (covers duplicates).",
+    BadTimer = "bad-timer":
+        "Timer with an id above INT_MAX, an overrun above INT_MAX, or itimer fields that must be zero set.",
+    BadTimerClock = "bad-timer-clock":
+        "POSIX timer on a clock other than REALTIME, MONOTONIC, PROCESS_CPUTIME_ID, BOOTTIME, TAI.",
+    BadTimerNotify = "bad-timer-notify":
+        "POSIX timer notification other than SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID.",
+    BadTimerSignal = "bad-timer-signal":
+        "Timer signal outside 1..=64 or SIGKILL/SIGSTOP, or a signal with SIGEV_NONE.",
+    BadTimerThread = "bad-timer-thread":
+        "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
 }
 
 /// Result type of every fallible function in this module.

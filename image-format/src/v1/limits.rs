@@ -50,3 +50,11 @@ pub const MAX_EPOLL_ENTRIES: u32 = 1 << 20;
 pub const MAX_EVENTFD_COUNT: u64 = u64::MAX - 1;
 /// Time values of a timerfd, in ns: below 2^63.
 pub const MAX_TIMER_NS: u64 = i64::MAX as u64;
+/// Pending signals recorded (both queues of all threads); Linux's default
+/// RLIMIT_SIGPENDING is of this order on a few-GiB machine.
+pub const MAX_PENDING_SIGNALS: u32 = 65_536;
+/// Timers recorded: the three itimers and POSIX timers (each of which
+/// the kernel charges to RLIMIT_SIGPENDING).
+pub const MAX_TIMERS: u32 = 65_536 + 3;
+/// Largest POSIX timer id (the kernel hands out non-negative ints).
+pub const MAX_TIMER_ID: u32 = i32::MAX as u32;

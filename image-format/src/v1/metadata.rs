@@ -3,7 +3,10 @@
 
 use zerocopy::{FromBytes, Immutable};
 
-use super::checks::{check_path, check_process, check_sigaction, check_string, check_thread};
+use super::checks::{
+    check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, check_timer,
+    SIGRTMIN,
+};
 use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
@@ -29,6 +32,8 @@ pub struct Metadata<'a> {
     files: &'a [FileWire],
     file_data: &'a [u8],
     epoll: &'a [EpollEntryWire],
+    signals: &'a [PendingSignalWire],
+    timers: &'a [TimerWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -45,6 +50,8 @@ struct Found<'a> {
     files: Option<Section<'a>>,
     file_data: Option<Section<'a>>,
     epoll: Option<Section<'a>>,
+    signals: Option<Section<'a>>,
+    timers: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -74,6 +81,8 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::FILES => &mut found.files,
             kind::FILE_DATA => &mut found.file_data,
             kind::EPOLL => &mut found.epoll,
+            kind::PENDING_SIGNALS => &mut found.signals,
+            kind::TIMERS => &mut found.timers,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -101,6 +110,15 @@ fn wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) 
     let b = records(s, core::mem::size_of::<T>(), max)?;
     // The length is count * record_size, a multiple of the size.
     wire_slice(b).ok_or(FormatError::SectionSizeMismatch)
+}
+
+/// `wire_records` for a section a writer leaves out when it has no
+/// records: absent means none.
+fn optional_wire_records<'a, T: FromBytes + Immutable>(s: Option<Section<'a>>, max: u32) -> Result<&'a [T]> {
+    match s {
+        None => Ok(&[]),
+        s => wire_records(s, max),
+    }
 }
 
 /// Asks `pace` whether to go on (see [`super::crc::crc32c_paced`]): per
@@ -173,6 +191,8 @@ impl<'a> Metadata<'a> {
                 Some(_) => wire_records(f.epoll, MAX_EPOLL_ENTRIES)?,
                 None => &[],
             },
+            signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
+            timers: optional_wire_records(f.timers, MAX_TIMERS)?,
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -188,6 +208,8 @@ impl<'a> Metadata<'a> {
         m.check_regions(h, pace)?;
         m.check_fds(pace)?;
         m.check_files(pace)?;
+        m.check_signals(pace)?;
+        m.check_timers(pace)?;
         Ok(m)
     }
 
@@ -500,6 +522,72 @@ impl<'a> Metadata<'a> {
         Ok(())
     }
 
+    /// Pending signals: the process queue first, then each thread's queue
+    /// by increasing tid; within a queue in the order the kernel would
+    /// deliver them, which is the order a thread queues them back in. The
+    /// tid of a Thread-scope record is one of the THREADS records'.
+    fn check_signals(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut threads = self.threads().map(|t| t.state.tid);
+        let mut queue: Option<(SignalScope, u32)> = None;
+        // Standard signals seen in the current queue, bit n-1 for signal n.
+        let mut standard = 0u32;
+        for w in self.signals {
+            paced(pace)?;
+            if !w.reserved_zero() {
+                return Err(FormatError::ReservedNotZero);
+            }
+            let scope = SignalScope::from_u32(w.scope.get()).ok_or(FormatError::UnknownSignalScope)?;
+            let p = w.decode().ok_or(FormatError::UnknownSignalScope)?;
+            check_pending_signal(&p)?;
+            let q = (scope, p.tid);
+            if queue != Some(q) {
+                match (queue, scope) {
+                    (None, SignalScope::Process) => {}
+                    (None | Some((SignalScope::Process, _)), SignalScope::Thread) => {}
+                    (Some((SignalScope::Thread, prev)), SignalScope::Thread) if p.tid > prev => {}
+                    _ => return Err(FormatError::PendingSignalsUnsorted),
+                }
+                if scope == SignalScope::Thread && !threads.any(|t| t == p.tid) {
+                    return Err(FormatError::BadPendingSignalThread);
+                }
+                queue = Some(q);
+                standard = 0;
+            }
+            if p.signo < SIGRTMIN {
+                let bit = 1u32 << (p.signo - 1);
+                if standard & bit != 0 {
+                    return Err(FormatError::DuplicateStandardSignal);
+                }
+                standard |= bit;
+            }
+        }
+        Ok(())
+    }
+
+    /// Timers: the itimers that are armed or have an interval, in kind
+    /// order, then POSIX timers by increasing id. A SIGEV_THREAD_ID
+    /// timer's tid is a THREADS record's.
+    fn check_timers(&self, pace: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut prev: Option<(u32, u32)> = None;
+        for w in self.timers {
+            paced(pace)?;
+            if !w.reserved_zero() {
+                return Err(FormatError::ReservedNotZero);
+            }
+            let t = w.decode().ok_or(FormatError::UnknownTimerKind)?;
+            check_timer(&t)?;
+            let key = (t.kind as u32, t.id);
+            if prev.is_some_and(|p| key <= p) {
+                return Err(FormatError::TimersUnsortedOrDuplicate);
+            }
+            prev = Some(key);
+            if t.tid != 0 && !self.has_thread(t.tid) {
+                return Err(FormatError::BadTimerThread);
+            }
+        }
+        Ok(())
+    }
+
     /// eventfd, signalfd, epoll, timerfd: O_RDWR, perhaps O_NONBLOCK, no
     /// path or offset, and their own values.
     fn check_anon_file(&self, f: &File, next_entry: &mut u64) -> Result<()> {
@@ -541,7 +629,7 @@ impl<'a> Metadata<'a> {
                 let clock_ok = matches!(f.value0, 0 | 1 | 7 | 8 | 9);
                 let abs = f.kind_flags & timer_flags::ABSTIME != 0;
                 if !clock_ok || v[1..].iter().any(|&t| t > MAX_TIMER_NS) || (!abs && f.value4 != 0) {
-                    return Err(FormatError::BadTimer);
+                    return Err(FormatError::BadTimerFd);
                 }
             }
         }
@@ -576,6 +664,47 @@ impl<'a> Metadata<'a> {
         let start = usize::try_from(f.data_offset).unwrap_or(usize::MAX);
         let end = start.saturating_add(usize::try_from(f.data_len).unwrap_or(usize::MAX));
         self.file_data.get(start..end).unwrap_or(&[])
+    }
+
+    fn has_thread(&self, tid: u32) -> bool {
+        self.thread_index(tid).is_some()
+    }
+
+    /// Index of the thread record with `tid` (in `threads()` order): a
+    /// binary search, the records being sorted by tid (validated).
+    pub fn thread_index(&self, tid: u32) -> Option<usize> {
+        let (mut lo, mut hi) = (0usize, self.thread_count() as usize);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let at = mid.saturating_mul(self.thread_size);
+            let got = self.threads.get(at..).and_then(thread_fixed).map(|(_, t, _)| t.tid)?;
+            match got.cmp(&tid) {
+                core::cmp::Ordering::Equal => return Some(mid),
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        None
+    }
+
+    /// Timers, in the order `check_timers` describes.
+    pub fn timers(&self) -> impl Iterator<Item = Timer> + 'a {
+        self.timers.iter().filter_map(TimerWire::decode)
+    }
+
+    /// Number of timers.
+    pub fn timer_count(&self) -> u32 {
+        self.timers.len() as u32
+    }
+
+    /// Pending signals, in the order `check_signals` describes.
+    pub fn pending_signals(&self) -> impl Iterator<Item = PendingSignal> + 'a {
+        self.signals.iter().filter_map(PendingSignalWire::decode)
+    }
+
+    /// Number of pending signals.
+    pub fn pending_signal_count(&self) -> u32 {
+        self.signals.len() as u32
     }
 
     /// Auxiliary vector entries (without the AT_NULL terminator).

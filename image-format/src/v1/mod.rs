@@ -31,8 +31,8 @@ pub use self::header::{
 pub use self::image::Image;
 pub use self::metadata::Metadata;
 pub use self::records::{
-    AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, Process, Region, RegionKind,
-    Rlimit, SigAction, StrRef,
+    AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, PendingSignal,
+    Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};

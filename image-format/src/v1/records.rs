@@ -119,7 +119,11 @@ record! {
         pub mm: MmLayout,
         /// RLIMIT_CPU .. RLIMIT_RTTIME, in Linux numbering.
         pub rlimits: [Rlimit; NUM_RLIMITS],
-        reserved _440: 8,
+        /// membarrier(2) registrations (MEMBARRIER_CMD_GET_REGISTRATIONS's
+        /// mask of REGISTER_* commands); 0: none, or the dumping kernel
+        /// could not tell (before 6.3).
+        pub membarrier: u32,
+        reserved _444: 4,
     }
 }
 
@@ -452,3 +456,113 @@ record! {
 
 /// Size of an EPOLL record.
 pub const EPOLL_ENTRY_SIZE: usize = size_of::<EpollEntryWire>();
+
+code_enum! {
+    /// Which queue a pending signal waits in.
+    pub enum SignalScope {
+        /// The process-wide (shared) queue: kill, sigqueue, timers.
+        Process = 0,
+        /// One thread's own queue: tgkill, pthread_kill, faults.
+        Thread = 1,
+    }
+}
+
+/// Bytes of siginfo the kernel keeps for a queued signal (struct
+/// kernel_siginfo). The 80 bytes by which the user-space siginfo_t is
+/// longer are always zero there.
+pub const SIGINFO_LEN: usize = 48;
+
+record! {
+    /// One queued signal, with the siginfo it will be delivered with.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PendingSignal = PendingSignalWire[64] {
+        /// Signal number, 1..=64, not SIGKILL or SIGSTOP.
+        pub signo: u32,
+        /// Queue: the process's or one thread's.
+        pub scope: SignalScope,
+        /// Thread whose queue (Thread scope), else 0.
+        pub tid: u32,
+        reserved _12: 4,
+        /// The siginfo (si_signo, si_errno, si_code, then the union).
+        pub siginfo: [u8; SIGINFO_LEN],
+    }
+}
+
+/// Size of a PENDING_SIGNALS record.
+pub const PENDING_SIGNAL_SIZE: usize = size_of::<PendingSignalWire>();
+
+code_enum! {
+    /// Which timer a TIMERS record describes.
+    pub enum TimerKind {
+        /// setitimer(ITIMER_REAL): SIGALRM on wall-clock (monotonic) time.
+        ItimerReal = 0,
+        /// setitimer(ITIMER_VIRTUAL): SIGVTALRM on user CPU time.
+        ItimerVirtual = 1,
+        /// setitimer(ITIMER_PROF): SIGPROF on user and system CPU time.
+        ItimerProf = 2,
+        /// A POSIX timer (timer_create).
+        Posix = 3,
+    }
+}
+
+/// How a POSIX timer notifies (struct sigevent's sigev_notify).
+pub mod timer_notify {
+    /// SIGEV_SIGNAL: a signal to the process.
+    pub const SIGNAL: u32 = 0;
+    /// SIGEV_NONE: nothing; the program polls timer_gettime.
+    pub const NONE: u32 = 1;
+    /// SIGEV_THREAD_ID: a signal to one thread (also what C libraries use
+    /// for SIGEV_THREAD, to their helper thread).
+    pub const THREAD_ID: u32 = 4;
+}
+
+/// Clocks a POSIX timer may run on in an image: CLOCK_REALTIME,
+/// CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_BOOTTIME, CLOCK_TAI.
+pub const TIMER_CLOCKS: [u32; 5] = [0, 1, 2, 7, 11];
+
+record! {
+    /// One interval timer or POSIX timer.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Timer = TimerWire[56] {
+        /// Which timer.
+        pub kind: TimerKind,
+        /// POSIX timer id (kept across restore); 0 for itimers.
+        pub id: u32,
+        /// POSIX timer clock id; 0 for itimers.
+        pub clock: u32,
+        /// POSIX timer notification (`timer_notify`); 0 for itimers.
+        pub notify: u32,
+        /// Signal sent on expiry (0 for SIGEV_NONE and itimers, whose
+        /// signal is fixed).
+        pub signo: u32,
+        /// Target thread of SIGEV_THREAD_ID, else 0.
+        pub tid: u32,
+        /// sigev_value delivered with the signal.
+        pub value: u64,
+        /// Interval in nanoseconds (0: one-shot).
+        pub interval_ns: u64,
+        /// Time left until the next expiry, in nanoseconds (0: disarmed).
+        pub remaining_ns: u64,
+        /// timer_getoverrun() at dump (information: the kernel offers no
+        /// way to set it).
+        pub overrun: u32,
+        reserved _52: 4,
+    }
+}
+
+/// Size of a TIMERS record.
+pub const TIMER_SIZE: usize = size_of::<TimerWire>();
+
+/// membarrier(2) registration commands an image may record.
+pub mod membarrier {
+    /// MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED.
+    pub const GLOBAL_EXPEDITED: u32 = 1 << 2;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED.
+    pub const PRIVATE_EXPEDITED: u32 = 1 << 4;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE.
+    pub const PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 6;
+    /// MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ.
+    pub const PRIVATE_EXPEDITED_RSEQ: u32 = 1 << 8;
+    /// All of them.
+    pub const KNOWN: u32 = GLOBAL_EXPEDITED | PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE | PRIVATE_EXPEDITED_RSEQ;
+}

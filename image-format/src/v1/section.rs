@@ -64,9 +64,9 @@ pub mod kind {
     /// Interest lists of the epoll descriptions in FILES (absent: none).
     pub const EPOLL: u32 = 11;
     /// Reserved: kinds 12-15 for more file state.
-    /// Reserved: pending signals (later version).
+    /// Pending signals with their siginfo (absent: none).
     pub const PENDING_SIGNALS: u32 = 16;
-    /// Reserved: POSIX and interval timers (later version).
+    /// Interval timers and POSIX timers (absent: none).
     pub const TIMERS: u32 = 17;
     /// Reserved: process tree (later version).
     pub const PROCESS_TREE: u32 = 18;

@@ -2,7 +2,7 @@
 //! from addresses, and helpers to build and patch images.
 #![allow(dead_code)]
 
-use image_format::v1::records::{prot, region_flags};
+use image_format::v1::records::{self, prot, region_flags, SIGINFO_LEN};
 use image_format::*;
 
 /// XSAVE size of an AVX machine (legacy + header + YMM_Hi128).
@@ -205,6 +205,7 @@ pub fn sample() -> ImageDesc {
                 env_end: 0x7ffd_0000_0000 - 0x10,
             },
             rlimits,
+            membarrier: 0,
         },
         auxv: vec![
             AuxvEntry {
@@ -311,7 +312,77 @@ pub fn sample() -> ImageDesc {
             },
         ],
         files: Vec::new(),
+        pending_signals: Vec::new(),
+        timers: Vec::new(),
     }
+}
+
+/// A siginfo as the kernel keeps it: si_signo, si_errno, si_code, then
+/// the sender's pid and uid and a value (sigqueue's layout).
+pub fn siginfo(signo: u32, code: i32, value: u64) -> [u8; SIGINFO_LEN] {
+    let mut b = [0u8; SIGINFO_LEN];
+    b[0..4].copy_from_slice(&signo.to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
+    b[16..20].copy_from_slice(&4242u32.to_le_bytes());
+    b[20..24].copy_from_slice(&1000u32.to_le_bytes());
+    b[24..32].copy_from_slice(&value.to_le_bytes());
+    b
+}
+
+/// `sample()` with signals pending in the process queue (a standard one
+/// and a real-time one queued twice) and in the second thread's.
+pub fn with_signals() -> ImageDesc {
+    let mut d = sample();
+    let tid = d.threads[1].state.tid;
+    let sig = |signo, scope, tid, code, value| PendingSignal { signo, scope, tid, siginfo: siginfo(signo, code, value) };
+    d.pending_signals = vec![
+        sig(10, SignalScope::Process, 0, 0, 0),
+        sig(40, SignalScope::Process, 0, -1, 7),
+        sig(40, SignalScope::Process, 0, -1, 8),
+        sig(12, SignalScope::Thread, tid, -6, 0),
+        sig(35, SignalScope::Thread, tid, -1, 9),
+    ];
+    d
+}
+
+/// `sample()` with an armed ITIMER_REAL and ITIMER_PROF, and POSIX timers
+/// of each notification (the SIGEV_THREAD_ID one aimed at the second
+/// thread), ids with a gap.
+pub fn with_timers() -> ImageDesc {
+    let mut d = sample();
+    let tid = d.threads[1].state.tid;
+    let itimer = |kind, interval_ns, remaining_ns| Timer {
+        kind,
+        id: 0,
+        clock: 0,
+        notify: 0,
+        signo: 0,
+        tid: 0,
+        value: 0,
+        interval_ns,
+        remaining_ns,
+        overrun: 0,
+    };
+    let posix = |id, clock, notify, signo, tid, value| Timer {
+        kind: TimerKind::Posix,
+        id,
+        clock,
+        notify,
+        signo,
+        tid,
+        value,
+        interval_ns: 5_000_000,
+        remaining_ns: 30_000_000_000,
+        overrun: 2,
+    };
+    d.timers = vec![
+        itimer(TimerKind::ItimerReal, 0, 30_000_000_000),
+        itimer(TimerKind::ItimerProf, 10_000_000, 10_000_000),
+        posix(0, 1, records::timer_notify::SIGNAL, 40, 0, 0x1234),
+        posix(3, 0, records::timer_notify::NONE, 0, 0, 0),
+        posix(4, 2, records::timer_notify::THREAD_ID, 34, tid, 0x7f00_0000_1000),
+    ];
+    d
 }
 
 /// Writes `desc` to memory with pages from `fill`.

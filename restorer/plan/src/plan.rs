@@ -15,7 +15,7 @@
 
 use super::fmt::records::prot;
 use super::fmt::records::pipe_flags;
-use super::fmt::{FdDisposition, FdKind, File, FileKind, Image};
+use super::fmt::{FdDisposition, FdKind, File, FileKind, Image, SignalScope};
 
 /// "CKPTPLN1", little-endian.
 pub const PLAN_MAGIC: u64 = 0x314e_4c50_5450_4b43;
@@ -69,8 +69,13 @@ pub mod head {
     /// Fds that refer to them: `struct chkpt_plan_link` array, count.
     pub const LINKS_OFFSET: usize = FILES_OFFSET + 2;
     pub const NR_LINKS: usize = FILES_OFFSET + 3;
+    pub const SIGNALS_OFFSET: usize = FILES_OFFSET + 4;
+    pub const NR_SIGNALS: usize = SIGNALS_OFFSET + 1;
+    pub const TIMERS_OFFSET: usize = NR_SIGNALS + 1;
+    pub const NR_TIMERS: usize = TIMERS_OFFSET + 1;
+    pub const MEMBARRIER: usize = NR_TIMERS + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = FILES_OFFSET + 4;
+    pub const THREADS: usize = MEMBARRIER + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -94,14 +99,21 @@ pub mod thread {
     pub const XSAVE_LEN: usize = 40;
     pub const XFEATURES: usize = 41;
     pub const STATUS: usize = 42;
+    pub const NEW_TID: usize = 43;
     /// Words per thread record.
-    pub const WORDS: usize = 43;
+    pub const WORDS: usize = 44;
 }
 
 /// Words per `struct chkpt_plan_fd`: fd, flags, offset, path_offset.
 pub const FD_WORDS: usize = 4;
 /// Words per `struct chkpt_plan_op`.
 pub const OP_WORDS: usize = 7;
+/// Words per `struct chkpt_plan_signal`: signo, thread, 6 words of siginfo.
+pub const SIGNAL_WORDS: usize = 8;
+/// `struct chkpt_plan_signal.thread` of a signal in the process queue.
+pub const SIGNAL_PROCESS: u64 = !0;
+/// Words per `struct chkpt_plan_timer`.
+pub const TIMER_WORDS: usize = 9;
 
 /// Kinds of memory step (`CHKPT_OP_*`).
 pub mod op_kind {
@@ -209,6 +221,14 @@ steps! {
     CloneThread = 18, "clone-thread";
     /// Setting a resource limit.
     SetRlimit = 19, "set-rlimit";
+    /// Queueing a pending signal again (rt_sigqueueinfo, rt_tgsigqueueinfo).
+    QueueSignal = 26, "queue-signal";
+    /// Creating a POSIX timer with its id.
+    CreateTimer = 27, "create-timer";
+    /// Arming a timer (setitimer, timer_settime).
+    SetTimer = 28, "set-timer";
+    /// Registering with membarrier(2) again.
+    Membarrier = 29, "membarrier";
     /// The module: dropping the argument stack the exec code built.
     DropArgStack = 32, "drop-arg-stack";
     /// The module: allocating a buffer.
@@ -325,6 +345,14 @@ pub struct Layout {
     pub fds: u64,
     /// Offset of the strings (failure line prefix, comm, cwd, fd paths).
     pub strings: u64,
+    /// Pending signals the stub queues again.
+    pub nr_signals: u64,
+    /// Offset of the pending signals.
+    pub signals: u64,
+    /// Timers the stub creates again.
+    pub nr_timers: u64,
+    /// Offset of the timers.
+    pub timers: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -406,7 +434,11 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     let fds = add(ops, mul(nr_ops, OP_WORDS as u64 * 8)?)?;
     let files = add(fds, mul(nr_fds, FD_WORDS as u64 * 8)?)?;
     let links = add(files, mul(nr_files, FILE_WORDS as u64 * 8)?)?;
-    let strings = add(links, mul(nr_links, LINK_WORDS as u64 * 8)?)?;
+    let nr_signals = u64::from(image.pending_signal_count());
+    let signals = add(links, mul(nr_links, LINK_WORDS as u64 * 8)?)?;
+    let nr_timers = u64::from(image.timer_count());
+    let timers = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
+    let strings = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -414,7 +446,26 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     if len > MAX_PLAN_LEN {
         return Err(PlanError::TooLarge);
     }
-    Ok(Layout { nr_threads, nr_ops, nr_fds, nr_files, nr_links, files, links, ops, fds, strings, xsave, xsave_stride, stack_top: len - 64, len })
+    Ok(Layout {
+        nr_threads,
+        nr_ops,
+        nr_fds,
+        nr_files,
+        nr_links,
+        files,
+        links,
+        ops,
+        fds,
+        strings,
+        nr_signals,
+        signals,
+        nr_timers,
+        timers,
+        xsave,
+        xsave_stride,
+        stack_top: len - 64,
+        len,
+    })
 }
 
 /// Writes little-endian words and bytes into the plan buffer, refusing
@@ -460,6 +511,84 @@ fn report_min(image: &Image<'_>) -> u64 {
     image.fds().filter(placed).map(|f| u64::from(f.fd) + 1).fold(3, u64::max)
 }
 
+/// The pending signals, in image order, each with the plan index of the
+/// thread whose queue it goes to (threads are in the plan leader first).
+/// The image's thread-scope signals are sorted by tid like its threads and
+/// name only recorded tids (validated), so one walk over both finds them.
+fn write_signals(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'_>) {
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::SIGNALS_OFFSET), layout.signals);
+    o.word(h(head::NR_SIGNALS), layout.nr_signals);
+    let mut threads = image.threads().map(|t| t.state.tid).enumerate();
+    let mut at: Option<(usize, u32)> = None;
+    for (i, s) in image.pending_signals().enumerate() {
+        let thread = match s.scope {
+            SignalScope::Process => SIGNAL_PROCESS,
+            SignalScope::Thread => {
+                let k = loop {
+                    match at {
+                        Some((k, tid)) if tid == s.tid => break k,
+                        _ => match threads.next() {
+                            Some(t) => at = Some(t),
+                            None => {
+                                o.oob = true;
+                                return;
+                            }
+                        },
+                    }
+                };
+                slot(k, first)
+            }
+        };
+        let rec = layout.signals + (i * SIGNAL_WORDS * 8) as u64;
+        o.word(rec, u64::from(s.signo));
+        o.word(rec + 8, thread);
+        o.bytes(rec + 16, &s.siginfo);
+    }
+}
+
+/// Plan slot of image thread index `k` (the leader, image index `first`,
+/// is slot 0).
+fn slot(k: usize, first: usize) -> u64 {
+    (if k == first { 0 } else if k < first { k + 1 } else { k }) as u64
+}
+
+/// The timers, in image order; a SIGEV_THREAD_ID timer with its thread's
+/// plan slot (found by a binary search over the sorted thread tids).
+fn write_timers(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'_>) {
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::TIMERS_OFFSET), layout.timers);
+    o.word(h(head::NR_TIMERS), layout.nr_timers);
+    for (i, t) in image.timers().enumerate() {
+        let thread = if t.tid == 0 {
+            0
+        } else {
+            match image.thread_index(t.tid) {
+                Some(k) => slot(k, first),
+                None => {
+                    o.oob = true;
+                    return;
+                }
+            }
+        };
+        let rec = layout.timers + (i * TIMER_WORDS * 8) as u64;
+        let words = [
+            t.kind as u64,
+            u64::from(t.id),
+            u64::from(t.clock),
+            u64::from(t.notify),
+            u64::from(t.signo),
+            thread,
+            t.value,
+            t.interval_ns,
+            t.remaining_ns,
+        ];
+        for (k, v) in words.into_iter().enumerate() {
+            o.word(rec + 8 * k as u64, v);
+        }
+    }
+}
+
 /// Where the stub writes its failure line (`None`: nowhere), and how the
 /// line starts (cut to `REPORT_PREFIX_MAX - 1` bytes), in a plan `write`
 /// made: by default the caller's stderr and `DEFAULT_REPORT_PREFIX`.
@@ -500,6 +629,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     o.word(h(head::STUB_START), place.stub);
     o.word(h(head::STUB_LEN), place.stub_len);
     o.word(h(head::UMASK), u64::from(p.umask));
+    o.word(h(head::MEMBARRIER), u64::from(p.membarrier));
     o.word(h(head::PERSONALITY), u64::from(p.personality));
     o.word(h(head::CLOSE_FROM), 3);
     o.word(h(head::OPS_OFFSET), layout.ops);
@@ -555,8 +685,11 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         }
     }
 
-    // Threads, the leader first: it is the thread that enters the stub.
     let first = leader(image);
+    write_signals(image, layout, first, &mut o);
+    write_timers(image, layout, first, &mut o);
+
+    // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
         image.threads().enumerate().filter(move |(i, _)| *i != first).map(|(_, t)| t),
     );

@@ -41,6 +41,8 @@ fn word_offsets_match_plan_h() {
         ("rlimits", head::RLIMITS), ("sigactions", head::SIGACTIONS),
         ("files_offset", head::FILES_OFFSET), ("nr_files", head::NR_FILES),
         ("links_offset", head::LINKS_OFFSET), ("nr_links", head::NR_LINKS),
+        ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
+        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -54,6 +56,7 @@ fn word_offsets_match_plan_h() {
         ("rseq_addr", thread::RSEQ_ADDR), ("rseq_len", thread::RSEQ_LEN), ("rseq_sig", thread::RSEQ_SIG),
         ("tid_slot", thread::TID_SLOT), ("tid_old", thread::TID_OLD), ("xsave_offset", thread::XSAVE_OFFSET),
         ("xsave_len", thread::XSAVE_LEN), ("xfeatures", thread::XFEATURES), ("status", thread::STATUS),
+        ("new_tid", thread::NEW_TID),
     ];
     for (n, w) in t {
         field(&format!("thread.{n}"), &format!("offsetof(struct chkpt_plan_thread, {n})"), w * 8);
@@ -82,6 +85,14 @@ fn word_offsets_match_plan_h() {
     field("file_memfd", "CHKPT_FILE_MEMFD", file_kind::MEMFD as usize);
     field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
+    field("sizeof_signal", "sizeof(struct chkpt_plan_signal)", SIGNAL_WORDS * 8);
+    field("signal.info", "offsetof(struct chkpt_plan_signal, info)", 2 * 8);
+    field("signal_process", "CHKPT_SIGNAL_PROCESS == ~0ULL", usize::from(SIGNAL_PROCESS == !0));
+    field("siginfo_words", "CHKPT_SIGINFO_WORDS * 8", image_format::v1::records::SIGINFO_LEN);
+    field("sizeof_timer", "sizeof(struct chkpt_plan_timer)", TIMER_WORDS * 8);
+    field("timer.remaining_ns", "offsetof(struct chkpt_plan_timer, remaining_ns)", 8 * 8);
+    field("timer_posix", "CHKPT_TIMER_POSIX", image_format::TimerKind::Posix as usize);
+    field("timer_prof", "CHKPT_TIMER_ITIMER_PROF", image_format::TimerKind::ItimerProf as usize);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
@@ -107,6 +118,7 @@ fn sample_image() -> Vec<u8> {
     let mut desc = common::sample();
     // The leader is not the first thread by TID, so the builder must reorder.
     desc.process.pid = 4243;
+    desc.process.membarrier = 0x50; // PRIVATE_EXPEDITED and SYNC_CORE
     // glibc's &pthread->tid: aligned, in writable memory.
     for (i, t) in desc.threads.iter_mut().enumerate() {
         t.state.clear_child_tid = 0x7f00_0000_0990 + 0x100 * i as u64;
@@ -135,6 +147,7 @@ fn plan_holds_the_image_state() {
     assert_eq!(h(head::THREADS_LEFT), 0);
     assert_eq!(h(head::ERROR), 0);
     assert_eq!(h(head::UMASK), 0o022);
+    assert_eq!(h(head::MEMBARRIER), 0x50);
     assert_eq!(h(head::CLOSE_FROM), 3);
     assert_eq!((h(head::ERROR_DETAIL), h(head::REPORT_FD)), (0, STDERR));
     assert_eq!(cstr(&plan, h(head::REPORT_PREFIX_OFFSET)), DEFAULT_REPORT_PREFIX);
@@ -198,6 +211,81 @@ fn plan_holds_the_image_state() {
     let last_xsave = word(&plan, ((head::THREADS + thread::WORDS + thread::XSAVE_OFFSET) * 8) as u64);
     assert!(lay.stack_top >= last_xsave + u64::from(img.process.xsave_size) + TEMP_STACK - 64);
     assert!(lay.stack_top < lay.len);
+}
+
+/// Pending signals go to the plan in image order, each with the plan slot
+/// of its thread (the leader is slot 0 although it is not the first tid).
+#[test]
+fn plan_holds_the_pending_signals_with_their_threads_slots() {
+    let mut desc = common::with_signals();
+    desc.process.pid = desc.threads[1].state.tid;
+    let other = desc.threads[0].state.tid;
+    desc.pending_signals.push(image_format::PendingSignal {
+        signo: 50,
+        scope: image_format::SignalScope::Thread,
+        tid: other,
+        siginfo: common::siginfo(50, -1, 77),
+    });
+    desc.pending_signals.sort_by_key(|p| (p.scope as u32, p.tid));
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::NR_SIGNALS), 6);
+    assert_eq!(h(head::SIGNALS_OFFSET), lay.signals);
+    let got: Vec<(u64, u64, u64)> = (0..6)
+        .map(|i| {
+            let rec = lay.signals + (i * SIGNAL_WORDS * 8) as u64;
+            (word(&plan, rec), word(&plan, rec + 8), word(&plan, rec + 16 + 24))
+        })
+        .collect();
+    // Process queue, then the first tid's (slot 1), then the leader's (slot 0).
+    assert_eq!(
+        got,
+        vec![(10, SIGNAL_PROCESS, 0), (40, SIGNAL_PROCESS, 7), (40, SIGNAL_PROCESS, 8), (50, 1, 77), (12, 0, 0), (35, 0, 9)]
+    );
+    let rec = lay.signals as usize;
+    assert_eq!(&plan[rec + 16..rec + 64], &desc.pending_signals[0].siginfo);
+}
+
+/// Timers go to the plan in image order; a SIGEV_THREAD_ID timer names
+/// its thread's plan slot.
+#[test]
+fn plan_holds_the_timers_with_their_threads_slots() {
+    let mut desc = common::with_timers();
+    desc.process.pid = desc.threads[1].state.tid;
+    desc.timers[4].tid = desc.threads[0].state.tid;
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!((h(head::NR_TIMERS), h(head::TIMERS_OFFSET)), (5, lay.timers));
+    for (i, t) in desc.timers.iter().enumerate() {
+        let rec = lay.timers + (i * TIMER_WORDS * 8) as u64;
+        let w: Vec<u64> = (0..TIMER_WORDS).map(|k| word(&plan, rec + 8 * k as u64)).collect();
+        let thread = if i == 4 { 1 } else { 0 };
+        assert_eq!(
+            w,
+            vec![
+                t.kind as u64,
+                u64::from(t.id),
+                u64::from(t.clock),
+                u64::from(t.notify),
+                u64::from(t.signo),
+                thread,
+                t.value,
+                t.interval_ns,
+                t.remaining_ns
+            ],
+            "timer {i}"
+        );
+    }
 }
 
 /// A clear_child_tid outside the image's writable memory is no TID slot:

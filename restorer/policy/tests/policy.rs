@@ -15,6 +15,7 @@ use restore_policy::*;
 struct Scripted {
     privileged: bool,
     nproc: u64,
+    sigpending: u64,
     rlimit_as: u64,
     max_map_count: u64,
     mappable: bool,
@@ -48,6 +49,7 @@ impl Scripted {
         Scripted {
             privileged: false,
             nproc: 1 << 20,
+            sigpending: 1 << 20,
             rlimit_as: u64::MAX,
             max_map_count: 65_530,
             mappable: true,
@@ -86,6 +88,9 @@ impl Host for Scripted {
     }
     fn rlimit_nproc(&mut self) -> u64 {
         self.nproc
+    }
+    fn rlimit_sigpending(&mut self) -> u64 {
+        self.sigpending
     }
     fn rlimit_as(&mut self) -> u64 {
         self.rlimit_as
@@ -562,4 +567,21 @@ fn pipes_above_pipe_max_size_and_alarm_timers_need_their_capability() {
     assert_eq!(r.reason, Reason::TimerNeedsWakeAlarm);
     host.fd_limits.wake_alarm = true;
     run(&desc, &mut host).unwrap();
+}
+
+/// Queued signals with a negative si_code and POSIX timers take the
+/// caller's RLIMIT_SIGPENDING; an image needing more is refused before the
+/// point of no return, and one that fits is not.
+#[test]
+fn pending_signals_and_timers_beyond_rlimit_sigpending_are_refused() {
+    let mut desc = restorable();
+    let with = common::with_signals();
+    desc.pending_signals = with.pending_signals; // 4 of 5 with si_code < 0
+    desc.timers = common::with_timers().timers; // 3 POSIX timers
+    let mut host = Scripted::permissive(&desc);
+    host.sigpending = 6;
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::ExceedsRlimitSigpending, Detail::Limit { need: 7, limit: 6 }));
+    host.sigpending = 7;
+    assert!(run(&desc, &mut host).is_ok());
 }

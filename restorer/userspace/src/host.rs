@@ -74,6 +74,10 @@ impl Host for UserHost<'_> {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC).map_or(u64::MAX, |(soft, _)| soft)
     }
 
+    fn rlimit_sigpending(&mut self) -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING).map_or(u64::MAX, |(soft, _)| soft)
+    }
+
     fn rlimit_as(&mut self) -> u64 {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_AS).map_or(u64::MAX, |(soft, _)| soft)
     }

@@ -7,7 +7,7 @@
 use super::files::{check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, OpenWhat};
 use super::files::{shared_check_flags, shared_reopen_type};
 use super::fmt::records::prot;
-use super::fmt::{check_cpu, Fd, FdDisposition, Image, RegionKind};
+use super::fmt::{check_cpu, Fd, FdDisposition, Image, RegionKind, TimerKind};
 use super::footprint::{check_footprint, Footprint};
 use super::host::{Host, MappedFile};
 use super::plan::{self, PAGE};
@@ -38,6 +38,16 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     if u64::from(image.thread_count()) > nproc {
         let need = u64::from(image.thread_count());
         return Err(Refusal::new(Reason::ExceedsRlimitNproc, Detail::Limit { need, limit: nproc }));
+    }
+    // The stub queues signals and creates POSIX timers under the caller's
+    // RLIMIT_SIGPENDING (the image's limits come last): a queued signal
+    // with si_code < 0 (sigqueue, tgkill) and every POSIX timer take one
+    // of its slots. The kernel counts the user's other processes too, so
+    // this is a lower bound: beyond it the restore would surely fail.
+    let need = sigpending_need(image);
+    let sigpending = host.rlimit_sigpending();
+    if need > sigpending {
+        return Err(Refusal::new(Reason::ExceedsRlimitSigpending, Detail::Limit { need, limit: sigpending }));
     }
     let layout = plan::layout(image, host.plan_ops(image))?;
     let block_len = layout.len.saturating_add(host.stub_len().next_multiple_of(PAGE));
@@ -149,4 +159,16 @@ fn check_shared<H: Host>(image: &Image<'_>, host: &mut H, fd: &Fd) -> Result<(),
         return Err(Refusal::new(Reason::FdFileChanged, at));
     }
     Ok(())
+}
+
+/// The RLIMIT_SIGPENDING slots the stub takes: queued signals whose
+/// si_code is negative (the kernel charges those, and drops a standard
+/// signal's siginfo when over the limit), and POSIX timers.
+fn sigpending_need(image: &Image<'_>) -> u64 {
+    let charged = image.pending_signals().filter(|p| {
+        let code = p.siginfo.get(8..12).and_then(|b| b.try_into().ok()).map_or(0, i32::from_le_bytes);
+        code < 0
+    });
+    let timers = image.timers().filter(|t| t.kind == TimerKind::Posix);
+    (charged.count() + timers.count()) as u64
 }

@@ -33,6 +33,8 @@ pub trait Host {
     fn rlimit_nproc(&mut self) -> u64;
     /// The caller's RLIMIT_AS (soft).
     fn rlimit_as(&mut self) -> u64;
+    /// The caller's RLIMIT_SIGPENDING (soft).
+    fn rlimit_sigpending(&mut self) -> u64;
     /// vm.max_map_count.
     fn max_map_count(&mut self) -> u64;
     /// The end of user address space for the restored process.

@@ -150,6 +150,8 @@ reasons! {
         "the image has more threads than the caller's RLIMIT_NPROC allows";
     ExceedsRlimitAs = "exceeds-rlimit-as", ENOMEM, INCOMPATIBLE,
         "the image's memory exceeds the caller's RLIMIT_AS";
+    ExceedsRlimitSigpending = "exceeds-rlimit-sigpending", EAGAIN, INCOMPATIBLE,
+        "the image's queued signals and POSIX timers exceed the caller's RLIMIT_SIGPENDING";
     TooManyMappings = "too-many-mappings", ENOMEM, INCOMPATIBLE,
         "the restored process would have more mappings than vm.max_map_count";
     NoRoomForRestorer = "no-room-for-the-restorer", ENOMEM, INCOMPATIBLE,
