@@ -3,7 +3,10 @@
 //! A file output is written to `.NAME.tmp-PID` in the destination's
 //! directory, fsynced, given mode 0755 (so `./saved.ckpt` runs) and then
 //! renamed over NAME, so NAME is either absent or complete; the temporary
-//! file is removed on every failure. `-` streams to standard output.
+//! file is removed on every failure. `-` streams to standard output, and
+//! so does a destination that exists and is not a regular file (a device
+//! such as /dev/null, a named pipe): renaming over it would replace the
+//! device node or FIFO itself.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -27,6 +30,8 @@ pub struct Sink {
     out: BufWriter<Box<dyn Write>>,
     /// Temporary and final path (file outputs only).
     file: Option<(PathBuf, PathBuf, File)>,
+    /// Name for messages.
+    name: String,
     committed: bool,
 }
 
@@ -39,7 +44,7 @@ impl Sink {
                 if io::stdout().is_terminal() {
                     return Err(Error::Usage("refusing to write an image to a terminal; redirect standard output".into()));
                 }
-                Ok(Sink { out: BufWriter::with_capacity(BUF, Box::new(io::stdout())), file: None, committed: false })
+                Ok(Sink { out: BufWriter::with_capacity(BUF, Box::new(io::stdout())), file: None, name: "standard output".into(), committed: false })
             }
             Output::File(dest) => {
                 let name = dest.file_name().ok_or_else(|| Error::Usage(format!("{} is not a file name", dest.display())))?;
@@ -47,8 +52,14 @@ impl Sink {
                     Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                     _ => PathBuf::from("."),
                 };
-                if dest.is_dir() {
-                    return Err(Error::output(dest.display().to_string(), io::Error::from(io::ErrorKind::IsADirectory)));
+                let shown = dest.display().to_string();
+                match std::fs::metadata(dest) {
+                    Ok(m) if m.is_dir() => return Err(Error::output(shown, io::Error::from(io::ErrorKind::IsADirectory))),
+                    Ok(m) if !m.is_file() => {
+                        let stream = OpenOptions::new().write(true).open(dest).map_err(|e| Error::output(&shown, e))?;
+                        return Ok(Sink { out: BufWriter::with_capacity(BUF, Box::new(stream)), file: None, name: shown, committed: false });
+                    }
+                    _ => {}
                 }
                 let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
                 let file = OpenOptions::new()
@@ -61,6 +72,7 @@ impl Sink {
                 Ok(Sink {
                     out: BufWriter::with_capacity(BUF, Box::new(writer)),
                     file: Some((tmp, dest.clone(), file)),
+                    name: shown,
                     committed: false,
                 })
             }
@@ -69,10 +81,7 @@ impl Sink {
 
     /// Name for messages.
     pub fn name(&self) -> String {
-        match &self.file {
-            Some((_, dest, _)) => dest.display().to_string(),
-            None => "standard output".into(),
-        }
+        self.name.clone()
     }
 
     /// The writer the image is streamed into.

@@ -228,3 +228,36 @@ fn unsupported_fd_is_named() {
     let st = child.wait().unwrap();
     assert_eq!(st.signal(), Some(9));
 }
+
+/// An output that exists and is not a regular file is written to as a
+/// stream, never replaced: a named pipe gets the whole image, and a device
+/// node (a copy of /dev/full, made here) gets the writes, whose ENOSPC is
+/// the error, and stays the device it was.
+#[test]
+fn fifo_and_device_outputs_are_streamed_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("special-out");
+    let fifo = dir.join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let (t, _gate) = held("counter", "299", &["300", "1000"]);
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-q", "-o", fifo.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let image = reader.join().unwrap();
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    let file = dir.join("from-fifo.ckpt");
+    std::fs::write(&file, &image).unwrap();
+    let v = run_ckpt(&["verify", file.to_str().unwrap()]);
+    assert!(v.status.success(), "the image read from the FIFO: {}", stderr(&v));
+
+    let full = dir.join("full");
+    let st = Command::new("mknod").arg(&full).args(["c", "1", "7"]).status().unwrap();
+    assert!(st.success(), "mknod (needs root)");
+    let o = run_ckpt(&["dump", &t.pid().to_string(), "-o", full.to_str().unwrap()]);
+    assert_fails(&o, OUTPUT, "No space left on device");
+    let ft = std::fs::metadata(&full).unwrap().file_type();
+    assert!(ft.is_char_device(), "the device node was replaced");
+}
