@@ -74,6 +74,12 @@ impl Loaded {
             }
             None => File::open(path).map_err(|e| open_failure(e, path))?,
         };
+        Loaded::read(file, path)
+    }
+
+    /// Reads what validation needs from an open image (`path` names it in
+    /// messages): a file, or the sealed memfd of a stream (stream.rs).
+    pub fn read(file: File, path: &str) -> Checked<Loaded> {
         let read_err = |e: std::io::Error| refuse(Reason::ImageReadError, format!("{path}: {e}"));
         let meta_data = file.metadata().map_err(read_err)?;
         if !meta_data.is_file() {
