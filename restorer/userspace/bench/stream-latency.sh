@@ -9,7 +9,8 @@
 # start, reading the image (the file: header, metadata and tail only; the
 # pipe: all of it), the restore, and the restored program reading the byte
 # that follows (the rest of the stream, or its stdin), printing and
-# exiting. The image file is in the page cache (read once before). Needs
+# exiting. pipe_only is `cat IMAGE | cat > /dev/null`, the cost of the
+# pipe alone. The image file is in the page cache (read once before). Needs
 # root (ptrace). Medians and minima of RUNS runs.
 set -euo pipefail
 writer=$1 restorer=$2 runs=${3:-11}
@@ -21,6 +22,7 @@ image() { # MIB: a dumped bench-target with MIB MiB written
     local mib=$1 pid
     cc -O2 -static -DMIB="$mib" -o "$work/t$mib" "$src"
     mkfifo "$work/in$mib"
+    : > "$work/ready$mib" # exists before tail -f looks at it
     exec 3<>"$work/in$mib"
     "$work/t$mib" prepare < "$work/in$mib" > /dev/null 2> "$work/ready$mib" 3>&- &
     pid=$!
@@ -29,6 +31,7 @@ image() { # MIB: a dumped bench-target with MIB MiB written
     "$writer" dump "$pid" -o "$work/img$mib.ckpt" --kill -q --allow-unsupported
     wait "$pid" 2>/dev/null || true
     exec 3>&-
+    [ "$(stat -c %s "$work/img$mib.ckpt")" -gt $((mib << 20)) ] || { echo "stream-latency: image of $mib MiB too small" >&2; exit 1; }
     cat "$work/img$mib.ckpt" > /dev/null
 }
 
@@ -44,11 +47,13 @@ us() { # the command's wall time in microseconds
 }
 from_pipe() { { cat "$1"; printf x; } | "$restorer" - > /dev/null; }
 from_file() { printf x | "$restorer" "$1" > /dev/null; }
+# For reference: the bytes through a pipe and nothing else.
+pipe_only() { cat "$1" | cat > /dev/null; }
 
 for mib in 64 1024; do
     image "$mib"
     img=$work/img$mib.ckpt
-    for how in from_file from_pipe; do
+    for how in from_file from_pipe pipe_only; do
         for _ in $(seq "$runs"); do us "$how" "$img"; done | stats > "$work/r"
         echo "stream-latency: $mib MiB ($(stat -c %s "$img") bytes) $how: $(cat "$work/r")"
     done
