@@ -93,6 +93,30 @@ fn stdin_option_gives_the_restored_process_another_fd_0() {
     assert_eq!(deterministic(&all), want);
 }
 
+#[test]
+fn a_process_restored_from_a_stream_is_dumped_again_and_restored() {
+    let dir = scratch("stream-again");
+    let want = baseline("counter", &["800", "0"]);
+    let (t, _gate) = held("counter", "200,600,700", &["800", "2000"]);
+    let (r, w) = std::io::pipe().unwrap();
+    let mut restored = restore_from(&r, &["-"]);
+    drop(r);
+    // One byte to finish the read it was dumped in: then it waits at 600.
+    let mut all = dump_into(t, &w, b"x");
+    restored.wait_prefix("waiting at 600");
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", restored.pid())).unwrap();
+    assert!(maps.contains("/memfd:ckpt-stream (deleted)"), "its memory is not mapped from the memfd:\n{maps}");
+    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{}/fd", restored.pid())).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(fds.len(), 3, "the memfd or another fd leaked into the restored process: {fds:?}");
+    let image = dir.join("again.ckpt");
+    all.extend(dump_kill(restored, &image));
+    drop(w);
+    let (st, after) = Target::spawn(run_restorer(&image)).finish();
+    assert!(st.success(), "restored again, counter ended with {st:?}: {after:?}");
+    all.extend(after);
+    assert_eq!(deterministic(&all), want);
+}
+
 /// Where the metadata starts (right after the 256-byte header, FORMAT.md).
 const METADATA_AT: usize = 256;
 
