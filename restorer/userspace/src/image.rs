@@ -42,7 +42,7 @@ pub struct Loaded {
 /// The fd is the file the caller executed even if its path was renamed or
 /// replaced since; the path (argv[1]) only names it in messages. Whatever
 /// the file is, it is validated as an image like any other.
-fn exec_fd() -> Option<RawFd> {
+pub fn exec_fd() -> Option<RawFd> {
     // getauxval returns 0 both for "absent" and for fd 0; errno tells.
     nix::errno::Errno::clear();
     // SAFETY: getauxval only reads the auxiliary vector the C library saved.

@@ -38,8 +38,12 @@ const USAGE: &str = "usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore [--stdin
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mut rest = args.iter().skip(1).map(String::as_str);
+    // Run by binfmt_misc (AT_EXECFD), argv[1] is the executed image's path
+    // whatever it looks like (a file named `-` or `--stdin`): no options.
+    let by_binfmt = image::exec_fd().is_some();
     let (stdin, path) = match (rest.next(), rest.next(), rest.next()) {
-        (Some("--refusal-table"), None, _) => {
+        (Some(path), ..) if by_binfmt => (None, path),
+        (Some("--refusal-table"), ..) => {
             print_refusal_table();
             return;
         }
@@ -59,7 +63,7 @@ fn main() {
         }
     });
     let loaded = match path {
-        "-" => stream::image_from_stdin().and_then(|f| image::Loaded::read(f, path)),
+        "-" if !by_binfmt => stream::image_from_stdin().and_then(|f| image::Loaded::read(f, path)),
         _ => image::Loaded::open(path),
     };
     let r = loaded.and_then(|l| {

@@ -161,3 +161,17 @@ fn truncated_damaged_and_foreign_streams_are_refused_with_their_reason() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("result "));
 }
+
+#[test]
+fn a_wrong_stdin_option_is_said_before_the_stream_is_read() {
+    let out = Command::new(restorer()).args(["--stdin"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("usage: ckpt-restore"), "{out:?}");
+    // The stream stays unread: a pipe the test holds open would block a read.
+    let (r, w) = std::io::pipe().unwrap();
+    let out = Command::new(restorer()).args(["--stdin", "/nonexistent/stdin", "-"]).stdin(r).output().unwrap();
+    drop(w);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("ckpt-restore: --stdin /nonexistent/stdin: No such file or directory"), "{stderr}");
+}
