@@ -42,7 +42,7 @@ pub struct Loaded {
 /// The fd is the file the caller executed even if its path was renamed or
 /// replaced since; the path (argv[1]) only names it in messages. Whatever
 /// the file is, it is validated as an image like any other.
-fn exec_fd() -> Option<RawFd> {
+pub fn exec_fd() -> Option<RawFd> {
     // getauxval returns 0 both for "absent" and for fd 0; errno tells.
     nix::errno::Errno::clear();
     // SAFETY: getauxval only reads the auxiliary vector the C library saved.
@@ -74,6 +74,12 @@ impl Loaded {
             }
             None => File::open(path).map_err(|e| open_failure(e, path))?,
         };
+        Loaded::read(file, path)
+    }
+
+    /// Reads what validation needs from an open image (`path` names it in
+    /// messages): a file, or the sealed memfd of a stream (stream.rs).
+    pub fn read(file: File, path: &str) -> Checked<Loaded> {
         let read_err = |e: std::io::Error| refuse(Reason::ImageReadError, format!("{path}: {e}"));
         let meta_data = file.metadata().map_err(read_err)?;
         if !meta_data.is_file() {

@@ -17,7 +17,9 @@ mod host;
 mod image;
 mod mm;
 mod ops;
+mod stream;
 
+use std::fs::File;
 use std::os::fd::AsRawFd;
 
 use image_format::limits::USER_SPACE_END;
@@ -31,25 +33,54 @@ use crate::host::UserHost;
 /// its final page last. The kernel module embeds the same blob.
 static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
 
+const USAGE: &str = "usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore [--stdin FILE] - | ckpt-restore --refusal-table";
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let Some(path) = args.get(1) else {
-        eprintln!("usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore --refusal-table");
-        std::process::exit(exit::USAGE);
+    let mut rest = args.iter().skip(1).map(String::as_str);
+    // Run by binfmt_misc (AT_EXECFD), argv[1] is the executed image's path
+    // whatever it looks like (a file named `-` or `--stdin`): no options.
+    let by_binfmt = image::exec_fd().is_some();
+    let (stdin, path) = match (rest.next(), rest.next(), rest.next()) {
+        (Some(path), ..) if by_binfmt => (None, path),
+        (Some("--refusal-table"), ..) => {
+            print_refusal_table();
+            return;
+        }
+        (Some("--stdin"), Some(file), Some(path)) => (Some(file), path),
+        (Some("--stdin"), ..) | (None, ..) => {
+            eprintln!("{USAGE}");
+            std::process::exit(exit::USAGE);
+        }
+        (Some(path), ..) => (None, path),
     };
-    if path == "--refusal-table" {
-        print_refusal_table();
-        return;
-    }
-    if let Err(r) = restore(path) {
+    // Opened before the stream is read, so that a wrong name is said at once.
+    let stdin = stdin.map(|f| match File::open(f) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("ckpt-restore: --stdin {f}: {e}");
+            std::process::exit(exit::USAGE);
+        }
+    });
+    let loaded = match path {
+        "-" if !by_binfmt => stream::image_from_stdin().and_then(|f| image::Loaded::read(f, path)),
+        _ => image::Loaded::open(path),
+    };
+    let r = loaded.and_then(|l| {
+        if let Some(f) = stdin {
+            // The restored process inherits fd 0 (its image marks stdio so).
+            nix::unistd::dup2_stdin(f).map_err(|e| error::internal("--stdin", e))?;
+        }
+        restore(path, l)
+    });
+    if let Err(r) = r {
         eprintln!("ckpt-restore: {path}: {r}");
         std::process::exit(r.code());
     }
 }
 
 /// Returns only on a refusal.
-fn restore(path: &str) -> Checked<()> {
-    let loaded = image::Loaded::open(path)?;
+fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
     let image = loaded.image()?;
 
     let own = addr::own()?;
