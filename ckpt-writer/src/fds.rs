@@ -7,7 +7,9 @@
 //! are recorded with their queued bytes (fds_shared.rs). Fds that share
 //! one open file description share one FILES record; an fd that shares
 //! the description of an inherited fd 0-2 duplicates the caller's fd.
-//! Everything else (sockets, named FIFOs beyond stdio, eventfd, epoll,
+//! Both ends of a unix socket pair are recorded with the bytes queued at
+//! each (fds_unix.rs).
+//! Everything else (other sockets, named FIFOs beyond stdio, eventfd, epoll,
 //! inotify, memfd, deleted files, other devices) fails the dump with the
 //! fd and its kind named, or with --allow-unsupported is recorded as
 //! closed.
@@ -17,12 +19,13 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
-use image_format::v1::records::{pipe_flags, ANON_STATUS, MEMFD_STATUS};
+use image_format::v1::records::{pipe_flags, ANON_STATUS, MEMFD_STATUS, UNIX_PAIR_STATUS};
 use image_format::{FileDesc, FileKind};
 
 use crate::error::{Error, Result};
 use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
+use crate::fds_unix::{self, UnixSocket};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
 
 /// Character device majors of ttys: 4 (tty*, ttyS*), 5 (tty, console,
@@ -68,6 +71,8 @@ struct Seen {
     inode: Option<(u64, u64)>,
     /// eventfd, signalfd, epoll or timerfd.
     anon: Option<fds_anon::Anon>,
+    /// A unix socket, as sock_diag describes it.
+    unix: Option<UnixSocket>,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -88,7 +93,20 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             FDTarget::MemFD(name) => Some(fds_anon::Anon::Memfd(memfd_name(name))),
             _ => None,
         };
-        let allowed = match disposition {
+        let mut unix = None;
+        let allowed = match (&info.target, disposition) {
+            (FDTarget::Socket(ino), _) => match fds_unix::query(*ino) {
+                Ok(s) if flags & !UNIX_PAIR_STATUS != 0 => {
+                    unix = Some(s);
+                    Err(format!("a unix socket (socket:[{ino}]) with status flags {flags:o}"))
+                }
+                Ok(s) => {
+                    unix = Some(s);
+                    Ok(FdDisposition::Shared)
+                }
+                Err(why) => Err(format!("a socket (socket:[{ino}]): {why}")),
+            },
+            (_, disposition) => match disposition {
             Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
                 Err(format!("a memfd with status flags {flags:o}"))
             }
@@ -100,9 +118,19 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             }
             Some(d) => Ok(d),
             None => Err(why),
+            },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix });
+    }
+    // A unix socket is recorded only as one end of a pair the process holds.
+    let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
+    for s in seen.iter_mut() {
+        if let (Some(u), Some((_, ino)), Ok(_)) = (&s.unix, s.inode, &s.allowed) {
+            if let Some(why) = fds_unix::refusal(ino, u, &held) {
+                s.allowed = Err(why);
+            }
+        }
     }
     seen.sort_by_key(|s| s.state.fd);
     let groups = group_by_description(pid, &seen)?;
@@ -112,6 +140,8 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     let mut epoll_inos = Vec::new();
     // (index in `seen`, index in `ends`) of the fds that share a pipe end.
     let mut on_pipe: Vec<(usize, usize)> = Vec::new();
+    // Unix pair ends: (index in `seen` of the first fd, the group).
+    let mut unix_ends: Vec<(usize, &Vec<usize>)> = Vec::new();
     let mut out: Vec<FdState> = seen.iter().map(|s| s.state.clone()).collect();
     for g in &groups {
         let first = &seen[g[0]];
@@ -160,6 +190,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                     out[i].file = (table.files.len() - 1) as u32;
                 }
             }
+            Ok(FdDisposition::Shared) if first.unix.is_some() => unix_ends.push((g[0], g)),
             Ok(FdDisposition::Shared) => {
                 let ino = first.inode.map_or(0, |(_, ino)| ino);
                 ends.push(PipeEnd { ino, fd: first.state.fd, flags: first.state.flags });
@@ -191,9 +222,44 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     }
     table.files.extend(pipes.files);
     table.notes = pipes.notes;
+    number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;
     Ok(table)
+}
+
+/// Numbers the unix socket pairs 1, 2, ... by first fd and records both
+/// ends of each, one after the other, with the bytes queued at each.
+fn number_unix_pairs(pid: i32, seen: &[Seen], ends: &[(usize, &Vec<usize>)], files: &mut Vec<FileDesc>, out: &mut [FdState]) -> Result<()> {
+    let ino = |i: usize| seen[i].inode.map_or(0, |(_, ino)| ino);
+    let mut done = vec![false; ends.len()];
+    let mut pair = 0;
+    for a in 0..ends.len() {
+        if done[a] {
+            continue;
+        }
+        let (first, _) = ends[a];
+        let peer_ino = seen[first].unix.as_ref().map_or(0, |u| u64::from(u.peer));
+        let Some(b) = (0..ends.len()).find(|&b| !done[b] && b != a && ino(ends[b].0) == peer_ino) else {
+            return Err(Error::Unsupported(format!(
+                "fd {} is a unix socket whose peer socket:[{peer_ino}] is not recorded",
+                seen[first].state.fd
+            )));
+        };
+        pair += 1;
+        for e in [a, b] {
+            done[e] = true;
+            let (i, group) = ends[e];
+            let s = &seen[i];
+            let unix = s.unix.as_ref().expect("a unix end");
+            files.push(fds_unix::end(pid, s.state.fd, unix, s.state.flags, pair)?);
+            for &k in group {
+                out[k].disposition = FdDisposition::Shared;
+                out[k].file = (files.len() - 1) as u32;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The name memfd_create was given, from the link's "NAME (deleted)".

@@ -41,7 +41,7 @@ pub fn same_description(pid: i32, a: i32, b: i32) -> Result<bool> {
 
 /// A duplicate of the target's fd `fd`, as pidfd_getfd gives it (the
 /// same open file description; close-on-exec).
-fn copy_of_fd(pid: i32, fd: i32) -> Result<OwnedFd> {
+pub fn copy_of_fd(pid: i32, fd: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if pidfd < 0 {

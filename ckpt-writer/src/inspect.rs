@@ -269,6 +269,19 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             f.data.0.len(),
             if f.kind_flags & 1 != 0 { ", other end not in the image" } else { "" }
         ),
+        K::UnixPair => format!(
+            "unix socket pair {} end ({}), flags {:#o}, {} bytes queued for reading{}",
+            f.pipe,
+            match f.values[0] {
+                1 => "stream",
+                2 => "datagram",
+                5 => "seqpacket",
+                _ => "unknown type",
+            },
+            f.status_flags,
+            f.data.0.len(),
+            if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) }
+        ),
         K::Stdio => format!("the restoring caller's fd {}", f.values[0]),
         K::EventFd => format!("eventfd count {}{}, flags {:#o}", f.values[0], if f.kind_flags & 1 != 0 { " (semaphore)" } else { "" }, f.status_flags),
         K::SignalFd => format!("signalfd mask {:#018x}, flags {:#o}", f.values[0], f.status_flags),

@@ -27,6 +27,17 @@ fn desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
 }
 
 /// A case that mutates the sample with open file descriptions.
+fn unix(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_unix_pair();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -511,6 +522,27 @@ fn cases() -> Vec<Case> {
         files("bad-file-values", |d| d.files[9].offset = 1 << 63),
         files("bad-file-flags", |d| d.files[9].status_flags = 0),
         files("bad-file-values", |d| d.files[5].data = Blob(vec![1])),
+        // Unix socket pairs.
+        unix("bad-unix-pair", |d| d.files[11].pipe = 2),
+        unix("bad-unix-pair", |d| d.files[10].pipe = 2),
+        unix("bad-unix-pair", |d| d.files[11].values[0] = 2),
+        unix("bad-unix-pair", |d| d.files[10].values[0] = 3),
+        unix("bad-unix-pair", |d| {
+            d.files[10].values[0] = 2;
+            d.files[11].values[0] = 2;
+        }),
+        unix("bad-unix-pair", |d| d.files[10].data = Blob(vec![0; (4 << 20) + 1])),
+        unix("bad-unix-pair", |d| {
+            d.files.truncate(11);
+            d.fds.pop();
+        }),
+        unix("bad-unix-pair", |d| d.files.swap(9, 10)),
+        unix("bad-file-flags", |d| d.files[10].status_flags = 0),
+        unix("bad-file-flags", |d| d.files[10].status_flags |= 0o2000),
+        unix("bad-file-values", |d| d.files[10].kind_flags = 1),
+        unix("bad-file-values", |d| d.files[11].values[1] = 1),
+        unix("bad-file-values", |d| d.files[11].offset = 1),
+        unix("bad-file-values", |d| d.files[11].path = "/s".into()),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -727,6 +759,18 @@ fn the_sample_with_files_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+}
+
+#[test]
+fn the_sample_with_a_unix_pair_is_accepted_and_reads_back() {
+    let d = sample_unix_pair();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // The largest queue allowed.
+    let mut d = sample_unix_pair();
+    d.files[10].data = Blob(vec![7; 4 << 20]);
+    assert_eq!(parse_result(&build(&d)), "ok");
 }
 
 #[test]

@@ -20,6 +20,10 @@ typedef unsigned long long u64;
 #define SYS_fcntl 72
 #define SYS_dup3 292
 #define SYS_pipe2 293
+#define SYS_socketpair 53
+#define AF_UNIX 1
+#define SOCK_NONBLOCK 04000
+#define SOCK_CLOEXEC 02000000
 #define SYS_ioctl 16
 #define SYS_epoll_ctl 233
 #define SYS_timerfd_create 283
@@ -179,6 +183,45 @@ static void create_pipe(struct chkpt_plan *plan, u64 index)
 	}
 }
 
+/* Both ends of a unix socket pair. Each end's queued bytes are written
+ * into the other end, so they wait where they were. The pair is made
+ * nonblocking for that, so bytes beyond what the socket buffer takes fail
+ * the step instead of blocking forever; then each end gets its own status
+ * flags. Only stream pairs carry bytes (the validator). */
+static void create_unix_pair(struct chkpt_plan *plan, u64 index)
+{
+	struct chkpt_plan_file *files = files_of(plan);
+	u64 at[2] = { index, files[index].peer };
+	int ends[2];
+	long err;
+	u64 i, done;
+
+	if (at[1] == ~0ULL)
+		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
+	err = sys4(SYS_socketpair, AF_UNIX, files[index].value | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, (u64)ends);
+	if (err < 0)
+		chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, index, err);
+	for (i = 0; i < 2; i++) {
+		struct chkpt_plan_file *f = &files[at[i]];
+
+		for (done = 0; done < f->data_len; done += (u64)err) {
+			err = sys3(SYS_write, ends[1 - i], (u64)((char *)plan + f->data_offset + done), f->data_len - done);
+			if (err == -EINTR) {
+				err = 0;
+				continue;
+			}
+			if (err <= 0)
+				chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, at[i], err < 0 ? err : -5 /* EIO */);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		files[at[i]].temp = keep(plan, ends[i], CHKPT_STEP_CREATE_UNIX_PAIR, at[i]);
+		err = sys3(SYS_fcntl, files[at[i]].temp, F_SETFL, files[at[i]].flags & O_NONBLOCK);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_SET_FILE_FLAGS, at[i], err);
+	}
+}
+
 /* An eventfd with its counter (written, since eventfd2 takes 32 bits). */
 static long create_eventfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
 {
@@ -296,6 +339,8 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			open_file(plan, f, i);
 		} else if (f->kind == CHKPT_FILE_PIPE) {
 			create_pipe(plan, i);
+		} else if (f->kind == CHKPT_FILE_UNIX_PAIR) {
+			create_unix_pair(plan, i);
 		} else if (f->kind == CHKPT_FILE_DUP) {
 			/* A caller without that fd has it closed, and so do the
 			 * image's fds that share it, as with inherited fds 0-2. */

@@ -79,6 +79,8 @@ enum {
 				 /* expiry; kind_flags 1: absolute, 2: cancel on set */
 	CHKPT_FILE_MEMFD = 8,    /* name at path_offset, contents at data_offset, size `value`, seals value1, */
 				 /* position `offset` */
+	CHKPT_FILE_UNIX_PAIR = 9, /* one end of a unix socket pair: socketpair creates it and its peer; */
+				  /* type `value`, bytes queued for reading here at data_offset */
 };
 
 struct chkpt_plan_file {
@@ -270,7 +272,8 @@ struct chkpt_plan {
 	X(55, CREATE_TIMERFD, "create-timerfd") \
 	X(56, CREATE_EPOLL, "create-epoll") \
 	X(57, EPOLL_ADD, "epoll-add") \
-	X(58, CREATE_MEMFD, "create-memfd")
+	X(58, CREATE_MEMFD, "create-memfd") \
+	X(59, CREATE_UNIX_PAIR, "create-unix-pair")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -253,6 +253,8 @@ format_errors! {
         "Timer signal outside 1..=64 or SIGKILL/SIGSTOP, or a signal with SIGEV_NONE.",
     BadTimerThread = "bad-timer-thread":
         "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
+    BadUnixPair = "bad-unix-pair":
+        "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends, an unknown socket type or two types in one pair, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
 }
 
 /// Result type of every fallible function in this module.

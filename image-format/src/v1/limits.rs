@@ -44,6 +44,9 @@ pub const MAX_FILE_DATA: u32 = 16 << 20;
 /// Largest pipe size recorded (pipe-max-size is 1 MiB by default; root
 /// may raise it, the kernel caps it at 2^31).
 pub const MAX_PIPE_SIZE: u64 = 1 << 31;
+/// Most bytes recorded as queued at one end of a unix socket pair (the
+/// kernel bounds them by the sender's SO_SNDBUF, at most 2 * wmem_max).
+pub const MAX_UNIX_PAIR_QUEUE: u64 = 4 << 20;
 /// epoll interest entries in the whole image.
 pub const MAX_EPOLL_ENTRIES: u32 = 1 << 20;
 /// Largest eventfd counter (ULLONG_MAX - 1).

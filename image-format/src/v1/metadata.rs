@@ -409,6 +409,10 @@ impl<'a> Metadata<'a> {
         // The pipe last seen, and its first end if the second must follow.
         let mut last_pipe = 0u32;
         let mut open_end: Option<(u32, u64)> = None;
+        // Unix socket pairs: the last number, and its first end's type if
+        // the second must follow.
+        let mut last_pair = 0u32;
+        let mut open_pair: Option<u64> = None;
         // The next epoll description's first interest entry.
         let mut next_entry = 0u64;
         for w in self.files {
@@ -428,8 +432,11 @@ impl<'a> Metadata<'a> {
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
             let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd);
-            if f.kind != FileKind::Pipe && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair);
+            if open_pair.is_some() && f.kind != FileKind::UnixPair {
+                return Err(FormatError::BadUnixPair);
+            }
+            if !matches!(f.kind, FileKind::Pipe | FileKind::UnixPair) && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
                 return Err(FormatError::BadFileValues);
             }
             match f.kind {
@@ -495,10 +502,36 @@ impl<'a> Metadata<'a> {
                         _ => return Err(FormatError::BadPipe),
                     }
                 }
+                FileKind::UnixPair => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if access != 2 || f.status_flags & !UNIX_PAIR_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let ty = f.value0;
+                    let known = [unix_pair_type::STREAM, unix_pair_type::DGRAM, unix_pair_type::SEQPACKET].contains(&ty);
+                    // Datagram kinds would need their message boundaries.
+                    let data_ok = f.data_len <= MAX_UNIX_PAIR_QUEUE && (ty == unix_pair_type::STREAM || no_data);
+                    if !known || !data_ok {
+                        return Err(FormatError::BadUnixPair);
+                    }
+                    match open_pair {
+                        None if Some(f.pipe) == last_pair.checked_add(1) => {
+                            last_pair = f.pipe;
+                            open_pair = Some(ty);
+                        }
+                        Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
+                        _ => return Err(FormatError::BadUnixPair),
+                    }
+                }
             }
         }
         if open_end.is_some() {
             return Err(FormatError::BadPipe);
+        }
+        if open_pair.is_some() {
+            return Err(FormatError::BadUnixPair);
         }
         if next_entry != self.epoll.len() as u64 {
             return Err(FormatError::BadEpollEntries);

@@ -348,8 +348,26 @@ code_enum! {
         /// memfd: name `path`, contents in FILE_DATA (`value0` bytes, its
         /// whole size), position `offset`, seals `value1` (F_SEAL_*).
         Memfd = 9,
+        /// One end of a unix socket pair (socketpair(2)) whose other end
+        /// is the next or previous record, with the same number in `pipe`:
+        /// socket type `value0` (`unix_pair_type`), the bytes queued for
+        /// reading at this end in FILE_DATA.
+        UnixPair = 10,
     }
 }
+
+/// `File::value0` of a unix socket pair end: its socket type.
+pub mod unix_pair_type {
+    /// SOCK_STREAM.
+    pub const STREAM: u64 = 1;
+    /// SOCK_DGRAM.
+    pub const DGRAM: u64 = 2;
+    /// SOCK_SEQPACKET.
+    pub const SEQPACKET: u64 = 5;
+}
+
+/// Status flags of a unix socket pair end: O_RDWR, O_NONBLOCK.
+pub const UNIX_PAIR_STATUS: u32 = 0o2 | 0o4000;
 
 /// `File::kind_flags` bits of a pipe end.
 pub mod pipe_flags {

@@ -473,6 +473,32 @@ pub fn sample_files() -> ImageDesc {
     d
 }
 
+/// `sample_files` with a unix stream socket pair at fds 19 and 20 (FILES
+/// 10 and 11), bytes queued at both ends, one end nonblocking.
+pub fn sample_unix_pair() -> ImageDesc {
+    let mut d = sample_files();
+    let end = |fd: u32, file: u32| FdDesc {
+        fd,
+        kind: FdKind::Socket,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file,
+    };
+    d.fds.extend([end(19, 10), end(20, 11)]);
+    for (flags, data) in [(0o2, &b"to a"[..]), (0o4002, &b"to b!"[..])] {
+        let mut f = FileDesc::new(FileKind::UnixPair);
+        f.status_flags = flags;
+        f.pipe = 1;
+        f.values[0] = image_format::v1::records::unix_pair_type::STREAM;
+        f.data = Blob(data.to_vec());
+        d.files.push(f);
+    }
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");

@@ -5,7 +5,8 @@
 # killed, restored by executing the image through the restorer named by the
 # scenario's argument, and compared with an uninterrupted run; fdshare
 # checks each fd itself and exits non-zero if one is off. Then the same for
-# eventfd, signalfd, timerfd and epoll (fdevents).
+# eventfd, signalfd, timerfd and epoll (fdevents); unix socket pairs
+# (sockpair).
 . /scenarios/lib.sh
 use_restorer "$1"
 
@@ -36,4 +37,13 @@ checkpoint "$pid" /tmp/fdevents.run 1 /tmp/fdevents.ckpt
 must /tmp/fdevents.ckpt < /dev/null
 same_output /tmp/fdevents.ref /tmp/fdevents.run
 grep -q '^result ok$' /tmp/fdevents.run
+# Unix socket pairs (test-programs/sockpair.c checks the bytes queued at
+# each end of a stream pair, a dup'ed nonblocking end, an empty seqpacket
+# pair). The guest kernel has CONFIG_UNIX_DIAG, which names the peers.
+must sockpair < /dev/null > /tmp/sockpair.ref
+run_held /tmp/sockpair.in /tmp/sockpair.run sockpair --wait-at 1
+checkpoint "$pid" /tmp/sockpair.run 1 /tmp/sockpair.ckpt
+must /tmp/sockpair.ckpt < /dev/null
+same_output /tmp/sockpair.ref /tmp/sockpair.run
+grep -q '^result ok$' /tmp/sockpair.run
 echo "restore_fds: all checks passed"

@@ -265,6 +265,8 @@ steps! {
     EpollAdd = 57, "epoll-add";
     /// Creating a memfd, writing its contents, sealing it.
     CreateMemfd = 58, "create-memfd";
+    /// Creating a unix socket pair, queueing its bytes at each end.
+    CreateUnixPair = 59, "create-unix-pair";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -758,6 +760,10 @@ pub mod file_kind {
     /// memfd: name at `path_offset`, contents at `data_offset`, size
     /// `value`, seals `value1`, position `offset`.
     pub const MEMFD: u64 = 8;
+    /// One end of a unix socket pair (socketpair makes both; `peer` is
+    /// the other's index): socket type `value`, the bytes queued for
+    /// reading at this end at `data_offset`.
+    pub const UNIX_PAIR: u64 = 9;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -814,7 +820,8 @@ pub fn file_open_flags(f: &File) -> u64 {
 /// Whether `g` is the other end of pipe end `f` (the validator put the
 /// two ends of a pipe next to each other, with one pipe number).
 fn other_end(f: &File, g: Option<&File>) -> bool {
-    f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
+    let pair = |g: Option<&File>| g.is_some_and(|g| g.kind == FileKind::UnixPair && g.pipe == f.pipe);
+    (f.kind == FileKind::UnixPair && pair(g)) || f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
 }
 
 /// Writes the descriptions (their paths and bytes from `strings` on) and
@@ -838,6 +845,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
             FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
+            FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);

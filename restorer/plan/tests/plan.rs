@@ -83,6 +83,7 @@ fn word_offsets_match_plan_h() {
     field("file_epoll", "CHKPT_FILE_EPOLL", file_kind::EPOLL as usize);
     field("file_timerfd", "CHKPT_FILE_TIMERFD", file_kind::TIMERFD as usize);
     field("file_memfd", "CHKPT_FILE_MEMFD", file_kind::MEMFD as usize);
+    field("file_unix_pair", "CHKPT_FILE_UNIX_PAIR", file_kind::UNIX_PAIR as usize);
     field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
     field("sizeof_signal", "sizeof(struct chkpt_plan_signal)", SIGNAL_WORDS * 8);

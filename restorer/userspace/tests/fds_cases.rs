@@ -219,3 +219,115 @@ print("line", repr(line), "ready", sorted(key.data for key, _ in sel.select(time
     assert!(out.status.success(), "{:?}: {stdout} {}", out.status, String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout, "line '' ready ['pipe']\n");
 }
+
+/// sockpair (test-programs/sockpair.c) run with `--wait-at 1`.
+fn sockpair_cmd() -> Command {
+    let mut c = Command::new(programs().join("sockpair"));
+    c.args(["--wait-at", "1"]);
+    c
+}
+
+/// Unix socket pairs: a stream pair with bytes queued both ways, one end
+/// nonblocking and duplicated, and an empty seqpacket pair, restored as
+/// they were (sockpair checks each itself).
+#[test]
+fn unix_socket_pairs_are_restored_with_their_queued_bytes() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockpair");
+    let out = compare(sockpair_cmd, &["ready", "waiting at 1"], &dir);
+    assert!(out.ends_with("result ok\n"), "{out}");
+    let image = dir.join("saved.ckpt");
+    let text = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "unix socket pair 1 end (stream), flags 0o2, 8 bytes queued for reading: \"to end 3\"",
+        "unix socket pair 1 end (stream), flags 0o4002, 8 bytes queued for reading: \"to end 4\"",
+        "unix socket pair 2 end (seqpacket), flags 0o4002, 0 bytes queued for reading",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+}
+
+/// A dump that leaves sockpair running takes none of the bytes queued in
+/// its socket pair: it then reads them as if nothing happened.
+#[test]
+fn a_dump_leaves_the_bytes_queued_in_a_socket_pair() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockpair-keep");
+    let (child, out) = waiting_cmd(sockpair_cmd(), &["ready", "waiting at 1"]);
+    let (want, status) = go(child, out);
+    assert!(status.success() && want.ends_with("result ok\n"), "{want}");
+    let (child, out) = waiting_cmd(sockpair_cmd(), &["ready", "waiting at 1"]);
+    dump(child.id(), &dir.join("saved.ckpt"), &[]);
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "status {status:?}, stdout {rest:?}");
+    assert_eq!(rest, want);
+}
+
+/// A socket connected outside the process is refused, naming the fd, and
+/// the target keeps running.
+#[test]
+fn a_socket_whose_peer_is_outside_the_process_is_refused() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockpair-outside");
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut cmd = Command::new(programs().join("counter"));
+    cmd.args(["--wait-at", "1", "3"]);
+    // On its stdin (counter closes fds above 2), where it waits for its line.
+    cmd.stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("waiting at 1") {
+        line.clear();
+        assert_ne!(out.read_line(&mut line).unwrap(), 0, "counter ended before its wait point");
+    }
+    let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-o"]).arg(dir.join("saved.ckpt")).arg("--kill").output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "{err}");
+    assert!(err.contains("fd 0 is a unix stream socket (socket:[") && err.contains("outside the process"), "{err}");
+    // Still running: it goes on once it gets its line.
+    (&ours).write_all(b"go\n").unwrap();
+    drop(ours);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+}
+
+/// Python's asyncio as a user writes it: its event loop's self-pipe is a
+/// socket pair, here with a wake-up byte queued (call_soon_threadsafe),
+/// a reader on a pipe with bytes queued, a queue, and an executor thread
+/// after the restore. Dumped in a blocking read of stdin.
+#[test]
+fn a_python_asyncio_program_keeps_its_loop() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("fds-asyncio");
+    let script = r#"
+import asyncio, os, sys
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+r, w = os.pipe()
+os.write(w, b"queued")
+q = asyncio.Queue()
+loop.add_reader(r, lambda: q.put_nowait(os.read(r, 100)))
+loop.call_soon_threadsafe(lambda: q.put_nowait(b"soon"))
+print(type(loop).__name__, type(loop._selector).__name__, flush=True)
+sys.stdin.readline()
+async def main():
+    print("got", sorted([await q.get(), await q.get()]))
+    os.write(w, b"more")
+    print("again", await q.get())
+    print("executor", await loop.run_in_executor(None, lambda: 6 * 7))
+loop.run_until_complete(main())
+loop.close()
+"#;
+    let cmd = || {
+        let mut c = Command::new(python);
+        c.args(["-c", script]);
+        c
+    };
+    let out = compare(cmd, &["_UnixSelectorEventLoop EpollSelector"], &dir);
+    assert_eq!(out, "got [b'queued', b'soon']\nagain b'more'\nexecutor 42\n");
+}

@@ -124,7 +124,7 @@ pub fn shared_reopen_type(f: &File) -> Option<u32> {
         FileKind::Regular => Some(ftype::REG),
         FileKind::Directory => Some(ftype::DIR),
         FileKind::CharDev => Some(ftype::CHR),
-        FileKind::Pipe | FileKind::Stdio | FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd | FileKind::Memfd => None,
+        FileKind::Pipe | FileKind::Stdio | FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd | FileKind::Memfd | FileKind::UnixPair => None,
     }
 }
 
