@@ -10,8 +10,8 @@
  * failure names its step (CHKPT_STEPS) and the description's index.
  */
 #include "plan.h"
+#include "syscall.h"
 
-typedef unsigned long long u64;
 
 #define SYS_write 1
 #define SYS_open 2
@@ -60,21 +60,6 @@ typedef unsigned long long u64;
 
 /* stub.c: records the failed step, writes the failure line, ends the process. */
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
-
-static long sys3(long nr, u64 a, u64 b, u64 c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
-{
-	long ret;
-	register u64 r10 __asm__("r10") = d;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-	return ret;
-}
 
 struct timespec64 {
 	long long sec, nsec;

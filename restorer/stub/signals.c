@@ -15,9 +15,9 @@
  * kernel delivers queued instances of one real-time signal in the order
  * they were queued.
  */
+#include "syscall.h"
 #include "signals.h"
 
-typedef unsigned long long u64;
 
 #define SYS_getpid 39
 #define SYS_gettid 186
@@ -38,42 +38,6 @@ typedef unsigned long long u64;
  * minutes (FORMAT.md, TIMERS). */
 #define MAX_FILLER_TIMERS (1ULL << 20)
 #define SIGINFO_USER_WORDS 16 /* siginfo_t: 128 bytes; the tail the kernel does not keep is zero */
-
-static long sys0(long nr)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys1(long nr, u64 a)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys2(long nr, u64 a, u64 b)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys3(long nr, u64 a, u64 b, u64 c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
-{
-	long ret;
-	register u64 r10 __asm__("r10") = d;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-	return ret;
-}
 
 long chkpt_queue_signals(const struct chkpt_plan *plan, u64 index, u64 *signo)
 {

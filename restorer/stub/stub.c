@@ -12,9 +12,9 @@
  * from the plan (plan.h).
  */
 #include "plan.h"
+#include "syscall.h"
 #include "signals.h"
 
-typedef unsigned long long u64;
 typedef unsigned int u32;
 
 #define SYS_munmap 11
@@ -113,45 +113,6 @@ struct fpx_sw_bytes {
 long chkpt_clone(u64 flags, u64 stack, u64 ctid, u64 tls, void (*fn)(void *), void *arg);
 void chkpt_final_child(u64 frame_sp, u64 *threads_left, u32 *go) __attribute__((noreturn));
 void chkpt_final_main(u64 unmap_start, u64 unmap_len, u64 frame_sp) __attribute__((noreturn));
-
-static long sys1(long nr, u64 a)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys2(long nr, u64 a, u64 b)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys3(long nr, u64 a, u64 b, u64 c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys6(long nr, u64 a, u64 b, u64 c, u64 d, u64 e, u64 f)
-{
-	long ret;
-	register u64 r10 __asm__("r10") = d;
-	register u64 r8 __asm__("r8") = e;
-	register u64 r9 __asm__("r9") = f;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys4(long nr, u64 a, u64 b, u64 c, u64 d)
-{
-	long ret;
-	register u64 r10 __asm__("r10") = d;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-	return ret;
-}
 
 /* The compiler may emit calls to these for struct copies. */
 void *memcpy(void *dst, const void *src, unsigned long n)
