@@ -6,24 +6,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
 
+/// membar, started with a pipe on stdin, once it waits at wait point 1.
 fn waiting() -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(programs().join("membar"))
-        .args(["--wait-at", "1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn membar");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    for want in ["ready\n", "waiting at 1\n"] {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert_eq!(line, want, "membar did not get to its wait point");
-    }
+    let (child, out, head) = held_at("membar", 1, &[]);
+    assert_eq!(head, "ready\nwaiting at 1\n", "membar did not get to its wait point");
     (child, out)
 }
 
@@ -38,13 +29,7 @@ fn membarrier_registrations_are_restored() {
     let dir = scratch("membar");
     let image = dir.join("saved.ckpt");
     let (mut child, _out) = waiting();
-    let dump = Command::new(writer())
-        .args(["dump", &child.id().to_string(), "-q", "--kill", "-o"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(dump.status.success(), "dump failed: {}", String::from_utf8_lossy(&dump.stderr));
-    child.wait().unwrap();
+    dump_child_kill(&mut child, &image);
     let inspect = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
     let text = String::from_utf8_lossy(&inspect.stdout);
     assert!(!text.contains("membarrier registrations 0x0\n"), "{text}");

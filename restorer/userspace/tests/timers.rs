@@ -8,31 +8,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use common::*;
 
-/// ptimers, started with a pipe on stdin, once it waits at wait point 1.
-fn waiting() -> (Child, BufReader<ChildStdout>, String) {
-    let mut child = Command::new(programs().join("ptimers"))
-        .args(["--wait-at", "1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn ptimers");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut head = String::new();
-    while !head.ends_with("waiting at 1\n") {
-        let n = out.read_line(&mut head).unwrap();
-        assert!(n > 0, "ptimers ended before its wait point: {head}");
-    }
-    (child, out, head)
-}
-
 #[test]
 fn timers_are_restored_with_their_ids_intervals_and_targets() {
-    let (mut child, mut out, head) = waiting();
+    let (mut child, mut out, head) = held_at("ptimers", 1, &[]);
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let mut reference = String::new();
     std::io::Read::read_to_string(&mut out, &mut reference).unwrap();
@@ -40,14 +23,8 @@ fn timers_are_restored_with_their_ids_intervals_and_targets() {
 
     let dir = scratch("ptimers");
     let image = dir.join("saved.ckpt");
-    let (mut child, _out, _) = waiting();
-    let dump = Command::new(writer())
-        .args(["dump", &child.id().to_string(), "-q", "--kill", "-o"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(dump.status.success(), "dump failed: {}", String::from_utf8_lossy(&dump.stderr));
-    child.wait().unwrap();
+    let (mut child, _out, _) = held_at("ptimers", 1, &[]);
+    dump_child_kill(&mut child, &image);
     let inspect = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
     let text = String::from_utf8_lossy(&inspect.stdout);
     assert!(text.contains("timers (5):") && text.contains("posix 3 "), "{text}");

@@ -89,3 +89,41 @@ pub fn run_restorer(image: &Path) -> Command {
     cmd.arg(image);
     cmd
 }
+
+/// `program --wait-at POINT ARGS`, with pipes on stdin and stdout, once it
+/// printed "waiting at POINT"; also what it printed up to there.
+pub fn held_at(
+    program: &str,
+    point: u32,
+    args: &[&str],
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, String) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = Command::new(programs().join(program))
+        .arg("--wait-at")
+        .arg(point.to_string())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut head = String::new();
+    let want = format!("waiting at {point}\n");
+    while !head.ends_with(&want) {
+        let n = out.read_line(&mut head).unwrap();
+        assert!(n > 0, "{program} ended before its wait point: {head}");
+    }
+    (child, out, head)
+}
+
+/// `ckpt-writer dump PID -q --kill -o FILE` of a child; reaps it.
+pub fn dump_child_kill(child: &mut std::process::Child, file: &Path) {
+    let out = Command::new(writer())
+        .args(["dump", &child.id().to_string(), "-q", "--kill", "-o"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    child.wait().unwrap();
+}
