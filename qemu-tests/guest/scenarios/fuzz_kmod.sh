@@ -36,6 +36,16 @@ seed counter 100 counter 110 1000
 seed counter-dynamic 100 counter-dynamic 110 1000
 seed threads8 9 threads8 300 1000
 seed signals 100 signals 110 1000
+# One seed for each kind of file and signal state (FILES, FILE_DATA,
+# EPOLL, PENDING_SIGNALS, TIMERS, membarrier), so mutations reach their
+# checks and the stub's creators.
+mkdir -p /tmp/fz/fdshare-dir
+seed fdshare 1 fdshare /tmp/fz/fdshare-dir
+seed fdevents 1 fdevents
+seed sockpair 1 sockpair
+seed pendsig 1 pendsig
+seed ptimers 1 ptimers
+seed membar 1 membar
 INNER
 must run-as 1000 1000 sh -e /tmp/fz/seeds.sh
 ls /tmp/fz/*.ckpt
