@@ -49,6 +49,31 @@ chkpt_clone:
 	call r12
 	ud2
 
+/*
+ * long chkpt_clone3(args, size, fn, arg)
+ *   rdi   rsi   rdx  rcx
+ * clone3(2); the child starts on args->stack + args->stack_size and runs
+ * fn(arg), never returning from it.
+ */
+	.globl chkpt_clone3
+	.type chkpt_clone3, @function
+chkpt_clone3:
+	push r12
+	push r13
+	mov r12, rdx
+	mov r13, rcx
+	mov eax, 435
+	syscall
+	test rax, rax
+	jz 1f
+	pop r13
+	pop r12
+	ret
+1:	and rsp, -16
+	mov rdi, r13
+	call r12
+	ud2
+
 /* ---------------- final page: stays mapped ---------------- */
 	.section .chkpt_final, "ax"
 	.balign 4096

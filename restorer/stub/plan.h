@@ -208,6 +208,8 @@ struct chkpt_plan {
 	unsigned long long timers_offset;   /* array of struct chkpt_plan_timer from the plan's start */
 	unsigned long long nr_timers;
 	unsigned long long membarrier;      /* membarrier(2) REGISTER_* commands to issue, one bit each */
+	unsigned long long keep_tids;       /* 1: each clone gets its TID at dump (clone3 set_tid; the */
+					    /* restorer checked it may), 0: the kernel picks */
 	struct chkpt_plan_thread threads[];
 };
 

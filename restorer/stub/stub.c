@@ -111,6 +111,13 @@ struct fpx_sw_bytes {
 
 /* Implemented in entry.S. */
 long chkpt_clone(u64 flags, u64 stack, u64 ctid, u64 tls, void (*fn)(void *), void *arg);
+
+/* clone3(2)'s arguments, up to set_tid_size (CLONE_ARGS_SIZE_VER1). */
+struct clone_args {
+	u64 flags, pidfd, child_tid, parent_tid, exit_signal;
+	u64 stack, stack_size, tls, set_tid, set_tid_size;
+};
+long chkpt_clone3(struct clone_args *args, u64 size, void (*fn)(void *), void *arg);
 void chkpt_final_child(u64 frame_sp, u64 *threads_left, u32 *go) __attribute__((noreturn));
 void chkpt_final_main(u64 unmap_start, u64 unmap_len, u64 frame_sp) __attribute__((noreturn));
 
@@ -647,7 +654,20 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		arg->plan = plan;
 		arg->index = i;
 		arg->go = 0;
-		err = chkpt_clone(flags, stack, t->clear_child_tid, t->regs[R_FS_BASE], child_main, arg);
+		if (plan->keep_tids) {
+			/* The thread gets its TID at dump: the restorer checked
+			 * that this process may choose TIDs in its PID namespace. */
+			int tid = (int)t->tid_old;
+			struct clone_args ca = {
+				.flags = flags, .child_tid = t->clear_child_tid,
+				.stack = stack - 64, .stack_size = 64, .tls = t->regs[R_FS_BASE],
+				.set_tid = (u64)&tid, .set_tid_size = 1,
+			};
+
+			err = chkpt_clone3(&ca, sizeof(ca), child_main, arg);
+		} else {
+			err = chkpt_clone(flags, stack, t->clear_child_tid, t->regs[R_FS_BASE], child_main, arg);
+		}
 		if (err < 0)
 			fail(plan, CHKPT_STEP_CLONE_THREAD, i, err);
 	}

@@ -74,8 +74,10 @@ pub mod head {
     pub const TIMERS_OFFSET: usize = NR_SIGNALS + 1;
     pub const NR_TIMERS: usize = TIMERS_OFFSET + 1;
     pub const MEMBARRIER: usize = NR_TIMERS + 1;
+    /// 1: threads are cloned with their TIDs at dump (`set_keep_tids`).
+    pub const KEEP_TIDS: usize = MEMBARRIER + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = MEMBARRIER + 1;
+    pub const THREADS: usize = KEEP_TIDS + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -603,6 +605,23 @@ pub fn set_report(out: &mut [u8], layout: &Layout, fd: Option<u64>, prefix: &[u8
     let cut = prefix.get(..prefix.len().min(REPORT_PREFIX_MAX as usize - 1)).unwrap_or(&[]);
     o.bytes(layout.strings, &[0; REPORT_PREFIX_MAX as usize]);
     o.bytes(layout.strings, cut);
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
+}
+
+/// Whether the stub clones each thread with its TID at dump (clone3
+/// `set_tid`), in a plan `write` made (by default it does not). Only a
+/// restorer that checked this process may choose TIDs in its PID namespace
+/// (and that they are free) sets it: the clone fails after the point of no
+/// return otherwise.
+pub fn set_keep_tids(out: &mut [u8], layout: &Layout, keep: bool) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len {
+        return Err(PlanError::WrongBufferLength);
+    }
+    let mut o = Out { buf: out, oob: false };
+    o.word((head::KEEP_TIDS * 8) as u64, u64::from(keep));
     if o.oob {
         return Err(PlanError::WrongBufferLength);
     }

@@ -42,7 +42,7 @@ fn word_offsets_match_plan_h() {
         ("files_offset", head::FILES_OFFSET), ("nr_files", head::NR_FILES),
         ("links_offset", head::LINKS_OFFSET), ("nr_links", head::NR_LINKS),
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
-        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER),
+        ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -330,6 +330,33 @@ fn the_failure_line_is_set_by_the_restorer() {
     assert_eq!(cstr(&plan, word(&plan, (head::REPORT_PREFIX_OFFSET * 8) as u64)), &long[..REPORT_PREFIX_MAX as usize - 1]);
     assert_eq!(cstr(&plan, word(&plan, (head::COMM_OFFSET * 8) as u64)), comm, "the next string is intact");
     assert_eq!(set_report(&mut plan[8..], &lay, None, b""), Err(PlanError::WrongBufferLength));
+}
+
+/// TIDs are the kernel's unless the restorer asks for the recorded ones
+/// (it checked this process may choose them).
+#[test]
+fn threads_keep_their_tids_only_when_the_restorer_asks() {
+    let bytes = sample_image();
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10000, stub: 0x10000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    assert_eq!(word(&plan, (head::KEEP_TIDS * 8) as u64), 0);
+    set_keep_tids(&mut plan, &lay, true).unwrap();
+    assert_eq!(word(&plan, (head::KEEP_TIDS * 8) as u64), 1);
+    // Slots are leader first; each carries its thread's TID at dump.
+    let mut in_plan: Vec<u64> = (0..lay.nr_threads as usize)
+        .map(|i| word(&plan, ((head::THREADS + i * thread::WORDS + thread::TID_OLD) * 8) as u64))
+        .collect();
+    let mut recorded: Vec<u64> = img.threads().map(|t| u64::from(t.state.tid)).collect();
+    assert_eq!(in_plan[0], u64::from(img.process.pid), "the leader's TID is the PID");
+    in_plan.sort_unstable();
+    recorded.sort_unstable();
+    assert_eq!(in_plan, recorded);
+    set_keep_tids(&mut plan, &lay, false).unwrap();
+    assert_eq!(word(&plan, (head::KEEP_TIDS * 8) as u64), 0);
+    assert_eq!(set_keep_tids(&mut plan[8..], &lay, true), Err(PlanError::WrongBufferLength));
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod host;
 mod image;
 mod mm;
 mod ops;
+mod pidns;
 mod stream;
 
 use std::fs::File;
@@ -88,6 +89,10 @@ fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
     let mut host = UserHost { image_file: &loaded.file, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
     let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
     let UserHost { files: mapped, file_of, .. } = host;
+    // From here on in the process that is restored: the caller, or its
+    // child with the PID at dump when the caller is a PID namespace's init.
+    let tids: Vec<u32> = image.threads().map(|t| t.state.tid).filter(|&t| t != image.process.pid).collect();
+    let keep_tids = pidns::arrange(image.process.pid, &tids);
 
     let image_fd = loaded.file.as_raw_fd() as u64;
     let file_fds: Vec<u64> = mapped.iter().map(|f| f.as_raw_fd() as u64).collect();
@@ -122,6 +127,7 @@ fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
     ops.extend(region_ops);
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
+    restore_plan::set_keep_tids(plan, &layout, keep_tids)?;
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
     // CONFIG_CHECKPOINT_RESTORE, or an LSM) on any machine.
