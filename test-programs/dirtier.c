@@ -5,7 +5,7 @@
  * array, written after the page): the state a migration must carry over
  * exactly, and which the program checks itself.
  *
- * Prints "ready pages=N", then wait point 1 (main thread blocked on stdin
+ * Prints "ready", then wait point 1 (main thread blocked on stdin
  * while the writer runs on: the test migrates it there). On the go line
  * the writer is stopped and joined (it finishes the page it is writing),
  * every page is checked against gen[] and the generations against the
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		printf("FAIL: pthread_create\n");
 		return 1;
 	}
-	printf("ready pages=%ld\n", pages);
+	printf("ready\n");
 	wait_point(1);
 	atomic_store(&stop, 1);
 	pthread_join(t, NULL);

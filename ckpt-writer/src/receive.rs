@@ -117,6 +117,7 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             wire::send_error(&mut out, &e);
+            linger(out);
             return Err(e);
         }
     };
@@ -131,6 +132,27 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
         return exec(plan);
     }
     Ok(())
+}
+
+/// After an ERROR: stop sending, then read and drop what the peer still
+/// sends (at most 16 MiB, during at most a second), so that closing does not
+/// reset the connection and destroy the ERROR before the peer reads it.
+fn linger(out: BufWriter<TcpStream>) {
+    let Ok(mut s) = out.into_inner() else { return };
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut left = 16usize << 20;
+    while left > 0 {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() || s.set_read_timeout(Some(wait)).is_err() {
+            return;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 fn receive(
