@@ -112,7 +112,6 @@ fn a_writing_process_is_migrated_and_run_by_the_receiver() {
     assert!(ok, "restored run failed: {stdout}\n{err}");
     let lines: Vec<String> = stdout.lines().map(String::from).collect();
     assert_eq!(lines.last(), want.last(), "restored output {lines:?}, uninterrupted {want:?}");
-    assert!(err.contains("writes checked"), "{err}");
     // The image stays, complete and valid.
     let v = run_ckpt(&["verify", image.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
