@@ -218,7 +218,9 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     wire::flush(&mut s.out)?;
 
     // 4. Two-step commit.
+    let sent_at = Instant::now();
     expect(input, Kind::Ready)?;
+    let receiver_wrote = sent_at.elapsed();
     wire::write_frame(&mut s.out, Kind::Commit, &[])?;
     wire::flush(&mut s.out)?;
     expect(input, Kind::Done)?;
@@ -247,6 +249,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             "tracked_mappings": tracked.0,
             "untracked_mappings": tracked.1,
             "downtime_ms": downtime.as_secs_f64() * 1e3,
+            "receiver_write_ms": receiver_wrote.as_secs_f64() * 1e3,
             "total_ms": total.as_secs_f64() * 1e3,
         });
         println!("{v}");
