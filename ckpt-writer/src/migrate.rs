@@ -109,7 +109,7 @@ impl Sender {
 pub fn run(plan: &MigratePlan) -> Result<()> {
     let pid = plan.pid;
     check_target(pid)?;
-    let stream = TcpStream::connect(&plan.to).map_err(|e| Error::sys(format!("connecting to {}", plan.to), e))?;
+    let stream = TcpStream::connect(&plan.to).map_err(|e| Error::Peer(format!("cannot connect to {}: {e}", plan.to)))?;
     let _ = stream.set_nodelay(true);
     stream.set_read_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;
     stream.set_write_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;

@@ -213,10 +213,7 @@ fn receive(
     wire::write_frame(out, Kind::Done, &[])?;
     wire::flush(out)?;
     let h = wire::read_header(input, &[Kind::SourceDone]).map_err(|e| {
-        Error::sys(
-            format!("the image is in place at {}, but the source did not confirm its end", plan.output.display()),
-            std::io::Error::other(e.to_string()),
-        )
+        Error::Peer(format!("the image is in place at {}, but the source did not confirm its end ({e})", plan.output.display()))
     })?;
     let b = wire::read_payload(input, h.len)?;
     let source = match b[0] {

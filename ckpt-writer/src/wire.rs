@@ -89,7 +89,7 @@ impl Kind {
 
 /// A protocol violation by the peer.
 pub fn bad_peer(why: impl Into<String>) -> Error {
-    Error::sys("migration peer", io::Error::new(io::ErrorKind::InvalidData, why.into()))
+    Error::Peer(format!("bad input from the peer: {}", why.into()))
 }
 
 fn lost(e: io::Error) -> Error {
@@ -98,7 +98,7 @@ fn lost(e: io::Error) -> Error {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "no data from the peer in time".to_string(),
         _ => "the connection failed".to_string(),
     };
-    Error::sys(format!("migration: {what}"), e)
+    Error::Peer(format!("{what}: {e}"))
 }
 
 /// A frame header read; its payload is read next by the caller.
@@ -186,7 +186,7 @@ pub fn check_hello(b: &[u8]) -> Result<()> {
 /// Reads an ERROR frame's text (after its header) and turns it into an error.
 pub fn peer_error(r: &mut impl Read, len: u32) -> Error {
     match read_payload(r, len) {
-        Ok(b) => Error::sys("migration: the receiver failed", io::Error::other(String::from_utf8_lossy(&b).into_owned())),
+        Ok(b) => Error::Peer(format!("the peer failed: {}", String::from_utf8_lossy(&b))),
         Err(e) => e,
     }
 }

@@ -51,10 +51,10 @@ fn receiver(image: &Path, extra: &[&str], stdout: Stdio) -> Recv {
 }
 
 impl Recv {
-    /// Waits for it to exit; returns whether it succeeded and its stderr.
-    fn finish(mut self) -> (bool, String) {
-        let ok = self.child.wait().unwrap().success();
-        (ok, self.lines.iter().collect::<Vec<_>>().join("\n"))
+    /// Waits for it to exit; returns its exit status and its stderr.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        (status, self.lines.iter().collect::<Vec<_>>().join("\n"))
     }
 }
 
@@ -108,8 +108,8 @@ fn a_writing_process_is_migrated_and_run_by_the_receiver() {
     let mut stdout = String::new();
     let mut recv = recv;
     recv.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let (ok, err) = recv.finish();
-    assert!(ok, "restored run failed: {stdout}\n{err}");
+    let (status, err) = recv.finish();
+    assert!(status.success(), "restored run failed: {stdout}\n{err}");
     let lines: Vec<String> = stdout.lines().map(String::from).collect();
     assert_eq!(lines.last(), want.last(), "restored output {lines:?}, uninterrupted {want:?}");
     // The image stays, complete and valid.
@@ -188,7 +188,7 @@ fn a_connection_broken_at_any_point_leaves_the_source_running() {
         let out = migrate(target.pid(), &addr, &[]);
         fake.join().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{cut:?}: migrate succeeded: {err}");
+        assert_eq!(out.status.code(), Some(8), "{cut:?}: migrate: {err}");
         assert!(err.contains(said), "{cut:?}: {err} does not say {said:?}");
         untouched(target.pid());
         // Its memory is whole: it checks every page and ends as an
@@ -218,8 +218,8 @@ fn a_source_that_dies_mid_stream_leaves_no_image() {
     wait_for_receiver_bytes(recv.child.id() as i32, 1 << 20);
     m.kill().unwrap();
     m.wait().unwrap();
-    let (ok, err) = recv.finish();
-    assert!(!ok, "the receiver succeeded: {err}");
+    let (status, err) = recv.finish();
+    assert_eq!(status.code(), Some(8), "the receiver: {err}");
     assert!(err.contains("connection closed") || err.contains("connection failed"), "{err}");
     assert!(files_in(&dir).is_empty(), "left behind: {:?}", files_in(&dir));
     // The dead migrate's tracking went with it.
@@ -285,8 +285,8 @@ fn a_hostile_sender_gets_a_clean_error_and_leaves_no_image() {
         let _ = s.shutdown(std::net::Shutdown::Write);
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer);
-        let (ok, err) = recv.finish();
-        assert!(!ok, "{name}: accepted");
+        let (status, err) = recv.finish();
+        assert_eq!(status.code(), Some(8), "{name}: {err}");
         assert!(err.contains(said), "{name}: {err} does not say {said:?}");
         // The peer is told why, in an ERROR frame.
         assert_eq!(answer.first(), Some(&18u8), "{name}: answer {answer:?}");
