@@ -130,9 +130,13 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     let mut st = Stats::default();
     let mut sent: HashSet<u64> = HashSet::new();
 
-    // 1. Start tracking writes.
+    // 1. Start tracking writes (not for a stop-and-copy migration,
+    // `--max-rounds 0`, which takes the same path as a kernel without
+    // tracking).
     let mut tracked = (0, 0);
-    let tracker = {
+    let tracker = if plan.max_rounds == 0 {
+        Err("--max-rounds 0".to_string())
+    } else {
         let t0 = Instant::now();
         let mut frozen = Frozen::freeze(pid)?;
         let mappings = list_mappings(pid)?;
@@ -166,7 +170,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             }
         }
         Err(why) => {
-            if !plan.quiet {
+            if !plan.quiet && plan.max_rounds > 0 {
                 eprintln!("ckpt-writer: no write tracking ({why}); all memory is sent while the process is frozen");
             }
         }
