@@ -62,7 +62,7 @@ impl Store {
                         self.max_pages * PAGE
                     )));
                 }
-                if s % CHUNK_PAGES == 0 {
+                if s.is_multiple_of(CHUNK_PAGES) {
                     self.chunks.push(vec![0u8; CHUNK_PAGES * PAGE as usize]);
                 }
                 self.index.insert(addr, s as u32);
