@@ -21,7 +21,7 @@ GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/gu
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images $(CURDIR)/target/release/ckpt-restore
 
 .PHONY: all deps kernel kmod stub userspace restorer bench-userspace bench-restore-userspace programs guest-bins warn-selftest initramfs \
-        test unit-test guest-test demo bench bench-dump bench-restore fuzz fuzz-kmod clean
+        test unit-test guest-test demo bench bench-dump bench-migrate bench-restore fuzz fuzz-kmod clean
 
 all: kmod userspace
 
@@ -92,13 +92,18 @@ demo: deps initramfs
 # for 64/256/1024 MiB next to a plain process_vm_readv copy, and (in the
 # guest) restore latency for 1 MiB and 256 MiB images next to execve of a
 # static ELF of the same memory size, each pair in one run.
-bench: deps bench-restore bench-userspace bench-restore-userspace bench-dump
+bench: deps bench-restore bench-userspace bench-restore-userspace bench-dump bench-migrate
 	$(CARGO) bench -p image-format
 
 # Dump throughput against a bare process_vm_readv copy (tmpfs and disk),
 # downtime frozen and with --cow, CRIU beside them when installed; one run.
 bench-dump:
 	$(CARGO) bench -p ckpt-writer --bench dump
+
+# Live migration over loopback of a 1 GiB process writing 10 and 100 MiB/s:
+# downtime, total time, rounds, bytes; stop-and-copy beside it (root).
+bench-migrate:
+	$(CARGO) bench -p ckpt-writer --bench migrate
 
 bench-restore: initramfs
 	CKPT_KERNEL=$(KDIR_PATH)/arch/x86/boot/bzImage CKPT_INITRAMFS=$(BUILD)/initramfs.cpio \

@@ -68,6 +68,64 @@ enum Command {
         #[command(subcommand)]
         action: crate::binfmt_misc::Action,
     },
+    /// Live-migrate a process to `ckpt-writer receive`: memory is sent in
+    /// rounds while it runs, then a short freeze sends its state and the
+    /// last written pages; it is killed once the receiver holds the image.
+    Migrate {
+        /// Process to migrate.
+        pid: i32,
+        /// Receiver address, HOST:PORT.
+        #[arg(long)]
+        to: String,
+        /// Leave the process stopped (SIGSTOP) instead of killing it.
+        #[arg(long, conflicts_with = "leave_running")]
+        leave_stopped: bool,
+        /// Let the process run on instead of killing it (a copy, not a move).
+        #[arg(long)]
+        leave_running: bool,
+        /// Record unsupported file descriptors as closed instead of failing.
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// At most this many rounds while the process runs.
+        #[arg(long, default_value_t = 12)]
+        max_rounds: u32,
+        /// Freeze once a round finds at most this many written pages.
+        #[arg(long, default_value_t = 256)]
+        stop_below: u64,
+        /// Seconds to wait for the receiver before giving up.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Print the figures (rounds, pages, bytes, downtime) as one JSON line on stdout.
+        #[arg(long)]
+        json: bool,
+        /// No summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Receive a migration (`ckpt-writer migrate`) into an image file.
+    Receive {
+        /// [ADDR:]PORT to listen on (a bare port: every IPv4 address; 0: any free port).
+        #[arg(long)]
+        listen: String,
+        /// Image file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Execute the image once the source is gone (in place of the receiver).
+        #[arg(long)]
+        run: bool,
+        /// With --run: restore with this restorer (ckpt-restore) instead of executing the image.
+        #[arg(long, requires = "run")]
+        restorer: Option<PathBuf>,
+        /// Most memory the received pages may take, in MiB (default: half of RAM).
+        #[arg(long)]
+        max_memory_mib: Option<u64>,
+        /// Seconds to wait for the sender before giving up.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// No summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 impl Cli {
@@ -92,6 +150,55 @@ impl Cli {
             Command::Verify { file } => Plan::Verify { file },
             Command::ToCore { image, output } => Plan::ToCore { image, output },
             Command::BinfmtMisc { action } => Plan::BinfmtMisc(action),
+            Command::Migrate { pid, to, leave_stopped, leave_running, allow_unsupported, max_rounds, stop_below, timeout, json, quiet } => {
+                if pid <= 0 || pid == std::process::id() as i32 {
+                    return Err(Error::Usage(format!("cannot migrate pid {pid}")));
+                }
+                if timeout == 0 {
+                    return Err(Error::Usage("--timeout must be at least 1 second".into()));
+                }
+                let after = match (leave_stopped, leave_running) {
+                    (true, _) => crate::migrate::After::LeaveStopped,
+                    (_, true) => crate::migrate::After::LeaveRunning,
+                    _ => crate::migrate::After::Kill,
+                };
+                Plan::Migrate(crate::migrate::MigratePlan {
+                    pid,
+                    to,
+                    after,
+                    allow_unsupported,
+                    quiet,
+                    json,
+                    max_rounds,
+                    stop_below,
+                    timeout: std::time::Duration::from_secs(timeout),
+                })
+            }
+            Command::Receive { listen, output, run, restorer, max_memory_mib, timeout, quiet } => {
+                if timeout == 0 {
+                    return Err(Error::Usage("--timeout must be at least 1 second".into()));
+                }
+                let max_memory = match max_memory_mib {
+                    Some(m) => m.checked_mul(1 << 20).ok_or_else(|| Error::Usage(format!("--max-memory-mib {m} is too large")))?,
+                    None => half_of_ram(),
+                };
+                Plan::Receive(crate::receive::ReceivePlan {
+                    listen,
+                    output,
+                    run,
+                    restorer,
+                    max_memory,
+                    timeout: std::time::Duration::from_secs(timeout),
+                    quiet,
+                })
+            }
         })
     }
+}
+
+/// Half of the machine's RAM, the receiver's default memory bound.
+fn half_of_ram() -> u64 {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages.max(0) as u64).saturating_mul(size.max(0) as u64) / 2
 }

@@ -21,6 +21,8 @@ pub mod exit {
     pub const TARGET_GONE: i32 = 6;
     /// The image is invalid (inspect, verify).
     pub const BAD_IMAGE: i32 = 7;
+    /// Migration: the connection failed or the peer broke the protocol.
+    pub const PEER: i32 = 8;
 }
 
 /// Everything that can go wrong, each with the context a person needs.
@@ -48,6 +50,9 @@ pub enum Error {
     BadImage { path: String, reason: String },
     /// Any other system call failure, with what we were doing.
     Sys { what: String, source: io::Error },
+    /// Migration (wire.rs): the connection failed, timed out or closed, or
+    /// the peer sent what the protocol does not allow, or reported an error.
+    Peer(String),
 }
 
 /// Result with the crate's error type.
@@ -68,6 +73,7 @@ impl Error {
             Error::Output { .. } => exit::OUTPUT,
             Error::BadImage { .. } => exit::BAD_IMAGE,
             Error::Sys { .. } => exit::INTERNAL,
+            Error::Peer(_) => exit::PEER,
         }
     }
 
@@ -100,6 +106,7 @@ impl fmt::Display for Error {
             Error::Output { path, source } => write!(f, "cannot write {path}: {source}"),
             Error::BadImage { path, reason } => write!(f, "{path}: invalid image: {reason}"),
             Error::Sys { what, source } => write!(f, "{what}: {source}"),
+            Error::Peer(m) => write!(f, "migration: {m}"),
         }
     }
 }

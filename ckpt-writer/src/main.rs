@@ -7,6 +7,7 @@ mod cli;
 mod core_file;
 mod cow;
 mod crc;
+mod dirty;
 mod dump;
 mod encode;
 mod error;
@@ -19,14 +20,17 @@ mod freeze;
 mod inject;
 mod inspect;
 mod memory;
+mod migrate;
 mod plan;
 mod process;
+mod receive;
 mod regs;
 mod restored;
 mod signals;
 mod timers;
 mod snapshot;
 mod wait;
+mod wire;
 mod write;
 
 use clap::Parser;
@@ -45,6 +49,8 @@ fn main() {
         }
         plan::Plan::ToCore { image, output } => core_file::run(&image, &output),
         plan::Plan::BinfmtMisc(action) => binfmt_misc::run(&action),
+        plan::Plan::Migrate(p) => migrate::run(&p),
+        plan::Plan::Receive(p) => receive::run(&p),
     });
     if let Err(e) = result {
         eprintln!("ckpt-writer: {e}");

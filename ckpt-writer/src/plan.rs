@@ -15,6 +15,10 @@ pub enum Plan {
     ToCore { image: PathBuf, output: PathBuf },
     /// Register, unregister or show the binfmt_misc entry.
     BinfmtMisc(crate::binfmt_misc::Action),
+    /// Pre-copy migration to a receiver.
+    Migrate(crate::migrate::MigratePlan),
+    /// Receive a migration into an image.
+    Receive(crate::receive::ReceivePlan),
 }
 
 /// Where the image goes.

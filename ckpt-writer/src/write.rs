@@ -89,6 +89,19 @@ impl Sink {
         &mut self.out
     }
 
+    /// Whether the output is a file written under a temporary name.
+    pub fn is_file(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Flushes what is buffered and names the temporary file, so that
+    /// it can be read back before `commit` (migrate's receiver verifies).
+    pub fn flushed_file(&mut self) -> Result<Option<PathBuf>> {
+        let name = self.name();
+        self.out.flush().map_err(|e| Error::output(&name, e))?;
+        Ok(self.file.as_ref().map(|(tmp, _, _)| tmp.clone()))
+    }
+
     /// Flushes; for a file also fsyncs, sets mode 0755, renames into place
     /// and fsyncs the directory.
     pub fn commit(mut self) -> Result<()> {
