@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer,
+    SigAction, ThreadState, Timer, Lock,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -74,6 +74,8 @@ pub struct ImageDesc {
     pub pending_signals: Vec<PendingSignal>,
     /// Timers: armed itimers, then POSIX timers by id.
     pub timers: Vec<Timer>,
+    /// File locks held at dump, sorted by fd, kind and start.
+    pub locks: Vec<Lock>,
 }
 
 /// Process-wide state.
@@ -289,6 +291,7 @@ impl ImageDesc {
                 .collect(),
             pending_signals: img.pending_signals().collect(),
             timers: img.timers().collect(),
+            locks: img.locks().collect(),
         }
     }
 }

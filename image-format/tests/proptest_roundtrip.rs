@@ -297,6 +297,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     files: Vec::new(),
                     pending_signals: Vec::new(),
                     timers: Vec::new(),
+                    locks: Vec::new(),
                 }
             },
         )

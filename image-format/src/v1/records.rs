@@ -584,3 +584,38 @@ pub mod membarrier {
     /// All of them.
     pub const KNOWN: u32 = GLOBAL_EXPEDITED | PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE | PRIVATE_EXPEDITED_RSEQ;
 }
+
+code_enum! {
+    /// Which kind of file lock a LOCKS record describes.
+    pub enum LockKind {
+        /// flock(2): held by the open file description.
+        Flock = 0,
+        /// A POSIX record lock (fcntl F_SETLK): held by the process.
+        Posix = 1,
+        /// An open file description lock (fcntl F_OFD_SETLK).
+        Ofd = 2,
+    }
+}
+
+record! {
+    /// One file lock the process held at dump, taken again at restore
+    /// through `fd`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Lock = LockWire[32] {
+        /// The fd it is taken through (an FDS record, reopened or shared).
+        pub fd: u32,
+        /// flock, POSIX or OFD.
+        pub kind: LockKind,
+        /// 1: a write (exclusive) lock; 0: a read (shared) lock.
+        pub write: u32,
+        reserved _12: 4,
+        /// First byte locked (0 for flock).
+        pub start: u64,
+        /// Bytes locked; 0: to the end of the file, however long it grows
+        /// (0 for flock).
+        pub len: u64,
+    }
+}
+
+/// Size of a LOCKS record.
+pub const LOCK_SIZE: usize = size_of::<LockWire>();
