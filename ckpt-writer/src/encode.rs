@@ -144,5 +144,6 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         files: snap.files.clone(),
         pending_signals: crate::signals::describe(&snap.pending_signals),
         timers: snap.timers.clone(),
+        locks: snap.locks.clone(),
     }
 }

@@ -177,6 +177,9 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "kind": format!("{:?}", t.kind), "id": t.id, "clock": t.clock, "notify": t.notify, "signo": t.signo,
             "tid": t.tid, "value": t.value, "interval_ns": t.interval_ns, "remaining_ns": t.remaining_ns, "overrun": t.overrun,
         })).collect::<Vec<_>>(),
+        "locks": d.locks.iter().map(|l| json!({
+            "fd": l.fd, "kind": format!("{:?}", l.kind), "write": l.write != 0, "start": l.start, "len": l.len,
+        })).collect::<Vec<_>>(),
         "pending_signals": d.pending_signals.iter().map(|p| {
             let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
             json!({
@@ -238,6 +241,15 @@ fn print_text(d: &ImageDesc, file_len: u64) {
             ),
             k => println!("  {k:?}: interval {:.3} ms, left {:.3} ms", ms(t.interval_ns), ms(t.remaining_ns)),
         }
+    }
+    println!("file locks ({}):", d.locks.len());
+    for l in &d.locks {
+        let range = match (l.kind, l.len) {
+            (image_format::LockKind::Flock, _) => "whole file".to_string(),
+            (_, 0) => format!("bytes {}-EOF", l.start),
+            (_, n) => format!("bytes {}-{}", l.start, l.start + (n - 1)),
+        };
+        println!("  fd {:>4} {:<5} {:<5} {range}", l.fd, format!("{:?}", l.kind), if l.write != 0 { "write" } else { "read" });
     }
     println!("pending signals ({}):", d.pending_signals.len());
     for p in &d.pending_signals {

@@ -18,6 +18,7 @@ mod fds_unix;
 mod freeze;
 mod inject;
 mod inspect;
+mod locks;
 mod memory;
 mod plan;
 mod process;

@@ -195,6 +195,7 @@ mod tests {
             files: Vec::new(),
             pending_signals: Vec::new(),
             timers: Vec::new(),
+            locks: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

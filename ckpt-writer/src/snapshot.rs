@@ -197,6 +197,8 @@ pub struct Snapshot {
     pub pending_signals: Vec<crate::signals::Pending>,
     /// Armed itimers, then POSIX timers by id.
     pub timers: Vec<image_format::Timer>,
+    /// File locks, sorted by fd, kind and start.
+    pub locks: Vec<image_format::Lock>,
 }
 
 impl Snapshot {
