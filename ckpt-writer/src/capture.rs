@@ -101,6 +101,12 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
     let mappings = list_mappings(pid)?;
     let mut fd_table = read_fds(pid, allow_unsupported)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
+    if process.cwd_removed {
+        fd_table.notes.push(format!(
+            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
+            String::from_utf8_lossy(&process.cwd)
+        ));
+    }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     Ok((Snapshot {

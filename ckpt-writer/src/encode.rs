@@ -85,6 +85,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             mm: p.mm,
             rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
             membarrier: p.membarrier,
+            cwd_removed: p.cwd_removed,
         },
         auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),
         threads: snap

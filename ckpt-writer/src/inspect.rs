@@ -198,7 +198,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     let p = &d.process;
     println!("image: {file_len} bytes, dumped on Linux {} at {}.{:09}", s(&d.kernel_release), d.dump_time_sec, d.dump_time_nsec);
     println!("process {} ({}), exe {} (dev {:#x} ino {} size {})", p.pid, s(&p.comm), s(&p.exe_path), p.exe_id.dev, p.exe_id.ino, p.exe_id.size);
-    println!("  cwd {}  umask {:04o}  personality {:#x}  xcr0 {:#x}  xsave {} bytes", s(&p.cwd), p.umask, p.personality, p.xcr0, p.xsave_size);
+    println!("  cwd {}{}  umask {:04o}  personality {:#x}  xcr0 {:#x}  xsave {} bytes", s(&p.cwd), if p.cwd_removed { " (removed before the dump)" } else { "" }, p.umask, p.personality, p.xcr0, p.xsave_size);
     let m = &p.mm;
     println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
     println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());

@@ -173,6 +173,7 @@ mod tests {
                 mm: MmLayout::default(),
                 rlimits: [Rlimit { cur: 1, max: 1 }; 16],
                 membarrier: 0,
+                cwd_removed: false,
             },
             auxv: Vec::new(),
             threads: vec![ThreadDesc {

@@ -30,6 +30,8 @@ pub struct ProcessState {
     pub exe_path: Vec<u8>,
     pub exe_id: FileIdent,
     pub cwd: Vec<u8>,
+    /// The working directory had been removed.
+    pub cwd_removed: bool,
     pub umask: u32,
     pub personality: u32,
     /// mm_struct layout fields from /proc/PID/stat plus the current brk.

@@ -105,6 +105,8 @@ pub struct ProcessDesc {
     pub rlimits: [Rlimit; 16],
     /// membarrier registrations (`records::membarrier` bits).
     pub membarrier: u32,
+    /// The working directory had been removed before the dump.
+    pub cwd_removed: bool,
 }
 
 /// One thread.
@@ -232,6 +234,7 @@ impl ImageDesc {
                 mm: p.mm,
                 rlimits: p.rlimits,
                 membarrier: p.membarrier,
+                cwd_removed: p.cwd_removed != 0,
             },
             auxv: img.auxv().collect(),
             threads: img

@@ -203,6 +203,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         mm: p.mm,
         rlimits: p.rlimits,
         membarrier: p.membarrier,
+        cwd_removed: u32::from(p.cwd_removed),
     };
     let mut regions = Vec::with_capacity(desc.regions.len());
     let mut run_total = 0u32;

@@ -245,16 +245,18 @@ fn cases() -> Vec<Case> {
             d.process.comm = ByteString(vec![b'c'; 16])
         }),
         // Process.
-        bytes("reserved-not-zero", |b| {
-            (
-                {
-                    let o = record_at(b, k::PROCESS, 0) + 445;
-                    b[o] = 1
-                },
-                reseal(b),
-            )
-                .1
-        }),
+        // PROCESS bytes 444..448, reserved once, are now cwd_removed: the
+        // reserved word of a LOCKS record instead.
+        (
+            "reserved-not-zero",
+            Box::new(|| {
+                let mut b = build(&with_locks());
+                let r = record_at(&b, k::LOCKS, 0);
+                b[r + 13] = 1;
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         desc("bad-pid", |d| d.process.pid = 0),
         desc("bad-umask", |d| d.process.umask = 0o1000),
         desc("bad-rlimit", |d| {
@@ -606,6 +608,16 @@ fn cases() -> Vec<Case> {
             }),
         ),
         desc("bad-membarrier", |d| d.process.membarrier = 1 << 3),
+        (
+            "bad-cwd-removed",
+            Box::new(|| {
+                let mut b = build(&sample());
+                let r = record_at(&b, k::PROCESS, 0);
+                wr32(&mut b, r + 444, 2);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         // Timers.
         (
             "unknown-timer-kind",

@@ -263,6 +263,8 @@ format_errors! {
         "File lock on an fd that has no FDS record, or one inherited from the caller or left closed.",
     LocksUnsortedOrDuplicate = "locks-unsorted-or-duplicate":
         "File locks not sorted by fd, kind and start (covers duplicates).",
+    BadCwdRemoved = "bad-cwd-removed":
+        "The working directory's removed flag is neither 0 nor 1.",
 }
 
 /// Result type of every fallible function in this module.

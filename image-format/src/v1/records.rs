@@ -123,7 +123,10 @@ record! {
         /// mask of REGISTER_* commands); 0: none, or the dumping kernel
         /// could not tell (before 6.3).
         pub membarrier: u32,
-        reserved _444: 4,
+        /// 1: the working directory had been removed (rmdir) before the
+        /// dump; `cwd` is the path it had. Both restorers refuse such an
+        /// image (`cwd-removed`). 0: it existed.
+        pub cwd_removed: u32,
     }
 }
 

@@ -206,6 +206,7 @@ pub fn sample() -> ImageDesc {
             },
             rlimits,
             membarrier: 0,
+            cwd_removed: false,
         },
         auxv: vec![
             AuxvEntry {

@@ -230,6 +230,14 @@ fn a_missing_or_forbidden_working_directory_is_refused_before_anything_changes()
         let r = refused(&desc, &mut host);
         assert_eq!((r.reason, r.errno, r.detail), (reason, errno, Detail::Cwd));
     }
+    // One removed before the dump is refused whatever is at its path now
+    // (the scripted host would let it be entered).
+    let mut d = restorable();
+    d.process.cwd_removed = true;
+    let mut host = Scripted::permissive(&d);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.errno, r.detail), (Reason::CwdRemoved, errno::ENOENT, Detail::Cwd));
+    assert_eq!(Reason::CwdRemoved.name(), "cwd-removed");
     // An image without a working directory is not checked.
     let mut d = restorable();
     d.process.cwd = "".into();
