@@ -119,7 +119,8 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 end: r.end,
                 prot: (r.read as u32 * prot::READ) | (r.write as u32 * prot::WRITE) | (r.exec as u32 * prot::EXEC),
                 kind: region_kind(r.kind),
-                flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON),
+                flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON)
+                    | (r.may_write as u32 * region_flags::MAY_WRITE),
                 path: ByteString(r.path.clone()),
                 file_offset: r.file_offset,
                 file_id: file_id(&r.file_id),

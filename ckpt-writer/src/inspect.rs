@@ -221,7 +221,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     for r in &d.regions {
         let stored: u64 = r.runs.iter().map(|x| x.page_count).sum();
         println!("  {:#014x}-{:#014x} {} {:<10} {:>8}/{:<8} pages stored {}{}", r.start, r.end, prot_str(r.prot), format!("{:?}", r.kind),
-            stored, (r.end - r.start) / 4096, if r.flags & 1 != 0 { "shared " } else { "" }, s(&r.path));
+            stored, (r.end - r.start) / 4096, match r.flags & 5 { 5 => "shared may-write ", 1 => "shared ", _ => "" }, s(&r.path));
     }
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {

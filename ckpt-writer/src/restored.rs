@@ -141,6 +141,7 @@ mod tests {
             exec: false,
             shared: false,
             shared_anon: false,
+            may_write: false,
             kind,
             path: Vec::new(),
             file_offset: 0,

@@ -126,6 +126,8 @@ pub struct Region {
     pub shared: bool,
     /// MAP_SHARED|MAP_ANONYMOUS (shmem): all its pages are stored.
     pub shared_anon: bool,
+    /// A shared file mapping with VM_MAYWRITE (smaps "mw").
+    pub may_write: bool,
     pub kind: RegionKind,
     pub path: Vec<u8>,
     pub file_offset: u64,

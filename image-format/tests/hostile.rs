@@ -325,7 +325,12 @@ fn cases() -> Vec<Case> {
             )
                 .1
         }),
-        desc("unknown-region-flags", |d| d.regions[3].flags = 4),
+        desc("unknown-region-flags", |d| d.regions[3].flags = 8),
+        // MAY_WRITE: shared file mappings only (regions[0] is a private file one).
+        desc("inconsistent-region-flags", |d| d.regions[0].flags = region_flags::MAY_WRITE),
+        desc("inconsistent-region-flags", |d| {
+            d.regions[3].flags = region_flags::SHARED | region_flags::SHARED_ANON | region_flags::MAY_WRITE
+        }),
         desc("inconsistent-region-flags", |d| {
             d.regions[3].flags = region_flags::SHARED_ANON
         }),

@@ -290,6 +290,9 @@ impl<'a> Metadata<'a> {
             if r.flags & region_flags::SHARED_ANON != 0 && (!shared || r.kind != RegionKind::Anon) {
                 return Err(FormatError::InconsistentRegionFlags);
             }
+            if r.flags & region_flags::MAY_WRITE != 0 && (!shared || r.kind != RegionKind::File) {
+                return Err(FormatError::InconsistentRegionFlags);
+            }
             match r.kind {
                 RegionKind::File | RegionKind::SysvShm => check_path(self.strings, r.path)?,
                 _ => {

@@ -203,8 +203,13 @@ pub mod region_flags {
     pub const SHARED: u32 = 1;
     /// Shared anonymous memory (shmem-backed; requires SHARED and kind Anon).
     pub const SHARED_ANON: u32 = 2;
+    /// A shared file mapping the process may make writable (VM_MAYWRITE:
+    /// its file was open for writing), whatever its protection now; the
+    /// restorer opens the file read-write for it (requires SHARED and kind
+    /// File).
+    pub const MAY_WRITE: u32 = 4;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = SHARED | SHARED_ANON;
+    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE;
 }
 
 record! {

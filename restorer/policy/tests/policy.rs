@@ -426,6 +426,29 @@ fn a_writable_shared_file_mapping_gets_its_own_read_write_open() {
     assert!(host.opened.iter().all(|(_, f)| f & 0o4000 != 0), "no open blocks (O_NONBLOCK)");
 }
 
+/// A read-only shared file mapping whose file was open for writing
+/// (MAY_WRITE) gets a read-write open too, so that a later
+/// mprotect(PROT_WRITE) works as it did; one without stays read-only.
+#[test]
+fn a_read_only_shared_mapping_that_may_write_gets_a_read_write_open() {
+    for (flags, want) in [(region_flags::SHARED | region_flags::MAY_WRITE, 2), (region_flags::SHARED, 0)] {
+        let mut d = restorable();
+        let mut shared = d.regions[1].clone();
+        shared.start = 0x7e00_0000_0000;
+        shared.end = shared.start + 4096;
+        shared.prot = prot::READ;
+        shared.flags = flags;
+        shared.runs.clear();
+        shared.file_id = d.regions[0].file_id;
+        d.regions.push(shared);
+        d.regions.sort_by_key(|r| r.start);
+        let mut host = Scripted::permissive(&d);
+        run(&d, &mut host).unwrap();
+        let modes: Vec<u32> = host.opened.iter().filter(|(p, _)| p == b"/usr/bin/sample").map(|(_, f)| f & 3).collect();
+        assert_eq!(modes.iter().filter(|&&m| m == 2).count(), usize::from(want == 2), "flags {flags:#x}: opens {modes:?}");
+    }
+}
+
 #[test]
 fn fds_to_reopen_must_open_and_keep_their_kind() {
     let desc = restorable();

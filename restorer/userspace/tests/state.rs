@@ -63,6 +63,26 @@ fn a_restored_process_that_crashes_leaves_a_core_with_all_its_threads() {
 }
 
 #[test]
+fn shared_file_mappings_keep_their_may_write_access() {
+    let dir = scratch("mapwrite");
+    let file = dir.join("mapped.dat");
+    let image = dir.join("saved.ckpt");
+    let reference = Command::new(programs().join("mapwrite")).arg(&file).stdin(Stdio::null()).output().unwrap();
+    assert!(reference.status.success(), "uninterrupted run: {}", String::from_utf8_lossy(&reference.stdout));
+    let mut child = held_in(&dir, "mapwrite", &[file.to_str().unwrap()]);
+    dump_child_kill(&mut child, &image);
+    let inspect = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert_eq!(text.matches("shared may-write ").count(), 1, "{text}");
+    let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "restored: {:?}: {stdout}", restored.status);
+    // The restored run goes on after "ready" and its wait point.
+    let reference = String::from_utf8_lossy(&reference.stdout);
+    assert_eq!(Some(&*stdout), reference.strip_prefix("ready\n"));
+}
+
+#[test]
 fn a_removed_working_directory_is_refused_before_the_point_of_no_return() {
     let dir = scratch("cwd-removed");
     let gone = dir.join("gone");
