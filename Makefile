@@ -66,10 +66,12 @@ warn-selftest: $(KERNEL_DEP)
 	@cp qemu-tests/guest/warn-selftest/* $(BUILD)/warn-selftest/
 	$(MAKE) -C $(KDIR_PATH) M=$(BUILD)/warn-selftest LLVM=1 RUSTC=$(RUSTC_KERNEL) modules >/dev/null
 
+# readelf reads the cores restored processes leave (restore_state).
+READELF := $(shell command -v readelf)
 initramfs: kmod userspace programs guest-bins warn-selftest
 	qemu-tests/guest/build-initramfs.sh $(BUILD)/initramfs.cpio \
 		kmod/binfmt_chkpt.ko $(BUILD)/warn-selftest/warn_selftest.ko \
-		$(GUEST_BINS) $(USER_BINS) $(BUILD)/stub/stub-selftest $(BUILD)/stub/stub.bin $(BUILD)/stub/stub.syms $$(find $(BUILD)/test-programs -maxdepth 1 -type f -executable 2>/dev/null)
+		$(GUEST_BINS) $(USER_BINS) $(BUILD)/stub/stub-selftest $(BUILD)/stub/stub.bin $(BUILD)/stub/stub.syms $(READELF) $$(find $(BUILD)/test-programs -maxdepth 1 -type f -executable 2>/dev/null)
 
 # The test command (README, .ci/run): unit tests on this machine, then the
 # guest tests in QEMU.

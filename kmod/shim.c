@@ -11,6 +11,7 @@
  * load_binary callback hands the bprm straight to it (chkpt_rust_load_binary).
  */
 #include <linux/binfmts.h>
+#include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -325,8 +326,31 @@ u64 chkpt_shim_task_size(void)
  * fail runs between it and setup_new_exec(): an error there would leave
  * exec_update_lock and cred_guard_mutex held.
  */
+/*
+ * The core dump writer a restored process gets: the caller's own format's,
+ * when that is a built-in 64-bit one with a core_dump handler (binfmt_elf's
+ * elf_format: the caller was an ELF program, or a restored one). 6.12
+ * exports neither elf_format nor elf_core_dump, but the caller's
+ * mm->binfmt points at it, and a built-in format is never freed.
+ * elf_core_dump writes any 64-bit process: threads from the core state,
+ * registers through the regsets, auxv from mm->saved_auxv (set from the
+ * image), the mappings from the VMA snapshot; nothing in it depends on how
+ * the process was loaded. Anything else (a kernel thread's exec, a 32-bit
+ * or x32 caller, whose format writes 32-bit cores, a format in a module)
+ * leaves chkpt_format, which has no core_dump: no core, as before.
+ */
+static struct linux_binfmt *chkpt_core_format(void)
+{
+	struct linux_binfmt *fmt = current->mm ? current->mm->binfmt : NULL;
+
+	if (!fmt || !fmt->core_dump || fmt->module || in_compat_syscall())
+		return &chkpt_format;
+	return fmt;
+}
+
 int chkpt_shim_commit(struct linux_binprm *bprm)
 {
+	struct linux_binfmt *core_format = chkpt_core_format();
 	int err = begin_new_exec(bprm);
 
 	if (err)
@@ -338,7 +362,7 @@ int chkpt_shim_commit(struct linux_binprm *bprm)
 	__set_bit(MM_CONTEXT_HAS_VSYSCALL, &current->mm->context.flags);
 	current->personality &= ~READ_IMPLIES_EXEC;
 	setup_new_exec(bprm);
-	set_binfmt(&chkpt_format);
+	set_binfmt(core_format);
 	return 0;
 }
 

@@ -9,6 +9,7 @@ use zerocopy::IntoBytes;
 
 use crate::error::{Error, Result};
 use crate::fds::read_fds;
+use crate::locks::read_locks;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
 use crate::memory::{choose_pages, list_mappings, Mapping};
@@ -98,7 +99,14 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
     let mut process = read_process(pid, brk)?;
     process.membarrier = membarrier;
     let mappings = list_mappings(pid)?;
-    let fd_table = read_fds(pid, allow_unsupported)?;
+    let mut fd_table = read_fds(pid, allow_unsupported)?;
+    let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
+    if process.cwd_removed {
+        fd_table.notes.push(format!(
+            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
+            String::from_utf8_lossy(&process.cwd)
+        ));
+    }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     Ok((Snapshot {
@@ -115,6 +123,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
         fd_notes: fd_table.notes,
         pending_signals,
         timers,
+        locks,
     }, mappings))
 }
 

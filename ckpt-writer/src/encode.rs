@@ -85,6 +85,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
             mm: p.mm,
             rlimits: p.rlimits.map(|(cur, max)| Rlimit { cur, max }),
             membarrier: p.membarrier,
+            cwd_removed: p.cwd_removed,
         },
         auxv: p.auxv.iter().map(|&(key, value)| AuxvEntry { key, value }).collect(),
         threads: snap
@@ -118,7 +119,8 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 end: r.end,
                 prot: (r.read as u32 * prot::READ) | (r.write as u32 * prot::WRITE) | (r.exec as u32 * prot::EXEC),
                 kind: region_kind(r.kind),
-                flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON),
+                flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON)
+                    | (r.may_write as u32 * region_flags::MAY_WRITE),
                 path: ByteString(r.path.clone()),
                 file_offset: r.file_offset,
                 file_id: file_id(&r.file_id),
@@ -144,5 +146,6 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         files: snap.files.clone(),
         pending_signals: crate::signals::describe(&snap.pending_signals),
         timers: snap.timers.clone(),
+        locks: snap.locks.clone(),
     }
 }

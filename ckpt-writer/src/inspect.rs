@@ -177,6 +177,9 @@ fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "kind": format!("{:?}", t.kind), "id": t.id, "clock": t.clock, "notify": t.notify, "signo": t.signo,
             "tid": t.tid, "value": t.value, "interval_ns": t.interval_ns, "remaining_ns": t.remaining_ns, "overrun": t.overrun,
         })).collect::<Vec<_>>(),
+        "locks": d.locks.iter().map(|l| json!({
+            "fd": l.fd, "kind": format!("{:?}", l.kind), "write": l.write != 0, "start": l.start, "len": l.len,
+        })).collect::<Vec<_>>(),
         "pending_signals": d.pending_signals.iter().map(|p| {
             let (errno, code, pid, uid, value) = siginfo_fields(&p.siginfo);
             json!({
@@ -195,7 +198,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     let p = &d.process;
     println!("image: {file_len} bytes, dumped on Linux {} at {}.{:09}", s(&d.kernel_release), d.dump_time_sec, d.dump_time_nsec);
     println!("process {} ({}), exe {} (dev {:#x} ino {} size {})", p.pid, s(&p.comm), s(&p.exe_path), p.exe_id.dev, p.exe_id.ino, p.exe_id.size);
-    println!("  cwd {}  umask {:04o}  personality {:#x}  xcr0 {:#x}  xsave {} bytes", s(&p.cwd), p.umask, p.personality, p.xcr0, p.xsave_size);
+    println!("  cwd {}{}  umask {:04o}  personality {:#x}  xcr0 {:#x}  xsave {} bytes", s(&p.cwd), if p.cwd_removed { " (removed before the dump)" } else { "" }, p.umask, p.personality, p.xcr0, p.xsave_size);
     let m = &p.mm;
     println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
     println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());
@@ -218,7 +221,7 @@ fn print_text(d: &ImageDesc, file_len: u64) {
     for r in &d.regions {
         let stored: u64 = r.runs.iter().map(|x| x.page_count).sum();
         println!("  {:#014x}-{:#014x} {} {:<10} {:>8}/{:<8} pages stored {}{}", r.start, r.end, prot_str(r.prot), format!("{:?}", r.kind),
-            stored, (r.end - r.start) / 4096, if r.flags & 1 != 0 { "shared " } else { "" }, s(&r.path));
+            stored, (r.end - r.start) / 4096, match r.flags & 5 { 5 => "shared may-write ", 1 => "shared ", _ => "" }, s(&r.path));
     }
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {
@@ -238,6 +241,15 @@ fn print_text(d: &ImageDesc, file_len: u64) {
             ),
             k => println!("  {k:?}: interval {:.3} ms, left {:.3} ms", ms(t.interval_ns), ms(t.remaining_ns)),
         }
+    }
+    println!("file locks ({}):", d.locks.len());
+    for l in &d.locks {
+        let range = match (l.kind, l.len) {
+            (image_format::LockKind::Flock, _) => "whole file".to_string(),
+            (_, 0) => format!("bytes {}-EOF", l.start),
+            (_, n) => format!("bytes {}-{}", l.start, l.start + (n - 1)),
+        };
+        println!("  fd {:>4} {:<5} {:<5} {range}", l.fd, format!("{:?}", l.kind), if l.write != 0 { "write" } else { "read" });
     }
     println!("pending signals ({}):", d.pending_signals.len());
     for p in &d.pending_signals {

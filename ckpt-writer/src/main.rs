@@ -19,6 +19,7 @@ mod fds_unix;
 mod freeze;
 mod inject;
 mod inspect;
+mod locks;
 mod memory;
 mod migrate;
 mod plan;

@@ -24,7 +24,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::ffi::OsStrExt;
 
-use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process};
+use procfs::process::{MMPermissions, MMapPath, MemoryPageFlags, PageInfo, Process, VmFlags};
 
 use crate::error::{Error, Result};
 use crate::restored::{is_final_page, is_image_file};
@@ -67,11 +67,28 @@ impl Mapping {
     }
 }
 
+/// Starts of the shared mappings with VM_MAYWRITE ("mw" in smaps' VmFlags),
+/// read only when there is a shared file mapping (smaps walks every page
+/// table, unlike maps).
+fn shared_file_may_write(proc: &Process, pid: i32, maps: &procfs::process::MemoryMaps) -> Result<Vec<u64>> {
+    let any = maps.iter().any(|m| m.perms.contains(MMPermissions::SHARED) && matches!(m.pathname, MMapPath::Path(_)));
+    if !any {
+        return Ok(Vec::new());
+    }
+    let smaps = proc.smaps().map_err(proc_err(pid, "/proc/PID/smaps"))?;
+    Ok(smaps
+        .iter()
+        .filter(|m| m.perms.contains(MMPermissions::SHARED) && m.extension.vm_flags.contains(VmFlags::MW))
+        .map(|m| m.address.0)
+        .collect())
+}
+
 /// Reads every mapping of `pid` (frozen), without looking at its pages
 /// (cheap: no page table walk).
 pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
+    let may_write = shared_file_may_write(&proc, pid, &maps)?;
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -140,6 +157,7 @@ pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
             exec: m.perms.contains(MMPermissions::EXECUTE),
             shared: shared || shared_anon,
             shared_anon,
+            may_write: kind == RegionKind::File && shared && may_write.contains(&start),
             kind,
             path,
             file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },

@@ -31,6 +31,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     let (exe_path, exe_id) = original_exe(Path::new(&format!("/proc/{pid}/exe")))
         .unwrap_or_else(|| (exe.as_os_str().as_bytes().to_vec(), FileIdent::from_metadata(&exe_meta)));
     let cwd = proc.cwd().map_err(gone(pid, "/proc/PID/cwd"))?;
+    let (cwd, cwd_removed) = removed_cwd(pid, cwd.as_os_str().as_bytes())?;
     let personality = std::fs::read_to_string(format!("/proc/{pid}/personality"))
         .ok()
         .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
@@ -74,7 +75,8 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
         exe_path,
         exe_id,
-        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        cwd,
+        cwd_removed,
         umask: status.umask.unwrap_or(0o022),
         personality,
         mm,
@@ -83,4 +85,18 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         // Filled from inside the process (capture.rs).
         membarrier: 0,
     })
+}
+
+/// The working directory's path and whether it was removed (rmdir'ed
+/// while the process stayed in it): the directory then has no links, and
+/// the kernel shows its last path with " (deleted)" appended, which is
+/// taken off. An image of such a process is refused at restore
+/// (`cwd-removed`): there is no directory to return to.
+fn removed_cwd(pid: i32, link: &[u8]) -> Result<(Vec<u8>, bool)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(format!("/proc/{pid}/cwd")).map_err(|e| Error::sys(format!("stat of /proc/{pid}/cwd"), e))?;
+    if meta.nlink() != 0 {
+        return Ok((link.to_vec(), false));
+    }
+    Ok((link.strip_suffix(b" (deleted)").unwrap_or(link).to_vec(), true))
 }

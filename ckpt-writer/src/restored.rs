@@ -141,6 +141,7 @@ mod tests {
             exec: false,
             shared: false,
             shared_anon: false,
+            may_write: false,
             kind,
             path: Vec::new(),
             file_offset: 0,
@@ -173,6 +174,7 @@ mod tests {
                 mm: MmLayout::default(),
                 rlimits: [Rlimit { cur: 1, max: 1 }; 16],
                 membarrier: 0,
+                cwd_removed: false,
             },
             auxv: Vec::new(),
             threads: vec![ThreadDesc {
@@ -195,6 +197,7 @@ mod tests {
             files: Vec::new(),
             pending_signals: Vec::new(),
             timers: Vec::new(),
+            locks: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

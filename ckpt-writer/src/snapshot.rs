@@ -30,6 +30,8 @@ pub struct ProcessState {
     pub exe_path: Vec<u8>,
     pub exe_id: FileIdent,
     pub cwd: Vec<u8>,
+    /// The working directory had been removed.
+    pub cwd_removed: bool,
     pub umask: u32,
     pub personality: u32,
     /// mm_struct layout fields from /proc/PID/stat plus the current brk.
@@ -124,6 +126,8 @@ pub struct Region {
     pub shared: bool,
     /// MAP_SHARED|MAP_ANONYMOUS (shmem): all its pages are stored.
     pub shared_anon: bool,
+    /// A shared file mapping with VM_MAYWRITE (smaps "mw").
+    pub may_write: bool,
     pub kind: RegionKind,
     pub path: Vec<u8>,
     pub file_offset: u64,
@@ -197,6 +201,8 @@ pub struct Snapshot {
     pub pending_signals: Vec<crate::signals::Pending>,
     /// Armed itimers, then POSIX timers by id.
     pub timers: Vec<image_format::Timer>,
+    /// File locks, sorted by fd, kind and start.
+    pub locks: Vec<image_format::Lock>,
 }
 
 impl Snapshot {

@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer,
+    SigAction, ThreadState, Timer, Lock,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -74,6 +74,8 @@ pub struct ImageDesc {
     pub pending_signals: Vec<PendingSignal>,
     /// Timers: armed itimers, then POSIX timers by id.
     pub timers: Vec<Timer>,
+    /// File locks held at dump, sorted by fd, kind and start.
+    pub locks: Vec<Lock>,
 }
 
 /// Process-wide state.
@@ -103,6 +105,8 @@ pub struct ProcessDesc {
     pub rlimits: [Rlimit; 16],
     /// membarrier registrations (`records::membarrier` bits).
     pub membarrier: u32,
+    /// The working directory had been removed before the dump.
+    pub cwd_removed: bool,
 }
 
 /// One thread.
@@ -230,6 +234,7 @@ impl ImageDesc {
                 mm: p.mm,
                 rlimits: p.rlimits,
                 membarrier: p.membarrier,
+                cwd_removed: p.cwd_removed != 0,
             },
             auxv: img.auxv().collect(),
             threads: img
@@ -289,6 +294,7 @@ impl ImageDesc {
                 .collect(),
             pending_signals: img.pending_signals().collect(),
             timers: img.timers().collect(),
+            locks: img.locks().collect(),
         }
     }
 }

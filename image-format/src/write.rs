@@ -16,6 +16,9 @@ use crate::v1::records::{
     AUXV_SIZE, FD_SIZE, PAGE_RUN_SIZE, PENDING_SIGNAL_SIZE, PROCESS_SIZE, REGION_SIZE, SIGACTION_SIZE,
     TIMER_SIZE,
 };
+use crate::v1::records::{
+    LOCK_SIZE,
+};
 use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
@@ -200,6 +203,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         mm: p.mm,
         rlimits: p.rlimits,
         membarrier: p.membarrier,
+        cwd_removed: u32::from(p.cwd_removed),
     };
     let mut regions = Vec::with_capacity(desc.regions.len());
     let mut run_total = 0u32;
@@ -341,12 +345,16 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + n * TIMER_SIZE,
     };
+    let locks_len = match desc.locks.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * LOCK_SIZE,
+    };
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + locks_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -401,6 +409,15 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             count(desc.timers.len())?,
             TIMER_SIZE,
             encode_all(desc.timers.iter().map(|t| t.to_wire())),
+        );
+    }
+    if !desc.locks.is_empty() {
+        push_section(
+            &mut meta,
+            kind::LOCKS,
+            count(desc.locks.len())?,
+            LOCK_SIZE,
+            encode_all(desc.locks.iter().map(|l| l.to_wire())),
         );
     }
     for e in &opts.extra {

@@ -34,6 +34,7 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### EPOLL", EpollEntryWire::FIELDS, size_of::<EpollEntryWire>()),
         ("### PENDING_SIGNALS", PendingSignalWire::FIELDS, size_of::<PendingSignalWire>()),
         ("### TIMERS", TimerWire::FIELDS, size_of::<TimerWire>()),
+        ("### LOCKS", LockWire::FIELDS, size_of::<LockWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
     ]
 }
@@ -161,6 +162,7 @@ fn section_kinds_table_matches() {
         (kind::EPOLL, "EPOLL", size_of::<EpollEntryWire>()),
         (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
         (kind::TIMERS, "TIMERS", size_of::<TimerWire>()),
+        (kind::LOCKS, "LOCKS", size_of::<LockWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -199,6 +201,7 @@ fn enum_codes_match() {
         set(SignalScope::ALL.iter().map(|k| *k as u32).collect())
     );
     assert_eq!(codes("### TIMERS", "`kind`"), set(TimerKind::ALL.iter().map(|k| *k as u32).collect()));
+    assert_eq!(codes("### LOCKS", "`kind`"), set(LockKind::ALL.iter().map(|k| *k as u32).collect()));
 }
 
 #[test]

@@ -25,11 +25,12 @@ fn minimal() -> ImageDesc {
     d
 }
 
-/// A future minor version (1.1) that adds an optional section kind 20:
-/// this reader must skip it and read everything else.
+/// A future minor version (1.1) that adds an optional section kind 200
+/// (kind 20, which it used first, is now LOCKS): this reader must skip it
+/// and read everything else.
 fn minor1() -> (ImageDesc, Options) {
     let extra = RawSection {
-        kind: 20,
+        kind: 200,
         flags: SECTION_OPTIONAL,
         count: 3,
         record_size: 4,
@@ -55,6 +56,7 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("files", sample_files(), Options::default()),
         ("pending-signals", with_signals(), Options::default()),
         ("timers", with_timers(), Options::default()),
+        ("locks", with_locks(), Options::default()),
     ]
 }
 

@@ -73,6 +73,18 @@ fn sig_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates `with_locks()` and writes it unvalidated.
+fn lock_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_locks();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 /// A case that mutates `with_timers()` and writes it unvalidated.
 fn timer_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
@@ -160,7 +172,7 @@ fn cases() -> Vec<Case> {
             (
                 {
                     let o = section_at(b, k::FDS);
-                    wr32(b, o, 20)
+                    wr32(b, o, 200)
                 },
                 reseal(b),
             )
@@ -233,16 +245,18 @@ fn cases() -> Vec<Case> {
             d.process.comm = ByteString(vec![b'c'; 16])
         }),
         // Process.
-        bytes("reserved-not-zero", |b| {
-            (
-                {
-                    let o = record_at(b, k::PROCESS, 0) + 445;
-                    b[o] = 1
-                },
-                reseal(b),
-            )
-                .1
-        }),
+        // PROCESS bytes 444..448, reserved once, are now cwd_removed: the
+        // reserved word of a LOCKS record instead.
+        (
+            "reserved-not-zero",
+            Box::new(|| {
+                let mut b = build(&with_locks());
+                let r = record_at(&b, k::LOCKS, 0);
+                b[r + 13] = 1;
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         desc("bad-pid", |d| d.process.pid = 0),
         desc("bad-umask", |d| d.process.umask = 0o1000),
         desc("bad-rlimit", |d| {
@@ -311,7 +325,12 @@ fn cases() -> Vec<Case> {
             )
                 .1
         }),
-        desc("unknown-region-flags", |d| d.regions[3].flags = 4),
+        desc("unknown-region-flags", |d| d.regions[3].flags = 8),
+        // MAY_WRITE: shared file mappings only (regions[0] is a private file one).
+        desc("inconsistent-region-flags", |d| d.regions[0].flags = region_flags::MAY_WRITE),
+        desc("inconsistent-region-flags", |d| {
+            d.regions[3].flags = region_flags::SHARED | region_flags::SHARED_ANON | region_flags::MAY_WRITE
+        }),
         desc("inconsistent-region-flags", |d| {
             d.regions[3].flags = region_flags::SHARED_ANON
         }),
@@ -594,6 +613,16 @@ fn cases() -> Vec<Case> {
             }),
         ),
         desc("bad-membarrier", |d| d.process.membarrier = 1 << 3),
+        (
+            "bad-cwd-removed",
+            Box::new(|| {
+                let mut b = build(&sample());
+                let r = record_at(&b, k::PROCESS, 0);
+                wr32(&mut b, r + 444, 2);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         // Timers.
         (
             "unknown-timer-kind",
@@ -611,6 +640,30 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-notify", |d| d.timers[2].notify = 2),
         timer_desc("bad-timer-signal", |d| d.timers[3].signo = 10),
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
+        // File locks.
+        (
+            "unknown-lock-kind",
+            Box::new(|| {
+                let mut b = build(&with_locks());
+                let r = record_at(&b, k::LOCKS, 1);
+                wr32(&mut b, r + 4, 3);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
+        lock_desc("bad-lock", |d| d.locks[1].write = 2),
+        lock_desc("bad-lock", |d| d.locks[0].start = 1),
+        lock_desc("bad-lock", |d| d.locks[1].start = 1 << 63),
+        lock_desc("bad-lock", |d| d.locks[1].len = 1 << 63),
+        lock_desc("bad-lock", |d| {
+            d.locks[2].start = i64::MAX as u64;
+            d.locks[2].len = 2;
+        }),
+        lock_desc("bad-lock-fd", |d| d.locks[3].fd = 5),
+        lock_desc("bad-lock-fd", |d| d.locks[0].fd = 0),
+        lock_desc("bad-lock-fd", |d| d.locks[0].fd = 7),
+        lock_desc("locks-unsorted-or-duplicate", |d| d.locks.swap(1, 2)),
+        lock_desc("locks-unsorted-or-duplicate", |d| d.locks[2] = d.locks[1]),
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -778,6 +831,13 @@ fn the_valid_sample_is_accepted() {
     assert_eq!(parse_result(&build(&sample())), "ok");
     assert_eq!(parse_result(&build(&with_signals())), "ok");
     assert_eq!(parse_result(&build(&with_timers())), "ok");
+    assert_eq!(parse_result(&build(&with_locks())), "ok");
+    // The largest ranges the kernel accepts.
+    let mut d = with_locks();
+    d.locks[1].len = i64::MAX as u64;
+    d.locks[2].start = i64::MAX as u64;
+    d.locks[2].len = 1;
+    assert_eq!(parse_result(&build(&d)), "ok");
 }
 
 #[test]

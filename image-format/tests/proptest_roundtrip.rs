@@ -285,6 +285,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                         mm: MmLayout::from_array(mm),
                         rlimits,
                         membarrier: 0,
+                        cwd_removed: false,
                     },
                     auxv: auxv
                         .into_iter()
@@ -297,6 +298,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     files: Vec::new(),
                     pending_signals: Vec::new(),
                     timers: Vec::new(),
+                    locks: Vec::new(),
                 }
             },
         )

@@ -37,6 +37,17 @@ fn timers_round_trip() {
 }
 
 #[test]
+fn locks_round_trip() {
+    let desc = with_locks();
+    let img_bytes = build(&desc);
+    let img = Image::parse_bytes(&img_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&img), desc);
+    assert_eq!(img.lock_count(), 4);
+    let none = build(&sample());
+    assert!(image_format::fields::metadata_sections(&none).iter().all(|s| s.kind != section_kind::LOCKS));
+}
+
+#[test]
 fn pages_are_at_aligned_offsets_with_the_right_bytes() {
     let desc = sample();
     let bytes = build(&desc);

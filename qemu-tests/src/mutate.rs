@@ -231,7 +231,7 @@ mod tests {
         assert!(valid > n / 20 && valid < n * 9 / 10, "{valid} of {n} still valid");
     }
 
-    /// The golden images with pending signals and timers, whose sections
+    /// The golden images with pending signals, timers and locks, whose sections
     /// the sample lacks.
     fn golden_sections(name: &str) -> Vec<image_format::fields::SectionSpan> {
         let path = format!("{}/../image-format/tests/golden/{name}.img", env!("CARGO_MANIFEST_DIR"));
@@ -244,6 +244,7 @@ mod tests {
         let mut secs = metadata_sections(&img);
         secs.extend(golden_sections("pending-signals"));
         secs.extend(golden_sections("timers"));
+        secs.extend(golden_sections("locks"));
         let mut seen = std::collections::BTreeSet::new();
         for field in fields() {
             let size = match field.place {
@@ -257,10 +258,10 @@ mod tests {
             };
             assert!(field.offset + field.size <= size, "{} outside its record", field.name);
         }
-        // Every record section of the sample (and of the two goldens) has
+        // Every record section of the sample (and of the three goldens) has
         // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 11, "{seen:?}");
+        assert_eq!(seen.len(), 12, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

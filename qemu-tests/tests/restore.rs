@@ -30,7 +30,7 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 /// stdout, eventfd, signalfd, timerfd and epoll; signals pending at dump
 /// (process queue and each thread's, standard and real-time with their
 /// siginfo), itimers and POSIX timers with their ids, membarrier.
-const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals"];
+const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals", "restore_state"];
 
 #[test]
 fn programs_continue_where_they_stopped_through_the_module() {

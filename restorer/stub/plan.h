@@ -153,6 +153,26 @@ struct chkpt_plan_timer {
 };
 
 /*
+ * A file lock the stub takes again through fd once every fd is in place
+ * (locks.c), without waiting: flock(LOCK_SH/LOCK_EX | LOCK_NB), or fcntl
+ * F_SETLK / F_OFD_SETLK on [start, start + len) from SEEK_SET (len 0: to
+ * the end of the file).
+ */
+enum {
+	CHKPT_LOCK_FLOCK = 0,
+	CHKPT_LOCK_POSIX = 1,
+	CHKPT_LOCK_OFD = 2,
+};
+
+struct chkpt_plan_lock {
+	unsigned long long fd;
+	unsigned long long kind;            /* CHKPT_LOCK_* */
+	unsigned long long write;           /* 1 exclusive, 0 shared */
+	unsigned long long start;
+	unsigned long long len;
+};
+
+/*
  * A memory step the stub runs before anything else. The kernel module maps
  * the image itself and passes none; the userspace restorer, which is the
  * process being replaced, has the stub unmap its old memory and map the
@@ -210,6 +230,8 @@ struct chkpt_plan {
 	unsigned long long membarrier;      /* membarrier(2) REGISTER_* commands to issue, one bit each */
 	unsigned long long keep_tids;       /* 1: each clone gets its TID at dump (clone3 set_tid; the */
 					    /* restorer checked it may), 0: the kernel picks */
+	unsigned long long locks_offset;    /* array of struct chkpt_plan_lock from the plan's start */
+	unsigned long long nr_locks;
 	struct chkpt_plan_thread threads[];
 };
 
@@ -275,7 +297,9 @@ struct chkpt_plan {
 	X(56, CREATE_EPOLL, "create-epoll") \
 	X(57, EPOLL_ADD, "epoll-add") \
 	X(58, CREATE_MEMFD, "create-memfd") \
-	X(59, CREATE_UNIX_PAIR, "create-unix-pair")
+	X(59, CREATE_UNIX_PAIR, "create-unix-pair") \
+	/* restorer/stub/locks.c: process state */ \
+	X(80, TAKE_LOCK, "take-lock")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -372,6 +372,13 @@ static void itimer_invalid(struct chkpt_plan *p)
 	p->nr_timers = 1;
 }
 static void membarrier_unknown(struct chkpt_plan *p) { p->membarrier = 1 << 12; }
+static void lock_closed_fd(struct chkpt_plan *p)
+{
+	struct chkpt_plan_lock *l = extra_record(p, &p->locks_offset);
+
+	*l = (struct chkpt_plan_lock){ 98, CHKPT_LOCK_POSIX, 1, 0, 0 };
+	p->nr_locks = 1;
+}
 
 /*
  * Runs the plan, spoiled by each case, in a child whose stderr is a pipe:
@@ -400,6 +407,7 @@ static int failing_steps(struct chkpt_plan *plan)
 		{ "create-timer", "timer 5", "errno 22 (EINVAL)", timer_clock_invalid },
 		{ "set-timer", "timer 7", "errno 22 (EINVAL)", itimer_invalid },
 		{ "membarrier", "command 4096", "errno 22 (EINVAL)", membarrier_unknown },
+		{ "take-lock", "fd 98", "errno 9 (EBADF)", lock_closed_fd },
 	};
 	unsigned i;
 	int ok = 1;

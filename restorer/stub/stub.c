@@ -14,6 +14,7 @@
 #include "plan.h"
 #include "syscall.h"
 #include "signals.h"
+#include "locks.h"
 
 typedef unsigned int u32;
 
@@ -178,6 +179,8 @@ static const char *detail_label(u64 step)
 		return "timer ";
 	case CHKPT_STEP_MEMBARRIER:
 		return "command ";
+	case CHKPT_STEP_TAKE_LOCK:
+		return "fd ";
 	}
 	return 0;
 }
@@ -563,6 +566,17 @@ static void create_timers(struct chkpt_plan *plan)
 		fail(plan, step, detail, err);
 }
 
+/* File locks, once every fd is in place (process_setup), before any
+ * restored thread runs. */
+static void take_locks(struct chkpt_plan *plan)
+{
+	u64 fd = 0;
+	long err = chkpt_take_locks(plan, &fd);
+
+	if (err < 0)
+		fail(plan, CHKPT_STEP_TAKE_LOCK, fd, err);
+}
+
 /* membarrier registrations belong to the mm: once, by any thread. */
 static void register_membarrier(struct chkpt_plan *plan)
 {
@@ -620,6 +634,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			fail(plan, CHKPT_STEP_PROTECT_STUB, 0, err);
 	}
 	process_setup(plan);
+	take_locks(plan);
 
 	if (plan->vdso_base) {
 		err = sys2(SYS_arch_prctl, ARCH_MAP_VDSO_64, plan->vdso_base);

@@ -99,6 +99,9 @@ pub fn check_process(p: &Process, strings: &[u8]) -> Result<()> {
     if p.membarrier & !membarrier::KNOWN != 0 {
         return Err(FormatError::BadMembarrier);
     }
+    if p.cwd_removed > 1 {
+        return Err(FormatError::BadCwdRemoved);
+    }
     Ok(())
 }
 

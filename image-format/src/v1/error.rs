@@ -255,6 +255,16 @@ format_errors! {
         "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
     BadUnixPair = "bad-unix-pair":
         "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends, an unknown socket type or two types in one pair, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
+    UnknownLockKind = "unknown-lock-kind":
+        "File lock kind this reader does not know.",
+    BadLock = "bad-lock":
+        "File lock neither read (0) nor write (1), a range past i64::MAX, or a flock with a range.",
+    BadLockFd = "bad-lock-fd":
+        "File lock on an fd that has no FDS record, or one inherited from the caller or left closed.",
+    LocksUnsortedOrDuplicate = "locks-unsorted-or-duplicate":
+        "File locks not sorted by fd, kind and start (covers duplicates).",
+    BadCwdRemoved = "bad-cwd-removed":
+        "The working directory's removed flag is neither 0 nor 1.",
 }
 
 /// Result type of every fallible function in this module.

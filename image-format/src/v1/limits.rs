@@ -61,3 +61,6 @@ pub const MAX_PENDING_SIGNALS: u32 = 65_536;
 pub const MAX_TIMERS: u32 = 65_536 + 3;
 /// Largest POSIX timer id (the kernel hands out non-negative ints).
 pub const MAX_TIMER_ID: u32 = i32::MAX as u32;
+/// File locks recorded (one per fd and range; a process rarely holds more
+/// than a few).
+pub const MAX_LOCKS: u32 = 65_536;

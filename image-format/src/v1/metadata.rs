@@ -8,6 +8,7 @@ use super::checks::{
     SIGRTMIN,
 };
 use super::crc::crc32c_paced;
+use super::locks::check_locks;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
@@ -34,6 +35,7 @@ pub struct Metadata<'a> {
     epoll: &'a [EpollEntryWire],
     signals: &'a [PendingSignalWire],
     timers: &'a [TimerWire],
+    locks: &'a [LockWire],
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -52,6 +54,7 @@ struct Found<'a> {
     epoll: Option<Section<'a>>,
     signals: Option<Section<'a>>,
     timers: Option<Section<'a>>,
+    locks: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -83,6 +86,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::EPOLL => &mut found.epoll,
             kind::PENDING_SIGNALS => &mut found.signals,
             kind::TIMERS => &mut found.timers,
+            kind::LOCKS => &mut found.locks,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -193,6 +197,7 @@ impl<'a> Metadata<'a> {
             },
             signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
             timers: optional_wire_records(f.timers, MAX_TIMERS)?,
+            locks: optional_wire_records(f.locks, MAX_LOCKS)?,
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -210,6 +215,7 @@ impl<'a> Metadata<'a> {
         m.check_files(pace)?;
         m.check_signals(pace)?;
         m.check_timers(pace)?;
+        check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
         Ok(m)
     }
 
@@ -282,6 +288,9 @@ impl<'a> Metadata<'a> {
             }
             let shared = r.flags & region_flags::SHARED != 0;
             if r.flags & region_flags::SHARED_ANON != 0 && (!shared || r.kind != RegionKind::Anon) {
+                return Err(FormatError::InconsistentRegionFlags);
+            }
+            if r.flags & region_flags::MAY_WRITE != 0 && (!shared || r.kind != RegionKind::File) {
                 return Err(FormatError::InconsistentRegionFlags);
             }
             match r.kind {
@@ -718,6 +727,23 @@ impl<'a> Metadata<'a> {
             }
         }
         None
+    }
+
+    /// File locks, sorted by fd, kind and start.
+    pub fn locks(&self) -> impl Iterator<Item = Lock> + 'a {
+        self.locks.iter().filter_map(LockWire::decode)
+    }
+
+    /// Number of file locks.
+    pub fn lock_count(&self) -> u32 {
+        self.locks.len() as u32
+    }
+
+    /// The disposition of fd `fd`'s FDS record (a binary search: FDS is
+    /// sorted by fd, validated before the locks).
+    fn fd_disposition(&self, fd: u32) -> Option<FdDisposition> {
+        let i = self.fds.binary_search_by_key(&fd, |w| w.fd.get()).ok()?;
+        self.fds.get(i)?.decode().map(|f| f.disposition)
     }
 
     /// Timers, in the order `check_timers` describes.

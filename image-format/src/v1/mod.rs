@@ -16,6 +16,7 @@ pub mod error;
 pub mod header;
 pub mod image;
 pub mod limits;
+pub mod locks;
 pub mod metadata;
 pub mod records;
 pub mod section;
@@ -34,6 +35,7 @@ pub use self::records::{
     AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, PendingSignal,
     Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
+pub use self::records::{Lock, LockKind};
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};
 pub use self::verify::{check_cpu, verify_pages_with, VerifyError};

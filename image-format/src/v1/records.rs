@@ -123,7 +123,10 @@ record! {
         /// mask of REGISTER_* commands); 0: none, or the dumping kernel
         /// could not tell (before 6.3).
         pub membarrier: u32,
-        reserved _444: 4,
+        /// 1: the working directory had been removed (rmdir) before the
+        /// dump; `cwd` is the path it had. Both restorers refuse such an
+        /// image (`cwd-removed`). 0: it existed.
+        pub cwd_removed: u32,
     }
 }
 
@@ -200,8 +203,13 @@ pub mod region_flags {
     pub const SHARED: u32 = 1;
     /// Shared anonymous memory (shmem-backed; requires SHARED and kind Anon).
     pub const SHARED_ANON: u32 = 2;
+    /// A shared file mapping the process may make writable (VM_MAYWRITE:
+    /// its file was open for writing), whatever its protection now; the
+    /// restorer opens the file read-write for it (requires SHARED and kind
+    /// File).
+    pub const MAY_WRITE: u32 = 4;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = SHARED | SHARED_ANON;
+    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE;
 }
 
 record! {
@@ -584,3 +592,38 @@ pub mod membarrier {
     /// All of them.
     pub const KNOWN: u32 = GLOBAL_EXPEDITED | PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE | PRIVATE_EXPEDITED_RSEQ;
 }
+
+code_enum! {
+    /// Which kind of file lock a LOCKS record describes.
+    pub enum LockKind {
+        /// flock(2): held by the open file description.
+        Flock = 0,
+        /// A POSIX record lock (fcntl F_SETLK): held by the process.
+        Posix = 1,
+        /// An open file description lock (fcntl F_OFD_SETLK).
+        Ofd = 2,
+    }
+}
+
+record! {
+    /// One file lock the process held at dump, taken again at restore
+    /// through `fd`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Lock = LockWire[32] {
+        /// The fd it is taken through (an FDS record, reopened or shared).
+        pub fd: u32,
+        /// flock, POSIX or OFD.
+        pub kind: LockKind,
+        /// 1: a write (exclusive) lock; 0: a read (shared) lock.
+        pub write: u32,
+        reserved _12: 4,
+        /// First byte locked (0 for flock).
+        pub start: u64,
+        /// Bytes locked; 0: to the end of the file, however long it grows
+        /// (0 for flock).
+        pub len: u64,
+    }
+}
+
+/// Size of a LOCKS record.
+pub const LOCK_SIZE: usize = size_of::<LockWire>();

@@ -72,6 +72,8 @@ pub mod kind {
     pub const PROCESS_TREE: u32 = 18;
     /// Reserved: incremental dump parent reference (later version).
     pub const INCREMENTAL_PARENT: u32 = 19;
+    /// File locks held at dump (absent: none).
+    pub const LOCKS: u32 = 20;
     /// Page-CRC table; only valid in the tail, after the page data.
     pub const PAGE_CRCS: u32 = 0x100;
 }

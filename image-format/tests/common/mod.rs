@@ -206,6 +206,7 @@ pub fn sample() -> ImageDesc {
             },
             rlimits,
             membarrier: 0,
+            cwd_removed: false,
         },
         auxv: vec![
             AuxvEntry {
@@ -314,7 +315,22 @@ pub fn sample() -> ImageDesc {
         files: Vec::new(),
         pending_signals: Vec::new(),
         timers: Vec::new(),
+        locks: Vec::new(),
     }
+}
+
+/// `sample()` with file locks through fd 3 (reopened): a flock, two POSIX
+/// ranges, one to the end of the file, and an OFD lock.
+pub fn with_locks() -> ImageDesc {
+    let mut d = sample();
+    let lock = |kind, write, start, len| Lock { fd: 3, kind, write, start, len };
+    d.locks = vec![
+        lock(LockKind::Flock, 1, 0, 0),
+        lock(LockKind::Posix, 0, 0, 100),
+        lock(LockKind::Posix, 1, 4096, 0),
+        lock(LockKind::Ofd, 1, 200, 1),
+    ];
+    d
 }
 
 /// A siginfo as the kernel keeps it: si_signo, si_errno, si_code, then

@@ -76,8 +76,11 @@ pub mod head {
     pub const MEMBARRIER: usize = NR_TIMERS + 1;
     /// 1: threads are cloned with their TIDs at dump (`set_keep_tids`).
     pub const KEEP_TIDS: usize = MEMBARRIER + 1;
+    /// File locks: `struct chkpt_plan_lock` array, count.
+    pub const LOCKS_OFFSET: usize = KEEP_TIDS + 1;
+    pub const NR_LOCKS: usize = LOCKS_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = KEEP_TIDS + 1;
+    pub const THREADS: usize = NR_LOCKS + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -116,6 +119,8 @@ pub const SIGNAL_WORDS: usize = 8;
 pub const SIGNAL_PROCESS: u64 = !0;
 /// Words per `struct chkpt_plan_timer`.
 pub const TIMER_WORDS: usize = 9;
+/// Words per `struct chkpt_plan_lock`: fd, kind, write, start, len.
+pub const LOCK_WORDS: usize = 5;
 
 /// Kinds of memory step (`CHKPT_OP_*`).
 pub mod op_kind {
@@ -269,6 +274,9 @@ steps! {
     CreateMemfd = 58, "create-memfd";
     /// Creating a unix socket pair, queueing its bytes at each end.
     CreateUnixPair = 59, "create-unix-pair";
+    /// Taking a file lock again (detail: the fd): someone else took it
+    /// since the dump.
+    TakeLock = 80, "take-lock";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -357,6 +365,10 @@ pub struct Layout {
     pub nr_timers: u64,
     /// Offset of the timers.
     pub timers: u64,
+    /// File locks the stub takes again.
+    pub nr_locks: u64,
+    /// Offset of the file locks.
+    pub locks: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -442,7 +454,9 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     let signals = add(links, mul(nr_links, LINK_WORDS as u64 * 8)?)?;
     let nr_timers = u64::from(image.timer_count());
     let timers = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
-    let strings = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
+    let nr_locks = u64::from(image.lock_count());
+    let locks = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
+    let strings = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -465,6 +479,8 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
         signals,
         nr_timers,
         timers,
+        nr_locks,
+        locks,
         xsave,
         xsave_stride,
         stack_top: len - 64,
@@ -593,6 +609,20 @@ fn write_timers(image: &Image<'_>, layout: &Layout, first: usize, o: &mut Out<'_
     }
 }
 
+/// The file locks, in image order (sorted by fd, kind, start).
+fn write_locks(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
+    let h = |i: usize| (i * 8) as u64;
+    o.word(h(head::LOCKS_OFFSET), layout.locks);
+    o.word(h(head::NR_LOCKS), layout.nr_locks);
+    for (i, l) in image.locks().enumerate() {
+        let rec = layout.locks + (i * LOCK_WORDS * 8) as u64;
+        let words = [u64::from(l.fd), l.kind as u64, u64::from(l.write), l.start, l.len];
+        for (k, v) in words.into_iter().enumerate() {
+            o.word(rec + 8 * k as u64, v);
+        }
+    }
+}
+
 /// Where the stub writes its failure line (`None`: nowhere), and how the
 /// line starts (cut to `REPORT_PREFIX_MAX - 1` bytes), in a plan `write`
 /// made: by default the caller's stderr and `DEFAULT_REPORT_PREFIX`.
@@ -709,6 +739,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     let first = leader(image);
     write_signals(image, layout, first, &mut o);
     write_timers(image, layout, first, &mut o);
+    write_locks(image, layout, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(

@@ -43,6 +43,7 @@ fn word_offsets_match_plan_h() {
         ("links_offset", head::LINKS_OFFSET), ("nr_links", head::NR_LINKS),
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
         ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
+        ("locks_offset", head::LOCKS_OFFSET), ("nr_locks", head::NR_LOCKS),
         ("threads", head::THREADS),
     ];
     for (n, w) in h {
@@ -94,6 +95,11 @@ fn word_offsets_match_plan_h() {
     field("timer.remaining_ns", "offsetof(struct chkpt_plan_timer, remaining_ns)", 8 * 8);
     field("timer_posix", "CHKPT_TIMER_POSIX", image_format::TimerKind::Posix as usize);
     field("timer_prof", "CHKPT_TIMER_ITIMER_PROF", image_format::TimerKind::ItimerProf as usize);
+    field("sizeof_lock", "sizeof(struct chkpt_plan_lock)", LOCK_WORDS * 8);
+    field("lock.len", "offsetof(struct chkpt_plan_lock, len)", 4 * 8);
+    field("lock_flock", "CHKPT_LOCK_FLOCK", image_format::LockKind::Flock as usize);
+    field("lock_posix", "CHKPT_LOCK_POSIX", image_format::LockKind::Posix as usize);
+    field("lock_ofd", "CHKPT_LOCK_OFD", image_format::LockKind::Ofd as usize);
     field("nsig", "CHKPT_NSIG", NSIG);
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
@@ -488,4 +494,23 @@ fn shared_descriptions_are_planned_once_with_their_fds() {
     let l = |i: usize, k: usize| word(&plan, h(head::LINKS_OFFSET) + ((i * LINK_WORDS + k) * 8) as u64);
     let links: Vec<[u64; 3]> = (0..11).map(|i| [l(i, 0), l(i, 1), l(i, 2)]).collect();
     assert_eq!(links, [[8, 0, 1], [9, 0, 0], [10, 1, 1], [11, 2, 0], [12, 3, 1], [13, 4, 0], [14, 5, 1], [15, 6, 0], [16, 7, 1], [17, 8, 0], [18, 9, 1]]);
+}
+
+/// File locks go to the plan in image order, one record each.
+#[test]
+fn plan_holds_the_locks() {
+    let desc = common::with_locks();
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!((h(head::NR_LOCKS), h(head::LOCKS_OFFSET)), (4, lay.locks));
+    for (i, l) in desc.locks.iter().enumerate() {
+        let rec = lay.locks + (i * LOCK_WORDS * 8) as u64;
+        let w: Vec<u64> = (0..LOCK_WORDS).map(|k| word(&plan, rec + 8 * k as u64)).collect();
+        assert_eq!(w, vec![u64::from(l.fd), l.kind as u64, u64::from(l.write), l.start, l.len], "lock {i}");
+    }
 }

@@ -230,6 +230,14 @@ fn a_missing_or_forbidden_working_directory_is_refused_before_anything_changes()
         let r = refused(&desc, &mut host);
         assert_eq!((r.reason, r.errno, r.detail), (reason, errno, Detail::Cwd));
     }
+    // One removed before the dump is refused whatever is at its path now
+    // (the scripted host would let it be entered).
+    let mut d = restorable();
+    d.process.cwd_removed = true;
+    let mut host = Scripted::permissive(&d);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.errno, r.detail), (Reason::CwdRemoved, errno::ENOENT, Detail::Cwd));
+    assert_eq!(Reason::CwdRemoved.name(), "cwd-removed");
     // An image without a working directory is not checked.
     let mut d = restorable();
     d.process.cwd = "".into();
@@ -416,6 +424,29 @@ fn a_writable_shared_file_mapping_gets_its_own_read_write_open() {
     let rw: Vec<_> = host.opened.iter().filter(|(p, f)| p == b"/usr/bin/sample" && f & 3 == 2).collect();
     assert_eq!(rw.len(), 2, "each writable shared mapping opens the file O_RDWR");
     assert!(host.opened.iter().all(|(_, f)| f & 0o4000 != 0), "no open blocks (O_NONBLOCK)");
+}
+
+/// A read-only shared file mapping whose file was open for writing
+/// (MAY_WRITE) gets a read-write open too, so that a later
+/// mprotect(PROT_WRITE) works as it did; one without stays read-only.
+#[test]
+fn a_read_only_shared_mapping_that_may_write_gets_a_read_write_open() {
+    for (flags, want) in [(region_flags::SHARED | region_flags::MAY_WRITE, 2), (region_flags::SHARED, 0)] {
+        let mut d = restorable();
+        let mut shared = d.regions[1].clone();
+        shared.start = 0x7e00_0000_0000;
+        shared.end = shared.start + 4096;
+        shared.prot = prot::READ;
+        shared.flags = flags;
+        shared.runs.clear();
+        shared.file_id = d.regions[0].file_id;
+        d.regions.push(shared);
+        d.regions.sort_by_key(|r| r.start);
+        let mut host = Scripted::permissive(&d);
+        run(&d, &mut host).unwrap();
+        let modes: Vec<u32> = host.opened.iter().filter(|(p, _)| p == b"/usr/bin/sample").map(|(_, f)| f & 3).collect();
+        assert_eq!(modes.iter().filter(|&&m| m == 2).count(), usize::from(want == 2), "flags {flags:#x}: opens {modes:?}");
+    }
 }
 
 #[test]

@@ -65,6 +65,12 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     check_fds(image, host)?;
     let limits = host.fd_limits();
     super::fdkinds::check_fd_kinds(image, &limits, &mut || host.yield_now())?;
+    // A directory removed before the dump is gone for good: one of the
+    // same name now would be another directory, and recreating it would
+    // change the file system as a side effect of an exec.
+    if image.process.cwd_removed != 0 {
+        return Err(Refusal::new(Reason::CwdRemoved, Detail::Cwd));
+    }
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;

@@ -77,9 +77,9 @@ pub fn open_failure(errno: i32, what: OpenWhat, detail: Detail) -> Refusal {
 }
 
 /// Whether region `r`'s file must be opened for writing: a shared mapping
-/// the process may write through.
+/// the process may write through, now or after an mprotect (MAY_WRITE).
 pub fn writable_shared(r: &Region) -> bool {
-    r.flags & region_flags::SHARED != 0 && r.prot & prot::WRITE != 0
+    r.flags & region_flags::SHARED != 0 && (r.prot & prot::WRITE != 0 || r.flags & region_flags::MAY_WRITE != 0)
 }
 
 /// open(2) flags for the file region `r` maps. O_NONBLOCK: a FIFO put in

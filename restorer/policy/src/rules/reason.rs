@@ -212,6 +212,8 @@ reasons! {
         "the process's working directory is not accessible: permission denied";
     CwdFailed = "cwd-failed", EIO, FD_FILE,
         "the process's working directory cannot be entered";
+    CwdRemoved = "cwd-removed", ENOENT, FD_FILE,
+        "the process's working directory had been removed before the dump";
     // The image file itself.
     ImageMissing = "image-missing", ENOENT, IMAGE_UNREADABLE,
         "no such image file";
