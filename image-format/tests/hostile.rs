@@ -38,6 +38,18 @@ fn unix(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with sockets (FILES 10-13).
+fn sock(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_sockets();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -543,6 +555,40 @@ fn cases() -> Vec<Case> {
         unix("bad-file-values", |d| d.files[11].values[1] = 1),
         unix("bad-file-values", |d| d.files[11].offset = 1),
         unix("bad-file-values", |d| d.files[11].path = "/s".into()),
+        // Sockets: family, type, options, backlog, address.
+        sock("bad-socket", |d| d.files[10].values[0] = 3),
+        sock("bad-socket", |d| d.files[10].values[1] = 3),
+        sock("bad-socket", |d| d.files[10].values[1] = 5),
+        sock("bad-socket", |d| d.files[12].kind_flags |= 1),
+        sock("bad-socket", |d| d.files[12].values[2] = 1),
+        sock("bad-socket", |d| d.files[12].values[3] = 1),
+        sock("bad-socket", |d| d.files[10].values[2] = 1 << 31),
+        sock("bad-socket", |d| d.files[10].values[3] = 1 << 32),
+        sock("bad-socket", |d| d.files[10].kind_flags |= 8),
+        sock("bad-socket", |d| d.files[10].kind_flags |= 16),
+        sock("bad-socket", |d| d.files[10].data.0[0] = 10),
+        sock("bad-socket", |d| d.files[10].data.0.push(0)),
+        sock("bad-socket", |d| d.files[10].data.0[2..4].copy_from_slice(&[0, 0])),
+        sock("bad-socket", |d| d.files[12].data.0.truncate(16)),
+        sock("bad-socket", |d| d.files[11].data = Blob(vec![1, 0])),
+        sock("bad-socket", |d| d.files[11].data = Blob(vec![1, 0, 0])),
+        sock("bad-socket", |d| d.files[11].data.0.extend_from_slice(b"\0x")),
+        sock("bad-socket", |d| d.files[11].data.0.extend_from_slice(&[b'x'; 103])),
+        sock("bad-socket", |d| d.files[11].data = Blob(Vec::new())),
+        sock("bad-socket", |d| d.files[13].values[0] = 1),
+        sock("bad-socket", |d| {
+            d.files[13].data.0.pop();
+        }),
+        sock("bad-socket", |d| d.files[13].data.0.truncate(16)),
+        sock("bad-file-flags", |d| d.files[10].status_flags = 0o4000),
+        sock("bad-file-flags", |d| d.files[11].status_flags |= 0o2000),
+        sock("bad-file-flags", |d| d.files[13].status_flags = 0),
+        sock("bad-file-values", |d| d.files[10].offset = 1),
+        sock("bad-file-values", |d| d.files[11].path = "/tmp/s".into()),
+        sock("bad-file-values", |d| d.files[10].values[4] = 1),
+        sock("bad-file-values", |d| d.files[13].kind_flags = 1),
+        sock("bad-file-values", |d| d.files[13].values[2] = 1),
+        sock("bad-file-values", |d| d.files[10].pipe = 1),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -770,6 +816,25 @@ fn the_sample_with_a_unix_pair_is_accepted_and_reads_back() {
     // The largest queue allowed.
     let mut d = sample_unix_pair();
     d.files[10].data = Blob(vec![7; 4 << 20]);
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_sockets_is_accepted_and_reads_back() {
+    let d = sample_sockets();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // An abstract unix name, a unix datagram socket, the longest path.
+    let mut d = sample_sockets();
+    d.files[11].data = Blob(vec![1, 0, 0, b'n']);
+    d.files[11].values[1] = 2;
+    d.files[11].kind_flags = 0;
+    d.files[11].values[2] = 0;
+    assert_eq!(parse_result(&build(&d)), "ok");
+    let mut d = sample_sockets();
+    d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
+    assert_eq!(d.files[11].data.0.len(), 110);
     assert_eq!(parse_result(&build(&d)), "ok");
 }
 

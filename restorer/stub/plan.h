@@ -81,6 +81,9 @@ enum {
 				 /* position `offset` */
 	CHKPT_FILE_UNIX_PAIR = 9, /* one end of a unix socket pair: socketpair creates it and its peer; */
 				  /* type `value`, bytes queued for reading here at data_offset */
+	CHKPT_FILE_SOCKET = 10,  /* family `value`, type value1, backlog value2, kind_flags socket_flags, */
+				 /* its sockaddr (data_len bytes) at data_offset */
+	CHKPT_FILE_TCP_RESET = 11, /* TCP socket of family `value`, connected over loopback and reset */
 };
 
 struct chkpt_plan_file {
@@ -273,7 +276,12 @@ struct chkpt_plan {
 	X(56, CREATE_EPOLL, "create-epoll") \
 	X(57, EPOLL_ADD, "epoll-add") \
 	X(58, CREATE_MEMFD, "create-memfd") \
-	X(59, CREATE_UNIX_PAIR, "create-unix-pair")
+	X(59, CREATE_UNIX_PAIR, "create-unix-pair") \
+	/* restorer/stub/sockets.c */ \
+	X(60, CREATE_SOCKET, "create-socket") \
+	X(61, BIND_SOCKET, "bind-socket") \
+	X(62, LISTEN_SOCKET, "listen-socket") \
+	X(63, RESET_CONNECTION, "reset-connection")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -255,6 +255,8 @@ format_errors! {
         "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
     BadUnixPair = "bad-unix-pair":
         "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends, an unknown socket type or two types in one pair, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
+    BadSocket = "bad-socket":
+        "A bound socket or reset TCP connection with an unknown family or type, a type its family has not, a listening datagram or a datagram with a backlog, a backlog above MAX_SOCKET_BACKLOG, an option its family has not, or an address that is not one well-formed sockaddr of its family (two for a reset connection).",
 }
 
 /// Result type of every fallible function in this module.

@@ -431,8 +431,8 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair);
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
             }
@@ -523,6 +523,14 @@ impl<'a> Metadata<'a> {
                         }
                         Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
                         _ => return Err(FormatError::BadUnixPair),
+                    }
+                }
+                FileKind::Socket | FileKind::TcpReset => {
+                    let bytes = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
+                    if f.kind == FileKind::Socket {
+                        super::sockets::check_socket(&f, bytes)?;
+                    } else {
+                        super::sockets::check_tcp_reset(&f, bytes)?;
                     }
                 }
             }

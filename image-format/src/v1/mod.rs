@@ -19,6 +19,7 @@ pub mod limits;
 pub mod metadata;
 pub mod records;
 pub mod section;
+pub mod sockets;
 pub mod thread;
 pub mod verify;
 

@@ -267,6 +267,15 @@ steps! {
     CreateMemfd = 58, "create-memfd";
     /// Creating a unix socket pair, queueing its bytes at each end.
     CreateUnixPair = 59, "create-unix-pair";
+    /// Creating a socket and setting its options (SO_REUSEADDR, ...).
+    CreateSocket = 60, "create-socket";
+    /// Binding a socket to its address (a stale unix socket file there is
+    /// removed first).
+    BindSocket = 61, "bind-socket";
+    /// listen(2) with the socket's backlog.
+    ListenSocket = 62, "listen-socket";
+    /// Making a TCP connection over loopback and having its peer reset it.
+    ResetConnection = 63, "reset-connection";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -764,6 +773,13 @@ pub mod file_kind {
     /// the other's index): socket type `value`, the bytes queued for
     /// reading at this end at `data_offset`.
     pub const UNIX_PAIR: u64 = 9;
+    /// A socket bound again: family `value`, type `value1`, backlog
+    /// `value2`, `kind_flags` (socket_flags), its sockaddr at
+    /// `data_offset`.
+    pub const SOCKET: u64 = 10;
+    /// A TCP socket of family `value` connected over loopback and reset
+    /// by its peer; the recorded addresses at `data_offset` (not used).
+    pub const TCP_RESET: u64 = 11;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -846,6 +862,8 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
             FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -883,6 +901,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
         if f.kind == FileKind::Memfd {
             o.word(w(file::VALUE1), f.value1);
+        }
+        if f.kind == FileKind::Socket {
+            o.word(w(file::VALUE1), f.value1);
+            o.word(w(file::VALUE2), f.value2);
         }
         if f.kind == FileKind::TimerFd {
             for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {

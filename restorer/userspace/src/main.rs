@@ -17,6 +17,7 @@ mod host;
 mod image;
 mod mm;
 mod ops;
+mod probe;
 mod stream;
 
 use std::fs::File;

@@ -65,6 +65,7 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     check_fds(image, host)?;
     let limits = host.fd_limits();
     super::fdkinds::check_fd_kinds(image, &limits, &mut || host.yield_now())?;
+    super::sockets::check_sockets(image, host)?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
