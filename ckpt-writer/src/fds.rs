@@ -28,6 +28,7 @@ use image_format::{FileDesc, FileKind};
 use crate::error::{Error, Result};
 use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
+use crate::fds_deleted;
 use crate::fds_sockets;
 use crate::fds_unix::{self, UnixSocket};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
@@ -79,6 +80,8 @@ struct Seen {
     unix: Option<UnixSocket>,
     /// A bound socket or TCP connection, as recorded.
     sock: Option<fds_sockets::Recorded>,
+    /// A regular file deleted while open (fds_deleted.rs).
+    deleted: bool,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -101,6 +104,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
         };
         let mut unix = None;
         let mut sock = None;
+        let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared);
         let allowed = match (&info.target, disposition) {
             (FDTarget::Socket(ino), _) => {
                 // Unix sockets connected in pairs here, bound sockets and
@@ -131,6 +135,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                 }
             }
             (_, disposition) => match disposition {
+            Some(FdDisposition::Shared) if deleted => Ok(FdDisposition::Shared),
             Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
                 Err(format!("a memfd with status flags {flags:o}"))
             }
@@ -145,7 +150,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted });
     }
     // A unix socket is recorded only as one end of a pair the process holds.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
@@ -216,6 +221,15 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                 }
             }
             Ok(FdDisposition::Shared) if first.unix.is_some() => unix_ends.push((g[0], g)),
+            Ok(FdDisposition::Shared) if first.deleted => {
+                let s = &first.state;
+                table.files.push(fds_deleted::describe(pid, s.fd, &s.path, s.flags, s.offset)?);
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                    out[i].path.clear();
+                }
+            }
             Ok(FdDisposition::Shared) if first.sock.is_some() => {
                 let r = first.sock.as_ref().expect("a socket");
                 table.files.push(r.file.clone());
@@ -332,6 +346,10 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
                 return (FdKind::Other, None, bytes, format!("{shown} (cannot stat it)"));
             };
             let ft = md.file_type();
+            if md.nlink() == 0 && ft.is_file() {
+                // Recorded with its contents (fds_deleted.rs).
+                return (FdKind::Regular, Some(FdDisposition::Shared), bytes, format!("a deleted file ({shown})"));
+            }
             if md.nlink() == 0 && !ft.is_char_device() && !ft.is_fifo() {
                 return (FdKind::Regular, None, bytes, format!("a deleted file ({shown})"));
             }

@@ -12,6 +12,7 @@ mod encode;
 mod error;
 mod fds;
 mod fds_anon;
+mod fds_deleted;
 mod fds_fdinfo;
 mod fds_shared;
 mod fds_sockets;

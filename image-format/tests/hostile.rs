@@ -50,6 +50,18 @@ fn sock(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with a deleted file (FILES 10).
+fn deleted(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_deleted();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -589,6 +601,16 @@ fn cases() -> Vec<Case> {
         sock("bad-file-values", |d| d.files[13].kind_flags = 1),
         sock("bad-file-values", |d| d.files[13].values[2] = 1),
         sock("bad-file-values", |d| d.files[10].pipe = 1),
+        // Deleted files.
+        deleted("bad-deleted-file", |d| d.files[10].values[0] = 4),
+        deleted("bad-deleted-file", |d| d.files[10].values[1] = 0o10000),
+        deleted("bad-deleted-file", |d| d.files[10].offset = 1 << 63),
+        deleted("bad-deleted-file", |d| d.files[10].values[2] = 1),
+        deleted("bad-file-flags", |d| d.files[10].status_flags = 3),
+        deleted("bad-file-flags", |d| d.files[10].status_flags |= 0o40000),
+        deleted("missing-path", |d| d.files[10].path = "".into()),
+        deleted("bad-file-values", |d| d.files[10].kind_flags = 1),
+        deleted("bad-file-values", |d| d.files[10].pipe = 1),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -836,6 +858,14 @@ fn the_sample_with_sockets_is_accepted_and_reads_back() {
     d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
     assert_eq!(d.files[11].data.0.len(), 110);
     assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_a_deleted_file_is_accepted_and_reads_back() {
+    let d = sample_deleted();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
 }
 
 #[test]

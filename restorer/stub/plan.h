@@ -84,6 +84,8 @@ enum {
 	CHKPT_FILE_SOCKET = 10,  /* family `value`, type value1, backlog value2, kind_flags socket_flags, */
 				 /* its sockaddr (data_len bytes) at data_offset */
 	CHKPT_FILE_TCP_RESET = 11, /* TCP socket of family `value`, connected over loopback and reset */
+	CHKPT_FILE_DELETED = 12, /* O_TMPFILE in the directory at path_offset (else a memfd), contents at */
+				 /* data_offset, mode value1, status flags `flags`, position `offset` */
 };
 
 struct chkpt_plan_file {
@@ -281,7 +283,8 @@ struct chkpt_plan {
 	X(60, CREATE_SOCKET, "create-socket") \
 	X(61, BIND_SOCKET, "bind-socket") \
 	X(62, LISTEN_SOCKET, "listen-socket") \
-	X(63, RESET_CONNECTION, "reset-connection")
+	X(63, RESET_CONNECTION, "reset-connection") \
+	X(64, CREATE_DELETED_FILE, "create-deleted-file")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

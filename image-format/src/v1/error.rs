@@ -257,6 +257,8 @@ format_errors! {
         "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends, an unknown socket type or two types in one pair, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
     BadSocket = "bad-socket":
         "A bound socket or reset TCP connection with an unknown family or type, a type its family has not, a listening datagram or a datagram with a backlog, a backlog above MAX_SOCKET_BACKLOG, an option its family has not, or an address that is not one well-formed sockaddr of its family (two for a reset connection).",
+    BadDeletedFile = "bad-deleted-file":
+        "A deleted file whose size is not its stored length, whose permission bits exceed 0o7777, or whose position is above 2^63-1.",
 }
 
 /// Result type of every fallible function in this module.

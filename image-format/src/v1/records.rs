@@ -365,8 +365,17 @@ code_enum! {
         /// `value0`, its local then its peer address (two struct sockaddr
         /// of one size) in FILE_DATA, for `inspect`.
         TcpReset = 12,
+        /// A regular file deleted while open: created again unlinked
+        /// (O_TMPFILE in the directory of its former path `path`, else a
+        /// memfd), contents in FILE_DATA (`value0` bytes, its whole size),
+        /// permission bits `value1`, position `offset`.
+        DeletedFile = 13,
     }
 }
+
+/// Status flags a deleted file may record: its access mode, O_APPEND,
+/// O_NONBLOCK, O_LARGEFILE.
+pub const DELETED_FILE_STATUS: u32 = 0o3 | 0o2000 | 0o4000 | 0o100000;
 
 /// `File::value0` of a unix socket pair end: its socket type.
 pub mod unix_pair_type {

@@ -559,6 +559,30 @@ pub fn sample_sockets() -> ImageDesc {
     d
 }
 
+/// `sample_files` with a deleted file at fd 19 (FILES 10): 5 bytes, mode
+/// 0o640, read-write at offset 3.
+pub fn sample_deleted() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Regular,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::DeletedFile);
+    f.status_flags = 0o100002;
+    f.offset = 3;
+    f.path = "/tmp/gone.txt".into();
+    f.values = [5, 0o640, 0, 0, 0];
+    f.data = Blob(b"hello".to_vec());
+    d.files.push(f);
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");

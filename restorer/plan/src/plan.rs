@@ -276,6 +276,9 @@ steps! {
     ListenSocket = 62, "listen-socket";
     /// Making a TCP connection over loopback and having its peer reset it.
     ResetConnection = 63, "reset-connection";
+    /// Creating a deleted file again (O_TMPFILE or a memfd) with its
+    /// contents, flags and position.
+    CreateDeletedFile = 64, "create-deleted-file";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -780,6 +783,10 @@ pub mod file_kind {
     /// A TCP socket of family `value` connected over loopback and reset
     /// by its peer; the recorded addresses at `data_offset` (not used).
     pub const TCP_RESET: u64 = 11;
+    /// A deleted file: O_TMPFILE in the directory at `path_offset` (else a
+    /// memfd), contents at `data_offset`, permission bits `value1`, status
+    /// flags `flags`, position `offset`.
+    pub const DELETED: u64 = 12;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -840,6 +847,15 @@ fn other_end(f: &File, g: Option<&File>) -> bool {
     (f.kind == FileKind::UnixPair && pair(g)) || f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
 }
 
+/// The directory of `path`: "/" for "/f", "." for a relative "f".
+fn directory_of(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/",
+        Some(at) => path.get(..at).unwrap_or(b"."),
+        None => b".",
+    }
+}
+
 /// Writes the descriptions (their paths and bytes from `strings` on) and
 /// the links.
 fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) {
@@ -849,7 +865,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         let next = ahead.next();
         let rec = layout.files + (i * FILE_WORDS * 8) as u64;
         let w = |k: usize| rec + 8 * k as u64;
-        let path = image.string(f.path);
+        let path = match f.kind {
+            FileKind::DeletedFile => directory_of(image.string(f.path)),
+            _ => image.string(f.path),
+        };
         let data = image.file_data(&f);
         let (kind, flags, offset, value) = match f.kind {
             FileKind::Regular => (file_kind::OPEN, file_open_flags(&f), f.offset, 0),
@@ -864,6 +883,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -902,7 +922,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         if f.kind == FileKind::Memfd {
             o.word(w(file::VALUE1), f.value1);
         }
-        if f.kind == FileKind::Socket {
+        if matches!(f.kind, FileKind::Socket | FileKind::DeletedFile) {
             o.word(w(file::VALUE1), f.value1);
             o.word(w(file::VALUE2), f.value2);
         }
