@@ -9,7 +9,7 @@
 # process left are bound again. A dump without the option is refused
 # naming the connection; restoring while the dumped process still holds
 # its addresses is refused before the point of no return
-# (socket-address-in-use).
+# (socket-address-in-use). Then files deleted while open.
 . /scenarios/lib.sh
 use_restorer "$1"
 # Loopback, for 127.0.0.1 and ::1.
@@ -47,4 +47,16 @@ expect_refusal socket-address-in-use /tmp/ss2.ckpt
 release /tmp/ss2.in
 wait "$pid"
 grep -q '^result ok$' /tmp/ss2.run
+
+# Files deleted while open (test-programs/deleted.c checks the contents,
+# the shared offset, the access modes, O_APPEND, and that they stay
+# unlinked): O_TMPFILE in their directory (tmpfs).
+mkdir -p /tmp/dl-ref /tmp/dl-run
+must deleted /tmp/dl-ref < /dev/null > /tmp/dl.ref
+run_held /tmp/dl.in /tmp/dl.run deleted --wait-at 1 /tmp/dl-run
+checkpoint "$pid" /tmp/dl.run 1 /tmp/dl.ckpt
+must /tmp/dl.ckpt < /dev/null
+same_output /tmp/dl.ref /tmp/dl.run
+grep -q '^result ok$' /tmp/dl.run
+test -z "$(ls /tmp/dl-run)"
 echo "restore_sockets: all checks passed"
