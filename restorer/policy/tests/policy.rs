@@ -606,16 +606,24 @@ fn sockets_are_bound_again_only_where_their_address_is_free() {
         host
     };
     // Free: the inet addresses tried with their options, the unix path's
-    // directory entered (nothing at /tmp/s), no trial for the reset one.
+    // directory entered (nothing at /tmp/s), loopback for the reset one.
     let mut host = permissive(&d);
     run(&d, &mut host).expect("accepted");
+    let mut loopback = common::sockaddr_in(0);
+    loopback.truncate(16);
     assert_eq!(
         host.probed,
         vec![
             (2, 1, 1 | 2, common::sockaddr_in(8080), false),
             (10, 2, 8, common::sockaddr_in6(5353), false),
+            (2, 1, 0, loopback.clone(), false),
         ]
     );
+    // Without loopback, a reset connection cannot be made: refused.
+    let mut host = permissive(&d);
+    host.probes.insert((loopback, false), errno::EADDRNOTAVAIL);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::SocketAddressUnavailable, Detail::Fd(22)));
     // A taken address names the fd; the errno decides the reason.
     for (errno, reason) in [
         (errno::EADDRINUSE, Reason::SocketAddressInUse),

@@ -4,6 +4,10 @@
 //! options, so that a taken address is refused here, naming the fd,
 //! instead of failing the restore after the point of no return.
 //!
+//! A TCP connection restored reset (kind TcpReset) needs loopback of its
+//! family, where the stub resets a connection of its own: a trial bind
+//! to port 0 there.
+//!
 //! A unix socket path is never bound as a trial (that would create the
 //! file). If nothing is there, its directory must be enterable. A socket
 //! file nobody is bound to (the dumped server's, left behind when it was
@@ -22,6 +26,10 @@ const O_PATH: u32 = 0o10_000_000;
 /// S_IFMT, S_IFSOCK.
 const S_IFMT: u32 = 0o170_000;
 const S_IFSOCK: u32 = 0o140_000;
+
+/// 127.0.0.1 and ::1, port 0 (struct sockaddr_in, sockaddr_in6).
+const LOOPBACK4: [u8; 16] = [2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+const LOOPBACK6: [u8; 28] = [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
 
 /// A trial of what the stub will do with a socket, on a throwaway socket
 /// in the caller's network namespace.
@@ -45,11 +53,19 @@ pub struct SocketProbe<'a> {
 pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
     for (index, f) in image.files().enumerate() {
         host.yield_now()?;
-        if f.kind != FileKind::Socket {
+        if !matches!(f.kind, FileKind::Socket | FileKind::TcpReset) {
             continue;
         }
         let fd = image.fds().find(|d| d.disposition == FdDisposition::Shared && d.file as usize == index);
         let at = fd.map_or(Detail::None, |d| Detail::Fd(d.fd));
+        if f.kind == FileKind::TcpReset {
+            // The stub makes the reset connection over loopback: its
+            // listener must bind there (::1 is missing where IPv6 is off).
+            let addr = if f.value0 == socket_family::INET6 { &LOOPBACK6[..] } else { &LOOPBACK4[..] };
+            let probe = SocketProbe { family: f.value0 as u16, ty: 1, flags: 0, addr, connect: false };
+            host.probe_socket(&probe).map_err(|errno| bind_refusal(errno, at))?;
+            continue;
+        }
         let addr = image.file_data(&f);
         let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags: f.kind_flags, addr, connect: false };
         let path = addr.get(2..).filter(|p| f.value0 == socket_family::UNIX && p.first().is_some_and(|&b| b != 0));
