@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
 use crate::fds_deleted;
+use crate::fds_inotify;
 use crate::fds_sockets;
 use crate::fds_unix::{self, UnixSocket};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
@@ -82,6 +83,8 @@ struct Seen {
     sock: Option<fds_sockets::Recorded>,
     /// A regular file deleted while open (fds_deleted.rs).
     deleted: bool,
+    /// An inotify instance (fds_inotify.rs).
+    inotify: bool,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -105,6 +108,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
         let mut unix = None;
         let mut sock = None;
         let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared);
+        let inotify = matches!(&info.target, FDTarget::AnonInode(n) if n.trim_matches(['[', ']']) == "inotify");
         let allowed = match (&info.target, disposition) {
             (FDTarget::Socket(ino), _) => {
                 // Unix sockets connected in pairs here, bound sockets and
@@ -134,6 +138,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                     },
                 }
             }
+            (_, _) if inotify => Ok(FdDisposition::Shared),
             (_, disposition) => match disposition {
             Some(FdDisposition::Shared) if deleted => Ok(FdDisposition::Shared),
             Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
@@ -150,7 +155,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify });
     }
     // A unix socket is recorded only as one end of a pair the process holds.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
@@ -221,6 +226,13 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                 }
             }
             Ok(FdDisposition::Shared) if first.unix.is_some() => unix_ends.push((g[0], g)),
+            Ok(FdDisposition::Shared) if first.inotify => {
+                table.files.push(fds_inotify::describe(pid, first.state.fd, first.state.flags)?);
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
             Ok(FdDisposition::Shared) if first.deleted => {
                 let s = &first.state;
                 table.files.push(fds_deleted::describe(pid, s.fd, &s.path, s.flags, s.offset)?);

@@ -14,6 +14,7 @@ mod fds;
 mod fds_anon;
 mod fds_deleted;
 mod fds_fdinfo;
+mod fds_inotify;
 mod fds_shared;
 mod fds_sockets;
 mod fds_unix;

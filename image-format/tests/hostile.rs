@@ -62,6 +62,18 @@ fn deleted(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with an inotify instance (FILES 10).
+fn inotify(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_inotify();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -611,6 +623,26 @@ fn cases() -> Vec<Case> {
         deleted("missing-path", |d| d.files[10].path = "".into()),
         deleted("bad-file-values", |d| d.files[10].kind_flags = 1),
         deleted("bad-file-values", |d| d.files[10].pipe = 1),
+        // inotify.
+        inotify("bad-inotify", |d| d.files[10].values[0] = 3),
+        inotify("bad-inotify", |d| d.files[10].values[0] = 1),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"/tmp"), watch(3, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(2, 0x100, b"/tmp"), watch(1, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x1000, b"/tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x8000_0000, b"/tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"/t\0p"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b""), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data.0.truncate(30)),
+        inotify("bad-inotify", |d| d.files[10].data.0.extend_from_slice(&[1, 2, 3])),
+        inotify("bad-inotify", |d| {
+            d.files[10].values[0] = 1;
+            d.files[10].data = Blob(watch(1, 0x100, &[b'/'; 4096]));
+        }),
+        inotify("bad-file-flags", |d| d.files[10].status_flags = 2),
+        inotify("bad-file-flags", |d| d.files[10].status_flags = 0o2000),
+        inotify("bad-file-values", |d| d.files[10].values[1] = 1),
+        inotify("bad-file-values", |d| d.files[10].path = "/tmp".into()),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -866,6 +898,18 @@ fn the_sample_with_a_deleted_file_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+}
+
+#[test]
+fn the_sample_with_inotify_is_accepted_and_reads_back() {
+    let d = sample_inotify();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    let mut d = sample_inotify();
+    d.files[10].values[0] = 1;
+    d.files[10].data = Blob(watch(1, 0x0400_0fff, &[b'/'; 4095]));
+    assert_eq!(parse_result(&build(&d)), "ok");
 }
 
 #[test]

@@ -65,6 +65,8 @@ long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 long chkpt_reset_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* deleted.c: a deleted file made again. */
 long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* inotify.c: an inotify instance with its watches. */
+long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -355,6 +357,8 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			f->temp = keep(plan, chkpt_reset_connection(plan, f, i), CHKPT_STEP_RESET_CONNECTION, i);
 		} else if (f->kind == CHKPT_FILE_DELETED) {
 			f->temp = keep(plan, chkpt_create_deleted(plan, f, i), CHKPT_STEP_CREATE_DELETED_FILE, i);
+		} else if (f->kind == CHKPT_FILE_INOTIFY) {
+			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {
 			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
 			if (err < 0)

@@ -86,6 +86,8 @@ enum {
 	CHKPT_FILE_TCP_RESET = 11, /* TCP socket of family `value`, connected over loopback and reset */
 	CHKPT_FILE_DELETED = 12, /* O_TMPFILE in the directory at path_offset (else a memfd), contents at */
 				 /* data_offset, mode value1, status flags `flags`, position `offset` */
+	CHKPT_FILE_INOTIFY = 13, /* data_len watches at data_offset: wd, mask (u64 each), NUL-terminated path, */
+				 /* the next 8-aligned */
 };
 
 struct chkpt_plan_file {
@@ -284,7 +286,8 @@ struct chkpt_plan {
 	X(61, BIND_SOCKET, "bind-socket") \
 	X(62, LISTEN_SOCKET, "listen-socket") \
 	X(63, RESET_CONNECTION, "reset-connection") \
-	X(64, CREATE_DELETED_FILE, "create-deleted-file")
+	X(64, CREATE_DELETED_FILE, "create-deleted-file") \
+	X(65, INOTIFY_WATCH, "inotify-watch")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -15,6 +15,7 @@ pub mod crc;
 pub mod error;
 pub mod header;
 pub mod image;
+pub mod inotify;
 pub mod limits;
 pub mod metadata;
 pub mod records;

@@ -370,6 +370,9 @@ code_enum! {
         /// memfd), contents in FILE_DATA (`value0` bytes, its whole size),
         /// permission bits `value1`, position `offset`.
         DeletedFile = 13,
+        /// An inotify instance: `value0` watches in FILE_DATA (see
+        /// `inotify.rs`), added again in order so each gets its wd.
+        Inotify = 14,
     }
 }
 

@@ -583,6 +583,34 @@ pub fn sample_deleted() -> ImageDesc {
     d
 }
 
+/// One inotify watch entry as FILE_DATA holds it.
+pub fn watch(wd: u32, mask: u32, path: &[u8]) -> Vec<u8> {
+    [&wd.to_le_bytes()[..], &mask.to_le_bytes(), &(path.len() as u32).to_le_bytes(), path].concat()
+}
+
+/// `sample_files` with an inotify instance at fd 19 (FILES 10),
+/// nonblocking, watching /tmp (wd 1, IN_CREATE) and /tmp/f (wd 2,
+/// IN_MODIFY | IN_ONESHOT).
+pub fn sample_inotify() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Other,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: true,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::Inotify);
+    f.status_flags = 0o4000;
+    f.values[0] = 2;
+    f.data = Blob([watch(1, 0x100, b"/tmp"), watch(2, 0x8000_0002, b"/tmp/f")].concat());
+    d.files.push(f);
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");

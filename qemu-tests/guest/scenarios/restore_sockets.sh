@@ -9,7 +9,7 @@
 # process left are bound again. A dump without the option is refused
 # naming the connection; restoring while the dumped process still holds
 # its addresses is refused before the point of no return
-# (socket-address-in-use). Then files deleted while open.
+# (socket-address-in-use). Then files deleted while open, and inotify.
 . /scenarios/lib.sh
 use_restorer "$1"
 # Loopback, for 127.0.0.1 and ::1.
@@ -59,4 +59,14 @@ must /tmp/dl.ckpt < /dev/null
 same_output /tmp/dl.ref /tmp/dl.run
 grep -q '^result ok$' /tmp/dl.run
 test -z "$(ls /tmp/dl-run)"
+
+# inotify (test-programs/inotify.c: watches on a directory and a file,
+# their wds, events after the restore).
+mkdir -p /tmp/in-ref /tmp/in-run
+must inotify /tmp/in-ref < /dev/null > /tmp/in.ref
+run_held /tmp/in.in /tmp/in.run inotify --wait-at 1 /tmp/in-run
+checkpoint "$pid" /tmp/in.run 1 /tmp/in.ckpt
+must /tmp/in.ckpt < /dev/null
+same_output /tmp/in.ref /tmp/in.run
+grep -q '^result ok$' /tmp/in.run
 echo "restore_sockets: all checks passed"

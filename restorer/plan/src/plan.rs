@@ -279,6 +279,9 @@ steps! {
     /// Creating a deleted file again (O_TMPFILE or a memfd) with its
     /// contents, flags and position.
     CreateDeletedFile = 64, "create-deleted-file";
+    /// Creating an inotify instance and adding its watches, each getting
+    /// its recorded wd.
+    InotifyWatch = 65, "inotify-watch";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -787,6 +790,9 @@ pub mod file_kind {
     /// memfd), contents at `data_offset`, permission bits `value1`, status
     /// flags `flags`, position `offset`.
     pub const DELETED: u64 = 12;
+    /// inotify: `data_len` watches at `data_offset`, each wd, mask (u64
+    /// each) and a NUL-terminated path, the next one 8-aligned.
+    pub const INOTIFY: u64 = 13;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -823,6 +829,10 @@ fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
     for f in image.files() {
         bytes = add(bytes, add(u64::from(f.path.len), 1)?)?;
         bytes = add(bytes, f.data_len)?;
+        if f.kind == FileKind::Inotify {
+            // 16 bytes, the path and its NUL, padding, instead of 12.
+            bytes = add(bytes, add(mul(f.value0, 12)?, 8)?)?;
+        }
         if f.kind == FileKind::Epoll {
             // 8-aligned entries of EPOLL_WORDS words.
             bytes = add(bytes, add(mul(f.value1, EPOLL_WORDS as u64 * 8)?, 8)?)?;
@@ -884,6 +894,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
+            FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -910,6 +921,16 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
                 o.word(s + 16, e.data);
                 o.word(s + 24, u64::from(inherited));
                 s += EPOLL_WORDS as u64 * 8;
+            }
+        } else if f.kind == FileKind::Inotify {
+            s = (s + 7) & !7;
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), f.value0);
+            for watch in super::fmt::inotify::watches(data).flatten() {
+                o.word(s, u64::from(watch.wd));
+                o.word(s + 8, u64::from(watch.mask));
+                o.bytes(s + 16, watch.path);
+                s = (s + 16 + watch.path.len() as u64 + 1 + 7) & !7;
             }
         } else {
             o.word(w(file::DATA_OFFSET), s);

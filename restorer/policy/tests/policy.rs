@@ -657,3 +657,23 @@ fn sockets_are_bound_again_only_where_their_address_is_free() {
     let r = refused(&d, &mut host);
     assert_eq!((r.reason, r.detail), (Reason::SocketPathNotSocket, Detail::Fd(20)));
 }
+
+#[test]
+fn inotify_watches_need_their_paths() {
+    let mut d = common::sample_inotify();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let present = |paths: &[&[u8]]| {
+        let mut host = Scripted::permissive(&d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        for p in paths {
+            host.files.insert(p.to_vec(), Ok(FileFacts { mode: 0o040_755, ..FileFacts::default() }));
+        }
+        host
+    };
+    let mut host = present(&[b"/tmp", b"/tmp/f"]);
+    run(&d, &mut host).expect("both watched paths exist");
+    assert!(host.opened.iter().any(|(p, f)| p == b"/tmp/f" && *f == 0o10_000_000));
+    let mut host = present(&[b"/tmp"]);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(19)));
+}

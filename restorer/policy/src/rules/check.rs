@@ -66,6 +66,7 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     let limits = host.fd_limits();
     super::fdkinds::check_fd_kinds(image, &limits, &mut || host.yield_now())?;
     super::sockets::check_sockets(image, host)?;
+    super::inotify::check_inotify(image, host)?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;

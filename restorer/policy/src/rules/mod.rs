@@ -23,12 +23,14 @@
 //! - host.rs: the facts a restorer provides; check.rs: the checks in order.
 //! - fdkinds.rs: open file descriptions the caller may not create.
 //! - sockets.rs: addresses the stub binds sockets to again are free.
+//! - inotify.rs: paths the stub watches again exist.
 
 mod check;
 mod fdkinds;
 mod files;
 mod footprint;
 mod hole;
+mod inotify;
 mod host;
 mod reason;
 mod regions;
