@@ -51,6 +51,7 @@ extern "C" {
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_pipe_max_size() -> u64;
     fn chkpt_shim_capable(cap: c_int) -> bool;
+    fn chkpt_shim_socket_probe(family: c_int, ty: c_int, flags: u32, addr: *const u8, len: usize, connect: bool) -> c_int;
     fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
@@ -202,6 +203,15 @@ pub(crate) fn max_map_count() -> u64 {
 
 /// What the caller may create of open file descriptions: fs.pipe-max-size
 /// (read as max_map_count is), CAP_SYS_RESOURCE, CAP_WAKE_ALARM.
+/// The policy's socket trial (sockets.rs), on a throwaway socket of the
+/// caller's: the failed call's positive errno.
+pub(crate) fn socket_probe(p: &crate::policy::SocketProbe<'_>) -> core::result::Result<(), i32> {
+    // SAFETY: `p.addr` is valid for `p.addr.len()` bytes; the shim copies
+    // at most a sockaddr_storage of them and keeps nothing after the call.
+    let err = unsafe { chkpt_shim_socket_probe(c_int::from(p.family), p.ty as c_int, p.flags, p.addr.as_ptr(), p.addr.len(), p.connect) };
+    if err < 0 { Err(-err) } else { Ok(()) }
+}
+
 pub(crate) fn fd_limits() -> crate::policy::FdLimits {
     // SAFETY: the shim reads a procfs file with the caller's credentials
     // and drops it, and asks capable_noaudit about the caller; no

@@ -138,6 +138,10 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::yield_now().map_err(|_| Refusal::from(FormatError::Interrupted))
     }
 
+    fn probe_socket(&mut self, probe: &policy::SocketProbe<'_>) -> Result<(), i32> {
+        glue::socket_probe(probe)
+    }
+
     fn fd_limits(&mut self) -> policy::FdLimits {
         glue::fd_limits()
     }

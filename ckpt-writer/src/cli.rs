@@ -37,6 +37,12 @@ enum Command {
         /// No progress bar and no summary line.
         #[arg(short, long)]
         quiet: bool,
+        /// Established TCP connections (connected sockets, connections
+        /// waiting in a listener's accept queue): refuse the dump, or
+        /// record them reset (the restored program sees ECONNRESET) and
+        /// drop the waiting ones.
+        #[arg(long, value_enum, default_value = "refuse")]
+        tcp_established: crate::fds_sockets::TcpEstablished,
         /// Copy-on-write: stop the process only while its state is taken and
         /// it forks once; memory is read from the fork while it runs on.
         #[arg(long, conflicts_with_all = ["kill", "leave_stopped"])]
@@ -132,7 +138,8 @@ impl Cli {
     /// Checks the values clap cannot and builds the plan.
     pub fn into_plan(self) -> Result<Plan> {
         Ok(match self.command {
-            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow } => {
+            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow, tcp_established } => {
+                crate::fds_sockets::set_tcp_established(tcp_established);
                 if pid <= 0 {
                     return Err(Error::Usage(format!("pid must be a positive number, got {pid}")));
                 }

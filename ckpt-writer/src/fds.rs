@@ -8,7 +8,10 @@
 //! one open file description share one FILES record; an fd that shares
 //! the description of an inherited fd 0-2 duplicates the caller's fd.
 //! Both ends of a unix socket pair are recorded with the bytes queued at
-//! each (fds_unix.rs).
+//! each (fds_unix.rs). Listening and bound sockets (TCP, UDP, unix) are
+//! recorded with their address and options, connected TCP sockets are
+//! refused or, with --tcp-established=reset, recorded reset
+//! (fds_sockets.rs).
 //! Everything else (other sockets, named FIFOs beyond stdio, eventfd, epoll,
 //! inotify, memfd, deleted files, other devices) fails the dump with the
 //! fd and its kind named, or with --allow-unsupported is recorded as
@@ -25,6 +28,9 @@ use image_format::{FileDesc, FileKind};
 use crate::error::{Error, Result};
 use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
+use crate::fds_deleted;
+use crate::fds_inotify;
+use crate::fds_sockets;
 use crate::fds_unix::{self, UnixSocket};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
 
@@ -73,6 +79,12 @@ struct Seen {
     anon: Option<fds_anon::Anon>,
     /// A unix socket, as sock_diag describes it.
     unix: Option<UnixSocket>,
+    /// A bound socket or TCP connection, as recorded.
+    sock: Option<fds_sockets::Recorded>,
+    /// A regular file deleted while open (fds_deleted.rs).
+    deleted: bool,
+    /// An inotify instance (fds_inotify.rs).
+    inotify: bool,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -94,19 +106,41 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             _ => None,
         };
         let mut unix = None;
+        let mut sock = None;
+        let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared);
+        let inotify = matches!(&info.target, FDTarget::AnonInode(n) if n.trim_matches(['[', ']']) == "inotify");
         let allowed = match (&info.target, disposition) {
-            (FDTarget::Socket(ino), _) => match fds_unix::query(*ino) {
-                Ok(s) if flags & !UNIX_PAIR_STATUS != 0 => {
-                    unix = Some(s);
-                    Err(format!("a unix socket (socket:[{ino}]) with status flags {flags:o}"))
+            (FDTarget::Socket(ino), _) => {
+                // Unix sockets connected in pairs here, bound sockets and
+                // TCP connections in fds_sockets.rs.
+                let copy = fds_shared::copy_of_fd(pid, fd)?;
+                let diag = match fds_sockets::is_unix(&copy) {
+                    Ok(true) => Some(fds_unix::query(*ino)),
+                    Ok(false) => None,
+                    Err(why) => Some(Err(why)),
+                };
+                match diag {
+                    Some(Ok(s)) if !fds_sockets::unix_is_bound_kind(&s) && flags & !UNIX_PAIR_STATUS != 0 => {
+                        unix = Some(s);
+                        Err(format!("a unix socket (socket:[{ino}]) with status flags {flags:o}"))
+                    }
+                    Some(Ok(s)) if !fds_sockets::unix_is_bound_kind(&s) => {
+                        unix = Some(s);
+                        Ok(FdDisposition::Shared)
+                    }
+                    Some(Err(why)) => Err(format!("a socket (socket:[{ino}]): {why}")),
+                    diag => match fds_sockets::record(fd, &copy, flags, diag.and_then(|d| d.ok()).as_ref()) {
+                        Ok(r) => {
+                            sock = Some(r);
+                            Ok(FdDisposition::Shared)
+                        }
+                        Err(why) => Err(format!("{why} (socket:[{ino}])")),
+                    },
                 }
-                Ok(s) => {
-                    unix = Some(s);
-                    Ok(FdDisposition::Shared)
-                }
-                Err(why) => Err(format!("a socket (socket:[{ino}]): {why}")),
-            },
+            }
+            (_, _) if inotify => Ok(FdDisposition::Shared),
             (_, disposition) => match disposition {
+            Some(FdDisposition::Shared) if deleted => Ok(FdDisposition::Shared),
             Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
                 Err(format!("a memfd with status flags {flags:o}"))
             }
@@ -121,7 +155,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify });
     }
     // A unix socket is recorded only as one end of a pair the process holds.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
@@ -143,6 +177,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     // Unix pair ends: (index in `seen` of the first fd, the group).
     let mut unix_ends: Vec<(usize, &Vec<usize>)> = Vec::new();
     let mut out: Vec<FdState> = seen.iter().map(|s| s.state.clone()).collect();
+    let mut sock_notes = Vec::new();
     for g in &groups {
         let first = &seen[g[0]];
         let inherited = g.iter().find(|&&i| seen[i].allowed == Ok(FdDisposition::Inherit));
@@ -191,6 +226,31 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
                 }
             }
             Ok(FdDisposition::Shared) if first.unix.is_some() => unix_ends.push((g[0], g)),
+            Ok(FdDisposition::Shared) if first.inotify => {
+                table.files.push(fds_inotify::describe(pid, first.state.fd, first.state.flags)?);
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
+            Ok(FdDisposition::Shared) if first.deleted => {
+                let s = &first.state;
+                table.files.push(fds_deleted::describe(pid, s.fd, &s.path, s.flags, s.offset)?);
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                    out[i].path.clear();
+                }
+            }
+            Ok(FdDisposition::Shared) if first.sock.is_some() => {
+                let r = first.sock.as_ref().expect("a socket");
+                table.files.push(r.file.clone());
+                sock_notes.extend(r.note.clone());
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
             Ok(FdDisposition::Shared) => {
                 let ino = first.inode.map_or(0, |(_, ino)| ino);
                 ends.push(PipeEnd { ino, fd: first.state.fd, flags: first.state.flags });
@@ -222,6 +282,7 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
     }
     table.files.extend(pipes.files);
     table.notes = pipes.notes;
+    table.notes.extend(sock_notes);
     number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;
@@ -297,6 +358,10 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
                 return (FdKind::Other, None, bytes, format!("{shown} (cannot stat it)"));
             };
             let ft = md.file_type();
+            if md.nlink() == 0 && ft.is_file() {
+                // Recorded with its contents (fds_deleted.rs).
+                return (FdKind::Regular, Some(FdDisposition::Shared), bytes, format!("a deleted file ({shown})"));
+            }
             if md.nlink() == 0 && !ft.is_char_device() && !ft.is_fifo() {
                 return (FdKind::Regular, None, bytes, format!("a deleted file ({shown})"));
             }

@@ -21,6 +21,10 @@ const UDIAG_SHOW_PEER: u32 = 4;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_SHUTDOWN: u16 = 6;
+const UDIAG_SHOW_RQLEN: u32 = 0x10;
+const UNIX_DIAG_RQLEN: u16 = 4;
+/// TCP_LISTEN, as unix sockets use it.
+const LISTEN: u8 = 10;
 /// TCP_ESTABLISHED, as unix sockets use it: connected.
 const ESTABLISHED: u8 = 1;
 
@@ -37,6 +41,11 @@ pub struct UnixSocket {
     pub peer: u32,
     /// SHUT_RD 1 | SHUT_WR 2 bits.
     pub shutdown: u8,
+    /// Listening (fds_sockets.rs records it).
+    pub listening: bool,
+    /// A listener's backlog and the connections waiting in its queue.
+    pub backlog: u32,
+    pub waiting: u32,
 }
 
 /// Asks the kernel about the unix socket of inode `ino` (in the writer's
@@ -58,7 +67,7 @@ pub fn query(ino: u64) -> std::result::Result<UnixSocket, String> {
     req[8..12].copy_from_slice(&1u32.to_ne_bytes());
     req[16] = libc::AF_UNIX as u8;
     req[24..28].copy_from_slice(&ino32.to_ne_bytes());
-    req[28..32].copy_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER).to_ne_bytes());
+    req[28..32].copy_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN).to_ne_bytes());
     // No cookie: look the socket up by its inode alone.
     req[32..40].fill(0xff);
     let sent = nix::sys::socket::send(sock.as_raw_fd(), &req, nix::sys::socket::MsgFlags::empty());
@@ -99,7 +108,7 @@ fn parse(b: &[u8], ino: u64) -> std::result::Result<UnixSocket, String> {
     if len < 32 || b[16] != libc::AF_UNIX as u8 || u64::from(u32_at(b, 20)) != ino {
         return Err(format!("an unexpected sock_diag answer about socket:[{ino}]"));
     }
-    let mut s = UnixSocket { ty: b[17], connected: b[18] == ESTABLISHED, bound: false, peer: 0, shutdown: 0 };
+    let mut s = UnixSocket { ty: b[17], connected: b[18] == ESTABLISHED, bound: false, peer: 0, shutdown: 0, listening: b[18] == LISTEN, backlog: 0, waiting: 0 };
     let mut at = 32;
     while at + 4 <= len {
         let alen = u16_at(b, at) as usize;
@@ -111,6 +120,11 @@ fn parse(b: &[u8], ino: u64) -> std::result::Result<UnixSocket, String> {
             UNIX_DIAG_NAME => s.bound = true,
             UNIX_DIAG_PEER if payload.len() >= 4 => s.peer = u32_at(payload, 0),
             UNIX_DIAG_SHUTDOWN if !payload.is_empty() => s.shutdown = payload[0],
+            // For a listener: the connections waiting, the backlog.
+            UNIX_DIAG_RQLEN if payload.len() >= 8 && s.listening => {
+                s.waiting = u32_at(payload, 0);
+                s.backlog = u32_at(payload, 4);
+            }
             _ => {}
         }
         at += (alen + 3) & !3;
@@ -129,7 +143,7 @@ pub fn refusal(ino: u64, s: &UnixSocket, held: &[u64]) -> Option<String> {
         _ => return Some(format!("a unix socket of type {} (socket:[{ino}])", s.ty)),
     };
     let why = if s.bound {
-        "bound to a name (listening and named sockets are not supported yet)"
+        "bound to a name and connected (only pairs, listeners and unconnected datagram sockets are supported)"
     } else if !s.connected || s.peer == 0 {
         "not connected"
     } else if !held.contains(&u64::from(s.peer)) {
@@ -212,7 +226,7 @@ mod tests {
         let ino = |s: &std::os::unix::net::UnixStream| std::fs::metadata(format!("/proc/self/fd/{}", s.as_raw_fd())).unwrap().ino();
         let (ia, ib) = (ino(&a), ino(&b));
         let sa = query(ia).unwrap();
-        assert_eq!(sa, UnixSocket { ty: libc::SOCK_STREAM as u8, connected: true, bound: false, peer: ib as u32, shutdown: 0 });
+        assert_eq!(sa, UnixSocket { ty: libc::SOCK_STREAM as u8, connected: true, bound: false, peer: ib as u32, shutdown: 0, listening: false, backlog: 0, waiting: 0 });
         assert_eq!(query(ib).unwrap().peer, ia as u32);
         assert_eq!(refusal(ia, &sa, &[ia, ib]), None);
         assert!(refusal(ia, &sa, &[ia]).unwrap().contains("outside the process"));

@@ -294,6 +294,16 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             f.data.0.len(),
             if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) }
         ),
+        K::Socket | K::TcpReset => crate::fds_sockets::describe(f),
+        K::Inotify => crate::fds_inotify::describe_record(f),
+        K::DeletedFile => format!(
+            "deleted file {} ({} bytes, mode {:o}), flags {:#o}, offset {}",
+            s(&f.path),
+            f.data.0.len(),
+            f.values[1],
+            f.status_flags,
+            f.offset
+        ),
         K::Stdio => format!("the restoring caller's fd {}", f.values[0]),
         K::EventFd => format!("eventfd count {}{}, flags {:#o}", f.values[0], if f.kind_flags & 1 != 0 { " (semaphore)" } else { "" }, f.status_flags),
         K::SignalFd => format!("signalfd mask {:#018x}, flags {:#o}", f.values[0], f.status_flags),

@@ -26,6 +26,10 @@ mod pages;
 mod reseal;
 #[cfg(feature = "std")]
 mod write;
+#[cfg(feature = "std")]
+mod sockaddr;
+#[cfg(feature = "std")]
+pub use sockaddr::sockaddr_text;
 
 #[cfg(feature = "std")]
 pub use desc::{Blob, ByteString, FdDesc, FileDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};

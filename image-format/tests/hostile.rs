@@ -38,6 +38,42 @@ fn unix(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with sockets (FILES 10-13).
+fn sock(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_sockets();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that mutates the sample with a deleted file (FILES 10).
+fn deleted(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_deleted();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that mutates the sample with an inotify instance (FILES 10).
+fn inotify(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_inotify();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -562,6 +598,70 @@ fn cases() -> Vec<Case> {
         unix("bad-file-values", |d| d.files[11].values[1] = 1),
         unix("bad-file-values", |d| d.files[11].offset = 1),
         unix("bad-file-values", |d| d.files[11].path = "/s".into()),
+        // Sockets: family, type, options, backlog, address.
+        sock("bad-socket", |d| d.files[10].values[0] = 3),
+        sock("bad-socket", |d| d.files[10].values[1] = 3),
+        sock("bad-socket", |d| d.files[10].values[1] = 5),
+        sock("bad-socket", |d| d.files[12].kind_flags |= 1),
+        sock("bad-socket", |d| d.files[12].values[2] = 1),
+        sock("bad-socket", |d| d.files[12].values[3] = 1),
+        sock("bad-socket", |d| d.files[10].values[2] = 1 << 31),
+        sock("bad-socket", |d| d.files[10].values[3] = 1 << 32),
+        sock("bad-socket", |d| d.files[10].kind_flags |= 8),
+        sock("bad-socket", |d| d.files[10].kind_flags |= 16),
+        sock("bad-socket", |d| d.files[10].data.0[0] = 10),
+        sock("bad-socket", |d| d.files[10].data.0.push(0)),
+        sock("bad-socket", |d| d.files[10].data.0[2..4].copy_from_slice(&[0, 0])),
+        sock("bad-socket", |d| d.files[12].data.0.truncate(16)),
+        sock("bad-socket", |d| d.files[11].data = Blob(vec![1, 0])),
+        sock("bad-socket", |d| d.files[11].data = Blob(vec![1, 0, 0])),
+        sock("bad-socket", |d| d.files[11].data.0.extend_from_slice(b"\0x")),
+        sock("bad-socket", |d| d.files[11].data.0.extend_from_slice(&[b'x'; 103])),
+        sock("bad-socket", |d| d.files[11].data = Blob(Vec::new())),
+        sock("bad-socket", |d| d.files[13].values[0] = 1),
+        sock("bad-socket", |d| {
+            d.files[13].data.0.pop();
+        }),
+        sock("bad-socket", |d| d.files[13].data.0.truncate(16)),
+        sock("bad-file-flags", |d| d.files[10].status_flags = 0o4000),
+        sock("bad-file-flags", |d| d.files[11].status_flags |= 0o2000),
+        sock("bad-file-flags", |d| d.files[13].status_flags = 0),
+        sock("bad-file-values", |d| d.files[10].offset = 1),
+        sock("bad-file-values", |d| d.files[11].path = "/tmp/s".into()),
+        sock("bad-file-values", |d| d.files[10].values[4] = 1),
+        sock("bad-file-values", |d| d.files[13].kind_flags = 1),
+        sock("bad-file-values", |d| d.files[13].values[2] = 1),
+        sock("bad-file-values", |d| d.files[10].pipe = 1),
+        // Deleted files.
+        deleted("bad-deleted-file", |d| d.files[10].values[0] = 4),
+        deleted("bad-deleted-file", |d| d.files[10].values[1] = 0o10000),
+        deleted("bad-deleted-file", |d| d.files[10].offset = 1 << 63),
+        deleted("bad-deleted-file", |d| d.files[10].values[2] = 1),
+        deleted("bad-file-flags", |d| d.files[10].status_flags = 3),
+        deleted("bad-file-flags", |d| d.files[10].status_flags |= 0o40000),
+        deleted("missing-path", |d| d.files[10].path = "".into()),
+        deleted("bad-file-values", |d| d.files[10].kind_flags = 1),
+        deleted("bad-file-values", |d| d.files[10].pipe = 1),
+        // inotify.
+        inotify("bad-inotify", |d| d.files[10].values[0] = 3),
+        inotify("bad-inotify", |d| d.files[10].values[0] = 1),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"/tmp"), watch(3, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(2, 0x100, b"/tmp"), watch(1, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x1000, b"/tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x8000_0000, b"/tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"tmp"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b"/t\0p"), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data = Blob([watch(1, 0x100, b""), watch(2, 2, b"/tmp/f")].concat())),
+        inotify("bad-inotify", |d| d.files[10].data.0.truncate(30)),
+        inotify("bad-inotify", |d| d.files[10].data.0.extend_from_slice(&[1, 2, 3])),
+        inotify("bad-inotify", |d| {
+            d.files[10].values[0] = 1;
+            d.files[10].data = Blob(watch(1, 0x100, &[b'/'; 4096]));
+        }),
+        inotify("bad-file-flags", |d| d.files[10].status_flags = 2),
+        inotify("bad-file-flags", |d| d.files[10].status_flags = 0o2000),
+        inotify("bad-file-values", |d| d.files[10].values[1] = 1),
+        inotify("bad-file-values", |d| d.files[10].path = "/tmp".into()),
         // Tail.
         bytes("bad-trailer-magic", |b| {
             let n = b.len();
@@ -823,6 +923,45 @@ fn the_sample_with_a_unix_pair_is_accepted_and_reads_back() {
     // The largest queue allowed.
     let mut d = sample_unix_pair();
     d.files[10].data = Blob(vec![7; 4 << 20]);
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_sockets_is_accepted_and_reads_back() {
+    let d = sample_sockets();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // An abstract unix name, a unix datagram socket, the longest path.
+    let mut d = sample_sockets();
+    d.files[11].data = Blob(vec![1, 0, 0, b'n']);
+    d.files[11].values[1] = 2;
+    d.files[11].kind_flags = 0;
+    d.files[11].values[2] = 0;
+    assert_eq!(parse_result(&build(&d)), "ok");
+    let mut d = sample_sockets();
+    d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
+    assert_eq!(d.files[11].data.0.len(), 110);
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_a_deleted_file_is_accepted_and_reads_back() {
+    let d = sample_deleted();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+}
+
+#[test]
+fn the_sample_with_inotify_is_accepted_and_reads_back() {
+    let d = sample_inotify();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    let mut d = sample_inotify();
+    d.files[10].values[0] = 1;
+    d.files[10].data = Blob(watch(1, 0x0400_0fff, &[b'/'; 4095]));
     assert_eq!(parse_result(&build(&d)), "ok");
 }
 

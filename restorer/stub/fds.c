@@ -60,6 +60,13 @@
 
 /* stub.c: records the failed step, writes the failure line, ends the process. */
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
+/* sockets.c: a bound socket, a reset TCP connection. */
+long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+long chkpt_reset_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* deleted.c: a deleted file made again. */
+long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* inotify.c: an inotify instance with its watches. */
+long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -344,6 +351,14 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			f->temp = keep(plan, create_timerfd(plan, f, i), CHKPT_STEP_CREATE_TIMERFD, i);
 		} else if (f->kind == CHKPT_FILE_MEMFD) {
 			f->temp = keep(plan, create_memfd(plan, f, i), CHKPT_STEP_CREATE_MEMFD, i);
+		} else if (f->kind == CHKPT_FILE_SOCKET) {
+			f->temp = keep(plan, chkpt_create_socket(plan, f, i), CHKPT_STEP_CREATE_SOCKET, i);
+		} else if (f->kind == CHKPT_FILE_TCP_RESET) {
+			f->temp = keep(plan, chkpt_reset_connection(plan, f, i), CHKPT_STEP_RESET_CONNECTION, i);
+		} else if (f->kind == CHKPT_FILE_DELETED) {
+			f->temp = keep(plan, chkpt_create_deleted(plan, f, i), CHKPT_STEP_CREATE_DELETED_FILE, i);
+		} else if (f->kind == CHKPT_FILE_INOTIFY) {
+			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {
 			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
 			if (err < 0)

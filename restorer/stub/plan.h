@@ -81,6 +81,13 @@ enum {
 				 /* position `offset` */
 	CHKPT_FILE_UNIX_PAIR = 9, /* one end of a unix socket pair: socketpair creates it and its peer; */
 				  /* type `value`, bytes queued for reading here at data_offset */
+	CHKPT_FILE_SOCKET = 10,  /* family `value`, type value1, backlog value2, kind_flags socket_flags, */
+				 /* its sockaddr (data_len bytes) at data_offset */
+	CHKPT_FILE_TCP_RESET = 11, /* TCP socket of family `value`, connected over loopback and reset */
+	CHKPT_FILE_DELETED = 12, /* O_TMPFILE in the directory at path_offset (else a memfd), contents at */
+				 /* data_offset, mode value1, status flags `flags`, position `offset` */
+	CHKPT_FILE_INOTIFY = 13, /* data_len watches at data_offset: wd, mask (u64 each), NUL-terminated path, */
+				 /* the next 8-aligned */
 };
 
 struct chkpt_plan_file {
@@ -298,6 +305,13 @@ struct chkpt_plan {
 	X(57, EPOLL_ADD, "epoll-add") \
 	X(58, CREATE_MEMFD, "create-memfd") \
 	X(59, CREATE_UNIX_PAIR, "create-unix-pair") \
+	/* restorer/stub/sockets.c */ \
+	X(60, CREATE_SOCKET, "create-socket") \
+	X(61, BIND_SOCKET, "bind-socket") \
+	X(62, LISTEN_SOCKET, "listen-socket") \
+	X(63, RESET_CONNECTION, "reset-connection") \
+	X(64, CREATE_DELETED_FILE, "create-deleted-file") \
+	X(65, INOTIFY_WATCH, "inotify-watch") \
 	/* restorer/stub/locks.c: process state */ \
 	X(80, TAKE_LOCK, "take-lock")
 

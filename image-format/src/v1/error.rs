@@ -265,6 +265,12 @@ format_errors! {
         "File locks not sorted by fd, kind and start (covers duplicates).",
     BadCwdRemoved = "bad-cwd-removed":
         "The working directory's removed flag is neither 0 nor 1.",
+    BadSocket = "bad-socket":
+        "A bound socket or reset TCP connection with an unknown family or type, a type its family has not, a listening datagram or a datagram with a backlog, a backlog above MAX_SOCKET_BACKLOG, an option its family has not, or an address that is not one well-formed sockaddr of its family (two for a reset connection).",
+    BadDeletedFile = "bad-deleted-file":
+        "A deleted file whose size is not its stored length, whose permission bits exceed 0o7777, or whose position is above 2^63-1.",
+    BadInotify = "bad-inotify":
+        "An inotify instance whose watches are not numbered 1, 2, ... in order, have an unknown mask bit or no event, a path that is not absolute or holds a 0 byte or exceeds 4095 bytes, or are not exactly value0 of them (at most 8192).",
 }
 
 /// Result type of every fallible function in this module.

@@ -440,8 +440,8 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair);
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
             }
@@ -532,6 +532,33 @@ impl<'a> Metadata<'a> {
                         }
                         Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
                         _ => return Err(FormatError::BadUnixPair),
+                    }
+                }
+                FileKind::Inotify => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if access != 0 || f.status_flags & !0o4000 != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let bytes = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
+                    super::inotify::check_watches(bytes, f.value0)?;
+                }
+                FileKind::DeletedFile => {
+                    check_path(self.strings, f.path)?;
+                    if access == 3 || f.status_flags & !DELETED_FILE_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    if f.value0 != f.data_len || f.value1 > 0o7777 || f.offset > i64::MAX as u64 || values[2..] != [0; 3] {
+                        return Err(FormatError::BadDeletedFile);
+                    }
+                }
+                FileKind::Socket | FileKind::TcpReset => {
+                    let bytes = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
+                    if f.kind == FileKind::Socket {
+                        super::sockets::check_socket(&f, bytes)?;
+                    } else {
+                        super::sockets::check_tcp_reset(&f, bytes)?;
                     }
                 }
             }

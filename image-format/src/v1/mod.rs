@@ -15,11 +15,13 @@ pub mod crc;
 pub mod error;
 pub mod header;
 pub mod image;
+pub mod inotify;
 pub mod limits;
 pub mod locks;
 pub mod metadata;
 pub mod records;
 pub mod section;
+pub mod sockets;
 pub mod thread;
 pub mod verify;
 

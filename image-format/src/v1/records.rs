@@ -361,8 +361,32 @@ code_enum! {
         /// socket type `value0` (`unix_pair_type`), the bytes queued for
         /// reading at this end in FILE_DATA.
         UnixPair = 10,
+        /// A socket bound to an address, bound again at restore: a
+        /// listener (TCP, unix stream or seqpacket) or an unconnected
+        /// datagram socket (UDP, unix). Family `value0` (`socket_family`),
+        /// type `value1` (`socket_type`), backlog `value2` (listening),
+        /// connections dropped from its accept queue `value3`,
+        /// `socket_flags`, its address (a struct sockaddr) in FILE_DATA.
+        Socket = 11,
+        /// A connected TCP socket, restored as a connection reset by its
+        /// peer (the next read or write fails with ECONNRESET): family
+        /// `value0`, its local then its peer address (two struct sockaddr
+        /// of one size) in FILE_DATA, for `inspect`.
+        TcpReset = 12,
+        /// A regular file deleted while open: created again unlinked
+        /// (O_TMPFILE in the directory of its former path `path`, else a
+        /// memfd), contents in FILE_DATA (`value0` bytes, its whole size),
+        /// permission bits `value1`, position `offset`.
+        DeletedFile = 13,
+        /// An inotify instance: `value0` watches in FILE_DATA (see
+        /// `inotify.rs`), added again in order so each gets its wd.
+        Inotify = 14,
     }
 }
+
+/// Status flags a deleted file may record: its access mode, O_APPEND,
+/// O_NONBLOCK, O_LARGEFILE.
+pub const DELETED_FILE_STATUS: u32 = 0o3 | 0o2000 | 0o4000 | 0o100000;
 
 /// `File::value0` of a unix socket pair end: its socket type.
 pub mod unix_pair_type {
@@ -376,6 +400,40 @@ pub mod unix_pair_type {
 
 /// Status flags of a unix socket pair end: O_RDWR, O_NONBLOCK.
 pub const UNIX_PAIR_STATUS: u32 = 0o2 | 0o4000;
+
+/// `File::value0` of a socket: its address family.
+pub mod socket_family {
+    /// AF_UNIX.
+    pub const UNIX: u64 = 1;
+    /// AF_INET.
+    pub const INET: u64 = 2;
+    /// AF_INET6.
+    pub const INET6: u64 = 10;
+}
+
+/// `File::value1` of a socket: its type.
+pub mod socket_type {
+    /// SOCK_STREAM (TCP for inet families).
+    pub const STREAM: u64 = 1;
+    /// SOCK_DGRAM (UDP for inet families).
+    pub const DGRAM: u64 = 2;
+    /// SOCK_SEQPACKET (unix only).
+    pub const SEQPACKET: u64 = 5;
+}
+
+/// `File::kind_flags` bits of a bound socket.
+pub mod socket_flags {
+    /// listen(2)ing, with backlog `value2`.
+    pub const LISTENING: u32 = 1;
+    /// SO_REUSEADDR.
+    pub const REUSEADDR: u32 = 2;
+    /// SO_REUSEPORT.
+    pub const REUSEPORT: u32 = 4;
+    /// IPV6_V6ONLY (inet6 only).
+    pub const V6ONLY: u32 = 8;
+    /// All bits v1 knows for sockets.
+    pub const KNOWN: u32 = LISTENING | REUSEADDR | REUSEPORT | V6ONLY;
+}
 
 /// `File::kind_flags` bits of a pipe end.
 pub mod pipe_flags {

@@ -515,6 +515,118 @@ pub fn sample_unix_pair() -> ImageDesc {
     d
 }
 
+/// A struct sockaddr_in for 127.0.0.1:`port`.
+pub fn sockaddr_in(port: u16) -> Vec<u8> {
+    let mut a = vec![2, 0];
+    a.extend_from_slice(&port.to_be_bytes());
+    a.extend_from_slice(&[127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    a
+}
+
+/// A struct sockaddr_in6 for [::1]:`port`.
+pub fn sockaddr_in6(port: u16) -> Vec<u8> {
+    let mut a = vec![10, 0];
+    a.extend_from_slice(&port.to_be_bytes());
+    a.extend_from_slice(&[0; 4]);
+    a.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    a.extend_from_slice(&[0; 4]);
+    a
+}
+
+/// `sample_files` with sockets at fds 19-22 (FILES 10-13): a TCP listener
+/// on 127.0.0.1:8080 (SO_REUSEADDR, backlog 5, nonblocking), a unix
+/// stream listener on /tmp/s, a UDP socket on [::1]:5353 (IPV6_V6ONLY),
+/// a TCP connection recorded reset.
+pub fn sample_sockets() -> ImageDesc {
+    use image_format::v1::records::{socket_family, socket_flags, socket_type};
+    let mut d = sample_files();
+    for (i, fd) in (19..=22).enumerate() {
+        d.fds.push(FdDesc {
+            fd,
+            kind: FdKind::Socket,
+            disposition: FdDisposition::Shared,
+            open_flags: 0,
+            offset: 0,
+            path: "".into(),
+            cloexec: false,
+            file: 10 + i as u32,
+        });
+    }
+    let mut tcp = FileDesc::new(FileKind::Socket);
+    tcp.status_flags = 0o4002;
+    tcp.values = [socket_family::INET, socket_type::STREAM, 5, 0, 0];
+    tcp.kind_flags = socket_flags::LISTENING | socket_flags::REUSEADDR;
+    tcp.data = Blob(sockaddr_in(8080));
+    let mut unix = FileDesc::new(FileKind::Socket);
+    unix.status_flags = 0o2;
+    unix.values = [socket_family::UNIX, socket_type::STREAM, 128, 0, 0];
+    unix.kind_flags = socket_flags::LISTENING;
+    unix.data = Blob([&[1u8, 0][..], b"/tmp/s"].concat());
+    let mut udp = FileDesc::new(FileKind::Socket);
+    udp.status_flags = 0o2;
+    udp.values = [socket_family::INET6, socket_type::DGRAM, 0, 0, 0];
+    udp.kind_flags = socket_flags::V6ONLY;
+    udp.data = Blob(sockaddr_in6(5353));
+    let mut reset = FileDesc::new(FileKind::TcpReset);
+    reset.status_flags = 0o2;
+    reset.values[0] = socket_family::INET;
+    reset.data = Blob([sockaddr_in(8080), sockaddr_in(40000)].concat());
+    d.files.extend([tcp, unix, udp, reset]);
+    d
+}
+
+/// `sample_files` with a deleted file at fd 19 (FILES 10): 5 bytes, mode
+/// 0o640, read-write at offset 3.
+pub fn sample_deleted() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Regular,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::DeletedFile);
+    f.status_flags = 0o100002;
+    f.offset = 3;
+    f.path = "/tmp/gone.txt".into();
+    f.values = [5, 0o640, 0, 0, 0];
+    f.data = Blob(b"hello".to_vec());
+    d.files.push(f);
+    d
+}
+
+/// One inotify watch entry as FILE_DATA holds it.
+pub fn watch(wd: u32, mask: u32, path: &[u8]) -> Vec<u8> {
+    [&wd.to_le_bytes()[..], &mask.to_le_bytes(), &(path.len() as u32).to_le_bytes(), path].concat()
+}
+
+/// `sample_files` with an inotify instance at fd 19 (FILES 10),
+/// nonblocking, watching /tmp (wd 1, IN_CREATE) and /tmp/f (wd 2,
+/// IN_MODIFY | IN_ONESHOT).
+pub fn sample_inotify() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Other,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: true,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::Inotify);
+    f.status_flags = 0o4000;
+    f.values[0] = 2;
+    f.data = Blob([watch(1, 0x100, b"/tmp"), watch(2, 0x8000_0002, b"/tmp/f")].concat());
+    d.files.push(f);
+    d
+}
+
 pub fn build(desc: &ImageDesc) -> Vec<u8> {
     let mut out = Vec::new();
     let n = write_image(desc, &mut out, fill).expect("write_image");

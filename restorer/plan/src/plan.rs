@@ -274,6 +274,21 @@ steps! {
     CreateMemfd = 58, "create-memfd";
     /// Creating a unix socket pair, queueing its bytes at each end.
     CreateUnixPair = 59, "create-unix-pair";
+    /// Creating a socket and setting its options (SO_REUSEADDR, ...).
+    CreateSocket = 60, "create-socket";
+    /// Binding a socket to its address (a stale unix socket file there is
+    /// removed first).
+    BindSocket = 61, "bind-socket";
+    /// listen(2) with the socket's backlog.
+    ListenSocket = 62, "listen-socket";
+    /// Making a TCP connection over loopback and having its peer reset it.
+    ResetConnection = 63, "reset-connection";
+    /// Creating a deleted file again (O_TMPFILE or a memfd) with its
+    /// contents, flags and position.
+    CreateDeletedFile = 64, "create-deleted-file";
+    /// Creating an inotify instance and adding its watches, each getting
+    /// its recorded wd.
+    InotifyWatch = 65, "inotify-watch";
     /// Taking a file lock again (detail: the fd): someone else took it
     /// since the dump.
     TakeLock = 80, "take-lock";
@@ -814,6 +829,20 @@ pub mod file_kind {
     /// the other's index): socket type `value`, the bytes queued for
     /// reading at this end at `data_offset`.
     pub const UNIX_PAIR: u64 = 9;
+    /// A socket bound again: family `value`, type `value1`, backlog
+    /// `value2`, `kind_flags` (socket_flags), its sockaddr at
+    /// `data_offset`.
+    pub const SOCKET: u64 = 10;
+    /// A TCP socket of family `value` connected over loopback and reset
+    /// by its peer; the recorded addresses at `data_offset` (not used).
+    pub const TCP_RESET: u64 = 11;
+    /// A deleted file: O_TMPFILE in the directory at `path_offset` (else a
+    /// memfd), contents at `data_offset`, permission bits `value1`, status
+    /// flags `flags`, position `offset`.
+    pub const DELETED: u64 = 12;
+    /// inotify: `data_len` watches at `data_offset`, each wd, mask (u64
+    /// each) and a NUL-terminated path, the next one 8-aligned.
+    pub const INOTIFY: u64 = 13;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -850,6 +879,10 @@ fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
     for f in image.files() {
         bytes = add(bytes, add(u64::from(f.path.len), 1)?)?;
         bytes = add(bytes, f.data_len)?;
+        if f.kind == FileKind::Inotify {
+            // 16 bytes, the path and its NUL, padding, instead of 12.
+            bytes = add(bytes, add(mul(f.value0, 12)?, 8)?)?;
+        }
         if f.kind == FileKind::Epoll {
             // 8-aligned entries of EPOLL_WORDS words.
             bytes = add(bytes, add(mul(f.value1, EPOLL_WORDS as u64 * 8)?, 8)?)?;
@@ -874,6 +907,15 @@ fn other_end(f: &File, g: Option<&File>) -> bool {
     (f.kind == FileKind::UnixPair && pair(g)) || f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
 }
 
+/// The directory of `path`: "/" for "/f", "." for a relative "f".
+fn directory_of(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/",
+        Some(at) => path.get(..at).unwrap_or(b"."),
+        None => b".",
+    }
+}
+
 /// Writes the descriptions (their paths and bytes from `strings` on) and
 /// the links.
 fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) {
@@ -883,7 +925,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         let next = ahead.next();
         let rec = layout.files + (i * FILE_WORDS * 8) as u64;
         let w = |k: usize| rec + 8 * k as u64;
-        let path = image.string(f.path);
+        let path = match f.kind {
+            FileKind::DeletedFile => directory_of(image.string(f.path)),
+            _ => image.string(f.path),
+        };
         let data = image.file_data(&f);
         let (kind, flags, offset, value) = match f.kind {
             FileKind::Regular => (file_kind::OPEN, file_open_flags(&f), f.offset, 0),
@@ -896,6 +941,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
             FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
             FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
+            FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
+            FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
         };
         o.word(w(file::KIND), kind);
         o.word(w(file::FLAGS), flags);
@@ -923,6 +972,16 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
                 o.word(s + 24, u64::from(inherited));
                 s += EPOLL_WORDS as u64 * 8;
             }
+        } else if f.kind == FileKind::Inotify {
+            s = (s + 7) & !7;
+            o.word(w(file::DATA_OFFSET), s);
+            o.word(w(file::DATA_LEN), f.value0);
+            for watch in super::fmt::inotify::watches(data).flatten() {
+                o.word(s, u64::from(watch.wd));
+                o.word(s + 8, u64::from(watch.mask));
+                o.bytes(s + 16, watch.path);
+                s = (s + 16 + watch.path.len() as u64 + 1 + 7) & !7;
+            }
         } else {
             o.word(w(file::DATA_OFFSET), s);
             o.word(w(file::DATA_LEN), data.len() as u64);
@@ -933,6 +992,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
         if f.kind == FileKind::Memfd {
             o.word(w(file::VALUE1), f.value1);
+        }
+        if matches!(f.kind, FileKind::Socket | FileKind::DeletedFile) {
+            o.word(w(file::VALUE1), f.value1);
+            o.word(w(file::VALUE2), f.value2);
         }
         if f.kind == FileKind::TimerFd {
             for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {

@@ -85,6 +85,10 @@ fn word_offsets_match_plan_h() {
     field("file_timerfd", "CHKPT_FILE_TIMERFD", file_kind::TIMERFD as usize);
     field("file_memfd", "CHKPT_FILE_MEMFD", file_kind::MEMFD as usize);
     field("file_unix_pair", "CHKPT_FILE_UNIX_PAIR", file_kind::UNIX_PAIR as usize);
+    field("file_socket", "CHKPT_FILE_SOCKET", file_kind::SOCKET as usize);
+    field("file_tcp_reset", "CHKPT_FILE_TCP_RESET", file_kind::TCP_RESET as usize);
+    field("file_deleted", "CHKPT_FILE_DELETED", file_kind::DELETED as usize);
+    field("file_inotify", "CHKPT_FILE_INOTIFY", file_kind::INOTIFY as usize);
     field("sizeof_epoll", "sizeof(struct chkpt_plan_epoll)", EPOLL_WORDS * 8);
     field("op.offset", "offsetof(struct chkpt_plan_op, offset)", 6 * 8);
     field("sizeof_signal", "sizeof(struct chkpt_plan_signal)", SIGNAL_WORDS * 8);

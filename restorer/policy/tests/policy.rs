@@ -28,6 +28,9 @@ struct Scripted {
     kept: Vec<(u32, Option<Vec<u8>>)>,
     opened: Vec<(Vec<u8>, u32)>,
     fd_limits: FdLimits,
+    /// Socket trials: (address, connect) -> errno; absent: it works.
+    probes: HashMap<(Vec<u8>, bool), i32>,
+    probed: Vec<(u16, u32, u32, Vec<u8>, bool)>,
 }
 
 const STUB_LEN: u64 = 3 * 4096;
@@ -62,6 +65,8 @@ impl Scripted {
             kept: Vec::new(),
             opened: Vec::new(),
             fd_limits: FdLimits { pipe_max_size: 1 << 20, exceed_pipe_max: false, wake_alarm: false },
+            probes: HashMap::new(),
+            probed: Vec::new(),
         }
     }
 }
@@ -140,6 +145,10 @@ impl Host for Scripted {
     }
     fn fd_limits(&mut self) -> FdLimits {
         self.fd_limits
+    }
+    fn probe_socket(&mut self, p: &SocketProbe<'_>) -> Result<(), i32> {
+        self.probed.push((p.family, p.ty, p.flags, p.addr.to_vec(), p.connect));
+        self.probes.get(&(p.addr.to_vec(), p.connect)).map_or(Ok(()), |&e| Err(e))
     }
     fn yield_now(&mut self) -> Result<(), Refusal> {
         self.yields += 1;
@@ -615,4 +624,87 @@ fn pending_signals_and_timers_beyond_rlimit_sigpending_are_refused() {
     assert_eq!((r.reason, r.detail), (Reason::ExceedsRlimitSigpending, Detail::Limit { need: 7, limit: 6 }));
     host.sigpending = 7;
     assert!(run(&desc, &mut host).is_ok());
+}
+
+#[test]
+fn sockets_are_bound_again_only_where_their_address_is_free() {
+    let mut d = common::sample_sockets();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let unix_addr = [&[1u8, 0][..], b"/tmp/s"].concat();
+    let permissive = |d: &ImageDesc| {
+        let mut host = Scripted::permissive(d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        host
+    };
+    // Free: the inet addresses tried with their options, the unix path's
+    // directory entered (nothing at /tmp/s), loopback for the reset one.
+    let mut host = permissive(&d);
+    run(&d, &mut host).expect("accepted");
+    let mut loopback = common::sockaddr_in(0);
+    loopback.truncate(16);
+    assert_eq!(
+        host.probed,
+        vec![
+            (2, 1, 1 | 2, common::sockaddr_in(8080), false),
+            (10, 2, 8, common::sockaddr_in6(5353), false),
+            (2, 1, 0, loopback.clone(), false),
+        ]
+    );
+    // Without loopback, a reset connection cannot be made: refused.
+    let mut host = permissive(&d);
+    host.probes.insert((loopback, false), errno::EADDRNOTAVAIL);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::SocketAddressUnavailable, Detail::Fd(22)));
+    // A taken address names the fd; the errno decides the reason.
+    for (errno, reason) in [
+        (errno::EADDRINUSE, Reason::SocketAddressInUse),
+        (errno::EADDRNOTAVAIL, Reason::SocketAddressUnavailable),
+        (errno::EACCES, Reason::SocketPermission),
+        (errno::EINVAL, Reason::SocketBindFailed),
+    ] {
+        let mut host = permissive(&d);
+        host.probes.insert((common::sockaddr_in6(5353), false), errno);
+        let r = refused(&d, &mut host);
+        assert_eq!((r.reason, r.errno, r.detail), (reason, errno, Detail::Fd(21)));
+    }
+    // The unix path: its directory must be enterable.
+    let mut host = permissive(&d);
+    host.cwd = Err(errno::EACCES);
+    assert_eq!(refused(&d, &mut host).reason, Reason::SocketPermission);
+    // A stale socket file is accepted (the stub removes it), a live one
+    // or another kind of file refused.
+    let socket_file = Ok(FileFacts { mode: 0o140_755, ..FileFacts::default() });
+    let mut host = permissive(&d);
+    host.files.insert(b"/tmp/s".to_vec(), socket_file);
+    host.probes.insert((unix_addr.clone(), true), errno::ECONNREFUSED);
+    run(&d, &mut host).expect("a stale socket file is accepted");
+    assert!(host.probed.contains(&(1, 1, 1, unix_addr.clone(), true)));
+    let mut host = permissive(&d);
+    host.files.insert(b"/tmp/s".to_vec(), socket_file);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::SocketAddressInUse, Detail::Fd(20)));
+    let mut host = permissive(&d);
+    host.files.insert(b"/tmp/s".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::SocketPathNotSocket, Detail::Fd(20)));
+}
+
+#[test]
+fn inotify_watches_need_their_paths() {
+    let mut d = common::sample_inotify();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let present = |paths: &[&[u8]]| {
+        let mut host = Scripted::permissive(&d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        for p in paths {
+            host.files.insert(p.to_vec(), Ok(FileFacts { mode: 0o040_755, ..FileFacts::default() }));
+        }
+        host
+    };
+    let mut host = present(&[b"/tmp", b"/tmp/f"]);
+    run(&d, &mut host).expect("both watched paths exist");
+    assert!(host.opened.iter().any(|(p, f)| p == b"/tmp/f" && *f == 0o10_000_000));
+    let mut host = present(&[b"/tmp"]);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(19)));
 }

@@ -48,7 +48,7 @@ impl Refusal {
                 None => format!("region {i}"),
             },
             Detail::Fd(n) => {
-                let path = image.fds().find(|f| f.fd == n).map(|f| lossy(image.string(f.path))).unwrap_or_default();
+                let path = image.fds().find(|f| f.fd == n).map(|f| socket_address(image, f).unwrap_or_else(|| lossy(image.string(f.path)))).unwrap_or_default();
                 errno_text(format!("fd {n}: {path}"))
             }
             Detail::Cwd => errno_text(lossy(image.string(image.process.cwd))),
@@ -57,6 +57,12 @@ impl Refusal {
         };
         refuse(r.reason, detail)
     }
+}
+
+/// The address of the socket fd `f` shares, as people write it.
+fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
+    let file = image.file(f.file).filter(|_| f.disposition == image_format::FdDisposition::Shared)?;
+    (file.kind == image_format::FileKind::Socket).then(|| format!("socket bound to {}", image_format::sockaddr_text(file.value0, image.file_data(&file))))
 }
 
 fn limit_text(reason: Reason, need: u64, limit: u64) -> String {

@@ -175,6 +175,10 @@ impl Host for UserHost<'_> {
         Ok(stored == live)
     }
 
+    fn probe_socket(&mut self, probe: &restore_policy::SocketProbe<'_>) -> Result<(), i32> {
+        crate::probe::probe_socket(probe)
+    }
+
     fn fd_limits(&mut self) -> restore_policy::FdLimits {
         // ckpt-restore runs with the caller's credentials (no `C` flag):
         // its effective capabilities are the caller's.

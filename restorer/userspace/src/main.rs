@@ -18,6 +18,7 @@ mod image;
 mod mm;
 mod ops;
 mod pidns;
+mod probe;
 mod stream;
 
 use std::fs::File;

@@ -71,6 +71,8 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     if image.process.cwd_removed != 0 {
         return Err(Refusal::new(Reason::CwdRemoved, Detail::Cwd));
     }
+    super::sockets::check_sockets(image, host)?;
+    super::inotify::check_inotify(image, host)?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;

@@ -63,6 +63,9 @@ pub trait Host {
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal>;
     /// What the caller may create of open file descriptions.
     fn fd_limits(&mut self) -> FdLimits;
+    /// Tries `probe` on a throwaway socket of the caller (its network
+    /// namespace, its credentials): the failed call's errno.
+    fn probe_socket(&mut self, probe: &super::sockets::SocketProbe<'_>) -> Result<(), i32>;
     /// Called between steps of work whose length the image decides: the
     /// module yields the CPU and stops on a fatal signal (refusing with
     /// `FormatError::Interrupted`, the validator's own reason for it).

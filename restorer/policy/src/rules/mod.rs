@@ -22,15 +22,19 @@
 //!   judged from what opening them with the caller's credentials gave.
 //! - host.rs: the facts a restorer provides; check.rs: the checks in order.
 //! - fdkinds.rs: open file descriptions the caller may not create.
+//! - sockets.rs: addresses the stub binds sockets to again are free.
+//! - inotify.rs: paths the stub watches again exist.
 
 mod check;
 mod fdkinds;
 mod files;
 mod footprint;
 mod hole;
+mod inotify;
 mod host;
 mod reason;
 mod regions;
+mod sockets;
 mod vdso;
 
 use super::fmt;
@@ -47,4 +51,5 @@ pub use fdkinds::check_fd_kinds;
 pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
 pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
+pub use sockets::{bind_refusal, check_sockets, probe_options, SocketProbe};
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

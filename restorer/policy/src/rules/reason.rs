@@ -44,6 +44,12 @@ errnos! {
     EINVAL = 22,
     EOPNOTSUPP = 95,
     ESTALE = 116,
+    EEXIST = 17,
+    EPROTOTYPE = 91,
+    EAFNOSUPPORT = 97,
+    EADDRINUSE = 98,
+    EADDRNOTAVAIL = 99,
+    ECONNREFUSED = 111,
 }
 
 /// Exit statuses of `ckpt-restore` (restorer/README.md lists them).
@@ -244,6 +250,17 @@ reasons! {
         "a pipe of the image is larger than fs.pipe-max-size, which the caller may not exceed (CAP_SYS_RESOURCE)";
     TimerNeedsWakeAlarm = "timer-needs-wake-alarm", EPERM, INCOMPATIBLE,
         "a timerfd of the image is on an alarm clock, which needs CAP_WAKE_ALARM";
+    // Sockets bound again (sockets.rs).
+    SocketAddressInUse = "socket-address-in-use", EADDRINUSE, INCOMPATIBLE,
+        "the address a socket of the image was bound to is taken";
+    SocketAddressUnavailable = "socket-address-unavailable", EADDRNOTAVAIL, INCOMPATIBLE,
+        "the address a socket of the image was bound to is not one of this machine's";
+    SocketPermission = "socket-permission", EACCES, INCOMPATIBLE,
+        "the caller may not bind a socket of the image to its address (a port below 1024, a unix path's directory)";
+    SocketBindFailed = "socket-bind-failed", EIO, INCOMPATIBLE,
+        "a socket of the image cannot be bound to its address again";
+    SocketPathNotSocket = "socket-path-not-socket", EEXIST, INCOMPATIBLE,
+        "the path a unix socket of the image was bound to exists and is not a socket";
 }
 
 /// What a refusal concerns, for the message; never allocated.

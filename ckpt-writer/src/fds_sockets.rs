@@ -1,0 +1,243 @@
+//! Sockets bound to an address (TCP, UDP and unix listeners, bound
+//! datagram sockets) and connected TCP sockets.
+//!
+//! Everything is read from a pidfd_getfd copy of the target's fd, without
+//! disturbing it: the family, type and protocol (SO_DOMAIN, SO_TYPE,
+//! SO_PROTOCOL), the address (getsockname), whether it listens
+//! (SO_ACCEPTCONN) or is connected (getpeername), the options bound again
+//! with it (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY). A TCP listener's
+//! backlog and the connections waiting in its accept queue come from
+//! TCP_INFO (for a listener the kernel reports them as tcpi_sacked and
+//! tcpi_unacked), a unix listener's from sock_diag (fds_unix.rs).
+//!
+//! Connections waiting in an accept queue, and connected TCP sockets, are
+//! established connections the image cannot carry (repairing them needs
+//! CAP_NET_ADMIN): the dump refuses them, naming the fd and the addresses,
+//! unless `--tcp-established=reset`; then a connected socket is recorded
+//! as reset (the restored program's next read or write fails with
+//! ECONNRESET) and waiting connections are dropped (their clients see the
+//! listener go away), each said in the dump summary.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use image_format::v1::records::{socket_family, socket_flags, socket_type, UNIX_PAIR_STATUS};
+use image_format::{sockaddr_text, Blob, FileDesc, FileKind};
+
+use crate::fds_unix::UnixSocket;
+
+/// `--tcp-established=reset` was given (set once by `dump`).
+static RESET_ESTABLISHED: AtomicBool = AtomicBool::new(false);
+
+/// What the dump does with established TCP connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TcpEstablished {
+    /// Fail the dump, naming the fd and the addresses.
+    Refuse,
+    /// Record them so the restored program sees them reset (ECONNRESET);
+    /// connections waiting in an accept queue are dropped.
+    Reset,
+}
+
+/// Sets what this dump does with established TCP connections.
+pub fn set_tcp_established(mode: TcpEstablished) {
+    RESET_ESTABLISHED.store(mode == TcpEstablished::Reset, Ordering::Relaxed);
+}
+
+fn reset_established() -> bool {
+    RESET_ESTABLISHED.load(Ordering::Relaxed)
+}
+
+/// A socket as recorded: its description, and what the summary says.
+pub struct Recorded {
+    pub file: FileDesc,
+    pub note: Option<String>,
+}
+
+fn int_opt(s: &OwnedFd, level: i32, name: i32) -> std::result::Result<i32, String> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes to `v`, an int.
+    let rc = unsafe { libc::getsockopt(s.as_raw_fd(), level, name, (&raw mut v).cast(), &mut len) };
+    if rc < 0 {
+        return Err(format!("getsockopt {level}/{name} failed ({})", std::io::Error::last_os_error()));
+    }
+    Ok(v)
+}
+
+/// getsockname (peer false) or getpeername (peer true): the sockaddr's
+/// bytes, or None when not connected.
+fn name(s: &OwnedFd, peer: bool) -> std::result::Result<Option<Vec<u8>>, String> {
+    // SAFETY: sockaddr_storage is plain bytes; all zeros is a valid value.
+    let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let p = (&raw mut st).cast::<libc::sockaddr>();
+    // SAFETY: the calls write at most `len` bytes to `st` and set `len`.
+    let rc = unsafe { if peer { libc::getpeername(s.as_raw_fd(), p, &mut len) } else { libc::getsockname(s.as_raw_fd(), p, &mut len) } };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        if peer && e.raw_os_error() == Some(libc::ENOTCONN) {
+            return Ok(None);
+        }
+        return Err(format!("get{}name failed ({e})", if peer { "peer" } else { "sock" }));
+    }
+    // SAFETY: st is initialised, of at least `len` bytes (the kernel caps it).
+    let bytes = unsafe { std::slice::from_raw_parts((&raw const st).cast::<u8>(), (len as usize).min(std::mem::size_of_val(&st))) };
+    Ok(Some(bytes.to_vec()))
+}
+
+/// Bytes queued for reading (SIOCINQ).
+fn queued(s: &OwnedFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer we pass.
+    let rc = unsafe { libc::ioctl(s.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if rc < 0 { 0 } else { n.max(0) as usize }
+}
+
+/// TCP_INFO of a listener: (backlog, connections waiting to be accepted).
+fn tcp_listen_info(s: &OwnedFd) -> std::result::Result<(u64, u64), String> {
+    // SAFETY: tcp_info is plain integers; all zeros is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes to `info`.
+    let rc = unsafe { libc::getsockopt(s.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, (&raw mut info).cast(), &mut len) };
+    if rc < 0 {
+        return Err(format!("TCP_INFO failed ({})", std::io::Error::last_os_error()));
+    }
+    Ok((u64::from(info.tcpi_sacked), u64::from(info.tcpi_unacked)))
+}
+
+/// Whether the fd's socket (the copy `s`) is a unix socket.
+pub fn is_unix(s: &OwnedFd) -> std::result::Result<bool, String> {
+    Ok(int_opt(s, libc::SOL_SOCKET, libc::SO_DOMAIN)? == libc::AF_UNIX)
+}
+
+/// Whether a unix socket that sock_diag describes as `u` is recorded
+/// here (bound, and listening or an unconnected datagram socket) rather
+/// than as one end of a pair.
+pub fn unix_is_bound_kind(u: &UnixSocket) -> bool {
+    u.bound && (u.listening || (u.ty == libc::SOCK_DGRAM as u8 && !u.connected))
+}
+
+/// Records the socket at the target's fd `fd` (its copy `s`, status
+/// flags `flags`; `unix` what sock_diag says of a unix socket), or says
+/// why it is not recorded.
+pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> std::result::Result<Recorded, String> {
+    let family = int_opt(s, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+    let ty = int_opt(s, libc::SOL_SOCKET, libc::SO_TYPE)?;
+    let proto = int_opt(s, libc::SOL_SOCKET, libc::SO_PROTOCOL)?;
+    let mut local = name(s, false)?.unwrap_or_default();
+    // A unix path comes with its terminating 0 byte (and the kernel
+    // counts it again when it is bound anew): recorded without it.
+    if family == libc::AF_UNIX && local.get(2).is_some_and(|&b| b != 0) {
+        let end = local.iter().skip(2).position(|&b| b == 0).map_or(local.len(), |at| at + 2);
+        local.truncate(end);
+    }
+    let peer = name(s, true)?;
+    let listening = int_opt(s, libc::SOL_SOCKET, libc::SO_ACCEPTCONN)? != 0;
+    let fam = match family {
+        libc::AF_UNIX => socket_family::UNIX,
+        libc::AF_INET => socket_family::INET,
+        libc::AF_INET6 => socket_family::INET6,
+        f => return Err(format!("a socket of address family {f} (only unix, IPv4 and IPv6 are supported)")),
+    };
+    let shown = sockaddr_text(fam, &local);
+    let inet = fam != socket_family::UNIX;
+    let kind = match (inet, ty, proto) {
+        (true, libc::SOCK_STREAM, libc::IPPROTO_TCP) => "TCP",
+        (true, libc::SOCK_DGRAM, libc::IPPROTO_UDP) => "UDP",
+        (true, _, _) => return Err(format!("an IP socket of type {ty}, protocol {proto} on {shown} (only TCP and UDP are supported)")),
+        (false, libc::SOCK_STREAM, _) => "unix stream",
+        (false, libc::SOCK_DGRAM, _) => "unix datagram",
+        (false, libc::SOCK_SEQPACKET, _) => "unix seqpacket",
+        (false, _, _) => return Err(format!("a unix socket of type {ty}")),
+    };
+    if flags & !UNIX_PAIR_STATUS != 0 {
+        return Err(format!("a {kind} socket on {shown} with status flags {flags:o}"));
+    }
+    let mut f = FileDesc::new(FileKind::Socket);
+    f.status_flags = flags;
+    f.values[0] = fam;
+    let mut note = None;
+    // A connected TCP socket: refused, or recorded reset.
+    if let (Some(peer), "TCP", false) = (&peer, kind, listening) {
+        let what = format!("a TCP connection from {shown} to {}", sockaddr_text(fam, peer));
+        if !reset_established() {
+            return Err(format!("{what} (an established connection; --tcp-established=reset restores it reset: ECONNRESET)"));
+        }
+        f.kind = FileKind::TcpReset;
+        let mut both = local.clone();
+        both.extend_from_slice(peer);
+        f.data = Blob(both);
+        return Ok(Recorded { file: f, note: Some(format!("fd {fd}: {what} is restored reset (ECONNRESET)")) });
+    }
+    if peer.is_some() {
+        return Err(format!("a connected {kind} socket on {shown} (only listening and unconnected bound sockets are supported)"));
+    }
+    let unbound = local.len() <= 2 || (inet && local.get(2..4) == Some(&[0, 0]));
+    if unbound {
+        return Err(format!("an unbound {kind} socket (only bound sockets are supported)"));
+    }
+    f.values[1] = ty as u64;
+    if listening {
+        let (backlog, waiting) = match unix {
+            Some(u) => (u64::from(u.backlog), u64::from(u.waiting)),
+            None => tcp_listen_info(s)?,
+        };
+        if waiting > 0 {
+            let what = format!("a {kind} listener on {shown} with {waiting} connection(s) waiting to be accepted");
+            if !reset_established() {
+                return Err(format!("{what} (established connections; --tcp-established=reset drops them)"));
+            }
+            note = Some(format!("fd {fd}: {what}: they are dropped"));
+        }
+        f.kind_flags |= socket_flags::LISTENING;
+        f.values[2] = backlog;
+        f.values[3] = waiting;
+    } else if ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET {
+        return Err(format!("a {kind} socket bound to {shown} that neither listens nor is connected"));
+    } else if queued(s) > 0 {
+        note = Some(format!("fd {fd}: the datagrams queued at the {kind} socket on {shown} are dropped"));
+    }
+    if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEADDR)? != 0 {
+        f.kind_flags |= socket_flags::REUSEADDR;
+    }
+    if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEPORT)? != 0 {
+        f.kind_flags |= socket_flags::REUSEPORT;
+    }
+    if fam == socket_family::INET6 && int_opt(s, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)? != 0 {
+        f.kind_flags |= socket_flags::V6ONLY;
+    }
+    f.data = Blob(local);
+    Ok(Recorded { file: f, note })
+}
+
+/// A socket record as `inspect` shows it.
+pub fn describe(f: &FileDesc) -> String {
+    let fam = f.values[0];
+    let kind = match (fam, f.values[1]) {
+        (socket_family::UNIX, socket_type::STREAM) => "unix stream",
+        (socket_family::UNIX, socket_type::DGRAM) => "unix datagram",
+        (socket_family::UNIX, _) => "unix seqpacket",
+        (_, socket_type::DGRAM) => "UDP",
+        _ => "TCP",
+    };
+    let nonblock = if f.status_flags & libc::O_NONBLOCK as u32 != 0 { ", nonblocking" } else { "" };
+    if f.kind == FileKind::TcpReset {
+        let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
+        return format!("TCP connection {} -> {}, restored reset (ECONNRESET){nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
+    }
+    let mut out = format!("{kind} socket bound to {}", sockaddr_text(fam, &f.data.0));
+    if f.kind_flags & socket_flags::LISTENING != 0 {
+        out += &format!(", listening, backlog {}", f.values[2]);
+        if f.values[3] > 0 {
+            out += &format!(", {} waiting connection(s) dropped", f.values[3]);
+        }
+    }
+    for (bit, name) in [(socket_flags::REUSEADDR, "SO_REUSEADDR"), (socket_flags::REUSEPORT, "SO_REUSEPORT"), (socket_flags::V6ONLY, "IPV6_V6ONLY")] {
+        if f.kind_flags & bit != 0 {
+            out += &format!(", {name}");
+        }
+    }
+    out + nonblock
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The policy's socket trials (restorer/policy rules/sockets.rs) for the
+ * module: a throwaway socket created as the caller would create it (its
+ * network namespace and credentials: sock_create, not sock_create_kern),
+ * with the image socket's options, bound to its address, or for a unix
+ * path connected to as a datagram socket; then released. Nothing of it
+ * outlives the call.
+ */
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/slab.h>
+#include <linux/in6.h>
+#include <net/sock.h>
+
+#include "shim.h"
+
+/* image-format socket_flags. */
+#define CHKPT_REUSEADDR 2
+#define CHKPT_REUSEPORT 4
+#define CHKPT_V6ONLY 8
+
+static int set_int(struct socket *sock, int level, int name, int value)
+{
+	sockptr_t p = KERNEL_SOCKPTR(&value);
+
+	if (level == SOL_SOCKET)
+		return sock_setsockopt(sock, level, name, p, sizeof(value));
+	return sock->ops->setsockopt(sock, level, name, p, sizeof(value));
+}
+
+int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, size_t len, bool connect)
+{
+	struct sockaddr_storage a = {};
+	struct socket *sock;
+	int err;
+
+	if (len > sizeof(a))
+		return -EINVAL;
+	memcpy(&a, addr, len);
+	err = sock_create(family, connect ? SOCK_DGRAM : type, 0, &sock);
+	if (err)
+		return err;
+	if (connect) {
+		err = kernel_connect(sock, (struct sockaddr *)&a, len, 0);
+		goto out;
+	}
+	if (flags & CHKPT_REUSEADDR)
+		err = set_int(sock, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (!err && (flags & CHKPT_REUSEPORT))
+		err = set_int(sock, SOL_SOCKET, SO_REUSEPORT, 1);
+	if (!err && family == AF_INET6)
+		err = set_int(sock, IPPROTO_IPV6, IPV6_V6ONLY, !!(flags & CHKPT_V6ONLY));
+	if (!err)
+		err = kernel_bind(sock, (struct sockaddr *)&a, len);
+out:
+	sock_release(sock);
+	return err;
+}

@@ -1,0 +1,72 @@
+# Listening and bound sockets (test-programs/sockserve.c: TCP listeners on
+# 127.0.0.1 and [::1], unix listeners on a path and an abstract name, a
+# UDP and a unix datagram socket, and a TCP connection), dumped at a wait
+# point with --tcp-established=reset, killed, restored through the
+# restorer named by the scenario's argument, and compared with an
+# uninterrupted run: each listener accepts a new connection, each bound
+# socket receives a datagram, the connection is reset (ECONNRESET) where
+# the uninterrupted run finds it alive. The unix socket files the killed
+# process left are bound again. A dump without the option is refused
+# naming the connection; restoring while the dumped process still holds
+# its addresses is refused before the point of no return
+# (socket-address-in-use). Then files deleted while open, and inotify.
+. /scenarios/lib.sh
+use_restorer "$1"
+# Loopback, for 127.0.0.1 and ::1.
+must ip link set lo up
+
+mkdir -p /tmp/ss-ref /tmp/ss-run
+must sockserve /tmp/ss-ref tcp < /dev/null > /tmp/ss.ref
+grep -q '^tcp connection alive$' /tmp/ss.ref
+sed 's/^tcp connection alive$/tcp connection reset/' /tmp/ss.ref > /tmp/ss.want
+
+run_held /tmp/ss.in /tmp/ss.run sockserve --wait-at 1 /tmp/ss-run tcp
+wait_line /tmp/ss.run '^waiting at 1$' "$pid"
+if ckpt-writer dump "$pid" -o /tmp/ss.ckpt --kill 2> /tmp/ss.dump; then
+    echo "FAIL: a TCP connection was dumped without --tcp-established=reset"
+    exit 1
+fi
+grep -q 'fd 9 is a TCP connection from 127.0.0.1:' /tmp/ss.dump || { echo "FAIL: the refusal does not name the connection:"; cat /tmp/ss.dump; exit 1; }
+if ! ckpt-writer dump "$pid" -o /tmp/ss.ckpt --kill --tcp-established=reset 2> /tmp/ss.dump; then
+    echo "FAIL: ckpt-writer could not dump sockserve:"
+    cat /tmp/ss.dump
+    exit 1
+fi
+wait "$pid" 2>/dev/null || true
+grep -q 'fd 9: a TCP connection from 127.0.0.1:.* is restored reset (ECONNRESET)' /tmp/ss.dump || { echo "FAIL: no reset in the summary:"; cat /tmp/ss.dump; exit 1; }
+test -S /tmp/ss-run/srv.sock
+must /tmp/ss.ckpt < /dev/null
+same_output /tmp/ss.want /tmp/ss.run
+grep -q '^result ok$' /tmp/ss.run
+
+# The dumped process still runs and holds its addresses: refused.
+run_held /tmp/ss2.in /tmp/ss2.run sockserve --wait-at 1 /tmp/ss-run
+wait_line /tmp/ss2.run '^waiting at 1$' "$pid"
+must ckpt-writer dump "$pid" -o /tmp/ss2.ckpt
+expect_refusal socket-address-in-use /tmp/ss2.ckpt
+release /tmp/ss2.in
+wait "$pid"
+grep -q '^result ok$' /tmp/ss2.run
+
+# Files deleted while open (test-programs/deleted.c checks the contents,
+# the shared offset, the access modes, O_APPEND, and that they stay
+# unlinked): O_TMPFILE in their directory (tmpfs).
+mkdir -p /tmp/dl-ref /tmp/dl-run
+must deleted /tmp/dl-ref < /dev/null > /tmp/dl.ref
+run_held /tmp/dl.in /tmp/dl.run deleted --wait-at 1 /tmp/dl-run
+checkpoint "$pid" /tmp/dl.run 1 /tmp/dl.ckpt
+must /tmp/dl.ckpt < /dev/null
+same_output /tmp/dl.ref /tmp/dl.run
+grep -q '^result ok$' /tmp/dl.run
+test -z "$(ls /tmp/dl-run)"
+
+# inotify (test-programs/inotify.c: watches on a directory and a file,
+# their wds, events after the restore).
+mkdir -p /tmp/in-ref /tmp/in-run
+must inotify /tmp/in-ref < /dev/null > /tmp/in.ref
+run_held /tmp/in.in /tmp/in.run inotify --wait-at 1 /tmp/in-run
+checkpoint "$pid" /tmp/in.run 1 /tmp/in.ckpt
+must /tmp/in.ckpt < /dev/null
+same_output /tmp/in.ref /tmp/in.run
+grep -q '^result ok$' /tmp/in.run
+echo "restore_sockets: all checks passed"

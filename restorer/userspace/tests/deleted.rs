@@ -1,0 +1,73 @@
+//! Files deleted while open through ckpt-restore (test-programs/deleted.c
+//! checks them itself: contents, shared offset, access modes, O_APPEND,
+//! still unlinked), compared with an uninterrupted run; a dump that
+//! leaves the program running leaves its files as they were; a deleted
+//! file the process maps too is refused, naming the fd. Needs root.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn go(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) -> String {
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    rest
+}
+
+#[test]
+fn deleted_files_come_back_unlinked_with_contents_offset_and_flags() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("deleted");
+    let d = dir.to_str().unwrap();
+    let (child, out, _) = held_at("deleted", 1, &[d]);
+    let want = go(child, out);
+    assert!(want.ends_with("result ok\n"), "{want}");
+
+    // A dump that leaves it running changes nothing.
+    let (child, out, _) = held_at("deleted", 1, &[d]);
+    let image = dir.join("saved.ckpt");
+    let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-q", "-o"]).arg(&image).output().unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert_eq!(go(child, out), want);
+
+    let (mut child, _out, _) = held_at("deleted", 1, &[d]);
+    dump_child_kill(&mut child, &image);
+    let text = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for line in [format!("deleted file {d}/data (20000 bytes, mode 640), flags 0o100002, offset 1234"), format!("deleted file {d}/log (6 bytes, mode 600), flags 0o102001, offset 6")] {
+        assert!(text.contains(&line), "no {line:?} in:\n{text}");
+    }
+    let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    restored.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut got = String::new();
+    restored.stdout.take().unwrap().read_to_string(&mut got).unwrap();
+    assert!(restored.wait().unwrap().success(), "{got}");
+    assert_eq!(got, want);
+    // Nothing was left in the directory: the files stay unlinked.
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).filter(|n| n != "saved.ckpt").collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_deleted_file_that_is_also_mapped_is_refused() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = std::path::Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("deleted-mapped");
+    let script = "import mmap, os, sys\nf = open(sys.argv[1], 'w+b')\nf.write(b'x' * 4096)\nf.flush()\nm = mmap.mmap(f.fileno(), 4096)\nos.unlink(sys.argv[1])\nprint(f.fileno(), flush=True)\nsys.stdin.readline()\n";
+    let mut child = Command::new(python).args(["-c", script]).arg(dir.join("f")).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut fd = String::new();
+    std::io::BufRead::read_line(&mut out, &mut fd).unwrap();
+    let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-o"]).arg(dir.join("saved.ckpt")).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "{err}");
+    assert!(err.contains(&format!("fd {} is a deleted file", fd.trim())) && err.contains("also maps"), "{err}");
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}

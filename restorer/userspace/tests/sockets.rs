@@ -1,0 +1,252 @@
+//! Sockets through ckpt-restore: listening and bound sockets bound again
+//! to their addresses with their options (test-programs/sockserve.c, which
+//! checks each itself: a new connection accepted by each listener, a
+//! datagram received by each bound socket), connected TCP sockets refused
+//! or restored reset, connections waiting in an accept queue refused or
+//! dropped, a taken address refused before the point of no return; and as
+//! a user would: `python3 -m http.server` and a Node.js http server
+//! answering requests after the restore. Needs root (ptrace).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+
+use common::*;
+
+/// sockserve in `dir` (with "tcp": and a connection), held at its wait point.
+fn sockserve(dir: &Path, tcp: bool) -> (Child, BufReader<ChildStdout>) {
+    let dir = dir.to_str().unwrap();
+    let args: &[&str] = if tcp { &[dir, "tcp"] } else { &[dir] };
+    let (child, out, head) = held_at("sockserve", 1, args);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    (child, out)
+}
+
+/// Sends the go line; the rest of stdout and the exit status.
+fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    (rest, child.wait().unwrap())
+}
+
+/// `ckpt-writer dump PID -o IMAGE EXTRA`: its success and stderr.
+fn dump(pid: u32, image: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Restores `image` with ckpt-restore, sends the go line: its output.
+fn restore_and_go(image: &Path) -> (String, ExitStatus) {
+    let mut child = run_restorer(image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    go(child, out)
+}
+
+fn uninterrupted(dir: &Path, tcp: bool) -> String {
+    let (child, out) = sockserve(dir, tcp);
+    let (want, status) = go(child, out);
+    assert!(status.success() && want.ends_with("result ok\n"), "uninterrupted: {want}");
+    want
+}
+
+/// TCP (IPv4, IPv6) and unix (path, abstract) listeners and UDP and unix
+/// datagram sockets keep their addresses, options and flags, and serve;
+/// the unix socket files the killed process left are bound again.
+#[test]
+fn listeners_and_bound_sockets_are_bound_again_and_serve() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockets");
+    let want = uninterrupted(&dir, false);
+    let (mut child, _out) = sockserve(&dir, false);
+    let image = dir.join("saved.ckpt");
+    dump_child_kill(&mut child, &image);
+    assert!(dir.join("srv.sock").exists(), "the killed server leaves its socket file");
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}, {got}");
+    assert_eq!(got, want);
+    let text = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let d = dir.display();
+    for want in [
+        "TCP socket bound to 127.0.0.1:".to_string(),
+        ", listening, backlog 7, SO_REUSEADDR, nonblocking".into(),
+        ", listening, backlog 5, SO_REUSEPORT, IPV6_V6ONLY".into(),
+        format!("unix stream socket bound to {d}/srv.sock, listening, backlog 3"),
+        "unix seqpacket socket bound to @binfmt_chkpt-sockserve-".into(),
+        "UDP socket bound to 127.0.0.1:".into(),
+        format!("unix datagram socket bound to {d}/dgram.sock"),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in:\n{text}");
+    }
+}
+
+/// A connected TCP socket is refused by default, naming the fd and both
+/// addresses, and the target runs on with its connection alive; with
+/// --tcp-established=reset both ends are restored reset (ECONNRESET).
+#[test]
+fn tcp_connections_are_refused_or_restored_reset() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockets-tcp");
+    let want = uninterrupted(&dir, true);
+    assert!(want.contains("\ntcp connection alive\n"), "{want}");
+    let image = dir.join("saved.ckpt");
+    let (child, out) = sockserve(&dir, true);
+    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    assert!(!ok && err.contains("fd 9 is a TCP connection from 127.0.0.1:") && err.contains("--tcp-established=reset"), "{err}");
+    assert!(!image.exists());
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "{rest}");
+    assert_eq!(rest, want, "the refused dump changed nothing");
+
+    let (mut child, _out) = sockserve(&dir, true);
+    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=reset"]);
+    assert!(ok, "{err}");
+    child.wait().unwrap();
+    for fd in [9, 10] {
+        assert!(err.contains(&format!("fd {fd}: a TCP connection from 127.0.0.1:")) && err.contains("is restored reset (ECONNRESET)"), "{err}");
+    }
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}, {got}");
+    assert_eq!(got, want.replace("tcp connection alive", "tcp connection reset"));
+}
+
+/// A connection waiting in a listener's accept queue is refused by
+/// default, naming the fd; with --tcp-established=reset it is dropped
+/// (said in the summary) and the listener serves new ones.
+#[test]
+fn connections_waiting_to_be_accepted_are_refused_or_dropped() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockets-backlog");
+    let want = uninterrupted(&dir, false);
+    let image = dir.join("saved.ckpt");
+    let (mut child, _out) = sockserve(&dir, false);
+    let waiting = std::os::unix::net::UnixStream::connect(dir.join("srv.sock")).unwrap();
+    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    assert!(!ok && err.contains("fd 5 is a unix stream listener on") && err.contains("1 connection(s) waiting to be accepted"), "{err}");
+    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=reset"]);
+    assert!(ok && err.contains("fd 5: a unix stream listener on") && err.contains("they are dropped"), "{err}");
+    child.wait().unwrap();
+    drop(waiting);
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}, {got}");
+    assert_eq!(got, want);
+}
+
+/// Restoring while the dumped server still holds its addresses is refused
+/// before the point of no return, naming the fd and the address; the
+/// caller is left as it was.
+#[test]
+fn a_taken_address_is_refused_naming_it() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("sockets-taken");
+    let image = dir.join("saved.ckpt");
+    let (child, out) = sockserve(&dir, false);
+    let (ok, err) = dump(child.id(), &image, &[]);
+    assert!(ok, "{err}");
+    let res = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(5), "{err}");
+    assert!(err.contains("fd 3: socket bound to 127.0.0.1:") && err.ends_with("(socket-address-in-use)\n"), "{err}");
+    assert!(res.stdout.is_empty());
+    let (rest, status) = go(child, out);
+    assert!(status.success() && rest.ends_with("result ok\n"), "{rest}");
+}
+
+/// GET `path` from 127.0.0.1:`port`: the status (after the HTTP
+/// version) and the body.
+fn get(port: u16, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let line = reply.lines().next().unwrap_or_default();
+    let status = line.split_once(' ').map_or(line, |(_, s)| s).to_string();
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// A server started by `cmd` that prints its port in its first stdout
+/// line (`port_of` finds it), answering GET `path` with `body` before it
+/// is dumped and killed, and after ckpt-restore restored it.
+fn serves_after_restore(name: &str, mut cmd: Command, port_of: impl Fn(&str) -> Option<u16>, path: &str, body: &str) {
+    let dir = scratch(name);
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port = port_of(&line).unwrap_or_else(|| panic!("no port in {line:?}"));
+    assert_eq!(get(port, path), ("200 OK".into(), body.into()));
+    let image = dir.join("saved.ckpt");
+    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    assert!(ok, "{err}");
+    child.wait().unwrap();
+    drop(out);
+    let mut restored = run_restorer(&image).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // The listener is bound again when the restored process has its fds
+    // (the stub places them only once they are bound and listen): wait
+    // for that, or for the restore to end.
+    while !listening_again(restored.id()) {
+        if let Some(status) = restored.try_wait().unwrap() {
+            let mut err = String::new();
+            restored.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("the restore ended: {status:?}: {err}");
+        }
+        std::thread::yield_now();
+    }
+    let answers: Vec<_> = (0..3).map(|_| get(port, path)).collect();
+    restored.kill().unwrap();
+    restored.wait().unwrap();
+    for answer in answers {
+        assert_eq!(answer, ("200 OK".into(), body.into()));
+    }
+}
+
+/// Whether process `pid` is the restored program with its sockets in
+/// place: its memory is the image's (no longer ckpt-restore's) and some fd
+/// above 2 is a socket.
+fn listening_again(pid: u32) -> bool {
+    let exe_restored = std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| !c.starts_with("ckpt-restore"));
+    let sockets = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(false, |d| {
+        d.flatten().any(|e| {
+            let fd: u32 = e.file_name().to_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+            fd > 2 && std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        })
+    });
+    exe_restored && sockets
+}
+
+/// `python3 -m http.server` keeps serving files after the restore.
+#[test]
+fn python_http_server_answers_after_restore() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("sockets-python-files");
+    std::fs::write(dir.join("hello.txt"), "hello from before the dump\n").unwrap();
+    let mut cmd = Command::new(python);
+    cmd.args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"]).arg(&dir);
+    // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+    let port_of = |l: &str| l.split(" port ").nth(1)?.split(' ').next()?.parse().ok();
+    serves_after_restore("sockets-python", cmd, port_of, "/hello.txt", "hello from before the dump\n");
+}
+
+/// A Node.js http server (its listener in libuv's epoll) keeps answering.
+#[test]
+fn node_http_server_answers_after_restore() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let node = Path::new("/usr/bin/node");
+    skip_unless!(node.exists(), "no {}", node.display());
+    let script = r#"
+let n = 0;
+const srv = require('http').createServer((req, res) => { n++; res.end('node ' + req.url + '\n'); });
+srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
+"#;
+    let mut cmd = Command::new(node);
+    cmd.args(["-e", script]);
+    let port_of = |l: &str| l.trim().strip_prefix("port ")?.parse().ok();
+    serves_after_restore("sockets-node", cmd, port_of, "/x", "node /x\n");
+}
