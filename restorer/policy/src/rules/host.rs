@@ -63,6 +63,15 @@ pub trait Host {
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal>;
     /// What the caller may create of open file descriptions.
     fn fd_limits(&mut self) -> FdLimits;
+    /// The caller's RLIMIT_NOFILE (soft): a tree's fds lie below it.
+    fn rlimit_nofile(&mut self) -> u64 {
+        u64::MAX
+    }
+    /// fstat of the caller's fd `fd` (a tree member's inherited objects):
+    /// EBADF if it is not open.
+    fn fd_facts(&mut self, _fd: u64) -> Result<FileFacts, i32> {
+        Err(super::reason::errno::EBADF)
+    }
     /// Called between steps of work whose length the image decides: the
     /// module yields the CPU and stops on a fatal signal (refusing with
     /// `FormatError::Interrupted`, the validator's own reason for it).

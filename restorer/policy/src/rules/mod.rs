@@ -22,6 +22,8 @@
 //!   judged from what opening them with the caller's credentials gave.
 //! - host.rs: the facts a restorer provides; check.rs: the checks in order.
 //! - fdkinds.rs: open file descriptions the caller may not create.
+//! - tree.rs: process trees: sessions and groups, limits, the fd base,
+//!   the objects a member inherits.
 
 mod check;
 mod fdkinds;
@@ -31,6 +33,7 @@ mod hole;
 mod host;
 mod reason;
 mod regions;
+mod tree;
 mod vdso;
 
 use super::fmt;
@@ -47,4 +50,5 @@ pub use fdkinds::check_fd_kinds;
 pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
 pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
+pub use tree::{check_member_fd_base, check_tree_nproc, children, tree_fd_base, tree_object_fits, tree_object_supported, Proc};
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

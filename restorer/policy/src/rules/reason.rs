@@ -242,6 +242,21 @@ reasons! {
         "a pipe of the image is larger than fs.pipe-max-size, which the caller may not exceed (CAP_SYS_RESOURCE)";
     TimerNeedsWakeAlarm = "timer-needs-wake-alarm", EPERM, INCOMPATIBLE,
         "a timerfd of the image is on an alarm clock, which needs CAP_WAKE_ALARM";
+    // Process trees (tree.rs).
+    MemberImage = "member-image", EINVAL, UNSUPPORTED,
+        "the image is one member of a process tree: it is restored through its tree's image only";
+    MemberSelector = "member-selector", EINVAL, USAGE,
+        "the tree member selector is not `ckpt-tree-member INDEX FD_BASE` with a member of this tree";
+    MissingTreeObject = "missing-tree-object", EBADF, FD_FILE,
+        "an object this member shares with its tree is not at its fd, or not of its kind (restore the tree's image)";
+    TreeExceedsRlimitNproc = "tree-exceeds-rlimit-nproc", EAGAIN, INCOMPATIBLE,
+        "the tree has more processes and threads than the caller's RLIMIT_NPROC allows";
+    TreeFdBase = "tree-fd-base", EINVAL, INCOMPATIBLE,
+        "the tree's fds lie beyond the caller's RLIMIT_NOFILE, or the selector's fd base among the member's own fds";
+    TreeProcessGroup = "tree-process-group", EOPNOTSUPP, UNSUPPORTED,
+        "a process of the tree is in a session or process group that its parent cannot recreate";
+    TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
+        "the tree shares an object of a kind not restored shared (an epoll instance)";
 }
 
 /// What a refusal concerns, for the message; never allocated.

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Process trees (issue 15): what both restorers decide about a tree
+//! before the root's point of no return, and about a member before its
+//! own. The plan builder's tree block (restorer/plan/src/tree.rs) carries
+//! the outcome to the stub (restorer/stub/tree.c).
+//!
+//! The format's validator has checked the TREE records (parents first,
+//! sessions and groups the format allows); here is what this restore can
+//! recreate: a child forked by its parent inherits the parent's session
+//! and group, makes its own (setsid, setpgid(0, 0)), or joins the group
+//! of an earlier sibling (as a shell's pipeline does). Other layouts are
+//! refused (`tree-process-group`).
+
+use super::files::FileFacts;
+use super::fmt::FileKind;
+use super::plan::{fd_base_need, tree_state, TreeChild, PGID_INHERIT, PGID_OWN, TREE_CONTROL_FDS};
+use super::reason::{Detail, Reason, Refusal};
+
+/// One TREE record, as the rules need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proc {
+    /// PID at dump.
+    pub pid: u32,
+    /// Index of its parent (the root: u32::MAX).
+    pub parent: u32,
+    /// Process group at dump.
+    pub pgid: u32,
+    /// Session at dump.
+    pub sid: u32,
+    /// `tree_state`.
+    pub state: u64,
+    /// A zombie's raw wait status.
+    pub exit_status: u32,
+    /// Its threads (a zombie: 0).
+    pub threads: u32,
+}
+
+/// The direct children of `parent`, in tree order, as its stub forks them;
+/// `each` gets them one by one.
+pub fn children(procs: &[Proc], parent: usize, each: &mut dyn FnMut(TreeChild)) -> Result<(), Refusal> {
+    let p = procs.get(parent).ok_or(Reason::MemberSelector)?;
+    let mine = |i: &usize| procs.get(*i).is_some_and(|q| q.parent as usize == parent) && *i != parent;
+    for ci in (0..procs.len()).filter(mine) {
+        let c = &procs[ci];
+        let refuse = Refusal::new(Reason::TreeProcessGroup, Detail::Limit { need: u64::from(c.pid), limit: u64::from(c.pgid) });
+        let setsid = c.sid == c.pid && c.sid != p.sid;
+        if !setsid && c.sid != p.sid {
+            return Err(refuse);
+        }
+        let pgid = if setsid || (c.pgid == c.pid && c.pgid != p.pgid) {
+            PGID_OWN
+        } else if c.pgid == p.pgid {
+            PGID_INHERIT
+        } else {
+            // An earlier sibling that leads the group: its slot.
+            let is_leader = |&(_, s): &(usize, usize)| procs[s].pid == c.pgid && procs[s].pgid == procs[s].pid && procs[s].sid == c.sid;
+            match (0..ci).filter(mine).enumerate().find(is_leader) {
+                Some((k, _)) => k as u64,
+                None => return Err(refuse),
+            }
+        };
+        each(TreeChild { index: ci as u32, state: c.state, exit_status: c.exit_status, setsid, pgid });
+    }
+    Ok(())
+}
+
+/// RLIMIT_NPROC for the whole tree: every thread of every process and
+/// every zombie is a task of the caller's user.
+pub fn check_tree_nproc(procs: &[Proc], nproc: u64) -> Result<(), Refusal> {
+    let need = procs.iter().map(|p| u64::from(if p.state == tree_state::ZOMBIE { 1 } else { p.threads.max(1) })).sum::<u64>();
+    if need > nproc {
+        return Err(Refusal::new(Reason::TreeExceedsRlimitNproc, Detail::Limit { need, limit: nproc }));
+    }
+    Ok(())
+}
+
+/// The tree's fd base, from each member's need (`fd_base_need`; the root's
+/// with its 2 * `nr_objects` object ends): above all, rounded up to 16;
+/// the objects' fds must lie below the caller's RLIMIT_NOFILE.
+pub fn tree_fd_base(needs: impl Iterator<Item = u64>, nr_objects: u64, nofile: u64) -> Result<u64, Refusal> {
+    let base = needs.fold(TREE_CONTROL_FDS, u64::max).next_multiple_of(16);
+    let top = base.saturating_add(nr_objects.saturating_mul(2));
+    if top > nofile || top > super::plan::MAX_FD_BASE {
+        return Err(Refusal::new(Reason::TreeFdBase, Detail::Limit { need: top, limit: nofile }));
+    }
+    Ok(base)
+}
+
+/// A member restored by a selector: its fd base must lie above all it
+/// uses itself.
+pub fn check_member_fd_base(image: &super::fmt::Image<'_>, fd_base: u64) -> Result<(), Refusal> {
+    let need = fd_base_need(image, 0);
+    if fd_base < need {
+        return Err(Refusal::new(Reason::TreeFdBase, Detail::Limit { need, limit: fd_base }));
+    }
+    Ok(())
+}
+
+/// File type bits of a mode.
+const S_IFMT: u32 = 0o170_000;
+
+/// Whether an inherited fd with `facts` is what a tree object of `kind`
+/// needs: a FIFO for a pipe, a socket for a socket pair, the same type of
+/// file otherwise; eventfd, signalfd, timerfd (anonymous inodes) have no
+/// type bits.
+pub fn tree_object_fits(kind: FileKind, facts: &FileFacts) -> bool {
+    let t = facts.mode & S_IFMT;
+    match kind {
+        FileKind::Pipe => t == 0o010_000,
+        FileKind::UnixPair => t == 0o140_000,
+        FileKind::Regular | FileKind::Memfd => t == 0o100_000,
+        FileKind::Directory => t == 0o040_000,
+        FileKind::CharDev => t == 0o020_000,
+        FileKind::EventFd | FileKind::SignalFd | FileKind::TimerFd => t == 0,
+        _ => false,
+    }
+}
+
+/// Kinds of description the root creates once for the tree (an epoll
+/// instance's interest list names fds of one process: refused).
+pub fn tree_object_supported(kind: FileKind) -> Result<(), Refusal> {
+    match kind {
+        FileKind::Epoll | FileKind::Stdio => Err(Reason::TreeObjectUnsupported.into()),
+        _ => Ok(()),
+    }
+}
