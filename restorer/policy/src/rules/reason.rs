@@ -243,8 +243,6 @@ reasons! {
     TimerNeedsWakeAlarm = "timer-needs-wake-alarm", EPERM, INCOMPATIBLE,
         "a timerfd of the image is on an alarm clock, which needs CAP_WAKE_ALARM";
     // Process trees (tree.rs).
-    MemberImage = "member-image", EINVAL, UNSUPPORTED,
-        "the image is one member of a process tree: it is restored through its tree's image only";
     MemberSelector = "member-selector", EINVAL, USAGE,
         "the tree member selector is not `ckpt-tree-member INDEX FD_BASE` with a member of this tree";
     MissingTreeObject = "missing-tree-object", EBADF, FD_FILE,
@@ -255,6 +253,8 @@ reasons! {
         "the tree's fds lie beyond the caller's RLIMIT_NOFILE, or the selector's fd base among the member's own fds";
     TreeProcessGroup = "tree-process-group", EOPNOTSUPP, UNSUPPORTED,
         "a process of the tree is in a session or process group that its parent cannot recreate";
+    TreeFromStream = "tree-from-stream", EOPNOTSUPP, UNSUPPORTED,
+        "a process tree is restored from a file, not a stream: its processes re-execute the image";
     TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
         "the tree shares an object of a kind not restored shared (an epoll instance)";
 }
