@@ -243,7 +243,7 @@ reasons! {
     TimerNeedsWakeAlarm = "timer-needs-wake-alarm", EPERM, INCOMPATIBLE,
         "a timerfd of the image is on an alarm clock, which needs CAP_WAKE_ALARM";
     // Process trees (tree.rs).
-    MemberSelector = "member-selector", EINVAL, USAGE,
+    MemberSelector = "member-selector", EINVAL, UNSUPPORTED,
         "the tree member selector is not `ckpt-tree-member INDEX FD_BASE` with a member of this tree";
     MissingTreeObject = "missing-tree-object", EBADF, FD_FILE,
         "an object this member shares with its tree is not at its fd, or not of its kind (restore the tree's image)";
