@@ -61,3 +61,9 @@ pub const MAX_PENDING_SIGNALS: u32 = 65_536;
 pub const MAX_TIMERS: u32 = 65_536 + 3;
 /// Largest POSIX timer id (the kernel hands out non-negative ints).
 pub const MAX_TIMER_ID: u32 = i32::MAX as u32;
+/// Processes in one tree image (each is a member image and a process
+/// the restore creates).
+pub const MAX_TREE_PROCESSES: u32 = 4096;
+/// Tree objects (shared descriptions and memory) in one tree: the
+/// restore keeps up to two fds per object.
+pub const MAX_TREE_OBJECTS: u32 = 65_536;

@@ -20,6 +20,7 @@ pub mod metadata;
 pub mod records;
 pub mod section;
 pub mod thread;
+pub mod tree;
 pub mod verify;
 
 pub use self::crc::{crc32c, crc32c_paced, Crc32c};
@@ -34,6 +35,9 @@ pub use self::records::{
     AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, PendingSignal,
     Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
+pub use self::records::{TreeFile, TreeProcess, TreeRegion, TreeState, TREE_NO_PARENT};
+pub use self::header::{header_flags, TREE_MINOR};
+pub use self::tree::{ObjectSlot, TreeCheck};
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};
 pub use self::verify::{check_cpu, verify_pages_with, VerifyError};
