@@ -64,6 +64,9 @@ fn limit_text(reason: Reason, need: u64, limit: u64) -> String {
         Reason::TooManyMappings => format!("{need} mappings, vm.max_map_count is {limit}"),
         Reason::ExceedsRlimitAs => format!("{need} bytes of memory, RLIMIT_AS is {limit}"),
         Reason::ExceedsRlimitNproc => format!("{need} threads, RLIMIT_NPROC is {limit}"),
+        Reason::TreeExceedsRlimitNproc => format!("{need} processes and threads, RLIMIT_NPROC is {limit}"),
+        Reason::TreeFdBase => format!("the tree's fds need {need}, the limit is {limit}"),
+        Reason::TreeProcessGroup => format!("process {need} in process group {limit}"),
         _ => format!("{need}, the limit is {limit}"),
     }
 }

@@ -22,8 +22,9 @@ pub fn max_ops(image: &Image<'_>) -> usize {
 }
 
 /// Steps mapping every region of `image`, then closing the fds they used.
-/// `file_of` gives each region's index in `file_fds`.
-pub fn region_ops(image: &Image<'_>, image_fd: u64, file_of: &[Option<usize>], file_fds: &[u64]) -> Checked<Vec<Op>> {
+/// `file_of` gives each region's index in `file_fds`; `base` is where the
+/// image lies in the file (a tree member's offset, else 0).
+pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option<usize>], file_fds: &[u64]) -> Checked<Vec<Op>> {
     let mut ops = Vec::new();
     for (i, r) in image.regions().enumerate() {
         let len = r.end - r.start;
@@ -42,8 +43,8 @@ pub fn region_ops(image: &Image<'_>, image_fd: u64, file_of: &[Option<usize>], f
             let bytes = run.page_count * PAGE;
             match run_flags(&r) {
                 // Lazy and copy-on-write: nothing is read until touched.
-                Some(flags) => ops.push(mmap(at, bytes, r.prot, flags, image_fd, run.file_offset)),
-                None => ops.push(Op { kind: op_kind::PREAD, addr: at, len: bytes, prot: 0, flags: 0, fd: image_fd, offset: run.file_offset }),
+                Some(flags) => ops.push(mmap(at, bytes, r.prot, flags, image_fd, base + run.file_offset)),
+                None => ops.push(Op { kind: op_kind::PREAD, addr: at, len: bytes, prot: 0, flags: 0, fd: image_fd, offset: base + run.file_offset }),
             }
         }
     }

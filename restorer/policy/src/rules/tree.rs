@@ -124,3 +124,77 @@ pub fn tree_object_supported(kind: FileKind) -> Result<(), Refusal> {
         _ => Ok(()),
     }
 }
+
+/// The plan's state code of a TREE record's state.
+pub fn state_code(s: super::fmt::TreeState) -> u64 {
+    match s {
+        super::fmt::TreeState::Running => tree_state::RUNNING,
+        super::fmt::TreeState::Stopped => tree_state::STOPPED,
+        super::fmt::TreeState::Zombie => tree_state::ZOMBIE,
+    }
+}
+
+/// A TREE record as the rules need it; `threads` from its image.
+pub fn proc_of(rec: &super::fmt::TreeProcess, threads: u32) -> Proc {
+    Proc { pid: rec.pid, parent: rec.parent, pgid: rec.pgid, sid: rec.sid, state: state_code(rec.state), exit_status: rec.exit_status, threads }
+}
+
+/// fd slot of a tree object end: 2*object + (end == 2).
+pub fn object_slot(object: u32, end: u32) -> u64 {
+    2 * u64::from(object) + u64::from(end == 2)
+}
+
+/// Each end of each tree object once, from the first process (tree order)
+/// that holds it: what the root's stub creates. `images[i]` is process
+/// i's image (None: a zombie). Shared memory between processes is not
+/// restored yet, nor a shared epoll instance: refused.
+pub fn object_ends<'i, 'a>(
+    images: &'i [Option<super::fmt::Image<'a>>],
+    each: &mut dyn FnMut(super::plan::ObjectEnd<'i, 'a>) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let held_before = |k: usize, upto: usize, slot: u64| {
+        images.iter().take(k + 1).enumerate().any(|(j, img)| {
+            img.as_ref().is_some_and(|img| {
+                let n = if j == k { upto } else { usize::MAX };
+                img.tree_files().take(n).any(|t| object_slot(t.object, t.end) == slot)
+            })
+        })
+    };
+    for (k, img) in images.iter().enumerate() {
+        let Some(img) = img else { continue };
+        if img.tree_regions().next().is_some() {
+            return Err(Reason::TreeObjectUnsupported.into());
+        }
+        for (n, t) in img.tree_files().enumerate() {
+            let slot = object_slot(t.object, t.end);
+            if held_before(k, n, slot) {
+                continue;
+            }
+            let file = img.file(t.file).ok_or(super::fmt::FormatError::BadTreeFile)?;
+            tree_object_supported(file.kind)?;
+            each(super::plan::ObjectEnd { slot, image: img, file })?;
+        }
+    }
+    Ok(())
+}
+
+/// A member restored by a selector takes the objects it shares from the
+/// inherited fds: each must be open with its kind (`facts` of an fd; None:
+/// not open). Else `missing-tree-object`, detail the fd and object.
+pub fn check_inherited_objects(
+    image: &super::fmt::Image<'_>,
+    fd_base: u64,
+    facts: &mut dyn FnMut(u64) -> Option<FileFacts>,
+) -> Result<(), Refusal> {
+    for t in image.tree_files() {
+        let fd = fd_base.saturating_add(object_slot(t.object, t.end));
+        let fits = match (image.file(t.file), facts(fd)) {
+            (Some(f), Some(got)) => tree_object_fits(f.kind, &got),
+            _ => false,
+        };
+        if !fits {
+            return Err(Refusal::new(Reason::MissingTreeObject, Detail::Limit { need: fd, limit: u64::from(t.object) }));
+        }
+    }
+    Ok(())
+}
