@@ -1,0 +1,231 @@
+/* Process trees for the restore tests (issue 15). Modes:
+ *
+ *   treework [--wait-at K] produce N   lines "n I" for I = 1..N on stdout; wait
+ *                                      point K before line K, announced on
+ *                                      stderr (stdout is the pipeline's pipe)
+ *   treework filter                    "n I" in, "sq I I*I" out
+ *   treework consume N                 checks it gets I = 1..N in order, prints
+ *                                      "result SUM" (exits 1 if off)
+ *
+ *   treework [--wait-at 1] workers W T a parent forks W workers in a process
+ *                                      group of their own (the first leads it)
+ *                                      that take T tasks from one pipe and
+ *                                      answer on another, a child that exits 7
+ *                                      (left a zombie) and one that stops
+ *                                      itself; wait point 1 once all that is
+ *                                      so. Then it signals the workers' group
+ *                                      (SIGUSR1: each counts it), hands out
+ *                                      the tasks, reaps the zombie (status 7),
+ *                                      sees the stopped child stopped,
+ *                                      continues and reaps it, reaps the
+ *                                      workers (each exits with its count of
+ *                                      SIGUSR1, which must be 1) and prints
+ *                                      "result ..."; exits 1 on any mismatch.
+ *
+ * Uninterrupted runs print the same lines as restored ones. */
+#include "common.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+static int fail(const char *what)
+{
+	printf("FAIL: %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+	return 1;
+}
+
+/* The wait point of a pipeline's producer: its stdout is the pipe, so it
+ * says so on stderr. */
+static void wait_on_stderr(long step)
+{
+	for (int i = 0; i < n_waits; i++) {
+		char byte;
+		ssize_t n;
+
+		if (wait_steps[i] != step)
+			continue;
+		fprintf(stderr, "waiting at %ld\n", step);
+		do
+			n = read(0, &byte, 1);
+		while (n < 0 && errno == EINTR);
+	}
+}
+
+static int produce(long n)
+{
+	for (long i = 1; i <= n; i++) {
+		wait_on_stderr(i);
+		printf("n %ld\n", i);
+	}
+	return 0;
+}
+
+static int filter(void)
+{
+	char line[128];
+	long i;
+
+	while (fgets(line, sizeof(line), stdin))
+		if (sscanf(line, "n %ld", &i) == 1)
+			printf("sq %ld %ld\n", i, i * i);
+	return 0;
+}
+
+static int consume(long n)
+{
+	char line[128];
+	long i, sq, next = 1, sum = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "sq %ld %ld", &i, &sq) != 2 || i != next || sq != i * i) {
+			printf("FAIL: line %ld: %s", next, line);
+			return 1;
+		}
+		sum += sq;
+		next++;
+	}
+	if (next != n + 1) {
+		printf("FAIL: %ld lines, want %ld\n", next - 1, n);
+		return 1;
+	}
+	printf("result %ld\n", sum);
+	return 0;
+}
+
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1++;
+}
+
+/* A worker: tasks (one long each) from `in` until end of file, answers
+ * (task*3) to `out`; exits with how often SIGUSR1 came. */
+static int worker(int in, int out)
+{
+	long task, answer;
+	ssize_t n;
+
+	for (;;) {
+		n = read(in, &task, sizeof(task));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != sizeof(task))
+			break;
+		answer = task * 3;
+		if (write(out, &answer, sizeof(answer)) != sizeof(answer))
+			return 100;
+	}
+	return usr1;
+}
+
+static int workers(int w, long tasks)
+{
+	int todo[2], done[2];
+	pid_t pids[16], zombie, stopped, group = 0;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigset_t block, old;
+	int status;
+	long sum = 0, answer;
+
+	if (w < 1 || w > 16)
+		return fail("worker count");
+	if (pipe(todo) || pipe(done))
+		return fail("pipe");
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return fail("sigaction");
+	/* Until the worker has its handler: SIGUSR1 blocked, then unblocked. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (int i = 0; i < w; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			return fail("fork");
+		if (pids[i] == 0) {
+			close(todo[1]);
+			close(done[0]);
+			setpgid(0, group);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			_exit(worker(todo[0], done[1]));
+		}
+		/* As a shell does: the parent sets the group too. */
+		setpgid(pids[i], group);
+		if (!group)
+			group = pids[i];
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(todo[0]);
+	close(done[1]);
+	zombie = fork();
+	if (zombie == 0)
+		_exit(7);
+	stopped = fork();
+	if (stopped == 0) {
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	/* Settled: the zombie has exited, the other child is stopped (both
+	 * seen without reaping, WNOWAIT). */
+	{
+		siginfo_t si;
+
+		if (waitid(P_PID, zombie, &si, WEXITED | WNOWAIT))
+			return fail("waitid zombie");
+		if (waitid(P_PID, stopped, &si, WSTOPPED | WNOWAIT))
+			return fail("waitid stopped");
+	}
+	printf("ready\n");
+	fflush(stdout);
+	wait_point(1);
+
+	if (kill(-group, SIGUSR1))
+		return fail("kill group");
+	for (long t = 1; t <= tasks; t++)
+		if (write(todo[1], &t, sizeof(t)) != sizeof(t))
+			return fail("write task");
+	close(todo[1]);
+	for (long t = 1; t <= tasks; t++) {
+		if (read(done[0], &answer, sizeof(answer)) != sizeof(answer))
+			return fail("read answer");
+		sum += answer;
+	}
+	if (waitpid(zombie, &status, 0) != zombie || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
+		return fail("zombie's status");
+	printf("zombie exited 7\n");
+	if (waitpid(stopped, &status, WUNTRACED) != stopped || !WIFSTOPPED(status))
+		return fail("stopped child");
+	printf("child stopped by %s\n", WSTOPSIG(status) == SIGSTOP ? "SIGSTOP" : "another signal");
+	kill(stopped, SIGCONT);
+	if (waitpid(stopped, &status, 0) != stopped || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("continued child");
+	for (int i = 0; i < w; i++) {
+		if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status))
+			return fail("worker");
+		if (WEXITSTATUS(status) != 1) {
+			printf("FAIL: worker %d got SIGUSR1 %d times\n", i, WEXITSTATUS(status));
+			return 1;
+		}
+	}
+	printf("workers got one SIGUSR1 each\n");
+	printf("result %ld\n", sum);
+	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	setup_common(&argc, &argv);
+	if (argc == 3 && !strcmp(argv[1], "produce"))
+		return produce(atol(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "filter"))
+		return filter();
+	if (argc == 3 && !strcmp(argv[1], "consume"))
+		return consume(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "workers"))
+		return workers(atoi(argv[2]), atol(argv[3]));
+	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | workers W TASKS\n");
+	return 2;
+}
