@@ -85,9 +85,9 @@ pub(crate) fn load_binary(exec: Exec<'_>) -> Result {
             Some(Ok(_)) if recs.is_empty() => return Err(Reason::MemberSelector.into()),
             Some(Ok(s)) => {
                 let rec = tree::selected(&recs, s)?;
-                let img = images.get(s.index as usize).copied().flatten().ok_or(Refusal::from(Reason::MemberSelector))?;
-                let plan = tree::for_member(&recs, &img, s)?;
-                (img, rec.image_offset, Some(plan))
+                let img = images.get(s.index as usize).and_then(|m| m.as_ref()).ok_or(Refusal::from(Reason::MemberSelector))?;
+                let plan = tree::for_member(&recs, img, s)?;
+                (*img, rec.image_offset, Some(plan))
             }
         };
         let prepared = prepare::prepare(&exec, &image, base, plan.as_ref())?;
