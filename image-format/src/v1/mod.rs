@@ -37,7 +37,7 @@ pub use self::records::{
 };
 pub use self::records::{TreeFile, TreeProcess, TreeRegion, TreeState, TREE_NO_PARENT};
 pub use self::header::{header_flags, TREE_MINOR};
-pub use self::tree::{ObjectSlot, TreeCheck};
+pub use self::tree::{check_tree_shape, ObjectSlot, TreeCheck};
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};
 pub use self::verify::{check_cpu, verify_pages_with, VerifyError};

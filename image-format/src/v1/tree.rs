@@ -125,27 +125,7 @@ pub(super) fn check_tree(
             end = h.file_len;
             continue;
         }
-        let parent = match get(p.parent) {
-            Some(q) if p.parent < i && q.state != TreeState::Zombie => q,
-            _ => return Err(FormatError::TreeParentOrder),
-        };
-        // Earlier records, decoded (all were checked already).
-        let earlier = || tree.iter().take(i as usize).filter_map(TreeProcessWire::decode);
-        if earlier().any(|q| q.pid == p.pid) {
-            return Err(FormatError::TreeDuplicatePid);
-        }
-        // A session is inherited from the parent or created by setsid(),
-        // which makes the process the leader of its own group too.
-        let leader = p.sid == p.pid;
-        if !(p.sid == parent.sid || leader) || (leader && p.pgid != p.pid) {
-            return Err(FormatError::BadTreeSession);
-        }
-        let group_ok = p.pgid == p.pid
-            || (p.pgid == root.pgid && p.sid == root.sid)
-            || earlier().any(|q| q.pid == p.pgid && q.pgid == q.pid && q.sid == p.sid);
-        if !group_ok {
-            return Err(FormatError::BadTreeGroup);
-        }
+        check_tree_shape(i, &p, &root, get)?;
         if zombie {
             if p.image_offset != 0 || p.image_len != 0 {
                 return Err(FormatError::TreeOffsetMismatch);
@@ -159,6 +139,35 @@ pub(super) fn check_tree(
         end = at.checked_add(p.image_len).ok_or(FormatError::TreeOffsetMismatch)?;
     }
     Ok(end)
+}
+
+/// The rules on a process's place in its tree (record `i` > 0, `p`, of a
+/// tree whose root is `root`; `get` gives the records before it): its
+/// parent comes before it and is no zombie, its pid is new, its session
+/// and group are shapes a restore can make. One rule for the validator
+/// and the writer (which names the process it refuses).
+pub fn check_tree_shape(i: u32, p: &TreeProcess, root: &TreeProcess, get: impl Fn(u32) -> Option<TreeProcess>) -> Result<()> {
+    let parent = match get(p.parent) {
+        Some(q) if p.parent < i && q.state != TreeState::Zombie => q,
+        _ => return Err(FormatError::TreeParentOrder),
+    };
+    let earlier = || (0..i).filter_map(&get);
+    if earlier().any(|q| q.pid == p.pid) {
+        return Err(FormatError::TreeDuplicatePid);
+    }
+    // A session is inherited from the parent or created by setsid(),
+    // which makes the process the leader of its own group too.
+    let leader = p.sid == p.pid;
+    if !(p.sid == parent.sid || leader) || (leader && p.pgid != p.pid) {
+        return Err(FormatError::BadTreeSession);
+    }
+    let group_ok = p.pgid == p.pid
+        || (p.pgid == root.pgid && p.sid == root.sid)
+        || earlier().any(|q| q.pid == p.pgid && q.pgid == q.pid && q.sid == p.sid);
+    if !group_ok {
+        return Err(FormatError::BadTreeGroup);
+    }
+    Ok(())
 }
 
 impl<'a> Image<'a> {
