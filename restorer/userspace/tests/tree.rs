@@ -57,8 +57,7 @@ fn pipeline() -> String {
 
 #[test]
 fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
-    let entry = binfmt_entry();
-    skip_unless!(entry.is_ok(), "{}", entry.as_ref().err().unwrap());
+    let _entry = skip_unless!(binfmt_entry());
     let want = run({
         let mut c = Command::new("sh");
         c.args(["-c", &pipeline()]);
@@ -89,8 +88,7 @@ fn workers_image(dir: &Path) -> (PathBuf, String) {
 
 #[test]
 fn workers_zombie_stopped_child_and_a_signalled_group_restore() {
-    let entry = binfmt_entry();
-    skip_unless!(entry.is_ok(), "{}", entry.as_ref().err().unwrap());
+    let _entry = skip_unless!(binfmt_entry());
     let mut reference = Command::new(programs().join("treework"));
     reference.args(workers_args());
     let want = run(reference);
@@ -108,8 +106,7 @@ fn workers_zombie_stopped_child_and_a_signalled_group_restore() {
 
 #[test]
 fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
-    let entry = binfmt_entry();
-    skip_unless!(entry.is_ok(), "{}", entry.as_ref().err().unwrap());
+    let _entry = skip_unless!(binfmt_entry());
     let dir = scratch("tree-nproc");
     let (image, _) = workers_image(&dir);
     // The parent, 3 workers, a zombie and a stopped child: 6 tasks.
@@ -129,8 +126,7 @@ fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
 
 #[test]
 fn a_member_selected_by_hand_needs_its_objects() {
-    let entry = binfmt_entry();
-    skip_unless!(entry.is_ok(), "{}", entry.as_ref().err().unwrap());
+    let _entry = skip_unless!(binfmt_entry());
     let dir = scratch("tree-selector");
     let (image, _) = workers_image(&dir);
     let by_hand = |args: &[&str]| {
