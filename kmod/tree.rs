@@ -136,6 +136,8 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
             image_fd: KEEP,
             pdeath_signal: r0.pdeath_signal,
             stopped: r0.state == TreeState::Stopped,
+            // PID-namespace mode is ckpt-restore's only, for now.
+            set_pids: false,
         },
         children: child_list(&procs, 0)?,
         nr_objects,
@@ -161,6 +163,7 @@ pub(crate) fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel
             image_fd: KEEP,
             pdeath_signal: rec.pdeath_signal,
             stopped: rec.state == TreeState::Stopped,
+            set_pids: false,
         },
         children: child_list(&procs, sel.index as usize)?,
         nr_objects: 0,

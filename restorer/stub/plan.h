@@ -246,6 +246,7 @@ struct chkpt_plan_tree_child {
 	unsigned long long setsid;          /* 1: a session of its own */
 	unsigned long long pgid;            /* CHKPT_TREE_PGID_*, or the slot in children[] (earlier) whose group it joins */
 	unsigned long long pid;             /* written by the stub: its new pid */
+	unsigned long long want_pid;        /* its pid at dump: with set_pids, created with it (clone3 set_tid) */
 };
 
 struct chkpt_plan_tree {
@@ -260,6 +261,7 @@ struct chkpt_plan_tree {
 	unsigned long long nr_children;
 	unsigned long long pdeath_signal;   /* set once every process is ready; 0: none */
 	unsigned long long stopped;         /* 1: stops itself (SIGSTOP) once every process is ready */
+	unsigned long long set_pids;        /* 1: PID-namespace mode, children get their pids at dump */
 };
 
 /*
@@ -334,7 +336,8 @@ struct chkpt_plan_tree {
 	X(75, TREE_BARRIER, "tree-barrier") \
 	X(76, TREE_ZOMBIE, "tree-zombie") \
 	X(77, TREE_PDEATH, "tree-pdeath") \
-	X(78, TREE_STOP, "tree-stop")
+	X(78, TREE_STOP, "tree-stop") \
+	X(79, TREE_SET_PID, "tree-set-pid")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

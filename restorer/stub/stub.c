@@ -179,6 +179,8 @@ static const char *detail_label(u64 step)
 		return "ready ";
 	case CHKPT_STEP_TREE_PDEATH:
 		return "signal ";
+	case CHKPT_STEP_TREE_SET_PID:
+		return "pid ";
 	}
 	return 0;
 }

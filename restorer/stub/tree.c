@@ -35,6 +35,7 @@
 #define SYS_execveat 322
 #define SYS_rt_sigtimedwait 128
 #define SYS_close_range 436
+#define SYS_clone3 435
 
 #define O_CLOEXEC 02000000
 #define AT_EMPTY_PATH 0x1000
@@ -242,9 +243,20 @@ void chkpt_tree_fork(struct chkpt_plan *plan)
 	for (i = 0; i < t->nr_children; i++) {
 		if (c[i].pgid != CHKPT_TREE_PGID_INHERIT && c[i].pgid != CHKPT_TREE_PGID_OWN && c[i].pgid >= i)
 			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, c[i].index, -22);
-		pid = sys0(SYS_fork);
-		if (pid < 0)
-			chkpt_fail(plan, CHKPT_STEP_TREE_FORK, c[i].index, pid);
+		if (t->set_pids) {
+			/* PID-namespace mode: the pid it had (struct clone_args,
+			 * stack 0: the child goes on on a copy of this one). */
+			u64 tid = c[i].want_pid;
+			u64 args[11] = { 0, 0, 0, 0, SIGCHLD, 0, 0, 0, (u64)&tid, 1, 0 };
+
+			pid = sys2(SYS_clone3, (u64)args, sizeof(args));
+			if (pid < 0)
+				chkpt_fail(plan, CHKPT_STEP_TREE_SET_PID, c[i].want_pid, pid);
+		} else {
+			pid = sys0(SYS_fork);
+			if (pid < 0)
+				chkpt_fail(plan, CHKPT_STEP_TREE_FORK, c[i].index, pid);
+		}
 		if (pid == 0)
 			child(plan, t, &c[i], self);
 		c[i].pid = (u64)pid;

@@ -287,6 +287,8 @@ steps! {
     TreePdeath = 77, "tree-pdeath";
     /// A stopped process stopping itself.
     TreeStop = 78, "tree-stop";
+    /// PID-namespace mode: a child's pid at dump is taken (detail: the pid).
+    TreeSetPid = 79, "tree-set-pid";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.

@@ -35,8 +35,9 @@ pub mod tree_word {
     pub const NR_CHILDREN: usize = 7;
     pub const PDEATH_SIGNAL: usize = 8;
     pub const STOPPED: usize = 9;
+    pub const SET_PIDS: usize = 10;
     /// Words in the block's head.
-    pub const WORDS: usize = 10;
+    pub const WORDS: usize = 11;
 }
 
 /// Word indices in `struct chkpt_plan_tree_child`.
@@ -48,8 +49,9 @@ pub mod tree_child {
     pub const SETSID: usize = 3;
     pub const PGID: usize = 4;
     pub const PID: usize = 5;
+    pub const WANT_PID: usize = 6;
     /// Words per child.
-    pub const WORDS: usize = 6;
+    pub const WORDS: usize = 7;
 }
 
 /// `struct chkpt_plan_tree_child.state` (CHKPT_TREE_*).
@@ -125,6 +127,8 @@ pub struct TreeSelf {
     pub pdeath_signal: u32,
     /// Stops itself once all are ready.
     pub stopped: bool,
+    /// PID-namespace mode: children are created with their pids at dump.
+    pub set_pids: bool,
 }
 
 /// A direct child, in tree order.
@@ -141,6 +145,8 @@ pub struct TreeChild {
     /// `PGID_INHERIT`, `PGID_OWN`, or the position in the children (an
     /// earlier one) whose group it joins.
     pub pgid: u64,
+    /// Its pid at dump (created with it in PID-namespace mode).
+    pub want_pid: u32,
 }
 
 /// One end of a tree object the root creates: `slot` is 2*object +
@@ -203,9 +209,10 @@ pub fn write_tree(
     o.word(w(tree_word::NR_CHILDREN), children.len() as u64);
     o.word(w(tree_word::PDEATH_SIGNAL), u64::from(me.pdeath_signal));
     o.word(w(tree_word::STOPPED), u64::from(me.stopped));
+    o.word(w(tree_word::SET_PIDS), u64::from(me.set_pids));
     for (i, c) in children.iter().enumerate() {
         let rec = children_at + (i * tree_child::WORDS * 8) as u64;
-        let words = [u64::from(c.index), c.state, u64::from(c.exit_status), u64::from(c.setsid), c.pgid, 0];
+        let words = [u64::from(c.index), c.state, u64::from(c.exit_status), u64::from(c.setsid), c.pgid, 0, u64::from(c.want_pid)];
         for (k, v) in words.into_iter().enumerate() {
             o.word(rec + 8 * k as u64, v);
         }

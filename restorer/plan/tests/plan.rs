@@ -104,7 +104,7 @@ fn word_offsets_match_plan_h() {
         ("image_fd", tree_word::IMAGE_FD), ("nr_objects", tree_word::NR_OBJECTS),
         ("files_offset", tree_word::FILES_OFFSET), ("children_offset", tree_word::CHILDREN_OFFSET),
         ("nr_children", tree_word::NR_CHILDREN), ("pdeath_signal", tree_word::PDEATH_SIGNAL),
-        ("stopped", tree_word::STOPPED),
+        ("stopped", tree_word::STOPPED), ("set_pids", tree_word::SET_PIDS),
     ];
     for (n, w) in tw {
         field(&format!("tree.{n}"), &format!("offsetof(struct chkpt_plan_tree, {n})"), w * 8);
@@ -113,6 +113,7 @@ fn word_offsets_match_plan_h() {
     let tc = [
         ("index", tree_child::INDEX), ("state", tree_child::STATE), ("exit_status", tree_child::EXIT_STATUS),
         ("setsid", tree_child::SETSID), ("pgid", tree_child::PGID), ("pid", tree_child::PID),
+        ("want_pid", tree_child::WANT_PID),
     ];
     for (n, w) in tc {
         field(&format!("tree_child.{n}"), &format!("offsetof(struct chkpt_plan_tree_child, {n})"), w * 8);

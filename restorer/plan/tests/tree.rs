@@ -45,8 +45,8 @@ fn tree_block_holds_children_objects_and_duplicates() {
     let files: Vec<_> = img.files().collect();
     assert!(!files.is_empty());
     let children = [
-        TreeChild { index: 1, state: tree_state::RUNNING, exit_status: 0, setsid: false, pgid: PGID_OWN },
-        TreeChild { index: 2, state: tree_state::ZOMBIE, exit_status: 3 << 8, setsid: false, pgid: 0 },
+        TreeChild { index: 1, state: tree_state::RUNNING, exit_status: 0, setsid: false, pgid: PGID_OWN, want_pid: 101 },
+        TreeChild { index: 2, state: tree_state::ZOMBIE, exit_status: 3 << 8, setsid: false, pgid: 0, want_pid: 102 },
     ];
     // Object 0: the sample's pipe 1 (read end 1, write end 2): slots 0, 1.
     let ends = [ObjectEnd { slot: 0, image: &img, file: files[1] }, ObjectEnd { slot: 1, image: &img, file: files[2] }];
@@ -60,7 +60,7 @@ fn tree_block_holds_children_objects_and_duplicates() {
     write(&img, &lay, &place, &[], &mut plan).unwrap();
     let fd_base = fd_base_need(&img, 2);
     assert!(fd_base >= word(&plan, (head::REPORT_MIN * 8) as u64) + files.len() as u64 + 1 + TREE_CONTROL_FDS);
-    let me = TreeSelf { index: 0, nr_procs: 3, fd_base, image_fd: 3, pdeath_signal: 0, stopped: false };
+    let me = TreeSelf { index: 0, nr_procs: 3, fd_base, image_fd: 3, pdeath_signal: 0, stopped: false, set_pids: true };
     write_tree(&lay, &mut plan, &me, &children, 1, &ends, &[(1, 0), (2, 1)]).unwrap();
 
     let t = word(&plan, (head::TREE_OFFSET * 8) as u64);
@@ -72,6 +72,7 @@ fn tree_block_holds_children_objects_and_duplicates() {
     let cw = |i: usize, k: usize| word(&plan, c + ((i * tree_child::WORDS + k) * 8) as u64);
     assert_eq!((cw(0, tree_child::INDEX), cw(0, tree_child::PGID)), (1, PGID_OWN));
     assert_eq!((cw(1, tree_child::STATE), cw(1, tree_child::EXIT_STATUS), cw(1, tree_child::PGID)), (2, 3 << 8, 0));
+    assert_eq!((cw(0, tree_child::WANT_PID), cw(1, tree_child::WANT_PID), tw(tree_word::SET_PIDS)), (101, 102, 1));
     // The object's two ends are one pipe, the read end with its bytes.
     let f = tw(tree_word::FILES_OFFSET);
     let fw = |slot: u64, k: usize| word(&plan, f + (slot * FILE_WORDS as u64 + k as u64) * 8);

@@ -31,6 +31,30 @@ fn procs(recs: &[TreeProcess], threads: impl Fn(usize) -> u32) -> Vec<Proc> {
     recs.iter().enumerate().map(|(i, r)| proc_of(r, threads(i))).collect()
 }
 
+/// PID-namespace mode (policy `set_pids`): the facts, from /proc/self/status.
+fn set_pids(procs: &[Proc]) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("");
+    // CAP_SYS_ADMIN (21) over our own namespaces: root in the user
+    // namespace that owns the PID namespace we were created in.
+    let cap_eff = u64::from_str_radix(field("CapEff:"), 16).unwrap_or(0);
+    let facts = restore_policy::PidFacts {
+        child_pid_namespace: field("NSpid:").split_whitespace().count() > 1,
+        may_set_pids: cap_eff & (1 << 21) != 0,
+    };
+    let free = |pid: u32| {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
+    };
+    restore_policy::set_pids(facts, procs, &mut { free })
+}
+
+/// Process `index` then its children: whose pids a member's stub sets.
+fn own_and_children(procs: &[Proc], index: usize) -> Vec<Proc> {
+    let kids = procs.iter().filter(|p| p.parent as usize == index).copied();
+    procs.get(index).copied().into_iter().chain(kids).collect()
+}
+
 fn own_objects(image: &Image<'_>) -> Vec<(u32, u64)> {
     image.tree_files().map(|t| (t.file, object_slot(t.object, t.end))).collect()
 }
@@ -91,6 +115,7 @@ pub fn for_root<'i, 'a>(
             image_fd,
             pdeath_signal: r0.pdeath_signal,
             stopped: r0.state == TreeState::Stopped,
+            set_pids: set_pids(&procs),
         },
         children: child_list(&procs, 0)?,
         nr_objects,
@@ -132,6 +157,8 @@ pub fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selec
             image_fd: KEEP,
             pdeath_signal: rec.pdeath_signal,
             stopped: rec.state == TreeState::Stopped,
+            // Its own pid is its pid at dump if the tree's root chose so.
+            set_pids: std::process::id() == rec.pid && set_pids(&own_and_children(&procs, index)),
         },
         children: child_list(&procs, index)?,
         nr_objects: 0,

@@ -59,7 +59,7 @@ pub fn children(procs: &[Proc], parent: usize, each: &mut dyn FnMut(TreeChild)) 
                 None => return Err(refuse),
             }
         };
-        each(TreeChild { index: ci as u32, state: c.state, exit_status: c.exit_status, setsid, pgid });
+        each(TreeChild { index: ci as u32, state: c.state, exit_status: c.exit_status, setsid, pgid, want_pid: c.pid });
     }
     Ok(())
 }
@@ -197,4 +197,24 @@ pub fn check_inherited_objects(
         }
     }
     Ok(())
+}
+
+/// What decides PID-namespace mode (the contract's last point): the
+/// caller is in a PID namespace other than the initial one, may choose
+/// pids in it (CAP_SYS_ADMIN in the user namespace that owns it), and
+/// every pid the tree's other processes had is free there. Then children
+/// are created with their pids at dump (clone3 set_tid); else new pids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PidFacts {
+    /// The caller's PID namespace is not the initial one.
+    pub child_pid_namespace: bool,
+    /// It has CAP_SYS_ADMIN over that namespace.
+    pub may_set_pids: bool,
+}
+
+/// Whether the tree is restored with its pids (`pid_free`: no process has
+/// that pid in the caller's namespace). Only when every pid is free: a
+/// tree is never restored with some pids kept and others not.
+pub fn set_pids(facts: PidFacts, procs: &[Proc], pid_free: &mut dyn FnMut(u32) -> bool) -> bool {
+    facts.child_pid_namespace && facts.may_set_pids && procs.iter().skip(1).all(|p| pid_free(p.pid))
 }
