@@ -59,7 +59,7 @@ impl Refusal {
     }
 }
 
-fn limit_text(reason: Reason, need: u64, limit: u64) -> String {
+pub fn limit_text(reason: Reason, need: u64, limit: u64) -> String {
     match reason {
         Reason::TooManyMappings => format!("{need} mappings, vm.max_map_count is {limit}"),
         Reason::ExceedsRlimitAs => format!("{need} bytes of memory, RLIMIT_AS is {limit}"),

@@ -67,10 +67,7 @@ fn child_list(procs: &[Proc], index: usize) -> Checked<Vec<TreeChild>> {
 
 fn limit_detail(r: &restore_policy::Refusal) -> String {
     match r.detail {
-        restore_policy::Detail::Limit { need, limit } if r.reason == Reason::TreeProcessGroup => {
-            format!("process {need} in process group {limit}")
-        }
-        restore_policy::Detail::Limit { need, limit } => format!("{need}, the limit is {limit}"),
+        restore_policy::Detail::Limit { need, limit } => crate::error::limit_text(r.reason, need, limit),
         _ => String::new(),
     }
 }

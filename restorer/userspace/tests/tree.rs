@@ -55,6 +55,18 @@ fn pipeline() -> String {
     format!("{p} --wait-at 5 produce 200 | {p} filter | {p} consume 200")
 }
 
+/// `unshare --user --pid --fork --map-root-user` running `cmd`'s program
+/// and arguments: the restore in a fresh PID namespace it owns, where the
+/// tree gets its pids back (PID-namespace mode).
+fn in_pid_namespace(cmd: &Command) -> Command {
+    let mut u = Command::new("unshare");
+    u.args(["--user", "--pid", "--fork", "--map-root-user"]).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(d) = cmd.get_current_dir() {
+        u.current_dir(d);
+    }
+    u
+}
+
 #[test]
 fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
     let _entry = skip_unless!(binfmt_entry());
@@ -65,14 +77,23 @@ fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
     });
     assert!(want.status.success(), "{}", text(&want.stdout));
     assert_eq!(text(&want.stdout), "result 2686700\n");
-    for how in ["binfmt_misc", "ckpt-restore"] {
-        let dir = scratch(&format!("tree-pipeline-{how}"));
-        let mut sh = Command::new("sh");
-        sh.args(["-c", &pipeline()]);
-        let (image, _) = dump_tree(sh, true, "waiting at 5", &dir);
-        let got = run(if how == "binfmt_misc" { exec_image(&image) } else { run_restorer(&image) });
-        assert_eq!(text(&got.stdout), text(&want.stdout), "{how}: stderr: {}", text(&got.stderr));
-        assert!(got.status.success(), "{how}: {}: {}", got.status, text(&got.stderr));
+    let dir = scratch("tree-pipeline");
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &pipeline()]);
+    let (image, _) = dump_tree(sh, true, "waiting at 5", &dir);
+    // New pids: the stages restore and finish, but the shell waits for
+    // its children by their old pids and ends with 255 (README).
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert_eq!(got.status.code(), Some(255), "{}", text(&got.stderr));
+    }
+    // PID-namespace mode: the shell's children have their pids: all of it
+    // as uninterrupted, exit status included.
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(in_pid_namespace(&cmd));
+        assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     }
 }
 
@@ -96,11 +117,15 @@ fn workers_zombie_stopped_child_and_a_signalled_group_restore() {
     let dir = scratch("tree-workers");
     let (image, head) = workers_image(&dir);
     assert_eq!(head, "ready\nwaiting at 1\n");
-    let got = run(exec_image(&image));
-    assert_eq!(head + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
-    assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
-    for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each"] {
-        assert!(text(&got.stdout).lines().any(|l| l == line), "{line}");
+    // The parent waits for its children and signals its workers' group
+    // by pid: PID-namespace mode.
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(in_pid_namespace(&cmd));
+        assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+        for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each"] {
+            assert!(text(&got.stdout).lines().any(|l| l == line), "{line}");
+        }
     }
 }
 
@@ -120,7 +145,7 @@ fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
     // One more allowed: it restores.
     let mut c = Command::new("prlimit");
     c.arg("--nproc=6").arg(restorer()).arg(&image);
-    let got = run(c);
+    let got = run(in_pid_namespace(&c));
     assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
 }
 
@@ -146,7 +171,9 @@ fn a_member_selected_by_hand_needs_its_objects() {
         assert!(err.contains("(member-selector)"), "{bad:?}: {err}");
     }
     // Any other arguments are the caller's, ignored as always: the tree restores.
-    let got = by_hand(&["ckpt-tree-memberx", "1", "64"]);
+    let mut c = run_restorer(&image);
+    c.args(["ckpt-tree-memberx", "1", "64"]);
+    let got = run(in_pid_namespace(&c));
     assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     let mut out = String::new();
     got.stdout.as_slice().read_to_string(&mut out).unwrap();
