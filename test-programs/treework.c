@@ -22,6 +22,19 @@
  *                                      SIGUSR1, which must be 1) and prints
  *                                      "result ..."; exits 1 on any mismatch.
  *
+ *   treework [--wait-at K] family N    a pipeline inside one program, which
+ *                                      needs no pid of its children: the
+ *                                      parent writes lines "n I" into a pipe
+ *                                      to a filter child, which feeds a
+ *                                      consumer child printing "result SUM"
+ *                                      on the shared stdout; a child that
+ *                                      exits 7 (a zombie) and one that stops
+ *                                      itself. Wait point K before line K.
+ *                                      Then it collects every child with
+ *                                      waitpid(-1) (continuing the stopped
+ *                                      one) and prints their exit codes,
+ *                                      sorted: "exits 0 0 0 7".
+ *
  * Uninterrupted runs print the same lines as restored ones. */
 #include "common.h"
 
@@ -215,6 +228,76 @@ static int workers(int w, long tasks)
 	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
 }
 
+static int family(long n)
+{
+	int p1[2], p2[2], codes[4], status, got = 0, stops = 0, stopsig = 0;
+	pid_t pid;
+	siginfo_t si;
+
+	if (pipe(p1) || pipe(p2))
+		return fail("pipe");
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		dup2(p1[0], 0);
+		dup2(p2[1], 1);
+		close(p1[0]); close(p1[1]); close(p2[0]); close(p2[1]);
+		_exit(filter());
+	}
+	if ((pid = fork()) == 0) {
+		dup2(p2[0], 0);
+		close(p1[0]); close(p1[1]); close(p2[0]); close(p2[1]);
+		_exit(consume(n));
+	}
+	close(p1[0]);
+	close(p2[0]);
+	close(p2[1]);
+	if ((pid = fork()) == 0)
+		_exit(7);
+	if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT))
+		return fail("waitid zombie");
+	if ((pid = fork()) == 0) {
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	if (waitid(P_PID, pid, &si, WSTOPPED | WNOWAIT))
+		return fail("waitid stopped");
+	printf("ready\n");
+	fflush(stdout);
+	for (long i = 1; i <= n; i++) {
+		char line[64];
+		int len;
+
+		wait_point(i);
+		len = snprintf(line, sizeof(line), "n %ld\n", i);
+		if (write(p1[1], line, len) != len)
+			return fail("write line");
+	}
+	close(p1[1]);
+	while (got < 4) {
+		pid = waitpid(-1, &status, WUNTRACED);
+		if (pid < 0)
+			return fail("waitpid");
+		if (WIFSTOPPED(status)) {
+			stops++;
+			stopsig = WSTOPSIG(status);
+			kill(pid, SIGCONT);
+			continue;
+		}
+		codes[got++] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (codes[j] < codes[i]) {
+				int c = codes[i];
+				codes[i] = codes[j];
+				codes[j] = c;
+			}
+	printf("stopped children %d, by %s\n", stops, stopsig == SIGSTOP ? "SIGSTOP" : "another signal");
+	printf("exits %d %d %d %d\n", codes[0], codes[1], codes[2], codes[3]);
+	printf("result done\n");
+	return codes[0] || codes[1] || codes[2] || codes[3] != 7 || stops != 1;
+}
+
 int main(int argc, char **argv)
 {
 	setup_common(&argc, &argv);
@@ -224,8 +307,10 @@ int main(int argc, char **argv)
 		return filter();
 	if (argc == 3 && !strcmp(argv[1], "consume"))
 		return consume(atol(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "family"))
+		return family(atol(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "workers"))
 		return workers(atoi(argv[2]), atol(argv[3]));
-	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | workers W TASKS\n");
+	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | family N | workers W TASKS\n");
 	return 2;
 }
