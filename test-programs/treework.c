@@ -35,6 +35,12 @@
  *                                      one) and prints their exit codes,
  *                                      sorted: "exits 0 0 0 7".
  *
+ *   treework [--wait-at 1] fan N       N - 1 children blocked on one pipe; at
+ *                                      wait point 1 all exist; then the pipe
+ *                                      is closed, each exits 3, the parent
+ *                                      reaps them (waitpid(-1)) and prints
+ *                                      "result N" (restore time benchmark)
+ *
  * Uninterrupted runs print the same lines as restored ones. */
 #include "common.h"
 
@@ -298,6 +304,41 @@ static int family(long n)
 	return codes[0] || codes[1] || codes[2] || codes[3] != 7 || stops != 1;
 }
 
+static int fan(long n)
+{
+	int p[2], status;
+	long reaped = 0;
+	char byte;
+
+	if (pipe(p))
+		return fail("pipe");
+	for (long i = 1; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return fail("fork");
+		if (pid == 0) {
+			close(p[1]);
+			while (read(p[0], &byte, 1) < 0 && errno == EINTR)
+				;
+			_exit(3);
+		}
+	}
+	close(p[0]);
+	printf("ready\n");
+	wait_point(1);
+	close(p[1]);
+	while (reaped < n - 1) {
+		if (waitpid(-1, &status, 0) < 0)
+			return fail("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 3)
+			return fail("child status");
+		reaped++;
+	}
+	printf("result %ld\n", reaped + 1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setup_common(&argc, &argv);
@@ -307,10 +348,12 @@ int main(int argc, char **argv)
 		return filter();
 	if (argc == 3 && !strcmp(argv[1], "consume"))
 		return consume(atol(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "fan"))
+		return fan(atol(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "family"))
 		return family(atol(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "workers"))
 		return workers(atoi(argv[2]), atol(argv[3]));
-	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | family N | workers W TASKS\n");
+	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | family N | fan N | workers W TASKS\n");
 	return 2;
 }
