@@ -911,10 +911,10 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
 fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
     let w = |k: usize| rec + 8 * k as u64;
     let path = image.string(f.path);
-    let data = image.file_data(&f);
+    let data = image.file_data(f);
     let (kind, flags, offset, value) = match f.kind {
-        FileKind::Regular => (file_kind::OPEN, file_open_flags(&f), f.offset, 0),
-        FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(&f), KEEP, 0),
+        FileKind::Regular => (file_kind::OPEN, file_open_flags(f), f.offset, 0),
+        FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(f), KEEP, 0),
         FileKind::Pipe => (file_kind::PIPE, u64::from(f.status_flags), KEEP, f.value0),
         FileKind::Stdio => (file_kind::DUP, 0, KEEP, f.value0),
         FileKind::EventFd => (file_kind::EVENTFD, u64::from(f.status_flags), KEEP, f.value0),
@@ -935,7 +935,7 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         s = (s + 7) & !7;
         o.word(w(file::DATA_OFFSET), s);
         o.word(w(file::DATA_LEN), f.value1);
-        for e in image.epoll_entries(&f) {
+        for e in image.epoll_entries(f) {
             let inherited = image.fds().take(3).any(|d| d.fd == e.fd && d.disposition == FdDisposition::Inherit);
             o.word(s, u64::from(e.fd));
             o.word(s + 8, u64::from(e.events));

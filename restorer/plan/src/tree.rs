@@ -92,7 +92,7 @@ pub fn parse_selector(args: &[&[u8]]) -> Option<Result<Selector, ()>> {
     }
     let [_, index, base] = args else { return Some(Err(())) };
     let sel = match (number(index), number(base)) {
-        (Some(i), Some(b)) if i >= 1 && i <= u64::from(u32::MAX) && b >= TREE_CONTROL_FDS && b <= MAX_FD_BASE => {
+        (Some(i), Some(b)) if (1..=u64::from(u32::MAX)).contains(&i) && (TREE_CONTROL_FDS..=MAX_FD_BASE).contains(&b) => {
             Selector { index: i as u32, fd_base: b }
         }
         _ => return Some(Err(())),
