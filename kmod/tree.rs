@@ -124,6 +124,9 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
     if full {
         return Err(Reason::OutOfMemory.into());
     }
+    // Shared memory between processes: the module maps memory before its
+    // stub runs, when the root's objects do not exist yet: refused.
+    policy::region_objects(images, false, &mut |_, _| {})?;
     let needs = images.iter().enumerate().filter_map(|(i, m)| Some(plan::fd_base_need(m.as_ref()?, if i == 0 { 2 * nr_objects } else { 0 })));
     let fd_base = policy::tree_fd_base(needs, nr_objects, glue::rlimit_nofile())?;
     let r0 = recs.first().ok_or(Refusal::from(Reason::MemberSelector))?;

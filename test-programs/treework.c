@@ -15,7 +15,11 @@
  *                                      itself; wait point 1 once all that is
  *                                      so. Then it signals the workers' group
  *                                      (SIGUSR1: each counts it), hands out
- *                                      the tasks, reaps the zombie (status 7),
+ *                                      the tasks (each worker adds its answers
+ *                                      to a MAP_SHARED anonymous page the
+ *                                      parent mapped before forking, and
+ *                                      checks the parent's value there), reaps
+ *                                      the zombie (status 7),
  *                                      sees the stopped child stopped,
  *                                      continues and reaps it, reaps the
  *                                      workers (each exits with its count of
@@ -45,6 +49,7 @@
 #include "common.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 static int fail(const char *what)
@@ -122,6 +127,8 @@ static void on_usr1(int sig)
 
 /* A worker: tasks (one long each) from `in` until end of file, answers
  * (task*3) to `out`; exits with how often SIGUSR1 came. */
+static volatile long *shared; /* MAP_SHARED anonymous: [0] set by the parent, [1] the workers' total */
+
 static int worker(int in, int out)
 {
 	long task, answer;
@@ -134,9 +141,12 @@ static int worker(int in, int out)
 		if (n != sizeof(task))
 			break;
 		answer = task * 3;
+		__atomic_add_fetch(&shared[1], answer, __ATOMIC_SEQ_CST);
 		if (write(out, &answer, sizeof(answer)) != sizeof(answer))
 			return 100;
 	}
+	if (shared[0] != 12345)
+		return 101;
 	return usr1;
 }
 
@@ -151,6 +161,10 @@ static int workers(int w, long tasks)
 
 	if (w < 1 || w > 16)
 		return fail("worker count");
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return fail("mmap shared");
+	shared[0] = 12345;
 	if (pipe(todo) || pipe(done))
 		return fail("pipe");
 	sigemptyset(&sa.sa_mask);
@@ -230,6 +244,11 @@ static int workers(int w, long tasks)
 		}
 	}
 	printf("workers got one SIGUSR1 each\n");
+	if (shared[1] != sum) {
+		printf("FAIL: shared memory total %ld, answers %ld\n", shared[1], sum);
+		return 1;
+	}
+	printf("shared memory total %ld\n", shared[1]);
 	printf("result %ld\n", sum);
 	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
 }

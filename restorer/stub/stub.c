@@ -449,7 +449,6 @@ void chkpt_restore_files(struct chkpt_plan *plan);
  * nothing in a plan without a tree. */
 void chkpt_tree_start(struct chkpt_plan *plan);
 u64 chkpt_tree_close_to(struct chkpt_plan *plan);
-void chkpt_tree_objects(struct chkpt_plan *plan);
 void chkpt_tree_fork(struct chkpt_plan *plan);
 void chkpt_tree_ready(struct chkpt_plan *plan);
 
@@ -515,7 +514,6 @@ static void process_setup(struct chkpt_plan *plan)
 				fail(plan, CHKPT_STEP_SEEK_FD, f->fd, err);
 		}
 	}
-	chkpt_tree_objects(plan);
 	chkpt_restore_files(plan);
 }
 

@@ -58,6 +58,8 @@ void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attri
 /* fds.c: creates files[0..nr) (kind 0: none), each kept at a temporary fd. */
 void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 nr);
 
+void chkpt_tree_objects(struct chkpt_plan *plan);
+
 struct chkpt_plan_tree *chkpt_tree_of(struct chkpt_plan *plan)
 {
 	return plan->tree_offset ? (struct chkpt_plan_tree *)((char *)plan + plan->tree_offset) : 0;
@@ -107,6 +109,9 @@ void chkpt_tree_start(struct chkpt_plan *plan)
 	move_fd(plan, ready[1], CHKPT_TREE_READY_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
 	move_fd(plan, go[0], CHKPT_TREE_GO_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
 	move_fd(plan, go[1], CHKPT_TREE_GO_OUT_FD(base), 1, CHKPT_STEP_TREE_CONTROL);
+	/* The objects too, before the memory steps: every process maps its
+	 * shared memory from them. */
+	chkpt_tree_objects(plan);
 }
 
 /* The highest fd process_setup may close: the tree's fds are above. */
@@ -119,9 +124,10 @@ u64 chkpt_tree_close_to(struct chkpt_plan *plan)
 
 /*
  * The root: every tree object, created once with fds.c's creators from the
- * first referring process's records, put at fd_base + 2*object + (end == 2)
- * (inherited by every child), before the root's own fds take theirs from
- * there (plan: kind DUP).
+ * first referring process's records (shared memory: an empty memfd of its
+ * size), put at fd_base + 2*object + (end == 2) (inherited by every child),
+ * before the memory steps map shared memory from there and the root's own
+ * fds take theirs from there (plan: kind DUP).
  */
 void chkpt_tree_objects(struct chkpt_plan *plan)
 {

@@ -162,24 +162,29 @@ pub struct ObjectEnd<'i, 'a> {
     pub file: File,
 }
 
+/// Name of the memfd a shared anonymous memory object becomes.
+pub const SHARED_MEMORY_NAME: &[u8] = b"ckpt-tree-shared";
+
 /// Bytes of the tree block: head, children, the object records (2 per
-/// object: `nr_objects`) and their paths and bytes (`ends`).
-pub fn tree_len(nr_children: usize, nr_objects: u64, ends: &[ObjectEnd<'_, '_>]) -> Result<u64, PlanError> {
+/// object: `nr_objects`), their paths and bytes (`ends`), and a name per
+/// shared memory object (`nr_regions`).
+pub fn tree_len(nr_children: usize, nr_objects: u64, ends: &[ObjectEnd<'_, '_>], nr_regions: usize) -> Result<u64, PlanError> {
     let mut bytes = mul(add(tree_word::WORDS as u64, mul(nr_children as u64, tree_child::WORDS as u64)?)?, 8)?;
     bytes = add(bytes, mul(mul(nr_objects, 2)?, FILE_WORDS as u64 * 8)?)?;
     for e in ends {
         bytes = add(bytes, add(u64::from(e.file.path.len), 1)?)?;
         bytes = add(bytes, add(e.image.file_data(&e.file).len() as u64, 8)?)?;
     }
-    Ok(bytes)
+    add(bytes, mul(nr_regions as u64, SHARED_MEMORY_NAME.len() as u64 + 8)?)
 }
 
 /// Writes the tree block into a plan `super::write` made with
 /// `layout_with_tree(.., tree_len(..))`: this process's part, its
 /// children, the objects it creates (the root; `ends` by slot, a slot
-/// absent is an end no process holds), and turns the descriptions of
-/// `image` that are tree objects (`own`: FILES index and slot) into
-/// duplicates of the tree's fds.
+/// absent is an end no process holds; `regions`: shared memory objects,
+/// slot and size, each a memfd), and turns the descriptions of `image`
+/// that are tree objects (`own`: FILES index and slot) into duplicates of
+/// the tree's fds.
 pub fn write_tree(
     layout: &Layout,
     out: &mut [u8],
@@ -187,9 +192,10 @@ pub fn write_tree(
     children: &[TreeChild],
     nr_objects: u64,
     ends: &[ObjectEnd<'_, '_>],
+    regions: &[(u64, u64)],
     own: &[(u32, u64)],
 ) -> Result<(), PlanError> {
-    if out.len() as u64 != layout.len || layout.tree == 0 || layout.tree_len != tree_len(children.len(), nr_objects, ends)? {
+    if out.len() as u64 != layout.len || layout.tree == 0 || layout.tree_len != tree_len(children.len(), nr_objects, ends, regions.len())? {
         return Err(PlanError::WrongBufferLength);
     }
     let mut o = Out { buf: out, oob: false };
@@ -227,6 +233,21 @@ pub fn write_tree(
         let rec = files_at + e.slot * FILE_WORDS as u64 * 8;
         s = write_file(e.image, &e.file, rec, if paired { other } else { KEEP }, &mut o, s);
         s = (s + 7) & !7;
+    }
+    for &(slot, size) in regions {
+        if slot >= nr_objects * 2 {
+            return Err(PlanError::WrongBufferLength);
+        }
+        let rec = files_at + slot * FILE_WORDS as u64 * 8;
+        let w = |k: usize| rec + 8 * k as u64;
+        o.word(w(file::KIND), file_kind::MEMFD);
+        o.word(w(file::FLAGS), u64::from(super::oflag::RDWR));
+        o.word(w(file::PATH_OFFSET), s);
+        o.bytes(s, SHARED_MEMORY_NAME);
+        s = (s + SHARED_MEMORY_NAME.len() as u64 + 8) & !7;
+        o.word(w(file::PEER), KEEP);
+        o.word(w(file::VALUE), size);
+        o.word(w(file::TEMP), KEEP);
     }
     let files = layout.files;
     let rec_of = |i: u64| files + i * FILE_WORDS as u64 * 8;

@@ -50,7 +50,7 @@ fn tree_block_holds_children_objects_and_duplicates() {
     ];
     // Object 0: the sample's pipe 1 (read end 1, write end 2): slots 0, 1.
     let ends = [ObjectEnd { slot: 0, image: &img, file: files[1] }, ObjectEnd { slot: 1, image: &img, file: files[2] }];
-    let tlen = tree_len(children.len(), 1, &ends).unwrap();
+    let tlen = tree_len(children.len(), 2, &ends, 1).unwrap();
     let lay = layout_with_tree(&img, 0, tlen).unwrap();
     let plain = layout(&img, 0).unwrap();
     assert!(lay.tree >= plain.xsave && lay.tree + tlen <= lay.stack_top && plain.tree == 0);
@@ -61,13 +61,13 @@ fn tree_block_holds_children_objects_and_duplicates() {
     let fd_base = fd_base_need(&img, 2);
     assert!(fd_base >= word(&plan, (head::REPORT_MIN * 8) as u64) + files.len() as u64 + 1 + TREE_CONTROL_FDS);
     let me = TreeSelf { index: 0, nr_procs: 3, fd_base, image_fd: 3, pdeath_signal: 0, stopped: false, set_pids: true };
-    write_tree(&lay, &mut plan, &me, &children, 1, &ends, &[(1, 0), (2, 1)]).unwrap();
+    write_tree(&lay, &mut plan, &me, &children, 2, &ends, &[(2, 8192)], &[(1, 0), (2, 1)]).unwrap();
 
     let t = word(&plan, (head::TREE_OFFSET * 8) as u64);
     assert_eq!(t, lay.tree);
     let tw = |k: usize| word(&plan, t + 8 * k as u64);
     assert_eq!((tw(tree_word::INDEX), tw(tree_word::NR_PROCS), tw(tree_word::FD_BASE)), (0, 3, fd_base));
-    assert_eq!((tw(tree_word::IMAGE_FD), tw(tree_word::NR_OBJECTS), tw(tree_word::NR_CHILDREN)), (3, 1, 2));
+    assert_eq!((tw(tree_word::IMAGE_FD), tw(tree_word::NR_OBJECTS), tw(tree_word::NR_CHILDREN)), (3, 2, 2));
     let c = tw(tree_word::CHILDREN_OFFSET);
     let cw = |i: usize, k: usize| word(&plan, c + ((i * tree_child::WORDS + k) * 8) as u64);
     assert_eq!((cw(0, tree_child::INDEX), cw(0, tree_child::PGID)), (1, PGID_OWN));
@@ -80,6 +80,11 @@ fn tree_block_holds_children_objects_and_duplicates() {
     assert_eq!((fw(0, file::TEMP), fw(1, file::TEMP)), (KEEP, KEEP));
     assert_eq!(fw(0, file::DATA_LEN), 3);
     assert_eq!(&plan[fw(0, file::DATA_OFFSET) as usize..][..3], b"abc");
+    // Object 1: shared memory, a memfd of its size; slot 3 is empty.
+    assert_eq!((fw(2, file::KIND), fw(2, file::VALUE), fw(2, file::DATA_LEN), fw(2, file::TEMP)), (file_kind::MEMFD, 8192, 0, KEEP));
+    let name = fw(2, file::PATH_OFFSET) as usize;
+    assert_eq!(&plan[name..name + SHARED_MEMORY_NAME.len() + 1], b"ckpt-tree-shared\0");
+    assert_eq!(fw(3, file::KIND), 0);
     // The image's own two ends now take them from the tree's fds.
     let own = word(&plan, (head::FILES_OFFSET * 8) as u64);
     let ow = |i: u64, k: usize| word(&plan, own + (i * FILE_WORDS as u64 + k as u64) * 8);
@@ -87,8 +92,9 @@ fn tree_block_holds_children_objects_and_duplicates() {
     assert_eq!((ow(2, file::KIND), ow(2, file::VALUE), ow(2, file::PEER)), (file_kind::DUP, fd_base + 1, KEEP));
     assert_eq!(ow(0, file::KIND), file_kind::OPEN, "the others as they were");
     // Wrong sizes are refused, never written past.
-    assert!(write_tree(&plain, &mut plan[..plain.len as usize], &me, &children, 1, &ends, &[]).is_err());
-    assert!(write_tree(&lay, &mut plan, &me, &children, 1, &ends, &[(u32::MAX, 0)]).is_err());
-    let far = [ObjectEnd { slot: 2, image: &img, file: files[0] }, ends[1]];
-    assert!(write_tree(&lay, &mut plan, &me, &children, 1, &far, &[]).is_err());
+    assert!(write_tree(&plain, &mut plan[..plain.len as usize], &me, &children, 2, &ends, &[(2, 8192)], &[]).is_err());
+    assert!(write_tree(&lay, &mut plan, &me, &children, 2, &ends, &[(2, 8192)], &[(u32::MAX, 0)]).is_err());
+    assert!(write_tree(&lay, &mut plan, &me, &children, 2, &ends, &[(4, 8192)], &[]).is_err());
+    let far = [ObjectEnd { slot: 4, image: &img, file: files[0] }, ends[1]];
+    assert!(write_tree(&lay, &mut plan, &me, &children, 2, &far, &[(2, 8192)], &[]).is_err());
 }

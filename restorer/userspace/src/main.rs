@@ -147,11 +147,12 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tre
 
     let image_fd = loaded.file.as_raw_fd() as u64;
     let file_fds: Vec<u64> = mapped.iter().map(|f| f.as_raw_fd() as u64).collect();
-    let region_ops = ops::region_ops(&image, image_fd, base, &file_of, &file_fds)?;
+    let shared = tree.as_ref().map(|t| tree::shared_region_fds(&image, t.me.fd_base)).unwrap_or_default();
+    let region_ops = ops::region_ops(&image, image_fd, base, &file_of, &file_fds, &shared)?;
 
     let nr_ops = 2 + region_ops.len();
     let tree_len = match &tree {
-        Some(t) => restore_plan::tree_len(t.children.len(), t.nr_objects, &t.ends)?,
+        Some(t) => restore_plan::tree_len(t.children.len(), t.nr_objects, &t.ends, t.regions.len())?,
         None => 0,
     };
     let layout = restore_plan::layout_with_tree(&image, nr_ops, tree_len)?;
@@ -183,7 +184,7 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tre
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
     if let Some(t) = &tree {
-        restore_plan::write_tree(&layout, plan, &t.me, &t.children, t.nr_objects, &t.ends, &t.own)?;
+        restore_plan::write_tree(&layout, plan, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
     }
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no

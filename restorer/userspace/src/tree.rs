@@ -23,6 +23,8 @@ pub struct TreePlan<'i, 'a> {
     pub children: Vec<TreeChild>,
     pub nr_objects: u64,
     pub ends: Vec<ObjectEnd<'i, 'a>>,
+    /// The root: shared memory objects it creates (slot, size).
+    pub regions: Vec<(u64, u64)>,
     /// This image's descriptions that are tree objects: FILES index, slot.
     pub own: Vec<(u32, u64)>,
 }
@@ -101,6 +103,9 @@ pub fn for_root<'i, 'a>(
         Ok(())
     })
     .map_err(|r| refuse(r.reason, "shared between processes"))?;
+    let mut regions = Vec::new();
+    restore_policy::region_objects(members, true, &mut |slot, size| regions.push((slot, size)))
+        .map_err(|r| refuse(r.reason, "shared memory"))?;
     let needs = members.iter().enumerate().filter_map(|(i, m)| Some(fd_base_need(m.as_ref()?, if i == 0 { 2 * nr_objects } else { 0 })));
     let fd_base = tree_fd_base(needs, nr_objects, nofile).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
     let r0 = recs.first().ok_or(image_format::FormatError::BadTreeProcess)?;
@@ -117,6 +122,7 @@ pub fn for_root<'i, 'a>(
         children: child_list(&procs, 0)?,
         nr_objects,
         ends,
+        regions,
         own: own_objects(root),
     })
 }
@@ -132,7 +138,7 @@ fn fd_facts(fd: u64) -> Option<FileFacts> {
     // SAFETY: `raw` is open (checked just above) and outlives the borrow.
     let fd = unsafe { BorrowedFd::borrow_raw(raw) };
     let st = nix::sys::stat::fstat(fd).ok()?;
-    Some(FileFacts { mode: st.st_mode, ..FileFacts::default() })
+    Some(FileFacts { mode: st.st_mode, size: st.st_size as u64, ..FileFacts::default() })
 }
 
 /// A member's part (`sel` from its argv): the fd base lies above its own
@@ -160,6 +166,7 @@ pub fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selec
         children: child_list(&procs, index)?,
         nr_objects: 0,
         ends: Vec::new(),
+        regions: Vec::new(),
         own: own_objects(image),
     })
 }
@@ -171,4 +178,16 @@ pub fn selected(recs: &[TreeProcess], sel: Selector) -> Result<&TreeProcess, Ref
         Some(_) => Err(refuse(Reason::MemberSelector, format!("process {} of the tree is a zombie", sel.index))),
         None => Err(refuse(Reason::MemberSelector, format!("the tree has {} processes, not {}", recs.len(), sel.index + 1))),
     }
+}
+
+/// The tree's fd of each region of `image` that maps shared memory of the
+/// tree (TREE_REGIONS), by region index.
+pub fn shared_region_fds(image: &Image<'_>, fd_base: u64) -> Vec<Option<u64>> {
+    let mut v = vec![None; image.region_count() as usize];
+    for t in image.tree_regions() {
+        if let Some(slot) = v.get_mut(t.region as usize) {
+            *slot = Some(fd_base + object_slot(t.object, 0));
+        }
+    }
+    v
 }

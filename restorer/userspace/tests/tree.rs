@@ -81,12 +81,11 @@ fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
     let mut sh = Command::new("sh");
     sh.args(["-c", &pipeline()]);
     let (image, _) = dump_tree(sh, true, "waiting at 5", &dir);
-    // New pids: the stages restore and finish, but the shell waits for
-    // its children by their old pids and ends with 255 (README).
+    // New pids: the stages restore and finish, but the shell knows its
+    // jobs by their old pids: its exit status is not reliable (README).
     for cmd in [exec_image(&image), run_restorer(&image)] {
         let got = run(cmd);
         assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
-        assert_eq!(got.status.code(), Some(255), "{}", text(&got.stderr));
     }
     // PID-namespace mode: the shell's children have their pids: all of it
     // as uninterrupted, exit status included.
@@ -108,7 +107,7 @@ fn workers_image(dir: &Path) -> (PathBuf, String) {
 }
 
 #[test]
-fn workers_zombie_stopped_child_and_a_signalled_group_restore() {
+fn workers_with_shared_memory_a_zombie_a_stopped_child_and_a_signalled_group_restore() {
     let _entry = skip_unless!(binfmt_entry());
     let mut reference = Command::new(programs().join("treework"));
     reference.args(workers_args());
@@ -123,7 +122,7 @@ fn workers_zombie_stopped_child_and_a_signalled_group_restore() {
         let got = run(in_pid_namespace(&cmd));
         assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
-        for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each"] {
+        for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each", "shared memory total 15150"] {
             assert!(text(&got.stdout).lines().any(|l| l == line), "{line}");
         }
     }

@@ -51,7 +51,8 @@ pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
 pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
 pub use tree::{
-    check_inherited_objects, check_member_fd_base, check_tree_nproc, children, object_ends, object_slot, proc_of, state_code, tree_fd_base,
+    check_inherited_objects, check_member_fd_base, check_tree_nproc, children, object_ends, object_slot, proc_of, region_objects, state_code,
+    tree_fd_base,
     set_pids, tree_object_fits, tree_object_supported, PidFacts, Proc,
 };
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

@@ -256,7 +256,7 @@ reasons! {
     TreeFromStream = "tree-from-stream", EOPNOTSUPP, UNSUPPORTED,
         "a process tree is restored from a file, not a stream: its processes re-execute the image";
     TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
-        "the tree shares an object of a kind not restored shared (an epoll instance)";
+        "the tree shares an object of a kind not restored shared (an epoll instance; shared memory with the module)";
 }
 
 /// What a refusal concerns, for the message; never allocated.

@@ -144,10 +144,10 @@ pub fn object_slot(object: u32, end: u32) -> u64 {
     2 * u64::from(object) + u64::from(end == 2)
 }
 
-/// Each end of each tree object once, from the first process (tree order)
-/// that holds it: what the root's stub creates. `images[i]` is process
-/// i's image (None: a zombie). Shared memory between processes is not
-/// restored yet, nor a shared epoll instance: refused.
+/// Each end of each tree object that is an open file description once,
+/// from the first process (tree order) that holds it: what the root's stub
+/// creates. `images[i]` is process i's image (None: a zombie). A shared
+/// epoll instance is refused.
 pub fn object_ends<'i, 'a>(
     images: &'i [Option<super::fmt::Image<'a>>],
     each: &mut dyn FnMut(super::plan::ObjectEnd<'i, 'a>) -> Result<(), Refusal>,
@@ -162,9 +162,6 @@ pub fn object_ends<'i, 'a>(
     };
     for (k, img) in images.iter().enumerate() {
         let Some(img) = img else { continue };
-        if img.tree_regions().next().is_some() {
-            return Err(Reason::TreeObjectUnsupported.into());
-        }
         for (n, t) in img.tree_files().enumerate() {
             let slot = object_slot(t.object, t.end);
             if held_before(k, n, slot) {
@@ -196,6 +193,18 @@ pub fn check_inherited_objects(
             return Err(Refusal::new(Reason::MissingTreeObject, Detail::Limit { need: fd, limit: u64::from(t.object) }));
         }
     }
+    // Shared memory: a memfd (regular) that holds the whole mapping.
+    for t in image.tree_regions() {
+        let fd = fd_base.saturating_add(object_slot(t.object, 0));
+        let need = image.region(t.region).map(|r| r.file_offset.saturating_add(r.end.saturating_sub(r.start)));
+        let fits = match (need, facts(fd)) {
+            (Some(need), Some(got)) => got.mode & S_IFMT == 0o100_000 && got.size >= need,
+            _ => false,
+        };
+        if !fits {
+            return Err(Refusal::new(Reason::MissingTreeObject, Detail::Limit { need: fd, limit: u64::from(t.object) }));
+        }
+    }
     Ok(())
 }
 
@@ -217,4 +226,43 @@ pub struct PidFacts {
 /// tree is never restored with some pids kept and others not.
 pub fn set_pids(facts: PidFacts, procs: &[Proc], pid_free: &mut dyn FnMut(u32) -> bool) -> bool {
     facts.child_pid_namespace && facts.may_set_pids && procs.iter().skip(1).all(|p| pid_free(p.pid))
+}
+
+/// The shared anonymous memory objects (TREE_REGIONS) the root's stub
+/// creates, each once, as a memfd as large as the furthest mapping of it:
+/// `each(slot, size)`. Every process maps its regions of it from the
+/// tree's fd (MAP_SHARED); the first one's stored pages are copied in. A
+/// restorer that cannot (`share` false: the module maps memory before its
+/// stub runs) and a shared file mapping are refused.
+pub fn region_objects(
+    images: &[Option<super::fmt::Image<'_>>],
+    share: bool,
+    each: &mut dyn FnMut(u64, u64),
+) -> Result<(), Refusal> {
+    let end_of = |r: &super::fmt::Region| r.file_offset.saturating_add(r.end.saturating_sub(r.start));
+    for (k, img) in images.iter().enumerate() {
+        let Some(img) = img else { continue };
+        for (n, t) in img.tree_regions().enumerate() {
+            let r = img.region(t.region).ok_or(super::fmt::FormatError::BadTreeRegion)?;
+            if !share || r.kind != super::fmt::RegionKind::Anon {
+                return Err(Refusal::new(Reason::TreeObjectUnsupported, Detail::Region(t.region)));
+            }
+            let seen = images.iter().take(k + 1).enumerate().any(|(j, m)| {
+                m.as_ref().is_some_and(|m| m.tree_regions().take(if j == k { n } else { usize::MAX }).any(|u| u.object == t.object))
+            });
+            if seen {
+                continue;
+            }
+            let mut size = 0u64;
+            for m in images.iter().flatten() {
+                for u in m.tree_regions().filter(|u| u.object == t.object) {
+                    if let Some(r) = m.region(u.region) {
+                        size = size.max(end_of(&r));
+                    }
+                }
+            }
+            each(object_slot(t.object, 0), size);
+        }
+    }
+    Ok(())
 }
