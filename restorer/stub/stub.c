@@ -638,14 +638,16 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			fail(plan, CHKPT_STEP_PROTECT_STUB, 0, err);
 	}
 	process_setup(plan);
-	/* Children fork from a process with its fds, one thread, no timer. */
-	chkpt_tree_fork(plan);
 
 	if (plan->vdso_base) {
 		err = sys2(SYS_arch_prctl, ARCH_MAP_VDSO_64, plan->vdso_base);
 		if (err < 0)
 			fail(plan, CHKPT_STEP_MAP_VDSO, 0, err);
 	}
+	/* Children fork from a process with its fds and its vdso (the module
+	 * compares the vdso of the task that executes the image with the
+	 * image's), one thread, no timer. */
+	chkpt_tree_fork(plan);
 
 	/* Signals stay blocked (the restorer entered with all blocked) until
 	 * each thread's rt_sigreturn installs its own mask. */
