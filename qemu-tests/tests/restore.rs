@@ -29,8 +29,9 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 /// file descriptions, pipes with queued bytes, lone pipe ends, a dup of
 /// stdout, eventfd, signalfd, timerfd and epoll; signals pending at dump
 /// (process queue and each thread's, standard and real-time with their
-/// siginfo), itimers and POSIX timers with their ids, membarrier.
-const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals"];
+/// siginfo), itimers and POSIX timers with their ids, membarrier; a
+/// process tree (pipeline of children, a zombie, a stopped child).
+const PROGRAMS: &[&str] = &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals", "restore_tree"];
 
 #[test]
 fn programs_continue_where_they_stopped_through_the_module() {
