@@ -24,7 +24,7 @@ for n in 1 10 100; do
     # The wait point's line: read from the file as it grows (tail exits with it).
     grep -q -m1 '^waiting at 1$' <(tail -f "fan-$n.run")
     "$writer" dump "$pid" -q --kill -o "fan-$n.ckpt"
-    wait "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || true
     times=()
     for _ in $(seq "$runs"); do
         s=$(us); "./fan-$n.ckpt" < /dev/null; e=$(us)
