@@ -40,6 +40,7 @@ mod loader;
 mod prepare;
 mod refusal;
 mod restore;
+mod tree;
 
 module! {
     type: BinfmtChkpt,

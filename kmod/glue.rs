@@ -64,6 +64,34 @@ extern "C" {
 // dereferenced in Rust; the kernel's bindings crate allows the lint for the
 // same reason.
 #[allow(improper_ctypes)]
+// Process trees (issue 15).
+extern "C" {
+    fn chkpt_shim_argc(bprm: *mut bindings::linux_binprm) -> c_int;
+    fn chkpt_shim_read_args(bprm: *mut bindings::linux_binprm, buf: *mut u8, len: usize) -> c_long;
+    fn chkpt_shim_rlimit_nofile() -> u64;
+    fn chkpt_shim_fd_mode(fd: core::ffi::c_uint, mode: *mut u32) -> c_long;
+    fn chkpt_shim_install_image_path(bprm: *mut bindings::linux_binprm) -> c_int;
+}
+
+/// The caller's RLIMIT_NOFILE (soft).
+pub(crate) fn rlimit_nofile() -> u64 {
+    // SAFETY: reads the current task's rlimit; no argument.
+    unsafe { chkpt_shim_rlimit_nofile() }
+}
+
+/// The mode of the caller's fd `fd`, EBADF if it is not open.
+pub(crate) fn fd_mode(fd: u64) -> Result<u32> {
+    let fd = core::ffi::c_uint::try_from(fd).map_err(|_| EBADF)?;
+    let mut mode = 0u32;
+    // SAFETY: `mode` is a valid u32 the shim writes; fget/fput on the
+    // current task's table hold the file only for the call.
+    let err = unsafe { chkpt_shim_fd_mode(fd, &mut mode) };
+    if err < 0 {
+        return Err(Error::from_errno(err as c_int));
+    }
+    Ok(mode)
+}
+
 extern "C" {
     fn chkpt_shim_open(path: *const u8, len: usize, flags: c_int, err: *mut c_long) -> *mut bindings::file;
     fn chkpt_shim_close(file: *mut bindings::file);
@@ -391,6 +419,27 @@ impl<'a> Exec<'a> {
         unsafe { chkpt_shim_exec_mappable(self.bprm.ptr()) }
     }
 
+    /// The exec's argv strings as far as they fit in `buf`, argv[0] first:
+    /// the bytes up to the last NUL read (a string cut by the buffer's end
+    /// is left out) and argc. Nothing else is trusted: the caller splits
+    /// at NULs and takes at most argc strings.
+    pub(crate) fn args<'b>(&self, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
+        // SAFETY: by the type invariant the binprm is live and its argument
+        // pages are in bprm->mm; `buf` is valid and writable for its
+        // length, which the shim never exceeds.
+        let got = unsafe { chkpt_shim_read_args(self.bprm.ptr(), buf.as_mut_ptr(), buf.len()) };
+        if got < 0 {
+            return Err(Error::from_errno(got as c_int));
+        }
+        // SAFETY: by the type invariant the binprm is live.
+        let argc = usize::try_from(unsafe { chkpt_shim_argc(self.bprm.ptr()) }).unwrap_or(0);
+        let bytes: &'b [u8] = buf.get(..got as usize).unwrap_or(&[]);
+        let end = bytes.iter().rposition(|&b| b == 0).unwrap_or(0);
+        // Without any NUL there is no complete string: argc 0.
+        let argc = if bytes.get(end) == Some(&0) { argc } else { 0 };
+        Ok((bytes.get(..end).unwrap_or(&[]), argc))
+    }
+
     /// One rate-limited kernel log line naming why the image was refused;
     /// returns `err` for the caller.
     pub(crate) fn log_refusal(&self, reason: &str, err: Error) -> Error {
@@ -509,6 +558,19 @@ impl<'a> Committed<'a> {
             chkpt_shim_mmap(file, addr as c_ulong, len as c_ulong, prot.into(), flags.into(), off as c_ulong)
         };
         mapped_at(ret, addr)
+    }
+
+    /// A tree's root: an O_PATH fd of the image, for the stub's execveat
+    /// of the children; returns its number.
+    pub(crate) fn install_image_path(&self) -> Result<u64> {
+        // SAFETY: by the type invariant the binprm is live (its file open)
+        // and begin_new_exec has run: the fd goes into the new process's
+        // table (unshared by the exec).
+        let fd = unsafe { chkpt_shim_install_image_path(self.bprm.ptr()) };
+        if fd < 0 {
+            return Err(Error::from_errno(fd));
+        }
+        Ok(fd as u64)
     }
 
     /// Fills `buf` from the image file at `pos`.

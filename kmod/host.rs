@@ -20,12 +20,14 @@ pub(crate) struct KernelHost<'e, 'a> {
     /// For each region, the index in `files` of its file (`u32::MAX`: none).
     pub(crate) file_of: KVVec<u32>,
     vdso: Option<CallerVdso>,
+    /// Where the image lies in the file: a tree member's offset, else 0.
+    pub(crate) base: u64,
 }
 
 impl<'e, 'a> KernelHost<'e, 'a> {
     pub(crate) fn new(exec: &'e Exec<'a>, regions: usize) -> Result<Self, Refusal> {
         let file_of = KVVec::from_elem(u32::MAX, regions, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;
-        Ok(KernelHost { exec, files: KVec::new(), file_of, vdso: None })
+        Ok(KernelHost { exec, files: KVec::new(), file_of, vdso: None, base: 0 })
     }
 }
 
@@ -125,7 +127,7 @@ impl policy::Host for KernelHost<'_, '_> {
         let mut stored = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(oom)?;
         let mut live = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(oom)?;
         self.exec
-            .read_exact_at(stored_offset, &mut stored)
+            .read_exact_at(self.base.saturating_add(stored_offset), &mut stored)
             .map_err(|e| Refusal::with_errno(Reason::ImageReadError, errno_of(e), Detail::None))?;
         UserSlice::new(here.vdso as usize, len)
             .reader()
@@ -144,5 +146,13 @@ impl policy::Host for KernelHost<'_, '_> {
 
     fn fd_limits(&mut self) -> policy::FdLimits {
         glue::fd_limits()
+    }
+
+    fn rlimit_nofile(&mut self) -> u64 {
+        glue::rlimit_nofile()
+    }
+
+    fn fd_facts(&mut self, fd: u64) -> Result<FileFacts, i32> {
+        glue::fd_mode(fd).map(|mode| FileFacts { mode, ..FileFacts::default() }).map_err(errno_of)
     }
 }

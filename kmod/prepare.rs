@@ -19,6 +19,7 @@ use crate::image_format::Image;
 use crate::plan::{self, Layout, Placement};
 use crate::policy::{self, Reason};
 use crate::refusal::{Checked, Refusal};
+use crate::tree::TreePlan;
 
 /// The restorer stub (restorer/stub): entry at offset 0, final page last.
 pub(crate) const STUB: &[u8] = include_bytes!("../build/stub/stub.bin");
@@ -33,17 +34,26 @@ pub(crate) struct Prepared {
     pub(crate) plan: KVVec<u8>,
     pub(crate) layout: Layout,
     pub(crate) place: Placement,
+    /// Where the image lies in the file: a tree member's offset, else 0.
+    pub(crate) base: u64,
+    /// A tree's root: where in the plan its image fd goes, once installed
+    /// after the point of no return.
+    pub(crate) image_fd_at: Option<u64>,
 }
 
-pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
+pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Option<&TreePlan<'_, '_>>) -> Checked<Prepared> {
     let mut host = KernelHost::new(exec, image.region_count() as usize)?;
+    host.base = base;
     let checked = policy::check(image, &mut host)?;
 
     // After the point of no return the new mm holds nothing but the
     // argument stack, which goes first: only the image's regions to avoid.
     // The module's plan has no memory steps (plan_ops 0): the checks'
-    // layout is the plan's.
-    let layout = checked.layout;
+    // layout is the plan's, with a tree's block added.
+    let layout = match tree {
+        Some(t) => plan::layout_with_tree(image, 0, plan::tree_len(t.children.len(), t.nr_objects, &t.ends, 0)?)?,
+        None => checked.layout,
+    };
     let stub_len = STUB.len() as u64;
     let at = policy::find_hole(image, &[], layout.len + stub_len, glue::task_size(), &mut || {
         crate::loader::yield_before_commit()
@@ -52,5 +62,22 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>) -> Checked<Prepared> {
     let len = usize::try_from(layout.len).map_err(|_| Refusal::from(Reason::Plan(plan::PlanError::TooLarge)))?;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;
     plan::write(image, &layout, &place, &[], &mut buf)?;
-    Ok(Prepared { files: host.files, file_of: host.file_of, plan: buf, layout, place })
+    let mut image_fd_at = None;
+    if let Some(t) = tree {
+        plan::write_tree(&layout, &mut buf, &t.me, &t.children, t.nr_objects, &t.ends, &[], &t.own)?;
+        if t.me.index == 0 {
+            image_fd_at = Some(layout.tree + 8 * plan::tree_word::IMAGE_FD as u64);
+        }
+    }
+    Ok(Prepared { files: host.files, file_of: host.file_of, plan: buf, layout, place, base, image_fd_at })
+}
+
+/// A tree member's own checks, made by the root before its point of no
+/// return (`base`: where the member lies in the file); the files it opens
+/// are closed again.
+pub(crate) fn check_member(exec: &Exec<'_>, image: &Image<'_>, base: u64) -> Checked<()> {
+    let mut host = KernelHost::new(exec, image.region_count() as usize)?;
+    host.base = base;
+    policy::check(image, &mut host)?;
+    Ok(())
 }

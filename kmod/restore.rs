@@ -42,7 +42,16 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     for (i, r) in image.regions().enumerate() {
         step(glue::yield_now(), Step::Interrupted)?;
         let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
-        map_region(&c, image, &r, file, &mut chunk)?;
+        map_region(&c, image, &r, file, p.base, &mut chunk)?;
+    }
+    // A tree's root: the image as an O_PATH fd for the children's execveat.
+    let mut plan = p.plan;
+    if let Some(at) = p.image_fd_at {
+        let fd = step(c.install_image_path(), Step::TreeControl)?;
+        let at = at as usize;
+        if let Some(w) = plan.get_mut(at..at + 8) {
+            w.copy_from_slice(&fd.to_le_bytes());
+        }
     }
 
     // [plan][stub]: written through user copies, then the stub makes its
@@ -51,7 +60,7 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     let private_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
     step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), Step::MapPlan)?;
     step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), Step::MapStub)?;
-    step(UserSlice::new(plan_at as usize, p.plan.len()).writer().write_slice(&p.plan), Step::CopyPlan)?;
+    step(UserSlice::new(plan_at as usize, plan.len()).writer().write_slice(&plan), Step::CopyPlan)?;
     step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), Step::CopyStub)?;
 
     let mut fields = MmFields { layout: image.process.mm.to_array(), auxv: [0; glue::AUXV_WORDS], auxv_len: 0 };
@@ -77,6 +86,7 @@ fn map_region(
     image: &Image<'_>,
     r: &Region,
     file: Option<&glue::OpenFile>,
+    base: u64,
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
@@ -94,8 +104,8 @@ fn map_region(
         let at = r.start + run.page_index * PAGE;
         let bytes = run.page_count * PAGE;
         match run_flags(r) {
-            Some(flags) => step(c.map_image(at, bytes, r.prot, flags, run.file_offset), Step::MapPages)?,
-            None => copy_pages(c, at, bytes, run.file_offset, chunk)?,
+            Some(flags) => step(c.map_image(at, bytes, r.prot, flags, base + run.file_offset), Step::MapPages)?,
+            None => copy_pages(c, at, bytes, base + run.file_offset, chunk)?,
         }
     }
     Ok(())

@@ -20,6 +20,7 @@
 #include <linux/cred.h>
 #include <linux/capability.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
@@ -425,4 +426,91 @@ void chkpt_shim_start(struct linux_binprm *bprm, unsigned long ip, unsigned long
 	finalize_exec(bprm);
 	start_thread(regs, ip, sp);
 	regs->di = plan;
+}
+
+/* ---- Process trees (issue 15) ---- */
+
+/* Number of argv strings of the exec in progress. */
+int chkpt_shim_argc(struct linux_binprm *bprm)
+{
+	return bprm->argc;
+}
+
+/*
+ * Copies up to `len` bytes of the new program's argument strings (argv[0]
+ * first, each NUL-terminated, then the environment) from the new mm, where
+ * the exec code put them, at bprm->p up to the end of the stack vma.
+ * Returns the bytes copied or a negative errno. The caller splits them at
+ * NULs and takes at most bprm->argc strings: no length here is trusted.
+ */
+long chkpt_shim_read_args(struct linux_binprm *bprm, u8 *buf, size_t len)
+{
+	struct mm_struct *mm = bprm->mm;
+	unsigned long pos = bprm->p, end;
+	size_t done = 0;
+
+	mmap_read_lock(mm);
+	end = bprm->vma ? bprm->vma->vm_end : pos;
+	mmap_read_unlock(mm);
+	while (done < len && pos < end) {
+		unsigned long off = pos & ~PAGE_MASK;
+		size_t n = min3((size_t)(PAGE_SIZE - off), len - done, (size_t)(end - pos));
+		struct page *page;
+		void *kaddr;
+		long got;
+
+		mmap_read_lock(mm);
+		got = get_user_pages_remote(mm, pos, 1, FOLL_FORCE, &page, NULL);
+		mmap_read_unlock(mm);
+		if (got <= 0)
+			return done ? (long)done : -EFAULT;
+		kaddr = kmap_local_page(page);
+		memcpy(buf + done, kaddr + off, n);
+		kunmap_local(kaddr);
+		put_page(page);
+		done += n;
+		pos += n;
+	}
+	return (long)done;
+}
+
+/* The caller's RLIMIT_NOFILE soft limit: a tree's fds lie below it. */
+u64 chkpt_shim_rlimit_nofile(void)
+{
+	return rlimit(RLIMIT_NOFILE);
+}
+
+/* The mode of the caller's fd `fd` (a tree member's inherited object), or
+ * -EBADF if it is not open. */
+long chkpt_shim_fd_mode(unsigned int fd, u32 *mode)
+{
+	struct file *f = fget(fd);
+
+	if (!f)
+		return -EBADF;
+	*mode = file_inode(f)->i_mode;
+	fput(f);
+	return 0;
+}
+
+/*
+ * After the point of no return, in a tree's root: an O_PATH file of the
+ * executed image, installed at the lowest free fd (not close-on-exec), for
+ * the stub's execveat of the children (which moves and later closes it).
+ * O_PATH grants no read: an execute-only image stays unreadable.
+ */
+int chkpt_shim_install_image_path(struct linux_binprm *bprm)
+{
+	struct file *f = dentry_open(&bprm->file->f_path, O_PATH, current_cred());
+	int fd;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	fd = get_unused_fd_flags(0);
+	if (fd < 0) {
+		fput(f);
+		return fd;
+	}
+	fd_install(fd, f);
+	return fd;
 }

@@ -104,4 +104,11 @@ unsigned long chkpt_shim_mmap(struct file *f, unsigned long addr, unsigned long 
 void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l);
 void chkpt_shim_start(struct linux_binprm *bprm, unsigned long ip, unsigned long sp, unsigned long plan);
 
+/* Process trees (issue 15). */
+int chkpt_shim_argc(struct linux_binprm *bprm);
+long chkpt_shim_read_args(struct linux_binprm *bprm, u8 *buf, size_t len);
+u64 chkpt_shim_rlimit_nofile(void);
+long chkpt_shim_fd_mode(unsigned int fd, u32 *mode);
+int chkpt_shim_install_image_path(struct linux_binprm *bprm);
+
 #endif

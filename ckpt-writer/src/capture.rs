@@ -8,7 +8,7 @@ use procfs::process::{MMapPath, Process};
 use zerocopy::IntoBytes;
 
 use crate::error::{Error, Result};
-use crate::fds::read_fds;
+use crate::fds::read_fds_in;
 use crate::locks::read_locks;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
@@ -23,6 +23,7 @@ use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
 const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
 const PR_GET_TID_ADDRESS: u64 = 40;
+const PR_GET_PDEATHSIG: u64 = 2;
 /// membarrier(2): the mask of REGISTER_* commands of the process (6.3+).
 const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 
@@ -30,6 +31,12 @@ const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 /// the regions are left empty and their mappings returned, for
 /// `choose_regions` (at once, or from a copy-on-write fork).
 pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_in(frozen, allow_unsupported, &[])
+}
+
+/// `capture` of one process of a tree: `tree_pipes` are the pipes whose
+/// both ends the tree holds, recorded even on fds 0-2 (fds.rs).
+pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
     let mem = File::options()
         .read(true)
@@ -64,6 +71,7 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
     let mut brk = 0;
     let mut timers = Vec::new();
     let mut membarrier = 0;
+    let mut pdeath_signal = 0;
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
@@ -81,6 +89,10 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
             // Before 6.3 the kernel cannot tell (EINVAL): recorded as none.
             let mb = inj.syscall(libc::SYS_membarrier, [MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0, 0, 0, 0])?;
             membarrier = u32::try_from(mb).unwrap_or(0);
+            let mut sig = 0i32;
+            check(t.tid, "prctl(PR_GET_PDEATHSIG)", inj.syscall(libc::SYS_prctl, [PR_GET_PDEATHSIG, scratch, 0, 0, 0, 0])?)?;
+            inj.read_scratch(sig.as_mut_bytes())?;
+            pdeath_signal = sig as u32;
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
         let mut stack = KernelStack::default();
@@ -98,8 +110,9 @@ pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot
     let xsave_size = first.xsave.len() as u32;
     let mut process = read_process(pid, brk)?;
     process.membarrier = membarrier;
+    process.pdeath_signal = pdeath_signal;
     let mappings = list_mappings(pid)?;
-    let mut fd_table = read_fds(pid, allow_unsupported)?;
+    let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
     if process.cwd_removed {
         fd_table.notes.push(format!(

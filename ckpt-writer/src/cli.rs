@@ -47,6 +47,10 @@ enum Command {
         /// it forks once; memory is read from the fork while it runs on.
         #[arg(long, conflicts_with_all = ["kill", "leave_stopped"])]
         cow: bool,
+        /// Dump the process alone, without its children and their
+        /// descendants (by default they are all dumped into one tree image).
+        #[arg(long)]
+        no_children: bool,
     },
     /// Show what an image holds.
     Inspect {
@@ -138,7 +142,7 @@ impl Cli {
     /// Checks the values clap cannot and builds the plan.
     pub fn into_plan(self) -> Result<Plan> {
         Ok(match self.command {
-            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow, tcp_established } => {
+            Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow, tcp_established, no_children } => {
                 crate::fds_sockets::set_tcp_established(tcp_established);
                 if pid <= 0 {
                     return Err(Error::Usage(format!("pid must be a positive number, got {pid}")));
@@ -151,7 +155,7 @@ impl Cli {
                     "" => return Err(Error::Usage("output path is empty".into())),
                     p => Output::File(PathBuf::from(p)),
                 };
-                Plan::Dump(DumpPlan { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow })
+                Plan::Dump(DumpPlan { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow, no_children })
             }
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },

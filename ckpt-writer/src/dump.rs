@@ -15,6 +15,7 @@ use crate::encode::describe;
 use crate::error::{Error, Result};
 use crate::freeze::{check_target, Frozen};
 use crate::plan::DumpPlan;
+use crate::tree_freeze::{children_of, freeze_tree};
 use crate::write::{PageReader, Sink};
 
 /// Dumps above this size get a progress bar (on a terminal).
@@ -24,12 +25,27 @@ const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 pub fn run(plan: &DumpPlan) -> Result<()> {
     let pid = plan.pid;
     check_target(pid)?;
+    let alone = plan.no_children || plan.cow;
+    if plan.cow && !plan.no_children && !children_of(pid)?.is_empty() {
+        return Err(Error::Usage(format!("--cow dumps one process and pid {pid} has children: add --no-children")));
+    }
     let mut sink = Sink::open(&plan.output)?;
     // Declared before `frozen`, so dropped after it: on an error path the
     // target is released first, then the child is killed and reaped.
     let mut child: Option<CowChild> = None;
     let started = Instant::now();
-    let mut frozen = Some(Frozen::freeze(pid)?);
+    // A process with children is dumped with them (tree_dump.rs); one
+    // without, or with --no-children, exactly as before.
+    let root = if alone {
+        Frozen::freeze(pid)?
+    } else {
+        let mut tree = freeze_tree(pid)?;
+        if tree.len() > 1 {
+            return crate::tree_dump::run(plan, sink, tree, started);
+        }
+        tree.pop().and_then(|m| m.frozen).ok_or(Error::TargetGone { pid, during: "attaching".into() })?
+    };
+    let mut frozen = Some(root);
     let (mut snap, mappings) = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
     let mut frozen_for = None;
     let mut overlay_bytes = 0;

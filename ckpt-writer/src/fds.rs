@@ -88,7 +88,11 @@ struct Seen {
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
-pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
+/// A pipe among `tree_pipes` (both of its ends are held by processes of
+/// the tree being dumped) on fds 0-2 is recorded with its description, as
+/// elsewhere, not inherited from the restoring caller: the tree's restore
+/// recreates it between its processes (`sh -c 'a | b'`).
+pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<FdTable> {
     let proc = Process::new(pid).map_err(|_| Error::TargetGone { pid, during: "reading fds".into() })?;
     let iter = proc.fd().map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/fd".into() })?;
     let mut seen = Vec::new();
@@ -99,7 +103,8 @@ pub fn read_fds(pid: i32, allow_unsupported: bool) -> Result<FdTable> {
         let cloexec = raw_flags & libc::O_CLOEXEC as u32 != 0;
         let flags = raw_flags & !(libc::O_CLOEXEC as u32);
         let stdio = (0..=2).contains(&fd);
-        let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio);
+        let in_tree = matches!(info.target, FDTarget::Pipe(ino) if tree_pipes.contains(&ino));
+        let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio && !in_tree);
         let anon = match &info.target {
             FDTarget::AnonInode(name) => fds_anon::Anon::of(name.trim_matches(['[', ']'])),
             FDTarget::MemFD(name) => Some(fds_anon::Anon::Memfd(memfd_name(name))),

@@ -39,6 +39,18 @@ pub fn same_description(pid: i32, a: i32, b: i32) -> Result<bool> {
     }
 }
 
+/// Whether fd `a` of process `pa` and fd `b` of process `pb` share one
+/// open file description (fork, SCM_RIGHTS): kcmp works across processes.
+pub fn same_description_across(pa: i32, a: i32, pb: i32, b: i32) -> Result<bool> {
+    // SAFETY: as in `same_description`: integers in, a comparison out.
+    let rc = unsafe { libc::syscall(libc::SYS_kcmp, pa, pb, KCMP_FILE, a, b) };
+    match rc {
+        0 => Ok(true),
+        1 | 2 => Ok(false),
+        _ => Err(Error::sys(format!("kcmp(KCMP_FILE) of fd {a} of pid {pa} and fd {b} of pid {pb}"), std::io::Error::last_os_error())),
+    }
+}
+
 /// A duplicate of the target's fd `fd`, as pidfd_getfd gives it (the
 /// same open file description; close-on-exec).
 pub fn copy_of_fd(pid: i32, fd: i32) -> Result<OwnedFd> {

@@ -41,4 +41,6 @@ pub struct DumpPlan {
     pub quiet: bool,
     /// Copy-on-write: freeze only while a fork is made (cow.rs).
     pub cow: bool,
+    /// Dump the process alone, not its descendants (tree_dump.rs).
+    pub no_children: bool,
 }

@@ -84,6 +84,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         auxv,
         // Filled from inside the process (capture.rs).
         membarrier: 0,
+        pdeath_signal: 0,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct ProcessState {
     pub rlimits: [(u64, u64); 16],
     /// membarrier registrations (MEMBARRIER_CMD_GET_REGISTRATIONS).
     pub membarrier: u32,
+    /// PR_GET_PDEATHSIG: the signal it gets when its parent dies (0: none).
+    pub pdeath_signal: u32,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }

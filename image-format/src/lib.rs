@@ -30,6 +30,9 @@ mod write;
 mod sockaddr;
 #[cfg(feature = "std")]
 pub use sockaddr::sockaddr_text;
+mod tree_read;
+#[cfg(feature = "std")]
+mod tree_write;
 
 #[cfg(feature = "std")]
 pub use desc::{Blob, ByteString, FdDesc, FileDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
@@ -41,3 +44,7 @@ pub use reseal::reseal_checksums;
 pub use write::{
     prepare, prepare_with, write_image, write_prepared, write_prepared_with, Options, Prepared, RawSection, WriteError,
 };
+#[cfg(feature = "std")]
+pub use tree_read::{parse_tree_bytes, TreeImages};
+#[cfg(feature = "std")]
+pub use tree_write::{prepare_tree, write_tree, write_tree_prepared, PreparedTree, TreeLinks, TreeMemberDesc};

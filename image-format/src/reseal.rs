@@ -25,14 +25,20 @@ fn section_at(b: &mut [u8], pos: usize, limit: usize) -> Option<(&mut SectionHea
 /// are left alone. Works on any bytes: fields that make no sense (lengths
 /// past the end) are skipped, never trusted.
 pub fn reseal_checksums(b: &mut [u8], sections: bool) {
-    let n = b.len();
+    let Ok((header, _)) = HeaderWire::ref_from_prefix(b) else {
+        return;
+    };
+    // The root image of a tree ends where its header says; its members
+    // follow (each a complete image of its own).
+    let tree = header.flags.get() & crate::v1::header_flags::TREE != 0;
+    let n = match usize::try_from(header.file_len.get()) {
+        Ok(len) if tree && len <= b.len() => len,
+        _ => b.len(),
+    };
     if n < HEADER_SIZE + TRAILER_SIZE {
         return;
     }
     let trailer_at = n - TRAILER_SIZE;
-    let Ok((header, _)) = HeaderWire::ref_from_prefix(b) else {
-        return;
-    };
     let mlen = usize::try_from(header.metadata_len.get()).unwrap_or(usize::MAX);
     let tail_offset = usize::try_from(header.tail_offset.get()).ok();
     let mend = HEADER_SIZE.saturating_add(mlen).min(n);

@@ -10,6 +10,8 @@ use std::vec::Vec;
 use zerocopy::{Immutable, IntoBytes};
 
 use crate::desc::{ByteString, ImageDesc};
+use crate::tree_write::{push_tree_links, tree_sections_len, TreeLinks};
+use crate::v1::header::TREE_MINOR;
 use crate::v1::header::{HEADER_CRC_COVERS, KERNEL_RELEASE_LEN};
 use crate::v1::limits::{PAGE_SIZE, WRITE_CHUNK};
 use crate::v1::records::{
@@ -97,7 +99,7 @@ fn count(n: usize) -> Result<u32, FormatError> {
 }
 
 /// Appends a section (payload padded to 8 bytes) to `meta`.
-fn push_section(
+pub(crate) fn push_section(
     meta: &mut Vec<u8>,
     kind: u32,
     count: u32,
@@ -116,7 +118,7 @@ fn push_section(
 }
 
 /// Encodes fixed-size records (their wire structs) into one payload.
-fn encode_all<W: IntoBytes + Immutable>(records: impl Iterator<Item = W>) -> Vec<u8> {
+pub(crate) fn encode_all<W: IntoBytes + Immutable>(records: impl Iterator<Item = W>) -> Vec<u8> {
     let mut out = Vec::new();
     for w in records {
         out.extend_from_slice(w.as_bytes());
@@ -162,6 +164,9 @@ pub struct Options {
     pub extra: Vec<RawSection>,
     /// Run the validator; false builds hostile images for tests.
     pub validate: bool,
+    /// Tree links of an image of a process tree (default: none, a
+    /// single-process image). See `write_tree`.
+    pub tree: TreeLinks,
 }
 
 impl Default for Options {
@@ -170,6 +175,7 @@ impl Default for Options {
             minor: VERSION_MINOR,
             extra: Vec::new(),
             validate: true,
+            tree: TreeLinks::default(),
         }
     }
 }
@@ -349,12 +355,13 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + n * LOCK_SIZE,
     };
+    let tree_len = tree_sections_len(&opts.tree);
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + locks_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -393,6 +400,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     if !epoll.is_empty() {
         push_section(&mut meta, kind::EPOLL, count(epoll.len())?, EPOLL_ENTRY_SIZE, encode_all(epoll.into_iter()));
     }
+    push_tree_links(&mut meta, &opts.tree, false)?;
     if !desc.pending_signals.is_empty() {
         push_section(
             &mut meta,
@@ -411,6 +419,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             encode_all(desc.timers.iter().map(|t| t.to_wire())),
         );
     }
+    push_tree_links(&mut meta, &opts.tree, true)?;
     if !desc.locks.is_empty() {
         push_section(
             &mut meta,
@@ -442,10 +451,10 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     kernel_release[..n].copy_from_slice(&kr[..n]);
     let mut header = Header {
         major: VERSION_MAJOR,
-        minor: opts.minor,
+        minor: if opts.tree.flags != 0 { opts.minor.max(TREE_MINOR) } else { opts.minor },
         arch: ARCH_X86_64,
         page_size: PAGE_SIZE as u32,
-        flags: 0,
+        flags: opts.tree.flags,
         dump_time_sec: desc.dump_time_sec,
         dump_time_nsec: desc.dump_time_nsec,
         metadata_crc: crc32c(&meta),

@@ -36,6 +36,9 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### TIMERS", TimerWire::FIELDS, size_of::<TimerWire>()),
         ("### LOCKS", LockWire::FIELDS, size_of::<LockWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
+        ("### TREE (", TreeProcessWire::FIELDS, size_of::<TreeProcessWire>()),
+        ("### TREE_FILES", TreeFileWire::FIELDS, size_of::<TreeFileWire>()),
+        ("### TREE_REGIONS", TreeRegionWire::FIELDS, size_of::<TreeRegionWire>()),
     ]
 }
 
@@ -163,6 +166,9 @@ fn section_kinds_table_matches() {
         (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
         (kind::TIMERS, "TIMERS", size_of::<TimerWire>()),
         (kind::LOCKS, "LOCKS", size_of::<LockWire>()),
+        (kind::TREE_FILES, "TREE_FILES", size_of::<TreeFileWire>()),
+        (kind::TREE_REGIONS, "TREE_REGIONS", size_of::<TreeRegionWire>()),
+        (kind::TREE, "TREE", size_of::<TreeProcessWire>()),
         (kind::PAGE_CRCS, "PAGE_CRCS", 4),
     ];
     for (k, name, size) in want {
@@ -202,6 +208,7 @@ fn enum_codes_match() {
     );
     assert_eq!(codes("### TIMERS", "`kind`"), set(TimerKind::ALL.iter().map(|k| *k as u32).collect()));
     assert_eq!(codes("### LOCKS", "`kind`"), set(LockKind::ALL.iter().map(|k| *k as u32).collect()));
+    assert_eq!(codes("### TREE (", "`state`"), set(TreeState::ALL.iter().map(|k| *k as u32).collect()));
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn minor1() -> (ImageDesc, Options) {
             minor: 1,
             extra: vec![extra],
             validate: true,
+            ..Options::default()
         },
     )
 }
@@ -135,4 +136,20 @@ fn a_required_unknown_section_from_a_newer_minor_is_refused() {
         parse_result(&build_with(&desc, &opts)),
         "unknown-required-section"
     );
+}
+
+/// The sample tree (tests/common sample_tree): a root with a child, a
+/// zombie and a stopped grandchild, shared objects of both kinds. Its bytes
+/// must not change either (and the mutator edits its tree records).
+#[test]
+fn the_golden_tree_still_reads_and_is_still_written_identically() {
+    let fresh = build_tree(&sample_tree());
+    let path = dir().join("tree.img");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let t = parse_tree_bytes(&stored).unwrap_or_else(|e| panic!("tree: {}", e.name()));
+    assert_eq!((t.processes.len(), t.objects), (4, 3));
+    assert!(fresh == stored, "tree: writer output changed");
 }

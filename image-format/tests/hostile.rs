@@ -133,6 +133,30 @@ fn timer_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case 
     )
 }
 
+/// A case that mutates the sample tree, written unvalidated, read whole.
+fn tree(name: &'static str, f: impl Fn(&mut Vec<TreeMemberDesc>) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut t = sample_tree();
+            f(&mut t);
+            parse_tree_bytes(&build_tree_unchecked(&t)).map(|_| ())
+        }),
+    )
+}
+
+/// A case that patches the bytes of the valid sample tree.
+fn tree_bytes(name: &'static str, f: impl Fn(&mut Vec<u8>) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut b = build_tree(&sample_tree());
+            f(&mut b);
+            parse_tree_bytes(&b).map(|_| ())
+        }),
+    )
+}
+
 fn fix_header(b: &mut [u8]) {
     let c = crc32c(&b[..252]);
     wr32(b, 252, c);
@@ -157,8 +181,9 @@ fn cases() -> Vec<Case> {
         bytes("unsupported-page-size", |b| {
             (wr32(b, 16, 65536), fix_header(b)).1
         }),
+        // Bit 2: the first one v1 does not know (0 TREE, 1 MEMBER).
         bytes("unknown-header-flags", |b| {
-            (wr32(b, 20, 1), fix_header(b)).1
+            (wr32(b, 20, 4), fix_header(b)).1
         }),
         bytes("reserved-not-zero", |b| (b[200] = 1, fix_header(b)).1),
         bytes("bad-timestamp", |b| {
@@ -764,6 +789,60 @@ fn cases() -> Vec<Case> {
         lock_desc("bad-lock-fd", |d| d.locks[0].fd = 7),
         lock_desc("locks-unsorted-or-duplicate", |d| d.locks.swap(1, 2)),
         lock_desc("locks-unsorted-or-duplicate", |d| d.locks[2] = d.locks[1]),
+        // Process trees (FORMAT.md "Process trees").
+        (
+            "bad-tree-flags",
+            Box::new(|| {
+                let mut opts = Options { validate: false, ..Options::default() };
+                opts.tree.files = vec![TreeFile { file: 0, object: 0, end: 0 }];
+                img(build_with(&sample_files(), &opts))
+            }),
+        ),
+        (
+            "member-image",
+            Box::new(|| {
+                let b = build_tree(&sample_tree());
+                let rec = Image::parse_bytes(&b)?.tree_process(1).unwrap();
+                img(b[rec.image_offset as usize..(rec.image_offset + rec.image_len) as usize].to_vec())
+            }),
+        ),
+        tree("bad-tree-process", |t| t[2].process.exit_status = 0x7f),
+        tree("bad-tree-process", |t| t[1].process.pdeath_signal = 65),
+        tree("bad-tree-process", |t| t[3].process.flags = 0),
+        tree("tree-parent-order", |t| t[3].process.parent = 3),
+        tree("tree-parent-order", |t| t[3].process.parent = 2),
+        tree("tree-duplicate-pid", |t| {
+            t[3].process.pid = t[1].process.pid;
+            t[3].desc.as_mut().unwrap().process.pid = t[1].process.pid;
+        }),
+        tree_bytes("tree-offset-mismatch", |b| {
+            let r = record_at(b, k::TREE, 1);
+            upd64(b, r + 32, |v| v + 4096);
+            reseal(b);
+        }),
+        tree_bytes("tree-offset-mismatch", |b| {
+            let r = record_at(b, k::TREE, 2);
+            wr64(b, r + 32, 4096);
+            reseal(b);
+        }),
+        tree("bad-tree-session", |t| t[3].process.sid = 999),
+        tree("bad-tree-session", |t| t[3].process.sid = t[3].process.pid),
+        tree("bad-tree-group", |t| t[3].process.pgid = 555),
+        tree("bad-tree-group", |t| t[2].process.pgid = t[3].process.pid),
+        tree("tree-member-mismatch", |t| t[3].desc.as_mut().unwrap().process.pid = 4242),
+        tree("bad-tree-file", |t| t[1].files[0].end = 1),
+        tree("bad-tree-file", |t| t[1].files[1].end = 2),
+        tree("bad-tree-file", |t| t[1].files.push(TreeFile { file: 99, object: 3, end: 0 })),
+        tree("bad-tree-file", |t| t[1].files.swap(0, 1)),
+        tree("bad-tree-region", |t| t[1].regions[0].region = 0),
+        tree("bad-tree-region", |t| t[1].regions[0].end = 1),
+        tree("tree-object-mismatch", |t| {
+            let shm = t[0].regions[0].region as usize;
+            t[1].desc.as_mut().unwrap().regions[shm].runs = vec![RunDesc { page_index: 0, page_count: 1 }];
+        }),
+        tree("tree-object-mismatch", |t| t[1].files[1].object = 0),
+        tree("tree-object-mismatch", |t| t[1].files[1].object = 5),
+        tree("tree-object-mismatch", |t| t[1].regions[0].object = 1),
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -987,4 +1066,62 @@ fn pending_signals_are_refused_beyond_their_limit() {
     assert_eq!(parse_result(&build_unchecked(&d)), "count-over-limit");
     d.pending_signals.pop();
     assert_eq!(parse_result(&build_unchecked(&d)), "ok");
+}
+
+#[test]
+fn the_sample_tree_is_accepted_and_every_member_reads_back() {
+    let t = sample_tree();
+    let b = build_tree(&t);
+    let got = parse_tree_bytes(&b).unwrap();
+    assert_eq!(got.processes.len(), 4);
+    assert_eq!(got.objects, 3);
+    assert_eq!(got.root.header.flags, header_flags::TREE);
+    assert_eq!(got.root.header.minor, 1);
+    let mut end = 0;
+    for ((rec, img), want) in got.processes.iter().zip(&t) {
+        assert_eq!((rec.pid, rec.parent, rec.pgid, rec.sid, rec.state), (want.process.pid, want.process.parent, want.process.pgid, want.process.sid, want.process.state));
+        match (img, &want.desc) {
+            (Some(img), Some(d)) => {
+                assert_eq!(&ImageDesc::from_image(img), d);
+                let links = TreeLinks::from_image(img);
+                assert_eq!((links.files, links.regions), (want.files.clone(), want.regions.clone()));
+                assert_eq!(rec.image_offset % 4096, 0);
+                assert_eq!(img.header.file_len, rec.image_len);
+                end = rec.image_offset + rec.image_len;
+                // Each member's pages are where its own runs say, from its base.
+                let base = rec.image_offset as usize;
+                verify_pages(img, |o, buf| Ok(buf.copy_from_slice(&b[base + o as usize..base + o as usize + buf.len()]))).unwrap();
+            }
+            (None, None) => assert_eq!((rec.image_offset, rec.image_len, rec.exit_status), (0, 0, 3 << 8)),
+            _ => panic!("member {} differs", rec.pid),
+        }
+    }
+    assert_eq!(end, b.len() as u64);
+    // Read from pieces, as the restorers do: the root with the whole
+    // file's length, a member at its base.
+    let h = Header::parse(&b).unwrap();
+    let m = &b[h.metadata_offset as usize..(h.metadata_offset + h.metadata_len) as usize];
+    let tail = &b[h.tail_offset as usize..(h.tail_offset + h.tail_len) as usize];
+    assert_eq!(Image::parse(&b, m, tail, b.len() as u64).unwrap().tree_count(), 4);
+}
+
+#[test]
+fn a_tree_file_cut_short_or_too_long_is_refused() {
+    let b = build_tree(&sample_tree());
+    assert_eq!(tree_result(&b), "ok");
+    let mut long = b.clone();
+    long.push(0);
+    assert_eq!(tree_result(&long), "trailing-data");
+    assert_eq!(tree_result(&b[..b.len() - 1]), "truncated");
+    // The root alone, as an older writer would never make it.
+    let root_len = Image::parse_bytes(&b).unwrap().header.file_len as usize;
+    assert_eq!(tree_result(&b[..root_len]), "truncated");
+}
+
+#[test]
+fn a_single_process_image_has_no_tree_flags_and_reads_as_one() {
+    let b = build(&sample_files());
+    let got = parse_tree_bytes(&b).unwrap();
+    assert!(got.processes.is_empty());
+    assert_eq!((got.root.header.flags, got.root.header.minor), (0, 0));
 }

@@ -245,6 +245,8 @@ mod tests {
         secs.extend(golden_sections("pending-signals"));
         secs.extend(golden_sections("timers"));
         secs.extend(golden_sections("locks"));
+        // The root of a tree: TREE, TREE_FILES, TREE_REGIONS.
+        secs.extend(golden_sections("tree"));
         let mut seen = std::collections::BTreeSet::new();
         for field in fields() {
             let size = match field.place {
@@ -261,7 +263,7 @@ mod tests {
         // Every record section of the sample (and of the three goldens) has
         // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 12, "{seen:?}");
+        assert_eq!(seen.len(), 15, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -31,9 +31,18 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 /// (process queue and each thread's, standard and real-time with their
 /// siginfo), itimers and POSIX timers with their ids, membarrier; cores,
 /// file locks, a removed cwd, map entries; listening and bound sockets, a
-/// TCP connection restored reset, deleted files, inotify.
-const PROGRAMS: &[&str] =
-    &["restore_counter", "restore_threads", "restore_programs", "restore_fds", "restore_signals", "restore_state", "restore_sockets"];
+/// TCP connection restored reset, deleted files, inotify; a process tree
+/// (pipeline of children, a zombie, a stopped child).
+const PROGRAMS: &[&str] = &[
+    "restore_counter",
+    "restore_threads",
+    "restore_programs",
+    "restore_fds",
+    "restore_signals",
+    "restore_state",
+    "restore_sockets",
+    "restore_tree",
+];
 
 #[test]
 fn programs_continue_where_they_stopped_through_the_module() {

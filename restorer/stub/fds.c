@@ -125,9 +125,8 @@ static void open_file(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 in
  * here, so the end that stays sees end of file or EPIPE, as it would have
  * when its peer went). Size first, then the queued bytes: the validator
  * bounds them by the size, so the blocking write fits in the empty pipe. */
-static void create_pipe(struct chkpt_plan *plan, u64 index)
+static void create_pipe(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 index)
 {
-	struct chkpt_plan_file *files = files_of(plan);
 	struct chkpt_plan_file *f = &files[index];
 	int ends[2];
 	u64 rd = (f->flags & O_ACCMODE) == O_RDONLY ? index : f->peer;
@@ -180,9 +179,8 @@ static void create_pipe(struct chkpt_plan *plan, u64 index)
  * nonblocking for that, so bytes beyond what the socket buffer takes fail
  * the step instead of blocking forever; then each end gets its own status
  * flags. Only stream pairs carry bytes (the validator). */
-static void create_unix_pair(struct chkpt_plan *plan, u64 index)
+static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 index)
 {
-	struct chkpt_plan_file *files = files_of(plan);
 	u64 at[2] = { index, files[index].peer };
 	int ends[2];
 	long err;
@@ -315,24 +313,27 @@ static void fill_epoll(struct chkpt_plan *plan, struct chkpt_plan_file *f)
 	}
 }
 
-void chkpt_restore_files(struct chkpt_plan *plan)
+/*
+ * Creates files[0..nr), each kept at a temporary fd (`temp`): the image's
+ * descriptions (chkpt_restore_files) and the tree's objects (tree.c, where
+ * kind 0 marks a pipe end no process holds).
+ */
+void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 nr)
 {
-	struct chkpt_plan_file *files = files_of(plan);
-	struct chkpt_plan_link *links = (struct chkpt_plan_link *)((char *)plan + plan->links_offset);
 	u64 i;
 	long err;
 
-	for (i = 0; i < plan->nr_files; i++) {
+	for (i = 0; i < nr; i++) {
 		struct chkpt_plan_file *f = &files[i];
 
-		if (f->temp != ~0ULL)
+		if (f->temp != ~0ULL || f->kind == 0)
 			continue; /* the other end of a pipe made earlier */
 		if (f->kind == CHKPT_FILE_OPEN) {
 			open_file(plan, f, i);
 		} else if (f->kind == CHKPT_FILE_PIPE) {
-			create_pipe(plan, i);
+			create_pipe(plan, files, i);
 		} else if (f->kind == CHKPT_FILE_UNIX_PAIR) {
-			create_unix_pair(plan, i);
+			create_unix_pair(plan, files, i);
 		} else if (f->kind == CHKPT_FILE_DUP) {
 			/* A caller without that fd has it closed, and so do the
 			 * image's fds that share it, as with inherited fds 0-2. */
@@ -373,6 +374,16 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, i, -22);
 		}
 	}
+}
+
+void chkpt_restore_files(struct chkpt_plan *plan)
+{
+	struct chkpt_plan_file *files = files_of(plan);
+	struct chkpt_plan_link *links = (struct chkpt_plan_link *)((char *)plan + plan->links_offset);
+	u64 i;
+	long err;
+
+	chkpt_create_files(plan, files, plan->nr_files);
 	for (i = 0; i < plan->nr_links; i++) {
 		struct chkpt_plan_link *l = &links[i];
 

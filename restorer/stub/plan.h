@@ -239,7 +239,60 @@ struct chkpt_plan {
 					    /* restorer checked it may), 0: the kernel picks */
 	unsigned long long locks_offset;    /* array of struct chkpt_plan_lock from the plan's start */
 	unsigned long long nr_locks;
+	unsigned long long tree_offset;     /* struct chkpt_plan_tree from the plan's start; 0: no tree */
 	struct chkpt_plan_thread threads[];
+};
+
+/*
+ * Process trees (issue 15, restorer/stub/tree.c): a process of a tree image
+ * forks its direct children, each of which re-executes the image with the
+ * selector argv (CHKPT_TREE_MARKER, CHKPT_TREE_MARKER, index, fd_base: the
+ * marker twice, since binfmt_misc drops argv[0]). The fds from
+ * fd_base - CHKPT_TREE_CONTROL_FDS up are the tree's: control fds below
+ * fd_base, tree object `o` end `e` at fd_base + 2*o + (e == 2). Every fd
+ * of the image, the stub's temporaries and the failure line's fd lie below.
+ */
+#define CHKPT_TREE_MARKER "ckpt-tree-member"
+#define CHKPT_TREE_CONTROL_FDS 5
+#define CHKPT_TREE_IMAGE_FD(base) ((base) - 1)  /* the image, for execveat; not close-on-exec */
+#define CHKPT_TREE_READY_FD(base) ((base) - 2)  /* write end of the ready pipe; inherited */
+#define CHKPT_TREE_GO_FD(base) ((base) - 3)     /* read end of the go pipe; inherited */
+#define CHKPT_TREE_READY_IN_FD(base) ((base) - 4) /* root only, close-on-exec: ready pipe's read end */
+#define CHKPT_TREE_GO_OUT_FD(base) ((base) - 5) /* root only, close-on-exec: go pipe's write end */
+
+enum {
+	CHKPT_TREE_RUNNING = 0,
+	CHKPT_TREE_STOPPED = 1,
+	CHKPT_TREE_ZOMBIE = 2,
+};
+
+#define CHKPT_TREE_PGID_INHERIT (~0ULL)     /* stays in its parent's process group */
+#define CHKPT_TREE_PGID_OWN (~1ULL)         /* a group of its own (setpgid(0, 0)) */
+
+/* A direct child the process forks, in tree order. */
+struct chkpt_plan_tree_child {
+	unsigned long long index;           /* in the root's TREE: the selector's index */
+	unsigned long long state;           /* CHKPT_TREE_*: a zombie is forked and exits, never exec'd */
+	unsigned long long exit_status;     /* a zombie's raw wait status */
+	unsigned long long setsid;          /* 1: a session of its own */
+	unsigned long long pgid;            /* CHKPT_TREE_PGID_*, or the slot in children[] (earlier) whose group it joins */
+	unsigned long long pid;             /* written by the stub: its new pid */
+	unsigned long long want_pid;        /* its pid at dump: with set_pids, created with it (clone3 set_tid) */
+};
+
+struct chkpt_plan_tree {
+	unsigned long long index;           /* this process in TREE; 0: the root */
+	unsigned long long nr_procs;        /* root: processes in the tree; the barrier wants nr_procs - 1 ready bytes */
+	unsigned long long fd_base;
+	unsigned long long image_fd;        /* root: the restorer's fd of the image, moved to IMAGE_FD; ~0 otherwise */
+	unsigned long long nr_objects;      /* root: tree objects it creates */
+	unsigned long long files_offset;    /* root: struct chkpt_plan_file[2 * nr_objects], [2*o + (end == 2)]; */
+					    /* kind 0: that end is in no process */
+	unsigned long long children_offset; /* struct chkpt_plan_tree_child[nr_children] */
+	unsigned long long nr_children;
+	unsigned long long pdeath_signal;   /* set once every process is ready; 0: none */
+	unsigned long long stopped;         /* 1: stops itself (SIGSTOP) once every process is ready */
+	unsigned long long set_pids;        /* 1: PID-namespace mode, children get their pids at dump */
 };
 
 /*
@@ -312,6 +365,17 @@ struct chkpt_plan {
 	X(63, RESET_CONNECTION, "reset-connection") \
 	X(64, CREATE_DELETED_FILE, "create-deleted-file") \
 	X(65, INOTIFY_WATCH, "inotify-watch") \
+	/* restorer/stub/tree.c: process trees */ \
+	X(70, TREE_CONTROL, "tree-control") \
+	X(71, TREE_PLACE_OBJECT, "tree-place-object") \
+	X(72, TREE_FORK, "tree-fork") \
+	X(73, TREE_EXEC, "tree-exec") \
+	X(74, TREE_GROUP, "tree-group") \
+	X(75, TREE_BARRIER, "tree-barrier") \
+	X(76, TREE_ZOMBIE, "tree-zombie") \
+	X(77, TREE_PDEATH, "tree-pdeath") \
+	X(78, TREE_STOP, "tree-stop") \
+	X(79, TREE_SET_PID, "tree-set-pid") \
 	/* restorer/stub/locks.c: process state */ \
 	X(80, TAKE_LOCK, "take-lock")
 

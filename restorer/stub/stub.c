@@ -183,6 +183,16 @@ static const char *detail_label(u64 step)
 		return "command ";
 	case CHKPT_STEP_TAKE_LOCK:
 		return "fd ";
+	case CHKPT_STEP_TREE_CONTROL: case CHKPT_STEP_TREE_PLACE_OBJECT:
+		return "fd ";
+	case CHKPT_STEP_TREE_FORK: case CHKPT_STEP_TREE_EXEC: case CHKPT_STEP_TREE_GROUP: case CHKPT_STEP_TREE_ZOMBIE:
+		return "process ";
+	case CHKPT_STEP_TREE_BARRIER:
+		return "ready ";
+	case CHKPT_STEP_TREE_PDEATH:
+		return "signal ";
+	case CHKPT_STEP_TREE_SET_PID:
+		return "pid ";
 	}
 	return 0;
 }
@@ -213,6 +223,7 @@ static const char *errno_name(u64 e)
 	case 27: return "EFBIG";
 	case 29: return "ESPIPE";
 	case 30: return "EROFS";
+	case 32: return "EPIPE";
 	case 36: return "ENAMETOOLONG";
 	case 38: return "ENOSYS";
 	case 40: return "ELOOP";
@@ -446,16 +457,29 @@ void __attribute__((noreturn)) chkpt_fail(struct chkpt_plan *plan, u64 step, u64
 /* fds.c: the open file descriptions that fds share. */
 void chkpt_restore_files(struct chkpt_plan *plan);
 
-/* close_range(from, ~0) sparing `keep`, the failure line's fd (or ~0). */
-static void close_all_from(u64 from, u64 keep)
+/* tree.c: process trees (plan.h, struct chkpt_plan_tree); each does
+ * nothing in a plan without a tree. */
+void chkpt_tree_start(struct chkpt_plan *plan);
+u64 chkpt_tree_close_to(struct chkpt_plan *plan);
+void chkpt_tree_fork(struct chkpt_plan *plan);
+void chkpt_tree_ready(struct chkpt_plan *plan);
+
+/* close_range(from, to) sparing `keep`, the failure line's fd (or ~0);
+ * `to` is ~0 but in a tree, whose fds lie above (tree.c). */
+static void close_all_from(u64 from, u64 keep, u64 to)
 {
-	if (keep < from || keep == ~0ULL) {
-		sys3(SYS_close_range, from, ~0U, 0);
+	if (to > ~0U)
+		to = ~0U;
+	if (from > to)
+		return;
+	if (keep < from || keep > to) {
+		sys3(SYS_close_range, from, to, 0);
 		return;
 	}
 	if (keep > from)
 		sys3(SYS_close_range, from, keep - 1, 0);
-	sys3(SYS_close_range, keep + 1, ~0U, 0);
+	if (keep < to)
+		sys3(SYS_close_range, keep + 1, to, 0);
 }
 
 /* Process-wide state that a process sets for itself with plain syscalls
@@ -482,7 +506,7 @@ static void process_setup(struct chkpt_plan *plan)
 	if (plan->comm_offset)
 		sys2(SYS_prctl, PR_SET_NAME, (u64)(base + plan->comm_offset));
 	if (plan->close_from != ~0ULL)
-		close_all_from(plan->close_from, plan->report_fd);
+		close_all_from(plan->close_from, plan->report_fd, chkpt_tree_close_to(plan));
 	for (i = 0; i < plan->nr_fds; i++) {
 		struct chkpt_plan_fd *f = &fds[i];
 		u64 flags = f->flags & ~(u64)(O_CREAT | O_EXCL | O_TRUNC);
@@ -628,6 +652,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		plan->report_fd = err < 0 ? ~0ULL : (u64)err;
 	}
 	main_thread->status = CHKPT_ST_STARTED;
+	chkpt_tree_start(plan); /* the image's fd, before the memory steps close it */
 	run_ops(plan);
 	if (plan->stub_len) {
 		/* No page of the process stays writable and executable. */
@@ -643,6 +668,10 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		if (err < 0)
 			fail(plan, CHKPT_STEP_MAP_VDSO, 0, err);
 	}
+	/* Children fork from a process with its fds and its vdso (the module
+	 * compares the vdso of the task that executes the image with the
+	 * image's), one thread, no timer. */
+	chkpt_tree_fork(plan);
 
 	/* Signals stay blocked (the restorer entered with all blocked) until
 	 * each thread's rt_sigreturn installs its own mask. */
@@ -703,6 +732,8 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;
+	/* Every process of a tree is ready, or none resumes. */
+	chkpt_tree_ready(plan);
 
 	/* Nothing can fail any more: the failure line's fd goes, then every
 	 * thread resumes, the spawned ones first. */

@@ -271,6 +271,30 @@ format_errors! {
         "A deleted file whose size is not its stored length, whose permission bits exceed 0o7777, or whose position is above 2^63-1.",
     BadInotify = "bad-inotify":
         "An inotify instance whose watches are not numbered 1, 2, ... in order, have an unknown mask bit or no event, a path that is not absolute or holds a 0 byte or exceeds 4095 bytes, or are not exactly value0 of them (at most 8192).",
+    BadTreeFlags = "bad-tree-flags":
+        "Header flags TREE and MEMBER both set, TREE without TREE records or TREE records without it, or TREE_FILES/TREE_REGIONS in an image of no tree.",
+    MemberImage = "member-image":
+        "A tree member image (header flag MEMBER) read on its own: it is only restored through its tree.",
+    BadTreeProcess = "bad-tree-process":
+        "A TREE record with pid 0 or above PID_MAX_LIMIT, an unknown state or flags, a pdeath signal above 64, a zombie root, or an exit status that is no wait status of a zombie (or set on a live process).",
+    TreeParentOrder = "tree-parent-order":
+        "A TREE record whose parent does not come before it, is a zombie, or a root with a parent.",
+    TreeDuplicatePid = "tree-duplicate-pid":
+        "Two TREE records with one pid.",
+    TreeOffsetMismatch = "tree-offset-mismatch":
+        "A member image not at the page-aligned end of the one before it, the root not at 0 with its own length, or a zombie with an image.",
+    BadTreeSession = "bad-tree-session":
+        "A process's session neither its parent's nor its own (a leader of its own process group).",
+    BadTreeGroup = "bad-tree-group":
+        "A process group neither the process's own, the root's (in the root's session), nor that of a group leader before it in the same session.",
+    TreeMemberMismatch = "tree-member-mismatch":
+        "A member image whose pid or length differs from its TREE record, or that lacks the MEMBER flag.",
+    BadTreeFile = "bad-tree-file":
+        "TREE_FILES not sorted by file, a file index outside FILES, an object number over MAX_TREE_OBJECTS, or an end that does not fit the description (0 alone, 1 read and 2 write end of a pipe, 1 or 2 for a unix pair; never a Stdio).",
+    BadTreeRegion = "bad-tree-region":
+        "TREE_REGIONS not sorted by region, a region index outside REGIONS, a region that is not shared memory, or an end other than 0.",
+    TreeObjectMismatch = "tree-object-mismatch":
+        "Tree objects not numbered densely in order of first appearance, one object used by files and regions or by two file kinds, or a region of an object with stored pages (or outside the first mapping) after its first process.",
 }
 
 /// Result type of every fallible function in this module.

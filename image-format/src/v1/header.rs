@@ -22,8 +22,20 @@ pub const VERSION_MAJOR: u16 = 1;
 pub const VERSION_MINOR: u16 = 0;
 /// Architecture code for x86-64.
 pub const ARCH_X86_64: u32 = 1;
-/// Header flag bits known to v1 (none yet).
-pub const HEADER_FLAGS_KNOWN: u32 = 0;
+/// Header flag bits known to v1 (`header_flags`).
+pub const HEADER_FLAGS_KNOWN: u32 = header_flags::TREE | header_flags::MEMBER;
+/// Minor version of tree images (root and members): 1.1 added them.
+pub const TREE_MINOR: u16 = 1;
+
+/// Header flag bits.
+pub mod header_flags {
+    /// The root image of a process tree: its metadata has a TREE section
+    /// and the other processes' images follow it in the file.
+    pub const TREE: u32 = 1;
+    /// A member image of a process tree (not the root): only restored
+    /// through its tree (refused as `member-image`).
+    pub const MEMBER: u32 = 2;
+}
 /// Size of the kernel release field (utsname release, NUL padded).
 pub const KERNEL_RELEASE_LEN: usize = 65;
 

@@ -6,7 +6,7 @@ use zerocopy::little_endian::U32;
 
 use super::crc::crc32c_paced;
 use super::error::{FormatError, Result};
-use super::header::{Header, Trailer, TRAILER_SIZE};
+use super::header::{header_flags, Header, Trailer, TRAILER_SIZE};
 use super::layout::wire_slice;
 use super::metadata::Metadata;
 use super::section::{kind, Section};
@@ -61,14 +61,40 @@ impl<'a> Image<'a> {
         file_len: u64,
         pace: &mut dyn FnMut() -> bool,
     ) -> Result<Image<'a>> {
+        Image::parse_as(header, metadata, tail, file_len, false, pace)
+    }
+
+    /// The parse of a whole file (`member` false: a member image is
+    /// refused, a tree root ends where its last member does) or of one
+    /// member image of a tree (`member` true: `file_len` is its length).
+    pub(super) fn parse_as(
+        header: &[u8],
+        metadata: &'a [u8],
+        tail: &'a [u8],
+        file_len: u64,
+        member: bool,
+        pace: &mut dyn FnMut() -> bool,
+    ) -> Result<Image<'a>> {
         let h = Header::parse(header)?;
+        if (h.flags & header_flags::MEMBER != 0) != member {
+            return Err(if member { FormatError::TreeMemberMismatch } else { FormatError::MemberImage });
+        }
+        // A tree root is followed by its members: the file's length is
+        // checked against the last one's end, which its metadata gives.
+        let root = h.flags & header_flags::TREE != 0;
         if file_len < h.file_len {
             return Err(FormatError::Truncated);
         }
-        if file_len > h.file_len {
+        if file_len > h.file_len && !root {
             return Err(FormatError::TrailingData);
         }
         let meta = Metadata::parse_paced(&h, metadata, pace)?;
+        if file_len < meta.tree_end() {
+            return Err(FormatError::Truncated);
+        }
+        if file_len > meta.tree_end() {
+            return Err(FormatError::TrailingData);
+        }
         if tail.len() as u64 != h.tail_len {
             return Err(FormatError::Truncated);
         }

@@ -68,3 +68,9 @@ pub const MAX_TIMER_ID: u32 = i32::MAX as u32;
 /// File locks recorded (one per fd and range; a process rarely holds more
 /// than a few).
 pub const MAX_LOCKS: u32 = 65_536;
+/// Processes in one tree image (each is a member image and a process
+/// the restore creates).
+pub const MAX_TREE_PROCESSES: u32 = 4096;
+/// Tree objects (shared descriptions and memory) in one tree: the
+/// restore keeps up to two fds per object.
+pub const MAX_TREE_OBJECTS: u32 = 65_536;

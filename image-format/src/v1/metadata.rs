@@ -15,6 +15,7 @@ use super::limits::*;
 use super::layout::{wire_prefix, wire_slice};
 use super::records::*;
 use super::section::{kind, Section, SECTION_OPTIONAL};
+use super::tree::{check_tree, check_tree_links};
 use super::thread::{thread_record_size, Thread, ThreadState, ThreadWire, THREAD_FIXED_SIZE};
 
 /// Validated metadata. Accessors decode records by value on the fly.
@@ -36,6 +37,10 @@ pub struct Metadata<'a> {
     signals: &'a [PendingSignalWire],
     timers: &'a [TimerWire],
     locks: &'a [LockWire],
+    tree: &'a [TreeProcessWire],
+    tree_files: &'a [TreeFileWire],
+    tree_regions: &'a [TreeRegionWire],
+    tree_end: u64,
 }
 
 /// The v1 sections in kind order, as found by the framing pass.
@@ -55,6 +60,9 @@ struct Found<'a> {
     signals: Option<Section<'a>>,
     timers: Option<Section<'a>>,
     locks: Option<Section<'a>>,
+    tree: Option<Section<'a>>,
+    tree_files: Option<Section<'a>>,
+    tree_regions: Option<Section<'a>>,
 }
 
 fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found<'a>> {
@@ -87,6 +95,9 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::PENDING_SIGNALS => &mut found.signals,
             kind::TIMERS => &mut found.timers,
             kind::LOCKS => &mut found.locks,
+            kind::TREE => &mut found.tree,
+            kind::TREE_FILES => &mut found.tree_files,
+            kind::TREE_REGIONS => &mut found.tree_regions,
             kind::PAGE_CRCS => return Err(FormatError::MisplacedSection),
             _ if s.flags & SECTION_OPTIONAL != 0 => continue,
             _ => return Err(FormatError::UnknownRequiredSection),
@@ -168,7 +179,7 @@ impl<'a> Metadata<'a> {
         // Every PROCESS field is an integer or bytes: decoding cannot fail.
         let process = pw.decode().ok_or(FormatError::SectionSizeMismatch)?;
         check_process(&process, strings)?;
-        let m = Metadata {
+        let mut m = Metadata {
             process,
             strings,
             auxv: wire_records(f.auxv, MAX_AUXV)?,
@@ -198,6 +209,10 @@ impl<'a> Metadata<'a> {
             signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
             timers: optional_wire_records(f.timers, MAX_TIMERS)?,
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
+            tree: optional_wire_records(f.tree, MAX_TREE_PROCESSES)?,
+            tree_files: optional_wire_records(f.tree_files, MAX_FILES)?,
+            tree_regions: optional_wire_records(f.tree_regions, MAX_REGIONS)?,
+            tree_end: h.file_len,
         };
         if m.sigactions.len() != NUM_SIGACTIONS as usize {
             return Err(FormatError::SectionSizeMismatch);
@@ -216,6 +231,8 @@ impl<'a> Metadata<'a> {
         m.check_signals(pace)?;
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
+        check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
+        m.tree_end = check_tree(h, m.process.pid, m.tree, pace)?;
         Ok(m)
     }
 
@@ -868,5 +885,53 @@ impl<'a> Metadata<'a> {
     /// Number of fds.
     pub fn fd_count(&self) -> u32 {
         self.fds.len() as u32
+    }
+
+    /// True for the root image of a tree (header flag TREE).
+    pub fn is_tree_root(&self) -> bool {
+        !self.tree.is_empty()
+    }
+
+    /// The processes of a tree (root image only; empty otherwise), in
+    /// tree order.
+    pub fn tree_processes(&self) -> impl Iterator<Item = TreeProcess> + 'a {
+        self.tree.iter().filter_map(TreeProcessWire::decode)
+    }
+
+    /// TREE record `index`.
+    pub fn tree_process(&self, index: u32) -> Option<TreeProcess> {
+        self.tree.get(index as usize).and_then(TreeProcessWire::decode)
+    }
+
+    /// Number of TREE records (0 unless the root image of a tree).
+    pub fn tree_count(&self) -> u32 {
+        self.tree.len() as u32
+    }
+
+    /// Where the whole file ends: the last member's end for a tree root,
+    /// else the image's own length.
+    pub fn tree_end(&self) -> u64 {
+        self.tree_end
+    }
+
+    /// This image's descriptions that are tree objects, by file index.
+    pub fn tree_files(&self) -> impl Iterator<Item = TreeFile> + 'a {
+        self.tree_files.iter().filter_map(TreeFileWire::decode)
+    }
+
+    /// This image's regions that map tree objects, by region index.
+    pub fn tree_regions(&self) -> impl Iterator<Item = TreeRegion> + 'a {
+        self.tree_regions.iter().filter_map(TreeRegionWire::decode)
+    }
+
+    /// Number of TREE_FILES plus TREE_REGIONS records: enough object slots
+    /// for this image in a `TreeCheck`.
+    pub fn tree_object_refs(&self) -> u32 {
+        (self.tree_files.len() + self.tree_regions.len()) as u32
+    }
+
+    /// Region `index` (in `regions()` order).
+    pub fn region(&self, index: u32) -> Option<Region> {
+        self.regions.get(index as usize).and_then(RegionWire::decode)
     }
 }

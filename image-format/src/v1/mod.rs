@@ -23,6 +23,7 @@ pub mod records;
 pub mod section;
 pub mod sockets;
 pub mod thread;
+pub mod tree;
 pub mod verify;
 
 pub use self::crc::{crc32c, crc32c_paced, Crc32c};
@@ -38,6 +39,9 @@ pub use self::records::{
     Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
 pub use self::records::{Lock, LockKind};
+pub use self::records::{TreeFile, TreeProcess, TreeRegion, TreeState, TREE_NO_PARENT};
+pub use self::header::{header_flags, TREE_MINOR};
+pub use self::tree::{check_tree_shape, ObjectSlot, TreeCheck};
 pub use self::section::{kind as section_kind, Section, SECTION_OPTIONAL};
 pub use self::thread::{AltStack, Regs, Rseq, Thread, ThreadState};
 pub use self::verify::{check_cpu, verify_pages_with, VerifyError};

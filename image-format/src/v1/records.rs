@@ -685,3 +685,99 @@ record! {
 
 /// Size of a LOCKS record.
 pub const LOCK_SIZE: usize = size_of::<LockWire>();
+// Process trees (issue 15): one file holds one complete image per process
+// (FORMAT.md "Process trees"); the root's TREE section lists them all.
+
+code_enum! {
+    /// What a process of a tree was doing at dump.
+    pub enum TreeState {
+        /// Running (or sleeping): resumed at restore.
+        Running = 0,
+        /// In a group stop (SIGSTOP, SIGTSTP, ...): restored stopped.
+        Stopped = 1,
+        /// Exited, not yet waited for: restored as a zombie with its status.
+        Zombie = 2,
+    }
+}
+
+/// `TreeProcess::parent` of the root.
+pub const TREE_NO_PARENT: u32 = u32::MAX;
+
+/// `TreeProcess::flags` bits.
+pub mod tree_flags {
+    /// The process's threads are listed, with their TIDs, in its member
+    /// image's THREADS (every process but a zombie).
+    pub const TIDS: u32 = 1;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = TIDS;
+}
+
+record! {
+    /// One process of a tree (TREE section, root image only; tree order:
+    /// a parent before its children, record 0 the root).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TreeProcess = TreeProcessWire[64] {
+        /// PID at dump (in the dumper's PID namespace).
+        pub pid: u32,
+        /// Index of its parent in TREE; TREE_NO_PARENT for the root.
+        pub parent: u32,
+        /// Process group id at dump (a PID number).
+        pub pgid: u32,
+        /// Session id at dump (a PID number).
+        pub sid: u32,
+        /// Running, stopped or zombie.
+        pub state: TreeState,
+        /// A zombie's raw wait status (as waitpid gives it), else 0.
+        pub exit_status: u32,
+        /// PR_GET_PDEATHSIG: the signal it gets when its parent dies (0: none).
+        pub pdeath_signal: u32,
+        /// `tree_flags` bits.
+        pub flags: u32,
+        /// File offset of its member image (root: 0; zombie: 0).
+        pub image_offset: u64,
+        /// Length of its member image (its header's file_len); zombie: 0.
+        pub image_len: u64,
+        reserved _48: 16,
+    }
+}
+
+/// Size of a TREE record.
+pub const TREE_PROCESS_SIZE: usize = size_of::<TreeProcessWire>();
+
+record! {
+    /// An open file description (FILES record) that is (one end of) a
+    /// tree object, shared with other processes of the tree.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TreeFile = TreeFileWire[16] {
+        /// Index in this image's FILES.
+        pub file: u32,
+        /// Tree object number.
+        pub object: u32,
+        /// 0: the object is this one description; 1, 2: the read and write
+        /// end of a pipe (the first and second end of a unix socket pair).
+        pub end: u32,
+        reserved _12: 4,
+    }
+}
+
+/// Size of a TREE_FILES record.
+pub const TREE_FILE_SIZE: usize = size_of::<TreeFileWire>();
+
+record! {
+    /// A shared memory region (REGIONS record) that maps a tree object:
+    /// shared anonymous memory inherited across fork, or one memfd mapped
+    /// by several processes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TreeRegion = TreeRegionWire[16] {
+        /// Index in this image's REGIONS.
+        pub region: u32,
+        /// Tree object number.
+        pub object: u32,
+        /// Always 0.
+        pub end: u32,
+        reserved _12: 4,
+    }
+}
+
+/// Size of a TREE_REGIONS record.
+pub const TREE_REGION_SIZE: usize = size_of::<TreeRegionWire>();

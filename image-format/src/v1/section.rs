@@ -63,13 +63,18 @@ pub mod kind {
     pub const FILE_DATA: u32 = 10;
     /// Interest lists of the epoll descriptions in FILES (absent: none).
     pub const EPOLL: u32 = 11;
-    /// Reserved: kinds 12-15 for more file state.
+    /// Open file descriptions that are tree objects (tree images only;
+    /// absent: none).
+    pub const TREE_FILES: u32 = 12;
+    /// Shared regions that map tree objects (tree images only; absent: none).
+    pub const TREE_REGIONS: u32 = 13;
+    /// Reserved: kinds 14-15 for more file state.
     /// Pending signals with their siginfo (absent: none).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Interval timers and POSIX timers (absent: none).
     pub const TIMERS: u32 = 17;
-    /// Reserved: process tree (later version).
-    pub const PROCESS_TREE: u32 = 18;
+    /// The processes of a tree (the root image of a tree only).
+    pub const TREE: u32 = 18;
     /// Reserved: incremental dump parent reference (later version).
     pub const INCREMENTAL_PARENT: u32 = 19;
     /// File locks held at dump (absent: none).

@@ -735,3 +735,75 @@ pub fn upd64(b: &mut [u8], off: usize, f: impl FnOnce(u64) -> u64) {
     let v = f(rd64(b, off));
     wr64(b, off, v);
 }
+
+/// A tree of four processes: the root (`sample_files`, pid P), a child
+/// (P+1, its own group) sharing the root's regular file, the widowed pipe
+/// read end and the shared anonymous region (whose pages only the root
+/// stores), a zombie child (P+2, exit code 3) and a stopped grandchild
+/// (P+3, in the child's group, `sample`).
+pub fn sample_tree() -> Vec<TreeMemberDesc> {
+    use image_format::v1::records::tree_flags;
+    let root = sample_files();
+    let pid = root.process.pid;
+    let shm = root.regions.iter().position(|r| r.flags & region_flags::SHARED_ANON != 0).unwrap() as u32;
+    let rec = |pid: u32, parent: u32, pgid: u32, state: TreeState| TreeProcess {
+        pid,
+        parent,
+        pgid,
+        sid: 100,
+        state,
+        exit_status: 0,
+        pdeath_signal: 0,
+        flags: if state == TreeState::Zombie { 0 } else { tree_flags::TIDS },
+        image_offset: 0,
+        image_len: 0,
+    };
+    let tf = |file: u32, object: u32, end: u32| TreeFile { file, object, end };
+    let tr = |region: u32, object: u32| TreeRegion { region, object, end: 0 };
+    let mut child = sample_files();
+    child.process.pid = pid + 1;
+    child.regions[shm as usize].runs.clear();
+    let mut grandchild = sample();
+    grandchild.process.pid = pid + 3;
+    let mut zombie = rec(pid + 2, 0, pid, TreeState::Zombie);
+    zombie.exit_status = 3 << 8;
+    let mut root_rec = rec(pid, TREE_NO_PARENT, pid, TreeState::Running);
+    root_rec.pdeath_signal = 0;
+    let mut child_rec = rec(pid + 1, 0, pid + 1, TreeState::Running);
+    child_rec.pdeath_signal = 15;
+    vec![
+        TreeMemberDesc { desc: Some(root), process: root_rec, files: vec![tf(0, 0, 0), tf(3, 1, 1)], regions: vec![tr(shm, 2)] },
+        TreeMemberDesc { desc: Some(child), process: child_rec, files: vec![tf(0, 0, 0), tf(3, 1, 1)], regions: vec![tr(shm, 2)] },
+        TreeMemberDesc { desc: None, process: zombie, files: vec![], regions: vec![] },
+        TreeMemberDesc {
+            desc: Some(grandchild),
+            process: rec(pid + 3, 1, pid + 1, TreeState::Stopped),
+            files: vec![],
+            regions: vec![],
+        },
+    ]
+}
+
+/// Writes a tree, validated.
+pub fn build_tree(members: &[TreeMemberDesc]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = write_tree(members, &mut out, |_, addr, buf| fill(addr, buf)).expect("write_tree");
+    assert_eq!(n as usize, out.len());
+    out
+}
+
+/// Writes a tree without validation (hostile trees).
+pub fn build_tree_unchecked(members: &[TreeMemberDesc]) -> Vec<u8> {
+    let p = prepare_tree(members, &Options { validate: false, ..Options::default() }).expect("prepare_tree");
+    let mut out = Vec::new();
+    write_tree_prepared(&p, &mut out, |_, addr, buf| fill(addr, buf), Crc32c::update).expect("write_tree_prepared");
+    out
+}
+
+/// Error name of reading `bytes` as a tree file ("ok" if accepted).
+pub fn tree_result(bytes: &[u8]) -> &'static str {
+    match parse_tree_bytes(bytes) {
+        Ok(_) => "ok",
+        Err(e) => e.name(),
+    }
+}

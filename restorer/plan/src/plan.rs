@@ -79,8 +79,10 @@ pub mod head {
     /// File locks: `struct chkpt_plan_lock` array, count.
     pub const LOCKS_OFFSET: usize = KEEP_TIDS + 1;
     pub const NR_LOCKS: usize = LOCKS_OFFSET + 1;
+    /// `struct chkpt_plan_tree` (tree.rs), 0: none.
+    pub const TREE_OFFSET: usize = NR_LOCKS + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = NR_LOCKS + 1;
+    pub const THREADS: usize = TREE_OFFSET + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -289,6 +291,26 @@ steps! {
     /// Creating an inotify instance and adding its watches, each getting
     /// its recorded wd.
     InotifyWatch = 65, "inotify-watch";
+    /// A tree's root: the image's fd or a barrier pipe (detail: the fd).
+    TreeControl = 70, "tree-control";
+    /// A tree's root: putting a tree object at its fd (detail: the fd).
+    TreePlaceObject = 71, "tree-place-object";
+    /// Forking a child of the tree (detail: its index in TREE).
+    TreeFork = 72, "tree-fork";
+    /// A child re-executing the image (detail: its index in TREE).
+    TreeExec = 73, "tree-exec";
+    /// A child's session or process group (detail: its index in TREE).
+    TreeGroup = 74, "tree-group";
+    /// The barrier: a process of the tree was not ready (detail: ready bytes).
+    TreeBarrier = 75, "tree-barrier";
+    /// A zombie child's ready byte or its end (detail: its index in TREE).
+    TreeZombie = 76, "tree-zombie";
+    /// Setting the recorded parent-death signal (detail: the signal).
+    TreePdeath = 77, "tree-pdeath";
+    /// A stopped process stopping itself.
+    TreeStop = 78, "tree-stop";
+    /// PID-namespace mode: a child's pid at dump is taken (detail: the pid).
+    TreeSetPid = 79, "tree-set-pid";
     /// Taking a file lock again (detail: the fd): someone else took it
     /// since the dump.
     TakeLock = 80, "take-lock";
@@ -388,6 +410,10 @@ pub struct Layout {
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
     pub xsave_stride: u64,
+    /// Offset of the tree block (tree.rs), 0: none.
+    pub tree: u64,
+    /// Its length in bytes.
+    pub tree_len: u64,
     /// Offset of the stub's initial stack pointer.
     pub stack_top: u64,
     /// Total length, a multiple of the page size.
@@ -444,6 +470,12 @@ pub fn open_flags(fd: &super::fmt::Fd) -> u64 {
 
 /// Computes the plan's layout for `image` and `nr_ops` memory steps.
 pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
+    layout_with_tree(image, nr_ops, 0)
+}
+
+/// The layout with `tree_len` bytes for a tree block (tree.rs's
+/// `tree_len`), after the XSAVE areas.
+pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Result<Layout, PlanError> {
     let nr_threads = u64::from(image.thread_count());
     if nr_threads == 0 {
         return Err(PlanError::NoThreads);
@@ -474,7 +506,8 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
     let strings = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
-    let stack_bottom = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
+    let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
+    let stack_bottom = align(add(tree, tree_len)?, 64)?;
     let len = align(add(stack_bottom, TEMP_STACK)?, PAGE)?;
     if len > MAX_PLAN_LEN {
         return Err(PlanError::TooLarge);
@@ -498,6 +531,8 @@ pub fn layout(image: &Image<'_>, nr_ops: usize) -> Result<Layout, PlanError> {
         locks,
         xsave,
         xsave_stride,
+        tree: if tree_len == 0 { 0 } else { tree },
+        tree_len,
         stack_top: len - 64,
         len,
     })
@@ -511,6 +546,13 @@ struct Out<'b> {
 }
 
 impl Out<'_> {
+    fn get(&self, byte_off: u64) -> Option<u64> {
+        let s = usize::try_from(byte_off).ok()?;
+        let b = self.buf.get(s..s.checked_add(8)?)?;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(b);
+        Some(u64::from_le_bytes(w))
+    }
     fn word(&mut self, byte_off: u64, v: u64) {
         self.bytes(byte_off, &v.to_le_bytes());
     }
@@ -794,6 +836,13 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     Ok(())
 }
 
+// ---- Process trees (issue 15): the tree block, in tree.rs. ----
+#[path = "tree.rs"]
+mod tree;
+// A user of plan.rs that restores no tree (a test's kernel build) uses none.
+#[allow(unused_imports)]
+pub use tree::*;
+
 // ---- Open file descriptions (FILES) and the fds that share them. ----
 
 /// Words per `struct chkpt_plan_file`.
@@ -924,34 +973,6 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
     for (i, f) in image.files().enumerate() {
         let next = ahead.next();
         let rec = layout.files + (i * FILE_WORDS * 8) as u64;
-        let w = |k: usize| rec + 8 * k as u64;
-        let path = match f.kind {
-            FileKind::DeletedFile => directory_of(image.string(f.path)),
-            _ => image.string(f.path),
-        };
-        let data = image.file_data(&f);
-        let (kind, flags, offset, value) = match f.kind {
-            FileKind::Regular => (file_kind::OPEN, file_open_flags(&f), f.offset, 0),
-            FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(&f), KEEP, 0),
-            FileKind::Pipe => (file_kind::PIPE, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::Stdio => (file_kind::DUP, 0, KEEP, f.value0),
-            FileKind::EventFd => (file_kind::EVENTFD, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::SignalFd => (file_kind::SIGNALFD, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
-            FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
-            FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
-            FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
-            FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
-        };
-        o.word(w(file::KIND), kind);
-        o.word(w(file::FLAGS), flags);
-        o.word(w(file::OFFSET), offset);
-        o.word(w(file::PATH_OFFSET), s);
-        o.bytes(s, path);
-        s += path.len() as u64 + 1;
         let peer = if other_end(&f, prev.as_ref()) {
             i as u64 - 1
         } else if other_end(&f, next.as_ref()) {
@@ -959,50 +980,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         } else {
             KEEP
         };
-        o.word(w(file::PEER), peer);
-        if f.kind == FileKind::Epoll {
-            s = (s + 7) & !7;
-            o.word(w(file::DATA_OFFSET), s);
-            o.word(w(file::DATA_LEN), f.value1);
-            for e in image.epoll_entries(&f) {
-                let inherited = image.fds().take(3).any(|d| d.fd == e.fd && d.disposition == FdDisposition::Inherit);
-                o.word(s, u64::from(e.fd));
-                o.word(s + 8, u64::from(e.events));
-                o.word(s + 16, e.data);
-                o.word(s + 24, u64::from(inherited));
-                s += EPOLL_WORDS as u64 * 8;
-            }
-        } else if f.kind == FileKind::Inotify {
-            s = (s + 7) & !7;
-            o.word(w(file::DATA_OFFSET), s);
-            o.word(w(file::DATA_LEN), f.value0);
-            for watch in super::fmt::inotify::watches(data).flatten() {
-                o.word(s, u64::from(watch.wd));
-                o.word(s + 8, u64::from(watch.mask));
-                o.bytes(s + 16, watch.path);
-                s = (s + 16 + watch.path.len() as u64 + 1 + 7) & !7;
-            }
-        } else {
-            o.word(w(file::DATA_OFFSET), s);
-            o.word(w(file::DATA_LEN), data.len() as u64);
-            o.bytes(s, data);
-            s += data.len() as u64;
-        }
-        o.word(w(file::VALUE), value);
-        o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
-        if f.kind == FileKind::Memfd {
-            o.word(w(file::VALUE1), f.value1);
-        }
-        if matches!(f.kind, FileKind::Socket | FileKind::DeletedFile) {
-            o.word(w(file::VALUE1), f.value1);
-            o.word(w(file::VALUE2), f.value2);
-        }
-        if f.kind == FileKind::TimerFd {
-            for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
-                o.word(w(k), v);
-            }
-        }
-        o.word(w(file::TEMP), KEEP);
+        s = write_file(image, &f, rec, peer, o, s);
         prev = Some(f);
     }
     let shared = image.fds().filter(|f| f.disposition == FdDisposition::Shared);
@@ -1017,4 +995,83 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
     o.word(h(head::NR_FILES), layout.nr_files);
     o.word(h(head::LINKS_OFFSET), layout.links);
     o.word(h(head::NR_LINKS), layout.nr_links);
+}
+
+/// Writes description `f` of `image` as the plan record at `rec` (its path
+/// and bytes from `s` on; returns where the next bytes go), `peer` the
+/// index of its other end in the same array (KEEP: none).
+fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
+    let w = |k: usize| rec + 8 * k as u64;
+    let path = match f.kind {
+        FileKind::DeletedFile => directory_of(image.string(f.path)),
+        _ => image.string(f.path),
+    };
+    let data = image.file_data(f);
+    let (kind, flags, offset, value) = match f.kind {
+        FileKind::Regular => (file_kind::OPEN, file_open_flags(f), f.offset, 0),
+        FileKind::Directory | FileKind::CharDev => (file_kind::OPEN, file_open_flags(f), KEEP, 0),
+        FileKind::Pipe => (file_kind::PIPE, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Stdio => (file_kind::DUP, 0, KEEP, f.value0),
+        FileKind::EventFd => (file_kind::EVENTFD, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::SignalFd => (file_kind::SIGNALFD, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Epoll => (file_kind::EPOLL, u64::from(f.status_flags), KEEP, 0),
+        FileKind::TimerFd => (file_kind::TIMERFD, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Memfd => (file_kind::MEMFD, u64::from(f.status_flags), f.offset, f.value0),
+        FileKind::UnixPair => (file_kind::UNIX_PAIR, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Socket => (file_kind::SOCKET, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
+        FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
+    };
+    o.word(w(file::KIND), kind);
+    o.word(w(file::FLAGS), flags);
+    o.word(w(file::OFFSET), offset);
+    o.word(w(file::PATH_OFFSET), s);
+    o.bytes(s, path);
+    s += path.len() as u64 + 1;
+    o.word(w(file::PEER), peer);
+    if f.kind == FileKind::Epoll {
+        s = (s + 7) & !7;
+        o.word(w(file::DATA_OFFSET), s);
+        o.word(w(file::DATA_LEN), f.value1);
+        for e in image.epoll_entries(f) {
+            let inherited = image.fds().take(3).any(|d| d.fd == e.fd && d.disposition == FdDisposition::Inherit);
+            o.word(s, u64::from(e.fd));
+            o.word(s + 8, u64::from(e.events));
+            o.word(s + 16, e.data);
+            o.word(s + 24, u64::from(inherited));
+            s += EPOLL_WORDS as u64 * 8;
+        }
+    } else if f.kind == FileKind::Inotify {
+        s = (s + 7) & !7;
+        o.word(w(file::DATA_OFFSET), s);
+        o.word(w(file::DATA_LEN), f.value0);
+        for watch in super::fmt::inotify::watches(data).flatten() {
+            o.word(s, u64::from(watch.wd));
+            o.word(s + 8, u64::from(watch.mask));
+            o.bytes(s + 16, watch.path);
+            s = (s + 16 + watch.path.len() as u64 + 1 + 7) & !7;
+        }
+    } else {
+        o.word(w(file::DATA_OFFSET), s);
+        o.word(w(file::DATA_LEN), data.len() as u64);
+        o.bytes(s, data);
+        s += data.len() as u64;
+    }
+    o.word(w(file::VALUE), value);
+    o.word(w(file::KIND_FLAGS), u64::from(f.kind_flags));
+    if f.kind == FileKind::Memfd {
+        o.word(w(file::VALUE1), f.value1);
+    }
+    if matches!(f.kind, FileKind::Socket | FileKind::DeletedFile) {
+        o.word(w(file::VALUE1), f.value1);
+        o.word(w(file::VALUE2), f.value2);
+    }
+    if f.kind == FileKind::TimerFd {
+        for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
+            o.word(w(k), v);
+        }
+    }
+    o.word(w(file::TEMP), KEEP);
+    s
 }

@@ -44,7 +44,7 @@ fn word_offsets_match_plan_h() {
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
         ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
         ("locks_offset", head::LOCKS_OFFSET), ("nr_locks", head::NR_LOCKS),
-        ("threads", head::THREADS),
+        ("tree_offset", head::TREE_OFFSET), ("threads", head::THREADS),
     ];
     for (n, w) in h {
         field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
@@ -108,6 +108,33 @@ fn word_offsets_match_plan_h() {
     field("nrlimit", "CHKPT_NRLIMIT", NRLIMIT);
     field("mmap", "CHKPT_OP_MMAP", op_kind::MMAP as usize);
     field("pread", "CHKPT_OP_PREAD", op_kind::PREAD as usize);
+    // Process trees (tree.rs).
+    let tw = [
+        ("index", tree_word::INDEX), ("nr_procs", tree_word::NR_PROCS), ("fd_base", tree_word::FD_BASE),
+        ("image_fd", tree_word::IMAGE_FD), ("nr_objects", tree_word::NR_OBJECTS),
+        ("files_offset", tree_word::FILES_OFFSET), ("children_offset", tree_word::CHILDREN_OFFSET),
+        ("nr_children", tree_word::NR_CHILDREN), ("pdeath_signal", tree_word::PDEATH_SIGNAL),
+        ("stopped", tree_word::STOPPED), ("set_pids", tree_word::SET_PIDS),
+    ];
+    for (n, w) in tw {
+        field(&format!("tree.{n}"), &format!("offsetof(struct chkpt_plan_tree, {n})"), w * 8);
+    }
+    field("sizeof_tree", "sizeof(struct chkpt_plan_tree)", tree_word::WORDS * 8);
+    let tc = [
+        ("index", tree_child::INDEX), ("state", tree_child::STATE), ("exit_status", tree_child::EXIT_STATUS),
+        ("setsid", tree_child::SETSID), ("pgid", tree_child::PGID), ("pid", tree_child::PID),
+        ("want_pid", tree_child::WANT_PID),
+    ];
+    for (n, w) in tc {
+        field(&format!("tree_child.{n}"), &format!("offsetof(struct chkpt_plan_tree_child, {n})"), w * 8);
+    }
+    field("sizeof_tree_child", "sizeof(struct chkpt_plan_tree_child)", tree_child::WORDS * 8);
+    field("tree_zombie", "CHKPT_TREE_ZOMBIE", tree_state::ZOMBIE as usize);
+    field("tree_stopped", "CHKPT_TREE_STOPPED", tree_state::STOPPED as usize);
+    field("tree_control_fds", "CHKPT_TREE_CONTROL_FDS", TREE_CONTROL_FDS as usize);
+    field("tree_pgid_inherit", "CHKPT_TREE_PGID_INHERIT == ~0ULL", usize::from(PGID_INHERIT == !0));
+    field("tree_pgid_own", "CHKPT_TREE_PGID_OWN == ~1ULL", usize::from(PGID_OWN == !1));
+    field("tree_marker", "sizeof(CHKPT_TREE_MARKER) - 1", TREE_MARKER.len());
     // The step list: plan.h's CHKPT_STEPS is Step, code for code, name for
     // name, and each C identifier is its name in capitals.
     c += "#define PRINT_STEP(code, id, name) printf(\"step %d %s %s\\n\", code, #id, name);\nCHKPT_STEPS(PRINT_STEP)\n";

@@ -65,11 +65,14 @@ fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
     (file.kind == image_format::FileKind::Socket).then(|| format!("socket bound to {}", image_format::sockaddr_text(file.value0, image.file_data(&file))))
 }
 
-fn limit_text(reason: Reason, need: u64, limit: u64) -> String {
+pub fn limit_text(reason: Reason, need: u64, limit: u64) -> String {
     match reason {
         Reason::TooManyMappings => format!("{need} mappings, vm.max_map_count is {limit}"),
         Reason::ExceedsRlimitAs => format!("{need} bytes of memory, RLIMIT_AS is {limit}"),
         Reason::ExceedsRlimitNproc => format!("{need} threads, RLIMIT_NPROC is {limit}"),
+        Reason::TreeExceedsRlimitNproc => format!("{need} processes and threads, RLIMIT_NPROC is {limit}"),
+        Reason::TreeFdBase => format!("the tree's fds need {need}, the limit is {limit}"),
+        Reason::TreeProcessGroup => format!("process {need} in process group {limit}"),
         _ => format!("{need}, the limit is {limit}"),
     }
 }

@@ -22,6 +22,8 @@ use crate::ops;
 /// ckpt-restore as the policy's host.
 pub struct UserHost<'a> {
     pub image_file: &'a File,
+    /// Where the image lies in the file: a tree member's offset, else 0.
+    pub image_base: u64,
     pub own: &'a Own,
     pub stub_len: u64,
     /// The files the image maps, in order of first use.
@@ -161,7 +163,7 @@ impl Host for UserHost<'_> {
         let internal = |e: std::io::Error| Refusal::with_errno(Reason::Internal, os_errno(e), restore_policy::Detail::None);
         let at = self.own.vdso.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?.0;
         let mut stored = vec![0u8; len as usize];
-        self.image_file.read_exact_at(&mut stored, stored_offset).map_err(internal)?;
+        self.image_file.read_exact_at(&mut stored, self.image_base + stored_offset).map_err(internal)?;
         // process_vm_readv reads our own vdso without an unsafe slice; not
         // /proc/self/mem, which a process that is not dumpable (restoring an
         // image its caller cannot read: the kernel's would_dump) may not open.
@@ -177,6 +179,10 @@ impl Host for UserHost<'_> {
 
     fn probe_socket(&mut self, probe: &restore_policy::SocketProbe<'_>) -> Result<(), i32> {
         crate::probe::probe_socket(probe)
+    }
+
+    fn rlimit_nofile(&mut self) -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft)
     }
 
     fn fd_limits(&mut self) -> restore_policy::FdLimits {

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 
-use image_format::{Header, Image, FormatError, HEADER_SIZE, TRAILER_SIZE};
+use image_format::{Header, Image, FormatError, TreeProcess, HEADER_SIZE, TRAILER_SIZE};
 use image_format::limits::MAX_PAGE_RUNS;
 
 use restore_policy::Reason;
@@ -53,6 +53,44 @@ pub fn exec_fd() -> Option<RawFd> {
     RawFd::try_from(fd).ok()
 }
 
+/// The header, metadata and tail of the image at `base` in `file`, of
+/// `len` bytes (the whole file, or a tree member's length).
+fn read_parts(file: &File, base: u64, len: u64, path: &str) -> Checked<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    let read_err = |e: std::io::Error| refuse(Reason::ImageReadError, format!("{path}: {e}"));
+    let mut header = vec![0u8; HEADER_SIZE.min(len as usize)];
+    file.read_exact_at(&mut header, base).map_err(read_err)?;
+    // Only the fields needed to find the other ranges; Image::parse checks all.
+    let h = Header::parse(&header)?;
+    let end = |off: u64, n: u64| off.checked_add(n).filter(|&e| e <= len);
+    if end(h.metadata_offset, h.metadata_len).is_none() || end(h.tail_offset, h.tail_len).is_none() {
+        return Err(FormatError::Truncated.into());
+    }
+    if h.tail_len > MAX_TAIL {
+        return Err(FormatError::BadPageCrcTable.into());
+    }
+    let mut meta = vec![0u8; h.metadata_len as usize];
+    file.read_exact_at(&mut meta, base + h.metadata_offset).map_err(read_err)?;
+    let mut tail = vec![0u8; h.tail_len as usize];
+    file.read_exact_at(&mut tail, base + h.tail_offset).map_err(read_err)?;
+    Ok((header, meta, tail))
+}
+
+/// A tree member's parts, read at its place in the file.
+pub struct Member {
+    header: Vec<u8>,
+    meta: Vec<u8>,
+    tail: Vec<u8>,
+    /// Its TREE record.
+    pub rec: TreeProcess,
+}
+
+impl Member {
+    /// Validates and returns the member's image.
+    pub fn image(&self) -> Result<Image<'_>, FormatError> {
+        Image::parse_member(&self.header, &self.meta, &self.tail, &self.rec)
+    }
+}
+
 impl Loaded {
     /// Opens the image, `AT_EXECFD` (binfmt_misc) or else `path` with the
     /// caller's credentials, and reads what validation needs.
@@ -86,22 +124,18 @@ impl Loaded {
             return Err(refuse(Reason::NotARegularFile, path));
         }
         let len = meta_data.len();
-        let mut header = vec![0u8; HEADER_SIZE.min(len as usize)];
-        file.read_exact_at(&mut header, 0).map_err(read_err)?;
-        // Only the fields needed to find the other ranges; Image::parse checks all.
-        let h = Header::parse(&header)?;
-        let end = |off: u64, n: u64| off.checked_add(n).filter(|&e| e <= len);
-        if end(h.metadata_offset, h.metadata_len).is_none() || end(h.tail_offset, h.tail_len).is_none() {
+        let (header, meta, tail) = read_parts(&file, 0, len, path)?;
+        Ok(Loaded { file, header, meta, tail, len })
+    }
+
+    /// Reads the member image of a tree that TREE record `rec` (of this
+    /// file's validated root) places in the file.
+    pub fn member(&self, rec: &TreeProcess, path: &str) -> Checked<Member> {
+        if rec.image_offset.checked_add(rec.image_len).is_none_or(|e| e > self.len) {
             return Err(FormatError::Truncated.into());
         }
-        if h.tail_len > MAX_TAIL {
-            return Err(FormatError::BadPageCrcTable.into());
-        }
-        let mut meta = vec![0u8; h.metadata_len as usize];
-        file.read_exact_at(&mut meta, h.metadata_offset).map_err(read_err)?;
-        let mut tail = vec![0u8; h.tail_len as usize];
-        file.read_exact_at(&mut tail, h.tail_offset).map_err(read_err)?;
-        Ok(Loaded { file, header, meta, tail, len })
+        let (header, meta, tail) = read_parts(&self.file, rec.image_offset, rec.image_len, path)?;
+        Ok(Member { header, meta, tail, rec: *rec })
     }
 
     /// Validates and returns the image (call once: validation reads all of

@@ -20,11 +20,13 @@ mod ops;
 mod pidns;
 mod probe;
 mod stream;
+mod tree;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
 
 use image_format::limits::USER_SPACE_END;
+use image_format::Image;
 use restore_plan::Placement;
 use restore_policy::{find_hole, Reason, REASONS};
 
@@ -68,12 +70,16 @@ fn main() {
         "-" if !by_binfmt => stream::image_from_stdin().and_then(|f| image::Loaded::read(f, path)),
         _ => image::Loaded::open(path),
     };
+    // After the image's path: a tree member's selector, or the caller's
+    // arguments, which a restore ignores (the process has its own).
+    let after: Vec<&[u8]> = args.iter().skip_while(|a| a.as_str() != path).skip(1).map(|a| a.as_bytes()).collect();
+    let selector = restore_plan::parse_selector(&after);
     let r = loaded.and_then(|l| {
         if let Some(f) = stdin {
             // The restored process inherits fd 0 (its image marks stdio so).
             nix::unistd::dup2_stdin(f).map_err(|e| error::internal("--stdin", e))?;
         }
-        restore(path, l)
+        restore_any(path, l, selector)
     });
     if let Err(r) = r {
         eprintln!("ckpt-restore: {path}: {r}");
@@ -81,13 +87,63 @@ fn main() {
     }
 }
 
-/// Returns only on a refusal.
-fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
-    let image = loaded.image()?;
+/// A single image, a tree's root, or (with a selector) one member of a
+/// tree. Returns only on a refusal.
+fn restore_any(path: &str, loaded: image::Loaded, selector: Option<Result<restore_plan::Selector, ()>>) -> Checked<()> {
+    let root = loaded.image()?;
+    let recs: Vec<_> = root.tree_processes().collect();
+    let image_fd = loaded.file.as_raw_fd() as u64;
+    match selector {
+        None if recs.is_empty() => restore(path, &loaded, &root, 0, None),
+        Some(Err(())) => Err(refuse(Reason::MemberSelector, "argv after the image: ckpt-tree-member INDEX FD_BASE")),
+        Some(Ok(_)) if recs.is_empty() => Err(refuse(Reason::MemberSelector, "the image is no process tree")),
+        None => {
+            if path == "-" && image::exec_fd().is_none() {
+                return Err(refuse(Reason::TreeFromStream, ""));
+            }
+            // Every member read and validated before anything changes.
+            let parts = recs
+                .iter()
+                .map(|r| if r.image_offset == 0 || r.state == image_format::TreeState::Zombie { Ok(None) } else { loaded.member(r, path).map(Some) })
+                .collect::<Checked<Vec<_>>>()?;
+            let mut images = Vec::with_capacity(recs.len());
+            for (i, p) in parts.iter().enumerate() {
+                images.push(match p {
+                    Some(m) => Some(m.image()?),
+                    None if i == 0 => Some(root),
+                    None => None,
+                });
+            }
+            let own = addr::own()?;
+            let mut host = UserHost { image_file: &loaded.file, image_base: 0, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
+            let (nproc, nofile) = (restore_policy::Host::rlimit_nproc(&mut host), restore_policy::Host::rlimit_nofile(&mut host));
+            let plan = tree::for_root(&root, &recs, &images, image_fd, nproc, nofile)?;
+            // Each member's own checks, as its restorer will make them.
+            for (rec, img) in recs.iter().zip(&images).skip(1) {
+                if let Some(img) = img {
+                    let mut h = UserHost { image_file: &loaded.file, image_base: rec.image_offset, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
+                    restore_policy::check(img, &mut h).map_err(|r| Refusal::from_policy(r, img))?;
+                }
+            }
+            restore(path, &loaded, &root, 0, Some(plan))
+        }
+        Some(Ok(sel)) => {
+            let rec = *tree::selected(&recs, sel)?;
+            let member = loaded.member(&rec, path)?;
+            let image = member.image()?;
+            let plan = tree::for_member(&recs, &image, sel)?;
+            restore(path, &loaded, &image, rec.image_offset, Some(plan))
+        }
+    }
+}
 
+/// Restores `image`, at `base` in the image file, with its part of a tree.
+/// Returns only on a refusal.
+fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tree: Option<tree::TreePlan<'_, '_>>) -> Checked<()> {
+    let image = *image;
     let own = addr::own()?;
     addr::check_unsealed()?;
-    let mut host = UserHost { image_file: &loaded.file, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
+    let mut host = UserHost { image_file: &loaded.file, image_base: base, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
     let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
     let UserHost { files: mapped, file_of, .. } = host;
     // From here on in the process that is restored: the caller, or its
@@ -97,10 +153,15 @@ fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
 
     let image_fd = loaded.file.as_raw_fd() as u64;
     let file_fds: Vec<u64> = mapped.iter().map(|f| f.as_raw_fd() as u64).collect();
-    let region_ops = ops::region_ops(&image, image_fd, &file_of, &file_fds)?;
+    let shared = tree.as_ref().map(|t| tree::shared_region_fds(&image, t.me.fd_base)).unwrap_or_default();
+    let region_ops = ops::region_ops(&image, image_fd, base, &file_of, &file_fds, &shared)?;
 
     let nr_ops = 2 + region_ops.len();
-    let layout = restore_plan::layout(&image, nr_ops)?;
+    let tree_len = match &tree {
+        Some(t) => restore_plan::tree_len(t.children.len(), t.nr_objects, &t.ends, t.regions.len())?,
+        None => 0,
+    };
+    let layout = restore_plan::layout_with_tree(&image, nr_ops, tree_len)?;
     let stub_len = STUB.len() as u64;
     // The hole must be free here too. Something mapped since
     // /proc/self/maps was read (a large buffer) may have taken it: then
@@ -129,6 +190,9 @@ fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
     restore_plan::set_keep_tids(plan, &layout, keep_tids)?;
+    if let Some(t) = &tree {
+        restore_plan::write_tree(&layout, plan, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
+    }
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
     // CONFIG_CHECKPOINT_RESTORE, or an LSM) on any machine.
@@ -147,7 +211,8 @@ fn restore(path: &str, loaded: image::Loaded) -> Checked<()> {
     enter::unregister_rseq()?;
     // The files stay open for the memory steps, which close them.
     std::mem::forget(mapped);
-    std::mem::forget(loaded);
+    // `loaded` (the image's fd, which the memory steps close) is the
+    // caller's: never dropped, as enter returns only on a refusal.
     let entry = enter::Entry { plan: at, stack: at + layout.stack_top, stub: at + layout.len };
     enter::enter(&entry, brk)
 }

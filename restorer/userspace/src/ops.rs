@@ -9,6 +9,9 @@ use restore_policy::{map_flags, run_flags, RegionMap};
 
 use crate::error::{internal, Checked};
 
+/// mmap(2)'s MAP_ANONYMOUS (x86-64).
+const MAP_ANONYMOUS: u32 = 0x20;
+
 fn mmap(addr: u64, len: u64, prot: u32, flags: u32, fd: u64, offset: u64) -> Op {
     Op { kind: op_kind::MMAP, addr, len, prot: u64::from(prot), flags: u64::from(flags), fd, offset }
 }
@@ -22,12 +25,19 @@ pub fn max_ops(image: &Image<'_>) -> usize {
 }
 
 /// Steps mapping every region of `image`, then closing the fds they used.
-/// `file_of` gives each region's index in `file_fds`.
-pub fn region_ops(image: &Image<'_>, image_fd: u64, file_of: &[Option<usize>], file_fds: &[u64]) -> Checked<Vec<Op>> {
+/// `file_of` gives each region's index in `file_fds`; `base` is where the
+/// image lies in the file (a tree member's offset, else 0).
+/// `shared[i]`: the tree's fd of the shared memory region i maps (a tree
+/// member's TREE_REGIONS), mapped MAP_SHARED from it.
+pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option<usize>], file_fds: &[u64], shared: &[Option<u64>]) -> Checked<Vec<Op>> {
     let mut ops = Vec::new();
     for (i, r) in image.regions().enumerate() {
         let len = r.end - r.start;
         match map_flags(&r) {
+            RegionMap::Anon(flags) if shared.get(i).copied().flatten().is_some() => {
+                let fd = shared.get(i).copied().flatten().unwrap_or(KEEP);
+                ops.push(mmap(r.start, len, r.prot, flags & !MAP_ANONYMOUS, fd, r.file_offset));
+            }
             RegionMap::Kernel => continue,
             RegionMap::File(flags) => {
                 let f = file_of.get(i).copied().flatten().and_then(|f| file_fds.get(f));
@@ -42,8 +52,8 @@ pub fn region_ops(image: &Image<'_>, image_fd: u64, file_of: &[Option<usize>], f
             let bytes = run.page_count * PAGE;
             match run_flags(&r) {
                 // Lazy and copy-on-write: nothing is read until touched.
-                Some(flags) => ops.push(mmap(at, bytes, r.prot, flags, image_fd, run.file_offset)),
-                None => ops.push(Op { kind: op_kind::PREAD, addr: at, len: bytes, prot: 0, flags: 0, fd: image_fd, offset: run.file_offset }),
+                Some(flags) => ops.push(mmap(at, bytes, r.prot, flags, image_fd, base + run.file_offset)),
+                None => ops.push(Op { kind: op_kind::PREAD, addr: at, len: bytes, prot: 0, flags: 0, fd: image_fd, offset: base + run.file_offset }),
             }
         }
     }

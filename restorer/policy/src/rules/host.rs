@@ -66,6 +66,15 @@ pub trait Host {
     /// Tries `probe` on a throwaway socket of the caller (its network
     /// namespace, its credentials): the failed call's errno.
     fn probe_socket(&mut self, probe: &super::sockets::SocketProbe<'_>) -> Result<(), i32>;
+    /// The caller's RLIMIT_NOFILE (soft): a tree's fds lie below it.
+    fn rlimit_nofile(&mut self) -> u64 {
+        u64::MAX
+    }
+    /// fstat of the caller's fd `fd` (a tree member's inherited objects):
+    /// EBADF if it is not open.
+    fn fd_facts(&mut self, _fd: u64) -> Result<FileFacts, i32> {
+        Err(super::reason::errno::EBADF)
+    }
     /// Called between steps of work whose length the image decides: the
     /// module yields the CPU and stops on a fatal signal (refusing with
     /// `FormatError::Interrupted`, the validator's own reason for it).

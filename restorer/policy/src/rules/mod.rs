@@ -24,6 +24,8 @@
 //! - fdkinds.rs: open file descriptions the caller may not create.
 //! - sockets.rs: addresses the stub binds sockets to again are free.
 //! - inotify.rs: paths the stub watches again exist.
+//! - tree.rs: process trees: sessions and groups, limits, the fd base,
+//!   the objects a member inherits.
 
 mod check;
 mod fdkinds;
@@ -35,6 +37,7 @@ mod host;
 mod reason;
 mod regions;
 mod sockets;
+mod tree;
 mod vdso;
 
 use super::fmt;
@@ -52,4 +55,9 @@ pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
 pub use regions::{check_region, copies_pages, kernel_provided, map_flags, run_flags, RegionMap};
 pub use sockets::{bind_refusal, check_sockets, probe_options, SocketProbe};
+pub use tree::{
+    check_inherited_objects, check_member_fd_base, check_tree_nproc, children, object_ends, object_slot, proc_of, region_objects, state_code,
+    tree_fd_base,
+    set_pids, tree_object_fits, tree_object_supported, PidFacts, Proc,
+};
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

@@ -261,6 +261,21 @@ reasons! {
         "a socket of the image cannot be bound to its address again";
     SocketPathNotSocket = "socket-path-not-socket", EEXIST, INCOMPATIBLE,
         "the path a unix socket of the image was bound to exists and is not a socket";
+    // Process trees (tree.rs).
+    MemberSelector = "member-selector", EINVAL, UNSUPPORTED,
+        "the tree member selector is not `ckpt-tree-member INDEX FD_BASE` with a member of this tree";
+    MissingTreeObject = "missing-tree-object", EBADF, FD_FILE,
+        "an object this member shares with its tree is not at its fd, or not of its kind (restore the tree's image)";
+    TreeExceedsRlimitNproc = "tree-exceeds-rlimit-nproc", EAGAIN, INCOMPATIBLE,
+        "the tree has more processes and threads than the caller's RLIMIT_NPROC allows";
+    TreeFdBase = "tree-fd-base", EINVAL, INCOMPATIBLE,
+        "the tree's fds lie beyond the caller's RLIMIT_NOFILE, or the selector's fd base among the member's own fds";
+    TreeProcessGroup = "tree-process-group", EOPNOTSUPP, UNSUPPORTED,
+        "a process of the tree is in a session or process group that its parent cannot recreate";
+    TreeFromStream = "tree-from-stream", EOPNOTSUPP, UNSUPPORTED,
+        "a process tree is restored from a file, not a stream: its processes re-execute the image";
+    TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
+        "the tree shares an object of a kind not restored shared (an epoll instance; shared memory with the module)";
 }
 
 /// What a refusal concerns, for the message; never allocated.

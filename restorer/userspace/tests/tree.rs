@@ -1,0 +1,180 @@
+//! Process trees (issue 15) through ckpt-restore: real trees dumped by
+//! `ckpt-writer dump` (the process and its descendants) and restored, by
+//! binfmt_misc (`./tree.ckpt`) and by `ckpt-restore IMAGE`; every child
+//! re-executes the image through binfmt_misc, so each test registers an
+//! entry. Compared with uninterrupted runs; the programs check their own
+//! relations (test-programs/treework.c). Needs root (ptrace, binfmt_misc).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::*;
+
+/// A tree dumped while its wait point holds it: `cmd`'s stdin and stdout
+/// (and stderr) are pipes; `marker` is the line announcing the wait point
+/// on `stream` (stdout or stderr). Returns the image and what stdout held.
+fn dump_tree(mut cmd: Command, from_stderr: bool, marker: &str, dir: &Path) -> (PathBuf, String) {
+    let mut child: Child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut head = String::new();
+    {
+        let mut lines: Box<dyn BufRead> = if from_stderr {
+            Box::new(BufReader::new(child.stderr.as_mut().unwrap()))
+        } else {
+            Box::new(BufReader::new(child.stdout.as_mut().unwrap()))
+        };
+        let mut seen = String::new();
+        while !seen.ends_with(&format!("{marker}\n")) {
+            let n = lines.read_line(&mut seen).unwrap();
+            assert!(n > 0, "ended before its wait point: {seen}");
+        }
+        if !from_stderr {
+            head = seen;
+        }
+    }
+    let image = dir.join("tree.ckpt");
+    let out = Command::new(writer()).args(["dump", &child.id().to_string(), "-q", "--kill", "-o"]).arg(&image).output().unwrap();
+    assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    child.wait().unwrap();
+    (image, head)
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn pipeline() -> String {
+    let p = programs().join("treework");
+    let p = p.display();
+    format!("{p} --wait-at 5 produce 200 | {p} filter | {p} consume 200")
+}
+
+/// `unshare --user --pid --fork --map-root-user` running `cmd`'s program
+/// and arguments: the restore in a fresh PID namespace it owns, where the
+/// tree gets its pids back (PID-namespace mode).
+fn in_pid_namespace(cmd: &Command) -> Command {
+    let mut u = Command::new("unshare");
+    u.args(["--user", "--pid", "--fork", "--map-root-user"]).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(d) = cmd.get_current_dir() {
+        u.current_dir(d);
+    }
+    u
+}
+
+#[test]
+fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
+    let _entry = skip_unless!(binfmt_entry());
+    let want = run({
+        let mut c = Command::new("sh");
+        c.args(["-c", &pipeline()]);
+        c
+    });
+    assert!(want.status.success(), "{}", text(&want.stdout));
+    assert_eq!(text(&want.stdout), "result 2686700\n");
+    let dir = scratch("tree-pipeline");
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &pipeline()]);
+    let (image, _) = dump_tree(sh, true, "waiting at 5", &dir);
+    // New pids: the stages restore and finish, but the shell knows its
+    // jobs by their old pids: its exit status is not reliable (README).
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+    }
+    // PID-namespace mode: the shell's children have their pids: all of it
+    // as uninterrupted, exit status included.
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(in_pid_namespace(&cmd));
+        assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    }
+}
+
+fn workers_args() -> [&'static str; 5] {
+    ["--wait-at", "1", "workers", "3", "100"]
+}
+
+fn workers_image(dir: &Path) -> (PathBuf, String) {
+    let mut c = Command::new(programs().join("treework"));
+    c.args(workers_args());
+    dump_tree(c, false, "waiting at 1", dir)
+}
+
+#[test]
+fn workers_with_shared_memory_a_zombie_a_stopped_child_and_a_signalled_group_restore() {
+    let _entry = skip_unless!(binfmt_entry());
+    let mut reference = Command::new(programs().join("treework"));
+    reference.args(workers_args());
+    let want = run(reference);
+    assert!(want.status.success(), "{}", text(&want.stdout));
+    let dir = scratch("tree-workers");
+    let (image, head) = workers_image(&dir);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    // The parent waits for its children and signals its workers' group
+    // by pid: PID-namespace mode.
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(in_pid_namespace(&cmd));
+        assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+        for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each", "shared memory total 15150"] {
+            assert!(text(&got.stdout).lines().any(|l| l == line), "{line}");
+        }
+    }
+}
+
+#[test]
+fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
+    let _entry = skip_unless!(binfmt_entry());
+    let dir = scratch("tree-nproc");
+    let (image, _) = workers_image(&dir);
+    // The parent, 3 workers, a zombie and a stopped child: 6 tasks.
+    let mut c = Command::new("prlimit");
+    c.arg("--nproc=5").arg(restorer()).arg(&image);
+    let got = run(c);
+    assert_eq!(got.status.code(), Some(5), "{}", text(&got.stderr));
+    assert!(got.stdout.is_empty(), "nothing of the image ran: {}", text(&got.stdout));
+    let err = text(&got.stderr);
+    assert!(err.contains("6 processes and threads, RLIMIT_NPROC is 5 (tree-exceeds-rlimit-nproc)"), "{err}");
+    // One more allowed: it restores.
+    let mut c = Command::new("prlimit");
+    c.arg("--nproc=6").arg(restorer()).arg(&image);
+    let got = run(in_pid_namespace(&c));
+    assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+}
+
+#[test]
+fn a_member_selected_by_hand_needs_its_objects() {
+    let _entry = skip_unless!(binfmt_entry());
+    let dir = scratch("tree-selector");
+    let (image, _) = workers_image(&dir);
+    let by_hand = |args: &[&str]| {
+        let mut c = run_restorer(&image);
+        c.args(args);
+        run(c)
+    };
+    // Worker 1 shares the task and answer pipes: not at fd 64 here.
+    let got = by_hand(&["ckpt-tree-member", "1", "64"]);
+    let err = text(&got.stderr);
+    assert_eq!(got.status.code(), Some(7), "{err}");
+    assert!(err.contains("(missing-tree-object)"), "{err}");
+    for bad in [&["ckpt-tree-member", "9", "64"][..], &["ckpt-tree-member", "x", "64"], &["ckpt-tree-member", "1"]] {
+        let got = by_hand(bad);
+        let err = text(&got.stderr);
+        assert_eq!(got.status.code(), Some(8), "{bad:?}: {err}");
+        assert!(err.contains("(member-selector)"), "{bad:?}: {err}");
+    }
+    // Any other arguments are the caller's, ignored as always: the tree restores.
+    let mut c = run_restorer(&image);
+    c.args(["ckpt-tree-memberx", "1", "64"]);
+    let got = run(in_pid_namespace(&c));
+    assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    let mut out = String::new();
+    got.stdout.as_slice().read_to_string(&mut out).unwrap();
+    assert!(out.ends_with("result 15150\n"), "{out}");
+}
