@@ -66,6 +66,10 @@ enum Command {
         /// Core file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// Of a tree image: the process (its pid at dump) whose core to
+        /// write; default the root.
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// Register the userspace restorer with binfmt_misc (or remove it, or show it).
     BinfmtMisc {
@@ -94,7 +98,7 @@ impl Cli {
             }
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },
-            Command::ToCore { image, output } => Plan::ToCore { image, output },
+            Command::ToCore { image, output, pid } => Plan::ToCore { image, output, pid },
             Command::BinfmtMisc { action } => Plan::BinfmtMisc(action),
         })
     }

@@ -18,6 +18,7 @@ mod fds_unix;
 mod freeze;
 mod inject;
 mod inspect;
+mod inspect_tree;
 mod memory;
 mod plan;
 mod process;
@@ -46,7 +47,7 @@ fn main() {
             quiet_on_closed_pipe();
             inspect::verify(&file)
         }
-        plan::Plan::ToCore { image, output } => core_file::run(&image, &output),
+        plan::Plan::ToCore { image, output, pid } => core_file::run(&image, &output, pid),
         plan::Plan::BinfmtMisc(action) => binfmt_misc::run(&action),
     });
     if let Err(e) = result {
