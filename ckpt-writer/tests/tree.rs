@@ -339,3 +339,36 @@ fn kill_kills_the_whole_tree_after_the_image_is_written() {
         }
     }
 }
+
+/// A worker that forks and reaps children without a pause: every dump
+/// catches it with whatever child it has at the cut (running, or exited
+/// and not yet reaped: a zombie), each image is valid, and the program
+/// runs on to its end unharmed (every grandchild's status as it set it).
+#[test]
+fn a_tree_that_forks_while_it_is_frozen_is_one_consistent_cut() {
+    let dir = scratch("tree-storm");
+    let (mut t, mut gate) = held("forkstorm", "1", &[]);
+    t.wait_line("waiting at 1");
+    let pid = t.pid();
+    let worker = children(pid);
+    assert_eq!(worker.len(), 1);
+    let mut grandchildren = 0;
+    for i in 0..8 {
+        let file = dir.join(format!("storm{i}.ckpt"));
+        dump(pid, &file, &[]);
+        assert!(verify_line(&file).contains("valid tree image"));
+        let img = inspect(&file);
+        let tree = img["tree"].as_array().unwrap();
+        assert_eq!(tree[1]["pid"], worker[0], "{}", summary(&img));
+        assert!(tree.len() <= 3, "the worker has one child at a time: {}", summary(&img));
+        if let Some(g) = tree.get(2) {
+            assert_eq!(g["parent"], 1);
+            grandchildren += 1;
+        }
+    }
+    eprintln!("{grandchildren} of 8 dumps caught a grandchild");
+    gate.open();
+    let (st, lines) = t.finish();
+    assert!(st.success(), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("result ok"));
+}
