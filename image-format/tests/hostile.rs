@@ -919,7 +919,11 @@ fn the_sample_tree_is_accepted_and_every_member_reads_back() {
                 end = rec.image_offset + rec.image_len;
                 // Each member's pages are where its own runs say, from its base.
                 let base = rec.image_offset as usize;
-                verify_pages(img, |o, buf| Ok(buf.copy_from_slice(&b[base + o as usize..base + o as usize + buf.len()]))).unwrap();
+                verify_pages(img, |o, buf| {
+                    buf.copy_from_slice(&b[base + o as usize..base + o as usize + buf.len()]);
+                    Ok(())
+                })
+                .unwrap();
             }
             (None, None) => assert_eq!((rec.image_offset, rec.image_len, rec.exit_status), (0, 0, 3 << 8)),
             _ => panic!("member {} differs", rec.pid),
