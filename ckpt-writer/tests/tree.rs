@@ -372,3 +372,49 @@ fn a_tree_that_forks_while_it_is_frozen_is_one_consistent_cut() {
     assert!(st.success(), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("result ok"));
 }
+
+/// A session a restore cannot rebuild: a child that called setsid after
+/// forking its own child leaves that grandchild in the old session, which
+/// is neither its parent's nor its own. The dump is refused naming the
+/// grandchild; nothing is left traced or stopped, and no file.
+#[test]
+fn a_session_no_restore_can_rebuild_is_refused_naming_the_process() {
+    let dir = scratch("tree-session");
+    let mut sh = clean(Command::new("sh").args(["-c", "(sleep 1000 & exec setsid -w sleep 1000); wait"]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let root = sh.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Wait until the subshell has become its own session's leader (and
+    // sleep), and its child sleeps.
+    let (child, grandchild) = loop {
+        let kids = children(root);
+        if let [c] = kids[..] {
+            let st = procfs::process::Process::new(c).and_then(|p| p.stat()).ok();
+            let grand = children(c);
+            if let (Some(st), [g]) = (st, &grand[..]) {
+                if st.session == c && comm(c) == "sleep" && comm(*g) == "sleep" && proc_state(*g) == Some('S') {
+                    break (c, *g);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "the subshell did not become a session leader");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let file = dir.join("session.ckpt");
+    let out = run_ckpt(&["dump", &root.to_string(), "-o", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("pid {grandchild} (sleep)")) && err.contains("session"), "{err}");
+    assert!(!file.exists());
+    for p in [root, child, grandchild] {
+        assert_eq!(tracer_of(p), "TracerPid:\t0");
+        assert_eq!(proc_state(p), Some('S'), "pid {p} runs on");
+    }
+    for p in [grandchild, child] {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM).unwrap();
+    }
+    sh.wait().unwrap();
+}
