@@ -418,3 +418,29 @@ fn a_session_no_restore_can_rebuild_is_refused_naming_the_process() {
     }
     sh.wait().unwrap();
 }
+
+/// A unix socket pair both of whose ends a child inherited: one object
+/// would need both descriptions, so the dump is refused naming the fd
+/// rather than restoring two separate pairs; every process runs on.
+#[test]
+fn a_socket_pair_shared_by_two_processes_is_refused() {
+    let dir = scratch("tree-sockpair");
+    let py = "import socket, os, sys\na, b = socket.socketpair()\npid = os.fork()\nif pid == 0:\n    sys.stdin.read(); os._exit(0)\nprint('ready', flush=True)\nsys.stdin.read()\nos.waitpid(pid, 0)\n";
+    let Ok(mut p) = clean(Command::new("python3").args(["-c", py])).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn() else {
+        panic!("python3 is needed for this test");
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(p.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = p.id() as i32;
+    let kids = children(pid);
+    let out = run_ckpt(&["dump", &pid.to_string(), "-o", dir.join("pair.ckpt").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("unix socket pair end shared with another process"), "{err}");
+    assert!(!dir.join("pair.ckpt").exists());
+    for q in std::iter::once(pid).chain(kids) {
+        assert_eq!(tracer_of(q), "TracerPid:\t0");
+    }
+    drop(p.stdin.take());
+    assert!(p.wait().unwrap().success());
+}
