@@ -72,6 +72,10 @@ enum Command {
         /// Core file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// Of a tree image: the process (its pid at dump) whose core to
+        /// write; default the root.
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// Register the userspace restorer with binfmt_misc (or remove it, or show it).
     BinfmtMisc {
@@ -159,7 +163,7 @@ impl Cli {
             }
             Command::Inspect { file, json } => Plan::Inspect { file, json },
             Command::Verify { file } => Plan::Verify { file },
-            Command::ToCore { image, output } => Plan::ToCore { image, output },
+            Command::ToCore { image, output, pid } => Plan::ToCore { image, output, pid },
             Command::BinfmtMisc { action } => Plan::BinfmtMisc(action),
             Command::Migrate { pid, to, leave_stopped, leave_running, allow_unsupported, max_rounds, stop_below, timeout, json, quiet } => {
                 if pid <= 0 || pid == std::process::id() as i32 {

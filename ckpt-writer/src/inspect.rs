@@ -33,6 +33,11 @@ pub(crate) struct Loaded {
     meta: Vec<u8>,
     tail: Vec<u8>,
     len: u64,
+    /// Where the image starts in the file: 0, or a tree member's offset
+    /// (its page runs' offsets are relative to it).
+    pub(crate) base: u64,
+    /// The TREE record of a member image (None: the file's own image).
+    pub(crate) member: Option<image_format::TreeProcess>,
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
@@ -41,25 +46,39 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
 
 pub(crate) fn load(path: &Path) -> Result<Loaded> {
     let file = File::open(path).map_err(|e| Error::sys(format!("opening {}", path.display()), e))?;
-    let len = file.metadata().map_err(|e| Error::sys(format!("stat of {}", path.display()), e))?.len();
+    load_at(path, file, None)
+}
+
+/// Loads the image at `member`'s place (a tree member) or at 0.
+pub(crate) fn load_at(path: &Path, file: File, member: Option<image_format::TreeProcess>) -> Result<Loaded> {
+    let file_len = file.metadata().map_err(|e| Error::sys(format!("stat of {}", path.display()), e))?.len();
+    let base = member.map_or(0, |m| m.image_offset);
+    let len = member.map_or(file_len, |m| m.image_len);
+    if base.checked_add(len).is_none_or(|end| end > file_len) {
+        return Err(bad(path, "truncated"));
+    }
     let read = |off: u64, n: u64| -> Result<Vec<u8>> {
         if off.checked_add(n).is_none_or(|end| end > len) || n > (1 << 30) {
             return Err(bad(path, "truncated"));
         }
         let mut buf = vec![0u8; n as usize];
-        file.read_exact_at(&mut buf, off).map_err(|e| Error::sys(format!("reading {}", path.display()), e))?;
+        file.read_exact_at(&mut buf, base + off).map_err(|e| Error::sys(format!("reading {}", path.display()), e))?;
         Ok(buf)
     };
     let header = read(0, HEADER_SIZE as u64)?;
     let h = image_format::Header::parse(&header).map_err(|e| bad(path, e.name()))?;
     let meta = read(h.metadata_offset, h.metadata_len)?;
     let tail = read(h.tail_offset, h.tail_len)?;
-    Ok(Loaded { file, header, meta, tail, len })
+    Ok(Loaded { file, header, meta, tail, len, base, member })
 }
 
 impl Loaded {
     pub(crate) fn image(&self, path: &Path) -> Result<Image<'_>> {
-        Image::parse(&self.header, &self.meta, &self.tail, self.len).map_err(|e| bad(path, e.name()))
+        match &self.member {
+            Some(m) => Image::parse_member(&self.header, &self.meta, &self.tail, m),
+            None => Image::parse(&self.header, &self.meta, &self.tail, self.len),
+        }
+        .map_err(|e| bad(path, e.name()))
     }
 }
 
@@ -67,19 +86,30 @@ impl Loaded {
 pub fn verify(path: &Path) -> Result<()> {
     let loaded = load(path)?;
     let img = loaded.image(path)?;
-    image_format::verify_pages(&img, |off, buf| loaded.file.read_exact_at(buf, off)).map_err(|e| match e {
-        VerifyError::Format(f) => bad(path, format!("{} (stored page data does not match its checksum)", f.name())),
-        VerifyError::Read(e) => Error::sys(format!("reading {}", path.display()), e),
-    })?;
+    if img.is_tree_root() {
+        return crate::inspect_tree::verify(path, &loaded, &img);
+    }
+    verify_pages(path, &loaded, &img)?;
     let runs = img.run_count();
     println!("{}: valid image of pid {}: {} threads, {} regions, {runs} page runs, checksums match", path.display(), img.process.pid, img.thread_count(), img.region_count());
     Ok(())
+}
+
+/// Checks every stored page of `img` (loaded as `loaded`) against its CRC.
+pub(crate) fn verify_pages(path: &Path, loaded: &Loaded, img: &Image<'_>) -> Result<()> {
+    image_format::verify_pages(img, |off, buf| loaded.file.read_exact_at(buf, loaded.base + off)).map_err(|e| match e {
+        VerifyError::Format(f) => bad(path, format!("{} (stored page data does not match its checksum)", f.name())),
+        VerifyError::Read(e) => Error::sys(format!("reading {}", path.display()), e),
+    })
 }
 
 /// `ckpt-writer inspect FILE [--json]`.
 pub fn inspect(path: &Path, as_json: bool) -> Result<()> {
     let loaded = load(path)?;
     let img = loaded.image(path)?;
+    if img.is_tree_root() {
+        return crate::inspect_tree::inspect(path, &loaded, &img, as_json);
+    }
     let desc = ImageDesc::from_image(&img);
     let v = to_json(&desc, loaded.len);
     if as_json {
@@ -119,7 +149,7 @@ const REG_NAMES: [&str; 27] = [
     "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
 ];
 
-fn to_json(d: &ImageDesc, file_len: u64) -> Value {
+pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
     let p = &d.process;
     let m = &p.mm;
     json!({
@@ -194,7 +224,7 @@ fn prot_str(p: u32) -> String {
     [(1, 'r'), (2, 'w'), (4, 'x')].iter().map(|&(b, c)| if p & b != 0 { c } else { '-' }).collect()
 }
 
-fn print_text(d: &ImageDesc, file_len: u64) {
+pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
     let p = &d.process;
     println!("image: {file_len} bytes, dumped on Linux {} at {}.{:09}", s(&d.kernel_release), d.dump_time_sec, d.dump_time_nsec);
     println!("process {} ({}), exe {} (dev {:#x} ino {} size {})", p.pid, s(&p.comm), s(&p.exe_path), p.exe_id.dev, p.exe_id.ino, p.exe_id.size);

@@ -23,6 +23,7 @@ mod freeze;
 mod inject;
 mod inspect;
 mod locks;
+mod inspect_tree;
 mod memory;
 mod migrate;
 mod plan;
@@ -54,7 +55,7 @@ fn main() {
             quiet_on_closed_pipe();
             inspect::verify(&file)
         }
-        plan::Plan::ToCore { image, output } => core_file::run(&image, &output),
+        plan::Plan::ToCore { image, output, pid } => core_file::run(&image, &output, pid),
         plan::Plan::BinfmtMisc(action) => binfmt_misc::run(&action),
         plan::Plan::Migrate(p) => migrate::run(&p),
         plan::Plan::Receive(p) => receive::run(&p),

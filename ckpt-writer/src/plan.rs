@@ -12,7 +12,7 @@ pub enum Plan {
     /// Validate an image.
     Verify { file: PathBuf },
     /// Export an image as an ELF core file.
-    ToCore { image: PathBuf, output: PathBuf },
+    ToCore { image: PathBuf, output: PathBuf, pid: Option<u32> },
     /// Register, unregister or show the binfmt_misc entry.
     BinfmtMisc(crate::binfmt_misc::Action),
     /// Pre-copy migration to a receiver.

@@ -73,6 +73,18 @@ pub fn run(plan: &DumpPlan, mut sink: Sink, mut tree: Vec<Member>, started: Inst
             .map_err(|e| Error::Unsupported(shape_refusal(e, m, &tree)))?;
     }
     let links = link(&pids, &mut snaps)?;
+    // A pipe end shared with other processes of the tree is not widowed,
+    // whatever its own image says: drop the single dump's note for it.
+    for (snap, files) in snaps.iter_mut().zip(&links.files) {
+        let Some(snap) = snap else { continue };
+        let shared: Vec<String> = snap
+            .fds
+            .iter()
+            .filter(|f| f.disposition == crate::snapshot::FdDisposition::Shared && files.iter().any(|t| t.file == f.file))
+            .map(|f| format!("fd {}: ", f.fd))
+            .collect();
+        snap.fd_notes.retain(|n| !shared.iter().any(|p| n.starts_with(p.as_str())));
+    }
     let members: Vec<TreeMemberDesc> = records
         .iter()
         .enumerate()

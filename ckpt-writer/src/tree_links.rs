@@ -10,6 +10,10 @@
 //!   regions of one shmem inode in two or more processes are one object;
 //!   its pages are stored only by the first process (tree order).
 //!
+//! * Refused: an epoll instance or a unix socket pair end two processes
+//!   share (a pair whose ends are in two processes is refused as a single
+//!   dump refuses it: its peer is not in the process).
+//!
 //! Objects are numbered in order of first appearance: tree order, then
 //! FILES order, then REGIONS order, as the format requires.
 
@@ -82,7 +86,7 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 continue;
             }
             let kind = if shared { snap.files[f.file as usize].kind } else { FileKind::Regular };
-            if matches!(kind, FileKind::Stdio | FileKind::UnixPair) {
+            if kind == FileKind::Stdio {
                 continue;
             }
             if shared {
@@ -149,9 +153,17 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
         for i in mine {
             let file = held[i].file.expect("a FILES record");
             let f = &snap.files[file as usize];
-            if f.kind == FileKind::Epoll {
+            let what = match f.kind {
+                FileKind::Epoll => Some("an epoll instance"),
+                // Its two ends are two descriptions: one object would need
+                // both (ends 1 and 2), and a restore that made a pair for
+                // each process would silently part them.
+                FileKind::UnixPair => Some("a unix socket pair end"),
+                _ => None,
+            };
+            if let Some(what) = what {
                 return Err(Error::Unsupported(format!(
-                    "fd {} of pid {} is an epoll instance shared with another process of the tree (not supported yet; dump with --no-children)",
+                    "fd {} of pid {} is {what} shared with another process of the tree (not supported yet; dump with --no-children)",
                     held[i].fd, pids[k]
                 )));
             }

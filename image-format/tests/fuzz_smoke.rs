@@ -23,7 +23,7 @@ impl Rng {
 
 fn goldens() -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    ["minimal.img", "minor1-optional.img", "sample.img", "files.img"]
+    ["minimal.img", "minor1-optional.img", "sample.img", "files.img", "tree.img"]
         .iter()
         .map(|n| std::fs::read(dir.join(n)).unwrap())
         .collect()

@@ -843,6 +843,34 @@ fn cases() -> Vec<Case> {
         tree("tree-object-mismatch", |t| t[1].files[1].object = 0),
         tree("tree-object-mismatch", |t| t[1].files[1].object = 5),
         tree("tree-object-mismatch", |t| t[1].regions[0].object = 1),
+        tree_bytes("bad-tree-process", |b| {
+            let r = record_at(b, k::TREE, 3);
+            wr32(b, r + 16, 3); // state: no such state
+            reseal(b);
+        }),
+        tree_bytes("bad-tree-process", |b| {
+            let r = record_at(b, k::TREE, 1);
+            wr32(b, r + 20, 1 << 8); // an exit status on a live process
+            reseal(b);
+        }),
+        tree_bytes("tree-offset-mismatch", |b| {
+            let r = record_at(b, k::TREE, 0);
+            upd64(b, r + 40, |v| v + 8); // the root's own length
+            reseal(b);
+        }),
+        tree_bytes("tree-parent-order", |b| {
+            let r = record_at(b, k::TREE, 0);
+            wr32(b, r + 4, 0); // a root with a parent
+            reseal(b);
+        }),
+        tree_bytes("tree-member-mismatch", |b| {
+            let r = record_at(b, k::TREE, 0);
+            upd32(b, r, |p| p + 100); // the root's pid
+            reseal(b);
+        }),
+        tree("bad-tree-file", |t| t[1].files[0].object = limits::MAX_TREE_OBJECTS),
+        tree("bad-tree-region", |t| t[1].regions[0].object = limits::MAX_TREE_OBJECTS),
+        tree("bad-tree-file", |t| t[0].files.push(TreeFile { file: 4, object: 3, end: 0 })), // a Stdio
         // Beyond the metadata: pages and the restoring CPU.
         (
             "page-checksum",
@@ -1090,7 +1118,11 @@ fn the_sample_tree_is_accepted_and_every_member_reads_back() {
                 end = rec.image_offset + rec.image_len;
                 // Each member's pages are where its own runs say, from its base.
                 let base = rec.image_offset as usize;
-                verify_pages(img, |o, buf| Ok(buf.copy_from_slice(&b[base + o as usize..base + o as usize + buf.len()]))).unwrap();
+                verify_pages(img, |o, buf| {
+                    buf.copy_from_slice(&b[base + o as usize..base + o as usize + buf.len()]);
+                    Ok(())
+                })
+                .unwrap();
             }
             (None, None) => assert_eq!((rec.image_offset, rec.image_len, rec.exit_status), (0, 0, 3 << 8)),
             _ => panic!("member {} differs", rec.pid),

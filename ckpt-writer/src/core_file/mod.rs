@@ -21,7 +21,7 @@ use object::write::StreamingBuffer;
 use object::Endianness;
 
 use crate::error::{Error, Result};
-use crate::inspect::load;
+use crate::inspect::{load, Loaded};
 use output::TempOutput;
 use segments::{segments_of, Segment};
 
@@ -36,7 +36,7 @@ struct Placed {
 }
 
 /// Converts `image` into the core file `dest`.
-pub fn run(image: &Path, dest: &Path) -> Result<()> {
+pub fn run(image: &Path, dest: &Path, pid: Option<u32>) -> Result<()> {
     // The rename at the end would replace the image with its core.
     if let (Ok(a), Ok(b)) = (std::fs::metadata(image), std::fs::metadata(dest)) {
         use std::os::unix::fs::MetadataExt;
@@ -44,10 +44,10 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
             return Err(Error::Usage(format!("{} is the image itself", dest.display())));
         }
     }
-    let loaded = load(image)?;
+    let loaded = select(image, load(image)?, pid)?;
     let img = loaded.image(image)?;
     let desc = ImageDesc::from_image(&img);
-    let psargs = command_line(&img, &loaded.file, &desc);
+    let psargs = command_line(&img, &loaded.file, loaded.base, &desc);
     let notes = notes::build(&desc, &psargs);
     let mut placed: Vec<Placed> =
         desc.regions.iter().flat_map(segments_of).map(|seg| Placed { seg, offset: 0 }).collect();
@@ -55,7 +55,7 @@ pub fn run(image: &Path, dest: &Path) -> Result<()> {
 
     let out = TempOutput::create(dest)?;
     out.write_at(&head, 0)?;
-    copy_pages(&img, &loaded.file, image, &placed, &out)?;
+    copy_pages(&img, &loaded, image, &placed, &out)?;
     out.commit(total)
 }
 
@@ -123,7 +123,8 @@ fn pf(prot: u32) -> elf::ProgramFlags {
 }
 
 /// Copies every stored page to its segment, checking each run's CRC32C.
-fn copy_pages(img: &Image<'_>, file: &File, path: &Path, placed: &[Placed], out: &TempOutput) -> Result<()> {
+fn copy_pages(img: &Image<'_>, loaded: &Loaded, path: &Path, placed: &[Placed], out: &TempOutput) -> Result<()> {
+    let (file, base) = (&loaded.file, loaded.base);
     let read_err = |e| Error::sys(format!("reading {}", path.display()), e);
     let mut buf = vec![0u8; CHUNK as usize];
     let mut index = 0u32;
@@ -143,7 +144,7 @@ fn copy_pages(img: &Image<'_>, file: &File, path: &Path, placed: &[Placed], out:
             let mut done = 0;
             while done < len {
                 let n = (len - done).min(CHUNK) as usize;
-                file.read_exact_at(&mut buf[..n], run.file_offset + done).map_err(read_err)?;
+                file.read_exact_at(&mut buf[..n], base + run.file_offset + done).map_err(read_err)?;
                 crc.update(&buf[..n]);
                 out.write_at(&buf[..n], p.offset + (addr - p.seg.vaddr) + done)?;
                 done += n as u64;
@@ -164,7 +165,7 @@ fn copy_pages(img: &Image<'_>, file: &File, path: &Path, placed: &[Placed], out:
 /// argument area (arg_start..arg_end) with the NULs between arguments as
 /// spaces, as the kernel fills it; the comm when those pages are not
 /// stored.
-fn command_line(img: &Image<'_>, file: &File, desc: &ImageDesc) -> Vec<u8> {
+fn command_line(img: &Image<'_>, file: &File, base: u64, desc: &ImageDesc) -> Vec<u8> {
     let mm = &desc.process.mm;
     let len = mm.arg_end.saturating_sub(mm.arg_start).min(notes::PSARGS_MAX as u64);
     let mut args = Vec::with_capacity(len as usize);
@@ -173,7 +174,7 @@ fn command_line(img: &Image<'_>, file: &File, desc: &ImageDesc) -> Vec<u8> {
         let n = (len - args.len() as u64).min(PAGE - addr % PAGE);
         let Some(off) = file_offset_of(img, addr) else { break };
         let mut b = vec![0u8; n as usize];
-        if file.read_exact_at(&mut b, off).is_err() {
+        if file.read_exact_at(&mut b, base + off).is_err() {
             break;
         }
         args.extend_from_slice(&b);
@@ -194,4 +195,21 @@ fn file_offset_of(img: &Image<'_>, addr: u64) -> Option<u64> {
     let page = (addr - r.start) / PAGE;
     let run = img.page_runs(&r).find(|run| run.page_index <= page && page < run.page_index + run.page_count)?;
     Some(run.file_offset + (page - run.page_index) * PAGE + addr % PAGE)
+}
+
+/// The image of process `pid` of a tree (default: the root, the file's
+/// own image); a zombie has none, a single-process image has only its own.
+fn select(path: &Path, root: Loaded, pid: Option<u32>) -> Result<Loaded> {
+    let img = root.image(path)?;
+    let Some(pid) = pid.filter(|&p| p != img.process.pid) else { return Ok(root) };
+    let rec = img.tree_processes().find(|r| r.pid == pid).ok_or_else(|| {
+        let pids: Vec<String> = img.tree_processes().map(|r| r.pid.to_string()).collect();
+        let has = if pids.is_empty() { format!("only pid {}", img.process.pid) } else { format!("pids {}", pids.join(", ")) };
+        Error::Usage(format!("{} has no process {pid}: it holds {has}", path.display()))
+    })?;
+    if rec.state == image_format::TreeState::Zombie {
+        return Err(Error::Usage(format!("process {pid} of {} is a zombie: it has no memory or threads to write a core of", path.display())));
+    }
+    let file = root.file.try_clone().map_err(|e| Error::sys(format!("reading {}", path.display()), e))?;
+    crate::inspect::load_at(path, file, Some(rec))
 }

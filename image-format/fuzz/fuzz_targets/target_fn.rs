@@ -24,6 +24,7 @@ pub fn run(data: &[u8]) {
         let _ = reseal(&mut bytes);
     }
     let _ = Header::parse(&bytes);
+    run_tree(&bytes);
     let Ok(img) = Image::parse_bytes(&bytes) else {
         return;
     };
@@ -67,4 +68,35 @@ pub fn run(data: &[u8]) {
     let back = Image::parse_bytes(&again).expect("reader refused the writer's output");
     assert_eq!(ImageDesc::from_image(&back), desc);
     std::hint::black_box(n);
+}
+
+/// A tree file: every member read at its place and the tree-wide check;
+/// whatever is accepted is written again as a tree and read back equal.
+fn run_tree(bytes: &[u8]) {
+    let Ok(t) = parse_tree_bytes(bytes) else {
+        return;
+    };
+    if t.processes.is_empty() {
+        return;
+    }
+    let members: Vec<TreeMemberDesc> = t
+        .processes
+        .iter()
+        .map(|(rec, img)| {
+            let links = img.as_ref().map(TreeLinks::from_image).unwrap_or_default();
+            TreeMemberDesc { desc: img.as_ref().map(ImageDesc::from_image), process: *rec, files: links.files, regions: links.regions }
+        })
+        .collect();
+    let mut again = Vec::new();
+    write_tree(&members, &mut again, |_, _, buf| {
+        buf.fill(0);
+        Ok(())
+    })
+    .expect("writer refused the tree the reader accepted");
+    let back = parse_tree_bytes(&again).expect("reader refused the writer's tree");
+    assert_eq!(back.processes.len(), members.len());
+    for ((rec, img), want) in back.processes.iter().zip(&members) {
+        assert_eq!((rec.pid, rec.parent, rec.state), (want.process.pid, want.process.parent, want.process.state));
+        assert_eq!(img.as_ref().map(ImageDesc::from_image), want.desc);
+    }
 }

@@ -21,7 +21,9 @@ pub(super) fn check_tree_links(
 ) -> Result<()> {
     let root = h.flags & header_flags::TREE != 0;
     let member = h.flags & header_flags::MEMBER != 0;
-    if (root && member) || root != !tree.is_empty() || (!root && !member && !(files.is_empty() && regions.is_empty())) {
+    // TREE exactly on a root with TREE records; tree links only in a tree.
+    let links = !(files.is_empty() && regions.is_empty());
+    if (root && member) || root == tree.is_empty() || (links && !root && !member) {
         return Err(FormatError::BadTreeFlags);
     }
     let mut prev: Option<u32> = None;
