@@ -551,6 +551,9 @@ static void apply_rlimits(struct chkpt_plan *plan)
 			want.max = now.max;
 		if (want.cur > want.max)
 			want.cur = want.max;
+		/* Most limits are the caller's already: one system call each. */
+		if (want.cur == now.cur && want.max == now.max)
+			continue;
 		err = sys4(SYS_prlimit64, 0, i, (u64)&want, 0);
 		if (err < 0)
 			fail(plan, CHKPT_STEP_SET_RLIMIT, i, err);

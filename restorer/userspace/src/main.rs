@@ -142,7 +142,7 @@ fn restore_any(path: &str, loaded: image::Loaded, selector: Option<Result<restor
 fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tree: Option<tree::TreePlan<'_, '_>>) -> Checked<()> {
     let image = *image;
     let own = addr::own()?;
-    addr::check_unsealed()?;
+    addr::check_unsealed(&own)?;
     let mut host = UserHost { image_file: &loaded.file, image_base: base, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
     let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
     let UserHost { files: mapped, file_of, .. } = host;
