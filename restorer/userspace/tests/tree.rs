@@ -178,3 +178,47 @@ fn a_member_selected_by_hand_needs_its_objects() {
     got.stdout.as_slice().read_to_string(&mut out).unwrap();
     assert!(out.ends_with("result 15150\n"), "{out}");
 }
+
+/// A Python program driving `cat` through pipes (subprocess.Popen),
+/// dumped between two exchanges with its cat: after restore the
+/// conversation goes on, each echo checked by the program
+/// (test-programs/py_cat.py). With new pids the program cannot wait for
+/// its cat by the pid it saved (CPython then reports 0); in PID-namespace
+/// mode all of it is as uninterrupted.
+#[test]
+fn a_python_program_driving_cat_through_pipes_goes_on() {
+    let _entry = skip_unless!(binfmt_entry());
+    let python = skip_unless!(which("python3"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-programs/py_cat.py");
+    let mut reference = Command::new(&python);
+    reference.arg(&script);
+    let want = run(reference);
+    assert!(want.status.success(), "{}", text(&want.stderr));
+    assert_eq!(text(&want.stdout), "ready\nwaiting at 1\nten lines echoed\ncat exited 0 after b''\nresult ok\n");
+
+    let dir = scratch("tree-python-cat");
+    let mut c = Command::new(&python);
+    c.arg(&script);
+    let (image, head) = dump_tree(c, false, "waiting at 1", &dir);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        let out = head.clone() + &text(&got.stdout);
+        assert!(out.contains("ten lines echoed\n") && out.ends_with("result ok\n"), "{out}\nstderr: {}", text(&got.stderr));
+    }
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(in_pid_namespace(&cmd));
+        assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    }
+}
+
+/// The full path of `program` on PATH, or why not (for `skip_unless!`).
+fn which(program: &str) -> Result<PathBuf, String> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{program} is not installed"))
+}
