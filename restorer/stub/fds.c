@@ -67,6 +67,8 @@ long chkpt_reset_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, 
 long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* inotify.c: an inotify instance with its watches. */
 long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* tcp_repair.c: an established TCP connection restored with TCP_REPAIR. */
+long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -360,6 +362,8 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			f->temp = keep(plan, chkpt_create_deleted(plan, f, i), CHKPT_STEP_CREATE_DELETED_FILE, i);
 		} else if (f->kind == CHKPT_FILE_INOTIFY) {
 			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
+		} else if (f->kind == CHKPT_FILE_TCP_REPAIR) {
+			f->temp = keep(plan, chkpt_repair_connection(plan, f, i), CHKPT_STEP_TCP_REPAIR_SOCKET, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {
 			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
 			if (err < 0)

@@ -88,6 +88,10 @@ enum {
 				 /* data_offset, mode value1, status flags `flags`, position `offset` */
 	CHKPT_FILE_INOTIFY = 13, /* data_len watches at data_offset: wd, mask (u64 each), NUL-terminated path, */
 				 /* the next 8-aligned */
+	CHKPT_FILE_TCP_REPAIR = 14, /* TCP_REPAIR: family `value`, value1 seqs (send low, receive high 32 bits), */
+				    /* value2 mss | snd_wscale << 16 | rcv_wscale << 24, value3 timestamp, value4 */
+				    /* queue lengths (send low, receive high), kind_flags 1 SACK 2 timestamps 4 */
+				    /* wscale; at data_offset local, peer sockaddr, tcp_repair_window, queues */
 };
 
 struct chkpt_plan_file {
@@ -365,6 +369,11 @@ struct chkpt_plan_tree {
 	X(63, RESET_CONNECTION, "reset-connection") \
 	X(64, CREATE_DELETED_FILE, "create-deleted-file") \
 	X(65, INOTIFY_WATCH, "inotify-watch") \
+	/* restorer/stub/tcp_repair.c */ \
+	X(66, TCP_REPAIR_SOCKET, "tcp-repair-socket") \
+	X(67, TCP_REPAIR_SEQUENCE, "tcp-repair-sequence") \
+	X(68, TCP_REPAIR_CONNECT, "tcp-repair-connect") \
+	X(69, TCP_REPAIR_QUEUES, "tcp-repair-queues") \
 	/* restorer/stub/tree.c: process trees */ \
 	X(70, TREE_CONTROL, "tree-control") \
 	X(71, TREE_PLACE_OBJECT, "tree-place-object") \

@@ -276,6 +276,9 @@ reasons! {
         "a process tree is restored from a file, not a stream: its processes re-execute the image";
     TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
         "the tree shares an object of a kind not restored shared (an epoll instance; shared memory with the module)";
+    // Established TCP connections restored with TCP_REPAIR (sockets.rs).
+    TcpRepairNotPermitted = "tcp-repair-not-permitted", EPERM, INCOMPATIBLE,
+        "a TCP connection of the image is restored with TCP_REPAIR, which needs CAP_NET_ADMIN over the caller's network namespace";
 }
 
 /// What a refusal concerns, for the message; never allocated.
