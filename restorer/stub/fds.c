@@ -69,6 +69,7 @@ long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u6
 long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* tcp_repair.c: an established TCP connection restored with TCP_REPAIR. */
 long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+void chkpt_repair_done(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -378,6 +379,11 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, i, -22);
 		}
 	}
+	/* Once every description exists: a repaired connection whose peer
+	 * is in the image too announces itself only to a peer that is back. */
+	for (i = 0; i < nr; i++)
+		if (files[i].kind == CHKPT_FILE_TCP_REPAIR)
+			chkpt_repair_done(plan, &files[i], i);
 }
 
 void chkpt_restore_files(struct chkpt_plan *plan)

@@ -132,12 +132,23 @@ long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f,
 	fill_queue(plan, fd, TCP_SEND_QUEUE, data, sendq, index);
 	fill_queue(plan, fd, TCP_RECV_QUEUE, data + sendq, recvq, index);
 	set_opt(plan, fd, TCP_REPAIR_WINDOW, window, sizeof(window), CHKPT_STEP_TCP_REPAIR_QUEUES, index);
-	/* Leaving repair mode sends a window probe: the peer hears from us. */
-	set_int(plan, fd, TCP_REPAIR, 0, CHKPT_STEP_TCP_REPAIR_QUEUES, index);
 	if (f->flags & O_NONBLOCK) {
 		err = sys3(SYS_fcntl, fd, F_SETFL, O_NONBLOCK);
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_SET_FILE_FLAGS, index, err);
 	}
 	return fd;
+}
+
+/*
+ * Leaves repair mode, once every description of the image exists: that
+ * sends a window probe, which a peer end in the same image must be there
+ * to take (else the listener on its port, or nobody, answers it with a
+ * reset).
+ */
+void chkpt_repair_done(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
+{
+	if (f->temp == ~0ULL)
+		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -EINVAL);
+	set_int(plan, (long)f->temp, TCP_REPAIR, 0, CHKPT_STEP_TCP_REPAIR_QUEUES, index);
 }

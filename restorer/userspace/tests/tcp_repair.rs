@@ -151,3 +151,36 @@ fn an_established_connection_goes_on_after_the_restore() {
     // The server still has its end: nothing was sent by the refused restore.
     drop(server);
 }
+
+/// Both ends of a connection in one image, one of them on the port of a
+/// listener of the same image (test-programs/sockserve "tcp": fds 9 and
+/// 10, listener fd 3): carried with TCP_REPAIR, the connection is alive
+/// after the restore, as uninterrupted.
+#[test]
+fn both_ends_of_a_connection_in_the_image_stay_connected() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace, TCP_REPAIR)");
+    let dir = scratch("tcp-repair-pair");
+    let d = dir.to_str().unwrap();
+    let held = || {
+        let (child, out, head) = held_at("sockserve", 1, &[d, "tcp"]);
+        assert_eq!(head, "ready\nwaiting at 1\n");
+        (child, out)
+    };
+    let (child, out) = held();
+    let (want, status) = go(child, out);
+    assert!(status.success() && want.contains("\ntcp connection alive\n"), "{want}");
+    let image = dir.join("saved.ckpt");
+    let (mut child, out) = held();
+    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=repair"]);
+    assert!(ok, "{err}");
+    child.wait().unwrap();
+    drop(out);
+    for fd in [9, 10] {
+        assert!(err.contains(&format!("fd {fd}: a TCP connection from 127.0.0.1:")) && err.contains("is carried with TCP_REPAIR"), "{err}");
+    }
+    let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = BufReader::new(restored.stdout.take().unwrap());
+    let (got, status) = go(restored, out);
+    assert!(status.success(), "restored: {status:?}, {got}");
+    assert_eq!(got, want);
+}
