@@ -23,6 +23,9 @@ const GREETING: usize = 50_000;
 const ROUNDS: usize = 10;
 const BLOCK: usize = 3000;
 
+/// The test's server: what it received, or what went wrong.
+type Server = JoinHandle<Result<Vec<u8>, String>>;
+
 fn pattern(k: usize) -> u8 {
     (k * 7 + k / 251) as u8
 }
@@ -30,7 +33,7 @@ fn pattern(k: usize) -> u8 {
 /// The server's side: reads the client's hello, sends the greeting,
 /// echoes each block + 1, reads "bye" and the end of file, closes. All it
 /// received, or what went wrong.
-fn serve(listener: TcpListener) -> JoinHandle<Result<Vec<u8>, String>> {
+fn serve(listener: TcpListener) -> Server {
     std::thread::spawn(move || {
         let (mut s, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
         let mut got = Vec::new();
@@ -57,7 +60,7 @@ fn serve(listener: TcpListener) -> JoinHandle<Result<Vec<u8>, String>> {
 
 /// A server on 127.0.0.1 and tcpconv connected to it, held at its dump
 /// point.
-fn start() -> (JoinHandle<Result<Vec<u8>, String>>, Child, BufReader<ChildStdout>) {
+fn start() -> (Server, Child, BufReader<ChildStdout>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let server = serve(listener);
