@@ -74,6 +74,18 @@ fn inotify(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with a named FIFO (FILES 10).
+fn fifo(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_fifo();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 /// A case that mutates the sample with a repaired TCP connection
 /// (FILES 10).
 fn repair(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
@@ -670,6 +682,16 @@ fn cases() -> Vec<Case> {
         sock("bad-file-values", |d| d.files[13].kind_flags = 1),
         sock("bad-file-values", |d| d.files[13].values[2] = 1),
         sock("bad-file-values", |d| d.files[10].pipe = 1),
+        // A named FIFO: queued bytes on a write end or too many, flags.
+        fifo("bad-fifo", |d| {
+            d.files[10].status_flags = 0o1;
+        }),
+        fifo("bad-fifo", |d| d.files[10].data = Blob(vec![0; (1 << 20) + 1])),
+        fifo("bad-file-flags", |d| d.files[10].status_flags = 0o3),
+        fifo("bad-file-flags", |d| d.files[10].status_flags |= 0o2000),
+        fifo("bad-file-values", |d| d.files[10].values[0] = 1),
+        fifo("bad-file-values", |d| d.files[10].offset = 1),
+        fifo("missing-path", |d| d.files[10].path = "".into()),
         // A repaired TCP connection: family, options, mss, scales,
         // timestamp, queues, addresses, the data's length.
         repair("bad-tcp-repair", |d| d.files[10].values[0] = 1),
@@ -1104,6 +1126,22 @@ fn the_sample_with_inotify_is_accepted_and_reads_back() {
     let mut d = sample_inotify();
     d.files[10].values[0] = 1;
     d.files[10].data = Blob(watch(1, 0x0400_0fff, &[b'/'; 4095]));
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_a_named_fifo_is_accepted_and_reads_back() {
+    let d = sample_fifo();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // A write end without bytes, a read-write end with them.
+    let mut d = sample_fifo();
+    d.files[10].status_flags = 0o4001;
+    d.files[10].data = Blob(Vec::new());
+    assert_eq!(parse_result(&build(&d)), "ok");
+    let mut d = sample_fifo();
+    d.files[10].status_flags = 0o2;
     assert_eq!(parse_result(&build(&d)), "ok");
 }
 

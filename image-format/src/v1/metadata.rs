@@ -458,7 +458,7 @@ impl<'a> Metadata<'a> {
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
             let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
             }
@@ -549,6 +549,18 @@ impl<'a> Metadata<'a> {
                         }
                         Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
                         _ => return Err(FormatError::BadUnixPair),
+                    }
+                }
+                FileKind::Fifo => {
+                    check_path(self.strings, f.path)?;
+                    if access == 3 || f.status_flags & !FIFO_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    if f.offset != 0 || values != [0; 5] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.data_len > MAX_FIFO_QUEUE || access == 1 && !no_data {
+                        return Err(FormatError::BadFifo);
                     }
                 }
                 FileKind::TcpRepair => {

@@ -389,6 +389,11 @@ code_enum! {
         /// `tcp_repair_flags`; FILE_DATA: local address, peer address,
         /// struct tcp_repair_window, the send queue, the receive queue.
         TcpRepair = 15,
+        /// A named FIFO, opened again by `path` with the access mode and
+        /// O_NONBLOCK of `status_flags`; the bytes queued in it at dump
+        /// in FILE_DATA (a read or read-write end only), written back
+        /// where the FIFO is empty at restore.
+        Fifo = 16,
     }
 }
 
@@ -789,6 +794,10 @@ record! {
 
 /// Size of a TREE_REGIONS record.
 pub const TREE_REGION_SIZE: usize = size_of::<TreeRegionWire>();
+
+/// Status flags a named FIFO may record: its access mode, O_NONBLOCK,
+/// O_LARGEFILE.
+pub const FIFO_STATUS: u32 = 0o3 | 0o4000 | 0o100000;
 
 /// `File::kind_flags` of a repaired TCP connection: the options it
 /// negotiated (TCP_REPAIR_OPTIONS).

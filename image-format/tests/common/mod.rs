@@ -852,3 +852,25 @@ pub fn sample_tcp_repair() -> ImageDesc {
     d.files.push(f);
     d
 }
+
+/// `sample_files` with a named FIFO at fd 19 (FILES 10): /tmp/f.fifo,
+/// its read end, nonblocking, 5 bytes queued.
+pub fn sample_fifo() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Pipe,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::Fifo);
+    f.status_flags = 0o4000;
+    f.path = "/tmp/f.fifo".into();
+    f.data = Blob(b"queue".to_vec());
+    d.files.push(f);
+    d
+}
