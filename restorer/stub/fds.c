@@ -70,6 +70,8 @@ long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u6
 /* tcp_repair.c: an established TCP connection restored with TCP_REPAIR. */
 long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 void chkpt_repair_done(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* fifo.c: a named FIFO opened again. */
+long chkpt_open_fifo(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -363,6 +365,8 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			f->temp = keep(plan, chkpt_create_deleted(plan, f, i), CHKPT_STEP_CREATE_DELETED_FILE, i);
 		} else if (f->kind == CHKPT_FILE_INOTIFY) {
 			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
+		} else if (f->kind == CHKPT_FILE_FIFO) {
+			f->temp = keep(plan, chkpt_open_fifo(plan, f, i), CHKPT_STEP_OPEN_FIFO, i);
 		} else if (f->kind == CHKPT_FILE_TCP_REPAIR) {
 			f->temp = keep(plan, chkpt_repair_connection(plan, f, i), CHKPT_STEP_TCP_REPAIR_SOCKET, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {

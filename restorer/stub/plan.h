@@ -92,6 +92,8 @@ enum {
 				    /* value2 mss | snd_wscale << 16 | rcv_wscale << 24, value3 timestamp, value4 */
 				    /* queue lengths (send low, receive high), kind_flags 1 SACK 2 timestamps 4 */
 				    /* wscale; at data_offset local, peer sockaddr, tcp_repair_window, queues */
+	CHKPT_FILE_FIFO = 15,       /* named FIFO at path_offset, access mode and O_NONBLOCK in `flags`, */
+				    /* queued bytes at data_offset (written back if it is empty) */
 };
 
 struct chkpt_plan_file {
@@ -386,7 +388,10 @@ struct chkpt_plan_tree {
 	X(78, TREE_STOP, "tree-stop") \
 	X(79, TREE_SET_PID, "tree-set-pid") \
 	/* restorer/stub/locks.c: process state */ \
-	X(80, TAKE_LOCK, "take-lock")
+	X(80, TAKE_LOCK, "take-lock") \
+	/* restorer/stub/fifo.c */ \
+	X(81, OPEN_FIFO, "open-fifo") \
+	X(82, FIFO_QUEUE, "fifo-queue")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

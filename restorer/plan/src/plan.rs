@@ -324,6 +324,11 @@ steps! {
     /// Taking a file lock again (detail: the fd): someone else took it
     /// since the dump.
     TakeLock = 80, "take-lock";
+    /// Opening a named FIFO again by path (a read-write helper first, so no
+    /// open waits for a peer), with its status flags.
+    OpenFifo = 81, "open-fifo";
+    /// Writing a named FIFO's queued bytes back (it was empty).
+    FifoQueue = 82, "fifo-queue";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -908,6 +913,10 @@ pub mod file_kind {
     /// lengths, options), at `data_offset` the local and peer address,
     /// struct tcp_repair_window, the send and the receive queue.
     pub const TCP_REPAIR: u64 = 14;
+    /// A named FIFO opened by the path at `path_offset` with the access
+    /// mode and O_NONBLOCK of `flags`; its queued bytes at `data_offset`,
+    /// written back if it is empty.
+    pub const FIFO: u64 = 15;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -1039,6 +1048,7 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
         FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
         FileKind::TcpRepair => (file_kind::TCP_REPAIR, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Fifo => (file_kind::FIFO, u64::from(f.status_flags), KEEP, 0),
     };
     o.word(w(file::KIND), kind);
     o.word(w(file::FLAGS), flags);

@@ -726,6 +726,34 @@ fn repaired_tcp_connections_need_cap_net_admin_and_their_local_address() {
 }
 
 #[test]
+fn named_fifos_need_a_fifo_at_their_path() {
+    let mut d = common::sample_fifo();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let with = |facts: Option<Result<FileFacts, i32>>| {
+        let mut host = Scripted::permissive(&d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        match facts {
+            Some(f) => host.files.insert(b"/tmp/f.fifo".to_vec(), f),
+            None => host.files.remove(&b"/tmp/f.fifo"[..]),
+        };
+        host
+    };
+    let mut host = with(Some(Ok(FileFacts { mode: 0o010_644, ..FileFacts::default() })));
+    run(&d, &mut host).expect("a FIFO there is accepted");
+    let fifo_opens: Vec<_> = host.opened.iter().filter(|(p, _)| p == b"/tmp/f.fifo").collect();
+    assert_eq!(fifo_opens, vec![&(b"/tmp/f.fifo".to_vec(), 0o10_000_000)], "looked up with O_PATH only, never opened");
+    for (facts, reason) in [
+        (Some(Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() })), Reason::FifoPathNotFifo),
+        (Some(Err(errno::ENOENT)), Reason::FdFileMissing),
+        (Some(Err(errno::EACCES)), Reason::FdFilePermission),
+    ] {
+        let mut host = with(facts);
+        let r = refused(&d, &mut host);
+        assert_eq!((r.reason, r.detail), (reason, Detail::Fd(19)));
+    }
+}
+
+#[test]
 fn inotify_watches_need_their_paths() {
     let mut d = common::sample_inotify();
     d.regions.retain(|r| r.kind != RegionKind::SysvShm);
