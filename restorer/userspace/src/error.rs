@@ -62,6 +62,9 @@ impl Refusal {
 /// The address of the socket fd `f` shares, as people write it.
 fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
     let file = image.file(f.file).filter(|_| f.disposition == image_format::FdDisposition::Shared)?;
+    if file.kind == image_format::FileKind::Fifo {
+        return Some(format!("named FIFO {}", String::from_utf8_lossy(image.string(file.path))));
+    }
     if file.kind == image_format::FileKind::TcpRepair {
         let c = image_format::v1::tcp_repair::parse(&file, image.file_data(&file)).ok()?;
         let (local, peer) = (image_format::sockaddr_text(c.family, c.local), image_format::sockaddr_text(c.family, c.peer));
