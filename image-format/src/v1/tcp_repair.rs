@@ -122,8 +122,10 @@ pub fn parse<'a>(f: &File, data: &'a [u8]) -> Result<TcpRepair<'a>> {
         return Err(bad);
     }
     let mut window = [0u32; 5];
-    for (w, b) in window.iter_mut().zip(win.chunks_exact(4)) {
+    let mut at = 0;
+    while let (Some(w), Some(b)) = (window.get_mut(at / 4), win.get(at..at + 4)) {
         *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        at += 4;
     }
     Ok(TcpRepair {
         family,
