@@ -69,30 +69,4 @@ checkpoint "$pid" /tmp/in.run 1 /tmp/in.ckpt
 must /tmp/in.ckpt < /dev/null
 same_output /tmp/in.ref /tmp/in.run
 grep -q '^result ok$' /tmp/in.run
-
-# A TCP connection with both ends in the image, next to the listener on
-# its port, carried with --tcp-established=repair (root has
-# CAP_NET_ADMIN): alive after the restore, as uninterrupted.
-run_held /tmp/sr.in /tmp/sr.run sockserve --wait-at 1 /tmp/ss-run tcp
-wait_line /tmp/sr.run '^waiting at 1$' "$pid"
-if ! ckpt-writer dump "$pid" -o /tmp/sr.ckpt --kill --tcp-established=repair 2> /tmp/sr.dump; then
-    echo "FAIL: ckpt-writer could not dump sockserve with repair:"
-    cat /tmp/sr.dump
-    exit 1
-fi
-wait "$pid" 2>/dev/null || true
-grep -q 'fd 9: a TCP connection from 127.0.0.1:.* is carried with TCP_REPAIR' /tmp/sr.dump || { echo "FAIL: no repair in the summary:"; cat /tmp/sr.dump; exit 1; }
-must /tmp/sr.ckpt < /dev/null
-same_output /tmp/ss.ref /tmp/sr.run
-grep -q '^result ok$' /tmp/sr.run
-
-# Named FIFOs (test-programs/fifo.c: read, write and read-write ends,
-# queued bytes), opened again by path.
-mkdir -p /tmp/ff-ref /tmp/ff-run
-must fifo /tmp/ff-ref < /dev/null > /tmp/ff.ref
-run_held /tmp/ff.in /tmp/ff.run fifo --wait-at 1 /tmp/ff-run
-checkpoint "$pid" /tmp/ff.run 1 /tmp/ff.ckpt
-must /tmp/ff.ckpt < /dev/null
-same_output /tmp/ff.ref /tmp/ff.run
-grep -q '^result ok$' /tmp/ff.run
 echo "restore_sockets: all checks passed"
