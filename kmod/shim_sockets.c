@@ -4,13 +4,15 @@
  * module: a throwaway socket created as the caller would create it (its
  * network namespace and credentials: sock_create, not sock_create_kern),
  * with the image socket's options, bound to its address, or for a unix
- * path connected to as a datagram socket; then released. Nothing of it
+ * path connected to as a datagram socket, or for a repaired TCP connection
+ * put in repair mode first; then released. Nothing of it
  * outlives the call.
  */
 #include <linux/net.h>
 #include <linux/socket.h>
 #include <linux/slab.h>
 #include <linux/in6.h>
+#include <linux/tcp.h>
 #include <net/sock.h>
 
 #include "shim.h"
@@ -29,7 +31,7 @@ static int set_int(struct socket *sock, int level, int name, int value)
 	return sock->ops->setsockopt(sock, level, name, p, sizeof(value));
 }
 
-int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, size_t len, bool connect)
+int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, size_t len, bool connect, bool repair)
 {
 	struct sockaddr_storage a = {};
 	struct socket *sock;
@@ -45,7 +47,12 @@ int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, s
 		err = kernel_connect(sock, (struct sockaddr *)&a, len, 0);
 		goto out;
 	}
-	if (flags & CHKPT_REUSEADDR)
+	/* A repaired TCP connection: EPERM without CAP_NET_ADMIN over the
+	 * caller's network namespace (the socket's); the bind then passes
+	 * over other sockets on the port, as the stub's will. */
+	if (repair)
+		err = set_int(sock, IPPROTO_TCP, TCP_REPAIR, 1);
+	if (!err && (flags & CHKPT_REUSEADDR))
 		err = set_int(sock, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (!err && (flags & CHKPT_REUSEPORT))
 		err = set_int(sock, SOL_SOCKET, SO_REUSEPORT, 1);

@@ -40,7 +40,9 @@ enum Command {
         /// Established TCP connections (connected sockets, connections
         /// waiting in a listener's accept queue): refuse the dump, or
         /// record them reset (the restored program sees ECONNRESET) and
-        /// drop the waiting ones.
+        /// drop the waiting ones, or carry connected ones alive with
+        /// TCP_REPAIR (needs CAP_NET_ADMIN at dump and restore; one
+        /// process, not with --cow).
         #[arg(long, value_enum, default_value = "refuse")]
         tcp_established: crate::fds_sockets::TcpEstablished,
         /// Copy-on-write: stop the process only while its state is taken and
@@ -148,6 +150,9 @@ impl Cli {
         Ok(match self.command {
             Command::Dump { pid, output, kill, leave_stopped, allow_unsupported, quiet, cow, tcp_established, no_children } => {
                 crate::fds_sockets::set_tcp_established(tcp_established);
+                if cow && tcp_established == crate::fds_sockets::TcpEstablished::Repair {
+                    return Err(Error::Usage("--tcp-established=repair cannot be used with --cow (the target runs on while its connections would be in repair mode)".into()));
+                }
                 if pid <= 0 {
                     return Err(Error::Usage(format!("pid must be a positive number, got {pid}")));
                 }

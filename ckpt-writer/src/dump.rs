@@ -41,11 +41,17 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     } else {
         let mut tree = freeze_tree(pid)?;
         if tree.len() > 1 {
+            if crate::fds_sockets::repair_established() {
+                return Err(Error::Usage(format!("--tcp-established=repair dumps one process and pid {pid} has children: add --no-children")));
+            }
             return crate::tree_dump::run(plan, sink, tree, started);
         }
         tree.pop().and_then(|m| m.frozen).ok_or(Error::TargetGone { pid, during: "attaching".into() })?
     };
     let mut frozen = Some(root);
+    // Dropped before `frozen`: connections put in repair mode leave it
+    // before the target runs again (unless it is killed).
+    let mut repair = crate::fds_tcp_repair::Guard::new();
     let (mut snap, mappings) = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
     let mut frozen_for = None;
     let mut overlay_bytes = 0;
@@ -90,14 +96,22 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     // Every page is read: a target that goes on running needs no more
     // waiting (for the output's flush, fsync and rename).
     if !plan.kill && !plan.leave_stopped && frozen.is_some() {
+        repair.leave();
         drop(frozen.take());
         frozen_for = Some(started.elapsed());
     }
     let name = sink.name();
     sink.commit()?;
+    if !plan.kill {
+        repair.leave();
+    }
     if let Some(mut f) = frozen.take() {
         if plan.kill {
-            f.kill()?;
+            if let Err(e) = f.kill() {
+                repair.leave();
+                return Err(e);
+            }
+            repair.keep();
         } else if plan.leave_stopped {
             f.set_leave_stopped();
         }

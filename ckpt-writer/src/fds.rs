@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::fds_anon;
 use crate::fds_shared::{self, inode_of, PipeEnd};
 use crate::fds_deleted;
+use crate::fds_fifo;
 use crate::fds_inotify;
 use crate::fds_sockets;
 use crate::fds_unix::{self, UnixSocket};
@@ -85,6 +86,8 @@ struct Seen {
     deleted: bool,
     /// An inotify instance (fds_inotify.rs).
     inotify: bool,
+    /// A named FIFO beyond fds 0-2 (fds_fifo.rs).
+    fifo: bool,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -112,7 +115,8 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
         };
         let mut unix = None;
         let mut sock = None;
-        let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared);
+        let fifo = matches!(info.target, FDTarget::Path(_)) && kind == FdKind::Pipe && disposition == Some(FdDisposition::Shared);
+        let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared) && !fifo;
         let inotify = matches!(&info.target, FDTarget::AnonInode(n) if n.trim_matches(['[', ']']) == "inotify");
         let allowed = match (&info.target, disposition) {
             (FDTarget::Socket(ino), _) => {
@@ -145,7 +149,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
             }
             (_, _) if inotify => Ok(FdDisposition::Shared),
             (_, disposition) => match disposition {
-            Some(FdDisposition::Shared) if deleted => Ok(FdDisposition::Shared),
+            Some(FdDisposition::Shared) if deleted || fifo => Ok(FdDisposition::Shared),
             Some(FdDisposition::Shared) if matches!(anon, Some(fds_anon::Anon::Memfd(_))) && flags & !MEMFD_STATUS != 0 => {
                 Err(format!("a memfd with status flags {flags:o}"))
             }
@@ -160,7 +164,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo });
     }
     // A unix socket is recorded only as one end of a pair the process holds.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
@@ -236,6 +240,15 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
                 for &i in g {
                     out[i].disposition = FdDisposition::Shared;
                     out[i].file = (table.files.len() - 1) as u32;
+                }
+            }
+            Ok(FdDisposition::Shared) if first.fifo => {
+                let s = &first.state;
+                table.files.push(fds_fifo::describe(pid, s.fd, &s.path, s.flags)?);
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                    out[i].path.clear();
                 }
             }
             Ok(FdDisposition::Shared) if first.deleted => {
@@ -383,8 +396,13 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
                 } else {
                     (FdKind::CharDev, None, bytes, format!("the character device {shown}"))
                 }
+            } else if ft.is_fifo() && stdio {
+                (FdKind::Pipe, inherit(FdKind::Pipe), bytes, shown)
+            } else if ft.is_fifo() && md.nlink() == 0 {
+                (FdKind::Pipe, None, bytes, format!("a FIFO ({shown}) whose path was removed"))
             } else if ft.is_fifo() {
-                (FdKind::Pipe, inherit(FdKind::Pipe), bytes, format!("a FIFO ({shown}) beyond fds 0-2"))
+                // Opened again by path (fds_fifo.rs).
+                (FdKind::Pipe, Some(FdDisposition::Shared), bytes, format!("a FIFO ({shown})"))
             } else {
                 (FdKind::Other, None, bytes, format!("{shown} (a block device or socket file)"))
             }

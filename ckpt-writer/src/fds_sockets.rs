@@ -16,18 +16,20 @@
 //! unless `--tcp-established=reset`; then a connected socket is recorded
 //! as reset (the restored program's next read or write fails with
 //! ECONNRESET) and waiting connections are dropped (their clients see the
-//! listener go away), each said in the dump summary.
+//! listener go away), each said in the dump summary. With
+//! `--tcp-established=repair` a connected socket is carried alive
+//! (fds_tcp_repair.rs) and waiting connections are refused.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use image_format::v1::records::{socket_family, socket_flags, socket_type, UNIX_PAIR_STATUS};
 use image_format::{sockaddr_text, Blob, FileDesc, FileKind};
 
 use crate::fds_unix::UnixSocket;
 
-/// `--tcp-established=reset` was given (set once by `dump`).
-static RESET_ESTABLISHED: AtomicBool = AtomicBool::new(false);
+/// `--tcp-established` (set once by `dump`): TcpEstablished as u8.
+static ESTABLISHED: AtomicU8 = AtomicU8::new(TcpEstablished::Refuse as u8);
 
 /// What the dump does with established TCP connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -37,15 +39,24 @@ pub enum TcpEstablished {
     /// Record them so the restored program sees them reset (ECONNRESET);
     /// connections waiting in an accept queue are dropped.
     Reset,
+    /// Carry them alive with TCP_REPAIR (needs CAP_NET_ADMIN here and
+    /// where it is restored; fds_tcp_repair.rs); a connection that cannot
+    /// be repaired, or one waiting in an accept queue, is refused.
+    Repair,
 }
 
 /// Sets what this dump does with established TCP connections.
 pub fn set_tcp_established(mode: TcpEstablished) {
-    RESET_ESTABLISHED.store(mode == TcpEstablished::Reset, Ordering::Relaxed);
+    ESTABLISHED.store(mode as u8, Ordering::Relaxed);
 }
 
 fn reset_established() -> bool {
-    RESET_ESTABLISHED.load(Ordering::Relaxed)
+    ESTABLISHED.load(Ordering::Relaxed) == TcpEstablished::Reset as u8
+}
+
+/// Whether `--tcp-established=repair` was given.
+pub fn repair_established() -> bool {
+    ESTABLISHED.load(Ordering::Relaxed) == TcpEstablished::Repair as u8
 }
 
 /// A socket as recorded: its description, and what the summary says.
@@ -162,8 +173,12 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
     // A connected TCP socket: refused, or recorded reset.
     if let (Some(peer), "TCP", false) = (&peer, kind, listening) {
         let what = format!("a TCP connection from {shown} to {}", sockaddr_text(fam, peer));
+        if repair_established() {
+            let file = crate::fds_tcp_repair::record(s, fam, &local, peer, flags).map_err(|why| format!("{what}: {why}"))?;
+            return Ok(Recorded { file, note: Some(format!("fd {fd}: {what} is carried with TCP_REPAIR")) });
+        }
         if !reset_established() {
-            return Err(format!("{what} (an established connection; --tcp-established=reset restores it reset: ECONNRESET)"));
+            return Err(format!("{what} (an established connection; --tcp-established=repair carries it with TCP_REPAIR, --tcp-established=reset restores it reset: ECONNRESET)"));
         }
         f.kind = FileKind::TcpReset;
         let mut both = local.clone();
@@ -187,7 +202,7 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         if waiting > 0 {
             let what = format!("a {kind} listener on {shown} with {waiting} connection(s) waiting to be accepted");
             if !reset_established() {
-                return Err(format!("{what} (established connections; --tcp-established=reset drops them)"));
+                return Err(format!("{what} (established connections, not repaired there; --tcp-established=reset drops them)"));
             }
             note = Some(format!("fd {fd}: {what}: they are dropped"));
         }
@@ -223,6 +238,9 @@ pub fn describe(f: &FileDesc) -> String {
         _ => "TCP",
     };
     let nonblock = if f.status_flags & libc::O_NONBLOCK as u32 != 0 { ", nonblocking" } else { "" };
+    if f.kind == FileKind::TcpRepair {
+        return crate::fds_tcp_repair::describe(f);
+    }
     if f.kind == FileKind::TcpReset {
         let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
         return format!("TCP connection {} -> {}, restored reset (ECONNRESET){nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));

@@ -324,8 +324,9 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             f.data.0.len(),
             if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) }
         ),
-        K::Socket | K::TcpReset => crate::fds_sockets::describe(f),
+        K::Socket | K::TcpReset | K::TcpRepair => crate::fds_sockets::describe(f),
         K::Inotify => crate::fds_inotify::describe_record(f),
+        K::Fifo => crate::fds_fifo::show(f),
         K::DeletedFile => format!(
             "deleted file {} ({} bytes, mode {:o}), flags {:#o}, offset {}",
             s(&f.path),

@@ -18,6 +18,8 @@ mod fds_fdinfo;
 mod fds_inotify;
 mod fds_shared;
 mod fds_sockets;
+mod fds_tcp_repair;
+mod fds_fifo;
 mod fds_unix;
 mod freeze;
 mod inject;

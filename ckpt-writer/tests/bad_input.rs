@@ -197,13 +197,13 @@ fn target_exits_during_dump() {
 
 #[test]
 fn unsupported_fd_is_named() {
-    // sleep holding a named FIFO on fd 6 (pipes are recorded; a FIFO
-    // beyond fds 0-2 is not yet).
+    // sleep holding a named FIFO on fd 6 whose path was removed (named
+    // FIFOs are opened again by path: one without a path cannot be).
     let dir = scratch("unsupported");
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let mut child = Command::new("sh")
-        .args(["-c", &format!("exec 6<>{}; exec sleep 30", fifo.display())])
+        .args(["-c", &format!("exec 6<>{0}; rm {0}; exec sleep 30", fifo.display())])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -217,6 +217,7 @@ fn unsupported_fd_is_named() {
     let file = dir.join("u.ckpt");
     let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap()]);
     assert_fails(&o, 4, "fd 6 is a FIFO");
+    assert!(stderr(&o).contains("whose path was removed"), "{}", stderr(&o));
     assert!(!file.exists());
     let o = run_ckpt(&["dump", &pid.to_string(), "-o", file.to_str().unwrap(), "--allow-unsupported", "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));

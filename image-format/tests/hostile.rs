@@ -74,6 +74,31 @@ fn inotify(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     )
 }
 
+/// A case that mutates the sample with a named FIFO (FILES 10).
+fn fifo(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_fifo();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that mutates the sample with a repaired TCP connection
+/// (FILES 10).
+fn repair(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_tcp_repair();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn files(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -657,6 +682,38 @@ fn cases() -> Vec<Case> {
         sock("bad-file-values", |d| d.files[13].kind_flags = 1),
         sock("bad-file-values", |d| d.files[13].values[2] = 1),
         sock("bad-file-values", |d| d.files[10].pipe = 1),
+        // A named FIFO: queued bytes on a write end or too many, flags.
+        fifo("bad-fifo", |d| {
+            d.files[10].status_flags = 0o1;
+        }),
+        fifo("bad-fifo", |d| d.files[10].data = Blob(vec![0; (1 << 20) + 1])),
+        fifo("bad-file-flags", |d| d.files[10].status_flags = 0o3),
+        fifo("bad-file-flags", |d| d.files[10].status_flags |= 0o2000),
+        fifo("bad-file-values", |d| d.files[10].values[0] = 1),
+        fifo("bad-file-values", |d| d.files[10].offset = 1),
+        fifo("missing-path", |d| d.files[10].path = "".into()),
+        // A repaired TCP connection: family, options, mss, scales,
+        // timestamp, queues, addresses, the data's length.
+        repair("bad-tcp-repair", |d| d.files[10].values[0] = 1),
+        repair("bad-tcp-repair", |d| d.files[10].kind_flags |= 8),
+        repair("bad-tcp-repair", |d| d.files[10].values[2] &= !0xffff),
+        repair("bad-tcp-repair", |d| d.files[10].values[2] |= 1 << 32),
+        repair("bad-tcp-repair", |d| d.files[10].values[2] = (d.files[10].values[2] & !(0xff << 16)) | 15 << 16),
+        repair("bad-tcp-repair", |d| d.files[10].values[2] = (d.files[10].values[2] & !(0xff << 24)) | 15 << 24),
+        repair("bad-tcp-repair", |d| d.files[10].kind_flags &= !4),
+        repair("bad-tcp-repair", |d| d.files[10].values[3] = 1 << 32),
+        repair("bad-tcp-repair", |d| d.files[10].values[4] += 1),
+        repair("bad-tcp-repair", |d| d.files[10].values[4] += 1 << 32),
+        repair("bad-tcp-repair", |d| d.files[10].values[4] = 17 << 20),
+        repair("bad-tcp-repair", |d| d.files[10].data.0.push(0)),
+        repair("bad-tcp-repair", |d| d.files[10].data.0[2..4].copy_from_slice(&[0, 0])),
+        repair("bad-tcp-repair", |d| d.files[10].data.0[16] = 10),
+        repair("bad-tcp-repair", |d| d.files[10].values[0] = 10),
+        repair("bad-file-flags", |d| d.files[10].status_flags = 0),
+        repair("bad-file-flags", |d| d.files[10].status_flags |= 0o2000),
+        repair("bad-file-values", |d| d.files[10].offset = 1),
+        repair("bad-file-values", |d| d.files[10].path = "/s".into()),
+        repair("bad-file-values", |d| d.files[10].pipe = 1),
         // Deleted files.
         deleted("bad-deleted-file", |d| d.files[10].values[0] = 4),
         deleted("bad-deleted-file", |d| d.files[10].values[1] = 0o10000),
@@ -1069,6 +1126,41 @@ fn the_sample_with_inotify_is_accepted_and_reads_back() {
     let mut d = sample_inotify();
     d.files[10].values[0] = 1;
     d.files[10].data = Blob(watch(1, 0x0400_0fff, &[b'/'; 4095]));
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_a_named_fifo_is_accepted_and_reads_back() {
+    let d = sample_fifo();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // A write end without bytes, a read-write end with them.
+    let mut d = sample_fifo();
+    d.files[10].status_flags = 0o4001;
+    d.files[10].data = Blob(Vec::new());
+    assert_eq!(parse_result(&build(&d)), "ok");
+    let mut d = sample_fifo();
+    d.files[10].status_flags = 0o2;
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_a_repaired_tcp_connection_is_accepted_and_reads_back() {
+    let d = sample_tcp_repair();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    let f = image.files().nth(10).unwrap();
+    let c = image_format::v1::tcp_repair::parse(&f, image.file_data(&f)).unwrap();
+    assert_eq!((c.send_seq, c.recv_seq, c.mss, c.snd_wscale, c.rcv_wscale), (0xfffffff0, 12345, 65483, 7, 6));
+    assert_eq!((c.send_queue, c.recv_queue, c.window[1]), (&b"abc"[..], &b"xy"[..], 65483));
+    // IPv6, no options, empty queues.
+    let mut d = sample_tcp_repair();
+    let f = &mut d.files[10];
+    f.values = [10, 0, 1440, 0, 0];
+    f.kind_flags = 0;
+    f.data = Blob([sockaddr_in6(40000), sockaddr_in6(8080), vec![0; 20]].concat());
     assert_eq!(parse_result(&build(&d)), "ok");
 }
 

@@ -67,6 +67,11 @@ long chkpt_reset_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, 
 long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* inotify.c: an inotify instance with its watches. */
 long chkpt_create_inotify(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* tcp_repair.c: an established TCP connection restored with TCP_REPAIR. */
+long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+void chkpt_repair_done(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* fifo.c: a named FIFO opened again. */
+long chkpt_open_fifo(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -360,6 +365,10 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			f->temp = keep(plan, chkpt_create_deleted(plan, f, i), CHKPT_STEP_CREATE_DELETED_FILE, i);
 		} else if (f->kind == CHKPT_FILE_INOTIFY) {
 			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
+		} else if (f->kind == CHKPT_FILE_FIFO) {
+			f->temp = keep(plan, chkpt_open_fifo(plan, f, i), CHKPT_STEP_OPEN_FIFO, i);
+		} else if (f->kind == CHKPT_FILE_TCP_REPAIR) {
+			f->temp = keep(plan, chkpt_repair_connection(plan, f, i), CHKPT_STEP_TCP_REPAIR_SOCKET, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {
 			err = sys3(SYS_epoll_create1, O_CLOEXEC, 0, 0);
 			if (err < 0)
@@ -374,6 +383,11 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, i, -22);
 		}
 	}
+	/* Once every description exists: a repaired connection whose peer
+	 * is in the image too announces itself only to a peer that is back. */
+	for (i = 0; i < nr; i++)
+		if (files[i].kind == CHKPT_FILE_TCP_REPAIR)
+			chkpt_repair_done(plan, &files[i], i);
 }
 
 void chkpt_restore_files(struct chkpt_plan *plan)

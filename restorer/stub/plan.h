@@ -88,6 +88,12 @@ enum {
 				 /* data_offset, mode value1, status flags `flags`, position `offset` */
 	CHKPT_FILE_INOTIFY = 13, /* data_len watches at data_offset: wd, mask (u64 each), NUL-terminated path, */
 				 /* the next 8-aligned */
+	CHKPT_FILE_TCP_REPAIR = 14, /* TCP_REPAIR: family `value`, value1 seqs (send low, receive high 32 bits), */
+				    /* value2 mss | snd_wscale << 16 | rcv_wscale << 24, value3 timestamp, value4 */
+				    /* queue lengths (send low, receive high), kind_flags 1 SACK 2 timestamps 4 */
+				    /* wscale; at data_offset local, peer sockaddr, tcp_repair_window, queues */
+	CHKPT_FILE_FIFO = 15,       /* named FIFO at path_offset, access mode and O_NONBLOCK in `flags`, */
+				    /* queued bytes at data_offset (written back if it is empty) */
 };
 
 struct chkpt_plan_file {
@@ -365,6 +371,11 @@ struct chkpt_plan_tree {
 	X(63, RESET_CONNECTION, "reset-connection") \
 	X(64, CREATE_DELETED_FILE, "create-deleted-file") \
 	X(65, INOTIFY_WATCH, "inotify-watch") \
+	/* restorer/stub/tcp_repair.c */ \
+	X(66, TCP_REPAIR_SOCKET, "tcp-repair-socket") \
+	X(67, TCP_REPAIR_SEQUENCE, "tcp-repair-sequence") \
+	X(68, TCP_REPAIR_CONNECT, "tcp-repair-connect") \
+	X(69, TCP_REPAIR_QUEUES, "tcp-repair-queues") \
 	/* restorer/stub/tree.c: process trees */ \
 	X(70, TREE_CONTROL, "tree-control") \
 	X(71, TREE_PLACE_OBJECT, "tree-place-object") \
@@ -377,7 +388,10 @@ struct chkpt_plan_tree {
 	X(78, TREE_STOP, "tree-stop") \
 	X(79, TREE_SET_PID, "tree-set-pid") \
 	/* restorer/stub/locks.c: process state */ \
-	X(80, TAKE_LOCK, "take-lock")
+	X(80, TAKE_LOCK, "take-lock") \
+	/* restorer/stub/fifo.c */ \
+	X(81, OPEN_FIFO, "open-fifo") \
+	X(82, FIFO_QUEUE, "fifo-queue")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

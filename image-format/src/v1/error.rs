@@ -295,6 +295,10 @@ format_errors! {
         "TREE_REGIONS not sorted by region, a region index outside REGIONS, a region that is not shared memory, or an end other than 0.",
     TreeObjectMismatch = "tree-object-mismatch":
         "Tree objects not numbered densely in order of first appearance, one object used by files and regions or by two file kinds, or a region of an object with stored pages (or outside the first mapping) after its first process.",
+    BadFifo = "bad-fifo":
+        "A named FIFO with queued bytes on a write-only end or above MAX_FIFO_QUEUE.",
+    BadTcpRepair = "bad-tcp-repair":
+        "A repaired TCP connection with a family other than inet, an unknown option flag, an mss of 0 or above 65535, a window scale above 14 or without WSCALE, bits set above the fields, a queue above MAX_TCP_QUEUE, addresses that are not two well-formed sockaddrs of its family, or FILE_DATA not exactly the addresses, the window and the queues.",
 }
 
 /// Result type of every fallible function in this module.

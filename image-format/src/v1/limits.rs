@@ -47,6 +47,14 @@ pub const MAX_PIPE_SIZE: u64 = 1 << 31;
 /// Most bytes recorded as queued at one end of a unix socket pair (the
 /// kernel bounds them by the sender's SO_SNDBUF, at most 2 * wmem_max).
 pub const MAX_UNIX_PAIR_QUEUE: u64 = 4 << 20;
+/// Most bytes recorded in one queue of a repaired TCP connection (the
+/// kernel bounds each by its buffer, tcp_wmem / tcp_rmem, 4 and 6 MiB by
+/// default; FILE_DATA holds 16 MiB for the whole image).
+pub const MAX_TCP_QUEUE: u64 = 16 << 20;
+/// Most bytes recorded as queued in a named FIFO: what a FIFO nobody
+/// holds takes when it is opened again (64 KiB, its default size), so
+/// the stub's write back never waits.
+pub const MAX_FIFO_QUEUE: u64 = 64 << 10;
 /// Largest listen(2) backlog recorded (the kernel keeps it in an int).
 pub const MAX_SOCKET_BACKLOG: u64 = i32::MAX as u64;
 /// Largest struct sockaddr recorded: a sockaddr_un (110 bytes).

@@ -457,8 +457,8 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify);
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
             }
@@ -550,6 +550,22 @@ impl<'a> Metadata<'a> {
                         Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
                         _ => return Err(FormatError::BadUnixPair),
                     }
+                }
+                FileKind::Fifo => {
+                    check_path(self.strings, f.path)?;
+                    if access == 3 || f.status_flags & !FIFO_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    if f.offset != 0 || values != [0; 5] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.data_len > MAX_FIFO_QUEUE || access == 1 && !no_data {
+                        return Err(FormatError::BadFifo);
+                    }
+                }
+                FileKind::TcpRepair => {
+                    let bytes = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
+                    super::tcp_repair::parse(&f, bytes)?;
                 }
                 FileKind::Inotify => {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {

@@ -22,6 +22,7 @@ pub mod metadata;
 pub mod records;
 pub mod section;
 pub mod sockets;
+pub mod tcp_repair;
 pub mod thread;
 pub mod tree;
 pub mod verify;

@@ -381,6 +381,19 @@ code_enum! {
         /// An inotify instance: `value0` watches in FILE_DATA (see
         /// `inotify.rs`), added again in order so each gets its wd.
         Inotify = 14,
+        /// An established TCP connection carried with TCP_REPAIR
+        /// (`tcp_repair.rs`): family `value0`, the sequence numbers of the
+        /// first queued byte `value1` (send, low 32 bits; receive, high),
+        /// mss and window scales `value2`, the TCP timestamp `value3`, the
+        /// queue lengths `value4` (send, low 32 bits; receive, high),
+        /// `tcp_repair_flags`; FILE_DATA: local address, peer address,
+        /// struct tcp_repair_window, the send queue, the receive queue.
+        TcpRepair = 15,
+        /// A named FIFO, opened again by `path` with the access mode and
+        /// O_NONBLOCK of `status_flags`; the bytes queued in it at dump
+        /// in FILE_DATA (a read or read-write end only), written back
+        /// where the FIFO is empty at restore.
+        Fifo = 16,
     }
 }
 
@@ -781,3 +794,20 @@ record! {
 
 /// Size of a TREE_REGIONS record.
 pub const TREE_REGION_SIZE: usize = size_of::<TreeRegionWire>();
+
+/// Status flags a named FIFO may record: its access mode, O_NONBLOCK,
+/// O_LARGEFILE.
+pub const FIFO_STATUS: u32 = 0o3 | 0o4000 | 0o100000;
+
+/// `File::kind_flags` of a repaired TCP connection: the options it
+/// negotiated (TCP_REPAIR_OPTIONS).
+pub mod tcp_repair_flags {
+    /// SACK permitted.
+    pub const SACK: u32 = 1;
+    /// Timestamps.
+    pub const TIMESTAMPS: u32 = 2;
+    /// Window scaling (the scales are in `value2`).
+    pub const WSCALE: u32 = 4;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = SACK | TIMESTAMPS | WSCALE;
+}

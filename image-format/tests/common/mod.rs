@@ -807,3 +807,70 @@ pub fn tree_result(bytes: &[u8]) -> &'static str {
         Err(e) => e.name(),
     }
 }
+
+/// `sample_files` with a TCP connection carried with TCP_REPAIR at fd 19
+/// (FILES 10): 127.0.0.1:40000 -> 127.0.0.1:8080, SACK, timestamps,
+/// window scales 7 and 6, 3 bytes in the send queue, 2 in the receive
+/// queue.
+pub fn sample_tcp_repair() -> ImageDesc {
+    use image_format::v1::records::{socket_family, tcp_repair_flags};
+    use image_format::v1::tcp_repair::{values, write_data, TcpRepair};
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Socket,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file: 10,
+    });
+    let (local, peer) = (sockaddr_in(40000), sockaddr_in(8080));
+    let c = TcpRepair {
+        family: socket_family::INET,
+        local: &local,
+        peer: &peer,
+        window: [1, 65483, 65483, 65483, 2],
+        send_seq: 0xfffffff0,
+        recv_seq: 12345,
+        mss: 65483,
+        snd_wscale: 7,
+        rcv_wscale: 6,
+        timestamp: 99,
+        flags: tcp_repair_flags::KNOWN,
+        send_queue: b"abc",
+        recv_queue: b"xy",
+    };
+    let mut f = FileDesc::new(FileKind::TcpRepair);
+    f.status_flags = 0o2;
+    f.values = values(&c);
+    f.kind_flags = c.flags;
+    let mut data = Vec::new();
+    write_data(&c, |b| data.extend_from_slice(b));
+    f.data = Blob(data);
+    d.files.push(f);
+    d
+}
+
+/// `sample_files` with a named FIFO at fd 19 (FILES 10): /tmp/f.fifo,
+/// its read end, nonblocking, 5 bytes queued.
+pub fn sample_fifo() -> ImageDesc {
+    let mut d = sample_files();
+    d.fds.push(FdDesc {
+        fd: 19,
+        kind: FdKind::Pipe,
+        disposition: FdDisposition::Shared,
+        open_flags: 0,
+        offset: 0,
+        path: "".into(),
+        cloexec: false,
+        file: 10,
+    });
+    let mut f = FileDesc::new(FileKind::Fifo);
+    f.status_flags = 0o4000;
+    f.path = "/tmp/f.fifo".into();
+    f.data = Blob(b"queue".to_vec());
+    d.files.push(f);
+    d
+}

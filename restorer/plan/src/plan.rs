@@ -291,6 +291,16 @@ steps! {
     /// Creating an inotify instance and adding its watches, each getting
     /// its recorded wd.
     InotifyWatch = 65, "inotify-watch";
+    /// A repaired TCP connection: creating its socket in repair mode and
+    /// binding it to its local address.
+    TcpRepairSocket = 66, "tcp-repair-socket";
+    /// A repaired TCP connection: its sequence numbers and timestamp.
+    TcpRepairSequence = 67, "tcp-repair-sequence";
+    /// A repaired TCP connection: connecting to the peer in repair mode
+    /// (nothing is sent), its options and window.
+    TcpRepairConnect = 68, "tcp-repair-connect";
+    /// A repaired TCP connection: writing its queues, leaving repair mode.
+    TcpRepairQueues = 69, "tcp-repair-queues";
     /// A tree's root: the image's fd or a barrier pipe (detail: the fd).
     TreeControl = 70, "tree-control";
     /// A tree's root: putting a tree object at its fd (detail: the fd).
@@ -314,6 +324,11 @@ steps! {
     /// Taking a file lock again (detail: the fd): someone else took it
     /// since the dump.
     TakeLock = 80, "take-lock";
+    /// Opening a named FIFO again by path (a read-write helper first, so no
+    /// open waits for a peer), with its status flags.
+    OpenFifo = 81, "open-fifo";
+    /// Writing a named FIFO's queued bytes back (it was empty).
+    FifoQueue = 82, "fifo-queue";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -892,6 +907,16 @@ pub mod file_kind {
     /// inotify: `data_len` watches at `data_offset`, each wd, mask (u64
     /// each) and a NUL-terminated path, the next one 8-aligned.
     pub const INOTIFY: u64 = 13;
+    /// An established TCP connection restored with TCP_REPAIR: family
+    /// `value`, value1..value4 and `kind_flags` as the image's FILES
+    /// record (sequence numbers, mss and scales, timestamp, queue
+    /// lengths, options), at `data_offset` the local and peer address,
+    /// struct tcp_repair_window, the send and the receive queue.
+    pub const TCP_REPAIR: u64 = 14;
+    /// A named FIFO opened by the path at `path_offset` with the access
+    /// mode and O_NONBLOCK of `flags`; its queued bytes at `data_offset`,
+    /// written back if it is empty.
+    pub const FIFO: u64 = 15;
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -1022,6 +1047,8 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         FileKind::TcpReset => (file_kind::TCP_RESET, u64::from(f.status_flags), KEEP, f.value0),
         FileKind::DeletedFile => (file_kind::DELETED, u64::from(f.status_flags), f.offset, f.value0),
         FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::TcpRepair => (file_kind::TCP_REPAIR, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::Fifo => (file_kind::FIFO, u64::from(f.status_flags), KEEP, 0),
     };
     o.word(w(file::KIND), kind);
     o.word(w(file::FLAGS), flags);
@@ -1067,7 +1094,7 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         o.word(w(file::VALUE1), f.value1);
         o.word(w(file::VALUE2), f.value2);
     }
-    if f.kind == FileKind::TimerFd {
+    if matches!(f.kind, FileKind::TimerFd | FileKind::TcpRepair) {
         for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
             o.word(w(k), v);
         }

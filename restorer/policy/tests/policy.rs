@@ -31,6 +31,9 @@ struct Scripted {
     /// Socket trials: (address, connect) -> errno; absent: it works.
     probes: HashMap<(Vec<u8>, bool), i32>,
     probed: Vec<(u16, u32, u32, Vec<u8>, bool)>,
+    /// Trials in repair mode: what they answer, the addresses tried.
+    repair: Result<(), i32>,
+    repair_probed: Vec<(u16, Vec<u8>)>,
 }
 
 const STUB_LEN: u64 = 3 * 4096;
@@ -67,6 +70,8 @@ impl Scripted {
             fd_limits: FdLimits { pipe_max_size: 1 << 20, exceed_pipe_max: false, wake_alarm: false },
             probes: HashMap::new(),
             probed: Vec::new(),
+            repair: Ok(()),
+            repair_probed: Vec::new(),
         }
     }
 }
@@ -147,6 +152,10 @@ impl Host for Scripted {
         self.fd_limits
     }
     fn probe_socket(&mut self, p: &SocketProbe<'_>) -> Result<(), i32> {
+        if p.repair {
+            self.repair_probed.push((p.family, p.addr.to_vec()));
+            return self.repair;
+        }
         self.probed.push((p.family, p.ty, p.flags, p.addr.to_vec(), p.connect));
         self.probes.get(&(p.addr.to_vec(), p.connect)).map_or(Ok(()), |&e| Err(e))
     }
@@ -687,6 +696,61 @@ fn sockets_are_bound_again_only_where_their_address_is_free() {
     host.files.insert(b"/tmp/s".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
     let r = refused(&d, &mut host);
     assert_eq!((r.reason, r.detail), (Reason::SocketPathNotSocket, Detail::Fd(20)));
+}
+
+#[test]
+fn repaired_tcp_connections_need_cap_net_admin_and_their_local_address() {
+    let mut d = common::sample_tcp_repair();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let permissive = |d: &ImageDesc| {
+        let mut host = Scripted::permissive(d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        host
+    };
+    // Allowed: the local address tried once, in repair mode.
+    let mut host = permissive(&d);
+    run(&d, &mut host).expect("accepted");
+    assert_eq!(host.repair_probed, vec![(2, common::sockaddr_in(40000))]);
+    assert!(host.probed.is_empty());
+    // Without CAP_NET_ADMIN: refused naming the fd, never a reset or a
+    // half-made connection.
+    let mut host = permissive(&d);
+    host.repair = Err(errno::EPERM);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.errno, r.detail), (Reason::TcpRepairNotPermitted, errno::EPERM, Detail::Fd(19)));
+    // A local address this machine has not.
+    let mut host = permissive(&d);
+    host.repair = Err(errno::EADDRNOTAVAIL);
+    let r = refused(&d, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::SocketAddressUnavailable, Detail::Fd(19)));
+}
+
+#[test]
+fn named_fifos_need_a_fifo_at_their_path() {
+    let mut d = common::sample_fifo();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let with = |facts: Option<Result<FileFacts, i32>>| {
+        let mut host = Scripted::permissive(&d);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        match facts {
+            Some(f) => host.files.insert(b"/tmp/f.fifo".to_vec(), f),
+            None => host.files.remove(&b"/tmp/f.fifo"[..]),
+        };
+        host
+    };
+    let mut host = with(Some(Ok(FileFacts { mode: 0o010_644, ..FileFacts::default() })));
+    run(&d, &mut host).expect("a FIFO there is accepted");
+    let fifo_opens: Vec<_> = host.opened.iter().filter(|(p, _)| p == b"/tmp/f.fifo").collect();
+    assert_eq!(fifo_opens, vec![&(b"/tmp/f.fifo".to_vec(), 0o10_000_000)], "looked up with O_PATH only, never opened");
+    for (facts, reason) in [
+        (Some(Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() })), Reason::FifoPathNotFifo),
+        (Some(Err(errno::ENOENT)), Reason::FdFileMissing),
+        (Some(Err(errno::EACCES)), Reason::FdFilePermission),
+    ] {
+        let mut host = with(facts);
+        let r = refused(&d, &mut host);
+        assert_eq!((r.reason, r.detail), (reason, Detail::Fd(19)));
+    }
 }
 
 #[test]

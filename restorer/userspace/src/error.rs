@@ -62,6 +62,14 @@ impl Refusal {
 /// The address of the socket fd `f` shares, as people write it.
 fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
     let file = image.file(f.file).filter(|_| f.disposition == image_format::FdDisposition::Shared)?;
+    if file.kind == image_format::FileKind::Fifo {
+        return Some(format!("named FIFO {}", String::from_utf8_lossy(image.string(file.path))));
+    }
+    if file.kind == image_format::FileKind::TcpRepair {
+        let c = image_format::v1::tcp_repair::parse(&file, image.file_data(&file)).ok()?;
+        let (local, peer) = (image_format::sockaddr_text(c.family, c.local), image_format::sockaddr_text(c.family, c.peer));
+        return Some(format!("TCP connection {local} -> {peer}"));
+    }
     (file.kind == image_format::FileKind::Socket).then(|| format!("socket bound to {}", image_format::sockaddr_text(file.value0, image.file_data(&file))))
 }
 

@@ -33,6 +33,16 @@ pub fn probe_socket(p: &SocketProbe<'_>) -> Result<(), i32> {
         let rc = unsafe { libc::connect(sock.as_raw_fd(), addr, len) };
         return if rc < 0 { Err(last_errno()) } else { Ok(()) };
     }
+    if p.repair {
+        // EPERM without CAP_NET_ADMIN over this network namespace; in
+        // repair mode the bind passes over other sockets on the port.
+        let on: libc::c_int = 1;
+        // SAFETY: on is an int that outlives the call, its size given.
+        let rc = unsafe { libc::setsockopt(sock.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_REPAIR, (&raw const on).cast(), 4) };
+        if rc < 0 {
+            return Err(last_errno());
+        }
+    }
     let (reuseaddr, reuseport, v6only) = probe_options(p.flags);
     if reuseaddr {
         set(libc::SOL_SOCKET, libc::SO_REUSEADDR, true)?;

@@ -125,7 +125,7 @@ pub fn shared_reopen_type(f: &File) -> Option<u32> {
         FileKind::Directory => Some(ftype::DIR),
         FileKind::CharDev => Some(ftype::CHR),
         FileKind::Pipe | FileKind::Stdio | FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd | FileKind::Memfd | FileKind::UnixPair => None,
-        FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify => None,
+        FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo => None,
     }
 }
 

@@ -24,6 +24,7 @@
 //! - fdkinds.rs: open file descriptions the caller may not create.
 //! - sockets.rs: addresses the stub binds sockets to again are free.
 //! - inotify.rs: paths the stub watches again exist.
+//! - fifo.rs: named FIFOs the stub opens again are still FIFOs.
 //! - tree.rs: process trees: sessions and groups, limits, the fd base,
 //!   the objects a member inherits.
 
@@ -32,6 +33,7 @@ mod fdkinds;
 mod files;
 mod footprint;
 mod hole;
+mod fifo;
 mod inotify;
 mod host;
 mod reason;

@@ -276,6 +276,12 @@ reasons! {
         "a process tree is restored from a file, not a stream: its processes re-execute the image";
     TreeObjectUnsupported = "tree-object-unsupported", EOPNOTSUPP, UNSUPPORTED,
         "the tree shares an object of a kind not restored shared (an epoll instance; shared memory with the module)";
+    // Named FIFOs opened again by path (fifo.rs).
+    FifoPathNotFifo = "fifo-path-not-fifo", EEXIST, FD_FILE,
+        "the path a named FIFO of the image was opened by exists and is not a FIFO";
+    // Established TCP connections restored with TCP_REPAIR (sockets.rs).
+    TcpRepairNotPermitted = "tcp-repair-not-permitted", EPERM, INCOMPATIBLE,
+        "a TCP connection of the image is restored with TCP_REPAIR, which needs CAP_NET_ADMIN over the caller's network namespace";
 }
 
 /// What a refusal concerns, for the message; never allocated.

@@ -47,27 +47,35 @@ pub struct SocketProbe<'a> {
     /// false: bind to `addr`; true (unix paths): a SOCK_DGRAM connect to
     /// it, which ECONNREFUSED answers when no socket is bound there.
     pub connect: bool,
+    /// A TCP socket put in repair mode (TCP_REPAIR) before the bind, as
+    /// the stub does for a repaired connection: EPERM without
+    /// CAP_NET_ADMIN over the caller's network namespace.
+    pub repair: bool,
 }
 
 /// Checks every bound socket of `image`.
 pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
     for (index, f) in image.files().enumerate() {
         host.yield_now()?;
-        if !matches!(f.kind, FileKind::Socket | FileKind::TcpReset) {
+        if !matches!(f.kind, FileKind::Socket | FileKind::TcpReset | FileKind::TcpRepair) {
             continue;
         }
         let fd = image.fds().find(|d| d.disposition == FdDisposition::Shared && d.file as usize == index);
         let at = fd.map_or(Detail::None, |d| Detail::Fd(d.fd));
+        if f.kind == FileKind::TcpRepair {
+            check_repair(image, &f, host, at)?;
+            continue;
+        }
         if f.kind == FileKind::TcpReset {
             // The stub makes the reset connection over loopback: its
             // listener must bind there (::1 is missing where IPv6 is off).
             let addr = if f.value0 == socket_family::INET6 { &LOOPBACK6[..] } else { &LOOPBACK4[..] };
-            let probe = SocketProbe { family: f.value0 as u16, ty: 1, flags: 0, addr, connect: false };
+            let probe = SocketProbe { family: f.value0 as u16, ty: 1, flags: 0, addr, connect: false, repair: false };
             host.probe_socket(&probe).map_err(|errno| bind_refusal(errno, at))?;
             continue;
         }
         let addr = image.file_data(&f);
-        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags: f.kind_flags, addr, connect: false };
+        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags: f.kind_flags, addr, connect: false, repair: false };
         let path = addr.get(2..).filter(|p| f.value0 == socket_family::UNIX && p.first().is_some_and(|&b| b != 0));
         match path {
             Some(path) => check_unix_path(host, path, probe, at)?,
@@ -75,6 +83,19 @@ pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Ref
         }
     }
     Ok(())
+}
+
+/// A repaired TCP connection: the caller may put a TCP socket of its
+/// family in repair mode (CAP_NET_ADMIN over its network namespace), and
+/// its local address binds in repair mode (which passes over sockets on
+/// the same port, but not over an address this machine has not).
+fn check_repair<H: Host>(image: &Image<'_>, f: &super::fmt::File, host: &mut H, at: Detail) -> Result<(), Refusal> {
+    let c = super::fmt::tcp_repair::parse(f, image.file_data(f)).map_err(Refusal::from)?;
+    let probe = SocketProbe { family: c.family as u16, ty: 1, flags: 0, addr: c.local, connect: false, repair: true };
+    host.probe_socket(&probe).map_err(|errno| match errno {
+        e::EPERM => Refusal::with_errno(Reason::TcpRepairNotPermitted, errno, at),
+        _ => bind_refusal(errno, at),
+    })
 }
 
 /// The refusal for a trial bind that failed with `errno`.
