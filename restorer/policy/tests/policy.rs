@@ -186,6 +186,7 @@ fn anon(start: u64, pages: u64, runs: &[(u64, u64)]) -> RegionDesc {
         path: "".into(),
         file_offset: 0,
         file_id: FileId::default(),
+        file: 0,
         runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
     }
 }
