@@ -97,6 +97,8 @@ fn map_region(
         // Pages to copy need a writable mapping (the policy refused
         // unwritable ones).
         (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, r.prot, flags), Step::MapRegion)?,
+        // Reserved for the stub, which maps the object it creates over it.
+        (RegionMap::Reserve(prot, flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
     }
     for run in image.page_runs(r) {
         step(glue::yield_now(), Step::Interrupted)?;

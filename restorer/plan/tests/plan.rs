@@ -44,7 +44,8 @@ fn word_offsets_match_plan_h() {
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
         ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
         ("locks_offset", head::LOCKS_OFFSET), ("nr_locks", head::NR_LOCKS),
-        ("tree_offset", head::TREE_OFFSET), ("threads", head::THREADS),
+        ("tree_offset", head::TREE_OFFSET), ("deferred_offset", head::DEFERRED_OFFSET),
+        ("nr_deferred", head::NR_DEFERRED), ("threads", head::THREADS),
     ];
     for (n, w) in h {
         field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
@@ -101,6 +102,11 @@ fn word_offsets_match_plan_h() {
     field("timer_prof", "CHKPT_TIMER_ITIMER_PROF", image_format::TimerKind::ItimerProf as usize);
     field("sizeof_lock", "sizeof(struct chkpt_plan_lock)", LOCK_WORDS * 8);
     field("lock.len", "offsetof(struct chkpt_plan_lock, len)", 4 * 8);
+    field("sizeof_deferred", "sizeof(struct chkpt_plan_deferred)", DEFERRED_WORDS * 8);
+    for (n, w) in [("addr", deferred::ADDR), ("len", deferred::LEN), ("prot", deferred::PROT), ("flags", deferred::FLAGS),
+        ("fd", deferred::FD), ("offset", deferred::OFFSET), ("pages", deferred::PAGES), ("region", deferred::REGION)] {
+        field(&format!("deferred.{n}"), &format!("offsetof(struct chkpt_plan_deferred, {n})"), w * 8);
+    }
     field("lock_flock", "CHKPT_LOCK_FLOCK", image_format::LockKind::Flock as usize);
     field("lock_posix", "CHKPT_LOCK_POSIX", image_format::LockKind::Posix as usize);
     field("lock_ofd", "CHKPT_LOCK_OFD", image_format::LockKind::Ofd as usize);
