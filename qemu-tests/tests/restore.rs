@@ -32,7 +32,9 @@ fn passes(restorer: &str, scenarios: &[&str], own: &[&str]) {
 /// siginfo), itimers and POSIX timers with their ids, membarrier; cores,
 /// file locks, a removed cwd, map entries; listening and bound sockets, a
 /// TCP connection restored reset, deleted files, inotify; a process tree
-/// (pipeline of children, a zombie, a stopped child).
+/// (pipeline of children, a zombie, a stopped child); a memfd and a deleted
+/// file mapped MAP_SHARED, a tree's shared anonymous memory (deferred
+/// regions).
 const PROGRAMS: &[&str] = &[
     "restore_counter",
     "restore_threads",
@@ -42,6 +44,7 @@ const PROGRAMS: &[&str] = &[
     "restore_state",
     "restore_sockets",
     "restore_tree",
+    "restore_deferred",
 ];
 
 #[test]
