@@ -68,7 +68,7 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
         // Its regions of the tree's shared memory: deferred (restore.rs
         // reserves them), mapped by the stub from the objects' fds.
         for r in image.tree_regions() {
-            plan::add_deferred(&mut buf, &layout, image, r.region, t.me.fd_base + policy::object_slot(r.object, 0))?;
+            plan::add_deferred(&mut buf, &layout, image, r.region, t.me.fd_base.saturating_add(policy::object_slot(r.object, 0)))?;
         }
         if t.me.index == 0 {
             image_fd_at = Some(layout.tree + 8 * plan::tree_word::IMAGE_FD as u64);
