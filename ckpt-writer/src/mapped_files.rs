@@ -9,7 +9,8 @@
 //! Refused at dump, naming the fd: a private mapping of such a file (its
 //! copy-on-write pages would part from the file), and a shared one the
 //! fd's access mode could not map again (a writable mapping needs an fd
-//! open read-write, any mapping a readable one).
+//! open read-write, any mapping a readable one; a memfd sealed
+//! F_SEAL_FUTURE_WRITE cannot be mapped writable again).
 
 use std::os::unix::fs::MetadataExt;
 
@@ -61,6 +62,13 @@ pub fn link(pid: i32, mappings: &mut [Mapping], fds: &[FdState], files: &[FileDe
                 if write { "read-write" } else { "for reading" }
             )));
         };
+        // F_SEAL_FUTURE_WRITE: no writable mapping of it can be made again.
+        if write && files[h.2 as usize].kind == FileKind::Memfd && files[h.2 as usize].values[1] & 0x10 != 0 {
+            return Err(Error::Unsupported(format!(
+                "fd {} is a memfd sealed F_SEAL_FUTURE_WRITE that the process maps writable at {start:#x}-{end:#x} (cannot be mapped so again)",
+                h.1
+            )));
+        }
         let Some(mapping) = mappings.iter_mut().find(|x| x.region.start == start) else { continue };
         mapping.maps_file(h.2, m.offset);
     }

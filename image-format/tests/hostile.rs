@@ -531,6 +531,8 @@ fn cases() -> Vec<Case> {
         // the memfd, FILES 9 (maps_memfd is the valid form).
         files("bad-region-file", |d| (maps_memfd(d), d.regions[3].file = 99).1),
         files("bad-region-file", |d| (maps_memfd(d), d.regions[3].file = 0).1),
+        // A memfd sealed F_SEAL_FUTURE_WRITE mapped writable.
+        files("bad-region-file", |d| (maps_memfd(d), d.files[9].values[1] |= 0x10).1),
         // A read-only deleted file mapped writable.
         files("bad-region-file", |d| (maps_memfd(d), d.files.push(deleted_file(0)), d.regions[3].file = 10).1),
         files("bad-region-file", |d| d.regions[3].file = 9),

@@ -296,7 +296,7 @@ format_errors! {
     TreeObjectMismatch = "tree-object-mismatch":
         "Tree objects not numbered densely in order of first appearance, one object used by files and regions or by two file kinds, or a region of an object with stored pages (or outside the first mapping) after its first process.",
     BadRegionFile = "bad-region-file":
-        "A MAPS_FILE region whose file index is outside FILES, names a description that is not a memfd or deleted file, or one whose access mode does not allow the mapping (readable; read-write for a writable one); or a file index without MAPS_FILE.",
+        "A MAPS_FILE region whose file index is outside FILES, names a description that is not a memfd or deleted file, or one whose access mode does not allow the mapping (readable; read-write for a writable one) or a writable mapping of a memfd sealed F_SEAL_FUTURE_WRITE; or a file index without MAPS_FILE.",
 }
 
 /// Result type of every fallible function in this module.

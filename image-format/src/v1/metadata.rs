@@ -367,6 +367,8 @@ impl<'a> Metadata<'a> {
             let f = self.file(r.file).ok_or(FormatError::BadRegionFile)?;
             let mode = f.status_flags & 3;
             let fits = match f.kind {
+                // F_SEAL_FUTURE_WRITE (0x10) forbids mapping it writable again.
+                FileKind::Memfd if f.value1 & 0x10 != 0 && r.prot & prot::WRITE != 0 => false,
                 FileKind::Memfd | FileKind::DeletedFile => mode == 2 || (mode == 0 && r.prot & prot::WRITE == 0),
                 _ => false,
             };
