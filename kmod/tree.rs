@@ -165,7 +165,7 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
 pub(crate) fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selector) -> Checked<TreePlan<'i, 'a>> {
     policy::check_member_fd_base(image, sel.fd_base)?;
     policy::check_inherited_objects(image, sel.fd_base, &mut |fd| {
-        glue::fd_mode(fd).ok().map(|mode| FileFacts { mode, ..FileFacts::default() })
+        glue::fd_stat(fd).ok().map(|(mode, size)| FileFacts { mode, size, ..FileFacts::default() })
     })?;
     let rec = selected(recs, sel)?;
     let procs = procs(recs, &|_| 1)?;

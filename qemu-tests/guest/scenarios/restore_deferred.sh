@@ -24,7 +24,7 @@ test -z "$(ls /tmp/fm-run)"
 must treework workers 3 100 < /dev/null > /tmp/tw.ref
 run_held /tmp/tw.in /tmp/tw.run treework --wait-at 1 workers 3 100
 checkpoint "$pid" /tmp/tw.run 1 /tmp/tw.ckpt
-must /tmp/tw.ckpt < /dev/null
+/tmp/tw.ckpt < /dev/null || { echo "FAIL: the restored tree exited $?:"; cat /tmp/tw.run; exit 1; }
 same_output /tmp/tw.ref /tmp/tw.run
 grep -q '^shared memory total 15150$' /tmp/tw.run || { echo "FAIL: shared memory:"; cat /tmp/tw.run; exit 1; }
 echo "restore_deferred: all checks passed"
