@@ -6,7 +6,8 @@
 #    the contents, and that new writes through one show through the other
 #    (one object again).
 # 2. A tree whose workers share MAP_SHARED|MAP_ANONYMOUS memory with their
-#    parent (test-programs/treework.c workers): the root's stub creates the
+#    parent (test-programs/treework.c sharers: no pid needed, restored
+#    processes get new ones): the root's stub creates the
 #    object, every process maps it (with the module: deferred regions);
 #    the parent checks the workers' total there and its own value.
 . /scenarios/lib.sh
@@ -21,8 +22,8 @@ same_output /tmp/fm.ref /tmp/fm.run
 grep -q '^result ok$' /tmp/fm.run
 test -z "$(ls /tmp/fm-run)"
 
-must treework workers 3 100 < /dev/null > /tmp/tw.ref
-run_held /tmp/tw.in /tmp/tw.run treework --wait-at 1 workers 3 100
+must treework sharers 3 100 < /dev/null > /tmp/tw.ref
+run_held /tmp/tw.in /tmp/tw.run treework --wait-at 1 sharers 3 100
 checkpoint "$pid" /tmp/tw.run 1 /tmp/tw.ckpt
 /tmp/tw.ckpt < /dev/null || { echo "FAIL: the restored tree exited $?:"; cat /tmp/tw.run; exit 1; }
 same_output /tmp/tw.ref /tmp/tw.run
