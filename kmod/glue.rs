@@ -70,6 +70,7 @@ extern "C" {
     fn chkpt_shim_read_args(bprm: *mut bindings::linux_binprm, buf: *mut u8, len: usize) -> c_long;
     fn chkpt_shim_rlimit_nofile() -> u64;
     fn chkpt_shim_fd_mode(fd: core::ffi::c_uint, mode: *mut u32) -> c_long;
+    fn chkpt_shim_fd_stat(fd: core::ffi::c_uint, mode: *mut u32, size: *mut u64) -> c_long;
     fn chkpt_shim_install_image_path(bprm: *mut bindings::linux_binprm) -> c_int;
 }
 
@@ -80,6 +81,19 @@ pub(crate) fn rlimit_nofile() -> u64 {
 }
 
 /// The mode of the caller's fd `fd`, EBADF if it is not open.
+/// The mode and size of the current task's fd `fd`.
+pub(crate) fn fd_stat(fd: u64) -> Result<(u32, u64)> {
+    let fd = core::ffi::c_uint::try_from(fd).map_err(|_| EBADF)?;
+    let (mut mode, mut size) = (0u32, 0u64);
+    // SAFETY: `mode` and `size` are valid for the shim's writes; fget/fput
+    // on the current task's table hold the file only for the call.
+    let err = unsafe { chkpt_shim_fd_stat(fd, &mut mode, &mut size) };
+    if err < 0 {
+        return Err(Error::from_errno(err as c_int));
+    }
+    Ok((mode, size))
+}
+
 pub(crate) fn fd_mode(fd: u64) -> Result<u32> {
     let fd = core::ffi::c_uint::try_from(fd).map_err(|_| EBADF)?;
     let mut mode = 0u32;

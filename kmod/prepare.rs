@@ -51,7 +51,7 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
     // The module's plan has no memory steps (plan_ops 0): the checks'
     // layout is the plan's, with a tree's block added.
     let layout = match tree {
-        Some(t) => plan::layout_with_tree(image, 0, plan::tree_len(t.children.len(), t.nr_objects, &t.ends, 0)?)?,
+        Some(t) => plan::layout_with_tree(image, 0, plan::tree_len(t.children.len(), t.nr_objects, &t.ends, t.regions.len())?)?,
         None => checked.layout,
     };
     let stub_len = STUB.len() as u64;
@@ -64,7 +64,12 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
     plan::write(image, &layout, &place, &[], &mut buf)?;
     let mut image_fd_at = None;
     if let Some(t) = tree {
-        plan::write_tree(&layout, &mut buf, &t.me, &t.children, t.nr_objects, &t.ends, &[], &t.own)?;
+        plan::write_tree(&layout, &mut buf, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
+        // Its regions of the tree's shared memory: deferred (restore.rs
+        // reserves them), mapped by the stub from the objects' fds.
+        for r in image.tree_regions() {
+            plan::add_deferred(&mut buf, &layout, image, r.region, t.me.fd_base.saturating_add(policy::object_slot(r.object, 0)))?;
+        }
         if t.me.index == 0 {
             image_fd_at = Some(layout.tree + 8 * plan::tree_word::IMAGE_FD as u64);
         }

@@ -14,7 +14,7 @@ use kernel::uaccess::UserSlice;
 use crate::glue::{self, Committed, MmFields};
 use crate::image_format::{Image, Region};
 use crate::plan::{Step, PAGE};
-use crate::policy::{map_flags, run_flags, RegionMap};
+use crate::policy::{region_map, run_flags, RegionMap};
 use crate::prepare::{Prepared, STUB};
 
 /// A failed step: its errno and the step (plan.rs's shared step names).
@@ -42,7 +42,9 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     for (i, r) in image.regions().enumerate() {
         step(glue::yield_now(), Step::Interrupted)?;
         let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
-        map_region(&c, image, &r, file, p.base, &mut chunk)?;
+        // A tree's shared memory: its object is the root stub's (deferred).
+        let tree_object = image.tree_regions().any(|t| t.region as usize == i);
+        map_region(&c, image, &r, file, tree_object, p.base, &mut chunk)?;
     }
     // A tree's root: the image as an O_PATH fd for the children's execveat.
     let mut plan = p.plan;
@@ -86,17 +88,20 @@ fn map_region(
     image: &Image<'_>,
     r: &Region,
     file: Option<&glue::OpenFile>,
+    tree_object: bool,
     base: u64,
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
-    match (map_flags(r), file) {
+    match (region_map(r, tree_object), file) {
         (RegionMap::Kernel, _) => return Ok(()),
         (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, r.prot, flags, r.file_offset), Step::MapRegion)?,
         (RegionMap::File(_), None) => return Err((EINVAL, Step::MapRegion)),
         // Pages to copy need a writable mapping (the policy refused
         // unwritable ones).
         (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, r.prot, flags), Step::MapRegion)?,
+        // Reserved for the stub, which maps the object it creates over it.
+        (RegionMap::Reserve(prot, flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
     }
     for run in image.page_runs(r) {
         step(glue::yield_now(), Step::Interrupted)?;

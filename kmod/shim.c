@@ -493,6 +493,20 @@ long chkpt_shim_fd_mode(unsigned int fd, u32 *mode)
 	return 0;
 }
 
+/* The mode and size of the current task's fd `fd` (a tree's shared memory
+ * object must be a regular file as large as its mappings). */
+long chkpt_shim_fd_stat(unsigned int fd, u32 *mode, u64 *size)
+{
+	struct file *f = fget(fd);
+
+	if (!f)
+		return -EBADF;
+	*mode = file_inode(f)->i_mode;
+	*size = i_size_read(file_inode(f));
+	fput(f);
+	return 0;
+}
+
 /*
  * After the point of no return, in a tree's root: an O_PATH file of the
  * executed image, installed at the lowest free fd (not close-on-exec), for

@@ -109,6 +109,7 @@ int chkpt_shim_argc(struct linux_binprm *bprm);
 long chkpt_shim_read_args(struct linux_binprm *bprm, u8 *buf, size_t len);
 u64 chkpt_shim_rlimit_nofile(void);
 long chkpt_shim_fd_mode(unsigned int fd, u32 *mode);
+long chkpt_shim_fd_stat(unsigned int fd, u32 *mode, u64 *size);
 int chkpt_shim_install_image_path(struct linux_binprm *bprm);
 
 #endif

@@ -70,6 +70,8 @@ pub(crate) struct TreePlan<'i, 'a> {
     pub(crate) nr_objects: u64,
     pub(crate) ends: KVec<ObjectEnd<'i, 'a>>,
     pub(crate) own: KVec<(u32, u64)>,
+    /// Root: the shared memory objects its stub creates, (slot, size).
+    pub(crate) regions: KVec<(u64, u64)>,
 }
 
 fn procs(recs: &[TreeProcess], threads: &dyn Fn(usize) -> u32) -> Checked<KVec<Proc>> {
@@ -124,9 +126,17 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
     if full {
         return Err(Reason::OutOfMemory.into());
     }
-    // Shared memory between processes: the module maps memory before its
-    // stub runs, when the root's objects do not exist yet: refused.
-    policy::region_objects(images, false, &mut |_, _| {})?;
+    // Shared memory between processes: the root's stub creates each
+    // object; the module maps memory before any stub runs, so every
+    // process's regions of them are deferred (plan::defers), mapped by
+    // its stub from the object's fd.
+    let mut regions = KVec::new();
+    policy::region_objects(images, true, &mut |slot, size| {
+        full |= regions.push((slot, size), GFP_KERNEL).is_err();
+    })?;
+    if full {
+        return Err(Reason::OutOfMemory.into());
+    }
     let needs = images.iter().enumerate().filter_map(|(i, m)| Some(plan::fd_base_need(m.as_ref()?, if i == 0 { 2 * nr_objects } else { 0 })));
     let fd_base = policy::tree_fd_base(needs, nr_objects, glue::rlimit_nofile())?;
     let r0 = recs.first().ok_or(Refusal::from(Reason::MemberSelector))?;
@@ -146,6 +156,7 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
         nr_objects,
         ends,
         own: own_objects(root)?,
+        regions,
     })
 }
 
@@ -154,7 +165,7 @@ pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'
 pub(crate) fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selector) -> Checked<TreePlan<'i, 'a>> {
     policy::check_member_fd_base(image, sel.fd_base)?;
     policy::check_inherited_objects(image, sel.fd_base, &mut |fd| {
-        glue::fd_mode(fd).ok().map(|mode| FileFacts { mode, ..FileFacts::default() })
+        glue::fd_stat(fd).ok().map(|(mode, size)| FileFacts { mode, size, ..FileFacts::default() })
     })?;
     let rec = selected(recs, sel)?;
     let procs = procs(recs, &|_| 1)?;
@@ -172,6 +183,7 @@ pub(crate) fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel
         nr_objects: 0,
         ends: KVec::new(),
         own: own_objects(image)?,
+        regions: KVec::new(),
     })
 }
 

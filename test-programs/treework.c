@@ -26,6 +26,11 @@
  *                                      SIGUSR1, which must be 1) and prints
  *                                      "result ..."; exits 1 on any mismatch.
  *
+ *   treework [--wait-at 1] sharers W T workers as above sharing the MAP_SHARED
+ *                                      anonymous page, nothing that needs a
+ *                                      pid: reaped with waitpid(-1), the
+ *                                      total checked there.
+ *
  *   treework [--wait-at K] family N    a pipeline inside one program, which
  *                                      needs no pid of its children: the
  *                                      parent writes lines "n I" into a pipe
@@ -253,6 +258,67 @@ static int workers(int w, long tasks)
 	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
 }
 
+/* Workers sharing MAP_SHARED|MAP_ANONYMOUS memory with their parent and
+ * nothing that needs a pid (for restores that give new pids): W workers
+ * take T tasks from one pipe, answer on another and add their answers to
+ * the shared page; wait point 1 once all are forked; then the parent hands
+ * out the tasks, reaps the workers with waitpid(-1) (each exits with 0, or
+ * 101 if the parent's value in the shared page is off) and checks the
+ * total there. */
+static int sharers(int w, long tasks)
+{
+	int todo[2], done[2], status;
+	long sum = 0, answer;
+
+	if (w < 1 || w > 16)
+		return fail("worker count");
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return fail("mmap shared");
+	shared[0] = 12345;
+	if (pipe(todo) || pipe(done))
+		return fail("pipe");
+	for (int i = 0; i < w; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return fail("fork");
+		if (pid == 0) {
+			close(todo[1]);
+			close(done[0]);
+			_exit(worker(todo[0], done[1]) == 101 ? 101 : 0);
+		}
+	}
+	close(todo[0]);
+	close(done[1]);
+	printf("ready\n");
+	fflush(stdout);
+	wait_point(1);
+
+	for (long t = 1; t <= tasks; t++)
+		if (write(todo[1], &t, sizeof(t)) != sizeof(t))
+			return fail("write task");
+	close(todo[1]);
+	for (long t = 1; t <= tasks; t++) {
+		if (read(done[0], &answer, sizeof(answer)) != sizeof(answer))
+			return fail("read answer");
+		sum += answer;
+	}
+	for (int i = 0; i < w; i++) {
+		if (waitpid(-1, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			printf("FAIL: a worker saw the parent's value off in the shared page\n");
+			return 1;
+		}
+	}
+	if (shared[1] != sum) {
+		printf("FAIL: shared memory total %ld, answers %ld\n", shared[1], sum);
+		return 1;
+	}
+	printf("shared memory total %ld\n", shared[1]);
+	printf("result %ld\n", sum);
+	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
+}
+
 static int family(long n)
 {
 	int p1[2], p2[2], codes[4], status, got = 0, stops = 0, stopsig = 0;
@@ -373,6 +439,8 @@ int main(int argc, char **argv)
 		return family(atol(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "workers"))
 		return workers(atoi(argv[2]), atol(argv[3]));
-	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | family N | fan N | workers W TASKS\n");
+	if (argc == 4 && !strcmp(argv[1], "sharers"))
+		return sharers(atoi(argv[2]), atol(argv[3]));
+	fprintf(stderr, "usage: treework [--wait-at K] produce N | filter | consume N | family N | fan N | workers W TASKS | sharers W TASKS\n");
 	return 2;
 }

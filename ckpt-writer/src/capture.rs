@@ -111,8 +111,9 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
     let mut process = read_process(pid, brk)?;
     process.membarrier = membarrier;
     process.pdeath_signal = pdeath_signal;
-    let mappings = list_mappings(pid)?;
+    let mut mappings = list_mappings(pid)?;
     let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
+    crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
     if process.cwd_removed {
         fd_table.notes.push(format!(

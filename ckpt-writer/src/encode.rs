@@ -120,10 +120,12 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 prot: (r.read as u32 * prot::READ) | (r.write as u32 * prot::WRITE) | (r.exec as u32 * prot::EXEC),
                 kind: region_kind(r.kind),
                 flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON)
-                    | (r.may_write as u32 * region_flags::MAY_WRITE),
+                    | (r.may_write as u32 * region_flags::MAY_WRITE)
+                    | (r.maps_file.is_some() as u32 * region_flags::MAPS_FILE),
                 path: ByteString(r.path.clone()),
                 file_offset: r.file_offset,
                 file_id: file_id(&r.file_id),
+                file: r.maps_file.unwrap_or(0),
                 runs: r.runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
             })
             .collect(),

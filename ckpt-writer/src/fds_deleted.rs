@@ -3,8 +3,7 @@
 //! position are not touched),
 //! their position, status flags and permission bits, and the path they
 //! had, whose directory the restorer makes the unlinked file in again.
-//! A deleted file the process also maps is refused: the mapping and the
-//! fd would no longer share one file.
+//! A MAP_SHARED mapping of it maps the recreated file (mapped_files.rs).
 
 use std::os::unix::fs::MetadataExt;
 
@@ -19,17 +18,6 @@ pub fn former_path(link: &[u8]) -> Vec<u8> {
     link.strip_suffix(b" (deleted)").unwrap_or(link).to_vec()
 }
 
-/// Whether `pid` maps the file of inode `ino` on device `dev`.
-fn mapped(pid: i32, dev: u64, ino: u64) -> bool {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
-    maps.lines().any(|l| {
-        let mut f = l.split_whitespace().skip(3);
-        let d = f.next().and_then(|d| d.split_once(':')).and_then(|(ma, mi)| Some((u32::from_str_radix(ma, 16).ok()?, u32::from_str_radix(mi, 16).ok()?)));
-        let i = f.next().and_then(|i| i.parse::<u64>().ok());
-        d.is_some_and(|(ma, mi)| libc::makedev(ma, mi) == dev) && i == Some(ino)
-    })
-}
-
 /// The FILES record of the deleted file at the target's fd `fd`.
 pub fn describe(pid: i32, fd: i32, link: &[u8], flags: u32, offset: u64) -> Result<FileDesc> {
     let shown = String::from_utf8_lossy(link).into_owned();
@@ -40,9 +28,7 @@ pub fn describe(pid: i32, fd: i32, link: &[u8], flags: u32, offset: u64) -> Resu
     // write-only); the target's description is not touched.
     let copy = std::fs::File::open(format!("/proc/{pid}/fd/{fd}")).map_err(|e| Error::sys(format!("opening the deleted file at fd {fd} of pid {pid}"), e))?;
     let md = copy.metadata().map_err(|e| Error::sys(format!("fstat of fd {fd} of pid {pid}"), e))?;
-    if mapped(pid, md.dev(), md.ino()) {
-        return Err(Error::Unsupported(format!("fd {fd} is a deleted file ({shown}) that the process also maps (not supported yet)")));
-    }
+    // Its mappings are linked to it by mapped_files.rs.
     if md.len() > u64::from(MAX_FILE_DATA) {
         return Err(Error::Unsupported(format!("fd {fd} is a deleted file ({shown}) of {} bytes, more than an image carries (16 MiB)", md.len())));
     }

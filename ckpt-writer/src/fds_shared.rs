@@ -208,10 +208,7 @@ pub fn memfd(pid: i32, fd: i32, name: &[u8]) -> Result<FileDesc> {
     let copy = copy_of_fd(pid, fd)?;
     let ctx = |what: &str| format!("{what} of the memfd at fd {fd} of pid {pid}");
     let st = nix::sys::stat::fstat(copy.as_fd()).map_err(|e| Error::sys(ctx("fstat"), e))?;
-    let maps = procfs::process::Process::new(pid).and_then(|p| p.maps()).map_err(|e| Error::sys(ctx("reading the maps"), std::io::Error::other(e.to_string())))?;
-    if maps.iter().any(|m| m.inode == st.st_ino && is_memfd_map(m)) {
-        return Err(Error::Unsupported(format!("fd {fd} is a memfd that the process also maps (not supported yet)")));
-    }
+    // Its mappings are linked to it by mapped_files.rs.
     let size = st.st_size as u64;
     if size > u64::from(image_format::v1::limits::MAX_FILE_DATA) {
         return Err(Error::Unsupported(format!("fd {fd} is a memfd of {size} bytes, more than an image holds (16 MiB of file data)")));
@@ -234,7 +231,3 @@ pub fn memfd(pid: i32, fd: i32, name: &[u8]) -> Result<FileDesc> {
     Ok(f)
 }
 
-/// Whether a mapping is of a memfd.
-fn is_memfd_map(m: &procfs::process::MemoryMap) -> bool {
-    matches!(&m.pathname, procfs::process::MMapPath::Path(p) if p.starts_with("/memfd:"))
-}

@@ -190,6 +190,7 @@ pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "start": r.start, "end": r.end, "prot": prot_str(r.prot), "kind": format!("{:?}", r.kind),
             "shared": r.flags & 1 != 0, "shared_anon": r.flags & 2 != 0, "path": s(&r.path),
             "file_offset": r.file_offset, "pages": (r.end - r.start) / 4096,
+            "maps_file": (r.flags & image_format::v1::records::region_flags::MAPS_FILE != 0).then_some(r.file),
             "stored_pages": r.runs.iter().map(|x| x.page_count).sum::<u64>(),
             "runs": r.runs.iter().map(|x| json!([x.page_index, x.page_count])).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -252,6 +253,9 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
         let stored: u64 = r.runs.iter().map(|x| x.page_count).sum();
         println!("  {:#014x}-{:#014x} {} {:<10} {:>8}/{:<8} pages stored {}{}", r.start, r.end, prot_str(r.prot), format!("{:?}", r.kind),
             stored, (r.end - r.start) / 4096, match r.flags & 5 { 5 => "shared may-write ", 1 => "shared ", _ => "" }, s(&r.path));
+        if r.flags & image_format::v1::records::region_flags::MAPS_FILE != 0 {
+            println!("    maps file {} from offset {:#x}", r.file, r.file_offset);
+        }
     }
     println!("fds ({}):", d.fds.len());
     for f in &d.fds {

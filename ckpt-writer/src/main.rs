@@ -25,6 +25,7 @@ mod freeze;
 mod inject;
 mod inspect;
 mod locks;
+mod mapped_files;
 mod inspect_tree;
 mod memory;
 mod migrate;

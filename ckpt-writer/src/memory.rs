@@ -65,6 +65,16 @@ impl Mapping {
     pub fn can_store(&self) -> bool {
         self.policy != Policy::None
     }
+
+    /// Makes it a mapping of FILES description `file` at `offset`
+    /// (mapped_files.rs): its pages are the description's, not stored.
+    pub fn maps_file(&mut self, file: u32, offset: u64) {
+        self.policy = Policy::None;
+        self.region.runs.clear();
+        self.region.shared_anon = false;
+        self.region.maps_file = Some(file);
+        self.region.file_offset = offset;
+    }
 }
 
 /// Starts of the shared mappings with VM_MAYWRITE ("mw" in smaps' VmFlags),
@@ -163,6 +173,7 @@ pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
             file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },
             file_id,
             runs,
+            maps_file: None,
         };
         regions.push(Mapping { region, policy, maybe_final_page });
     }

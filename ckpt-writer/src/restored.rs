@@ -147,6 +147,7 @@ mod tests {
             file_offset: 0,
             file_id: Default::default(),
             runs: runs.to_vec(),
+            maps_file: None,
         }
     }
 

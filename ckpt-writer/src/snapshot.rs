@@ -136,6 +136,9 @@ pub struct Region {
     pub file_id: FileIdent,
     /// (first page index in the region, page count), sorted.
     pub runs: Vec<(u64, u64)>,
+    /// MAPS_FILE: the FILES index of the memfd or deleted file it maps
+    /// (mapped_files.rs).
+    pub maps_file: Option<u32>,
 }
 
 impl Region {

@@ -210,6 +210,9 @@ type ShmRegion = ((usize, ()), (u32, (u64, u64), u64, usize));
 
 fn shared_regions(pids: &[i32], snaps: &[Option<Snapshot>]) -> Result<Vec<ShmRegion>> {
     let mut out = Vec::new();
+    // Memfds and deleted files mapped from an fd (MAPS_FILE): a process
+    // that maps one without an fd would get a copy of its own.
+    let mut mapped_fds: Vec<((u64, u64), i32)> = Vec::new();
     for (k, snap) in snaps.iter().enumerate() {
         let Some(snap) = snap else { continue };
         let pid = pids[k];
@@ -217,6 +220,11 @@ fn shared_regions(pids: &[i32], snaps: &[Option<Snapshot>]) -> Result<Vec<ShmReg
             .and_then(|p| p.maps())
             .map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/maps".into() })?;
         for (i, r) in snap.regions.iter().enumerate() {
+            if r.maps_file.is_some() {
+                if let Some(m) = maps.iter().find(|m| m.address.0 == r.start) {
+                    mapped_fds.push(((((m.dev.0 as u64) << 32) | m.dev.1 as u64, m.inode), pid));
+                }
+            }
             if !r.shared_anon {
                 continue;
             }
@@ -241,6 +249,14 @@ fn shared_regions(pids: &[i32], snaps: &[Option<Snapshot>]) -> Result<Vec<ShmReg
         .collect();
     for (o, c) in out.iter_mut().zip(counts) {
         o.1 .3 = c;
+    }
+    for ((k, ()), (_, ino, _, _)) in &out {
+        if let Some((_, holder)) = mapped_fds.iter().find(|m| m.0 == *ino) {
+            return Err(Error::Unsupported(format!(
+                "pid {} maps a memfd or deleted file without an fd of it that pid {holder} holds and maps (not supported in a tree yet)",
+                pids[*k]
+            )));
+        }
     }
     Ok(out)
 }

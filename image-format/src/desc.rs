@@ -137,6 +137,8 @@ pub struct RegionDesc {
     pub file_offset: u64,
     /// Backing file identity.
     pub file_id: FileId,
+    /// MAPS_FILE: the FILES index of the description it maps; else 0.
+    pub file: u32,
     /// Stored pages, sorted, non-overlapping.
     pub runs: Vec<RunDesc>,
 }
@@ -256,6 +258,7 @@ impl ImageDesc {
                     path: s(r.path),
                     file_offset: r.file_offset,
                     file_id: r.file_id,
+                    file: r.file,
                     runs: img
                         .page_runs(&r)
                         .map(|run| RunDesc {

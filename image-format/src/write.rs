@@ -225,6 +225,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             path: strings.add(&r.path)?,
             file_offset: r.file_offset,
             file_id: r.file_id,
+            file: r.file,
             first_run: run_total,
             run_count,
         });

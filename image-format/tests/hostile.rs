@@ -411,7 +411,7 @@ fn cases() -> Vec<Case> {
             )
                 .1
         }),
-        desc("unknown-region-flags", |d| d.regions[3].flags = 8),
+        desc("unknown-region-flags", |d| d.regions[3].flags = 16),
         // MAY_WRITE: shared file mappings only (regions[0] is a private file one).
         desc("inconsistent-region-flags", |d| d.regions[0].flags = region_flags::MAY_WRITE),
         desc("inconsistent-region-flags", |d| {
@@ -552,6 +552,19 @@ fn cases() -> Vec<Case> {
         files("bad-file-values", |d| d.files[4].status_flags = 1),
         files("bad-file-values", |d| d.files[4].path = "/p".into()),
         files("missing-path", |d| d.files[0].path = ByteString::default()),
+        // MAPS_FILE: regions[3] (private anon) made a shared mapping of
+        // the memfd, FILES 9 (maps_memfd is the valid form).
+        files("bad-region-file", |d| (maps_memfd(d), d.regions[3].file = 99).1),
+        files("bad-region-file", |d| (maps_memfd(d), d.regions[3].file = 0).1),
+        // A memfd sealed F_SEAL_FUTURE_WRITE mapped writable.
+        files("bad-region-file", |d| (maps_memfd(d), d.files[9].values[1] |= 0x10).1),
+        // A read-only deleted file mapped writable.
+        files("bad-region-file", |d| (maps_memfd(d), d.files.push(deleted_file(0)), d.regions[3].file = 10).1),
+        files("bad-region-file", |d| d.regions[3].file = 9),
+        files("inconsistent-region-flags", |d| (maps_memfd(d), d.regions[3].runs = vec![RunDesc { page_index: 0, page_count: 1 }]).1),
+        files("inconsistent-region-flags", |d| (maps_memfd(d), d.regions[3].flags |= region_flags::SHARED_ANON).1),
+        files("inconsistent-region-flags", |d| (maps_memfd(d), d.regions[3].flags = region_flags::MAPS_FILE).1),
+        files("inconsistent-region-flags", |d| (maps_memfd(d), d.regions[0].flags = region_flags::SHARED | region_flags::MAPS_FILE, d.regions[0].runs.clear(), d.regions[0].file = 9).1),
         (
             "file-data-out-of-bounds",
             Box::new(|| {
@@ -1026,6 +1039,7 @@ fn region_at(start: u64, pages: u64) -> RegionDesc {
         path: ByteString::default(),
         file_offset: 0,
         file_id: FileId::default(),
+        file: 0,
         runs: vec![],
     }
 }
@@ -1248,4 +1262,43 @@ fn a_single_process_image_has_no_tree_flags_and_reads_as_one() {
     let got = parse_tree_bytes(&b).unwrap();
     assert!(got.processes.is_empty());
     assert_eq!((got.root.header.flags, got.root.header.minor), (0, 0));
+}
+
+/// `sample_files`' regions[3] as a MAP_SHARED mapping of its memfd
+/// (FILES 9, read-write): valid as it stands.
+fn maps_memfd(d: &mut ImageDesc) {
+    d.regions[3].flags = region_flags::SHARED | region_flags::MAPS_FILE;
+    d.regions[3].file = 9;
+    d.regions[3].runs.clear();
+}
+
+#[test]
+fn a_region_mapping_a_memfd_is_accepted_and_round_trips() {
+    let mut d = sample_files();
+    maps_memfd(&mut d);
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).expect("valid");
+    let r = image.regions().nth(3).unwrap();
+    assert_eq!((r.flags, r.file, r.run_count), (region_flags::SHARED | region_flags::MAPS_FILE, 9, 0));
+}
+
+/// A deleted file's description (FILES kind DeletedFile) with access mode
+/// `mode`, four bytes of contents.
+fn deleted_file(mode: u32) -> FileDesc {
+    let mut f = FileDesc::new(FileKind::DeletedFile);
+    f.status_flags = mode;
+    f.path = "/tmp/gone".into();
+    f.data = Blob(b"gone".to_vec());
+    f.values[0] = 4;
+    f.values[1] = 0o600;
+    f
+}
+
+#[test]
+fn a_region_mapping_a_read_write_deleted_file_is_accepted() {
+    let mut d = sample_files();
+    maps_memfd(&mut d);
+    d.files.push(deleted_file(2));
+    d.regions[3].file = 10;
+    Image::parse_bytes(&build(&d)).expect("valid");
 }

@@ -154,6 +154,7 @@ fn regions_from(seeds: Vec<RegionSeed>) -> Vec<RegionDesc> {
                 mtime_sec: -(gap as i64),
                 mtime_nsec: 7,
             },
+            file: 0,
             runs,
         });
     }

@@ -44,10 +44,12 @@ fn programs_continue_where_they_stopped_through_the_userspace_restorer() {
 
 /// Cores of restored processes, file locks, a removed cwd, map entries;
 /// listening and bound sockets, a TCP connection restored reset, deleted
-/// files, inotify; a process tree (pipeline of children, a zombie, a
-/// stopped child). A boot of its own, so that no boot nears the guest
+/// files, inotify; a TCP connection carried with TCP_REPAIR, named FIFOs;
+/// a process tree (pipeline of children, a zombie, a stopped child); a
+/// memfd and a deleted file mapped MAP_SHARED, a tree's shared anonymous
+/// memory (deferred regions). A boot of its own, so that no boot nears the guest
 /// timeout on a busy machine.
-const STATE_SOCKETS_TREES: &[&str] = &["restore_state", "restore_sockets", "restore_tree"];
+const STATE_SOCKETS_TREES: &[&str] = &["restore_state", "restore_sockets", "restore_tcprepair", "restore_tree", "restore_deferred"];
 
 #[test]
 fn process_state_sockets_and_trees_come_back_through_the_module() {

@@ -206,6 +206,24 @@ struct chkpt_plan_op {
 	unsigned long long offset;
 };
 
+/*
+ * A deferred region (deferred.c): one that maps an object the stub itself
+ * creates (a memfd or deleted file the process holds, a tree's shared
+ * memory). The restorer left [addr, addr + len) reserved (private
+ * anonymous memory, holding the region's stored pages if `pages`); once
+ * the fds and tree objects exist the stub writes those pages into the
+ * object (pwrite at `offset`) and maps the object over the reservation:
+ * mmap(addr, len, prot, flags | MAP_FIXED, fd, offset).
+ */
+struct chkpt_plan_deferred {
+	unsigned long long addr, len;
+	unsigned long long prot, flags;
+	unsigned long long fd;
+	unsigned long long offset;
+	unsigned long long pages;           /* 1: the reservation holds pages the object must get */
+	unsigned long long region;          /* index in the image's REGIONS (diagnostics) */
+};
+
 struct chkpt_plan {
 	unsigned long long magic;
 	unsigned long long nr_threads;      /* >= 1; threads[0] is the thread that entered */
@@ -246,6 +264,8 @@ struct chkpt_plan {
 	unsigned long long locks_offset;    /* array of struct chkpt_plan_lock from the plan's start */
 	unsigned long long nr_locks;
 	unsigned long long tree_offset;     /* struct chkpt_plan_tree from the plan's start; 0: no tree */
+	unsigned long long deferred_offset; /* array of struct chkpt_plan_deferred from the plan's start */
+	unsigned long long nr_deferred;
 	struct chkpt_plan_thread threads[];
 };
 
@@ -391,7 +411,10 @@ struct chkpt_plan_tree {
 	X(80, TAKE_LOCK, "take-lock") \
 	/* restorer/stub/fifo.c */ \
 	X(81, OPEN_FIFO, "open-fifo") \
-	X(82, FIFO_QUEUE, "fifo-queue")
+	X(82, FIFO_QUEUE, "fifo-queue") \
+	/* restorer/stub/deferred.c: regions mapping an object the stub creates */ \
+	X(85, DEFERRED_PAGES, "deferred-pages") \
+	X(86, MAP_DEFERRED, "map-deferred")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -159,6 +159,7 @@ static const char *detail_label(u64 step)
 {
 	switch (step) {
 	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES:
+	case CHKPT_STEP_DEFERRED_PAGES: case CHKPT_STEP_MAP_DEFERRED:
 		return "at 0x"; /* an address, in hex */
 	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
 	case CHKPT_STEP_PLACE_FD: case CHKPT_STEP_EPOLL_ADD:
@@ -457,6 +458,9 @@ void __attribute__((noreturn)) chkpt_fail(struct chkpt_plan *plan, u64 step, u64
 /* fds.c: the open file descriptions that fds share. */
 void chkpt_restore_files(struct chkpt_plan *plan);
 
+/* deferred.c: regions that map an object the stub creates. */
+void chkpt_map_deferred(struct chkpt_plan *plan);
+
 /* tree.c: process trees (plan.h, struct chkpt_plan_tree); each does
  * nothing in a plan without a tree. */
 void chkpt_tree_start(struct chkpt_plan *plan);
@@ -664,6 +668,8 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 			fail(plan, CHKPT_STEP_PROTECT_STUB, 0, err);
 	}
 	process_setup(plan);
+	/* After the fds and tree objects it maps exist. */
+	chkpt_map_deferred(plan);
 	take_locks(plan);
 
 	if (plan->vdso_base) {

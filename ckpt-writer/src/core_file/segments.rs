@@ -70,6 +70,7 @@ mod tests {
             path: ByteString(b"/x".to_vec()),
             file_offset: 0,
             file_id: FileId::default(),
+            file: 0,
             runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
         }
     }

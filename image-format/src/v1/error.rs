@@ -299,6 +299,8 @@ format_errors! {
         "A named FIFO with queued bytes on a write-only end or above MAX_FIFO_QUEUE.",
     BadTcpRepair = "bad-tcp-repair":
         "A repaired TCP connection with a family other than inet, an unknown option flag, an mss of 0 or above 65535, a window scale above 14 or without WSCALE, bits set above the fields, a queue above MAX_TCP_QUEUE, addresses that are not two well-formed sockaddrs of its family, or FILE_DATA not exactly the addresses, the window and the queues.",
+    BadRegionFile = "bad-region-file":
+        "A MAPS_FILE region whose file index is outside FILES, names a description that is not a memfd or deleted file, or one whose access mode does not allow the mapping (readable; read-write for a writable one) or a writable mapping of a memfd sealed F_SEAL_FUTURE_WRITE; or a file index without MAPS_FILE.",
 }
 
 /// Result type of every fallible function in this module.

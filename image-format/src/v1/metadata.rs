@@ -228,6 +228,7 @@ impl<'a> Metadata<'a> {
         m.check_regions(h, pace)?;
         m.check_fds(pace)?;
         m.check_files(pace)?;
+        m.check_region_files()?;
         m.check_signals(pace)?;
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
@@ -344,6 +345,36 @@ impl<'a> Metadata<'a> {
         }
         if next_offset != pages_end {
             return Err(FormatError::PageDataLengthMismatch);
+        }
+        Ok(())
+    }
+
+    /// Regions that map a memfd or deleted file the process holds
+    /// (MAPS_FILE): the description exists, is of such a kind, and its
+    /// access mode allows the mapping (read; read-write if writable).
+    fn check_region_files(&self) -> Result<()> {
+        for r in self.regions() {
+            if r.flags & region_flags::MAPS_FILE == 0 {
+                if r.file != 0 {
+                    return Err(FormatError::BadRegionFile);
+                }
+                continue;
+            }
+            let plain = r.flags & (region_flags::SHARED | region_flags::SHARED_ANON) == region_flags::SHARED;
+            if !plain || r.kind != RegionKind::Anon || r.run_count != 0 {
+                return Err(FormatError::InconsistentRegionFlags);
+            }
+            let f = self.file(r.file).ok_or(FormatError::BadRegionFile)?;
+            let mode = f.status_flags & 3;
+            let fits = match f.kind {
+                // F_SEAL_FUTURE_WRITE (0x10) forbids mapping it writable again.
+                FileKind::Memfd if f.value1 & 0x10 != 0 && r.prot & prot::WRITE != 0 => false,
+                FileKind::Memfd | FileKind::DeletedFile => mode == 2 || (mode == 0 && r.prot & prot::WRITE == 0),
+                _ => false,
+            };
+            if !fits {
+                return Err(FormatError::BadRegionFile);
+            }
         }
         Ok(())
     }

@@ -208,8 +208,13 @@ pub mod region_flags {
     /// restorer opens the file read-write for it (requires SHARED and kind
     /// File).
     pub const MAY_WRITE: u32 = 4;
+    /// A MAP_SHARED mapping of the memfd or deleted file that FILES record
+    /// `Region::file` is (requires SHARED, kind Anon, no SHARED_ANON, no
+    /// stored pages: the contents are the file's, in its FILE_DATA). The
+    /// stub maps it from that description once its fds exist.
+    pub const MAPS_FILE: u32 = 8;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE;
+    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE | MAPS_FILE;
 }
 
 record! {
@@ -226,7 +231,8 @@ record! {
         pub kind: RegionKind,
         /// region_flags bits.
         pub flags: u32,
-        reserved _28: 4,
+        /// MAPS_FILE: index in FILES of the description it maps; else 0.
+        pub file: u32,
         /// Path of the backing file (File, SysvShm), else empty.
         pub path: StrRef,
         /// Offset in the backing file (page aligned).

@@ -120,6 +120,7 @@ fn region(
         } else {
             file_id(start >> 12)
         },
+        file: 0,
         runs: runs
             .iter()
             .map(|&(page_index, page_count)| RunDesc {

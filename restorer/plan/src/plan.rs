@@ -81,8 +81,11 @@ pub mod head {
     pub const NR_LOCKS: usize = LOCKS_OFFSET + 1;
     /// `struct chkpt_plan_tree` (tree.rs), 0: none.
     pub const TREE_OFFSET: usize = NR_LOCKS + 1;
+    /// Deferred regions: `struct chkpt_plan_deferred` array, count.
+    pub const DEFERRED_OFFSET: usize = TREE_OFFSET + 1;
+    pub const NR_DEFERRED: usize = DEFERRED_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = TREE_OFFSET + 1;
+    pub const THREADS: usize = NR_DEFERRED + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -123,6 +126,21 @@ pub const SIGNAL_PROCESS: u64 = !0;
 pub const TIMER_WORDS: usize = 9;
 /// Words per `struct chkpt_plan_lock`: fd, kind, write, start, len.
 pub const LOCK_WORDS: usize = 5;
+/// Words in `struct chkpt_plan_deferred`.
+pub const DEFERRED_WORDS: usize = 8;
+
+/// Word indices in `struct chkpt_plan_deferred`.
+pub mod deferred {
+    #![allow(missing_docs)]
+    pub const ADDR: usize = 0;
+    pub const LEN: usize = 1;
+    pub const PROT: usize = 2;
+    pub const FLAGS: usize = 3;
+    pub const FD: usize = 4;
+    pub const OFFSET: usize = 5;
+    pub const PAGES: usize = 6;
+    pub const REGION: usize = 7;
+}
 
 /// Kinds of memory step (`CHKPT_OP_*`).
 pub mod op_kind {
@@ -329,6 +347,12 @@ steps! {
     OpenFifo = 81, "open-fifo";
     /// Writing a named FIFO's queued bytes back (it was empty).
     FifoQueue = 82, "fifo-queue";
+    /// Writing a deferred region's stored pages into the object it maps
+    /// (detail: the region's address).
+    DeferredPages = 85, "deferred-pages";
+    /// Mapping a deferred region from the object the stub created
+    /// (detail: the region's address).
+    MapDeferred = 86, "map-deferred";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -421,6 +445,10 @@ pub struct Layout {
     pub nr_locks: u64,
     /// Offset of the file locks.
     pub locks: u64,
+    /// Room for deferred regions (`defers`): MAPS_FILE and tree regions.
+    pub deferred_room: u64,
+    /// Offset of the deferred regions.
+    pub deferred: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -518,7 +546,9 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let timers = add(signals, mul(nr_signals, SIGNAL_WORDS as u64 * 8)?)?;
     let nr_locks = u64::from(image.lock_count());
     let locks = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
-    let strings = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
+    let deferred_room = deferred_room(image);
+    let deferred = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
+    let strings = add(deferred, mul(deferred_room, DEFERRED_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -544,6 +574,8 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
         timers,
         nr_locks,
         locks,
+        deferred_room,
+        deferred,
         xsave,
         xsave_stride,
         tree: if tree_len == 0 { 0 } else { tree },
@@ -812,6 +844,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     write_signals(image, layout, first, &mut o);
     write_timers(image, layout, first, &mut o);
     write_locks(image, layout, &mut o);
+    write_deferred_files(image, layout, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
@@ -1101,4 +1134,78 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
     }
     o.word(w(file::TEMP), KEEP);
     s
+}
+
+// ---- Deferred regions (plan.h struct chkpt_plan_deferred) ----
+
+/// Whether region `r` is deferred: mapped by the stub once the object it
+/// maps exists, after the fds, rather than by the restorer with the rest
+/// of memory. `stub_creates_object`: the region maps a tree object
+/// (TREE_REGIONS) and the restorer maps memory before its stub runs (the
+/// kernel module); ckpt-restore's stub creates tree objects before its
+/// memory steps and maps those regions there. A region of a memfd or
+/// deleted file the process holds (MAPS_FILE) is always deferred.
+pub fn defers(r: &super::fmt::Region, stub_creates_object: bool) -> bool {
+    r.flags & super::fmt::records::region_flags::MAPS_FILE != 0 || stub_creates_object
+}
+
+/// The most deferred regions `image` can have: MAPS_FILE and tree regions.
+fn deferred_room(image: &Image<'_>) -> u64 {
+    let files = image.regions().filter(|r| defers(r, false)).count() as u64;
+    files + image.tree_regions().count() as u64
+}
+
+/// mmap(2) MAP_SHARED and MAP_FIXED (x86-64): how a deferred region is
+/// mapped over its reservation.
+const MAP_SHARED_FIXED: u64 = 0x01 | 0x10;
+
+/// Appends deferred region `index` of `image`, mapped from `fd` (the
+/// process's fd of its description, or a tree object's fd).
+fn push_deferred(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, index: u32, fd: u64) {
+    let Some(r) = image.region(index) else {
+        o.oob = true;
+        return;
+    };
+    let n = o.get(8 * head::NR_DEFERRED as u64).unwrap_or(u64::MAX);
+    if n >= layout.deferred_room {
+        o.oob = true;
+        return;
+    }
+    let rec = layout.deferred + n * (DEFERRED_WORDS * 8) as u64;
+    let words = [r.start, r.end - r.start, u64::from(r.prot), MAP_SHARED_FIXED, fd, r.file_offset, u64::from(r.run_count != 0), u64::from(index)];
+    for (k, v) in words.into_iter().enumerate() {
+        o.word(rec + 8 * k as u64, v);
+    }
+    o.word(8 * head::DEFERRED_OFFSET as u64, layout.deferred);
+    o.word(8 * head::NR_DEFERRED as u64, n + 1);
+}
+
+/// Every MAPS_FILE region, mapped from the lowest fd that has its
+/// description (the validator checked the description exists; an image
+/// whose description no fd holds leaves the region reserved, PROT_NONE).
+fn write_deferred_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
+    for (i, r) in image.regions().enumerate() {
+        if !defers(&r, false) {
+            continue;
+        }
+        let fd = image.fds().filter(|f| f.disposition == FdDisposition::Shared && f.file == r.file).map(|f| u64::from(f.fd)).min();
+        if let Some(fd) = fd {
+            push_deferred(image, layout, o, i as u32, fd);
+        }
+    }
+}
+
+/// Adds a tree region deferred by a restorer that maps memory before its
+/// stub runs (the kernel module): region `region` of `image`, mapped from
+/// the tree object at `fd`.
+pub fn add_deferred(out: &mut [u8], layout: &Layout, image: &Image<'_>, region: u32, fd: u64) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len {
+        return Err(PlanError::WrongBufferLength);
+    }
+    let mut o = Out { buf: out, oob: false };
+    push_deferred(image, layout, &mut o, region, fd);
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
 }

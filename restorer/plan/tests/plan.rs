@@ -44,7 +44,8 @@ fn word_offsets_match_plan_h() {
         ("signals_offset", head::SIGNALS_OFFSET), ("nr_signals", head::NR_SIGNALS),
         ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
         ("locks_offset", head::LOCKS_OFFSET), ("nr_locks", head::NR_LOCKS),
-        ("tree_offset", head::TREE_OFFSET), ("threads", head::THREADS),
+        ("tree_offset", head::TREE_OFFSET), ("deferred_offset", head::DEFERRED_OFFSET),
+        ("nr_deferred", head::NR_DEFERRED), ("threads", head::THREADS),
     ];
     for (n, w) in h {
         field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
@@ -101,6 +102,11 @@ fn word_offsets_match_plan_h() {
     field("timer_prof", "CHKPT_TIMER_ITIMER_PROF", image_format::TimerKind::ItimerProf as usize);
     field("sizeof_lock", "sizeof(struct chkpt_plan_lock)", LOCK_WORDS * 8);
     field("lock.len", "offsetof(struct chkpt_plan_lock, len)", 4 * 8);
+    field("sizeof_deferred", "sizeof(struct chkpt_plan_deferred)", DEFERRED_WORDS * 8);
+    for (n, w) in [("addr", deferred::ADDR), ("len", deferred::LEN), ("prot", deferred::PROT), ("flags", deferred::FLAGS),
+        ("fd", deferred::FD), ("offset", deferred::OFFSET), ("pages", deferred::PAGES), ("region", deferred::REGION)] {
+        field(&format!("deferred.{n}"), &format!("offsetof(struct chkpt_plan_deferred, {n})"), w * 8);
+    }
     field("lock_flock", "CHKPT_LOCK_FLOCK", image_format::LockKind::Flock as usize);
     field("lock_posix", "CHKPT_LOCK_POSIX", image_format::LockKind::Posix as usize);
     field("lock_ofd", "CHKPT_LOCK_OFD", image_format::LockKind::Ofd as usize);
@@ -544,4 +550,35 @@ fn plan_holds_the_locks() {
         let w: Vec<u64> = (0..LOCK_WORDS).map(|k| word(&plan, rec + 8 * k as u64)).collect();
         assert_eq!(w, vec![u64::from(l.fd), l.kind as u64, u64::from(l.write), l.start, l.len], "lock {i}");
     }
+}
+
+/// A MAP_SHARED mapping of a memfd the process holds (MAPS_FILE) is a
+/// deferred region mapped from the lowest fd of its description, with its
+/// prot, MAP_SHARED|MAP_FIXED and file offset, no pages; a tree region a
+/// restorer defers (add_deferred) carries its pages; no more than the
+/// layout has room for.
+#[test]
+fn deferred_regions_map_the_description_the_stub_creates() {
+    use image_format::records::region_flags;
+    let mut desc = common::sample_files();
+    desc.regions[3].flags = region_flags::SHARED | region_flags::MAPS_FILE;
+    desc.regions[3].file = 9; // the memfd, at fd 18
+    desc.regions[3].runs.clear();
+    desc.regions[3].file_offset = 0x2000;
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::NR_DEFERRED), 1);
+    let r = img.regions().nth(3).unwrap();
+    let d = |k: usize| word(&plan, h(head::DEFERRED_OFFSET) + 8 * k as u64);
+    assert_eq!((d(deferred::ADDR), d(deferred::LEN), d(deferred::PROT)), (r.start, r.end - r.start, u64::from(r.prot)));
+    assert_eq!((d(deferred::FLAGS), d(deferred::FD), d(deferred::OFFSET)), (0x11, 18, 0x2000));
+    assert_eq!((d(deferred::PAGES), d(deferred::REGION)), (0, 3));
+    // Room for exactly the MAPS_FILE regions (no TREE_REGIONS here).
+    assert_eq!(add_deferred(&mut plan, &lay, &img, 4, 42), Err(PlanError::WrongBufferLength));
+    assert_eq!(word(&plan, (head::NR_DEFERRED * 8) as u64), 1);
 }

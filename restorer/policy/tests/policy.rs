@@ -195,6 +195,7 @@ fn anon(start: u64, pages: u64, runs: &[(u64, u64)]) -> RegionDesc {
         path: "".into(),
         file_offset: 0,
         file_id: FileId::default(),
+        file: 0,
         runs: runs.iter().map(|&(page_index, page_count)| RunDesc { page_index, page_count }).collect(),
     }
 }
@@ -363,6 +364,7 @@ fn private_memory_is_mapped_without_reservation_and_shared_memory_with_it() {
             (RegionMap::Kernel, _) => assert!(kernel_provided(&r)),
             (RegionMap::File(f) | RegionMap::Anon(f), false) => assert_eq!(f & (NORESERVE | SHARED), NORESERVE),
             (RegionMap::File(f) | RegionMap::Anon(f), true) => assert_eq!(f & (NORESERVE | SHARED), SHARED),
+            (RegionMap::Reserve(..), _) => panic!("no region of this image is deferred"),
         }
         // Stored pages: mapped from the image without reservation, or copied.
         match run_flags(&r) {
@@ -771,4 +773,38 @@ fn inotify_watches_need_their_paths() {
     let mut host = present(&[b"/tmp"]);
     let r = refused(&d, &mut host);
     assert_eq!((r.reason, r.detail), (Reason::FdFileMissing, Detail::Fd(19)));
+}
+
+/// Deferred regions (plan::defers): a MAP_SHARED mapping of a memfd the
+/// process holds (MAPS_FILE) is only reserved, PROT_NONE, private, over
+/// nothing, in every restorer; a tree's shared memory only where the stub
+/// creates its object after the restorer mapped memory, then reserved
+/// readable and writable to hold its stored pages until the stub moves
+/// them into the object.
+#[test]
+fn regions_mapping_an_object_the_stub_creates_are_reserved_for_it() {
+    use restore_policy::region_map;
+    const PRIVATE_ANON_NORESERVE_NOREPLACE: u32 = 0x02 | 0x20 | 0x4000 | 0x10_0000;
+    let mut desc = restorable();
+    let k = desc.regions.iter().position(|r| r.kind == RegionKind::Anon && !r.runs.is_empty()).expect("an anon region with pages");
+    let mut shm = desc.regions[k].clone();
+    shm.flags = region_flags::SHARED | region_flags::SHARED_ANON;
+    desc.regions[k] = shm.clone();
+    let bytes = common::build(&desc);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    let r = image.regions().nth(k).unwrap();
+    assert!(matches!(region_map(&r, false), RegionMap::Anon(_)), "ckpt-restore maps shared memory itself");
+    assert_eq!(region_map(&r, true), RegionMap::Reserve(prot::READ | prot::WRITE, PRIVATE_ANON_NORESERVE_NOREPLACE));
+    assert_eq!(run_flags(&r), None, "its pages are copied into the reservation");
+
+    let mut desc = common::sample_files();
+    let k = 3;
+    desc.regions[k].flags = region_flags::SHARED | region_flags::MAPS_FILE;
+    desc.regions[k].file = 9;
+    desc.regions[k].runs.clear();
+    let bytes = common::build(&desc);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    let r = image.regions().nth(k).unwrap();
+    assert_eq!(map_flags(&r), RegionMap::Reserve(0, PRIVATE_ANON_NORESERVE_NOREPLACE));
+    assert_eq!(region_map(&r, true), map_flags(&r));
 }

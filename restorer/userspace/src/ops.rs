@@ -45,6 +45,8 @@ pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option
                 ops.push(mmap(r.start, len, r.prot, flags, fd, r.file_offset));
             }
             RegionMap::Anon(flags) => ops.push(mmap(r.start, len, r.prot, flags, KEEP, 0)),
+            // The stub maps it once its object exists (plan.h deferred).
+            RegionMap::Reserve(prot, flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
         }
         for run in image.page_runs(&r) {
             // Validated: runs lie inside the region and the image's page data.

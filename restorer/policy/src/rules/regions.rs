@@ -44,6 +44,11 @@ pub enum RegionMap {
     File(u32),
     /// Anonymous, with these mmap flags (MAP_ANONYMOUS included).
     Anon(u32),
+    /// Deferred (plan::defers): only reserved here, anonymous
+    /// and private with this prot and these flags, holding its stored
+    /// pages (then readable and writable) until the stub writes them into
+    /// the object it creates and maps that object over it.
+    Reserve(u32, u32),
 }
 
 /// The mapping of region `r`, before its stored pages go over it.
@@ -55,6 +60,17 @@ pub enum RegionMap {
 /// the OOM killer, as the original would have. MAP_FIXED_NOREPLACE: a
 /// region must land where the image says, over nothing.
 pub fn map_flags(r: &Region) -> RegionMap {
+    region_map(r, false)
+}
+
+/// The mapping of region `r` when `stub_creates_object` (it maps a tree
+/// object and the stub runs after the restorer mapped memory: the
+/// module); see plan::defers.
+pub fn region_map(r: &Region, stub_creates_object: bool) -> RegionMap {
+    if super::plan::defers(r, stub_creates_object) {
+        let prot = if r.run_count != 0 { prot::READ | prot::WRITE } else { 0 };
+        return RegionMap::Reserve(prot, map::PRIVATE | map::ANONYMOUS | map::NORESERVE | map::FIXED_NOREPLACE);
+    }
     if kernel_provided(r) {
         return RegionMap::Kernel;
     }

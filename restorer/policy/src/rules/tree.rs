@@ -231,9 +231,11 @@ pub fn set_pids(facts: PidFacts, procs: &[Proc], pid_free: &mut dyn FnMut(u32) -
 /// The shared anonymous memory objects (TREE_REGIONS) the root's stub
 /// creates, each once, as a memfd as large as the furthest mapping of it:
 /// `each(slot, size)`. Every process maps its regions of it from the
-/// tree's fd (MAP_SHARED); the first one's stored pages are copied in. A
-/// restorer that cannot (`share` false: the module maps memory before its
-/// stub runs) and a shared file mapping are refused.
+/// tree's fd (MAP_SHARED); the first one's stored pages are copied in
+/// (ckpt-restore in its memory steps; the module defers those regions,
+/// plan::defers, and the stub maps them after creating the objects). A
+/// restorer that cannot (`share` false) and a shared file mapping are
+/// refused.
 pub fn region_objects(
     images: &[Option<super::fmt::Image<'_>>],
     share: bool,
