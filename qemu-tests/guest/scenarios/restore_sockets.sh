@@ -17,7 +17,7 @@ must ip link set lo up
 
 mkdir -p /tmp/ss-ref /tmp/ss-run
 must sockserve /tmp/ss-ref tcp < /dev/null > /tmp/ss.ref
-grep -q '^tcp connection alive$' /tmp/ss.ref
+must grep -q '^tcp connection alive$' /tmp/ss.ref
 sed 's/^tcp connection alive$/tcp connection reset/' /tmp/ss.ref > /tmp/ss.want
 
 run_held /tmp/ss.in /tmp/ss.run sockserve --wait-at 1 /tmp/ss-run tcp
@@ -34,10 +34,10 @@ if ! ckpt-writer dump "$pid" -o /tmp/ss.ckpt --kill --tcp-established=reset 2> /
 fi
 wait "$pid" 2>/dev/null || true
 grep -q 'fd 9: a TCP connection from 127.0.0.1:.* is restored reset (ECONNRESET)' /tmp/ss.dump || { echo "FAIL: no reset in the summary:"; cat /tmp/ss.dump; exit 1; }
-test -S /tmp/ss-run/srv.sock
+must test -S /tmp/ss-run/srv.sock
 must /tmp/ss.ckpt < /dev/null
 same_output /tmp/ss.want /tmp/ss.run
-grep -q '^result ok$' /tmp/ss.run
+must grep -q '^result ok$' /tmp/ss.run
 
 # The dumped process still runs and holds its addresses: refused.
 run_held /tmp/ss2.in /tmp/ss2.run sockserve --wait-at 1 /tmp/ss-run
@@ -46,7 +46,7 @@ must ckpt-writer dump "$pid" -o /tmp/ss2.ckpt
 expect_refusal socket-address-in-use /tmp/ss2.ckpt
 release /tmp/ss2.in
 wait "$pid"
-grep -q '^result ok$' /tmp/ss2.run
+must grep -q '^result ok$' /tmp/ss2.run
 
 # Files deleted while open (test-programs/deleted.c checks the contents,
 # the shared offset, the access modes, O_APPEND, and that they stay
@@ -57,9 +57,9 @@ run_held /tmp/dl.in /tmp/dl.run deleted --wait-at 1 /tmp/dl-run
 checkpoint "$pid" /tmp/dl.run 1 /tmp/dl.ckpt
 must /tmp/dl.ckpt < /dev/null
 same_output /tmp/dl.ref /tmp/dl.run
-grep -q '^result ok$' /tmp/dl.run
+must grep -q '^result ok$' /tmp/dl.run
 # Nothing of the restore has a name in that directory.
-left=$(ls -A /tmp/dl-run)
+left=$(ls -A /tmp/dl-run) || { echo "FAIL: ls /tmp/dl-run"; exit 1; }
 if [ -n "$left" ]; then
     echo "FAIL: the deleted files' directory holds names after the restore:"
     ls -la /tmp/dl-run
@@ -74,5 +74,5 @@ run_held /tmp/in.in /tmp/in.run inotify --wait-at 1 /tmp/in-run
 checkpoint "$pid" /tmp/in.run 1 /tmp/in.ckpt
 must /tmp/in.ckpt < /dev/null
 same_output /tmp/in.ref /tmp/in.run
-grep -q '^result ok$' /tmp/in.run
+must grep -q '^result ok$' /tmp/in.run
 echo "restore_sockets: all checks passed"

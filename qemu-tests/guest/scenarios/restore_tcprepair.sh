@@ -10,7 +10,7 @@ must ip link set lo up
 
 mkdir -p /tmp/sr-ref /tmp/sr-run
 must sockserve /tmp/sr-ref tcp < /dev/null > /tmp/sr.ref
-grep -q '^tcp connection alive$' /tmp/sr.ref
+must grep -q '^tcp connection alive$' /tmp/sr.ref
 run_held /tmp/sr.in /tmp/sr.run sockserve --wait-at 1 /tmp/sr-run tcp
 wait_line /tmp/sr.run '^waiting at 1$' "$pid"
 if ! ckpt-writer dump "$pid" -o /tmp/sr.ckpt --kill --tcp-established=repair 2> /tmp/sr.dump; then
@@ -22,7 +22,7 @@ wait "$pid" 2>/dev/null || true
 grep -q 'fd 9: a TCP connection from 127.0.0.1:.* is carried with TCP_REPAIR' /tmp/sr.dump || { echo "FAIL: no repair in the summary:"; cat /tmp/sr.dump; exit 1; }
 must /tmp/sr.ckpt < /dev/null
 same_output /tmp/sr.ref /tmp/sr.run
-grep -q '^result ok$' /tmp/sr.run
+must grep -q '^result ok$' /tmp/sr.run
 
 mkdir -p /tmp/ff-ref /tmp/ff-run
 must fifo /tmp/ff-ref < /dev/null > /tmp/ff.ref
@@ -30,5 +30,5 @@ run_held /tmp/ff.in /tmp/ff.run fifo --wait-at 1 /tmp/ff-run
 checkpoint "$pid" /tmp/ff.run 1 /tmp/ff.ckpt
 must /tmp/ff.ckpt < /dev/null
 same_output /tmp/ff.ref /tmp/ff.run
-grep -q '^result ok$' /tmp/ff.run
+must grep -q '^result ok$' /tmp/ff.run
 echo "restore_tcprepair: all checks passed"

@@ -15,5 +15,5 @@ checkpoint "$pid" /tmp/tree.run 5 /tmp/tree.ckpt
 must /tmp/tree.ckpt < /dev/null
 same_output /tmp/tree.ref /tmp/tree.run
 grep -q '^exits 0 0 0 7$' /tmp/tree.run || { echo "FAIL: the children's exit codes:"; cat /tmp/tree.run; exit 1; }
-grep -q '^result done$' /tmp/tree.run
+must grep -q '^result done$' /tmp/tree.run
 echo "restore_tree: all checks passed"
