@@ -39,7 +39,8 @@ same_output() {
 must() {
     "$@" && return 0
     must_rc=$?
-    echo "FAIL: '$*' exited with status $must_rc"
+    # On stderr: `must CMD > FILE` must not hide it in FILE.
+    echo "FAIL: '$*' exited with status $must_rc" >&2
     exit 1
 }
 
