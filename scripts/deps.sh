@@ -12,7 +12,7 @@ packages=(
     libelf-dev libssl-dev bc flex bison dwarves kmod cpio xz-utils make gcc libc6-dev patch
     qemu-system-x86 busybox-static file             # the guest
     gdb elfutils binutils                           # core-file tests (to-core)
-    python3 util-linux                              # everyday programs restored (asyncio), unshare
+    python3 nodejs util-linux                       # everyday programs restored (asyncio, http servers), unshare
 )
 
 missing=()

@@ -179,7 +179,14 @@ fn serves_after_restore(name: &str, mut cmd: Command, port_of: impl Fn(&str) -> 
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let port = port_of(&line).unwrap_or_else(|| panic!("no port in {line:?}"));
+    let listening = socket_fds(child.id());
     assert_eq!(get(port, path), ("200 OK".into(), body.into()));
+    // The server may still hold its end of that connection, closing: wait
+    // until it has closed it (its sockets are as before the request), or
+    // the dump meets a socket that neither listens nor is connected.
+    while socket_fds(child.id()) != listening {
+        std::thread::yield_now();
+    }
     let image = dir.join("saved.ckpt");
     let (ok, err) = dump(child.id(), &image, &["--kill"]);
     assert!(ok, "{err}");
@@ -203,6 +210,13 @@ fn serves_after_restore(name: &str, mut cmd: Command, port_of: impl Fn(&str) -> 
     for answer in answers {
         assert_eq!(answer, ("200 OK".into(), body.into()));
     }
+}
+
+/// How many of process `pid`'s fds are sockets.
+fn socket_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| {
+        d.flatten().filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))).count()
+    })
 }
 
 /// Whether process `pid` is the restored program with its sockets in

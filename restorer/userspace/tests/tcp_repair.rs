@@ -64,7 +64,9 @@ fn start() -> (Server, Child, BufReader<ChildStdout>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let server = serve(listener);
-    let (child, out, head) = held_at("tcpconv", 1, &[&port]);
+    // stderr /dev/null: the unprivileged restore below must meet the
+    // connection, not a root-owned file the test's stderr may be.
+    let (child, out, head) = held_at_with_stderr("tcpconv", 1, &[&port], Stdio::null());
     assert_eq!(head, "connected, greeting queued\nwaiting at 1\n");
     (server, child, out)
 }

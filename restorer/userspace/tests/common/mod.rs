@@ -97,6 +97,19 @@ pub fn held_at(
     point: u32,
     args: &[&str],
 ) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, String) {
+    held_at_with_stderr(program, point, args, std::process::Stdio::inherit())
+}
+
+/// `held_at` with the program's stderr given: a test whose image must not
+/// depend on where the test's own stderr goes (a file of root's, say, that
+/// another user's restore could not reopen) gives /dev/null (the test
+/// programs print their failures on stdout).
+pub fn held_at_with_stderr(
+    program: &str,
+    point: u32,
+    args: &[&str],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, String) {
     use std::io::BufRead;
     use std::process::Stdio;
     let mut child = Command::new(programs().join(program))
@@ -105,6 +118,7 @@ pub fn held_at(
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
