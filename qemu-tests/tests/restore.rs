@@ -81,8 +81,8 @@ fn memory_is_mapped_lazily_and_a_user_restores_with_their_own_rights_through_the
 /// sigreturn would refuse, XSAVE features, RLIMIT_AS and RLIMIT_NPROC);
 /// a setuid-root program's image gives its user no root; the caller's
 /// no_new_privs stays; 16 TiB of sparse memory restores. Then what is the
-/// restorer's own: the module's reference held by a restored process and
-/// its clean unload; ckpt-restore's registration, direct use and the
+/// restorer's own: the module unloading cleanly while a process it
+/// restored runs on; ckpt-restore's registration, direct use and the
 /// PR_SET_MM_MAP fallback.
 const REFUSALS: &[&str] = &["restore_refusals", "restore_hostile"];
 
