@@ -22,6 +22,11 @@ struct Seen {
     handle: Vec<u8>,
 }
 
+/// Whether an fdinfo watch line carries the watched inode's file handle.
+fn has_handle(line: &str) -> bool {
+    line.split_whitespace().any(|f| f.starts_with("f_handle:"))
+}
+
 fn parse(line: &str) -> Option<Seen> {
     let rest = line.strip_prefix("inotify ")?;
     let field = |name: &str| rest.split_whitespace().find_map(|f| f.strip_prefix(name));
@@ -76,6 +81,11 @@ pub fn describe(pid: i32, fd: i32, flags: u32) -> Result<FileDesc> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).map_err(|_| Error::TargetGone { pid, during: format!("reading fdinfo of fd {fd}") })?;
     let mut seen: Vec<Seen> = Vec::new();
     for line in text.lines().filter(|l| l.starts_with("inotify ")) {
+        if !has_handle(line) {
+            // Kernels built without CONFIG_FHANDLE show no handle, and the
+            // handle is how the writer finds the watched path.
+            return Err(refuse("whose watches show no file handle in fdinfo (a kernel built without CONFIG_FHANDLE): their paths cannot be found".into()));
+        }
         seen.push(parse(line).ok_or_else(|| Error::sys(format!("parsing /proc/{pid}/fdinfo/{fd}"), std::io::ErrorKind::InvalidData))?);
     }
     seen.sort_by_key(|w| w.wd);
@@ -116,4 +126,22 @@ pub fn describe_record(f: &FileDesc) -> String {
         out += &format!("; wd {} mask {:#x} {}", w.wd, w.mask, String::from_utf8_lossy(w.path));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_line_with_and_without_its_file_handle() {
+        let with = "inotify wd:1 ino:2c sdev:f mask:fce ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2c00000012345678";
+        assert!(has_handle(with));
+        let w = parse(with).unwrap();
+        assert_eq!((w.wd, w.sdev, w.mask, w.handle_type), (1, 0xf, 0xfce, 1));
+        assert_eq!(w.handle, [0x2c, 0, 0, 0, 0x12, 0x34, 0x56, 0x78]);
+        // CONFIG_FHANDLE off: the same line ends after ignored_mask.
+        let without = "inotify wd:1 ino:2c sdev:f mask:fce ignored_mask:0";
+        assert!(!has_handle(without));
+        assert!(parse(without).is_none());
+    }
 }
