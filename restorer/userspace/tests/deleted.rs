@@ -13,21 +13,13 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-fn go(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) -> String {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "{rest}");
-    rest
-}
-
 #[test]
 fn deleted_files_come_back_unlinked_with_contents_offset_and_flags() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
     let dir = scratch("deleted");
     let d = dir.to_str().unwrap();
     let (child, out, _) = held_at("deleted", 1, &[d]);
-    let want = go(child, out);
+    let want = go_ok(child, out);
     assert!(want.ends_with("result ok\n"), "{want}");
 
     // A dump that leaves it running changes nothing.
@@ -35,7 +27,7 @@ fn deleted_files_come_back_unlinked_with_contents_offset_and_flags() {
     let image = dir.join("saved.ckpt");
     let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-q", "-o"]).arg(&image).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-    assert_eq!(go(child, out), want);
+    assert_eq!(go_ok(child, out), want);
 
     let (mut child, _out, _) = held_at("deleted", 1, &[d]);
     dump_child_kill(&mut child, &image);
@@ -80,7 +72,7 @@ fn a_mapped_memfd_and_deleted_file_stay_one_object_with_their_mappings() {
     let dir = scratch("fdmaps");
     let d = dir.to_str().unwrap();
     let (child, out, _) = held_at("fdmaps", 1, &[d]);
-    let want = go(child, out);
+    let want = go_ok(child, out);
     assert!(want.ends_with("result ok\n"), "{want}");
 
     let image = dir.join("saved.ckpt");

@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
 
@@ -54,13 +54,6 @@ fn compare(cmd: impl Fn() -> Command, lines: &[&str], dir: &Path) -> String {
 }
 
 /// Sends the go line; returns the rest of stdout and the exit status.
-fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    (rest, child.wait().unwrap())
-}
-
 /// What an uninterrupted run prints after its wait point.
 fn uninterrupted() -> String {
     let dir = scratch("fds-ref");
@@ -74,9 +67,8 @@ fn uninterrupted() -> String {
 /// `ckpt-writer dump` of `pid` into `image` with `extra` arguments; its
 /// stderr (the summary) if it succeeded.
 fn dump(pid: u32, image: &Path, extra: &[&str]) -> String {
-    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "dump failed: {err}");
+    let (ok, err) = dump_with(pid, image, extra);
+    assert!(ok, "dump failed: {err}");
     err
 }
 

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::io::{BufReader, Read, Write};
+use std::io::BufReader;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
 
@@ -17,13 +17,6 @@ fn held(dir: &Path) -> (Child, BufReader<ChildStdout>) {
     let (child, out, head) = held_at("fifo", 1, &[dir.to_str().unwrap()]);
     assert_eq!(head, "ready\nwaiting at 1\n");
     (child, out)
-}
-
-fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    (rest, child.wait().unwrap())
 }
 
 #[test]

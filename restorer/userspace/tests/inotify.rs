@@ -11,14 +11,6 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-fn go(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) -> String {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "{rest}");
-    rest
-}
-
 #[test]
 fn inotify_watches_are_added_again_with_their_wds() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
@@ -27,7 +19,7 @@ fn inotify_watches_are_added_again_with_their_wds() {
     std::fs::create_dir(&dir).unwrap();
     let d = dir.to_str().unwrap();
     let (child, out, _) = held_at("inotify", 1, &[d]);
-    let want = go(child, out);
+    let want = go_ok(child, out);
     assert!(want.ends_with("result ok\n"), "{want}");
 
     // An event waiting to be read: refused, naming the fd; it runs on.

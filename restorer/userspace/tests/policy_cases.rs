@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
@@ -19,13 +19,6 @@ fn spawn_piped(cmd: &mut Command) -> Child {
 
 /// Sends the go line to `child` and returns the rest of its stdout (after
 /// what `out` already consumed) and its status.
-fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, std::process::ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    (rest, child.wait().unwrap())
-}
-
 /// mapshape ARGS in `dir`, once it printed "ready" and waits for its go line.
 fn ready(dir: &Path, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
     let mut child = spawn_piped(Command::new(programs().join("mapshape")).args(args).current_dir(dir));

@@ -25,20 +25,6 @@ fn sockserve(dir: &Path, tcp: bool) -> (Child, BufReader<ChildStdout>) {
     (child, out)
 }
 
-/// Sends the go line; the rest of stdout and the exit status.
-fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    (rest, child.wait().unwrap())
-}
-
-/// `ckpt-writer dump PID -o IMAGE EXTRA`: its success and stderr.
-fn dump(pid: u32, image: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 /// Restores `image` with ckpt-restore, sends the go line: its output.
 fn restore_and_go(image: &Path) -> (String, ExitStatus) {
     let mut child = run_restorer(image).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
@@ -95,7 +81,7 @@ fn tcp_connections_are_refused_or_restored_reset() {
     assert!(want.contains("\ntcp connection alive\n"), "{want}");
     let image = dir.join("saved.ckpt");
     let (child, out) = sockserve(&dir, true);
-    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
     assert!(!ok && err.contains("fd 9 is a TCP connection from 127.0.0.1:") && err.contains("--tcp-established=reset"), "{err}");
     assert!(!image.exists());
     let (rest, status) = go(child, out);
@@ -103,7 +89,7 @@ fn tcp_connections_are_refused_or_restored_reset() {
     assert_eq!(rest, want, "the refused dump changed nothing");
 
     let (mut child, _out) = sockserve(&dir, true);
-    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=reset"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill", "--tcp-established=reset"]);
     assert!(ok, "{err}");
     child.wait().unwrap();
     for fd in [9, 10] {
@@ -125,9 +111,9 @@ fn connections_waiting_to_be_accepted_are_refused_or_dropped() {
     let image = dir.join("saved.ckpt");
     let (mut child, _out) = sockserve(&dir, false);
     let waiting = std::os::unix::net::UnixStream::connect(dir.join("srv.sock")).unwrap();
-    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
     assert!(!ok && err.contains("fd 5 is a unix stream listener on") && err.contains("1 connection(s) waiting to be accepted"), "{err}");
-    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=reset"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill", "--tcp-established=reset"]);
     assert!(ok && err.contains("fd 5: a unix stream listener on") && err.contains("they are dropped"), "{err}");
     child.wait().unwrap();
     drop(waiting);
@@ -145,7 +131,7 @@ fn a_taken_address_is_refused_naming_it() {
     let dir = scratch("sockets-taken");
     let image = dir.join("saved.ckpt");
     let (child, out) = sockserve(&dir, false);
-    let (ok, err) = dump(child.id(), &image, &[]);
+    let (ok, err) = dump_with(child.id(), &image, &[]);
     assert!(ok, "{err}");
     let res = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
@@ -188,7 +174,7 @@ fn serves_after_restore(name: &str, mut cmd: Command, port_of: impl Fn(&str) -> 
         std::thread::yield_now();
     }
     let image = dir.join("saved.ckpt");
-    let (ok, err) = dump(child.id(), &image, &["--kill"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
     assert!(ok, "{err}");
     child.wait().unwrap();
     drop(out);

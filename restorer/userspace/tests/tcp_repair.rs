@@ -13,8 +13,7 @@ mod common;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
 
 use common::*;
@@ -71,19 +70,6 @@ fn start() -> (Server, Child, BufReader<ChildStdout>) {
     (server, child, out)
 }
 
-/// Sends the go line; the rest of stdout and the exit status.
-fn go(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    (rest, child.wait().unwrap())
-}
-
-fn dump(pid: u32, image: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 /// What the client printed and what the server received, uninterrupted.
 fn uninterrupted() -> (String, Vec<u8>) {
     let (server, child, out) = start();
@@ -102,7 +88,7 @@ fn an_established_connection_goes_on_after_the_restore() {
     // Refused by default, the target going on untouched.
     let (server, child, out) = start();
     let image = dir.join("saved.ckpt");
-    let (ok, err) = dump(child.id(), &image, &[]);
+    let (ok, err) = dump_with(child.id(), &image, &[]);
     assert!(!ok && err.contains("fd 3") && err.contains("--tcp-established=repair"), "{err}");
     assert!(!image.exists());
     let (text, status) = go(child, out);
@@ -112,7 +98,7 @@ fn an_established_connection_goes_on_after_the_restore() {
     // Dumped in repair mode without --kill: the target goes on as if
     // nothing happened (repair mode left without a window probe).
     let (server, child, out) = start();
-    let (ok, err) = dump(child.id(), &image, &["--tcp-established=repair"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--tcp-established=repair"]);
     assert!(ok, "{err}");
     assert!(err.contains("fd 3: a TCP connection from 127.0.0.1:") && err.contains("is carried with TCP_REPAIR"), "{err}");
     let (text, status) = go(child, out);
@@ -123,7 +109,7 @@ fn an_established_connection_goes_on_after_the_restore() {
     // client's in repair mode, silently); restored, the conversation goes
     // on with the greeting still queued.
     let (server, mut child, out) = start();
-    let (ok, err) = dump(child.id(), &image, &["-q", "--kill", "--tcp-established=repair"]);
+    let (ok, err) = dump_with(child.id(), &image, &["-q", "--kill", "--tcp-established=repair"]);
     assert!(ok, "{err}");
     child.wait().unwrap();
     drop(out);
@@ -143,7 +129,7 @@ fn an_established_connection_goes_on_after_the_restore() {
     // Without CAP_NET_ADMIN (an unprivileged user): refused before the
     // point of no return, naming the fd and the connection.
     let (server, mut child, out) = start();
-    let (ok, err) = dump(child.id(), &image, &["-q", "--kill", "--tcp-established=repair"]);
+    let (ok, err) = dump_with(child.id(), &image, &["-q", "--kill", "--tcp-established=repair"]);
     assert!(ok, "{err}");
     child.wait().unwrap();
     drop(out);
@@ -176,7 +162,7 @@ fn both_ends_of_a_connection_in_the_image_stay_connected() {
     assert!(status.success() && want.contains("\ntcp connection alive\n"), "{want}");
     let image = dir.join("saved.ckpt");
     let (mut child, out) = held();
-    let (ok, err) = dump(child.id(), &image, &["--kill", "--tcp-established=repair"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill", "--tcp-established=repair"]);
     assert!(ok, "{err}");
     child.wait().unwrap();
     drop(out);

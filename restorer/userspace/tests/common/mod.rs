@@ -131,6 +131,32 @@ pub fn held_at_with_stderr(
     (child, out, head)
 }
 
+/// Sends a program held by `held_at` its go line; the rest of its stdout
+/// and its exit status.
+pub fn go(
+    mut child: std::process::Child,
+    mut out: std::io::BufReader<std::process::ChildStdout>,
+) -> (String, std::process::ExitStatus) {
+    use std::io::{Read, Write};
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    (rest, child.wait().unwrap())
+}
+
+/// `go` for a program that must succeed: its stdout after the wait point.
+pub fn go_ok(child: std::process::Child, out: std::io::BufReader<std::process::ChildStdout>) -> String {
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "{rest}");
+    rest
+}
+
+/// `ckpt-writer dump PID -o IMAGE EXTRA`: whether it succeeded, and its stderr.
+pub fn dump_with(pid: u32, image: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// `ckpt-writer dump PID -q --kill -o FILE` of a child; reaps it.
 pub fn dump_child_kill(child: &mut std::process::Child, file: &Path) {
     let out = Command::new(writer())
