@@ -130,9 +130,54 @@ static void on_usr1(int sig)
 	usr1++;
 }
 
+static volatile long *shared; /* MAP_SHARED anonymous: [0] set by the parent, [1] the workers' total */
+
+/* The workers' shared page (shared[0] the parent's value) and the task and
+ * answer pipes; 0 or a failure's status. */
+static int share_setup(int w, int todo[2], int done[2])
+{
+	if (w < 1 || w > 16)
+		return fail("worker count");
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return fail("mmap shared");
+	shared[0] = 12345;
+	if (pipe(todo) || pipe(done))
+		return fail("pipe");
+	return 0;
+}
+
+/* Writes tasks 1..TASKS, closes the task pipe, adds up the answers. */
+static int hand_out(long tasks, int todo, int done, long *sum)
+{
+	long answer;
+
+	for (long t = 1; t <= tasks; t++)
+		if (write(todo, &t, sizeof(t)) != sizeof(t))
+			return fail("write task");
+	close(todo);
+	for (long t = 1; t <= tasks; t++) {
+		if (read(done, &answer, sizeof(answer)) != sizeof(answer))
+			return fail("read answer");
+		*sum += answer;
+	}
+	return 0;
+}
+
+/* The workers' total in the shared page against the answers; the result. */
+static int report_total(long sum, long tasks)
+{
+	if (shared[1] != sum) {
+		printf("FAIL: shared memory total %ld, answers %ld\n", shared[1], sum);
+		return 1;
+	}
+	printf("shared memory total %ld\n", shared[1]);
+	printf("result %ld\n", sum);
+	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
+}
+
 /* A worker: tasks (one long each) from `in` until end of file, answers
  * (task*3) to `out`; exits with how often SIGUSR1 came. */
-static volatile long *shared; /* MAP_SHARED anonymous: [0] set by the parent, [1] the workers' total */
 
 static int worker(int in, int out)
 {
@@ -162,16 +207,10 @@ static int workers(int w, long tasks)
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigset_t block, old;
 	int status;
-	long sum = 0, answer;
+	long sum = 0;
 
-	if (w < 1 || w > 16)
-		return fail("worker count");
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		return fail("mmap shared");
-	shared[0] = 12345;
-	if (pipe(todo) || pipe(done))
-		return fail("pipe");
+	if (share_setup(w, todo, done))
+		return 1;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL))
 		return fail("sigaction");
@@ -222,15 +261,8 @@ static int workers(int w, long tasks)
 
 	if (kill(-group, SIGUSR1))
 		return fail("kill group");
-	for (long t = 1; t <= tasks; t++)
-		if (write(todo[1], &t, sizeof(t)) != sizeof(t))
-			return fail("write task");
-	close(todo[1]);
-	for (long t = 1; t <= tasks; t++) {
-		if (read(done[0], &answer, sizeof(answer)) != sizeof(answer))
-			return fail("read answer");
-		sum += answer;
-	}
+	if (hand_out(tasks, todo[1], done[0], &sum))
+		return 1;
 	if (waitpid(zombie, &status, 0) != zombie || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
 		return fail("zombie's status");
 	printf("zombie exited 7\n");
@@ -249,13 +281,7 @@ static int workers(int w, long tasks)
 		}
 	}
 	printf("workers got one SIGUSR1 each\n");
-	if (shared[1] != sum) {
-		printf("FAIL: shared memory total %ld, answers %ld\n", shared[1], sum);
-		return 1;
-	}
-	printf("shared memory total %ld\n", shared[1]);
-	printf("result %ld\n", sum);
-	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
+	return report_total(sum, tasks);
 }
 
 /* Workers sharing MAP_SHARED|MAP_ANONYMOUS memory with their parent and
@@ -268,16 +294,10 @@ static int workers(int w, long tasks)
 static int sharers(int w, long tasks)
 {
 	int todo[2], done[2], status;
-	long sum = 0, answer;
+	long sum = 0;
 
-	if (w < 1 || w > 16)
-		return fail("worker count");
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		return fail("mmap shared");
-	shared[0] = 12345;
-	if (pipe(todo) || pipe(done))
-		return fail("pipe");
+	if (share_setup(w, todo, done))
+		return 1;
 	for (int i = 0; i < w; i++) {
 		pid_t pid = fork();
 
@@ -295,28 +315,15 @@ static int sharers(int w, long tasks)
 	fflush(stdout);
 	wait_point(1);
 
-	for (long t = 1; t <= tasks; t++)
-		if (write(todo[1], &t, sizeof(t)) != sizeof(t))
-			return fail("write task");
-	close(todo[1]);
-	for (long t = 1; t <= tasks; t++) {
-		if (read(done[0], &answer, sizeof(answer)) != sizeof(answer))
-			return fail("read answer");
-		sum += answer;
-	}
+	if (hand_out(tasks, todo[1], done[0], &sum))
+		return 1;
 	for (int i = 0; i < w; i++) {
 		if (waitpid(-1, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 			printf("FAIL: a worker saw the parent's value off in the shared page\n");
 			return 1;
 		}
 	}
-	if (shared[1] != sum) {
-		printf("FAIL: shared memory total %ld, answers %ld\n", shared[1], sum);
-		return 1;
-	}
-	printf("shared memory total %ld\n", shared[1]);
-	printf("result %ld\n", sum);
-	return sum == 3 * tasks * (tasks + 1) / 2 ? 0 : 1;
+	return report_total(sum, tasks);
 }
 
 static int family(long n)
