@@ -109,6 +109,33 @@ roundtrip() {
     same_output "/tmp/$rt_name.ref" "/tmp/$rt_name.run"
 }
 
+# roundtrip_in NAME K PROG ARGS...: roundtrip for a program whose first
+# argument is its work directory: /tmp/NAME-ref for the uninterrupted run,
+# /tmp/NAME-run for the one dumped, so the two never share files.
+roundtrip_in() {
+    ri_name=$1
+    ri_k=$2
+    ri_prog=$3
+    shift 3
+    mkdir -p "/tmp/$ri_name-ref" "/tmp/$ri_name-run"
+    must "$ri_prog" "/tmp/$ri_name-ref" "$@" < /dev/null > "/tmp/$ri_name.ref"
+    run_held "/tmp/$ri_name.in" "/tmp/$ri_name.run" "$ri_prog" --wait-at "$ri_k" "/tmp/$ri_name-run" "$@"
+    checkpoint "$pid" "/tmp/$ri_name.run" "$ri_k" "/tmp/$ri_name.ckpt"
+    must "/tmp/$ri_name.ckpt" < /dev/null
+    same_output "/tmp/$ri_name.ref" "/tmp/$ri_name.run"
+}
+
+# no_names_in DIR WHAT: DIR is empty (a restore recreated WHAT without a
+# name there); otherwise says what is there and ends the scenario.
+no_names_in() {
+    nn_left=$(ls -A "$1") || { echo "FAIL: ls $1"; exit 1; }
+    if [ -n "$nn_left" ]; then
+        echo "FAIL: $2: $1 holds names after the restore:"
+        ls -la "$1"
+        exit 1
+    fi
+}
+
 # use_restorer module|userspace: the images of this scenario are restored
 # by the kernel module (loaded; no binfmt_misc entry for them) or by
 # ckpt-restore behind binfmt_misc (entry `chkpt`; the module unloaded).

@@ -13,19 +13,9 @@
 . /scenarios/lib.sh
 use_restorer "$1"
 
-mkdir -p /tmp/fm-ref /tmp/fm-run
-must fdmaps /tmp/fm-ref < /dev/null > /tmp/fm.ref
-run_held /tmp/fm.in /tmp/fm.run fdmaps --wait-at 1 /tmp/fm-run
-checkpoint "$pid" /tmp/fm.run 1 /tmp/fm.ckpt
-must /tmp/fm.ckpt < /dev/null
-same_output /tmp/fm.ref /tmp/fm.run
+roundtrip_in fm 1 fdmaps
 must grep -q '^result ok$' /tmp/fm.run
-left=$(ls -A /tmp/fm-run) || { echo "FAIL: ls /tmp/fm-run"; exit 1; }
-if [ -n "$left" ]; then
-    echo "FAIL: the mapped files' directory holds names after the restore:"
-    ls -la /tmp/fm-run
-    exit 1
-fi
+no_names_in /tmp/fm-run "the mapped files"
 
 must treework sharers 3 100 < /dev/null > /tmp/tw.ref
 run_held /tmp/tw.in /tmp/tw.run treework --wait-at 1 sharers 3 100

@@ -51,28 +51,12 @@ must grep -q '^result ok$' /tmp/ss2.run
 # Files deleted while open (test-programs/deleted.c checks the contents,
 # the shared offset, the access modes, O_APPEND, and that they stay
 # unlinked): O_TMPFILE in their directory (tmpfs).
-mkdir -p /tmp/dl-ref /tmp/dl-run
-must deleted /tmp/dl-ref < /dev/null > /tmp/dl.ref
-run_held /tmp/dl.in /tmp/dl.run deleted --wait-at 1 /tmp/dl-run
-checkpoint "$pid" /tmp/dl.run 1 /tmp/dl.ckpt
-must /tmp/dl.ckpt < /dev/null
-same_output /tmp/dl.ref /tmp/dl.run
+roundtrip_in dl 1 deleted
 must grep -q '^result ok$' /tmp/dl.run
-# Nothing of the restore has a name in that directory.
-left=$(ls -A /tmp/dl-run) || { echo "FAIL: ls /tmp/dl-run"; exit 1; }
-if [ -n "$left" ]; then
-    echo "FAIL: the deleted files' directory holds names after the restore:"
-    ls -la /tmp/dl-run
-    exit 1
-fi
+no_names_in /tmp/dl-run "the deleted files"
 
 # inotify (test-programs/inotify.c: watches on a directory and a file,
 # their wds, events after the restore).
-mkdir -p /tmp/in-ref /tmp/in-run
-must inotify /tmp/in-ref < /dev/null > /tmp/in.ref
-run_held /tmp/in.in /tmp/in.run inotify --wait-at 1 /tmp/in-run
-checkpoint "$pid" /tmp/in.run 1 /tmp/in.ckpt
-must /tmp/in.ckpt < /dev/null
-same_output /tmp/in.ref /tmp/in.run
+roundtrip_in in 1 inotify
 must grep -q '^result ok$' /tmp/in.run
 echo "restore_sockets: all checks passed"

@@ -24,11 +24,6 @@ must /tmp/sr.ckpt < /dev/null
 same_output /tmp/sr.ref /tmp/sr.run
 must grep -q '^result ok$' /tmp/sr.run
 
-mkdir -p /tmp/ff-ref /tmp/ff-run
-must fifo /tmp/ff-ref < /dev/null > /tmp/ff.ref
-run_held /tmp/ff.in /tmp/ff.run fifo --wait-at 1 /tmp/ff-run
-checkpoint "$pid" /tmp/ff.run 1 /tmp/ff.ckpt
-must /tmp/ff.ckpt < /dev/null
-same_output /tmp/ff.ref /tmp/ff.run
+roundtrip_in ff 1 fifo
 must grep -q '^result ok$' /tmp/ff.run
 echo "restore_tcprepair: all checks passed"

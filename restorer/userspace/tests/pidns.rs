@@ -14,18 +14,6 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 use common::*;
 
-/// `unshare` with a new user namespace (root mapped to the caller when
-/// `map_root`) and a new PID namespace whose init runs `ckpt-restore IMAGE`.
-fn in_new_pid_ns(image: &Path, map_root: bool) -> Command {
-    let mut cmd = Command::new("unshare");
-    cmd.arg("--user");
-    if map_root {
-        cmd.arg("--map-root-user");
-    }
-    cmd.args(["--pid", "--fork"]).arg(restorer()).arg(image);
-    cmd
-}
-
 fn unshare_works() -> Result<(), String> {
     match Command::new("unshare").args(["--user", "--map-root-user", "--pid", "--fork", "true"]).output() {
         Ok(o) if o.status.success() => Ok(()),
@@ -68,7 +56,7 @@ fn as_init_of_a_new_pid_namespace_the_pid_and_tids_are_kept() {
     assert_eq!(reference, "pid kept\ntids kept\nresult ok\n");
 
     let image = pidkeep_image("pidkeep-pidns");
-    let o = in_new_pid_ns(&image, true).stdin(Stdio::null()).output().unwrap();
+    let o = in_pid_namespace(&run_restorer(&image), true).stdin(Stdio::null()).output().unwrap();
     let (out, err) = text(&o);
     assert!(o.status.success(), "{:?}: {out}{err}", o.status);
     assert_eq!(out, reference, "stderr: {err}");
@@ -81,7 +69,7 @@ fn without_the_capability_in_the_namespace_the_pid_is_new_and_stderr_says_why() 
     let image = pidkeep_image("pidkeep-pidns-unmapped");
     // No uid mapping: ckpt-restore runs as the overflow uid, without
     // CAP_SYS_ADMIN in the namespace, so set_tid is refused.
-    let o = in_new_pid_ns(&image, false).stdin(Stdio::null()).output().unwrap();
+    let o = in_pid_namespace(&run_restorer(&image), false).stdin(Stdio::null()).output().unwrap();
     let (out, err) = text(&o);
     assert!(o.status.success(), "{:?}: {out}{err}", o.status);
     assert_eq!(out, "pid changed\ntids changed\nresult ok\n", "stderr: {err}");
@@ -138,7 +126,7 @@ fn an_asyncio_program_dumped_while_its_loop_runs_goes_on_in_a_new_pid_namespace(
     dump_child_kill(&mut child, &image);
     // stdin a pipe at end of file: the loop watches fd 0 with epoll, which
     // /dev/null does not support.
-    let mut restored = in_new_pid_ns(&image, true).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut restored = in_pid_namespace(&run_restorer(&image), true).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     drop(restored.stdin.take());
     let o = restored.wait_with_output().unwrap();
     let (out, err) = text(&o);
@@ -155,7 +143,7 @@ fn init_forwards_a_signal_sent_to_it_and_reports_the_death() {
     let (mut child, _out) = asyncio_held(&python);
     dump_child_kill(&mut child, &image);
 
-    let mut restored = in_new_pid_ns(&image, true).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut restored = in_pid_namespace(&run_restorer(&image), true).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut input = restored.stdin.take().unwrap();
     let mut out = BufReader::new(restored.stdout.take().unwrap());
     input.write_all(b"x").unwrap();

@@ -55,18 +55,6 @@ fn pipeline() -> String {
     format!("{p} --wait-at 5 produce 200 | {p} filter | {p} consume 200")
 }
 
-/// `unshare --user --pid --fork --map-root-user` running `cmd`'s program
-/// and arguments: the restore in a fresh PID namespace it owns, where the
-/// tree gets its pids back (PID-namespace mode).
-fn in_pid_namespace(cmd: &Command) -> Command {
-    let mut u = Command::new("unshare");
-    u.args(["--user", "--pid", "--fork", "--map-root-user"]).arg(cmd.get_program()).args(cmd.get_args());
-    if let Some(d) = cmd.get_current_dir() {
-        u.current_dir(d);
-    }
-    u
-}
-
 #[test]
 fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
     let _entry = skip_unless!(binfmt_entry());
@@ -90,7 +78,7 @@ fn a_shell_pipeline_restores_like_an_uninterrupted_run() {
     // PID-namespace mode: the shell's children have their pids: all of it
     // as uninterrupted, exit status included.
     for cmd in [exec_image(&image), run_restorer(&image)] {
-        let got = run(in_pid_namespace(&cmd));
+        let got = run(in_pid_namespace(&cmd, true));
         assert_eq!(text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     }
@@ -119,7 +107,7 @@ fn workers_with_shared_memory_a_zombie_a_stopped_child_and_a_signalled_group_res
     // The parent waits for its children and signals its workers' group
     // by pid: PID-namespace mode.
     for cmd in [exec_image(&image), run_restorer(&image)] {
-        let got = run(in_pid_namespace(&cmd));
+        let got = run(in_pid_namespace(&cmd, true));
         assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
         for line in ["zombie exited 7", "child stopped by SIGSTOP", "workers got one SIGUSR1 each", "shared memory total 15150"] {
@@ -144,7 +132,7 @@ fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
     // One more allowed: it restores.
     let mut c = Command::new("prlimit");
     c.arg("--nproc=6").arg(restorer()).arg(&image);
-    let got = run(in_pid_namespace(&c));
+    let got = run(in_pid_namespace(&c, true));
     assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
 }
 
@@ -172,7 +160,7 @@ fn a_member_selected_by_hand_needs_its_objects() {
     // Any other arguments are the caller's, ignored as always: the tree restores.
     let mut c = run_restorer(&image);
     c.args(["ckpt-tree-memberx", "1", "64"]);
-    let got = run(in_pid_namespace(&c));
+    let got = run(in_pid_namespace(&c, true));
     assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     let mut out = String::new();
     got.stdout.as_slice().read_to_string(&mut out).unwrap();
@@ -207,7 +195,7 @@ fn a_python_program_driving_cat_through_pipes_goes_on() {
         assert!(out.contains("ten lines echoed\n") && out.ends_with("result ok\n"), "{out}\nstderr: {}", text(&got.stderr));
     }
     for cmd in [exec_image(&image), run_restorer(&image)] {
-        let got = run(in_pid_namespace(&cmd));
+        let got = run(in_pid_namespace(&cmd, true));
         assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     }

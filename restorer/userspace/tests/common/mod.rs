@@ -151,6 +151,23 @@ pub fn go_ok(child: std::process::Child, out: std::io::BufReader<std::process::C
     rest
 }
 
+/// `cmd` (its program, arguments and directory) run by `unshare --user
+/// --pid --fork` (with `--map-root-user` when `map_root`): a restore in a
+/// fresh PID namespace, ckpt-restore its init (PID-namespace mode); without
+/// the mapping it has no capability there.
+pub fn in_pid_namespace(cmd: &Command, map_root: bool) -> Command {
+    let mut u = Command::new("unshare");
+    u.arg("--user");
+    if map_root {
+        u.arg("--map-root-user");
+    }
+    u.args(["--pid", "--fork"]).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(d) = cmd.get_current_dir() {
+        u.current_dir(d);
+    }
+    u
+}
+
 /// `ckpt-writer dump PID -o IMAGE EXTRA`: whether it succeeded, and its stderr.
 pub fn dump_with(pid: u32, image: &Path, extra: &[&str]) -> (bool, String) {
     let out = Command::new(writer()).args(["dump", &pid.to_string(), "-o"]).arg(image).args(extra).output().unwrap();
