@@ -48,7 +48,7 @@ fn file_capabilities(file: &File) -> bool {
 /// This process's effective capability set (capget(2), version 3: two
 /// 32-bit words); 0 if the call fails. One system call instead of reading
 /// /proc/self/status.
-fn effective_capabilities() -> u64 {
+pub(crate) fn effective_capabilities() -> u64 {
     #[repr(C)]
     struct Header {
         version: u32,

@@ -33,13 +33,14 @@ fn procs(recs: &[TreeProcess], threads: impl Fn(usize) -> u32) -> Vec<Proc> {
     recs.iter().enumerate().map(|(i, r)| proc_of(r, threads(i))).collect()
 }
 
-/// PID-namespace mode (policy `set_pids`): the facts, from /proc/self/status.
+/// PID-namespace mode (policy `set_pids`): the facts, from /proc/self/status
+/// (NSpid) and capget.
 fn set_pids(procs: &[Proc]) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("");
     // CAP_SYS_ADMIN (21) over our own namespaces: root in the user
     // namespace that owns the PID namespace we were created in.
-    let cap_eff = u64::from_str_radix(field("CapEff:"), 16).unwrap_or(0);
+    let cap_eff = crate::host::effective_capabilities();
     let facts = restore_policy::PidFacts {
         child_pid_namespace: field("NSpid:").split_whitespace().count() > 1,
         may_set_pids: cap_eff & (1 << 21) != 0,
