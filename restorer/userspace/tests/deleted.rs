@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -37,10 +37,8 @@ fn deleted_files_come_back_unlinked_with_contents_offset_and_flags() {
         assert!(text.contains(&line), "no {line:?} in:\n{text}");
     }
     let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    restored.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut got = String::new();
-    restored.stdout.take().unwrap().read_to_string(&mut got).unwrap();
-    assert!(restored.wait().unwrap().success(), "{got}");
+    let out = std::io::BufReader::new(restored.stdout.take().unwrap());
+    let got = go_ok(restored, out);
     assert_eq!(got, want);
     // Nothing was left in the directory: the files stay unlinked.
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).filter(|n| n != "saved.ckpt").collect();
@@ -83,10 +81,8 @@ fn a_mapped_memfd_and_deleted_file_stay_one_object_with_their_mappings() {
     let js = String::from_utf8_lossy(&js.stdout);
     assert_eq!(js.matches("\"maps_file\": ").count() - js.matches("\"maps_file\": null").count(), 2, "{js}");
     let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    restored.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut got = String::new();
-    restored.stdout.take().unwrap().read_to_string(&mut got).unwrap();
-    assert!(restored.wait().unwrap().success(), "{got}");
+    let out = std::io::BufReader::new(restored.stdout.take().unwrap());
+    let got = go_ok(restored, out);
     assert_eq!(got, want);
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).filter(|n| n != "saved.ckpt").collect();
     assert!(left.is_empty(), "{left:?}");

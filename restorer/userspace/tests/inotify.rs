@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -29,15 +28,7 @@ fn inotify_watches_are_added_again_with_their_wds() {
     let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-o"]).arg(&image).arg("--kill").output().unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(!res.status.success() && err.contains("fd 3 is an inotify instance with") && err.contains("unread events"), "{err}");
-    let rest = {
-        let mut c = child;
-        c.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        let mut out = out;
-        let mut rest = String::new();
-        out.read_to_string(&mut rest).unwrap();
-        c.wait().unwrap();
-        rest
-    };
+    let (rest, _) = go(child, out);
     assert!(rest.contains("no event pending WRONG"), "the event stayed queued for it: {rest}");
 
     let (mut child, _out, _) = held_at("inotify", 1, &[d]);
@@ -47,10 +38,8 @@ fn inotify_watches_are_added_again_with_their_wds() {
     let line = format!("inotify, flags 0o4000, 2 watch(es); wd 1 mask 0x100 {d}; wd 2 mask 0x2 {d}/file");
     assert!(text.contains(&line), "no {line:?} in:\n{text}");
     let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    restored.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut got = String::new();
-    restored.stdout.take().unwrap().read_to_string(&mut got).unwrap();
-    assert!(restored.wait().unwrap().success(), "{got}");
+    let out = std::io::BufReader::new(restored.stdout.take().unwrap());
+    let got = go_ok(restored, out);
     assert_eq!(got, want);
 
     // The watched file gone: refused before the point of no return.

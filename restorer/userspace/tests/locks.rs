@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::io::{BufReader, Read, Write};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, ChildStdout, Stdio};
 
@@ -26,11 +26,9 @@ fn waiting(file: &Path) -> (Child, BufReader<ChildStdout>) {
 fn file_locks_are_taken_again() {
     let dir = scratch("filelocks");
     let file = dir.join("locked.dat");
-    let (mut child, mut out) = waiting(&file);
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut reference = String::new();
-    out.read_to_string(&mut reference).unwrap();
-    assert!(child.wait().unwrap().success(), "uninterrupted run: {reference}");
+    let (child, out) = waiting(&file);
+    let (reference, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {reference}");
     assert!(reference.ends_with("result OK\n"), "{reference}");
 
     let image = dir.join("saved.ckpt");
@@ -51,7 +49,7 @@ fn a_lock_held_by_someone_else_fails_at_take_lock() {
     let dir = scratch("filelocks-held");
     let file = dir.join("locked.dat");
     let image = dir.join("saved.ckpt");
-    let (mut child, mut out) = waiting(&file);
+    let (child, out) = waiting(&file);
     let dump = std::process::Command::new(writer())
         .args(["dump", &child.id().to_string(), "-q", "-o"])
         .arg(&image)
@@ -70,9 +68,7 @@ fn a_lock_held_by_someone_else_fails_at_take_lock() {
     );
 
     // The original is untouched and still holds them.
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "original after the failed restore: {rest}");
+    let (rest, status) = go(child, out);
+    assert!(status.success(), "original after the failed restore: {rest}");
     assert!(rest.ends_with("result OK\n"), "{rest}");
 }

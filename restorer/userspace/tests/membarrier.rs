@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
@@ -20,11 +20,9 @@ fn waiting() -> (Child, BufReader<ChildStdout>) {
 
 #[test]
 fn membarrier_registrations_are_restored() {
-    let (mut child, mut out) = waiting();
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut reference = String::new();
-    std::io::Read::read_to_string(&mut out, &mut reference).unwrap();
-    assert!(child.wait().unwrap().success(), "uninterrupted run: {reference}");
+    let (child, out) = waiting();
+    let (reference, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {reference}");
 
     let dir = scratch("membar");
     let image = dir.join("saved.ckpt");

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::*;
@@ -20,18 +20,10 @@ fn waiting() -> (Child, BufReader<ChildStdout>) {
     (child, out)
 }
 
-/// What pendsig prints after its wait point, and its status.
-fn rest(mut child: Child, mut out: BufReader<ChildStdout>) -> (String, std::process::ExitStatus) {
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    (rest, child.wait().unwrap())
-}
-
 #[test]
 fn pending_signals_are_delivered_after_restore_with_their_siginfo() {
     let (child, out) = waiting();
-    let (reference, status) = rest(child, out);
+    let (reference, status) = go(child, out);
     assert!(status.success(), "uninterrupted run: {reference}");
     assert!(reference.contains("got worker 39 code -1 value 202"), "{reference}");
 
@@ -77,7 +69,7 @@ fn a_failed_dump_leaves_the_signals_pending() {
     let stderr = String::from_utf8_lossy(&dump.stderr);
     assert!(!dump.status.success(), "the dump should have failed");
     assert!(stderr.contains("No space left on device"), "the dump failed for another reason: {stderr}");
-    let (after, status) = rest(child, out);
+    let (after, status) = go(child, out);
     assert!(status.success(), "after a failed dump: {after}");
     assert!(after.ends_with("result OK\n"), "{after}");
 }

@@ -8,18 +8,15 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::*;
 
 #[test]
 fn timers_are_restored_with_their_ids_intervals_and_targets() {
-    let (mut child, mut out, head) = held_at("ptimers", 1, &[]);
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let mut reference = String::new();
-    std::io::Read::read_to_string(&mut out, &mut reference).unwrap();
-    assert!(child.wait().unwrap().success(), "uninterrupted run: {head}{reference}");
+    let (child, out, head) = held_at("ptimers", 1, &[]);
+    let (reference, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {head}{reference}");
 
     let dir = scratch("ptimers");
     let image = dir.join("saved.ckpt");
