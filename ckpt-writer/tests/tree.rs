@@ -308,9 +308,7 @@ fn a_refused_tree_dump_leaves_every_process_running_and_no_file() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no temporary file left");
     for p in std::iter::once(pid).chain(kids.iter().copied()) {
         assert_eq!(tracer_of(p), "TracerPid:\t0");
-        // Running or back asleep, as it pleases; never stopped or traced.
-        let state = proc_state(p);
-        assert!(matches!(state, Some('S' | 'R')), "pid {p} runs on, not stopped: state {state:?}");
+        assert_runs_on(p);
     }
     for &k in &kids {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(k), nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -413,8 +411,7 @@ fn a_session_no_restore_can_rebuild_is_refused_naming_the_process() {
     assert!(!file.exists());
     for p in [root, child, grandchild] {
         assert_eq!(tracer_of(p), "TracerPid:\t0");
-        let state = proc_state(p);
-        assert!(matches!(state, Some('S' | 'R')), "pid {p} runs on, not stopped: state {state:?}");
+        assert_runs_on(p);
     }
     for p in [grandchild, child] {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM).unwrap();

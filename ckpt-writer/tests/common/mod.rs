@@ -42,6 +42,14 @@ pub fn proc_state(pid: i32) -> Option<char> {
     procfs::process::Process::new(pid).and_then(|p| p.stat()).ok().map(|s| s.state)
 }
 
+/// Asserts that process `pid` runs on after a dump let it go: running or
+/// back asleep (just released, it may not have gone back to sleep yet),
+/// never stopped, traced or gone.
+pub fn assert_runs_on(pid: i32) {
+    let state = proc_state(pid);
+    assert!(matches!(state, Some('S' | 'R')), "pid {pid} runs on, not stopped: state {state:?}");
+}
+
 /// Waits until the process is in group stop ('T').
 pub fn wait_stopped(pid: i32) {
     let deadline = Instant::now() + Duration::from_secs(10);
