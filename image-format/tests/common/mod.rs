@@ -402,7 +402,12 @@ pub fn with_timers() -> ImageDesc {
     d
 }
 
-/// Writes `desc` to memory with pages from `fill`.
+/// An fd that shares the open file description FILES[`file`] (the
+/// description has the flags, offset and path).
+pub fn shared_fd(fd: u32, kind: FdKind, file: u32, cloexec: bool) -> FdDesc {
+    FdDesc { fd, kind, disposition: FdDisposition::Shared, open_flags: 0, offset: 0, path: "".into(), cloexec, file }
+}
+
 /// `sample()` with open file descriptions: fds 8 and 9 share a regular
 /// file (FILES 0); fds 10 and 11 are the read and write ends of pipe 1
 /// (FILES 1, 2) with 3 queued bytes; fd 12 is a read end whose writer is
@@ -413,16 +418,7 @@ pub fn with_timers() -> ImageDesc {
 /// interval, 3 expirations unread) (FILES 5-8).
 pub fn sample_files() -> ImageDesc {
     let mut d = sample();
-    let shared = |fd: u32, file: u32, kind: FdKind| FdDesc {
-        fd,
-        kind,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: fd.is_multiple_of(2),
-        file,
-    };
+    let shared = |fd: u32, file: u32, kind: FdKind| shared_fd(fd, kind, file, fd.is_multiple_of(2));
     d.fds.extend([
         shared(8, 0, FdKind::Regular),
         shared(9, 0, FdKind::Regular),
@@ -494,16 +490,7 @@ pub fn sample_files() -> ImageDesc {
 /// 10 and 11), bytes queued at both ends, one end nonblocking.
 pub fn sample_unix_pair() -> ImageDesc {
     let mut d = sample_files();
-    let end = |fd: u32, file: u32| FdDesc {
-        fd,
-        kind: FdKind::Socket,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: false,
-        file,
-    };
+    let end = |fd: u32, file: u32| shared_fd(fd, FdKind::Socket, file, false);
     d.fds.extend([end(19, 10), end(20, 11)]);
     for (flags, data) in [(0o2, &b"to a"[..]), (0o4002, &b"to b!"[..])] {
         let mut f = FileDesc::new(FileKind::UnixPair);
@@ -542,16 +529,7 @@ pub fn sample_sockets() -> ImageDesc {
     use image_format::v1::records::{socket_family, socket_flags, socket_type};
     let mut d = sample_files();
     for (i, fd) in (19..=22).enumerate() {
-        d.fds.push(FdDesc {
-            fd,
-            kind: FdKind::Socket,
-            disposition: FdDisposition::Shared,
-            open_flags: 0,
-            offset: 0,
-            path: "".into(),
-            cloexec: false,
-            file: 10 + i as u32,
-        });
+        d.fds.push(shared_fd(fd, FdKind::Socket, 10 + i as u32, false));
     }
     let mut tcp = FileDesc::new(FileKind::Socket);
     tcp.status_flags = 0o4002;
@@ -580,16 +558,7 @@ pub fn sample_sockets() -> ImageDesc {
 /// 0o640, read-write at offset 3.
 pub fn sample_deleted() -> ImageDesc {
     let mut d = sample_files();
-    d.fds.push(FdDesc {
-        fd: 19,
-        kind: FdKind::Regular,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: false,
-        file: 10,
-    });
+    d.fds.push(shared_fd(19, FdKind::Regular, 10, false));
     let mut f = FileDesc::new(FileKind::DeletedFile);
     f.status_flags = 0o100002;
     f.offset = 3;
@@ -610,16 +579,7 @@ pub fn watch(wd: u32, mask: u32, path: &[u8]) -> Vec<u8> {
 /// IN_MODIFY | IN_ONESHOT).
 pub fn sample_inotify() -> ImageDesc {
     let mut d = sample_files();
-    d.fds.push(FdDesc {
-        fd: 19,
-        kind: FdKind::Other,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: true,
-        file: 10,
-    });
+    d.fds.push(shared_fd(19, FdKind::Other, 10, true));
     let mut f = FileDesc::new(FileKind::Inotify);
     f.status_flags = 0o4000;
     f.values[0] = 2;
@@ -817,16 +777,7 @@ pub fn sample_tcp_repair() -> ImageDesc {
     use image_format::v1::records::{socket_family, tcp_repair_flags};
     use image_format::v1::tcp_repair::{values, write_data, TcpRepair};
     let mut d = sample_files();
-    d.fds.push(FdDesc {
-        fd: 19,
-        kind: FdKind::Socket,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: false,
-        file: 10,
-    });
+    d.fds.push(shared_fd(19, FdKind::Socket, 10, false));
     let (local, peer) = (sockaddr_in(40000), sockaddr_in(8080));
     let c = TcpRepair {
         family: socket_family::INET,
@@ -858,16 +809,7 @@ pub fn sample_tcp_repair() -> ImageDesc {
 /// its read end, nonblocking, 5 bytes queued.
 pub fn sample_fifo() -> ImageDesc {
     let mut d = sample_files();
-    d.fds.push(FdDesc {
-        fd: 19,
-        kind: FdKind::Pipe,
-        disposition: FdDisposition::Shared,
-        open_flags: 0,
-        offset: 0,
-        path: "".into(),
-        cloexec: false,
-        file: 10,
-    });
+    d.fds.push(shared_fd(19, FdKind::Pipe, 10, false));
     let mut f = FileDesc::new(FileKind::Fifo);
     f.status_flags = 0o4000;
     f.path = "/tmp/f.fifo".into();
