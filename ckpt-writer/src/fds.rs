@@ -119,6 +119,10 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
         let deleted = matches!(info.target, FDTarget::Path(_)) && disposition == Some(FdDisposition::Shared) && !fifo;
         let inotify = matches!(&info.target, FDTarget::AnonInode(n) if n.trim_matches(['[', ']']) == "inotify");
         let allowed = match (&info.target, disposition) {
+            // On fds 0-2 a socket is the caller's, like a pipe or a
+            // terminal there: a service's stdout to the journal, inetd's
+            // connection, a CI runner's log stream.
+            (FDTarget::Socket(_), _) if stdio => Ok(FdDisposition::Inherit),
             (FDTarget::Socket(ino), _) => {
                 // Unix sockets connected in pairs here, bound sockets and
                 // TCP connections in fds_sockets.rs.

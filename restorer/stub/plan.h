@@ -276,7 +276,9 @@ struct chkpt_plan {
  * marker twice, since binfmt_misc drops argv[0]). The fds from
  * fd_base - CHKPT_TREE_CONTROL_FDS up are the tree's: control fds below
  * fd_base, tree object `o` end `e` at fd_base + 2*o + (e == 2). Every fd
- * of the image, the stub's temporaries and the failure line's fd lie below.
+ * of the image, the stub's temporaries for them, the failure line's fd and
+ * every fd the restorer holds lie below; the root's temporaries for the
+ * tree's fds lie above the last object (tree.c: park).
  */
 #define CHKPT_TREE_MARKER "ckpt-tree-member"
 #define CHKPT_TREE_CONTROL_FDS 5

@@ -17,6 +17,7 @@
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_fcntl 72
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_fork 57
@@ -38,6 +39,8 @@
 #define SYS_clone3 435
 
 #define O_CLOEXEC 02000000
+#define F_DUPFD_CLOEXEC 1030
+#define F_SETFD 2
 #define AT_EMPTY_PATH 0x1000
 #define PR_SET_PDEATHSIG 1
 #define SIGKILL 9
@@ -85,30 +88,63 @@ static void move_fd(struct chkpt_plan *plan, long fd, u64 to, u64 cloexec, u64 s
 	}
 }
 
+/* The first fd above every tree fd (control fds and objects). */
+static u64 tree_top(struct chkpt_plan_tree *t)
+{
+	return t->fd_base + 2 * t->nr_objects;
+}
+
+/* `fd` moved to `top` or above (close-on-exec), the original closed: a
+ * new fd lands on the lowest free number, which may be a tree fd not yet
+ * placed; parked above all of them, placing one never overwrites another. */
+static long park(struct chkpt_plan *plan, long fd, u64 top, u64 step)
+{
+	long high;
+
+	must(plan, fd, step, top);
+	high = sys3(SYS_fcntl, (u64)fd, F_DUPFD_CLOEXEC, top);
+	must(plan, high, step, top);
+	sys1(SYS_close, (u64)fd);
+	return high;
+}
+
 /*
  * The root, before the memory steps (which close the restorer's fd of the
  * image): the image at IMAGE_FD for the children's execveat, and the two
  * barrier pipes. Every process inherits the ready pipe's write end and the
  * go pipe's read end; the other two ends are the root's (close-on-exec).
+ * The restorer chose fd_base above every fd it holds (its image, mapped
+ * files, the failure line's fd), so nothing of its is overwritten here.
  */
 void chkpt_tree_start(struct chkpt_plan *plan)
 {
 	struct chkpt_plan_tree *t = chkpt_tree_of(plan);
 	int ready[2], go[2];
-	u64 base;
+	long end[4];
+	u64 base, top;
 
 	if (!t || t->index != 0)
 		return;
 	base = t->fd_base;
 	if (base < CHKPT_TREE_CONTROL_FDS || t->image_fd == ~0ULL)
 		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, 0, -22);
-	must(plan, sys3(SYS_dup3, t->image_fd, CHKPT_TREE_IMAGE_FD(base), 0), CHKPT_STEP_TREE_CONTROL, CHKPT_TREE_IMAGE_FD(base));
+	top = tree_top(t);
+	/* First the image, wherever its fd is (the module's lies where the
+	 * lowest free number was): the moves below may land on it. */
+	if (t->image_fd == CHKPT_TREE_IMAGE_FD(base))
+		must(plan, sys3(SYS_fcntl, t->image_fd, F_SETFD, 0), CHKPT_STEP_TREE_CONTROL, CHKPT_TREE_IMAGE_FD(base));
+	else
+		must(plan, sys3(SYS_dup3, t->image_fd, CHKPT_TREE_IMAGE_FD(base), 0), CHKPT_STEP_TREE_CONTROL, CHKPT_TREE_IMAGE_FD(base));
 	must(plan, sys2(SYS_pipe2, (u64)ready, O_CLOEXEC), CHKPT_STEP_TREE_CONTROL, 0);
+	end[0] = park(plan, ready[0], top, CHKPT_STEP_TREE_CONTROL);
+	end[1] = park(plan, ready[1], top, CHKPT_STEP_TREE_CONTROL);
 	must(plan, sys2(SYS_pipe2, (u64)go, O_CLOEXEC), CHKPT_STEP_TREE_CONTROL, 0);
-	move_fd(plan, ready[0], CHKPT_TREE_READY_IN_FD(base), 1, CHKPT_STEP_TREE_CONTROL);
-	move_fd(plan, ready[1], CHKPT_TREE_READY_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
-	move_fd(plan, go[0], CHKPT_TREE_GO_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
-	move_fd(plan, go[1], CHKPT_TREE_GO_OUT_FD(base), 1, CHKPT_STEP_TREE_CONTROL);
+	end[2] = park(plan, go[0], top, CHKPT_STEP_TREE_CONTROL);
+	end[3] = park(plan, go[1], top, CHKPT_STEP_TREE_CONTROL);
+	move_fd(plan, end[0], CHKPT_TREE_READY_IN_FD(base), 1, CHKPT_STEP_TREE_CONTROL);
+	move_fd(plan, end[1], CHKPT_TREE_READY_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
+	move_fd(plan, end[2], CHKPT_TREE_GO_FD(base), 0, CHKPT_STEP_TREE_CONTROL);
+	move_fd(plan, end[3], CHKPT_TREE_GO_OUT_FD(base), 1, CHKPT_STEP_TREE_CONTROL);
 	/* The objects too, before the memory steps: every process maps its
 	 * shared memory from them. */
 	chkpt_tree_objects(plan);
@@ -133,13 +169,19 @@ void chkpt_tree_objects(struct chkpt_plan *plan)
 {
 	struct chkpt_plan_tree *t = chkpt_tree_of(plan);
 	struct chkpt_plan_file *files;
-	u64 i, nr;
+	u64 i, nr, min;
 
 	if (!t || t->index != 0 || !t->nr_objects)
 		return;
 	files = (struct chkpt_plan_file *)((char *)plan + t->files_offset);
 	nr = 2 * t->nr_objects;
+	/* fds.c keeps each new description at report_min or above: here
+	 * above every slot (tree_top), so that no temporary sits on a slot
+	 * another object is placed at; restored for the process's own fds. */
+	min = plan->report_min;
+	plan->report_min = tree_top(t);
 	chkpt_create_files(plan, files, nr);
+	plan->report_min = min;
 	for (i = 0; i < nr; i++) {
 		if (files[i].kind == 0 || files[i].temp == ~0ULL)
 			continue;

@@ -463,8 +463,9 @@ pub mod pipe_flags {
     /// All bits v1 knows for pipes.
     pub const KNOWN: u32 = PEER_GONE;
     /// The status flags a pipe end may have: its access mode, O_NONBLOCK,
-    /// O_APPEND (a packet-mode pipe, O_DIRECT, is not recorded).
-    pub const STATUS: u32 = 0o3 | 0o4000 | 0o2000;
+    /// O_APPEND, O_LARGEFILE (an end opened through /proc/PID/fd has it; a
+    /// packet-mode pipe, O_DIRECT, is not recorded).
+    pub const STATUS: u32 = 0o3 | 0o4000 | 0o2000 | 0o100000;
 }
 
 /// File status flags (O_*) an open file description may record: access

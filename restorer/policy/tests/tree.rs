@@ -71,7 +71,15 @@ fn fd_base_lies_above_every_member_and_below_rlimit_nofile() {
     assert_eq!(tree_fd_base([9u64, 40, 17].into_iter(), 3, 1024), Ok(48));
     assert_eq!(tree_fd_base([].into_iter(), 0, 1024), Ok(16));
     let r = tree_fd_base([1000u64].into_iter(), 20, 1024).unwrap_err();
-    assert_eq!((r.reason, r.detail), (Reason::TreeFdBase, Detail::Limit { need: 1008 + 40, limit: 1024 }));
+    assert_eq!((r.reason, r.detail), (Reason::TreeFdBase, Detail::Limit { need: 1008 + 40 + 40, limit: 1024 }));
+    // The root stub's temporaries lie above the objects: 2 per object,
+    // at least the 4 control pipe ends.
+    assert_eq!(tree_fd_base([1000u64].into_iter(), 4, 1024), Ok(1008));
+    let r = tree_fd_base([1000u64].into_iter(), 5, 1024).unwrap_err();
+    assert_eq!(r.detail, Detail::Limit { need: 1008 + 10 + 10, limit: 1024 });
+    assert_eq!(tree_fd_base([1008u64].into_iter(), 1, 1014), Ok(1008));
+    let r = tree_fd_base([1008u64].into_iter(), 1, 1013).unwrap_err();
+    assert_eq!(r.detail, Detail::Limit { need: 1008 + 2 + 4, limit: 1013 });
 }
 
 #[test]

@@ -139,12 +139,16 @@ fn restore_any(path: &str, loaded: image::Loaded, selector: Option<Result<restor
 
 /// Restores `image`, at `base` in the image file, with its part of a tree.
 /// Returns only on a refusal.
-fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tree: Option<tree::TreePlan<'_, '_>>) -> Checked<()> {
+fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, mut tree: Option<tree::TreePlan<'_, '_>>) -> Checked<()> {
     let image = *image;
     let own = addr::own()?;
     addr::check_unsealed(&own)?;
     let mut host = UserHost { image_file: &loaded.file, image_base: base, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
     let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
+    if let Some(t) = tree.as_mut() {
+        let nofile = restore_policy::Host::rlimit_nofile(&mut host);
+        tree::above_held_fds(t, nofile)?;
+    }
     let UserHost { files: mapped, file_of, .. } = host;
     // From here on in the process that is restored: the caller, or its
     // child with the PID at dump when the caller is a PID namespace's init.

@@ -12,7 +12,7 @@
 use std::os::fd::BorrowedFd;
 
 use image_format::{Image, ObjectSlot, TreeCheck, TreeProcess, TreeState};
-use restore_plan::{fd_base_need, ObjectEnd, Selector, TreeChild, TreeSelf, KEEP};
+use restore_plan::{fd_base_need, ObjectEnd, Selector, TreeChild, TreeSelf, KEEP, TREE_CONTROL_FDS};
 use restore_policy::{check_tree_nproc, children, object_ends, object_slot, proc_of, tree_fd_base, FileFacts, Proc, Reason};
 
 use crate::error::{refuse, Checked, Refusal};
@@ -126,6 +126,26 @@ pub fn for_root<'i, 'a>(
         regions,
         own: own_objects(root),
     })
+}
+
+/// The root's fd base, raised above every fd this process holds now (the
+/// image, each mapped file, whatever the caller left open) and the failure
+/// line's duplicate the stub makes at the lowest free number: the root's
+/// stub puts the tree's fds from fd_base - TREE_CONTROL_FDS up over
+/// whatever is there. Called once the mapped files are open.
+pub fn above_held_fds(plan: &mut TreePlan<'_, '_>, nofile: u64) -> Checked<()> {
+    if plan.me.index != 0 {
+        return Ok(());
+    }
+    let highest = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| crate::error::internal("/proc/self/fd", e))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(2);
+    let floor = highest.saturating_add(2 + TREE_CONTROL_FDS);
+    plan.me.fd_base =
+        tree_fd_base([plan.me.fd_base, floor].into_iter(), plan.nr_objects, nofile).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
+    Ok(())
 }
 
 /// fstat of an inherited fd, `None` if it is not open.

@@ -256,18 +256,20 @@ fn a_dump_leaves_the_bytes_queued_in_a_socket_pair() {
     assert_eq!(rest, want);
 }
 
-/// A socket connected outside the process is refused, naming the fd, and
-/// the target keeps running.
+/// A socket connected outside the process beyond fds 0-2 (there it is the
+/// caller's: a_socket_on_stdout_and_stderr_is_the_callers) is refused,
+/// naming the fd, and the target keeps running.
 #[test]
 fn a_socket_whose_peer_is_outside_the_process_is_refused() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
     let dir = scratch("sockpair-outside");
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let mut cmd = Command::new(programs().join("counter"));
-    cmd.args(["--wait-at", "1", "3"]);
-    // On its stdin (counter closes fds above 2), where it waits for its line.
+    let mut cmd = Command::new("bash");
+    // The socket moves from stdin to fd 5, where bash waits for its line.
+    cmd.args(["-c", "exec 5<&0 0</dev/null; echo 'waiting at 1'; read go <&5; echo \"got $go\""]);
     cmd.stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
     let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    drop(cmd);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.starts_with("waiting at 1") {
@@ -277,13 +279,14 @@ fn a_socket_whose_peer_is_outside_the_process_is_refused() {
     let res = Command::new(writer()).args(["dump", &child.id().to_string(), "-o"]).arg(dir.join("saved.ckpt")).arg("--kill").output().unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(!res.status.success(), "{err}");
-    assert!(err.contains("fd 0 is a unix stream socket (socket:[") && err.contains("outside the process"), "{err}");
+    assert!(err.contains("fd 5 is a unix stream socket (socket:[") && err.contains("outside the process"), "{err}");
     // Still running: it goes on once it gets its line.
     (&ours).write_all(b"go\n").unwrap();
     drop(ours);
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{rest}");
+    assert_eq!(rest, "got go\n");
 }
 
 /// Python's asyncio as a user writes it: its event loop's self-pipe is a
@@ -322,4 +325,67 @@ loop.close()
     };
     let out = compare(cmd, &["_UnixSelectorEventLoop EpollSelector"], &dir);
     assert_eq!(out, "got [b'queued', b'soon']\nagain b'more'\nexecutor 42\n");
+}
+
+/// A pipe end opened again through /dev/fd (bash's `< <(cmd)`: bash opens
+/// /dev/fd/63, which gives the description O_LARGEFILE, unlike pipe(2)):
+/// recorded and restored with the bytes left in it, then end of file. The
+/// writer once took O_LARGEFILE for an unsupported pipe flag.
+#[test]
+fn a_pipe_opened_through_dev_fd_is_restored() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("fds-procsub");
+    let script = r#"exec 5< <(printf 'one\ntwo\n'); read a <&5; echo "got $a"; read go; read b <&5; echo "then $b"; read c <&5 || echo "end of file""#;
+    let cmd = || {
+        let mut c = Command::new("bash");
+        c.args(["-c", script]);
+        c
+    };
+    let out = compare(cmd, &["got one"], &dir);
+    assert_eq!(out, "then two\nend of file\n");
+}
+
+/// `bash -c script` with a unix socket as stdout and stderr (as under a
+/// service manager's journal or a CI runner), a pipe as stdin; returns it
+/// and the test's end of the socket once `first` was read from it. Takes
+/// `cmd`: a Command keeps its stdio fds open until dropped.
+fn on_socket(mut cmd: Command, first: &str) -> (Child, BufReader<std::os::unix::net::UnixStream>) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let err = theirs.try_clone().unwrap();
+    let child = cmd.stdin(Stdio::piped()).stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs))).stderr(Stdio::from(std::os::fd::OwnedFd::from(err))).spawn().unwrap();
+    drop(cmd);
+    let mut out = BufReader::new(ours);
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, first);
+    (child, out)
+}
+
+/// A socket on fds 0-2 is the caller's, like a pipe there: the dump
+/// records it as inherited and the restored process writes to the
+/// restoring caller's stdout and stderr, here another socket.
+#[test]
+fn a_socket_on_stdout_and_stderr_is_the_callers() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("fds-stdio-socket");
+    let script = "echo ready; read go; echo after; echo to-stderr >&2";
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", script]);
+    let (mut child, _out) = on_socket(cmd, "ready\n");
+    let image = dir.join("saved.ckpt");
+    dump(child.id(), &image, &["--kill"]);
+    child.wait().unwrap();
+    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    for fd in ["1", "2"] {
+        assert!(shown.lines().any(|l| l.split_whitespace().take(3).eq([fd, "Socket", "Inherit"])), "fd {fd}: {shown}");
+    }
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg("echo ready; exec \"$0\" \"$1\"").arg(restorer()).arg(&image);
+    let (mut child, mut out) = on_socket(cmd, "ready\n");
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert_eq!(rest, "after\nto-stderr\n");
 }

@@ -116,6 +116,41 @@ fn workers_with_shared_memory_a_zombie_a_stopped_child_and_a_signalled_group_res
     }
 }
 
+/// `cmd` run by bash (dash takes one-digit fds only) that first opens
+/// /dev/null on fds 3..=`upto` (not close-on-exec), as a caller may leave
+/// fds open.
+fn holding_fds(cmd: &Command, upto: u32) -> Command {
+    let script = format!("i=3; while [ $i -le {upto} ]; do eval \"exec $i</dev/null\"; i=$((i+1)); done; exec \"$@\"");
+    let mut c = Command::new("bash");
+    c.arg("-c").arg(script).arg("bash").arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(d) = cmd.get_current_dir() {
+        c.current_dir(d);
+    }
+    c
+}
+
+/// The root's restorer holds fds of its own (the image, one per mapped
+/// file) at the lowest free numbers, which depend on what the caller left
+/// open: wherever they land, the tree's fds are put above them and none
+/// is overwritten (CI's stdout, a socket, once moved them onto the tree's).
+#[test]
+fn a_tree_restores_whatever_fds_the_caller_left_open() {
+    let _entry = skip_unless!(binfmt_entry());
+    let mut reference = Command::new(programs().join("treework"));
+    reference.args(workers_args());
+    let want = run(reference);
+    assert!(want.status.success(), "{}", text(&want.stdout));
+    let dir = scratch("tree-held-fds");
+    let (image, head) = workers_image(&dir);
+    for upto in [2, 6, 9, 11, 13, 20] {
+        for cmd in [exec_image(&image), run_restorer(&image)] {
+            let got = run(in_pid_namespace(&holding_fds(&cmd, upto), true));
+            assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "fds 3..={upto} held: {}", text(&got.stderr));
+            assert!(got.status.success(), "fds 3..={upto} held: {}: {}", got.status, text(&got.stderr));
+        }
+    }
+}
+
 #[test]
 fn a_tree_over_rlimit_nproc_is_refused_and_nothing_runs() {
     let _entry = skip_unless!(binfmt_entry());

@@ -75,11 +75,15 @@ pub fn check_tree_nproc(procs: &[Proc], nproc: u64) -> Result<(), Refusal> {
 }
 
 /// The tree's fd base, from each member's need (`fd_base_need`; the root's
-/// with its 2 * `nr_objects` object ends): above all, rounded up to 16;
-/// the objects' fds must lie below the caller's RLIMIT_NOFILE.
+/// with its 2 * `nr_objects` object ends; ckpt-restore's root adds one
+/// above every fd it holds): above all, rounded up to 16. The objects'
+/// fds, and the root stub's temporaries above them (one per object end,
+/// at least the 4 control pipe ends), must lie below the caller's
+/// RLIMIT_NOFILE.
 pub fn tree_fd_base(needs: impl Iterator<Item = u64>, nr_objects: u64, nofile: u64) -> Result<u64, Refusal> {
     let base = needs.fold(TREE_CONTROL_FDS, u64::max).next_multiple_of(16);
-    let top = base.saturating_add(nr_objects.saturating_mul(2));
+    let ends = nr_objects.saturating_mul(2);
+    let top = base.saturating_add(ends).saturating_add(ends.max(4));
     if top > nofile || top > super::plan::MAX_FD_BASE {
         return Err(Refusal::new(Reason::TreeFdBase, Detail::Limit { need: top, limit: nofile }));
     }
