@@ -71,9 +71,10 @@ impl policy::Host for KernelHost<'_, '_> {
         STUB.len() as u64
     }
 
-    /// The module maps the image itself; the plan carries no memory steps.
-    fn plan_ops(&self, _image: &Image<'_>) -> usize {
-        0
+    /// The module maps the image itself; the plan carries only the
+    /// mprotect steps of regions it copies pages into (prepare.rs).
+    fn plan_ops(&self, image: &Image<'_>) -> usize {
+        crate::policy::region_pages(image, |i| crate::prepare::tree_object(image, i)).filter(|(_, _, _, p)| p.final_prot.is_some()).count()
     }
 
     /// execve already refused an image on a noexec mount; what is left is

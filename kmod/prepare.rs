@@ -50,8 +50,18 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
     // argument stack, which goes first: only the image's regions to avoid.
     // The module's plan has no memory steps (plan_ops 0): the checks'
     // layout is the plan's, with a tree's block added.
+    // Its only memory steps: the protection of regions whose pages
+    // restore.rs copies in through a writable mapping (KernelHost::plan_ops
+    // counted them for the checks' layout).
+    let mut ops = KVec::new();
+    for (_, r, _, pages) in policy::region_pages(image, |i| tree_object(image, i)) {
+        if let Some(own) = pages.final_prot {
+            let op = plan::Op { kind: plan::op_kind::MPROTECT, addr: r.start, len: r.end - r.start, prot: u64::from(own), flags: 0, fd: plan::KEEP, offset: 0 };
+            ops.push(op, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;
+        }
+    }
     let layout = match tree {
-        Some(t) => plan::layout_with_tree(image, 0, plan::tree_len(t.children.len(), t.nr_objects, &t.ends, t.regions.len())?)?,
+        Some(t) => plan::layout_with_tree(image, ops.len(), plan::tree_len(t.children.len(), t.nr_objects, &t.ends, t.regions.len())?)?,
         None => checked.layout,
     };
     let stub_len = STUB.len() as u64;
@@ -61,7 +71,7 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
     let place = Placement { plan: at, stub: at + layout.len, stub_len, vdso_base: checked.vdso_base };
     let len = usize::try_from(layout.len).map_err(|_| Refusal::from(Reason::Plan(plan::PlanError::TooLarge)))?;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;
-    plan::write(image, &layout, &place, &[], &mut buf)?;
+    plan::write(image, &layout, &place, &ops, &mut buf)?;
     let mut image_fd_at = None;
     if let Some(t) = tree {
         plan::write_tree(&layout, &mut buf, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
@@ -85,4 +95,10 @@ pub(crate) fn check_member(exec: &Exec<'_>, image: &Image<'_>, base: u64) -> Che
     host.base = base;
     policy::check(image, &mut host)?;
     Ok(())
+}
+
+/// Whether region `i` of `image` maps a tree's shared memory object, which
+/// the root's stub creates (policy::region_map).
+pub(crate) fn tree_object(image: &Image<'_>, i: usize) -> bool {
+    image.tree_regions().any(|t| t.region as usize == i)
 }

@@ -14,7 +14,7 @@ use kernel::uaccess::UserSlice;
 use crate::glue::{self, Committed, MmFields};
 use crate::image_format::{Image, Region};
 use crate::plan::{Step, PAGE};
-use crate::policy::{region_map, run_flags, RegionMap};
+use crate::policy::{region_pages, RegionMap, RegionPages};
 use crate::prepare::{Prepared, STUB};
 
 /// A failed step: its errno and the step (plan.rs's shared step names).
@@ -39,12 +39,13 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     step(c.drop_arg_stack(glue::task_size()), Step::DropArgStack)?;
 
     let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), Step::Allocate)?;
-    for (i, r) in image.regions().enumerate() {
+    // A tree's shared memory: its object is the root stub's (deferred).
+    // The stub sets the protection of regions copied into through a
+    // writable mapping (the plan's MPROTECT steps, prepare.rs).
+    for (i, r, map, pages) in region_pages(image, |i| crate::prepare::tree_object(image, i)) {
         step(glue::yield_now(), Step::Interrupted)?;
         let file = p.file_of.get(i).and_then(|&f| p.files.get(f as usize));
-        // A tree's shared memory: its object is the root stub's (deferred).
-        let tree_object = image.tree_regions().any(|t| t.region as usize == i);
-        map_region(&c, image, &r, file, tree_object, p.base, &mut chunk)?;
+        map_region(&c, image, &r, map, pages, file, p.base, &mut chunk)?;
     }
     // A tree's root: the image as an O_PATH fd for the children's execveat.
     let mut plan = p.plan;
@@ -79,36 +80,38 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     Ok(())
 }
 
-/// One region as the shared policy says: its backing (anonymous, or its
-/// file), then its stored pages over it, mapped from the image (private,
-/// copy-on-write, loaded on demand) or, for the stack and shared memory,
-/// copied in. The vdso is the stub's to map.
+/// One region as the shared policy says (`map`, `pages`): its backing
+/// (anonymous, or its file), then its stored pages over it, copied in or
+/// mapped from the image (private, copy-on-write, loaded on demand). The
+/// vdso is the stub's to map.
+#[allow(clippy::too_many_arguments)]
 fn map_region(
     c: &Committed<'_>,
     image: &Image<'_>,
     r: &Region,
+    map: RegionMap,
+    pages: RegionPages,
     file: Option<&glue::OpenFile>,
-    tree_object: bool,
     base: u64,
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
     let len = r.end - r.start;
-    match (region_map(r, tree_object), file) {
+    // Writable where pages are copied in (pages.map_prot).
+    let prot = pages.map_prot;
+    match (map, file) {
         (RegionMap::Kernel, _) => return Ok(()),
-        (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, r.prot, flags, r.file_offset), Step::MapRegion)?,
+        (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, prot, flags, r.file_offset), Step::MapRegion)?,
         (RegionMap::File(_), None) => return Err((EINVAL, Step::MapRegion)),
-        // Pages to copy need a writable mapping (the policy refused
-        // unwritable ones).
-        (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, r.prot, flags), Step::MapRegion)?,
+        (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
         // Reserved for the stub, which maps the object it creates over it.
-        (RegionMap::Reserve(prot, flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
+        (RegionMap::Reserve(_, flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
     }
     for run in image.page_runs(r) {
         step(glue::yield_now(), Step::Interrupted)?;
         // Validated: runs lie inside the region and the file's page data.
         let at = r.start + run.page_index * PAGE;
         let bytes = run.page_count * PAGE;
-        match run_flags(r) {
+        match pages.run_flags {
             Some(flags) => step(c.map_image(at, bytes, r.prot, flags, base + run.file_offset), Step::MapPages)?,
             None => copy_pages(c, at, bytes, base + run.file_offset, chunk)?,
         }

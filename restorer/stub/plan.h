@@ -187,7 +187,8 @@ struct chkpt_plan_lock {
 
 /*
  * A memory step the stub runs before anything else. The kernel module maps
- * the image itself and passes none; the userspace restorer, which is the
+ * the image itself and passes only MPROTECT steps (a region its pages were
+ * copied into through a writable mapping); the userspace restorer, which is the
  * process being replaced, has the stub unmap its old memory and map the
  * image's, because its own code is among what goes away.
  */
@@ -196,6 +197,7 @@ enum {
 	CHKPT_OP_MMAP = 2,   /* mmap(addr, len, prot, flags, fd, offset) must return addr */
 	CHKPT_OP_PREAD = 3,  /* pread(fd, addr, len, offset) must read len bytes */
 	CHKPT_OP_CLOSE = 4,  /* close(fd) */
+	CHKPT_OP_MPROTECT = 5, /* mprotect(addr, len, prot): a region's own protection after its pages were copied in */
 };
 
 struct chkpt_plan_op {
@@ -361,6 +363,7 @@ struct chkpt_plan_tree {
 	X(17, RSEQ, "rseq") \
 	X(18, CLONE_THREAD, "clone-thread") \
 	X(19, SET_RLIMIT, "set-rlimit") \
+	X(20, PROTECT_REGION, "protect-region") \
 	X(26, QUEUE_SIGNAL, "queue-signal") \
 	X(27, CREATE_TIMER, "create-timer") \
 	X(28, SET_TIMER, "set-timer") \

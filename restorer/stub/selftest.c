@@ -327,6 +327,7 @@ static void pread_closed_fd(struct chkpt_plan *p) { (void)p; plan_ops[1].fd = 99
 static void close_closed_fd(struct chkpt_plan *p) { (void)p; plan_ops[2].fd = 98; }
 static void unmap_unaligned(struct chkpt_plan *p) { (void)p; plan_ops[2] = (struct chkpt_plan_op){ CHKPT_OP_MUNMAP, 1, 4096, 0, 0, ~0ULL, 0 }; }
 static void stub_unaligned(struct chkpt_plan *p) { p->stub_start += 1; }
+static void protect_unaligned(struct chkpt_plan *p) { (void)p; plan_ops[2] = (struct chkpt_plan_op){ CHKPT_OP_MPROTECT, 1, 4096, 1, 0, ~0ULL, 0 }; }
 static void cwd_missing(struct chkpt_plan *p) { (void)p; strcpy(plan_strings, "/nonexistent-stub-selftest"); }
 static void fd_missing(struct chkpt_plan *p) { (void)p; strcpy(plan_strings + 128, "/nonexistent-stub-selftest"); }
 static void fd_unseekable(struct chkpt_plan *p)
@@ -393,6 +394,7 @@ static int failing_steps(struct chkpt_plan *plan)
 		{ "copy-pages", at_pages, "errno 9 (EBADF)", pread_closed_fd },
 		{ "close-fd", "fd 98", "errno 9 (EBADF)", close_closed_fd },
 		{ "unmap", "at 0x1", "errno 22 (EINVAL)", unmap_unaligned },
+		{ "protect-region", "at 0x1", "errno 22 (EINVAL)", protect_unaligned },
 		{ "protect-stub", NULL, "errno 22 (EINVAL)", stub_unaligned },
 		{ "chdir", NULL, "errno 2 (ENOENT)", cwd_missing },
 		{ "reopen-fd", "fd 7", "errno 2 (ENOENT)", fd_missing },

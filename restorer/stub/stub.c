@@ -158,7 +158,7 @@ static const char *step_name(u64 step)
 static const char *detail_label(u64 step)
 {
 	switch (step) {
-	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES:
+	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES: case CHKPT_STEP_PROTECT_REGION:
 	case CHKPT_STEP_DEFERRED_PAGES: case CHKPT_STEP_MAP_DEFERRED:
 		return "at 0x"; /* an address, in hex */
 	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
@@ -434,6 +434,10 @@ static void run_ops(struct chkpt_plan *plan)
 			}
 			break;
 		}
+		case CHKPT_OP_MPROTECT:
+			step = CHKPT_STEP_PROTECT_REGION;
+			ret = sys3(SYS_mprotect, op->addr, op->len, op->prot);
+			break;
 		case CHKPT_OP_CLOSE:
 			step = CHKPT_STEP_CLOSE_FD;
 			detail = op->fd;

@@ -152,6 +152,9 @@ pub mod op_kind {
     pub const PREAD: u64 = 3;
     /// close(fd).
     pub const CLOSE: u64 = 4;
+    /// mprotect(addr, len, prot): a region's own protection, after its
+    /// pages were copied in through a writable mapping.
+    pub const MPROTECT: u64 = 5;
 }
 
 /// One memory step the stub runs before anything else (userspace restorer).
@@ -248,6 +251,8 @@ steps! {
     CloneThread = 18, "clone-thread";
     /// Setting a resource limit.
     SetRlimit = 19, "set-rlimit";
+    /// mprotect of a region whose pages were copied in (detail: address).
+    ProtectRegion = 20, "protect-region";
     /// Queueing a pending signal again (rt_sigqueueinfo, rt_tgsigqueueinfo).
     QueueSignal = 26, "queue-signal";
     /// Creating a POSIX timer with its id.

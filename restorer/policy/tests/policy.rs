@@ -366,12 +366,80 @@ fn private_memory_is_mapped_without_reservation_and_shared_memory_with_it() {
             (RegionMap::File(f) | RegionMap::Anon(f), true) => assert_eq!(f & (NORESERVE | SHARED), SHARED),
             (RegionMap::Reserve(..), _) => panic!("no region of this image is deferred"),
         }
-        // Stored pages: mapped from the image without reservation, or copied.
-        match run_flags(&r) {
-            Some(f) => assert_eq!(f & NORESERVE, NORESERVE),
-            None => assert!(copies_pages(&r) || kernel_provided(&r)),
+    }
+    // Stored pages: copied (this small image fits the budget whole), or
+    // mapped from the image without reservation where the budget is spent.
+    let stored = |r: &image_format::Region| image.page_runs(r).map(|run| run.page_count).sum::<u64>();
+    let mut modes = PageModes::new();
+    for r in image.regions() {
+        let p = modes.next(&r, map_flags(&r), stored(&r));
+        if stored(&r) != 0 && !kernel_provided(&r) {
+            assert_eq!(p.run_flags, None, "{r:?}");
         }
     }
+    let mut spent = PageModes::new();
+    let huge = RegionMap::Anon(0x22);
+    for r in image.regions() {
+        let _ = spent.next(&r, huge, COPY_BUDGET / 4096);
+        let p = spent.next(&r, map_flags(&r), stored(&r));
+        match p.run_flags {
+            Some(f) => assert_eq!(f & NORESERVE, NORESERVE),
+            None => assert!(copies_pages(&r) || kernel_provided(&r) || stored(&r) == 0, "{r:?}"),
+        }
+    }
+}
+
+fn region(prot: u32, kind: RegionKind, flags: u32) -> image_format::Region {
+    image_format::Region {
+        start: 0x10000,
+        end: 0x20000,
+        prot,
+        kind,
+        flags,
+        file: 0,
+        path: Default::default(),
+        file_offset: 0,
+        file_id: Default::default(),
+        first_run: 0,
+        run_count: 1,
+    }
+}
+
+/// Private regions are copied in image order while the budget lasts, each
+/// whole or not at all; what does not fit is mapped from the image, and a
+/// later, smaller region may still be copied. A region without write
+/// permission is mapped writable for the copy, then given its own
+/// protection again: a read-only shared anonymous mapping with data
+/// restores too. A shared file mapping's pages never go through a copy.
+#[test]
+fn stored_pages_are_copied_within_the_budget_then_mapped_from_the_image() {
+    let page = 4096u64;
+    let budget_pages = COPY_BUDGET / page;
+    let rw = region(prot::READ | prot::WRITE, RegionKind::Anon, 0);
+    let anon = RegionMap::Anon(0x22);
+    let mut m = PageModes::new();
+    assert_eq!(m.next(&rw, anon, budget_pages - 10), RegionPages { map_prot: rw.prot, run_flags: None, final_prot: None });
+    let p = m.next(&rw, anon, 11);
+    assert!(p.run_flags.is_some(), "11 pages do not fit in the 10 left: {p:?}");
+    assert_eq!(p.map_prot, rw.prot);
+    assert_eq!(m.next(&rw, anon, 10).run_flags, None, "10 pages still fit");
+    assert!(m.next(&rw, anon, 1).run_flags.is_some(), "the budget is spent");
+    // The stack and shared anonymous memory are copied whatever is left.
+    let stack = region(prot::READ | prot::WRITE, RegionKind::Stack, 0);
+    assert_eq!(m.next(&stack, anon, budget_pages * 2).run_flags, None);
+    let shm_ro = region(prot::READ, RegionKind::Anon, region_flags::SHARED | region_flags::SHARED_ANON);
+    let p = m.next(&shm_ro, RegionMap::Anon(0x21), 3);
+    assert_eq!(p, RegionPages { map_prot: prot::READ | prot::WRITE, run_flags: None, final_prot: Some(prot::READ) });
+    // Read-only private memory (a data segment after RELRO): copied through
+    // a writable mapping while the budget lasts.
+    let relro = region(prot::READ, RegionKind::File, 0);
+    let mut m = PageModes::new();
+    assert_eq!(m.next(&relro, RegionMap::File(0x02), 2), RegionPages { map_prot: prot::READ | prot::WRITE, run_flags: None, final_prot: Some(prot::READ) });
+    let shared_file = region(prot::READ | prot::WRITE, RegionKind::File, region_flags::SHARED);
+    assert!(m.next(&shared_file, RegionMap::File(0x01), 2).run_flags.is_some());
+    // No stored pages, or the kernel's: nothing to place, nothing spent.
+    assert_eq!(m.next(&rw, anon, 0).final_prot, None);
+    assert_eq!(m.next(&rw, anon, budget_pages - 2).run_flags, None, "only the relro's 2 pages were spent");
 }
 
 #[test]
@@ -379,13 +447,6 @@ fn regions_no_restorer_can_restore_are_refused_by_name() {
     let base = restorable();
     let cases: Vec<(Reason, Box<dyn Fn(&mut ImageDesc)>)> = vec![
         (Reason::SysvShm, Box::new(|d| *d = common::sample())),
-        (
-            Reason::UnwritableCopiedRegion,
-            Box::new(|d| {
-                let shm = d.regions.iter_mut().find(|r| r.flags & region_flags::SHARED_ANON != 0).unwrap();
-                shm.prot = prot::READ;
-            }),
-        ),
         (
             Reason::SharedFileWithStoredPages,
             Box::new(|d| {
@@ -795,7 +856,9 @@ fn regions_mapping_an_object_the_stub_creates_are_reserved_for_it() {
     let r = image.regions().nth(k).unwrap();
     assert!(matches!(region_map(&r, false), RegionMap::Anon(_)), "ckpt-restore maps shared memory itself");
     assert_eq!(region_map(&r, true), RegionMap::Reserve(prot::READ | prot::WRITE, PRIVATE_ANON_NORESERVE_NOREPLACE));
-    assert_eq!(run_flags(&r), None, "its pages are copied into the reservation");
+    let reserve = region_map(&r, true);
+    let p = PageModes::new().next(&r, reserve, 1);
+    assert_eq!((p.map_prot, p.run_flags, p.final_prot), (prot::READ | prot::WRITE, None, None), "its pages are copied into the reservation");
 
     let mut desc = common::sample_files();
     let k = 3;

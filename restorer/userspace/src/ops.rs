@@ -5,7 +5,7 @@
 
 use image_format::Image;
 use restore_plan::{op_kind, Op, KEEP, PAGE};
-use restore_policy::{map_flags, run_flags, RegionMap};
+use restore_policy::{region_pages, RegionMap};
 
 use crate::error::{internal, Checked};
 
@@ -17,11 +17,11 @@ fn mmap(addr: u64, len: u64, prot: u32, flags: u32, fd: u64, offset: u64) -> Op 
 }
 
 /// The most memory steps [`teardown`] and [`region_ops`] make for `image`:
-/// two unmaps, a map per region and per run, and a close per fd (the
-/// image's and one per file region at most).
+/// two unmaps, a map and an mprotect per region, a map or copy per run,
+/// and a close per fd (the image's and one per file region at most).
 pub fn max_ops(image: &Image<'_>) -> usize {
     let regions = image.region_count() as usize;
-    2 + regions + image.run_count() as usize + 1 + regions
+    2 + 2 * regions + image.run_count() as usize + 1 + regions
 }
 
 /// Steps mapping every region of `image`, then closing the fds they used.
@@ -31,32 +31,36 @@ pub fn max_ops(image: &Image<'_>) -> usize {
 /// member's TREE_REGIONS), mapped MAP_SHARED from it.
 pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option<usize>], file_fds: &[u64], shared: &[Option<u64>]) -> Checked<Vec<Op>> {
     let mut ops = Vec::new();
-    for (i, r) in image.regions().enumerate() {
+    for (i, r, map, pages) in region_pages(image, |_| false) {
         let len = r.end - r.start;
-        match map_flags(&r) {
+        let prot = pages.map_prot;
+        match map {
             RegionMap::Anon(flags) if shared.get(i).copied().flatten().is_some() => {
                 let fd = shared.get(i).copied().flatten().unwrap_or(KEEP);
-                ops.push(mmap(r.start, len, r.prot, flags & !MAP_ANONYMOUS, fd, r.file_offset));
+                ops.push(mmap(r.start, len, prot, flags & !MAP_ANONYMOUS, fd, r.file_offset));
             }
             RegionMap::Kernel => continue,
             RegionMap::File(flags) => {
                 let f = file_of.get(i).copied().flatten().and_then(|f| file_fds.get(f));
                 let fd = *f.ok_or_else(|| internal("file-region-without-file", format!("{:#x}", r.start)))?;
-                ops.push(mmap(r.start, len, r.prot, flags, fd, r.file_offset));
+                ops.push(mmap(r.start, len, prot, flags, fd, r.file_offset));
             }
-            RegionMap::Anon(flags) => ops.push(mmap(r.start, len, r.prot, flags, KEEP, 0)),
+            RegionMap::Anon(flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
             // The stub maps it once its object exists (plan.h deferred).
-            RegionMap::Reserve(prot, flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
+            RegionMap::Reserve(_, flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
         }
         for run in image.page_runs(&r) {
             // Validated: runs lie inside the region and the image's page data.
             let at = r.start + run.page_index * PAGE;
             let bytes = run.page_count * PAGE;
-            match run_flags(&r) {
+            match pages.run_flags {
                 // Lazy and copy-on-write: nothing is read until touched.
                 Some(flags) => ops.push(mmap(at, bytes, r.prot, flags, image_fd, base + run.file_offset)),
                 None => ops.push(Op { kind: op_kind::PREAD, addr: at, len: bytes, prot: 0, flags: 0, fd: image_fd, offset: base + run.file_offset }),
             }
+        }
+        if let Some(own) = pages.final_prot {
+            ops.push(Op { kind: op_kind::MPROTECT, addr: r.start, len, prot: u64::from(own), flags: 0, fd: KEEP, offset: 0 });
         }
     }
     for &fd in std::iter::once(&image_fd).chain(file_fds) {

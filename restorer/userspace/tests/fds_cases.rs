@@ -264,9 +264,12 @@ fn a_socket_whose_peer_is_outside_the_process_is_refused() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
     let dir = scratch("sockpair-outside");
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let mut cmd = Command::new("bash");
-    // The socket moves from stdin to fd 5, where bash waits for its line.
-    cmd.args(["-c", "exec 5<&0 0</dev/null; echo 'waiting at 1'; read go <&5; echo \"got $go\""]);
+    let python = Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    // The socket moves from stdin to fd 5, where the program reads its
+    // line (a shell's `read <&5` would put it back on fd 0 meanwhile).
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", "import os; os.dup2(0, 5); os.dup2(os.open('/dev/null', os.O_RDONLY), 0); print('waiting at 1', flush=True); print('got', os.read(5, 10).decode().strip())"]);
     cmd.stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
     let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     drop(cmd);

@@ -1,7 +1,9 @@
 //! Process state through ckpt-restore: a restored process that crashes
 //! leaves a core gdb opens with all its threads; a process whose working
 //! directory was removed before the dump is refused before the point of no
-//! return (cwd-removed). Needs root (ptrace).
+//! return (cwd-removed); mappings keep their may-write access, read-only
+//! memory its bytes and protection, and /proc/PID/maps its entries one for
+//! one. Needs root (ptrace).
 
 mod common;
 
@@ -101,4 +103,63 @@ fn a_removed_working_directory_is_refused_before_the_point_of_no_return() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     assert!(stderr.trim_end().ends_with("(cwd-removed)"), "{stderr}");
+}
+
+/// Read-only memory with data (a shared anonymous `r--s` mapping, once
+/// refused, and a private `r--p` one) keeps its bytes, one maps entry with
+/// its protection, and the right to be made writable again (mapprot checks
+/// all of it itself); the same output as an uninterrupted run.
+#[test]
+fn read_only_memory_with_data_keeps_its_bytes_and_protection() {
+    let dir = scratch("mapprot");
+    let image = dir.join("saved.ckpt");
+    let reference = Command::new(programs().join("mapprot")).stdin(Stdio::null()).output().unwrap();
+    assert!(reference.status.success(), "uninterrupted run: {}", String::from_utf8_lossy(&reference.stdout));
+    let mut child = held_in(&dir, "mapprot", &[]);
+    dump_child_kill(&mut child, &image);
+    let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "restored: {:?}: {stdout}{}", restored.status, String::from_utf8_lossy(&restored.stderr));
+    let reference = String::from_utf8_lossy(&reference.stdout);
+    assert_eq!(Some(&*stdout), reference.strip_prefix("ready\n"));
+}
+
+/// The restored process's /proc/PID/maps holds the original's entries one
+/// for one (the stored pages of a small process are copied in, within the
+/// copy budget), plus the stub's final page: one anonymous r-x page.
+#[test]
+fn the_restored_maps_are_the_originals_plus_the_final_page() {
+    let dir = scratch("maps-fidelity");
+    let image = dir.join("saved.ckpt");
+    let mut child = Command::new(programs().join("counter"))
+        .args(["--wait-at", "1,2", "100", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let wait_for = |out: &mut BufReader<std::process::ChildStdout>, point: &str| {
+        let mut seen = String::new();
+        while !seen.ends_with(&format!("waiting at {point}\n")) {
+            assert!(out.read_line(&mut seen).unwrap() > 0, "counter ended before wait point {point}: {seen}");
+        }
+    };
+    wait_for(&mut out, "1");
+    let before = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap();
+    dump_child_kill(&mut child, &image);
+    let mut restored = run_restorer(&image).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(restored.stdout.take().unwrap());
+    let mut stdin = restored.stdin.take().unwrap();
+    stdin.write_all(b"\n").unwrap();
+    wait_for(&mut out, "2");
+    let after = std::fs::read_to_string(format!("/proc/{}/maps", restored.id())).unwrap();
+    stdin.write_all(b"\n").unwrap();
+    drop(stdin);
+    assert!(restored.wait().unwrap().success());
+    let lost: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).collect();
+    assert!(lost.is_empty(), "original entries missing after restore: {lost:#?}\nafter:\n{after}");
+    let extra: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert_eq!(extra.len(), 1, "entries beyond the final page: {extra:#?}");
+    let fields: Vec<&str> = extra[0].split_whitespace().collect();
+    assert_eq!(fields[1..], ["r-xp", "00000000", "00:00", "0"], "the final page: {}", extra[0]);
 }

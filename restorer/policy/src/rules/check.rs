@@ -12,7 +12,7 @@ use super::footprint::{check_footprint, Footprint};
 use super::host::{Host, MappedFile};
 use super::plan::{self, PAGE};
 use super::reason::{Detail, Reason, Refusal};
-use super::regions::{check_region, run_flags};
+use super::regions::{check_region, may_map_from_image};
 use super::vdso::{vdso_plan, Special};
 
 /// What the checks found that the restore needs.
@@ -106,7 +106,7 @@ fn scan_regions<H: Host>(image: &Image<'_>, host: &mut H, block: Footprint) -> R
         check_region(index, &r, task_size)?;
         scan.footprint.add(image, &r);
         scan.special.note(&r);
-        if r.run_count != 0 && run_flags(&r).is_some() {
+        if r.run_count != 0 && may_map_from_image(&r) {
             scan.maps_image = true;
             scan.maps_exec |= r.prot & prot::EXEC != 0;
         }

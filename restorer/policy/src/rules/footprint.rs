@@ -18,7 +18,7 @@
 
 use super::fmt::{Image, Region};
 use super::reason::{Detail, Reason, Refusal};
-use super::regions::run_flags;
+use super::regions::may_map_from_image;
 
 /// Mappings of the `[plan][stub]` block at most: the plan, the stub's body
 /// once it made itself read-only, and its final page.
@@ -42,7 +42,7 @@ impl Footprint {
     /// Adds region `r` of `image`.
     pub fn add(&mut self, image: &Image<'_>, r: &Region) {
         self.bytes = self.bytes.saturating_add(r.end - r.start);
-        if run_flags(r).is_none() || r.run_count == 0 {
+        if !may_map_from_image(r) || r.run_count == 0 {
             self.mappings = self.mappings.saturating_add(1);
             return;
         }

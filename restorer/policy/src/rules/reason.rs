@@ -171,8 +171,6 @@ reasons! {
         "a region lies above this kernel's user address space";
     SysvShm = "sysv-shm-unsupported", EOPNOTSUPP, UNSUPPORTED,
         "System V shared memory is not restored";
-    UnwritableCopiedRegion = "unwritable-copied-region", EOPNOTSUPP, UNSUPPORTED,
-        "a stack or shared anonymous region with stored pages is not writable";
     SharedFileWithStoredPages = "shared-file-with-stored-pages", EINVAL, IMAGE_INVALID,
         "a shared file mapping has stored pages";
     // The vdso.

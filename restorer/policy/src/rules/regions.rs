@@ -2,14 +2,20 @@
 //! How each region is restored, and which regions are refused.
 //!
 //! Three ways: the vdso and its data pages are the kernel's, mapped by the
-//! stub at the image's address; the stack and shared anonymous memory get
-//! their stored pages copied in (a piece backed by the image would stop
-//! the stack growing down, and would not be shared); every other region is
-//! mapped (anonymous or from its file), then its stored pages are mapped
-//! over it from the image, private, copy-on-write and loaded on demand.
+//! stub at the image's address; every other region is mapped (anonymous or
+//! from its file), then its stored pages go in, copied or mapped from the
+//! image ([`PageModes`]). The stack and shared anonymous memory always get
+//! theirs copied (a piece backed by the image would stop the stack growing
+//! down, and would not be shared). Private regions get theirs copied too
+//! while [`COPY_BUDGET`] lasts, so that the restored /proc/PID/maps has the
+//! original's entries one for one (a piece mapped from the image is an
+//! entry of its own, named after the image: the heap would shrink, the
+//! data segment split); beyond it, they are mapped from the image,
+//! private, copy-on-write and loaded on demand, which keeps restore time
+//! flat in memory size for large processes.
 
 use super::fmt::records::{prot, region_flags};
-use super::fmt::{Region, RegionKind};
+use super::fmt::{Image, Region, RegionKind};
 use super::hole::MIN_ADDR;
 use super::reason::{Detail, Reason, Refusal};
 
@@ -83,13 +89,83 @@ pub fn region_map(r: &Region, stub_creates_object: bool) -> RegionMap {
     RegionMap::Anon(flags | map::ANONYMOUS | grows)
 }
 
-/// The mmap flags for a run of stored pages mapped from the image over its
-/// region, or `None` where the pages are copied in instead.
-pub fn run_flags(r: &Region) -> Option<u32> {
-    if copies_pages(r) || kernel_provided(r) {
-        None
-    } else {
-        Some(map::PRIVATE | map::NORESERVE | map::FIXED)
+/// Stored bytes of private regions copied in, in image order, before the
+/// rest are mapped from the image (one region is copied whole or not at
+/// all). Copying 4 MiB costs about a millisecond; a small process (most)
+/// fits whole, a large one keeps its flat restore time.
+pub const COPY_BUDGET: u64 = 4 << 20;
+
+/// How one region's stored pages go in (from [`PageModes::next`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionPages {
+    /// The protection the region is first mapped with: writable where its
+    /// pages are copied into it.
+    pub map_prot: u32,
+    /// `None`: each run is copied in; else the mmap flags each run is
+    /// mapped from the image with, over the region.
+    pub run_flags: Option<u32>,
+    /// After the copy, the region's own protection set again
+    /// (mprotect), where `map_prot` added write permission.
+    pub final_prot: Option<u32>,
+}
+
+/// Whether some stored pages of `r` may be mapped from the image (by
+/// [`PageModes`], budget permitting): what the mapping count and the
+/// image's mount are checked for, at most.
+pub fn may_map_from_image(r: &Region) -> bool {
+    !copies_pages(r) && !kernel_provided(r)
+}
+
+/// Decides [`RegionPages`] region by region, in image order, spending
+/// [`COPY_BUDGET`]; both restorers walk the regions the same way.
+pub struct PageModes {
+    left: u64,
+}
+
+impl Default for PageModes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PageModes {
+    /// The whole budget left.
+    pub const fn new() -> Self {
+        PageModes { left: COPY_BUDGET }
+    }
+
+    /// Region `r`, mapped as `map` (its [`region_map`]), with
+    /// `stored_pages` pages in the image.
+    pub fn next(&mut self, r: &Region, map: RegionMap, stored_pages: u64) -> RegionPages {
+        let from_image = Some(map::PRIVATE | map::NORESERVE | map::FIXED);
+        let as_is = RegionPages { map_prot: r.prot, run_flags: from_image, final_prot: None };
+        let bytes = stored_pages.saturating_mul(super::plan::PAGE);
+        let copy = |keep_prot: bool| {
+            if keep_prot || r.prot & prot::WRITE != 0 {
+                RegionPages { map_prot: r.prot, run_flags: None, final_prot: None }
+            } else {
+                RegionPages { map_prot: r.prot | prot::WRITE, run_flags: None, final_prot: Some(r.prot) }
+            }
+        };
+        match map {
+            RegionMap::Kernel => as_is,
+            // Reserved (read-write if it holds pages); the stub maps the
+            // object over it.
+            RegionMap::Reserve(prot, _) if stored_pages == 0 => RegionPages { map_prot: prot, ..as_is },
+            _ if stored_pages == 0 => as_is,
+            RegionMap::Reserve(prot, _) if bytes <= self.left => {
+                self.left -= bytes;
+                RegionPages { map_prot: prot, run_flags: None, final_prot: None }
+            }
+            RegionMap::Reserve(prot, _) => RegionPages { map_prot: prot, ..as_is },
+            _ if copies_pages(r) => copy(false),
+            _ if r.flags & region_flags::SHARED != 0 => as_is,
+            _ if bytes <= self.left => {
+                self.left -= bytes;
+                copy(false)
+            }
+            _ => as_is,
+        }
     }
 }
 
@@ -106,15 +182,26 @@ pub fn check_region(index: u32, r: &Region, task_size: u64) -> Result<(), Refusa
     if r.kind == RegionKind::SysvShm {
         return Err(Refusal::new(Reason::SysvShm, at));
     }
-    // Copying needs a writable mapping; the original could not have
-    // written these pages either, but a read-only shared mapping with data
-    // is not restored yet.
-    if copies_pages(r) && r.run_count != 0 && r.prot & prot::WRITE == 0 {
-        return Err(Refusal::new(Reason::UnwritableCopiedRegion, at));
-    }
     // A shared file mapping's data is the file's; the writer never stores it.
     if r.kind == RegionKind::File && r.flags & region_flags::SHARED != 0 && r.run_count != 0 {
         return Err(Refusal::new(Reason::SharedFileWithStoredPages, at));
     }
     Ok(())
+}
+
+/// Every region of `image` with how it is mapped and how its stored pages
+/// go in, in image order, as both restorers walk them (and the module's
+/// plan counts its mprotect steps). `stub_creates_object(i)`: region `i`
+/// maps an object the stub creates ([`region_map`]).
+pub fn region_pages<'i, 'a: 'i>(
+    image: &'i Image<'a>,
+    stub_creates_object: impl Fn(usize) -> bool + 'i,
+) -> impl Iterator<Item = (usize, Region, RegionMap, RegionPages)> + 'i {
+    let mut modes = PageModes::new();
+    image.regions().enumerate().map(move |(i, r)| {
+        let map = region_map(&r, stub_creates_object(i));
+        let stored = image.page_runs(&r).map(|run| run.page_count).fold(0u64, u64::saturating_add);
+        let pages = modes.next(&r, map, stored);
+        (i, r, map, pages)
+    })
 }
