@@ -405,18 +405,27 @@ fn region(prot: u32, kind: RegionKind, flags: u32) -> image_format::Region {
     }
 }
 
-/// Private regions are copied in image order while the budget lasts, each
-/// whole or not at all; what does not fit is mapped from the image, and a
-/// later, smaller region may still be copied. A region without write
-/// permission is mapped writable for the copy, then given its own
-/// protection again: a read-only shared anonymous mapping with data
-/// restores too. A shared file mapping's pages never go through a copy.
+/// The heap, file-backed and small anonymous private regions are copied
+/// in image order while the budget lasts, each whole or not at all; what
+/// does not fit is mapped from the image, and a later, smaller region may
+/// still be copied. A larger anonymous region is always mapped. A region
+/// without write permission is mapped writable for the copy, then given
+/// its own protection again: a read-only shared anonymous mapping with
+/// data restores too. A shared file mapping's pages never go through a
+/// copy.
 #[test]
 fn stored_pages_are_copied_within_the_budget_then_mapped_from_the_image() {
     let page = 4096u64;
     let budget_pages = COPY_BUDGET / page;
-    let rw = region(prot::READ | prot::WRITE, RegionKind::Anon, 0);
+    let small = SMALL_ANON / page;
+    let rw = region(prot::READ | prot::WRITE, RegionKind::Heap, 0);
     let anon = RegionMap::Anon(0x22);
+    let arena = region(prot::READ | prot::WRITE, RegionKind::Anon, 0);
+    let mut m = PageModes::new();
+    assert!(m.next(&arena, anon, small + 1).run_flags.is_some(), "a large anonymous region is mapped");
+    assert_eq!(m.next(&arena, anon, small).run_flags, None, "a small one is copied");
+    assert_eq!(m.next(&rw, anon, budget_pages - small).run_flags, None, "the rest of the budget goes to the heap");
+    assert!(m.next(&arena, anon, 1).run_flags.is_some(), "the budget is spent");
     let mut m = PageModes::new();
     assert_eq!(m.next(&rw, anon, budget_pages - 10), RegionPages { map_prot: rw.prot, run_flags: None, final_prot: None });
     let p = m.next(&rw, anon, 11);

@@ -55,7 +55,7 @@ pub use hole::{find_hole, GUARD, MIN_ADDR, ROOM_ABOVE};
 pub use fdkinds::check_fd_kinds;
 pub use host::{FdLimits, Host, MappedFile};
 pub use reason::{errno, exit, Detail, Reason, Refusal, REASONS};
-pub use regions::{check_region, copies_pages, kernel_provided, map_flags, may_map_from_image, region_map, region_pages, PageModes, RegionMap, RegionPages, COPY_BUDGET};
+pub use regions::{check_region, copies_pages, kernel_provided, map_flags, may_map_from_image, region_map, region_pages, PageModes, RegionMap, RegionPages, COPY_BUDGET, SMALL_ANON};
 pub use sockets::{bind_refusal, check_sockets, probe_options, SocketProbe};
 pub use tree::{
     check_inherited_objects, check_member_fd_base, check_tree_nproc, children, object_ends, object_slot, proc_of, region_objects, state_code,

@@ -6,8 +6,9 @@
 //! from its file), then its stored pages go in, copied or mapped from the
 //! image ([`PageModes`]). The stack and shared anonymous memory always get
 //! theirs copied (a piece backed by the image would stop the stack growing
-//! down, and would not be shared). Private regions get theirs copied too
-//! while [`COPY_BUDGET`] lasts, so that the restored /proc/PID/maps has the
+//! down, and would not be shared). The heap, file-backed private regions
+//! and small anonymous ones get theirs copied too while [`COPY_BUDGET`]
+//! lasts, so that the restored /proc/PID/maps has the
 //! original's entries one for one (a piece mapped from the image is an
 //! entry of its own, named after the image: the heap would shrink, the
 //! data segment split); beyond it, they are mapped from the image,
@@ -91,9 +92,17 @@ pub fn region_map(r: &Region, stub_creates_object: bool) -> RegionMap {
 
 /// Stored bytes of private regions copied in, in image order, before the
 /// rest are mapped from the image (one region is copied whole or not at
-/// all). Copying 4 MiB costs about a millisecond; a small process (most)
-/// fits whole, a large one keeps its flat restore time.
+/// all): the heap and file-backed regions (data, RELRO: they keep their
+/// name in /proc/PID/maps), and anonymous regions of at most
+/// [`SMALL_ANON`]. Copying costs about half a millisecond a MiB here; a
+/// small process fits whole, a large one keeps its flat restore time.
 pub const COPY_BUDGET: u64 = 4 << 20;
+
+/// The stored bytes up to which an anonymous region (bss, a thread's
+/// stack) is copied: a larger one (an arena, a buffer) is mapped from the
+/// image, lazily, whatever the budget; it has no name to lose, only its
+/// entry is split.
+pub const SMALL_ANON: u64 = 64 << 10;
 
 /// How one region's stored pages go in (from [`PageModes::next`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +169,7 @@ impl PageModes {
             RegionMap::Reserve(prot, _) => RegionPages { map_prot: prot, ..as_is },
             _ if copies_pages(r) => copy(false),
             _ if r.flags & region_flags::SHARED != 0 => as_is,
+            _ if !matches!(r.kind, RegionKind::File | RegionKind::Heap) && bytes > SMALL_ANON => as_is,
             _ if bytes <= self.left => {
                 self.left -= bytes;
                 copy(false)
