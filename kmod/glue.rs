@@ -254,6 +254,13 @@ pub(crate) fn socket_probe(p: &crate::policy::SocketProbe<'_>) -> core::result::
     if err < 0 { Err(-err) } else { Ok(()) }
 }
 
+/// PR_SET_MM_MAP's exe_fd check for the caller: CAP_CHECKPOINT_RESTORE or
+/// CAP_SYS_ADMIN (asked without auditing, as the stub's prctl will ask).
+pub(crate) fn may_replace_exe() -> bool {
+    // SAFETY: chkpt_shim_capable only reads the current task's credentials.
+    unsafe { chkpt_shim_capable(bindings::CAP_CHECKPOINT_RESTORE as c_int) || chkpt_shim_capable(bindings::CAP_SYS_ADMIN as c_int) }
+}
+
 pub(crate) fn fd_limits() -> crate::policy::FdLimits {
     // SAFETY: the shim reads a procfs file with the caller's credentials
     // and drops it, and asks capable_noaudit about the caller; no

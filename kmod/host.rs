@@ -145,6 +145,15 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::socket_probe(probe)
     }
 
+    /// The restored process's exe is the image the caller executed.
+    fn exe_is_image(&self) -> bool {
+        true
+    }
+
+    fn may_replace_exe(&mut self) -> bool {
+        glue::may_replace_exe()
+    }
+
     fn fd_limits(&mut self) -> policy::FdLimits {
         glue::fd_limits()
     }

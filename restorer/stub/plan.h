@@ -268,6 +268,11 @@ struct chkpt_plan {
 	unsigned long long tree_offset;     /* struct chkpt_plan_tree from the plan's start; 0: no tree */
 	unsigned long long deferred_offset; /* array of struct chkpt_plan_deferred from the plan's start */
 	unsigned long long nr_deferred;
+	unsigned long long exe_offset;      /* NUL-terminated path of the original program, made */
+					    /* /proc/PID/exe after the memory steps (PR_SET_MM_MAP with */
+					    /* its fd, a failure ignored); 0: the link is kept */
+	unsigned long long mm_map_offset;   /* struct prctl_mm_map of the image's values (auxv pointer */
+					    /* absolute, exe_fd ~0), for that call */
 	struct chkpt_plan_thread threads[];
 };
 

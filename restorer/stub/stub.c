@@ -56,6 +56,9 @@ typedef unsigned int u32;
 #define O_EXCL 0200
 #define O_TRUNC 01000
 #define O_CLOEXEC 02000000
+#define O_RDONLY 0
+#define PR_SET_MM 35
+#define PR_SET_MM_MAP 14
 
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -492,6 +495,28 @@ static void close_all_from(u64 from, u64 keep, u64 to)
 
 /* Process-wide state that a process sets for itself with plain syscalls
  * (resource limits come last: apply_rlimits). */
+/* /proc/PID/exe names the original program where the policy found the
+ * caller may (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN) and the old exe is
+ * unmapped by now: PR_SET_MM_MAP with the program's fd and the image's
+ * layout, which is already in place. The kernel's refusal (an LSM, the
+ * program changed since the checks) leaves the link as it was:
+ * documented, never a reason to fail a restore. */
+static void set_exe_link(struct chkpt_plan *plan)
+{
+	char *map;
+	long fd;
+
+	if (!plan->exe_offset || !plan->mm_map_offset)
+		return;
+	fd = sys3(SYS_open, (u64)plan + plan->exe_offset, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	map = (char *)plan + plan->mm_map_offset;
+	*(unsigned int *)(map + 100) = (unsigned int)fd; /* exe_fd */
+	sys6(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (u64)map, 104, 0, 0);
+	sys1(SYS_close, (u64)fd);
+}
+
 static void process_setup(struct chkpt_plan *plan)
 {
 	const char *base = (const char *)plan;
@@ -665,6 +690,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	main_thread->status = CHKPT_ST_STARTED;
 	chkpt_tree_start(plan); /* the image's fd, before the memory steps close it */
 	run_ops(plan);
+	set_exe_link(plan);
 	if (plan->stub_len) {
 		/* No page of the process stays writable and executable. */
 		err = sys3(SYS_mprotect, plan->stub_start, plan->stub_len, 1 | 4);

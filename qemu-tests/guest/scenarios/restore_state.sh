@@ -16,7 +16,8 @@
 # Read-only shared and private memory with data keeps bytes, protection
 # and may-write access (mapprot).
 # Maps: counter's /proc/PID/maps after restore has the original's entries
-# one for one, plus the stub's final page (restorer/README.md).
+# one for one, plus the stub's final page (restorer/README.md); its
+# /proc/PID/exe names counter again.
 . /scenarios/lib.sh
 use_restorer "$1"
 
@@ -84,14 +85,21 @@ expect_refusal cwd-removed /tmp/cwd.ckpt
 run_held /tmp/maps.in /tmp/maps.run counter --wait-at 1,2 100 0
 wait_line /tmp/maps.run '^waiting at 1$' "$pid"
 cat /proc/$pid/maps > /tmp/maps.before
+exe_before=$(readlink /proc/$pid/exe)
 checkpoint "$pid" /tmp/maps.run 1 /tmp/maps.ckpt
 restore_held /tmp/maps.in /tmp/maps.run 2 /tmp/maps.ckpt
 cat /proc/$pid/maps > /tmp/maps.after
+exe_after=$(readlink /proc/$pid/exe)
 release /tmp/maps.in
 must wait "$pid"
 echo "maps entries ($RESTORER): original $(wc -l < /tmp/maps.before), restored $(wc -l < /tmp/maps.after)"
 # Every original entry, one for one; one more: the stub's final page, an
 # anonymous r-x page (restorer/README.md).
+# Root (CAP_CHECKPOINT_RESTORE): /proc/PID/exe names the program again.
+echo "exe ($RESTORER): original $exe_before, restored $exe_after"
+if [ "$exe_after" != "$exe_before" ]; then
+    echo "FAIL: /proc/PID/exe is $exe_after after restore, $exe_before before"; exit 1
+fi
 if grep -vxFf /tmp/maps.after /tmp/maps.before > /tmp/maps.lost; then
     echo "FAIL: original maps entries missing after restore:"; cat /tmp/maps.lost; cat /tmp/maps.after; exit 1
 fi

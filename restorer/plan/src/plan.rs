@@ -84,8 +84,14 @@ pub mod head {
     /// Deferred regions: `struct chkpt_plan_deferred` array, count.
     pub const DEFERRED_OFFSET: usize = TREE_OFFSET + 1;
     pub const NR_DEFERRED: usize = DEFERRED_OFFSET + 1;
+    /// The original program's path, made /proc/PID/exe by the stub
+    /// (`set_exe_link`); 0: the link is kept.
+    pub const EXE_OFFSET: usize = NR_DEFERRED + 1;
+    /// A `struct prctl_mm_map` of the image's values (its auxv pointer
+    /// absolute), which the stub passes with the program's fd.
+    pub const MM_MAP_OFFSET: usize = EXE_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = NR_DEFERRED + 1;
+    pub const THREADS: usize = MM_MAP_OFFSET + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -531,6 +537,8 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let nr_ops = nr_ops as u64;
     let mut nr_fds = 0u64;
     let mut string_bytes = REPORT_PREFIX_MAX + 16; // failure line prefix, comm
+    string_bytes = add(string_bytes, mm_map_len(image))?;
+    string_bytes = add(string_bytes, add(u64::from(image.process.exe_path.len), 1)?)?;
     string_bytes = add(string_bytes, add(u64::from(image.process.cwd.len), 1)?)?;
     for fd in image.fds().filter(reopened) {
         if !reopenable(fd.kind) {
@@ -767,6 +775,40 @@ pub fn set_keep_tids(out: &mut [u8], layout: &Layout, keep: bool) -> Result<(), 
     Ok(())
 }
 
+/// Where [`write`] put the `struct prctl_mm_map` (8-aligned): after the
+/// failure line's prefix and comm; the auxv pairs and AT_NULL follow it,
+/// then the program's path.
+const MM_MAP_AT: u64 = REPORT_PREFIX_MAX + 16;
+
+/// sizeof(struct prctl_mm_map): 11 layout words, the auxv pointer, its
+/// size and exe_fd (u32 each).
+const MM_MAP_LEN: u64 = 104;
+
+/// Bytes of the prctl_mm_map block: the struct, the auxv pairs, AT_NULL.
+fn mm_map_len(image: &Image<'_>) -> u64 {
+    MM_MAP_LEN + 16 * (image.auxv().count() as u64 + 1)
+}
+
+/// Where [`write`] put the program's path.
+fn exe_string(image: &Image<'_>) -> u64 {
+    MM_MAP_AT + mm_map_len(image)
+}
+
+/// Has the stub of a plan [`write`] made make /proc/PID/exe name the
+/// program the image recorded (policy: `Checked::exe_link`), or not.
+pub fn set_exe_link(out: &mut [u8], image: &Image<'_>, layout: &Layout, on: bool) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len {
+        return Err(PlanError::WrongBufferLength);
+    }
+    let mut o = Out { buf: out, oob: false };
+    let at = if on && image.process.exe_path.len != 0 { layout.strings + exe_string(image) } else { 0 };
+    o.word((head::EXE_OFFSET * 8) as u64, at);
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
+}
+
 /// Writes the plan for `image` into `out` (exactly `layout.len` bytes).
 pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], out: &mut [u8]) -> Result<(), PlanError> {
     if out.len() as u64 != layout.len || ops.len() as u64 != layout.nr_ops {
@@ -810,8 +852,9 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.word(h(w + 3), sa.mask);
     }
 
-    // Strings: the failure line's prefix, comm, cwd, then each fd's path,
-    // NUL-terminated.
+    // Strings: the failure line's prefix, comm, the program's path
+    // (EXE_STRING: its word is set by set_exe_link), cwd, then each fd's
+    // path, NUL-terminated.
     let mut s = layout.strings;
     o.word(h(head::REPORT_PREFIX_OFFSET), s);
     o.bytes(s, DEFAULT_REPORT_PREFIX);
@@ -820,6 +863,25 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     o.word(h(head::COMM_OFFSET), s);
     o.bytes(s, comm.get(..comm.len().min(15)).unwrap_or(&[]));
     s += 16;
+    // What PR_SET_MM_MAP gets with the program's fd: the image's layout
+    // again (the module set it in the kernel, ckpt-restore by the same
+    // call without an fd) and its auxv.
+    o.word(h(head::MM_MAP_OFFSET), s);
+    for (k, v) in p.mm.to_array().into_iter().enumerate() {
+        o.word(s + 8 * k as u64, v);
+    }
+    let auxv_len = 16 * (image.auxv().count() as u64 + 1);
+    o.word(s + 88, place.plan + s + MM_MAP_LEN);
+    o.bytes(s + 96, &(auxv_len as u32).to_le_bytes());
+    o.bytes(s + 100, &u32::MAX.to_le_bytes());
+    for (k, a) in image.auxv().enumerate() {
+        o.word(s + MM_MAP_LEN + 16 * k as u64, a.key);
+        o.word(s + MM_MAP_LEN + 16 * k as u64 + 8, a.value);
+    }
+    s += MM_MAP_LEN + auxv_len;
+    let exe = image.string(p.exe_path);
+    o.bytes(s, exe);
+    s += exe.len() as u64 + 1;
     let cwd = image.string(p.cwd);
     if !cwd.is_empty() {
         o.word(h(head::CWD_OFFSET), s);

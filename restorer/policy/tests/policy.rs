@@ -880,3 +880,44 @@ fn regions_mapping_an_object_the_stub_creates_are_reserved_for_it() {
     assert_eq!(map_flags(&r), RegionMap::Reserve(0, PRIVATE_ANON_NORESERVE_NOREPLACE));
     assert_eq!(region_map(&r, true), map_flags(&r));
 }
+
+/// /proc/PID/exe is made to name the original program only where the
+/// caller may (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), the program is a
+/// file the image maps as the same file it recorded, and the restorer's
+/// own exe is gone by then: never for the module (its exe is the image)
+/// while any stored page is mapped from the image.
+#[test]
+fn the_exe_link_is_replaced_only_where_the_kernel_will_take_it() {
+    // The sample's program, as the file its text region maps.
+    let restorable = || {
+        let mut d = restorable();
+        d.process.exe_id = d.regions.iter().find(|r| r.kind == RegionKind::File).unwrap().file_id;
+        d
+    };
+    let bytes = common::build(&restorable());
+    let image = Image::parse_bytes(&bytes).unwrap();
+    assert!(exe_link(&image, true, false), "ckpt-restore, privileged");
+    assert!(!exe_link(&image, false, false), "unprivileged");
+    // The sample's heap is copied within the budget; an arena larger than
+    // SMALL_ANON is mapped from the image, which then stays the exe.
+    assert!(exe_link(&image, true, true), "the module, nothing mapped from the image");
+    let mut big = restorable();
+    let arena = big.regions.iter_mut().find(|r| r.kind == RegionKind::Anon && !r.runs.is_empty() && r.flags == 0).expect("a private anon region with pages");
+    let pages = (SMALL_ANON / 4096 + 1) as usize;
+    arena.end = arena.start + pages as u64 * 4096;
+    arena.runs = vec![image_format::RunDesc { page_index: 0, page_count: pages as u64 }];
+    let bytes = common::build(&big);
+    let image = Image::parse_bytes(&bytes).unwrap();
+    assert!(!exe_link(&image, true, true), "the module with pages mapped from the image");
+    assert!(exe_link(&image, true, false), "ckpt-restore all the same");
+    // A program the image does not map (or maps as another file).
+    let mut other = restorable();
+    other.process.exe_path = "/usr/bin/other".into();
+    let bytes = common::build(&other);
+    assert!(!exe_link(&Image::parse_bytes(&bytes).unwrap(), true, false));
+    // The default host (the test's) never asks for it.
+    let bytes = common::build(&restorable());
+    let image = Image::parse_bytes(&bytes).unwrap();
+    let checked = check(&image, &mut Scripted::permissive(&restorable())).unwrap();
+    assert!(!checked.exe_link);
+}

@@ -213,6 +213,11 @@ impl Host for UserHost<'_> {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft)
     }
 
+    fn may_replace_exe(&mut self) -> bool {
+        // linux/capability.h: CAP_SYS_ADMIN 21, CAP_CHECKPOINT_RESTORE 40.
+        effective_capabilities() & (1 << 21 | 1 << 40) != 0
+    }
+
     fn fd_limits(&mut self) -> restore_policy::FdLimits {
         // ckpt-restore runs with the caller's credentials (no `C` flag):
         // its effective capabilities are the caller's.

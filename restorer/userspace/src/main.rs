@@ -206,7 +206,10 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, mut
     // Nothing allocates from here on except an error on its way out:
     // PR_SET_MM_MAP moves the kernel's break under glibc's malloc, and the
     // fallback's break shrink takes glibc's heap and static TLS away.
+    // The stub repeats PR_SET_MM_MAP with the program's fd only where
+    // the layout is the image's (never on the fallback's break).
     let brk = if !skip_mm_map && mm.apply() {
+        restore_plan::set_exe_link(plan, &image, &layout, checked.exe_link)?;
         0
     } else {
         brk::check_fallback(&image, own.start_brk)?;

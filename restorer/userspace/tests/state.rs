@@ -126,7 +126,8 @@ fn read_only_memory_with_data_keeps_its_bytes_and_protection() {
 
 /// The restored process's /proc/PID/maps holds the original's entries one
 /// for one (the stored pages of a small process are copied in, within the
-/// copy budget), plus the stub's final page: one anonymous r-x page.
+/// copy budget), plus the stub's final page: one anonymous r-x page; and
+/// its /proc/PID/exe names the program.
 #[test]
 fn the_restored_maps_are_the_originals_plus_the_final_page() {
     let dir = scratch("maps-fidelity");
@@ -153,6 +154,10 @@ fn the_restored_maps_are_the_originals_plus_the_final_page() {
     stdin.write_all(b"\n").unwrap();
     wait_for(&mut out, "2");
     let after = std::fs::read_to_string(format!("/proc/{}/maps", restored.id())).unwrap();
+    // Root here holds CAP_CHECKPOINT_RESTORE: /proc/PID/exe names the
+    // program again, not ckpt-restore (policy exe_link).
+    let exe = std::fs::read_link(format!("/proc/{}/exe", restored.id())).unwrap();
+    assert_eq!(exe, programs().join("counter").canonicalize().unwrap());
     stdin.write_all(b"\n").unwrap();
     drop(stdin);
     assert!(restored.wait().unwrap().success());

@@ -24,6 +24,9 @@ pub struct Checked {
     pub footprint: Footprint,
     /// The plan's layout for [`Host::plan_ops`] memory steps.
     pub layout: plan::Layout,
+    /// The stub makes /proc/PID/exe name the original program
+    /// (`plan::set_exe_link`; [`exe_link`]).
+    pub exe_link: bool,
 }
 
 /// Checks `image` (already validated) against the caller and this machine.
@@ -78,7 +81,26 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
     }
-    Ok(Checked { vdso_base, footprint: scan.footprint, layout })
+    let exe_link = exe_link(image, host.may_replace_exe(), host.exe_is_image());
+    Ok(Checked { vdso_base, footprint: scan.footprint, layout, exe_link })
+}
+
+/// Whether the stub can make /proc/PID/exe name the original program
+/// (PR_SET_MM_MAP with its fd): the caller has CAP_CHECKPOINT_RESTORE or
+/// CAP_SYS_ADMIN (`privileged`),
+/// the program is a file the image maps, the same file as at dump (the
+/// region scan verified every mapped file), and the restorer's own exe is
+/// no longer mapped then (`exe_is_image`: the module's is the image, mapped
+/// where stored pages are mapped from it). Else the link keeps naming the
+/// image or ckpt-restore, as documented; the stub ignores a failure (an
+/// LSM, a program replaced since the checks).
+pub fn exe_link(image: &Image<'_>, privileged: bool, exe_is_image: bool) -> bool {
+    let exe = image.string(image.process.exe_path);
+    let mapped = image.regions().any(|r| r.kind == RegionKind::File && r.file_id == image.process.exe_id && image.string(r.path) == exe);
+    let image_mapped = exe_is_image
+        && super::regions::region_pages(image, |_| false)
+            .any(|(_, r, map, p)| r.run_count != 0 && map != super::regions::RegionMap::Kernel && p.run_flags.is_some());
+    privileged && !exe.is_empty() && mapped && !image_mapped
 }
 
 /// What one pass over the regions found.

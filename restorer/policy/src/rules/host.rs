@@ -66,6 +66,18 @@ pub trait Host {
     /// Tries `probe` on a throwaway socket of the caller (its network
     /// namespace, its credentials): the failed call's errno.
     fn probe_socket(&mut self, probe: &super::sockets::SocketProbe<'_>) -> Result<(), i32>;
+    /// Whether the restored process's /proc/PID/exe is the image itself
+    /// (the module: the exec'd file), which the kernel will not replace
+    /// while any of it is mapped; ckpt-restore's own program is unmapped
+    /// by the time the stub replaces it.
+    fn exe_is_image(&self) -> bool {
+        false
+    }
+    /// Whether the caller may give the process a new /proc/PID/exe
+    /// (PR_SET_MM_MAP's exe_fd: CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN).
+    fn may_replace_exe(&mut self) -> bool {
+        false
+    }
     /// The caller's RLIMIT_NOFILE (soft): a tree's fds lie below it.
     fn rlimit_nofile(&mut self) -> u64 {
         u64::MAX

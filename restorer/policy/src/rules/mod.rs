@@ -45,7 +45,7 @@ mod vdso;
 use super::fmt;
 use super::plan;
 
-pub use check::{check, Checked};
+pub use check::{check, exe_link, Checked};
 pub use files::{
     check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, FileFacts,
     OpenWhat,
