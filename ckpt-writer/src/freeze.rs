@@ -14,6 +14,16 @@
 //! the registers we changed before detaching, and the kernel's own
 //! restart logic then runs on resume, exactly as after a signal without a
 //! handler.
+//!
+//! Under `ckpt-writer run` (supervise.rs) the supervisor already traces
+//! the tree: a thread it traces is adopted (interrupted, not seized) and
+//! continued, not detached, when `Frozen` drops, so it stays supervised;
+//! and signals the supervisor marks as stop signals (`swallow_signals`)
+//! are discarded at their signal-delivery-stop instead of delivered, and
+//! remembered (`swallowed`), so a job's stop signal cannot kill the
+//! process halfway through its checkpoint.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
@@ -23,6 +33,26 @@ use procfs::process::Process;
 
 use crate::error::{Error, Result};
 use crate::wait::{resume, wait_thread, Event};
+
+/// Signals (bit n-1 for signal n) discarded at a signal-delivery-stop
+/// while freezing, and those seen so far (supervise.rs).
+static SWALLOW: AtomicU64 = AtomicU64::new(0);
+static SWALLOWED: AtomicU64 = AtomicU64::new(0);
+
+/// Discards the signals of `mask` (bit n-1 for signal n) met while freezing.
+pub fn swallow_signals(mask: u64) {
+    SWALLOW.store(mask, Ordering::Relaxed);
+}
+
+/// The swallowed signals met since the last call (and forgets them).
+pub fn swallowed() -> u64 {
+    SWALLOWED.swap(0, Ordering::Relaxed)
+}
+
+/// Whether this process traces `pid` already (a supervisor, supervise.rs).
+fn traced_by_us(pid: i32) -> bool {
+    Process::new(pid).and_then(|p| p.status()).is_ok_and(|s| s.tracerpid == std::process::id() as i32)
+}
 
 /// PF_KTHREAD from include/linux/sched.h.
 const PF_KTHREAD: u32 = 0x0020_0000;
@@ -59,7 +89,7 @@ pub fn check_target(pid: i32) -> Result<()> {
         return Err(Error::KernelThread(pid));
     }
     let status = proc.status().map_err(|e| proc_error(pid, "status", e))?;
-    if status.tracerpid != 0 {
+    if status.tracerpid != 0 && status.tracerpid != std::process::id() as i32 {
         return Err(Error::AlreadyTraced { pid, tracer: status.tracerpid });
     }
     Ok(())
@@ -72,6 +102,9 @@ pub struct Frozen {
     tids: Vec<i32>,
     /// Send SIGSTOP before detaching so the process stays stopped.
     leave_stopped: bool,
+    /// Threads traced before the freeze (by a supervisor): continued, not
+    /// detached, at the end.
+    adopted: Vec<i32>,
 }
 
 fn task_ids(pid: i32) -> Result<Vec<i32>> {
@@ -85,7 +118,7 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
-        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false };
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new() };
         loop {
             let all = task_ids(pid)?;
             let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
@@ -105,6 +138,12 @@ impl Frozen {
                     // The kernel refuses to attach to a zombie.
                     Err(Errno::EPERM) if tid == pid && exited(pid).is_some() => {
                         return Err(Error::TargetGone { pid, during: "attaching: it is a zombie now".into() })
+                    }
+                    // Ours already (a supervisor's tree): interrupt it all the same.
+                    Err(Errno::EPERM) if traced_by_us(tid) => {
+                        frozen.insert(tid);
+                        frozen.adopted.push(tid);
+                        seized.push(tid);
                     }
                     Err(Errno::EPERM) => {
                         if let Ok(s) = Process::new(pid).and_then(|p| p.status()) {
@@ -147,7 +186,15 @@ impl Frozen {
             match wait_thread(tid) {
                 // Interrupt stop (SIGTRAP) or a group stop (SIGSTOP etc.).
                 Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => return Ok(true),
-                // Signal-delivery-stop: let the thread take the signal now.
+                // Signal-delivery-stop: let the thread take the signal now
+                // (or discard a supervisor's stop signal, remembered).
+                Ok(Event::SignalStop(sig)) if (1..=64).contains(&sig) && SWALLOW.load(Ordering::Relaxed) & (1 << (sig - 1)) != 0 => {
+                    SWALLOWED.fetch_or(1 << (sig - 1), Ordering::Relaxed);
+                    match resume(libc::PTRACE_CONT, tid, 0) {
+                        Ok(()) | Err(Errno::ESRCH) => continue,
+                        Err(e) => return Err(Error::sys(format!("resuming thread {tid}"), e)),
+                    }
+                }
                 Ok(Event::SignalStop(sig)) => match resume(libc::PTRACE_CONT, tid, sig) {
                     Ok(()) | Err(Errno::ESRCH) => continue,
                     Err(e) => return Err(Error::sys(format!("re-delivering signal {sig} to thread {tid}"), e)),
@@ -196,7 +243,8 @@ impl Drop for Frozen {
             let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
         }
         for &tid in &self.tids {
-            let _ = resume(libc::PTRACE_DETACH, tid, 0);
+            let request = if self.adopted.contains(&tid) { libc::PTRACE_CONT } else { libc::PTRACE_DETACH };
+            let _ = resume(request, tid, 0);
         }
     }
 }
