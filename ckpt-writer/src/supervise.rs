@@ -9,7 +9,8 @@
 //!
 //! Then the supervisor waits for three things:
 //! - CMD's root process ends: its exit status (128+N if killed by signal
-//!   N) is the supervisor's;
+//!   N) is the supervisor's; after status 0 DIR's images are removed (the
+//!   job is done), after any other the newest is kept for a retry;
 //! - a stop signal (`--on-signal`, default TERM), either received by the
 //!   supervisor itself (a scheduler's warning such as Slurm's
 //!   `--signal=B:USR1@60`) or about to be delivered to any process of the
@@ -90,7 +91,7 @@ pub fn run(plan: &RunPlan) -> Result<i32> {
         }
         for report in tree.drain(stop_mask)? {
             match report {
-                Report::RootExited(code) => return Ok(code),
+                Report::RootExited(code) => return Ok(finished(plan, code, seq)),
                 Report::Held(sig) => {
                     trigger.get_or_insert(Trigger { stop: Some(sig), at: Instant::now() });
                 }
@@ -177,6 +178,7 @@ fn checkpoint(plan: &RunPlan, seq: &mut u64, root: i32, stop: bool, t: &Trigger,
     };
     crate::dump::run(&dump)?;
     *seq = next;
+    dir::remove_older(&plan.dir, next);
     eprintln!(
         "ckpt-writer run: checkpoint {next} ({why}) synced to {} {:.1} ms after the {}{}",
         path.display(),
@@ -184,6 +186,20 @@ fn checkpoint(plan: &RunPlan, seq: &mut u64, root: i32, stop: bool, t: &Trigger,
         if t.stop.is_some() { "signal" } else { "tick" },
         if stop { "; job stopped" } else { "" }
     );
-    dir::remove_older(&plan.dir, next);
     Ok(())
+}
+
+/// CMD ended with `code`: a job that succeeded leaves no image behind (the
+/// next start with DIR runs CMD afresh); a failed one keeps its newest, so
+/// that starting again retries from there. Returns `code`.
+fn finished(plan: &RunPlan, code: i32, seq: u64) -> i32 {
+    if code == 0 {
+        dir::remove_older(&plan.dir, u64::MAX);
+    } else if seq > 0 {
+        eprintln!(
+            "ckpt-writer run: the job exited with status {code}; {} is kept, starting again with this directory restores it",
+            dir::path_of(&plan.dir, seq).display()
+        );
+    }
+    code
 }
