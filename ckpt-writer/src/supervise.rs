@@ -24,6 +24,7 @@
 //!   the previous image stays. A stop signal that arrives during the dump
 //!   is held by the freeze (freeze.rs `swallow_signals`) and handled right
 //!   after it.
+//!
 //! Other signals the supervisor receives (HUP, INT, QUIT, TERM, USR1,
 //! USR2 when they are not stop signals) are passed on to CMD's process
 //! group. Each checkpoint prints one line on stderr with the time from

@@ -6,6 +6,7 @@
 //!    entry for the image magic whose interpreter exists;
 //! 3. `ckpt-restore IMAGE`, ckpt-restore found next to ckpt-writer or on
 //!    PATH;
+//!
 //! otherwise the start fails saying that nothing here can restore.
 
 use std::ffi::OsString;

@@ -146,13 +146,16 @@ impl Cluster {
 
     /// Lifts the delay Slurm puts before a requeued job may start again
     /// (its BeginTime, two minutes ahead), so the test does not wait it
-    /// out: whenever the job is pending for its BeginTime, until it runs.
+    /// out: whenever the job is pending for its BeginTime and the node is
+    /// idle (the job's previous run has completed there: slurmd fails a
+    /// batch job launched while its previous run is still completing),
+    /// until it runs.
     pub fn release(&self, job: &str) {
         until(
-            || format!("job {job} to run again: {}", must(self.cmd("scontrol").args(["show", "job", job]))),
+            || format!("job {job} to run again: {}\n{}", must(self.cmd("scontrol").args(["show", "job", job])), self.logs()),
             || match (self.field(job, "JobState").as_str(), self.field(job, "Reason").as_str()) {
                 ("RUNNING" | "COMPLETED", _) => Some(()),
-                ("PENDING", "BeginTime") => {
+                ("PENDING", "BeginTime") if self.node_idle() => {
                     must(self.cmd("scontrol").args(["update", &format!("jobid={job}"), "starttime=now"]));
                     None
                 }
@@ -161,11 +164,20 @@ impl Cluster {
         );
     }
 
+    /// Whether the node is idle (no job running or completing).
+    fn node_idle(&self) -> bool {
+        must(self.cmd("sinfo").args(["-h", "-o", "%T"])).trim() == "idle"
+    }
+
     /// The daemons' logs, for failure messages.
     pub fn logs(&self) -> String {
         ["slurmctld.log", "slurmd.log"]
             .iter()
-            .map(|f| format!("--- {f}:\n{}", std::fs::read_to_string(self.dir.join(f)).unwrap_or_default()))
+            .map(|f| {
+                let text = std::fs::read_to_string(self.dir.join(f)).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!("--- {f} (end):\n{}\n", lines[lines.len().saturating_sub(40)..].join("\n"))
+            })
             .collect()
     }
 
