@@ -21,7 +21,9 @@
 //! and signals the supervisor marks as stop signals (`swallow_signals`)
 //! are discarded at their signal-delivery-stop instead of delivered, and
 //! remembered (`swallowed`), so a job's stop signal cannot kill the
-//! process halfway through its checkpoint.
+//! process halfway through its checkpoint; one still pending at the
+//! interrupt stop is taken (and discarded) before the capture, so the
+//! image does not hold it (the restored job would stop again at once).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -185,11 +187,28 @@ impl Frozen {
         loop {
             match wait_thread(tid) {
                 // Interrupt stop (SIGTRAP) or a group stop (SIGSTOP etc.).
-                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => return Ok(true),
+                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => {
+                    // A swallowed signal still pending would be recorded in
+                    // the image and stop the restored job again at once:
+                    // let the thread take it (and discard it, below).
+                    if !self.swallow_pending(tid) {
+                        return Ok(true);
+                    }
+                    match resume(libc::PTRACE_CONT, tid, 0) {
+                        Ok(()) | Err(Errno::ESRCH) => continue,
+                        Err(e) => return Err(Error::sys(format!("resuming thread {tid}"), e)),
+                    }
+                }
                 // Signal-delivery-stop: let the thread take the signal now
                 // (or discard a supervisor's stop signal, remembered).
                 Ok(Event::SignalStop(sig)) if (1..=64).contains(&sig) && SWALLOW.load(Ordering::Relaxed) & (1 << (sig - 1)) != 0 => {
                     SWALLOWED.fetch_or(1 << (sig - 1), Ordering::Relaxed);
+                    // Stop again (at the interrupt) once the signal is discarded.
+                    if let Err(e) = ptrace::interrupt(Pid::from_raw(tid)) {
+                        if e != Errno::ESRCH {
+                            return Err(Error::sys(format!("PTRACE_INTERRUPT of thread {tid}"), e));
+                        }
+                    }
                     match resume(libc::PTRACE_CONT, tid, 0) {
                         Ok(()) | Err(Errno::ESRCH) => continue,
                         Err(e) => return Err(Error::sys(format!("resuming thread {tid}"), e)),
@@ -212,6 +231,17 @@ impl Frozen {
                 Err(e) => return Err(Error::sys(format!("waiting for thread {tid} to stop"), e)),
             }
         }
+    }
+
+    /// Whether thread `tid` has a swallowed signal pending (its own or its
+    /// process's) that it does not block, so that it would take it on.
+    fn swallow_pending(&self, tid: i32) -> bool {
+        let mask = SWALLOW.load(Ordering::Relaxed);
+        if mask == 0 {
+            return false;
+        }
+        let Ok(st) = Process::new(self.pid).and_then(|p| p.task_from_tid(tid)).and_then(|t| t.status()) else { return false };
+        (st.sigpnd | st.shdpnd) & !st.sigblk & mask != 0
     }
 
     /// The process id.
