@@ -174,6 +174,11 @@ fn stopped_by_term_then_by_a_warning_resumes_each_time() {
     assert!(err1.iter().any(|l| l.contains("checkpoint 1 (SIGTERM)") && l.contains("job stopped")), "{err1:?}");
     assert_eq!(names(&dir), ["ckpt-1.ckpt"]);
     verified(&dir.join("ckpt-1.ckpt"));
+    // The stop signal is the checkpoint's, not the restored job's: it is
+    // not pending in the image, whichever got it first (the supervisor or
+    // CMD, whose own was still pending then).
+    let img = inspect(&dir.join("ckpt-1.ckpt"));
+    assert_eq!(img["pending_signals"], serde_json::json!([]), "a stop signal went into the image");
 
     // Second start: restored, waiting at 300 in its read; go to 600, where
     // the supervisor alone gets the warning.
