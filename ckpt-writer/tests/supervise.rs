@@ -280,3 +280,31 @@ fn a_corrupt_or_foreign_image_is_refused_and_nothing_runs() {
     assert_eq!(code, 0, "{err:?}");
     assert!(mark.exists());
 }
+
+/// A job that is a tree (a shell and the counter it waits for): SIGTERM
+/// to CMD's whole process group, every process of it traced and held; the
+/// image holds both; the next start resumes both.
+#[test]
+fn a_job_that_is_a_tree_is_checkpointed_whole() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "needs root (ptrace)");
+    let counter = programs().join("counter");
+    let script = format!("{} --wait-at 300 1000 0; echo shell done", counter.display());
+    let cmd = ["sh", "-c", &script];
+    let dir = fresh_dir("supervise-tree");
+    let mut job = Job::start(&dir, &[], &cmd);
+    job.wait_out("waiting at 300");
+    let shell = job.cmd_pid();
+    kill(-shell, nix::sys::signal::Signal::SIGTERM);
+    let (code, out1, err1) = job.finish();
+    assert_eq!(code, CHECKPOINTED, "stderr: {err1:?}");
+    let img = inspect(&dir.join("ckpt-1.ckpt"));
+    let tree = img["tree"].as_array().unwrap_or_else(|| panic!("not a tree image: {err1:?}"));
+    assert_eq!(tree.len(), 2, "{tree:?}");
+    let mut job = Job::start(&dir, &[], &cmd);
+    job.wait_err("restoring");
+    job.send("go");
+    job.wait_out("shell done");
+    let (code, out2, err2) = job.finish();
+    assert_eq!(code, 0, "stderr: {err2:?}");
+    assert_eq!(deterministic(&[out1, out2].concat()), baseline("counter", &["1000", "0"]));
+}
