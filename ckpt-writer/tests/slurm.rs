@@ -95,10 +95,8 @@ impl<'a> Job<'a> {
         eprintln!("slurm job {}: {line}\nslurm job {}: {frozen}", self.id, self.id);
         assert!(line.contains("job stopped"), "{line}");
         let size = read(&self.out).len();
-        let restarts = n.to_string();
-        self.cluster.release(&self.id);
-        until(|| format!("job {} to restart", self.id), || (self.cluster.field(&self.id, "Restarts") == restarts).then_some(()));
-        let restoring = until(|| format!("restore {n} of job {} to start; err: {}", self.id, read(&self.err)), || {
+        self.cluster.release(&self.id, n);
+        let restoring = until(|| format!("restore {n} of job {} to start; err: {}\n{}", self.id, read(&self.err), self.cluster.logs()), || {
             read(&self.err).lines().filter(|l| l.contains("restoring")).nth(n as usize - 1).map(String::from)
         });
         let t = Instant::now();

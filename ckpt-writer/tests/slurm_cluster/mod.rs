@@ -145,18 +145,22 @@ impl Cluster {
     }
 
     /// Lifts the delay Slurm puts before a requeued job may start again
-    /// (its BeginTime, two minutes ahead), so the test does not wait it
-    /// out: whenever the job is pending for its BeginTime and the node is
-    /// idle (the job's previous run has completed there: slurmd fails a
-    /// batch job launched while its previous run is still completing),
-    /// until it runs.
-    pub fn release(&self, job: &str) {
+    /// (its BeginTime, two minutes ahead) so the test does not wait it out:
+    /// once the job is pending for it and the node is idle (its previous
+    /// run has completed there), BeginTime is moved to two seconds ahead
+    /// (not less: slurmd refuses to launch a job within the second of its
+    /// kill, "Job N already killed, do not launch batch job"). Returns once
+    /// the job runs for the `restarts`th time (its previous run may still be
+    /// RUNNING when this is called).
+    pub fn release(&self, job: &str, restarts: u32) {
+        let mut moved = false;
         until(
             || format!("job {job} to run again: {}\n{}", must(self.cmd("scontrol").args(["show", "job", job])), self.logs()),
             || match (self.field(job, "JobState").as_str(), self.field(job, "Reason").as_str()) {
-                ("RUNNING" | "COMPLETED", _) => Some(()),
-                ("PENDING", "BeginTime") if self.node_idle() => {
-                    must(self.cmd("scontrol").args(["update", &format!("jobid={job}"), "starttime=now"]));
+                ("RUNNING" | "COMPLETED", _) if self.field(job, "Restarts") == restarts.to_string() => Some(()),
+                ("PENDING", "BeginTime") if !moved && self.node_idle() => {
+                    must(self.cmd("scontrol").args(["update", &format!("jobid={job}"), "starttime=now+2"]));
+                    moved = true;
                     None
                 }
                 _ => None,
