@@ -7,7 +7,9 @@
 //!
 //! Plugins chosen to need nothing else of the machine: proctrack/linuxproc
 //! (processes found by parentage, no cgroups), task/none, select/cons_tres,
-//! no accounting. RequeueExit=99 makes a job that exits with the
+//! no accounting. The scheduler runs every second (sched_interval=1, not
+//! 60): a requeued job whose BeginTime the test moved starts within a
+//! second of it. RequeueExit=99 makes a job that exits with the
 //! supervisor's checkpoint status pending again (README, "Under a batch
 //! scheduler").
 #![allow(dead_code)]
@@ -96,7 +98,7 @@ impl Cluster {
              StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/slurmctld.pid\nSlurmdPidFile={d}/slurmd.pid\n\
              SlurmctldLogFile={d}/slurmctld.log\nSlurmdLogFile={d}/slurmd.log\n\
              ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n\
-             SchedulerType=sched/builtin\nJobCompType=jobcomp/none\nJobAcctGatherType=jobacct_gather/none\n\
+             SchedulerType=sched/builtin\nSchedulerParameters=sched_interval=1\nJobCompType=jobcomp/none\nJobAcctGatherType=jobacct_gather/none\n\
              AccountingStorageType=accounting_storage/none\nMpiDefault=none\nReturnToService=2\nKillWait=30\nRequeueExit=99\n\
              NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\nPartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
             free_port(),
@@ -153,14 +155,17 @@ impl Cluster {
     /// the job runs for the `restarts`th time (its previous run may still be
     /// RUNNING when this is called).
     pub fn release(&self, job: &str, restarts: u32) {
-        let mut moved = false;
+        // When BeginTime was last moved: slurmctld may set it again while
+        // it finishes the requeue, so a job still waiting for it 4 s later
+        // gets it moved again.
+        let mut moved: Option<Instant> = None;
         until(
             || format!("job {job} to run again: {}\n{}", must(self.cmd("scontrol").args(["show", "job", job])), self.logs()),
             || match (self.field(job, "JobState").as_str(), self.field(job, "Reason").as_str()) {
                 ("RUNNING" | "COMPLETED", _) if self.field(job, "Restarts") == restarts.to_string() => Some(()),
-                ("PENDING", "BeginTime") if !moved && self.node_idle() => {
+                ("PENDING", "BeginTime") if moved.is_none_or(|t| t.elapsed() > Duration::from_secs(4)) && self.node_idle() => {
                     must(self.cmd("scontrol").args(["update", &format!("jobid={job}"), "starttime=now+2"]));
-                    moved = true;
+                    moved = Some(Instant::now());
                     None
                 }
                 _ => None,
