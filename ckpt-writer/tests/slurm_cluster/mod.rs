@@ -49,8 +49,11 @@ pub fn install() {
     assert!(out.status.success(), "apt-get install {missing:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two distinct free localhost ports (both held while the second is chosen).
+fn free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
 /// Runs `cmd`, panics with its output if it fails.
@@ -92,6 +95,7 @@ impl Cluster {
         std::fs::set_permissions(&munge, std::fs::Permissions::from_mode(0o755)).unwrap();
         let cluster = Cluster { dir: dir.to_path_buf(), conf: dir.join("slurm.conf"), munge_socket: munge.join("munge.sock") };
         let d = dir.display();
+        let (ctld_port, slurmd_port) = free_ports();
         let conf = format!(
             "ClusterName=ckpt\nSlurmctldHost={host}(127.0.0.1)\nSlurmUser=root\nSlurmdUser=root\n\
              SlurmctldPort={}\nSlurmdPort={}\nAuthType=auth/munge\nAuthInfo=socket={}\nCredType=cred/munge\n\
@@ -101,8 +105,8 @@ impl Cluster {
              SchedulerType=sched/builtin\nSchedulerParameters=sched_interval=1\nJobCompType=jobcomp/none\nJobAcctGatherType=jobacct_gather/none\n\
              AccountingStorageType=accounting_storage/none\nMpiDefault=none\nReturnToService=2\nKillWait=30\nRequeueExit=99\n\
              NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\nPartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
-            free_port(),
-            free_port(),
+            ctld_port,
+            slurmd_port,
             cluster.munge_socket.display()
         );
         std::fs::write(&cluster.conf, conf).unwrap();
