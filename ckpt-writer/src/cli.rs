@@ -142,6 +142,36 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run CMD under a checkpointing supervisor (batch jobs): its tree is
+    /// dumped into DIR on a stop signal (then killed) or every interval
+    /// (then runs on); started again with the same DIR, the newest image
+    /// is restored instead of CMD. README: "Under a batch scheduler".
+    Run {
+        /// Directory of the job's images (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Also checkpoint every DURATION (200ms, 30s, 10m, 1h) and run on.
+        #[arg(long)]
+        every: Option<String>,
+        /// Signals that mean checkpoint and stop, sent to the supervisor or
+        /// to any process of CMD's tree (comma-separated names or numbers).
+        #[arg(long, default_value = "TERM")]
+        on_signal: String,
+        /// Exit status after a checkpoint-and-stop (Slurm: RequeueExit;
+        /// HTCondor: checkpoint_exit_code).
+        #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(0..=255))]
+        checkpoint_exit_code: i32,
+        /// Restore with this restorer (ckpt-restore) instead of the first
+        /// that works here (module, binfmt_misc, ckpt-restore).
+        #[arg(long)]
+        restorer: Option<PathBuf>,
+        /// Record unsupported file descriptors as closed instead of failing.
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// The command (ignored when DIR holds an image).
+        #[arg(last = true, required = true)]
+        cmd: Vec<std::ffi::OsString>,
+    },
 }
 
 impl Cli {
@@ -210,6 +240,17 @@ impl Cli {
                     max_memory,
                     timeout: std::time::Duration::from_secs(timeout),
                     quiet,
+                })
+            }
+            Command::Run { dir, every, on_signal, checkpoint_exit_code, restorer, allow_unsupported, cmd } => {
+                Plan::Run(crate::supervise::RunPlan {
+                    dir,
+                    every: every.as_deref().map(crate::supervise_signals::parse_duration).transpose()?,
+                    on_signal: crate::supervise_signals::parse_list(&on_signal)?,
+                    checkpoint_exit_code,
+                    restorer,
+                    allow_unsupported,
+                    cmd,
                 })
             }
         })

@@ -14,6 +14,18 @@
 //! the registers we changed before detaching, and the kernel's own
 //! restart logic then runs on resume, exactly as after a signal without a
 //! handler.
+//!
+//! Under `ckpt-writer run` (supervise.rs) the supervisor already traces
+//! the tree: a thread it traces is adopted (interrupted, not seized) and
+//! continued, not detached, when `Frozen` drops, so it stays supervised;
+//! and signals the supervisor marks as stop signals (`swallow_signals`)
+//! are discarded at their signal-delivery-stop instead of delivered, and
+//! remembered (`swallowed`), so a job's stop signal cannot kill the
+//! process halfway through its checkpoint; one still pending at the
+//! interrupt stop is taken (and discarded) before the capture, so the
+//! image does not hold it (the restored job would stop again at once).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
@@ -23,6 +35,26 @@ use procfs::process::Process;
 
 use crate::error::{Error, Result};
 use crate::wait::{resume, wait_thread, Event};
+
+/// Signals (bit n-1 for signal n) discarded at a signal-delivery-stop
+/// while freezing, and those seen so far (supervise.rs).
+static SWALLOW: AtomicU64 = AtomicU64::new(0);
+static SWALLOWED: AtomicU64 = AtomicU64::new(0);
+
+/// Discards the signals of `mask` (bit n-1 for signal n) met while freezing.
+pub fn swallow_signals(mask: u64) {
+    SWALLOW.store(mask, Ordering::Relaxed);
+}
+
+/// The swallowed signals met since the last call (and forgets them).
+pub fn swallowed() -> u64 {
+    SWALLOWED.swap(0, Ordering::Relaxed)
+}
+
+/// Whether this process traces `pid` already (a supervisor, supervise.rs).
+fn traced_by_us(pid: i32) -> bool {
+    Process::new(pid).and_then(|p| p.status()).is_ok_and(|s| s.tracerpid == std::process::id() as i32)
+}
 
 /// PF_KTHREAD from include/linux/sched.h.
 const PF_KTHREAD: u32 = 0x0020_0000;
@@ -59,7 +91,7 @@ pub fn check_target(pid: i32) -> Result<()> {
         return Err(Error::KernelThread(pid));
     }
     let status = proc.status().map_err(|e| proc_error(pid, "status", e))?;
-    if status.tracerpid != 0 {
+    if status.tracerpid != 0 && status.tracerpid != std::process::id() as i32 {
         return Err(Error::AlreadyTraced { pid, tracer: status.tracerpid });
     }
     Ok(())
@@ -72,6 +104,9 @@ pub struct Frozen {
     tids: Vec<i32>,
     /// Send SIGSTOP before detaching so the process stays stopped.
     leave_stopped: bool,
+    /// Threads traced before the freeze (by a supervisor): continued, not
+    /// detached, at the end.
+    adopted: Vec<i32>,
 }
 
 fn task_ids(pid: i32) -> Result<Vec<i32>> {
@@ -85,7 +120,7 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
-        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false };
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new() };
         loop {
             let all = task_ids(pid)?;
             let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
@@ -105,6 +140,12 @@ impl Frozen {
                     // The kernel refuses to attach to a zombie.
                     Err(Errno::EPERM) if tid == pid && exited(pid).is_some() => {
                         return Err(Error::TargetGone { pid, during: "attaching: it is a zombie now".into() })
+                    }
+                    // Ours already (a supervisor's tree): interrupt it all the same.
+                    Err(Errno::EPERM) if traced_by_us(tid) => {
+                        frozen.insert(tid);
+                        frozen.adopted.push(tid);
+                        seized.push(tid);
                     }
                     Err(Errno::EPERM) => {
                         if let Ok(s) = Process::new(pid).and_then(|p| p.status()) {
@@ -146,8 +187,33 @@ impl Frozen {
         loop {
             match wait_thread(tid) {
                 // Interrupt stop (SIGTRAP) or a group stop (SIGSTOP etc.).
-                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => return Ok(true),
-                // Signal-delivery-stop: let the thread take the signal now.
+                Ok(Event::EventStop { event: libc::PTRACE_EVENT_STOP, .. }) => {
+                    // A swallowed signal still pending would be recorded in
+                    // the image and stop the restored job again at once:
+                    // let the thread take it (and discard it, below).
+                    if !self.swallow_pending(tid) {
+                        return Ok(true);
+                    }
+                    match resume(libc::PTRACE_CONT, tid, 0) {
+                        Ok(()) | Err(Errno::ESRCH) => continue,
+                        Err(e) => return Err(Error::sys(format!("resuming thread {tid}"), e)),
+                    }
+                }
+                // Signal-delivery-stop: let the thread take the signal now
+                // (or discard a supervisor's stop signal, remembered).
+                Ok(Event::SignalStop(sig)) if (1..=64).contains(&sig) && SWALLOW.load(Ordering::Relaxed) & (1 << (sig - 1)) != 0 => {
+                    SWALLOWED.fetch_or(1 << (sig - 1), Ordering::Relaxed);
+                    // Stop again (at the interrupt) once the signal is discarded.
+                    if let Err(e) = ptrace::interrupt(Pid::from_raw(tid)) {
+                        if e != Errno::ESRCH {
+                            return Err(Error::sys(format!("PTRACE_INTERRUPT of thread {tid}"), e));
+                        }
+                    }
+                    match resume(libc::PTRACE_CONT, tid, 0) {
+                        Ok(()) | Err(Errno::ESRCH) => continue,
+                        Err(e) => return Err(Error::sys(format!("resuming thread {tid}"), e)),
+                    }
+                }
                 Ok(Event::SignalStop(sig)) => match resume(libc::PTRACE_CONT, tid, sig) {
                     Ok(()) | Err(Errno::ESRCH) => continue,
                     Err(e) => return Err(Error::sys(format!("re-delivering signal {sig} to thread {tid}"), e)),
@@ -165,6 +231,17 @@ impl Frozen {
                 Err(e) => return Err(Error::sys(format!("waiting for thread {tid} to stop"), e)),
             }
         }
+    }
+
+    /// Whether thread `tid` has a swallowed signal pending (its own or its
+    /// process's) that it does not block, so that it would take it on.
+    fn swallow_pending(&self, tid: i32) -> bool {
+        let mask = SWALLOW.load(Ordering::Relaxed);
+        if mask == 0 {
+            return false;
+        }
+        let Ok(st) = Process::new(self.pid).and_then(|p| p.task_from_tid(tid)).and_then(|t| t.status()) else { return false };
+        (st.sigpnd | st.shdpnd) & !st.sigblk & mask != 0
     }
 
     /// The process id.
@@ -196,7 +273,8 @@ impl Drop for Frozen {
             let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
         }
         for &tid in &self.tids {
-            let _ = resume(libc::PTRACE_DETACH, tid, 0);
+            let request = if self.adopted.contains(&tid) { libc::PTRACE_CONT } else { libc::PTRACE_DETACH };
+            let _ = resume(request, tid, 0);
         }
     }
 }

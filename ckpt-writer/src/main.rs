@@ -40,6 +40,11 @@ mod tree_dump;
 mod tree_freeze;
 mod tree_links;
 mod snapshot;
+mod supervise;
+mod supervise_dir;
+mod supervise_restore;
+mod supervise_signals;
+mod supervise_tree;
 mod wait;
 mod wire;
 mod write;
@@ -62,6 +67,7 @@ fn main() {
         plan::Plan::BinfmtMisc(action) => binfmt_misc::run(&action),
         plan::Plan::Migrate(p) => migrate::run(&p),
         plan::Plan::Receive(p) => receive::run(&p),
+        plan::Plan::Run(p) => supervise::run(&p).map(|code| std::process::exit(code)),
     });
     if let Err(e) = result {
         eprintln!("ckpt-writer: {e}");

@@ -19,6 +19,8 @@ pub enum Plan {
     Migrate(crate::migrate::MigratePlan),
     /// Receive a migration into an image.
     Receive(crate::receive::ReceivePlan),
+    /// Supervise a job (checkpoint on signals and intervals).
+    Run(crate::supervise::RunPlan),
 }
 
 /// Where the image goes.
