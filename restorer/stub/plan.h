@@ -328,6 +328,8 @@ struct chkpt_plan_tree {
 	unsigned long long pdeath_signal;   /* set once every process is ready; 0: none */
 	unsigned long long stopped;         /* 1: stops itself (SIGSTOP) once every process is ready */
 	unsigned long long set_pids;        /* 1: PID-namespace mode, children get their pids at dump */
+	unsigned long long restorer_offset; /* NUL-terminated path children execute with the image's fd */
+					    /* and the selector (ckpt-restore); 0: they execute the image */
 };
 
 /*

@@ -34,6 +34,7 @@
 #define SYS_pipe2 293
 #define SYS_prlimit64 302
 #define SYS_execveat 322
+#define SYS_execve 59
 #define SYS_rt_sigtimedwait 128
 #define SYS_close_range 436
 #define SYS_clone3 435
@@ -232,7 +233,7 @@ static void __attribute__((noreturn)) child(struct chkpt_plan *plan, struct chkp
 	struct chkpt_plan_tree_child *all = children_of(plan, t);
 	u64 base = t->fd_base;
 	char index[24], fdbase[24];
-	char *argv[5];
+	char *argv[6];
 	char *envp[1] = { 0 };
 	char one = 1;
 	long err;
@@ -260,12 +261,28 @@ static void __attribute__((noreturn)) child(struct chkpt_plan *plan, struct chkp
 	}
 	put_num(index, c->index);
 	put_num(fdbase, base);
-	argv[0] = CHKPT_TREE_MARKER;
-	argv[1] = CHKPT_TREE_MARKER;
-	argv[2] = index;
-	argv[3] = fdbase;
-	argv[4] = 0;
-	err = sys6(SYS_execveat, CHKPT_TREE_IMAGE_FD(base), (u64)"", (u64)argv, (u64)envp, AT_EMPTY_PATH, 0);
+	if (t->restorer_offset) {
+		/* ckpt-restore itself, which needs no binfmt_misc entry:
+		 * RESTORER /dev/fd/IMAGE_FD MARKER INDEX FD_BASE. */
+		char *restorer = (char *)plan + t->restorer_offset;
+		char image[32] = "/dev/fd/";
+
+		put_num(image + 8, CHKPT_TREE_IMAGE_FD(base));
+		argv[0] = restorer;
+		argv[1] = image;
+		argv[2] = CHKPT_TREE_MARKER;
+		argv[3] = index;
+		argv[4] = fdbase;
+		argv[5] = 0;
+		err = sys3(SYS_execve, (u64)restorer, (u64)argv, (u64)envp);
+	} else {
+		argv[0] = CHKPT_TREE_MARKER;
+		argv[1] = CHKPT_TREE_MARKER;
+		argv[2] = index;
+		argv[3] = fdbase;
+		argv[4] = 0;
+		err = sys6(SYS_execveat, CHKPT_TREE_IMAGE_FD(base), (u64)"", (u64)argv, (u64)envp, AT_EMPTY_PATH, 0);
+	}
 	chkpt_fail(plan, CHKPT_STEP_TREE_EXEC, c->index, err);
 }
 

@@ -468,6 +468,11 @@ pub struct Layout {
     pub tree: u64,
     /// Its length in bytes.
     pub tree_len: u64,
+    /// A tree's room for the restorer's path (`set_tree_restorer`); 0
+    /// without a tree.
+    pub restorer_path_room: u64,
+    /// Its offset; 0 without a tree.
+    pub restorer_path: u64,
     /// Offset of the stub's initial stack pointer.
     pub stack_top: u64,
     /// Total length, a multiple of the page size.
@@ -565,7 +570,9 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
-    let stack_bottom = align(add(tree, tree_len)?, 64)?;
+    let restorer_path = add(tree, tree_len)?;
+    let restorer_path_room = if tree_len == 0 { 0 } else { RESTORER_PATH_MAX };
+    let stack_bottom = align(add(restorer_path, restorer_path_room)?, 64)?;
     let len = align(add(stack_bottom, TEMP_STACK)?, PAGE)?;
     if len > MAX_PLAN_LEN {
         return Err(PlanError::TooLarge);
@@ -593,10 +600,15 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
         xsave_stride,
         tree: if tree_len == 0 { 0 } else { tree },
         tree_len,
+        restorer_path_room,
+        restorer_path: if tree_len == 0 { 0 } else { restorer_path },
         stack_top: len - 64,
         len,
     })
 }
+
+/// Room for a tree's restorer path with its NUL (PATH_MAX).
+pub const RESTORER_PATH_MAX: u64 = 4096;
 
 /// Writes little-endian words and bytes into the plan buffer, refusing
 /// anything out of bounds instead of panicking.

@@ -36,8 +36,10 @@ pub mod tree_word {
     pub const PDEATH_SIGNAL: usize = 8;
     pub const STOPPED: usize = 9;
     pub const SET_PIDS: usize = 10;
+    /// The restorer children execute (`set_tree_restorer`), 0: the image.
+    pub const RESTORER_OFFSET: usize = 11;
     /// Words in the block's head.
-    pub const WORDS: usize = 11;
+    pub const WORDS: usize = 12;
 }
 
 /// Word indices in `struct chkpt_plan_tree_child`.
@@ -266,6 +268,27 @@ pub fn write_tree(
         o.word(rec + 8 * file::PEER as u64, KEEP);
         o.word(rec + 8 * file::VALUE as u64, me.fd_base.saturating_add(slot));
     }
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
+}
+
+/// Has a tree process's stub start its children with `restorer` (ckpt-restore's
+/// own path: `RESTORER /dev/fd/IMAGE_FD ckpt-tree-member INDEX FD_BASE`)
+/// instead of executing the image, which needs the module or a binfmt_misc
+/// entry. `restorer` must fit `layout.restorer_path_room` with its NUL.
+pub fn set_tree_restorer(out: &mut [u8], layout: &Layout, restorer: &[u8]) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len || layout.tree == 0 {
+        return Err(PlanError::WrongBufferLength);
+    }
+    if restorer.is_empty() || restorer.contains(&0) || restorer.len() as u64 >= layout.restorer_path_room {
+        return Err(PlanError::TooLarge);
+    }
+    let mut o = Out { buf: out, oob: false };
+    o.bytes(layout.restorer_path, restorer);
+    o.bytes(layout.restorer_path + restorer.len() as u64, &[0]);
+    o.word(layout.tree + 8 * tree_word::RESTORER_OFFSET as u64, layout.restorer_path);
     if o.oob {
         return Err(PlanError::WrongBufferLength);
     }

@@ -24,6 +24,7 @@ mod tree;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 
 use image_format::limits::USER_SPACE_END;
 use image_format::Image;
@@ -196,6 +197,10 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, mut
     restore_plan::set_keep_tids(plan, &layout, keep_tids)?;
     if let Some(t) = &tree {
         restore_plan::write_tree(&layout, plan, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
+        // Children run ckpt-restore itself on the image's fd: a tree
+        // restores without a binfmt_misc entry.
+        let me = std::env::current_exe().map_err(|e| error::internal("/proc/self/exe", e))?;
+        restore_plan::set_tree_restorer(plan, &layout, me.as_os_str().as_bytes())?;
     }
     let mm = mm::MmMap::new(&image);
     // Tests take the path of kernels that refuse PR_SET_MM_MAP (no
