@@ -106,19 +106,21 @@ impl<'i, 'a> TreeOut<'i, 'a> for Lists<'i, 'a> {
     }
 }
 
-/// The facts, from the kernel (the caller's task).
+/// The facts, from the kernel (the caller's task). PID-namespace mode:
+/// the caller's PID namespace and capability over it, pids looked up in
+/// it (glue.rs, shim.c). The root keeps the caller's pid (the exec'ing
+/// task is the root); its children, and theirs, get their pids at dump.
 struct KernelTreeHost;
 
 impl TreeHost for KernelTreeHost {
-    /// PID-namespace mode is ckpt-restore's only, for now.
     fn pid_facts(&mut self) -> PidFacts {
-        PidFacts::default()
+        glue::pid_facts()
     }
-    fn pid_free(&mut self, _pid: u32) -> bool {
-        false
+    fn pid_free(&mut self, pid: u32) -> bool {
+        glue::pid_free(pid)
     }
     fn own_pid(&mut self) -> u32 {
-        0
+        glue::own_pid()
     }
     fn fd_facts(&mut self, fd: u64) -> Option<FileFacts> {
         glue::fd_stat(fd).ok().map(|(mode, size)| FileFacts { mode, size, ..FileFacts::default() })
