@@ -78,9 +78,13 @@ impl TreeHost for UserTreeHost {
         PidFacts { child_pid_namespace: field("NSpid:").split_whitespace().count() > 1, may_set_pids: cap_eff & (1 << 21) != 0 }
     }
 
+    /// No process has it, and no process group (as the module's
+    /// find_vpid sees it: clone3 set_tid cannot have a pid a group holds).
     fn pid_free(&mut self, pid: u32) -> bool {
-        let pid = nix::unistd::Pid::from_raw(pid as i32);
-        nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
+        let Ok(raw) = i32::try_from(pid) else { return false };
+        let gone = |p: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) == Err(nix::errno::Errno::ESRCH);
+        // kill(-1) would mean every process: pid 1 is never free anyway.
+        raw > 1 && gone(raw) && gone(-raw)
     }
 
     fn own_pid(&mut self) -> u32 {

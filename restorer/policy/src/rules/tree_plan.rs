@@ -90,10 +90,12 @@ pub fn tree_object_refs(images: &[Option<Image<'_>>]) -> usize {
     images.iter().flatten().fold(0u32, |n, m| n.saturating_add(m.tree_object_refs())) as usize
 }
 
+/// The TREE records as the rules take them, in `procs` (scratch, one per
+/// record). A member (`images` None) needs no thread counts (the tree-wide
+/// RLIMIT_NPROC is the root's check): 1 each.
 fn procs_into<'p>(recs: &[TreeProcess], images: Option<&[Option<Image<'_>>]>, procs: &'p mut [Proc]) -> Result<&'p [Proc], Refusal> {
     let procs = procs.get_mut(..recs.len()).ok_or(Reason::Internal)?;
     for (i, (p, r)) in procs.iter_mut().zip(recs).enumerate() {
-        // A member counts its tree's processes for its children only.
         let threads = images.map_or(1, |m| m.get(i).and_then(|m| m.as_ref()).map_or(0, |m| m.thread_count()));
         *p = proc_of(r, threads);
     }
