@@ -72,6 +72,30 @@ extern "C" {
     fn chkpt_shim_fd_mode(fd: core::ffi::c_uint, mode: *mut u32) -> c_long;
     fn chkpt_shim_fd_stat(fd: core::ffi::c_uint, mode: *mut u32, size: *mut u64) -> c_long;
     fn chkpt_shim_install_image_path(bprm: *mut bindings::linux_binprm) -> c_int;
+    fn chkpt_shim_pid_facts(child_namespace: *mut bool, may_set_pids: *mut bool);
+    fn chkpt_shim_pid_free(nr: u32) -> bool;
+    fn chkpt_shim_own_pid() -> u32;
+}
+
+/// PID-namespace mode's facts (policy `PidFacts`) of the caller.
+pub(crate) fn pid_facts() -> crate::policy::PidFacts {
+    let (mut child_pid_namespace, mut may_set_pids) = (false, false);
+    // SAFETY: both are valid bools the shim writes; it reads the current
+    // task's PID namespace, which lives as long as the task.
+    unsafe { chkpt_shim_pid_facts(&mut child_pid_namespace, &mut may_set_pids) };
+    crate::policy::PidFacts { child_pid_namespace, may_set_pids }
+}
+
+/// No pid `nr` exists in the caller's PID namespace.
+pub(crate) fn pid_free(nr: u32) -> bool {
+    // SAFETY: a plain number; the shim looks it up under rcu_read_lock.
+    unsafe { chkpt_shim_pid_free(nr) }
+}
+
+/// The caller's pid in its PID namespace.
+pub(crate) fn own_pid() -> u32 {
+    // SAFETY: no argument; reads the current task's tgid.
+    unsafe { chkpt_shim_own_pid() }
 }
 
 /// The caller's RLIMIT_NOFILE (soft).

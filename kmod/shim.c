@@ -34,6 +34,9 @@
 #include <linux/xattr.h>
 #include <uapi/linux/capability.h>
 #include <linux/sched/signal.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/nsproxy.h>
 #include <asm/elf.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
@@ -505,6 +508,42 @@ long chkpt_shim_fd_stat(unsigned int fd, u32 *mode, u64 *size)
 	*size = i_size_read(file_inode(f));
 	fput(f);
 	return 0;
+}
+
+/*
+ * PID-namespace mode (the policy's PidFacts): whether the caller's PID
+ * namespace is not the initial one and its children are created in it too
+ * (no unshare(CLONE_NEWPID) pending: clone3's set_tid names a pid in the
+ * namespace the child is created in), and whether the caller has
+ * CAP_SYS_ADMIN in the user namespace owning it (what ckpt-restore checks;
+ * clone3 set_tid accepts it). Not audited: a "no" is an answer, not a denial.
+ */
+void chkpt_shim_pid_facts(bool *child_namespace, bool *may_set_pids)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+
+	*child_namespace = ns != &init_pid_ns && current->nsproxy && current->nsproxy->pid_ns_for_children == ns;
+	*may_set_pids = ns_capable_noaudit(ns->user_ns, CAP_SYS_ADMIN);
+}
+
+/* Whether no pid `nr` exists in the caller's PID namespace (no task, group
+ * or session holds it), so clone3 set_tid can have it. */
+bool chkpt_shim_pid_free(u32 nr)
+{
+	bool free;
+
+	if (nr == 0 || nr > PID_MAX_LIMIT)
+		return false;
+	rcu_read_lock();
+	free = !find_vpid(nr);
+	rcu_read_unlock();
+	return free;
+}
+
+/* The caller's pid (thread group id) in its PID namespace. */
+u32 chkpt_shim_own_pid(void)
+{
+	return task_tgid_vnr(current);
 }
 
 /*

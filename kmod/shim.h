@@ -110,6 +110,9 @@ long chkpt_shim_read_args(struct linux_binprm *bprm, u8 *buf, size_t len);
 u64 chkpt_shim_rlimit_nofile(void);
 long chkpt_shim_fd_mode(unsigned int fd, u32 *mode);
 long chkpt_shim_fd_stat(unsigned int fd, u32 *mode, u64 *size);
+void chkpt_shim_pid_facts(bool *child_namespace, bool *may_set_pids);
+bool chkpt_shim_pid_free(u32 nr);
+u32 chkpt_shim_own_pid(void);
 int chkpt_shim_install_image_path(struct linux_binprm *bprm);
 
 #endif

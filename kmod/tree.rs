@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Process trees in the module (issue 15): the selector argv, the member
-//! images read at their place in the file, and each process's part of the
-//! plan's tree block. The rules are the shared policy's (restorer/policy
-//! rules/tree.rs), the block's layout the plan builder's (restorer/plan
-//! src/tree.rs), as in ckpt-restore. No `unsafe` here.
+//! images read at their place in the file, and the facts and vectors for
+//! each process's part of the plan's tree block. The block is decided and
+//! assembled by the shared policy (restorer/policy rules/tree_plan.rs), laid
+//! out by the plan builder (restorer/plan src/tree.rs), as in ckpt-restore.
+//! No `unsafe` here.
 //!
 //! Executing a tree's image restores its root: every member is read,
 //! validated and checked by the policy before the point of no return. A
@@ -13,9 +14,9 @@
 use kernel::prelude::*;
 
 use crate::glue::{self, Exec};
-use crate::image_format::{Image, ObjectSlot, TreeCheck, TreeProcess, TreeState, HEADER_SIZE};
+use crate::image_format::{Image, ObjectSlot, TreeProcess, HEADER_SIZE};
 use crate::plan::{self, ObjectEnd, Selector, TreeChild, TreeSelf, KEEP};
-use crate::policy::{self, FileFacts, Proc, Reason};
+use crate::policy::{self, FileFacts, PidFacts, Proc, Reason, RootFacts, TreeHead, TreeHost, TreeOut};
 use crate::refusal::{Checked, Refusal};
 
 /// Room for the selector argv: two markers, an index and a base.
@@ -57,10 +58,7 @@ pub(crate) fn records(root: &Image<'_>) -> Checked<KVec<TreeProcess>> {
 
 /// The member a selector names: a live process of the tree, not the root.
 pub(crate) fn selected(recs: &[TreeProcess], sel: Selector) -> Checked<TreeProcess> {
-    match recs.get(sel.index as usize) {
-        Some(r) if r.state != TreeState::Zombie && sel.index != 0 => Ok(*r),
-        _ => Err(Reason::MemberSelector.into()),
-    }
+    policy::selected(recs, sel)
 }
 
 /// A tree's part of one restore (plan.rs's tree block).
@@ -74,117 +72,87 @@ pub(crate) struct TreePlan<'i, 'a> {
     pub(crate) regions: KVec<(u64, u64)>,
 }
 
-fn procs(recs: &[TreeProcess], threads: &dyn Fn(usize) -> u32) -> Checked<KVec<Proc>> {
-    let mut v = KVec::with_capacity(recs.len(), GFP_KERNEL).map_err(oom)?;
-    for (i, r) in recs.iter().enumerate() {
-        push(&mut v, policy::proc_of(r, threads(i)))?;
-    }
-    Ok(v)
+/// The lists, as the shared builder (policy rules/tree_plan.rs) hands
+/// them out.
+struct Lists<'i, 'a> {
+    children: KVec<TreeChild>,
+    ends: KVec<ObjectEnd<'i, 'a>>,
+    own: KVec<(u32, u64)>,
+    regions: KVec<(u64, u64)>,
 }
 
-fn child_list(procs: &[Proc], index: usize) -> Checked<KVec<TreeChild>> {
-    let mut v = KVec::new();
-    let mut full = false;
-    policy::children(procs, index, &mut |c| full |= v.push(c, GFP_KERNEL).is_err())?;
-    if full {
-        return Err(Reason::OutOfMemory.into());
+impl<'i, 'a> Lists<'i, 'a> {
+    fn new() -> Self {
+        Lists { children: KVec::new(), ends: KVec::new(), own: KVec::new(), regions: KVec::new() }
     }
-    Ok(v)
+
+    fn plan(self, head: TreeHead) -> TreePlan<'i, 'a> {
+        TreePlan { me: head.me, children: self.children, nr_objects: head.nr_objects, ends: self.ends, own: self.own, regions: self.regions }
+    }
 }
 
-fn own_objects(image: &Image<'_>) -> Checked<KVec<(u32, u64)>> {
-    let mut v = KVec::new();
-    for t in image.tree_files() {
-        push(&mut v, (t.file, policy::object_slot(t.object, t.end)))?;
+impl<'i, 'a> TreeOut<'i, 'a> for Lists<'i, 'a> {
+    fn child(&mut self, c: TreeChild) -> Checked<()> {
+        push(&mut self.children, c)
     }
-    Ok(v)
+    fn end(&mut self, e: ObjectEnd<'i, 'a>) -> Checked<()> {
+        push(&mut self.ends, e)
+    }
+    fn region(&mut self, slot: u64, size: u64) -> Checked<()> {
+        push(&mut self.regions, (slot, size))
+    }
+    fn own(&mut self, file: u32, slot: u64) -> Checked<()> {
+        push(&mut self.own, (file, slot))
+    }
+}
+
+/// The facts, from the kernel (the caller's task). PID-namespace mode:
+/// the caller's PID namespace and capability over it, pids looked up in
+/// it (glue.rs, shim.c). The root keeps the caller's pid (the exec'ing
+/// task is the root); its children, and theirs, get their pids at dump.
+struct KernelTreeHost;
+
+impl TreeHost for KernelTreeHost {
+    fn pid_facts(&mut self) -> PidFacts {
+        glue::pid_facts()
+    }
+    fn pid_free(&mut self, pid: u32) -> bool {
+        glue::pid_free(pid)
+    }
+    fn own_pid(&mut self) -> u32 {
+        glue::own_pid()
+    }
+    fn fd_facts(&mut self, fd: u64) -> Option<FileFacts> {
+        glue::fd_stat(fd).ok().map(|(mode, size)| FileFacts { mode, size, ..FileFacts::default() })
+    }
+    fn pace(&mut self) -> Checked<()> {
+        crate::loader::yield_before_commit()
+    }
+}
+
+fn scratch_procs(n: usize) -> Checked<KVVec<Proc>> {
+    KVVec::from_elem(Proc::default(), n, GFP_KERNEL).map_err(oom)
 }
 
 /// The root's part: `images[i]` is process i's validated image (the
-/// root's for 0, None for a zombie). The check across all images, the
-/// tree-wide RLIMIT_NPROC, the objects the root's stub creates, the fd
-/// base; `image_fd` is filled in after the point of no return.
+/// root's for 0, None for a zombie). The module holds no fds of its own
+/// (free_fd 0); `image_fd` is filled in after the point of no return.
 pub(crate) fn for_root<'i, 'a>(recs: &[TreeProcess], images: &'i [Option<Image<'a>>]) -> Checked<TreePlan<'i, 'a>> {
-    let refs = images.iter().flatten().fold(0u32, |n, m| n.saturating_add(m.tree_object_refs()));
-    let mut slots = KVVec::from_elem(ObjectSlot::default(), refs as usize, GFP_KERNEL).map_err(oom)?;
-    let mut check = TreeCheck::new(&mut slots);
-    for (i, (rec, img)) in recs.iter().zip(images).enumerate() {
-        glue::yield_now().map_err(|_| Refusal::from(crate::image_format::FormatError::Interrupted))?;
-        if let Some(img) = img {
-            check.member(i as u32, rec, img)?;
-        }
-    }
-    let nr_objects = u64::from(check.objects());
-    let procs = procs(recs, &|i| images.get(i).and_then(|m| m.as_ref()).map_or(0, |m| m.thread_count()))?;
-    policy::check_tree_nproc(&procs, glue::rlimit_nproc())?;
-    let mut ends = KVec::new();
-    let mut full = false;
-    policy::object_ends(images, &mut |e| {
-        full |= ends.push(e, GFP_KERNEL).is_err();
-        Ok(())
-    })?;
-    if full {
-        return Err(Reason::OutOfMemory.into());
-    }
-    // Shared memory between processes: the root's stub creates each
-    // object; the module maps memory before any stub runs, so every
-    // process's regions of them are deferred (plan::defers), mapped by
-    // its stub from the object's fd.
-    let mut regions = KVec::new();
-    policy::region_objects(images, true, &mut |slot, size| {
-        full |= regions.push((slot, size), GFP_KERNEL).is_err();
-    })?;
-    if full {
-        return Err(Reason::OutOfMemory.into());
-    }
-    let needs = images.iter().enumerate().filter_map(|(i, m)| Some(plan::fd_base_need(m.as_ref()?, if i == 0 { 2 * nr_objects } else { 0 })));
-    let fd_base = policy::tree_fd_base(needs, nr_objects, glue::rlimit_nofile())?;
-    let r0 = recs.first().ok_or(Refusal::from(Reason::MemberSelector))?;
-    let root = images.first().and_then(|m| m.as_ref()).ok_or(Refusal::from(Reason::MemberSelector))?;
-    Ok(TreePlan {
-        me: TreeSelf {
-            index: 0,
-            nr_procs: recs.len() as u32,
-            fd_base,
-            image_fd: KEEP,
-            pdeath_signal: r0.pdeath_signal,
-            stopped: r0.state == TreeState::Stopped,
-            // PID-namespace mode is ckpt-restore's only, for now.
-            set_pids: false,
-        },
-        children: child_list(&procs, 0)?,
-        nr_objects,
-        ends,
-        own: own_objects(root)?,
-        regions,
-    })
+    let mut slots = KVVec::from_elem(ObjectSlot::default(), policy::tree_object_refs(images), GFP_KERNEL).map_err(oom)?;
+    let mut procs = scratch_procs(recs.len())?;
+    let facts = RootFacts { nproc: glue::rlimit_nproc(), nofile: glue::rlimit_nofile(), free_fd: 0, image_fd: KEEP };
+    let checked = policy::check_root_tree(recs, images, &mut slots, &mut procs, &facts, &mut KernelTreeHost)?;
+    let mut lists = Lists::new();
+    let head = policy::root_tree(recs, images, &checked, &mut procs, &facts, &mut KernelTreeHost, &mut lists)?;
+    Ok(lists.plan(head))
 }
 
-/// A member's part: its fd base above its own fds, every object it shares
-/// open at its fd with its kind (the caller's fds), its children.
+/// A member's part (`sel` from its argv).
 pub(crate) fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selector) -> Checked<TreePlan<'i, 'a>> {
-    policy::check_member_fd_base(image, sel.fd_base)?;
-    policy::check_inherited_objects(image, sel.fd_base, &mut |fd| {
-        glue::fd_stat(fd).ok().map(|(mode, size)| FileFacts { mode, size, ..FileFacts::default() })
-    })?;
-    let rec = selected(recs, sel)?;
-    let procs = procs(recs, &|_| 1)?;
-    Ok(TreePlan {
-        me: TreeSelf {
-            index: sel.index,
-            nr_procs: recs.len() as u32,
-            fd_base: sel.fd_base,
-            image_fd: KEEP,
-            pdeath_signal: rec.pdeath_signal,
-            stopped: rec.state == TreeState::Stopped,
-            set_pids: false,
-        },
-        children: child_list(&procs, sel.index as usize)?,
-        nr_objects: 0,
-        ends: KVec::new(),
-        own: own_objects(image)?,
-        regions: KVec::new(),
-    })
+    let mut procs = scratch_procs(recs.len())?;
+    let mut lists = Lists::new();
+    let head = policy::member_tree(recs, image, sel, &mut procs, &mut KernelTreeHost, &mut lists)?;
+    Ok(lists.plan(head))
 }
 
 /// One member image's pieces, read at its place in the file.

@@ -48,7 +48,7 @@ impl Refusal {
                 None => format!("region {i}"),
             },
             Detail::Fd(n) => {
-                let path = image.fds().find(|f| f.fd == n).map(|f| socket_address(image, f).unwrap_or_else(|| lossy(image.string(f.path)))).unwrap_or_default();
+                let path = image.fds().find(|f| f.fd == n).map(|f| socket_address(image, f).unwrap_or_else(|| lossy(fd_path(image, f)))).unwrap_or_default();
                 errno_text(format!("fd {n}: {path}"))
             }
             Detail::Cwd => errno_text(lossy(image.string(image.process.cwd))),
@@ -56,6 +56,15 @@ impl Refusal {
             Detail::Errno(e) => std::io::Error::from_raw_os_error(e).to_string(),
         };
         refuse(r.reason, detail)
+    }
+}
+
+/// The path of fd `f`: its own, or, for a description it shares (with
+/// another fd or another process of a tree), its FILES record's.
+fn fd_path<'a>(image: &Image<'a>, f: image_format::Fd) -> &'a [u8] {
+    match image.string(f.path) {
+        [] => image.file(f.file).filter(|_| f.disposition == image_format::FdDisposition::Shared).map_or(&[][..], |file| image.string(file.path)),
+        p => p,
     }
 }
 

@@ -118,7 +118,7 @@ fn restore_any(path: &str, loaded: image::Loaded, selector: Option<Result<restor
             let own = addr::own()?;
             let mut host = UserHost { image_file: &loaded.file, image_base: 0, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
             let (nproc, nofile) = (restore_policy::Host::rlimit_nproc(&mut host), restore_policy::Host::rlimit_nofile(&mut host));
-            let plan = tree::for_root(&root, &recs, &images, image_fd, nproc, nofile)?;
+            let tree = tree::check_root(&recs, &images, image_fd, nproc, nofile)?;
             // Each member's own checks, as its restorer will make them.
             for (rec, img) in recs.iter().zip(&images).skip(1) {
                 if let Some(img) = img {
@@ -126,30 +126,33 @@ fn restore_any(path: &str, loaded: image::Loaded, selector: Option<Result<restor
                     restore_policy::check(img, &mut h).map_err(|r| Refusal::from_policy(r, img))?;
                 }
             }
-            restore(path, &loaded, &root, 0, Some(plan))
+            restore(path, &loaded, &root, 0, Some(tree::Role::Root(&tree)))
         }
         Some(Ok(sel)) => {
-            let rec = *tree::selected(&recs, sel)?;
+            let rec = tree::selected(&recs, sel)?;
             let member = loaded.member(&rec, path)?;
             let image = member.image()?;
             let plan = tree::for_member(&recs, &image, sel)?;
-            restore(path, &loaded, &image, rec.image_offset, Some(plan))
+            restore(path, &loaded, &image, rec.image_offset, Some(tree::Role::Member(plan)))
         }
     }
 }
 
 /// Restores `image`, at `base` in the image file, with its part of a tree.
 /// Returns only on a refusal.
-fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, mut tree: Option<tree::TreePlan<'_, '_>>) -> Checked<()> {
+fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tree: Option<tree::Role<'_, '_, '_>>) -> Checked<()> {
     let image = *image;
     let own = addr::own()?;
     addr::check_unsealed(&own)?;
     let mut host = UserHost { image_file: &loaded.file, image_base: base, own: &own, stub_len: STUB.len() as u64, files: Vec::new(), file_of: Vec::new() };
     let checked = restore_policy::check(&image, &mut host).map_err(|r| Refusal::from_policy(r, &image))?;
-    if let Some(t) = tree.as_mut() {
-        let nofile = restore_policy::Host::rlimit_nofile(&mut host);
-        tree::above_held_fds(t, nofile)?;
-    }
+    // The root's block once its mapped files are open: its fd base
+    // lies above them.
+    let tree = match tree {
+        Some(tree::Role::Root(r)) => Some(tree::for_root(r)?),
+        Some(tree::Role::Member(p)) => Some(p),
+        None => None,
+    };
     let UserHost { files: mapped, file_of, .. } = host;
     // From here on in the process that is restored: the caller, or its
     // child with the PID at dump when the caller is a PID namespace's init.

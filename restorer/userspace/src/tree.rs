@@ -1,7 +1,8 @@
-//! Process trees (issue 15) in ckpt-restore: what the root's restore and a
-//! member's restore need for the plan's tree block. The decisions are the
-//! shared policy's (restorer/policy rules/tree.rs); here is the I/O: the
-//! member images read and validated, the inherited fds examined.
+//! Process trees (issue 15) in ckpt-restore: the I/O for the plan's tree
+//! block. What the block holds is decided and assembled once, for both
+//! restorers, by the shared policy (restorer/policy rules/tree_plan.rs);
+//! here are the facts it asks for (fstat of inherited fds, the PID
+//! namespace, the fds this process holds) and the vectors it fills.
 //!
 //! The root (the tree's image executed, or `ckpt-restore TREE`) validates
 //! every member and runs the policy on each before its point of no return.
@@ -11,9 +12,9 @@
 
 use std::os::fd::BorrowedFd;
 
-use image_format::{Image, ObjectSlot, TreeCheck, TreeProcess, TreeState};
-use restore_plan::{fd_base_need, ObjectEnd, Selector, TreeChild, TreeSelf, KEEP, TREE_CONTROL_FDS};
-use restore_policy::{check_tree_nproc, children, object_ends, object_slot, proc_of, tree_fd_base, FileFacts, Proc, Reason};
+use image_format::{Image, ObjectSlot, TreeProcess};
+use restore_plan::{ObjectEnd, Selector, TreeChild, TreeSelf};
+use restore_policy::{Detail, FileFacts, PidFacts, Proc, Reason, RootFacts, RootTree, TreeHost, TreeOut};
 
 use crate::error::{refuse, Checked, Refusal};
 
@@ -29,176 +30,161 @@ pub struct TreePlan<'i, 'a> {
     pub own: Vec<(u32, u64)>,
 }
 
-fn procs(recs: &[TreeProcess], threads: impl Fn(usize) -> u32) -> Vec<Proc> {
-    recs.iter().enumerate().map(|(i, r)| proc_of(r, threads(i))).collect()
+/// The lists, as the shared builder hands them out.
+#[derive(Default)]
+struct Lists<'i, 'a> {
+    children: Vec<TreeChild>,
+    ends: Vec<ObjectEnd<'i, 'a>>,
+    regions: Vec<(u64, u64)>,
+    own: Vec<(u32, u64)>,
 }
 
-/// PID-namespace mode (policy `set_pids`): the facts, from /proc/self/status
-/// (NSpid) and capget.
-fn set_pids(procs: &[Proc]) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("");
-    // CAP_SYS_ADMIN (21) over our own namespaces: root in the user
-    // namespace that owns the PID namespace we were created in.
-    let cap_eff = crate::host::effective_capabilities();
-    let facts = restore_policy::PidFacts {
-        child_pid_namespace: field("NSpid:").split_whitespace().count() > 1,
-        may_set_pids: cap_eff & (1 << 21) != 0,
-    };
-    let free = |pid: u32| {
-        let pid = nix::unistd::Pid::from_raw(pid as i32);
-        nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
-    };
-    restore_policy::set_pids(facts, procs, &mut { free })
-}
-
-/// Process `index` then its children: whose pids a member's stub sets.
-fn own_and_children(procs: &[Proc], index: usize) -> Vec<Proc> {
-    let kids = procs.iter().filter(|p| p.parent as usize == index).copied();
-    procs.get(index).copied().into_iter().chain(kids).collect()
-}
-
-fn own_objects(image: &Image<'_>) -> Vec<(u32, u64)> {
-    image.tree_files().map(|t| (t.file, object_slot(t.object, t.end))).collect()
-}
-
-fn child_list(procs: &[Proc], index: usize) -> Checked<Vec<TreeChild>> {
-    let mut v = Vec::new();
-    children(procs, index, &mut |c| v.push(c)).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
-    Ok(v)
-}
-
-fn limit_detail(r: &restore_policy::Refusal) -> String {
-    match r.detail {
-        restore_policy::Detail::Limit { need, limit } => crate::error::limit_text(r.reason, need, limit),
-        _ => String::new(),
-    }
-}
-
-/// The root's part: `members[i]` is process i's image (the root's for 0,
-/// None for a zombie). Checks the tree across all images (object numbers,
-/// kinds), RLIMIT_NPROC for all, the fd base, and builds the root's block.
-pub fn for_root<'i, 'a>(
-    root: &'i Image<'a>,
-    recs: &[TreeProcess],
-    members: &'i [Option<Image<'a>>],
-    image_fd: u64,
-    nproc: u64,
-    nofile: u64,
-) -> Checked<TreePlan<'i, 'a>> {
-    let refs: u32 = members.iter().flatten().map(|m| m.tree_object_refs()).sum();
-    let mut slots = vec![ObjectSlot::default(); refs as usize];
-    let mut check = TreeCheck::new(&mut slots);
-    for (i, (rec, img)) in recs.iter().zip(members).enumerate() {
-        if let Some(img) = img {
-            check.member(i as u32, rec, img)?;
-        }
-    }
-    let nr_objects = u64::from(check.objects());
-    let procs = procs(recs, |i| members.get(i).and_then(|m| m.as_ref()).map_or(0, |m| m.thread_count()));
-    check_tree_nproc(&procs, nproc).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
-    // Each object end from the first process that holds it.
-    let mut ends: Vec<ObjectEnd<'i, 'a>> = Vec::new();
-    object_ends(members, &mut |e| {
-        ends.push(e);
+impl<'i, 'a> TreeOut<'i, 'a> for Lists<'i, 'a> {
+    fn child(&mut self, c: TreeChild) -> Result<(), restore_policy::Refusal> {
+        self.children.push(c);
         Ok(())
-    })
-    .map_err(|r| refuse(r.reason, "shared between processes"))?;
-    let mut regions = Vec::new();
-    restore_policy::region_objects(members, true, &mut |slot, size| regions.push((slot, size)))
-        .map_err(|r| refuse(r.reason, "shared memory"))?;
-    let needs = members.iter().enumerate().filter_map(|(i, m)| Some(fd_base_need(m.as_ref()?, if i == 0 { 2 * nr_objects } else { 0 })));
-    let fd_base = tree_fd_base(needs, nr_objects, nofile).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
-    let r0 = recs.first().ok_or(image_format::FormatError::BadTreeProcess)?;
-    Ok(TreePlan {
-        me: TreeSelf {
-            index: 0,
-            nr_procs: recs.len() as u32,
-            fd_base,
-            image_fd,
-            pdeath_signal: r0.pdeath_signal,
-            stopped: r0.state == TreeState::Stopped,
-            set_pids: set_pids(&procs),
-        },
-        children: child_list(&procs, 0)?,
-        nr_objects,
-        ends,
-        regions,
-        own: own_objects(root),
-    })
+    }
+    fn end(&mut self, e: ObjectEnd<'i, 'a>) -> Result<(), restore_policy::Refusal> {
+        self.ends.push(e);
+        Ok(())
+    }
+    fn region(&mut self, slot: u64, size: u64) -> Result<(), restore_policy::Refusal> {
+        self.regions.push((slot, size));
+        Ok(())
+    }
+    fn own(&mut self, file: u32, slot: u64) -> Result<(), restore_policy::Refusal> {
+        self.own.push((file, slot));
+        Ok(())
+    }
 }
 
-/// The root's fd base, raised above every fd this process holds now (the
-/// image, each mapped file, whatever the caller left open) and the failure
-/// line's duplicate the stub makes at the lowest free number: the root's
-/// stub puts the tree's fds from fd_base - TREE_CONTROL_FDS up over
-/// whatever is there. Called once the mapped files are open.
-pub fn above_held_fds(plan: &mut TreePlan<'_, '_>, nofile: u64) -> Checked<()> {
-    if plan.me.index != 0 {
-        return Ok(());
+impl<'i, 'a> Lists<'i, 'a> {
+    fn plan(self, head: restore_policy::TreeHead) -> TreePlan<'i, 'a> {
+        TreePlan { me: head.me, children: self.children, nr_objects: head.nr_objects, ends: self.ends, regions: self.regions, own: self.own }
     }
+}
+
+/// The facts, from this process: /proc/self/status (NSpid), capget,
+/// kill(pid, 0), fstat.
+struct UserTreeHost;
+
+impl TreeHost for UserTreeHost {
+    fn pid_facts(&mut self) -> PidFacts {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("");
+        // CAP_SYS_ADMIN (21) over our own namespaces: root in the user
+        // namespace that owns the PID namespace we were created in.
+        let cap_eff = crate::host::effective_capabilities();
+        PidFacts { child_pid_namespace: field("NSpid:").split_whitespace().count() > 1, may_set_pids: cap_eff & (1 << 21) != 0 }
+    }
+
+    /// No process has it, and no process group (as the module's
+    /// find_vpid sees it: clone3 set_tid cannot have a pid a group holds).
+    fn pid_free(&mut self, pid: u32) -> bool {
+        let Ok(raw) = i32::try_from(pid) else { return false };
+        let gone = |p: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) == Err(nix::errno::Errno::ESRCH);
+        // kill(-1) would mean every process: pid 1 is never free anyway.
+        raw > 1 && gone(raw) && gone(-raw)
+    }
+
+    fn own_pid(&mut self) -> u32 {
+        std::process::id()
+    }
+
+    fn fd_facts(&mut self, fd: u64) -> Option<FileFacts> {
+        let raw = i32::try_from(fd).ok()?;
+        // SAFETY: F_GETFD reads no memory; a number that is not open gives
+        // EBADF, and only an open fd is borrowed, for this call only.
+        if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+            return None;
+        }
+        // SAFETY: `raw` is open (checked just above) and outlives the borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+        let st = nix::sys::stat::fstat(fd).ok()?;
+        Some(FileFacts { mode: st.st_mode, size: st.st_size as u64, ..FileFacts::default() })
+    }
+
+    fn pace(&mut self) -> Result<(), restore_policy::Refusal> {
+        Ok(())
+    }
+}
+
+/// A tree refusal as ckpt-restore says it.
+fn refusal(r: restore_policy::Refusal, recs: &[TreeProcess]) -> Refusal {
+    let detail = match (r.reason, r.detail) {
+        (Reason::TreeObjectUnsupported, Detail::Region(_)) => "shared memory".to_string(),
+        (Reason::TreeObjectUnsupported, _) => "shared between processes".to_string(),
+        (Reason::MissingTreeObject, Detail::Limit { need, limit }) => format!("object {limit} at fd {need}"),
+        (Reason::MemberSelector, Detail::Limit { need, .. }) if (need as usize) < recs.len() => {
+            format!("process {need} of the tree is a zombie")
+        }
+        (Reason::MemberSelector, Detail::Limit { need, limit }) => format!("the tree has {limit} processes, not {}", need + 1),
+        (reason, Detail::Limit { need, limit }) => crate::error::limit_text(reason, need, limit),
+        _ => String::new(),
+    };
+    refuse(r.reason, detail)
+}
+
+/// The lowest fd above every fd this process holds now (the image, each
+/// mapped file, whatever the caller left open): the root's stub puts the
+/// tree's fds from the fd base down over whatever is there.
+fn free_fd() -> Checked<u64> {
     let highest = std::fs::read_dir("/proc/self/fd")
         .map_err(|e| crate::error::internal("/proc/self/fd", e))?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
         .max()
         .unwrap_or(2);
-    let floor = highest.saturating_add(2 + TREE_CONTROL_FDS);
-    plan.me.fd_base =
-        tree_fd_base([plan.me.fd_base, floor].into_iter(), plan.nr_objects, nofile).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
-    Ok(())
+    Ok(highest + 1)
 }
 
-/// fstat of an inherited fd, `None` if it is not open.
-fn fd_facts(fd: u64) -> Option<FileFacts> {
-    let raw = i32::try_from(fd).ok()?;
-    // SAFETY: F_GETFD reads no memory; a number that is not open gives
-    // EBADF, and only an open fd is borrowed, for this call only.
-    if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
-        return None;
-    }
-    // SAFETY: `raw` is open (checked just above) and outlives the borrow.
-    let fd = unsafe { BorrowedFd::borrow_raw(raw) };
-    let st = nix::sys::stat::fstat(fd).ok()?;
-    Some(FileFacts { mode: st.st_mode, size: st.st_size as u64, ..FileFacts::default() })
+/// This process's part of a tree: the root (its block built once its own
+/// checks are done) or a member (built).
+pub enum Role<'r, 'i, 'a> {
+    Root(&'r Root<'i, 'a>),
+    Member(TreePlan<'i, 'a>),
 }
 
-/// A member's part (`sel` from its argv): the fd base lies above its own
-/// fds, every object it shares is at its fd with its kind.
+/// The root's tree, checked across all members before any member's own
+/// checks: `members[i]` is process i's image (the root's for 0, None for a
+/// zombie).
+pub struct Root<'i, 'a> {
+    recs: &'i [TreeProcess],
+    members: &'i [Option<Image<'a>>],
+    checked: RootTree,
+    facts: RootFacts,
+}
+
+pub fn check_root<'i, 'a>(recs: &'i [TreeProcess], members: &'i [Option<Image<'a>>], image_fd: u64, nproc: u64, nofile: u64) -> Checked<Root<'i, 'a>> {
+    let mut slots = vec![ObjectSlot::default(); restore_policy::tree_object_refs(members)];
+    let mut procs = vec![Proc::default(); recs.len()];
+    let facts = RootFacts { nproc, nofile, free_fd: 0, image_fd };
+    let checked = restore_policy::check_root_tree(recs, members, &mut slots, &mut procs, &facts, &mut UserTreeHost)
+        .map_err(|r| refusal(r, recs))?;
+    Ok(Root { recs, members, checked, facts })
+}
+
+/// The root's block, once its own checks have opened the files it maps:
+/// its fd base lies above every fd it holds.
+pub fn for_root<'i, 'a>(root: &Root<'i, 'a>) -> Checked<TreePlan<'i, 'a>> {
+    let facts = RootFacts { free_fd: free_fd()?, ..root.facts };
+    let mut procs = vec![Proc::default(); root.recs.len()];
+    let mut lists = Lists::default();
+    let head = restore_policy::root_tree(root.recs, root.members, &root.checked, &mut procs, &facts, &mut UserTreeHost, &mut lists)
+        .map_err(|r| refusal(r, root.recs))?;
+    Ok(lists.plan(head))
+}
+
+/// A member's block (`sel` from its argv).
 pub fn for_member<'i, 'a>(recs: &[TreeProcess], image: &'i Image<'a>, sel: Selector) -> Checked<TreePlan<'i, 'a>> {
-    let index = sel.index as usize;
-    restore_policy::check_member_fd_base(image, sel.fd_base).map_err(|r| refuse(r.reason, limit_detail(&r)))?;
-    restore_policy::check_inherited_objects(image, sel.fd_base, &mut fd_facts).map_err(|r| match r.detail {
-        restore_policy::Detail::Limit { need, limit } => refuse(r.reason, format!("object {limit} at fd {need}")),
-        _ => refuse(r.reason, ""),
-    })?;
-    let procs = procs(recs, |_| 1);
-    let rec = recs.get(index).ok_or_else(|| refuse(Reason::MemberSelector, format!("no process {index} in the tree")))?;
-    Ok(TreePlan {
-        me: TreeSelf {
-            index: sel.index,
-            nr_procs: recs.len() as u32,
-            fd_base: sel.fd_base,
-            image_fd: KEEP,
-            pdeath_signal: rec.pdeath_signal,
-            stopped: rec.state == TreeState::Stopped,
-            // Its own pid is its pid at dump if the tree's root chose so.
-            set_pids: std::process::id() == rec.pid && set_pids(&own_and_children(&procs, index)),
-        },
-        children: child_list(&procs, index)?,
-        nr_objects: 0,
-        ends: Vec::new(),
-        regions: Vec::new(),
-        own: own_objects(image),
-    })
+    let mut procs = vec![Proc::default(); recs.len()];
+    let mut lists = Lists::default();
+    let head = restore_policy::member_tree(recs, image, sel, &mut procs, &mut UserTreeHost, &mut lists).map_err(|r| refusal(r, recs))?;
+    Ok(lists.plan(head))
 }
 
 /// The member a selector names, or why not.
-pub fn selected(recs: &[TreeProcess], sel: Selector) -> Result<&TreeProcess, Refusal> {
-    match recs.get(sel.index as usize) {
-        Some(r) if r.state != TreeState::Zombie => Ok(r),
-        Some(_) => Err(refuse(Reason::MemberSelector, format!("process {} of the tree is a zombie", sel.index))),
-        None => Err(refuse(Reason::MemberSelector, format!("the tree has {} processes, not {}", recs.len(), sel.index + 1))),
-    }
+pub fn selected(recs: &[TreeProcess], sel: Selector) -> Checked<TreeProcess> {
+    restore_policy::selected(recs, sel).map_err(|r| refusal(r, recs))
 }
 
 /// The tree's fd of each region of `image` that maps shared memory of the
@@ -207,7 +193,7 @@ pub fn shared_region_fds(image: &Image<'_>, fd_base: u64) -> Vec<Option<u64>> {
     let mut v = vec![None; image.region_count() as usize];
     for t in image.tree_regions() {
         if let Some(slot) = v.get_mut(t.region as usize) {
-            *slot = Some(fd_base + object_slot(t.object, 0));
+            *slot = Some(fd_base + restore_policy::object_slot(t.object, 0));
         }
     }
     v

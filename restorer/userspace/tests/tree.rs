@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use common::*;
+use restore_policy::Reason;
 
 /// A tree dumped while its wait point holds it: `cmd`'s stdin and stdout
 /// (and stderr) are pipes; `marker` is the line announcing the wait point
@@ -244,4 +245,81 @@ fn which(program: &str) -> Result<PathBuf, String> {
         .map(|d| d.join(program))
         .find(|p| p.is_file())
         .ok_or_else(|| format!("{program} is not installed"))
+}
+
+/// `cmd` as uid/gid 65534 (nobody), no groups, no capabilities (setpriv).
+fn as_nobody(cmd: &Command) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all"]).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        c.current_dir(dir);
+    }
+    c
+}
+
+/// treework's family (pipes between a parent and two children, a zombie,
+/// a stopped child) held at its wait point 5, in `dir`.
+fn family(dir: &Path) -> Command {
+    let mut c = Command::new(programs().join("treework"));
+    c.args(["--wait-at", "5", "family", "200"]).current_dir(dir);
+    c
+}
+
+/// A directory and an image file a user other than root may reach.
+fn open_to_all(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+#[test]
+fn an_unprivileged_user_restores_their_own_tree() {
+    let _entry = skip_unless!(binfmt_entry());
+    let dir = scratch("tree-nobody");
+    open_to_all(&dir, 0o755);
+    let reference = {
+        let mut c = Command::new(programs().join("treework"));
+        c.args(["family", "200"]).current_dir(&dir);
+        run(as_nobody(&c))
+    };
+    assert!(reference.status.success(), "{}", text(&reference.stderr));
+    // The tree runs as nobody; it is dumped by root (ckpt-writer ptraces
+    // it), the image made readable and executable for everybody.
+    let (image, head) = dump_tree(as_nobody(&family(&dir)), false, "waiting at 5", &dir);
+    open_to_all(&image, 0o755);
+    for (how, cmd) in [("binfmt_misc", exec_image(&image)), ("ckpt-restore", run_restorer(&image))] {
+        // Through sh: setpriv's own capabilities are dropped by then.
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg("exec \"$@\"").arg("sh").arg(cmd.get_program()).args(cmd.get_args()).current_dir(&dir);
+        let got = run(as_nobody(&sh));
+        // The uninterrupted run has no wait point.
+        let out = head.replace("waiting at 5\n", "") + &text(&got.stdout);
+        assert_eq!(out, text(&reference.stdout), "{how}: stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{how}: {}: {}", got.status, text(&got.stderr));
+        assert!(out.lines().any(|l| l == "exits 0 0 0 7") && out.ends_with("result done\n"), "{how}: {out}");
+    }
+}
+
+#[test]
+fn another_users_tree_the_caller_cannot_reach_is_refused_and_nothing_runs() {
+    let _entry = skip_unless!(binfmt_entry());
+    let dir = scratch("tree-others");
+    open_to_all(&dir, 0o755);
+    // Root's tree, working in a directory only root may enter.
+    let private = dir.join("root-only");
+    std::fs::create_dir(&private).unwrap();
+    open_to_all(&private, 0o700);
+    let (image, _) = dump_tree(family(&private), false, "waiting at 5", &dir);
+    open_to_all(&image, 0o755);
+    for (how, cmd) in [("binfmt_misc", exec_image(&image)), ("ckpt-restore", run_restorer(&image))] {
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg("\"$@\"; echo \"after $?\"").arg("sh").arg(cmd.get_program()).args(cmd.get_args()).current_dir(&dir);
+        let got = run(as_nobody(&sh));
+        let (out, err) = (text(&got.stdout), text(&got.stderr));
+        // Restored with the caller's credentials, the tree's working
+        // directory is out of reach: refused before anything ran, the
+        // caller (the shell) goes on.
+        assert_eq!(out, format!("after {}\n", Reason::CwdPermission.exit_status()), "{how}: nothing of the tree ran; stderr: {err}");
+        assert!(err.starts_with("ckpt-restore: ") && err.trim_end().ends_with("(cwd-permission)") && err.lines().count() == 1, "{how}: {err}");
+        assert!(err.contains("root-only"), "{how}: names the directory: {err}");
+    }
 }

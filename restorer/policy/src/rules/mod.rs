@@ -27,6 +27,7 @@
 //! - fifo.rs: named FIFOs the stub opens again are still FIFOs.
 //! - tree.rs: process trees: sessions and groups, limits, the fd base,
 //!   the objects a member inherits.
+//! - tree_plan.rs: the tree part of a plan, assembled once from those rules.
 
 mod check;
 mod fdkinds;
@@ -40,6 +41,7 @@ mod reason;
 mod regions;
 mod sockets;
 mod tree;
+mod tree_plan;
 mod vdso;
 
 use super::fmt;
@@ -62,4 +64,5 @@ pub use tree::{
     tree_fd_base,
     set_pids, tree_object_fits, tree_object_supported, PidFacts, Proc,
 };
+pub use tree_plan::{check_root_tree, member_tree, root_tree, selected, tree_object_refs, RootFacts, RootTree, TreeHead, TreeHost, TreeOut};
 pub use vdso::{vdso_plan, Special, VdsoHere, VdsoPlan};

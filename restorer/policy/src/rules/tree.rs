@@ -17,7 +17,7 @@ use super::plan::{fd_base_need, tree_state, TreeChild, PGID_INHERIT, PGID_OWN, T
 use super::reason::{Detail, Reason, Refusal};
 
 /// One TREE record, as the rules need it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Proc {
     /// PID at dump.
     pub pid: u32,
