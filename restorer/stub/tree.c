@@ -263,11 +263,12 @@ static void __attribute__((noreturn)) child(struct chkpt_plan *plan, struct chkp
 	put_num(fdbase, base);
 	if (t->restorer_offset) {
 		/* ckpt-restore itself, which needs no binfmt_misc entry:
-		 * RESTORER /dev/fd/IMAGE_FD MARKER INDEX FD_BASE. */
+		 * RESTORER /proc/self/fd/IMAGE_FD MARKER INDEX FD_BASE (/proc,
+		 * which ckpt-restore needs anyway; /dev/fd is not everywhere). */
 		char *restorer = (char *)plan + t->restorer_offset;
-		char image[32] = "/dev/fd/";
+		char image[40] = "/proc/self/fd/";
 
-		put_num(image + 8, CHKPT_TREE_IMAGE_FD(base));
+		put_num(image + 14, CHKPT_TREE_IMAGE_FD(base));
 		argv[0] = restorer;
 		argv[1] = image;
 		argv[2] = CHKPT_TREE_MARKER;

@@ -10,7 +10,8 @@
 # by root, restored by that user, compared with that user's uninterrupted
 # run; root's tree, whose output file the user may not write, refused for
 # that user (fd-file-permission: a restore has the caller's credentials)
-# with nothing run; and PID-namespace mode (a fresh PID namespace, busybox
+# with nothing run; ckpt-restore of the tree with no binfmt_misc entry;
+# and PID-namespace mode (a fresh PID namespace, busybox
 # unshare -p -f, root in it): treework's workers, whose parent signals
 # their group by its stored pid, restore as uninterrupted.
 . /scenarios/lib.sh
@@ -23,6 +24,15 @@ must /tmp/tree.ckpt < /dev/null
 same_output /tmp/tree.ref /tmp/tree.run
 grep -q '^exits 0 0 0 7$' /tmp/tree.run || { echo "FAIL: the children's exit codes:"; cat /tmp/tree.run; exit 1; }
 must grep -q '^result done$' /tmp/tree.run
+
+# `ckpt-restore TREE` where neither the module nor a binfmt_misc entry can
+# execute images: the children run ckpt-restore itself on the image's fd.
+if [ "$RESTORER" = userspace ]; then
+    must ckpt-writer binfmt-misc unregister --name chkpt
+    must ckpt-restore /tmp/tree.ckpt < /dev/null
+    same_output /tmp/tree.ref /tmp/tree.run
+    must ckpt-writer binfmt-misc register --restorer /usr/bin/ckpt-restore --name chkpt
+fi
 
 # An unprivileged user's own tree. Its output file is the user's (the
 # restore reopens it with the user's credentials); the image is root's

@@ -275,7 +275,7 @@ pub fn write_tree(
 }
 
 /// Has a tree process's stub start its children with `restorer` (ckpt-restore's
-/// own path: `RESTORER /dev/fd/IMAGE_FD ckpt-tree-member INDEX FD_BASE`)
+/// own path: `RESTORER /proc/self/fd/IMAGE_FD ckpt-tree-member INDEX FD_BASE`)
 /// instead of executing the image, which needs the module or a binfmt_misc
 /// entry. `restorer` must fit `layout.restorer_path_room` with its NUL.
 pub fn set_tree_restorer(out: &mut [u8], layout: &Layout, restorer: &[u8]) -> Result<(), PlanError> {
