@@ -392,3 +392,49 @@ fn a_socket_on_stdout_and_stderr_is_the_callers() {
     assert!(child.wait().unwrap().success(), "{rest}");
     assert_eq!(rest, "after\nto-stderr\n");
 }
+
+/// A Node.js program as a user writes one: timers (libuv's timerfd-less
+/// loop on epoll), a file appended to on each tick, and stdin read through
+/// the event loop; dumped while the loop waits for stdin, restored, it
+/// goes on ticking and reads its file back as an uninterrupted run does.
+#[test]
+fn a_node_timer_and_file_loop_goes_on() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let node = Path::new("/usr/bin/node");
+    skip_unless!(node.exists(), "no {}", node.display());
+    let dir = scratch("fds-node-loop");
+    let file = dir.join("ticks.txt");
+    let script = r#"
+const fs = require('fs');
+const f = process.argv[1];
+fs.writeFileSync(f, '');
+let i = 0;
+const t = setInterval(() => {
+  i++;
+  fs.appendFileSync(f, `tick ${i}\n`);
+  console.log(`tick ${i}`);
+  if (i < 3) return;
+  clearInterval(t);
+  console.log('waiting at 1');
+  process.stdin.once('data', () => {
+    let j = 0;
+    const t2 = setInterval(() => {
+      j++;
+      fs.appendFileSync(f, `after ${j}\n`);
+      console.log(`after ${j}`);
+      if (j < 3) return;
+      clearInterval(t2);
+      console.log('file: ' + fs.readFileSync(f, 'utf8').trim().split('\n').join(', '));
+      process.exit(0);
+    }, 5);
+  });
+}, 5);
+"#;
+    let cmd = || {
+        let mut c = Command::new(node);
+        c.args(["-e", script]).arg(&file);
+        c
+    };
+    let out = compare(cmd, &["tick 1", "tick 2", "tick 3", "waiting at 1"], &dir);
+    assert_eq!(out, "after 1\nafter 2\nafter 3\nfile: tick 1, tick 2, tick 3, after 1, after 2, after 3\n");
+}
