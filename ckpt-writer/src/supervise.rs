@@ -105,15 +105,8 @@ pub fn run(plan: &RunPlan) -> Result<i32> {
         match t.stop {
             Some(sig) => {
                 let held = tree.drop_held();
-                match checkpoint(plan, &mut seq, tree.root, true, &t, sig.as_str()) {
-                    Ok(()) => {
-                        tree.reap();
-                        return Ok(plan.checkpoint_exit_code);
-                    }
-                    Err(e) => {
-                        eprintln!("ckpt-writer run: checkpoint on {} failed, the job runs on: {e}", sig.as_str());
-                        tree.deliver(&held);
-                    }
+                if let Some(code) = stop_checkpoint(plan, &mut seq, &mut tree, &t, sig, &held) {
+                    return Ok(code);
                 }
             }
             None => {
@@ -125,15 +118,9 @@ pub fn run(plan: &RunPlan) -> Result<i32> {
                 let swallowed = crate::freeze::swallowed();
                 if let Some(&sig) = plan.on_signal.iter().find(|&&s| swallowed & bit(s) != 0) {
                     let t = Trigger { stop: Some(sig), at: Instant::now() };
-                    match checkpoint(plan, &mut seq, tree.root, true, &t, sig.as_str()) {
-                        Ok(()) => {
-                            tree.reap();
-                            return Ok(plan.checkpoint_exit_code);
-                        }
-                        Err(e) => {
-                            eprintln!("ckpt-writer run: checkpoint on {} failed, the job runs on: {e}", sig.as_str());
-                            tree.deliver(&[(tree.root, sig as i32)]);
-                        }
+                    let held = [(tree.root, sig as i32)];
+                    if let Some(code) = stop_checkpoint(plan, &mut seq, &mut tree, &t, sig, &held) {
+                        return Ok(code);
                     }
                 }
                 tick = plan.every.map(|d| Instant::now() + d);
@@ -164,6 +151,23 @@ fn ms(d: Duration) -> f64 {
 
 /// Dumps the tree of `root` as image `seq + 1` (and kills it if `stop`);
 /// on success removes the older images.
+/// A checkpoint to stop on `sig`: the supervisor's exit status once the
+/// image is synced and the tree gone; if it fails, the job runs on and
+/// receives the stop signals it was held at (`held`: tid, signal).
+fn stop_checkpoint(plan: &RunPlan, seq: &mut u64, tree: &mut Tree, t: &Trigger, sig: Signal, held: &[(i32, i32)]) -> Option<i32> {
+    match checkpoint(plan, seq, tree.root, true, t, sig.as_str()) {
+        Ok(()) => {
+            tree.reap();
+            Some(plan.checkpoint_exit_code)
+        }
+        Err(e) => {
+            eprintln!("ckpt-writer run: checkpoint on {} failed, the job runs on: {e}", sig.as_str());
+            tree.deliver(held);
+            None
+        }
+    }
+}
+
 fn checkpoint(plan: &RunPlan, seq: &mut u64, root: i32, stop: bool, t: &Trigger, why: &str) -> Result<()> {
     let next = *seq + 1;
     let path = dir::path_of(&plan.dir, next);
