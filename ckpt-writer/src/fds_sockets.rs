@@ -186,8 +186,29 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.data = Blob(both);
         return Ok(Recorded { file: f, note: Some(format!("fd {fd}: {what} is restored reset (ECONNRESET)")) });
     }
+    // A connected UDP socket: bound again and connected to its peer.
+    if let (Some(peer), "UDP") = (&peer, kind) {
+        if queued(s) > 0 {
+            note = Some(format!("fd {fd}: the datagrams queued at the UDP socket on {shown} are dropped"));
+        }
+        f.values[1] = ty as u64;
+        f.kind_flags |= socket_flags::CONNECTED;
+        if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEADDR)? != 0 {
+            f.kind_flags |= socket_flags::REUSEADDR;
+        }
+        if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEPORT)? != 0 {
+            f.kind_flags |= socket_flags::REUSEPORT;
+        }
+        if fam == socket_family::INET6 && int_opt(s, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)? != 0 {
+            f.kind_flags |= socket_flags::V6ONLY;
+        }
+        let mut both = local.clone();
+        both.extend_from_slice(peer);
+        f.data = Blob(both);
+        return Ok(Recorded { file: f, note });
+    }
     if peer.is_some() {
-        return Err(format!("a connected {kind} socket on {shown} (only listening and unconnected bound sockets are supported)"));
+        return Err(format!("a connected {kind} socket on {shown} (only listening, unconnected bound and connected UDP sockets are supported)"));
     }
     let unbound = local.len() <= 2 || (inet && local.get(2..4) == Some(&[0, 0]));
     if unbound {
@@ -244,6 +265,10 @@ pub fn describe(f: &FileDesc) -> String {
     if f.kind == FileKind::TcpReset {
         let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
         return format!("TCP connection {} -> {}, restored reset (ECONNRESET){nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
+    }
+    if f.kind_flags & socket_flags::CONNECTED != 0 {
+        let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
+        return format!("{kind} socket bound to {}, connected to {}{nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
     }
     let mut out = format!("{kind} socket bound to {}", sockaddr_text(fam, &f.data.0));
     if f.kind_flags & socket_flags::LISTENING != 0 {

@@ -1121,6 +1121,36 @@ fn the_sample_with_sockets_is_accepted_and_reads_back() {
     d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
     assert_eq!(d.files[11].data.0.len(), 110);
     assert_eq!(parse_result(&build(&d)), "ok");
+    // A connected UDP socket: its local, then its peer address.
+    use image_format::v1::records::socket_flags::{CONNECTED, LISTENING};
+    let connected = |d: &mut ImageDesc| {
+        d.files[12].kind_flags |= CONNECTED;
+        d.files[12].data = Blob([sockaddr_in6(5353), sockaddr_in6(53)].concat());
+    };
+    let mut d = sample_sockets();
+    connected(&mut d);
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
+    // Only UDP; two addresses of the family; never listening.
+    let mut d = sample_sockets();
+    d.files[10].kind_flags |= CONNECTED;
+    d.files[10].data = Blob([sockaddr_in(8080), sockaddr_in(80)].concat());
+    assert_eq!(parse_result(&build_unchecked(&d)), "bad-socket", "connected TCP listener");
+    for spoil in [
+        (|d: &mut ImageDesc| d.files[12].data.0.truncate(28)) as fn(&mut ImageDesc),
+        |d| d.files[12].data.0.push(0),
+        |d| d.files[12].data = Blob([sockaddr_in6(5353), sockaddr_in(53)].concat()),
+        |d| d.files[12].data = Blob([sockaddr_in6(5353), sockaddr_in6(0)].concat()),
+        |d| {
+            d.files[12].kind_flags |= LISTENING;
+            d.files[12].values[2] = 1;
+        },
+    ] {
+        let mut d = sample_sockets();
+        connected(&mut d);
+        spoil(&mut d);
+        assert_eq!(parse_result(&build_unchecked(&d)), "bad-socket", "{:?}", d.files[12]);
+    }
 }
 
 #[test]

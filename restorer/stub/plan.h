@@ -424,6 +424,8 @@ struct chkpt_plan_tree {
 	/* restorer/stub/fifo.c */ \
 	X(81, OPEN_FIFO, "open-fifo") \
 	X(82, FIFO_QUEUE, "fifo-queue") \
+	/* restorer/stub/sockets.c: a connected UDP socket */ \
+	X(83, CONNECT_SOCKET, "connect-socket") \
 	/* restorer/stub/deferred.c: regions mapping an object the stub creates */ \
 	X(85, DEFERRED_PAGES, "deferred-pages") \
 	X(86, MAP_DEFERRED, "map-deferred")

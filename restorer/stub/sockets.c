@@ -4,7 +4,8 @@
  * fds.c, which keeps and places them like any description.
  *
  * A bound socket is created with its options, bound to its address again
- * and, for a listener, listens with its backlog. The policy made sure
+ * and, for a listener, listens with its backlog; a connected UDP socket is
+ * connected to its peer again (nothing is sent). The policy made sure
  * before the point of no return that the address was free; a unix path
  * still naming a socket file that nobody listens on (left behind by the
  * dumped process) is removed here and bound again, as the dumped server
@@ -58,6 +59,7 @@
 #define REUSEADDR 2
 #define REUSEPORT 4
 #define V6ONLY 8
+#define CONNECTED 16
 
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
 
@@ -97,14 +99,20 @@ static int stale_unix_path(struct addr_buf *a, u64 len)
 
 long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
 {
-	struct addr_buf a = { { 0 } };
+	struct addr_buf a = { { 0 } }, peer = { { 0 } };
 	u64 i, len = f->data_len;
 	long fd, err;
 
+	/* A connected UDP socket: its local, then its peer address. */
+	if (f->kind_flags & CONNECTED)
+		len /= 2;
 	if (len > sizeof(a.b) - 2)
 		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
 	for (i = 0; i < len; i++)
 		a.b[i] = ((unsigned char *)plan + f->data_offset)[i];
+	if (f->kind_flags & CONNECTED)
+		for (i = 0; i < len; i++)
+			peer.b[i] = ((unsigned char *)plan + f->data_offset)[len + i];
 	fd = sys3(SYS_socket, f->value, f->value1 | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		chkpt_fail(plan, CHKPT_STEP_CREATE_SOCKET, index, fd);
@@ -127,6 +135,11 @@ long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 		err = sys2(SYS_listen, fd, f->value2);
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_LISTEN_SOCKET, index, err);
+	}
+	if (f->kind_flags & CONNECTED) {
+		err = sys3(SYS_connect, fd, (u64)&peer, len);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CONNECT_SOCKET, index, err);
 	}
 	if (f->flags & O_NONBLOCK) {
 		err = sys3(SYS_fcntl, fd, F_SETFL, O_NONBLOCK);

@@ -368,8 +368,9 @@ code_enum! {
         /// reading at this end in FILE_DATA.
         UnixPair = 10,
         /// A socket bound to an address, bound again at restore: a
-        /// listener (TCP, unix stream or seqpacket) or an unconnected
-        /// datagram socket (UDP, unix). Family `value0` (`socket_family`),
+        /// listener (TCP, unix stream or seqpacket), an unconnected
+        /// datagram socket (UDP, unix) or a connected UDP socket
+        /// (`socket_flags::CONNECTED`). Family `value0` (`socket_family`),
         /// type `value1` (`socket_type`), backlog `value2` (listening),
         /// connections dropped from its accept queue `value3`,
         /// `socket_flags`, its address (a struct sockaddr) in FILE_DATA.
@@ -450,8 +451,12 @@ pub mod socket_flags {
     pub const REUSEPORT: u32 = 4;
     /// IPV6_V6ONLY (inet6 only).
     pub const V6ONLY: u32 = 8;
+    /// A UDP socket connected to a peer: FILE_DATA holds its local then
+    /// its peer address (two struct sockaddr of one size); restored bound
+    /// to the first and connected to the second.
+    pub const CONNECTED: u32 = 16;
     /// All bits v1 knows for sockets.
-    pub const KNOWN: u32 = LISTENING | REUSEADDR | REUSEPORT | V6ONLY;
+    pub const KNOWN: u32 = LISTENING | REUSEADDR | REUSEPORT | V6ONLY | CONNECTED;
 }
 
 /// `File::kind_flags` bits of a pipe end.

@@ -58,7 +58,15 @@ pub fn check_socket(f: &File, addr: &[u8]) -> Result<()> {
     } else {
         f.value2 == 0 && f.value3 == 0
     };
-    if !types_ok || !flags_ok || !listen_ok || !sockaddr_ok(family, addr) {
+    // A connected UDP socket: its local, then its peer address.
+    let addr_ok = if f.kind_flags & socket_flags::CONNECTED != 0 {
+        let (local, peer) = addr.split_at(addr.len() / 2);
+        let udp = matches!(family, socket_family::INET | socket_family::INET6) && ty == socket_type::DGRAM;
+        udp && !listening && addr.len() % 2 == 0 && sockaddr_ok(family, local) && sockaddr_ok(family, peer)
+    } else {
+        sockaddr_ok(family, addr)
+    };
+    if !types_ok || !flags_ok || !listen_ok || !addr_ok {
         return Err(FormatError::BadSocket);
     }
     Ok(())

@@ -59,4 +59,10 @@ no_names_in /tmp/dl-run "the deleted files"
 # their wds, events after the restore).
 roundtrip_in in 1 inotify
 must grep -q '^result ok$' /tmp/in.run
+# A connected UDP socket: bound to its address and connected to its peer
+# again (udpconn checks address, peer, datagrams both ways, a stranger's
+# datagram filtered out).
+roundtrip udpconn 1 udpconn
+must grep -q '^result OK$' /tmp/udpconn.run
+
 echo "restore_sockets: all checks passed"

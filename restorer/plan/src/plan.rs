@@ -358,6 +358,8 @@ steps! {
     OpenFifo = 81, "open-fifo";
     /// Writing a named FIFO's queued bytes back (it was empty).
     FifoQueue = 82, "fifo-queue";
+    /// Connecting a UDP socket to its peer again (detail: `file N`).
+    ConnectSocket = 83, "connect-socket";
     /// Writing a deferred region's stored pages into the object it maps
     /// (detail: the region's address).
     DeferredPages = 85, "deferred-pages";

@@ -250,3 +250,27 @@ srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
     let port_of = |l: &str| l.trim().strip_prefix("port ")?.parse().ok();
     serves_after_restore("sockets-node", cmd, port_of, "/x", "node /x\n");
 }
+
+/// A connected UDP socket (and the bound one it talks to, both in the
+/// image) is bound to its address and connected to its peer again: the
+/// same local address and peer, datagrams both ways, a stranger's datagram
+/// filtered out (test-programs/udpconn.c checks each); `inspect` names
+/// both addresses; output as uninterrupted.
+#[test]
+fn a_connected_udp_socket_keeps_its_address_and_peer() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let reference = Command::new(programs().join("udpconn")).stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
+    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
+    let dir = scratch("udpconn");
+    let (mut child, _out, head) = held_at("udpconn", 1, &[]);
+    assert_eq!(head, "exchanged one and back one\nready\nwaiting at 1\n");
+    let image = dir.join("saved.ckpt");
+    dump_child_kill(&mut child, &image);
+    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("UDP socket bound to 127.0.0.1:") && shown.contains(", connected to 127.0.0.1:"), "{shown}");
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}: {got}");
+    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+}

@@ -74,8 +74,12 @@ pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Ref
             host.probe_socket(&probe).map_err(|errno| bind_refusal(errno, at))?;
             continue;
         }
-        let addr = image.file_data(&f);
-        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags: f.kind_flags, addr, connect: false, repair: false };
+        let data = image.file_data(&f);
+        // A connected UDP socket: the bind to its local address is tried
+        // (the connect sends nothing, and fails only without a route).
+        let addr = if f.kind_flags & socket_flags::CONNECTED != 0 { data.get(..data.len() / 2).unwrap_or_default() } else { data };
+        let flags = f.kind_flags & !socket_flags::CONNECTED;
+        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags, addr, connect: false, repair: false };
         let path = addr.get(2..).filter(|p| f.value0 == socket_family::UNIX && p.first().is_some_and(|&b| b != 0));
         match path {
             Some(path) => check_unix_path(host, path, probe, at)?,
