@@ -13,6 +13,6 @@ mod target;
 pub mod tools;
 
 pub use baseline::{baseline, deterministic};
-pub use paths::{program, programs, scratch};
+pub use paths::{copy_program, program, programs, scratch};
 pub use require::{require, require_all};
 pub use target::Target;

@@ -62,3 +62,12 @@ pub fn programs() -> &'static Path {
 pub fn program(name: &str) -> PathBuf {
     programs().join(name)
 }
+
+/// Copies the program `from` to `to` with cp, so that no fd of this test
+/// process ever writes it: a child another test thread forks meanwhile
+/// would hold such an fd until it execs, and executing the copy would then
+/// fail with ETXTBSY (`std::fs::copy` has that race).
+pub fn copy_program(from: &Path, to: &Path) {
+    let out = std::process::Command::new("cp").arg(from).arg(to).output().unwrap_or_else(|e| panic!("running cp: {e}"));
+    assert!(out.status.success(), "cp {} {}: {}", from.display(), to.display(), String::from_utf8_lossy(&out.stderr));
+}

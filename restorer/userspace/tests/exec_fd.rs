@@ -51,7 +51,7 @@ fn as_user(dir: &Path, prog: &str) -> Command {
 /// may run it but not read it. Returns the output before the dump.
 fn execute_only_image(dir: &Path) -> Vec<String> {
     let prog = dir.join("counter");
-    std::fs::copy(programs().join("counter"), &prog).unwrap();
+    copy_program(&programs().join("counter"), &prog);
     // Not the test's own stderr: it may be a root-owned file the user
     // could not reopen (see restore.rs).
     let mut cmd = as_user(dir, prog.to_str().unwrap());
@@ -113,7 +113,7 @@ fn a_process_restored_from_an_execute_only_image_is_not_dumpable() {
     let _b = skip_unless!(binfmt_entry());
     let dir = UserDir::new("exec-only-dumpable");
     let prog = dir.0.join("bench-target");
-    std::fs::copy(programs().join("bench-target-1m"), &prog).unwrap();
+    copy_program(&programs().join("bench-target-1m"), &prog);
     let mut cmd = as_user(&dir.0, prog.to_str().unwrap());
     cmd.arg("prepare").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut target = cmd.spawn().unwrap();

@@ -54,9 +54,10 @@ fn compare(cmd: impl Fn() -> Command, lines: &[&str], dir: &Path) -> String {
 }
 
 /// Sends the go line; returns the rest of stdout and the exit status.
-/// What an uninterrupted run prints after its wait point.
-fn uninterrupted() -> String {
-    let dir = scratch("fds-ref");
+/// What an uninterrupted run prints after its wait point, run in a scratch
+/// directory of its own (`name`: tests run in parallel).
+fn uninterrupted(name: &str) -> String {
+    let dir = scratch(name);
     let (child, out) = waiting(&dir);
     let (rest, status) = go(child, out);
     assert!(status.success(), "{rest}");
@@ -72,9 +73,10 @@ fn dump(pid: u32, image: &Path, extra: &[&str]) -> String {
     err
 }
 
-/// fdshare dumped at its wait point and killed: the image.
-fn image() -> (PathBuf, String) {
-    let dir = scratch("fds");
+/// fdshare dumped at its wait point and killed, in a scratch directory of
+/// its own (`name`: tests run in parallel): the image.
+fn image(name: &str) -> (PathBuf, String) {
+    let dir = scratch(name);
     let (mut child, _out) = waiting(&dir);
     let image = dir.join("saved.ckpt");
     let summary = dump(child.id(), &image, &["--kill"]);
@@ -85,7 +87,7 @@ fn image() -> (PathBuf, String) {
 #[test]
 fn shared_descriptions_and_pipes_are_restored_as_they_were() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
-    let (image, summary) = image();
+    let (image, summary) = image("fds-shared");
     // The dump says what became of the pipe ends whose peer is gone.
     assert!(summary.contains("fd 7: pipe read end whose write end is not in the process: restored with its 6 queued bytes, then end of file"), "{summary}");
     assert!(summary.contains("fd 8: pipe write end whose read end is not in the process"), "{summary}");
@@ -93,7 +95,7 @@ fn shared_descriptions_and_pipes_are_restored_as_they_were() {
     let out = BufReader::new(child.stdout.take().unwrap());
     let (rest, status) = go(child, out);
     assert!(status.success(), "status {status:?}, stdout {rest:?}");
-    assert_eq!(rest, uninterrupted());
+    assert_eq!(rest, uninterrupted("fds-shared-ref"));
 }
 
 /// A dump that leaves the target running takes none of its queued bytes:
@@ -106,14 +108,14 @@ fn a_dump_leaves_every_queued_byte_in_place() {
     dump(child.id(), &dir.join("saved.ckpt"), &[]);
     let (rest, status) = go(child, out);
     assert!(status.success(), "status {status:?}, stdout {rest:?}");
-    assert_eq!(rest, uninterrupted());
+    assert_eq!(rest, uninterrupted("fds-keep-ref"));
 }
 
 /// Inspect lists the descriptions with their state.
 #[test]
 fn inspect_shows_each_description() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
-    let (image, _) = image();
+    let (image, _) = image("fds-inspect");
     let out = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");

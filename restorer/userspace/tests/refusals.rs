@@ -76,7 +76,7 @@ fn missing_and_changed_mapped_file() {
     let _b = skip_unless!(binfmt_entry());
     let dir = scratch("mapped");
     let prog = dir.join("counter-copy");
-    std::fs::copy(programs().join("counter-dynamic"), &prog).unwrap();
+    copy_program(&programs().join("counter-dynamic"), &prog);
     let image = counter_image(&dir, &prog);
     let saved = std::fs::read(&prog).unwrap();
     // Changed: same path, other contents (size and mtime differ).
@@ -101,7 +101,7 @@ fn root_only_file_restored_by_a_user() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).unwrap();
     // `files` keeps files in `secret` open; its binary must be readable too.
     let prog = dir.join("files");
-    std::fs::copy(programs().join("files"), &prog).unwrap();
+    copy_program(&programs().join("files"), &prog);
     std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = Command::new(&prog);
     cmd.args([secret.to_str().unwrap(), "100000", "2000"]).current_dir(&dir);

@@ -305,7 +305,7 @@ fn a_user_restores_with_exactly_their_own_credentials() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let prog = dir.join("counter");
-    std::fs::copy(programs().join("counter"), &prog).unwrap();
+    copy_program(&programs().join("counter"), &prog);
     let as_user = |cmd: &Path| {
         let mut c = std::process::Command::new("setpriv");
         c.args(["--reuid", "1000", "--regid", "1000", "--clear-groups", "--inh-caps=-all"]).arg(cmd).current_dir(&dir);

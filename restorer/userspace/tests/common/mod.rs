@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 #[allow(unused_imports)] // each test binary uses a part
-pub use test_support::{baseline, deterministic, programs, scratch, skip_unless, tools::restorer, tools::writer, Target};
+pub use test_support::{baseline, copy_program, deterministic, programs, scratch, skip_unless, tools::restorer, tools::writer, Target};
 
 /// Whether this process may register with binfmt_misc (root, and the file
 /// system mounted: mounted here if it is not); Err says why not.
