@@ -4,8 +4,8 @@
 # Restore time of process trees of 1, 10 and 100 processes (issue 15):
 # `treework fan N` (N - 1 children blocked on one pipe) dumped at its wait
 # point with all its descendants, then RUNS restores of `./fan-N.ckpt`
-# (binfmt_misc runs RESTORER for the root and for every child, which
-# re-executes the image), each timed (bash's EPOCHREALTIME) until the whole
+# (binfmt_misc runs RESTORER for the root; every child runs RESTORER on
+# the image's fd itself), each timed (bash's EPOCHREALTIME) until the whole
 # tree has finished: the parent closes the pipe, reaps its N - 1 children
 # with waitpid(-1) and exits. The restored output is checked each time.
 # Registers a binfmt_misc entry of its own (removed at exit). Needs root.
