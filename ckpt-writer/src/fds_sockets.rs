@@ -186,28 +186,9 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.data = Blob(both);
         return Ok(Recorded { file: f, note: Some(format!("fd {fd}: {what} is restored reset (ECONNRESET)")) });
     }
-    // A connected UDP socket: bound again and connected to its peer.
-    if let (Some(peer), "UDP") = (&peer, kind) {
-        if queued(s) > 0 {
-            note = Some(format!("fd {fd}: the datagrams queued at the UDP socket on {shown} are dropped"));
-        }
-        f.values[1] = ty as u64;
-        f.kind_flags |= socket_flags::CONNECTED;
-        if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEADDR)? != 0 {
-            f.kind_flags |= socket_flags::REUSEADDR;
-        }
-        if int_opt(s, libc::SOL_SOCKET, libc::SO_REUSEPORT)? != 0 {
-            f.kind_flags |= socket_flags::REUSEPORT;
-        }
-        if fam == socket_family::INET6 && int_opt(s, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)? != 0 {
-            f.kind_flags |= socket_flags::V6ONLY;
-        }
-        let mut both = local.clone();
-        both.extend_from_slice(peer);
-        f.data = Blob(both);
-        return Ok(Recorded { file: f, note });
-    }
-    if peer.is_some() {
+    // A connected UDP socket is bound again and connected to its peer.
+    let connected_udp = peer.is_some() && kind == "UDP";
+    if peer.is_some() && !connected_udp {
         return Err(format!("a connected {kind} socket on {shown} (only listening, unconnected bound and connected UDP sockets are supported)"));
     }
     let unbound = local.len() <= 2 || (inet && local.get(2..4) == Some(&[0, 0]));
@@ -245,6 +226,11 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.kind_flags |= socket_flags::V6ONLY;
     }
     f.data = Blob(local);
+    if let (Some(peer), true) = (&peer, connected_udp) {
+        // FILE_DATA: the local, then the peer address.
+        f.kind_flags |= socket_flags::CONNECTED;
+        f.data.0.extend_from_slice(peer);
+    }
     Ok(Recorded { file: f, note })
 }
 
