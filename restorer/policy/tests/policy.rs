@@ -39,6 +39,14 @@ struct Scripted {
 const STUB_LEN: u64 = 3 * 4096;
 
 impl Scripted {
+    /// `permissive`, and the regular file the samples' shared descriptions
+    /// open by path (/tmp/shared.txt, sample_files) is there.
+    fn permissive_with_shared(desc: &ImageDesc) -> Scripted {
+        let mut host = Scripted::permissive(desc);
+        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        host
+    }
+
     fn permissive(desc: &ImageDesc) -> Scripted {
         let mut files = HashMap::new();
         for r in desc.regions.iter().filter(|r| r.kind == RegionKind::File) {
@@ -674,8 +682,7 @@ fn pipes_above_pipe_max_size_and_alarm_timers_need_their_capability() {
     desc.regions.retain(|r| r.kind != RegionKind::SysvShm);
     desc.files[1].values[0] = 4 << 20;
     desc.files[2].values[0] = 4 << 20;
-    let mut host = Scripted::permissive(&desc);
-    host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+    let mut host = Scripted::permissive_with_shared(&desc);
     let r = refused(&desc, &mut host);
     assert_eq!((r.reason, r.detail), (Reason::PipeTooLarge, Detail::Limit { need: 4 << 20, limit: 1 << 20 }));
     host.fd_limits.exceed_pipe_max = true;
@@ -712,11 +719,7 @@ fn sockets_are_bound_again_only_where_their_address_is_free() {
     let mut d = common::sample_sockets();
     d.regions.retain(|r| r.kind != RegionKind::SysvShm);
     let unix_addr = [&[1u8, 0][..], b"/tmp/s"].concat();
-    let permissive = |d: &ImageDesc| {
-        let mut host = Scripted::permissive(d);
-        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
-        host
-    };
+    let permissive = Scripted::permissive_with_shared;
     // Free: the inet addresses tried with their options, the unix path's
     // directory entered (nothing at /tmp/s), loopback for the reset one.
     let mut host = permissive(&d);
@@ -774,11 +777,7 @@ fn sockets_are_bound_again_only_where_their_address_is_free() {
 fn repaired_tcp_connections_need_cap_net_admin_and_their_local_address() {
     let mut d = common::sample_tcp_repair();
     d.regions.retain(|r| r.kind != RegionKind::SysvShm);
-    let permissive = |d: &ImageDesc| {
-        let mut host = Scripted::permissive(d);
-        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
-        host
-    };
+    let permissive = Scripted::permissive_with_shared;
     // Allowed: the local address tried once, in repair mode.
     let mut host = permissive(&d);
     run(&d, &mut host).expect("accepted");
@@ -802,8 +801,7 @@ fn named_fifos_need_a_fifo_at_their_path() {
     let mut d = common::sample_fifo();
     d.regions.retain(|r| r.kind != RegionKind::SysvShm);
     let with = |facts: Option<Result<FileFacts, i32>>| {
-        let mut host = Scripted::permissive(&d);
-        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        let mut host = Scripted::permissive_with_shared(&d);
         match facts {
             Some(f) => host.files.insert(b"/tmp/f.fifo".to_vec(), f),
             None => host.files.remove(&b"/tmp/f.fifo"[..]),
@@ -830,8 +828,7 @@ fn inotify_watches_need_their_paths() {
     let mut d = common::sample_inotify();
     d.regions.retain(|r| r.kind != RegionKind::SysvShm);
     let present = |paths: &[&[u8]]| {
-        let mut host = Scripted::permissive(&d);
-        host.files.insert(b"/tmp/shared.txt".to_vec(), Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }));
+        let mut host = Scripted::permissive_with_shared(&d);
         for p in paths {
             host.files.insert(p.to_vec(), Ok(FileFacts { mode: 0o040_755, ..FileFacts::default() }));
         }
