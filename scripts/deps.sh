@@ -13,6 +13,7 @@ packages=(
     qemu-system-x86 busybox-static file             # the guest
     gdb elfutils binutils                           # core-file tests (to-core)
     python3 nodejs util-linux                       # everyday programs restored (asyncio, http servers), unshare
+    openjdk-17-jdk-headless                         # the JVM restored (restorer/userspace/tests/jvm.rs: java Jobs.java)
     slurm-wlm munge                                 # the batch scheduler test (ckpt-writer/tests/slurm.rs)
 )
 

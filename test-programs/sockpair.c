@@ -1,5 +1,6 @@
 /* Unix socket pairs: a stream pair with bytes queued both ways (one end
- * nonblocking, and duplicated), and an empty seqpacket pair. Waits at
+ * nonblocking, and duplicated), an empty seqpacket pair, and a stream end
+ * whose peer closed after writing to it (as the JDK leaves one). Waits at
  * step 1 (dump point); then checks that each end reads what the other
  * wrote before the dump, that the pair still carries bytes both ways and
  * message boundaries, and the status flags, exiting non-zero on a
@@ -30,19 +31,22 @@ static int reads(int fd, const char *want)
 
 int main(int argc, char **argv)
 {
-	int s[2], q[2];
+	int s[2], q[2], w[2];
 
 	setup_common(&argc, &argv);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, q)) {
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, q) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, w)) {
 		perror("socketpair");
 		return 1;
 	}
-	/* Stream pair at fds 3 and 4 (and 9, a dup of 4); seqpacket at 5, 6. */
-	if (s[0] != 3 || s[1] != 4 || q[0] != 5 || q[1] != 6 || dup2(4, 9) != 9 || fcntl(4, F_SETFL, O_NONBLOCK)) {
+	/* Stream pair at fds 3 and 4 (and 9, a dup of 4); seqpacket at 5, 6;
+	 * at 7 the end whose peer (8) wrote, then closed. */
+	if (s[0] != 3 || s[1] != 4 || q[0] != 5 || q[1] != 6 || w[0] != 7 || dup2(4, 9) != 9 || fcntl(4, F_SETFL, O_NONBLOCK)) {
 		printf("FAIL: setup\n");
 		return 1;
 	}
-	if (write(3, "to end 4", 8) != 8 || write(4, "to end ", 7) != 7 || write(4, "3", 1) != 1) {
+	if (write(3, "to end 4", 8) != 8 || write(4, "to end ", 7) != 7 || write(4, "3", 1) != 1 ||
+	    write(w[1], "last words", 10) != 10 || close(w[1])) {
 		printf("FAIL: queueing\n");
 		return 1;
 	}
@@ -62,6 +66,8 @@ int main(int argc, char **argv)
 	close(3);
 	char byte;
 	check(recv(4, &byte, 1, 0) == 0, "end of file once the peer closes");
+	check(reads(7, "last words") && recv(7, &byte, 1, 0) == 0, "widowed end: queued bytes, then end of file");
+	check(send(7, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE, "widowed end: EPIPE");
 	printf("result %s\n", failed ? "WRONG" : "ok");
 	return failed;
 }

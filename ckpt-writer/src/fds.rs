@@ -22,7 +22,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
-use image_format::v1::records::{pipe_flags, ANON_STATUS, MEMFD_STATUS, UNIX_PAIR_STATUS};
+use image_format::v1::records::{pipe_flags, unix_pair_flags, ANON_STATUS, MEMFD_STATUS, UNIX_PAIR_STATUS};
 use image_format::{FileDesc, FileKind};
 
 use crate::error::{Error, Result};
@@ -305,7 +305,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
     table.files.extend(pipes.files);
     table.notes = pipes.notes;
     table.notes.extend(sock_notes);
-    number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut out)?;
+    number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut table.notes, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;
     Ok(table)
@@ -313,7 +313,14 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
 
 /// Numbers the unix socket pairs 1, 2, ... by first fd and records both
 /// ends of each, one after the other, with the bytes queued at each.
-fn number_unix_pairs(pid: i32, seen: &[Seen], ends: &[(usize, &Vec<usize>)], files: &mut Vec<FileDesc>, out: &mut [FdState]) -> Result<()> {
+fn number_unix_pairs(
+    pid: i32,
+    seen: &[Seen],
+    ends: &[(usize, &Vec<usize>)],
+    files: &mut Vec<FileDesc>,
+    notes: &mut Vec<String>,
+    out: &mut [FdState],
+) -> Result<()> {
     let ino = |i: usize| seen[i].inode.map_or(0, |(_, ino)| ino);
     let mut done = vec![false; ends.len()];
     let mut pair = 0;
@@ -321,8 +328,28 @@ fn number_unix_pairs(pid: i32, seen: &[Seen], ends: &[(usize, &Vec<usize>)], fil
         if done[a] {
             continue;
         }
-        let (first, _) = ends[a];
-        let peer_ino = seen[first].unix.as_ref().map_or(0, |u| u64::from(u.peer));
+        let (first, group) = ends[a];
+        let unix = seen[first].unix.as_ref().expect("a unix end");
+        if fds_unix::peer_gone(unix) {
+            // A pair of its own, the other end closed at restore.
+            done[a] = true;
+            pair += 1;
+            let s = &seen[first];
+            let mut f = fds_unix::end(pid, s.state.fd, unix, s.state.flags, pair)?;
+            f.kind_flags = unix_pair_flags::PEER_GONE;
+            notes.push(format!(
+                "fd {}: unix socket whose peer had closed: restored so, with its {} queued bytes, then end of file",
+                s.state.fd,
+                f.data.0.len()
+            ));
+            files.push(f);
+            for &k in group {
+                out[k].disposition = FdDisposition::Shared;
+                out[k].file = (files.len() - 1) as u32;
+            }
+            continue;
+        }
+        let peer_ino = u64::from(unix.peer);
         let Some(b) = (0..ends.len()).find(|&b| !done[b] && b != a && ino(ends[b].0) == peer_ino) else {
             return Err(Error::Unsupported(format!(
                 "fd {} is a unix socket whose peer socket:[{peer_ino}] is not recorded",

@@ -132,6 +132,14 @@ fn parse(b: &[u8], ino: u64) -> std::result::Result<UnixSocket, String> {
     Ok(s)
 }
 
+/// Whether `s` is one end of a connection (a socketpair, an accepted
+/// connection) whose other end had closed: connected, with a peer the
+/// kernel no longer names (sock_diag gives 0 for a released socket).
+/// Such an end is recorded as a pair of its own (PEER_GONE).
+pub fn peer_gone(s: &UnixSocket) -> bool {
+    s.connected && s.peer == 0 && !s.bound && !s.listening
+}
+
 /// Why the socket `s` (inode `ino`) cannot be one end of a pair in the
 /// image, given the socket inodes the process holds (`held`); None when
 /// it can.
@@ -142,6 +150,9 @@ pub fn refusal(ino: u64, s: &UnixSocket, held: &[u64]) -> Option<String> {
         libc::SOCK_SEQPACKET => "seqpacket",
         _ => return Some(format!("a unix socket of type {} (socket:[{ino}])", s.ty)),
     };
+    if peer_gone(s) {
+        return None;
+    }
     let why = if s.bound {
         "bound to a name and connected (only pairs, listeners and unconnected datagram sockets are supported)"
     } else if !s.connected || s.peer == 0 {
@@ -232,5 +243,20 @@ mod tests {
         assert!(refusal(ia, &sa, &[ia]).unwrap().contains("outside the process"));
         b.shutdown(std::net::Shutdown::Write).unwrap();
         assert!(refusal(ia, &query(ia).unwrap(), &[ia, ib]).unwrap().contains("shut down"));
+        // Once b is closed, a is connected to nothing the kernel names.
+        drop(b);
+        let gone = query(ia).unwrap();
+        assert!(peer_gone(&gone), "{gone:?}");
+        assert_eq!(refusal(ia, &gone, &[ia]), None);
+        // A socket never connected is not one whose peer is gone.
+        let lone = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let never = query(ino_of(lone.as_raw_fd())).unwrap();
+        assert!(!peer_gone(&never), "{never:?}");
+        assert!(refusal(ino_of(lone.as_raw_fd()), &never, &[]).unwrap().contains("not connected"));
+    }
+
+    fn ino_of(fd: i32) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap().ino()
     }
 }

@@ -316,7 +316,7 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             if f.kind_flags & 1 != 0 { ", other end not in the image" } else { "" }
         ),
         K::UnixPair => format!(
-            "unix socket pair {} end ({}), flags {:#o}, {} bytes queued for reading{}",
+            "unix socket pair {} end ({}){}, flags {:#o}, {} bytes queued for reading{}",
             f.pipe,
             match f.values[0] {
                 1 => "stream",
@@ -324,6 +324,7 @@ fn describe_file(f: &image_format::FileDesc) -> String {
                 5 => "seqpacket",
                 _ => "unknown type",
             },
+            if f.kind_flags & 1 != 0 { ", its peer had closed" } else { "" },
             f.status_flags,
             f.data.0.len(),
             if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) }

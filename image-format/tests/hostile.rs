@@ -657,7 +657,10 @@ fn cases() -> Vec<Case> {
         unix("bad-unix-pair", |d| d.files.swap(9, 10)),
         unix("bad-file-flags", |d| d.files[10].status_flags = 0),
         unix("bad-file-flags", |d| d.files[10].status_flags |= 0o2000),
-        unix("bad-file-values", |d| d.files[10].kind_flags = 1),
+        // An end whose peer is gone is alone under its number.
+        unix("bad-unix-pair", |d| d.files[10].kind_flags = 1),
+        unix("bad-unix-pair", |d| d.files[11].kind_flags = 1),
+        unix("bad-unix-pair", |d| d.files[10].kind_flags = 2),
         unix("bad-file-values", |d| d.files[11].values[1] = 1),
         unix("bad-file-values", |d| d.files[11].offset = 1),
         unix("bad-file-values", |d| d.files[11].path = "/s".into()),
@@ -1102,6 +1105,13 @@ fn the_sample_with_a_unix_pair_is_accepted_and_reads_back() {
     let mut d = sample_unix_pair();
     d.files[10].data = Blob(vec![7; 4 << 20]);
     assert_eq!(parse_result(&build(&d)), "ok");
+    // Two ends whose peers are gone: a pair each, with their bytes.
+    let mut d = sample_unix_pair();
+    d.files[10].kind_flags = 1;
+    d.files[11].kind_flags = 1;
+    d.files[11].pipe = 2;
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
 }
 
 #[test]

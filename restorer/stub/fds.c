@@ -183,20 +183,24 @@ static void create_pipe(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
  * into the other end, so they wait where they were. The pair is made
  * nonblocking for that, so bytes beyond what the socket buffer takes fail
  * the step instead of blocking forever; then each end gets its own status
- * flags. Only stream pairs carry bytes (the validator). */
+ * flags. Only stream pairs carry bytes (the validator). An end whose peer
+ * had closed (kind_flags 1, no peer record) gets a pair too, whose other
+ * end is closed once the bytes are in: reads give them, then end of file;
+ * writes EPIPE. */
 static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 index)
 {
 	u64 at[2] = { index, files[index].peer };
+	u64 n = at[1] == ~0ULL ? 1 : 2;
 	int ends[2];
 	long err;
 	u64 i, done;
 
-	if (at[1] == ~0ULL)
+	if (n == 1 && !(files[index].kind_flags & 1))
 		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
 	err = sys4(SYS_socketpair, AF_UNIX, files[index].value | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, (u64)ends);
 	if (err < 0)
 		chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, index, err);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		struct chkpt_plan_file *f = &files[at[i]];
 
 		for (done = 0; done < f->data_len; done += (u64)err) {
@@ -209,7 +213,9 @@ static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *fi
 				chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, at[i], err < 0 ? err : -5 /* EIO */);
 		}
 	}
-	for (i = 0; i < 2; i++) {
+	if (n == 1)
+		sys3(SYS_close, ends[1], 0, 0);
+	for (i = 0; i < n; i++) {
 		files[at[i]].temp = keep(plan, ends[i], CHKPT_STEP_CREATE_UNIX_PAIR, at[i]);
 		err = sys3(SYS_fcntl, files[at[i]].temp, F_SETFL, files[at[i]].flags & O_NONBLOCK);
 		if (err < 0)

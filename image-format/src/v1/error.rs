@@ -254,7 +254,7 @@ format_errors! {
     BadTimerThread = "bad-timer-thread":
         "SIGEV_THREAD_ID timer naming a tid without a thread record, or another timer with a tid.",
     BadUnixPair = "bad-unix-pair":
-        "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends, an unknown socket type or two types in one pair, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
+        "Unix socket pair ends not numbered 1, 2, ... in order, a pair without exactly two consecutive ends (one with PEER_GONE), an unknown socket type or two types in one pair, an unknown kind flag, or queued bytes on a datagram or seqpacket end or above MAX_UNIX_PAIR_QUEUE.",
     UnknownLockKind = "unknown-lock-kind":
         "File lock kind this reader does not know.",
     BadLock = "bad-lock":

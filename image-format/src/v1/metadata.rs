@@ -488,7 +488,7 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair);
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair | FileKind::UnixPair);
             let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
@@ -570,15 +570,18 @@ impl<'a> Metadata<'a> {
                     let known = [unix_pair_type::STREAM, unix_pair_type::DGRAM, unix_pair_type::SEQPACKET].contains(&ty);
                     // Datagram kinds would need their message boundaries.
                     let data_ok = f.data_len <= MAX_UNIX_PAIR_QUEUE && (ty == unix_pair_type::STREAM || no_data);
-                    if !known || !data_ok {
+                    if !known || !data_ok || f.kind_flags & !unix_pair_flags::KNOWN != 0 {
                         return Err(FormatError::BadUnixPair);
                     }
+                    let alone = f.kind_flags & unix_pair_flags::PEER_GONE != 0;
                     match open_pair {
-                        None if Some(f.pipe) == last_pair.checked_add(1) => {
+                        // An end whose peer is gone is a pair by itself.
+                        None if alone && Some(f.pipe) == last_pair.checked_add(1) => last_pair = f.pipe,
+                        None if !alone && Some(f.pipe) == last_pair.checked_add(1) => {
                             last_pair = f.pipe;
                             open_pair = Some(ty);
                         }
-                        Some(first) if f.pipe == last_pair && first == ty => open_pair = None,
+                        Some(first) if !alone && f.pipe == last_pair && first == ty => open_pair = None,
                         _ => return Err(FormatError::BadUnixPair),
                     }
                 }

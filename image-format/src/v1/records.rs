@@ -365,7 +365,8 @@ code_enum! {
         /// One end of a unix socket pair (socketpair(2)) whose other end
         /// is the next or previous record, with the same number in `pipe`:
         /// socket type `value0` (`unix_pair_type`), the bytes queued for
-        /// reading at this end in FILE_DATA.
+        /// reading at this end in FILE_DATA. With `unix_pair_flags::PEER_GONE`
+        /// the end is alone under its number: its peer had closed.
         UnixPair = 10,
         /// A socket bound to an address, bound again at restore: a
         /// listener (TCP, unix stream or seqpacket), an unconnected
@@ -457,6 +458,17 @@ pub mod socket_flags {
     pub const CONNECTED: u32 = 16;
     /// All bits v1 knows for sockets.
     pub const KNOWN: u32 = LISTENING | REUSEADDR | REUSEPORT | V6ONLY | CONNECTED;
+}
+
+/// `File::kind_flags` bits of a unix pair end.
+pub mod unix_pair_flags {
+    /// The end's peer had closed (one end of a socketpair, or of an
+    /// accepted connection, whose other end is gone): restored as a pair
+    /// whose other end is closed once the queued bytes are in, so reads
+    /// give them, then end of file (stream, seqpacket), and writes EPIPE.
+    pub const PEER_GONE: u32 = 1;
+    /// All bits v1 knows for unix pair ends.
+    pub const KNOWN: u32 = PEER_GONE;
 }
 
 /// `File::kind_flags` bits of a pipe end.

@@ -14,7 +14,7 @@
 //! the plan: `[plan][stub body][final page]`.
 
 use super::fmt::records::prot;
-use super::fmt::records::pipe_flags;
+use super::fmt::records::{pipe_flags, unix_pair_flags};
 use super::fmt::{FdDisposition, FdKind, File, FileKind, Image, SignalScope};
 
 /// "CKPTPLN1", little-endian.
@@ -1092,7 +1092,7 @@ pub fn file_open_flags(f: &File) -> u64 {
 /// two ends of a pipe next to each other, with one pipe number).
 fn other_end(f: &File, g: Option<&File>) -> bool {
     let pair = |g: Option<&File>| g.is_some_and(|g| g.kind == FileKind::UnixPair && g.pipe == f.pipe);
-    (f.kind == FileKind::UnixPair && pair(g)) || f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
+    (f.kind == FileKind::UnixPair && f.kind_flags & unix_pair_flags::PEER_GONE == 0 && pair(g)) || f.kind == FileKind::Pipe && f.kind_flags & pipe_flags::PEER_GONE == 0 && g.is_some_and(|g| g.kind == FileKind::Pipe && g.pipe == f.pipe)
 }
 
 /// The directory of `path`: "/" for "/f", "." for a relative "f".

@@ -237,6 +237,7 @@ fn unix_socket_pairs_are_restored_with_their_queued_bytes() {
         "unix socket pair 1 end (stream), flags 0o2, 8 bytes queued for reading: \"to end 3\"",
         "unix socket pair 1 end (stream), flags 0o4002, 8 bytes queued for reading: \"to end 4\"",
         "unix socket pair 2 end (seqpacket), flags 0o4002, 0 bytes queued for reading",
+        "unix socket pair 3 end (stream), its peer had closed, flags 0o2, 10 bytes queued for reading: \"last words\"",
     ] {
         assert!(text.contains(want), "no {want:?} in:\n{text}");
     }
