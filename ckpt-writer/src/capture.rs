@@ -24,6 +24,8 @@ const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
 const PR_GET_TID_ADDRESS: u64 = 40;
 const PR_GET_PDEATHSIG: u64 = 2;
+const PR_GET_DUMPABLE: u64 = 3;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
 /// membarrier(2): the mask of REGISTER_* commands of the process (6.3+).
 const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 
@@ -72,6 +74,8 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
     let mut timers = Vec::new();
     let mut membarrier = 0;
     let mut pdeath_signal = 0;
+    let mut child_subreaper = false;
+    let mut not_dumpable = false;
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
@@ -93,6 +97,13 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
             check(t.tid, "prctl(PR_GET_PDEATHSIG)", inj.syscall(libc::SYS_prctl, [PR_GET_PDEATHSIG, scratch, 0, 0, 0, 0])?)?;
             inj.read_scratch(sig.as_mut_bytes())?;
             pdeath_signal = sig as u32;
+            // Neither is in /proc; a fork inherits neither the subreaper
+            // mark nor the parent-death signal, so they come from here.
+            let mut reaper = 0i32;
+            check(t.tid, "prctl(PR_GET_CHILD_SUBREAPER)", inj.syscall(libc::SYS_prctl, [PR_GET_CHILD_SUBREAPER, scratch, 0, 0, 0, 0])?)?;
+            inj.read_scratch(reaper.as_mut_bytes())?;
+            child_subreaper = reaper != 0;
+            not_dumpable = check(t.tid, "prctl(PR_GET_DUMPABLE)", inj.syscall(libc::SYS_prctl, [PR_GET_DUMPABLE, 0, 0, 0, 0, 0])?)? == 0;
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
         let mut stack = KernelStack::default();
@@ -111,6 +122,8 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
     let mut process = read_process(pid, brk)?;
     process.membarrier = membarrier;
     process.pdeath_signal = pdeath_signal;
+    process.child_subreaper = child_subreaper;
+    process.not_dumpable = not_dumpable;
     let mut mappings = list_mappings(pid)?;
     let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;

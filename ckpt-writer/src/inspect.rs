@@ -168,6 +168,7 @@ pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             },
             "rlimits": p.rlimits.iter().map(|r| json!([r.cur, r.max])).collect::<Vec<_>>(),
             "membarrier": p.membarrier,
+            "pdeath_signal": d.attrs.pdeath_signal, "attr_flags": d.attrs.flags,
         },
         "auxv": d.auxv.iter().map(|a| json!([a.key, a.value])).collect::<Vec<_>>(),
         "threads": d.threads.iter().map(|t| {
@@ -234,6 +235,9 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
     println!("  code {:#x}-{:#x} data {:#x}-{:#x} brk {:#x}-{:#x} stack {:#x}", m.start_code, m.end_code, m.start_data, m.end_data, m.start_brk, m.brk, m.start_stack);
     println!("  args {:#x}-{:#x} env {:#x}-{:#x}, {} auxv entries", m.arg_start, m.arg_end, m.env_start, m.env_end, d.auxv.len());
     println!("  membarrier registrations {:#x}", p.membarrier);
+    if d.attrs != Default::default() {
+        println!("  prctl: {}", describe_attrs(&d.attrs));
+    }
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;
@@ -366,4 +370,19 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             f.status_flags
         ),
     }
+}
+
+/// The prctl attributes, as `inspect` names them.
+fn describe_attrs(a: &image_format::v1::ProcessAttrs) -> String {
+    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS};
+    let mut parts = Vec::new();
+    if a.pdeath_signal != 0 {
+        parts.push(format!("parent-death signal {}", a.pdeath_signal));
+    }
+    for (bit, name) in [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable")] {
+        if a.flags & bit != 0 {
+            parts.push(name.to_string());
+        }
+    }
+    parts.join(", ")
 }

@@ -24,6 +24,17 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     let proc = Process::new(pid).map_err(gone(pid, "/proc/PID"))?;
     let stat = proc.stat().map_err(gone(pid, "/proc/PID/stat"))?;
     let status = proc.status().map_err(gone(pid, "/proc/PID/status"))?;
+    // A seccomp filter (or strict mode) is not recorded: restored without
+    // it, the process would run unconfined.
+    match status.seccomp.unwrap_or(0) {
+        0 => {}
+        mode => {
+            return Err(Error::Unsupported(format!(
+                "pid {pid} runs under seccomp ({}), which an image does not record",
+                if mode == 1 { "strict mode" } else { "a filter" }
+            )))
+        }
+    }
     let exe = proc.exe().map_err(gone(pid, "/proc/PID/exe"))?;
     let exe_meta = std::fs::metadata(format!("/proc/{pid}/exe"))
         .map_err(|e| Error::sys(format!("stat of /proc/{pid}/exe"), e))?;
@@ -85,6 +96,9 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         // Filled from inside the process (capture.rs).
         membarrier: 0,
         pdeath_signal: 0,
+        child_subreaper: false,
+        no_new_privs: status.nonewprivs.unwrap_or(0) != 0,
+        not_dumpable: false,
     })
 }
 

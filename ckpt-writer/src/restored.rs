@@ -199,6 +199,7 @@ mod tests {
             pending_signals: Vec::new(),
             timers: Vec::new(),
             locks: Vec::new(),
+            attrs: Default::default(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

@@ -42,6 +42,13 @@ pub struct ProcessState {
     pub membarrier: u32,
     /// PR_GET_PDEATHSIG: the signal it gets when its parent dies (0: none).
     pub pdeath_signal: u32,
+    /// PR_GET_CHILD_SUBREAPER.
+    pub child_subreaper: bool,
+    /// PR_GET_NO_NEW_PRIVS (/proc/PID/status NoNewPrivs).
+    pub no_new_privs: bool,
+    /// PR_GET_DUMPABLE returned 0 (1 and 2, SUID_DUMP_ROOT, count as
+    /// dumpable: prctl cannot set 2).
+    pub not_dumpable: bool,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }

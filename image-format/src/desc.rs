@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer, Lock,
+    SigAction, ThreadState, Timer, Lock, ProcessAttrs,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -76,6 +76,8 @@ pub struct ImageDesc {
     pub timers: Vec<Timer>,
     /// File locks held at dump, sorted by fd, kind and start.
     pub locks: Vec<Lock>,
+    /// The prctl attributes (PROCESS_ATTRS, written when not all default).
+    pub attrs: ProcessAttrs,
 }
 
 /// Process-wide state.
@@ -298,6 +300,7 @@ impl ImageDesc {
             pending_signals: img.pending_signals().collect(),
             timers: img.timers().collect(),
             locks: img.locks().collect(),
+            attrs: img.process_attrs(),
         }
     }
 }

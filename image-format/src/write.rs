@@ -19,8 +19,9 @@ use crate::v1::records::{
     TIMER_SIZE,
 };
 use crate::v1::records::{
-    LOCK_SIZE,
+    LOCK_SIZE, PROCESS_ATTRS_SIZE,
 };
+use crate::v1::ProcessAttrs;
 use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
@@ -356,13 +357,14 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + n * LOCK_SIZE,
     };
+    let attrs_len = if desc.attrs == ProcessAttrs::default() { 0 } else { SECTION_HEADER_SIZE + PROCESS_ATTRS_SIZE };
     let tree_len = tree_sections_len(&opts.tree);
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + attrs_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -429,6 +431,9 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             LOCK_SIZE,
             encode_all(desc.locks.iter().map(|l| l.to_wire())),
         );
+    }
+    if attrs_len != 0 {
+        push_section(&mut meta, kind::PROCESS_ATTRS, 1, PROCESS_ATTRS_SIZE, encode_all([desc.attrs.to_wire()].iter().copied()));
     }
     for e in &opts.extra {
         let mut payload = e.payload.clone();

@@ -135,6 +135,24 @@ fn sig_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
 }
 
 /// A case that mutates `with_locks()` and writes it unvalidated.
+/// The sample with every prctl attribute set, spoiled by `f`.
+fn attrs_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_attrs();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+fn with_attrs() -> ImageDesc {
+    let mut d = sample();
+    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: image_format::v1::attr_flags::KNOWN };
+    d
+}
+
 fn lock_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -838,6 +856,19 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-notify", |d| d.timers[2].notify = 2),
         timer_desc("bad-timer-signal", |d| d.timers[3].signo = 10),
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
+        // prctl attributes.
+        attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
+        attrs_desc("bad-process-attrs", |d| d.attrs.flags = 8),
+        (
+            "bad-process-attrs",
+            Box::new(|| {
+                let mut b = build(&with_attrs());
+                let r = record_at(&b, k::PROCESS_ATTRS, 0);
+                wr32(&mut b, r + 12, 1);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         // File locks.
         (
             "unknown-lock-kind",
@@ -1093,6 +1124,18 @@ fn the_sample_with_files_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+}
+
+#[test]
+fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
+    let d = with_attrs();
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
+    // Defaults are no section at all, as before the section existed.
+    let plain = build(&sample());
+    let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
+    assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
+    assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());
 }
 
 #[test]

@@ -300,6 +300,7 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     pending_signals: Vec::new(),
                     timers: Vec::new(),
                     locks: Vec::new(),
+                    attrs: Default::default(),
                 }
             },
         )

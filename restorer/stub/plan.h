@@ -273,6 +273,10 @@ struct chkpt_plan {
 					    /* its fd, a failure ignored); 0: the link is kept */
 	unsigned long long mm_map_offset;   /* struct prctl_mm_map of the image's values (auxv pointer */
 					    /* absolute, exe_fd ~0), for that call */
+	unsigned long long pdeath_signal;   /* PR_SET_PDEATHSIG (a process of no tree; tree.c sets a */
+					    /* tree's own after its barrier); 0: none */
+	unsigned long long attr_flags;      /* 1 PR_SET_CHILD_SUBREAPER, 2 PR_SET_NO_NEW_PRIVS, */
+					    /* 4 PR_SET_DUMPABLE 0 (the image's PROCESS_ATTRS) */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -428,7 +432,9 @@ struct chkpt_plan_tree {
 	X(83, CONNECT_SOCKET, "connect-socket") \
 	/* restorer/stub/deferred.c: regions mapping an object the stub creates */ \
 	X(85, DEFERRED_PAGES, "deferred-pages") \
-	X(86, MAP_DEFERRED, "map-deferred")
+	X(86, MAP_DEFERRED, "map-deferred") \
+	/* restorer/stub/stub.c: prctl attributes (detail: the PR_SET_* option) */ \
+	X(87, PROCESS_ATTRS, "process-attrs")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -51,7 +51,11 @@ typedef unsigned int u32;
 #define SIG_UNBLOCK 1
 #define F_DUPFD_CLOEXEC 1030
 #define MAP_FIXED_NOREPLACE 0x100000
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
 #define PR_SET_NAME 15
+#define PR_SET_CHILD_SUBREAPER 36
+#define PR_SET_NO_NEW_PRIVS 38
 #define O_CREAT 0100
 #define O_EXCL 0200
 #define O_TRUNC 01000
@@ -639,6 +643,37 @@ static void take_locks(struct chkpt_plan *plan)
 		fail(plan, CHKPT_STEP_TAKE_LOCK, fd, err);
 }
 
+/* The prctl attributes, once every other step of the process is done
+ * (the tree's barrier aside): the subreaper mark, no_new_privs, the
+ * parent-death signal of a process of no tree (a tree's processes die
+ * with their parent until the barrier; tree.c sets theirs after it),
+ * and "not dumpable" last, since /proc/self is root's from then on. */
+static void apply_attrs(struct chkpt_plan *plan)
+{
+	long err;
+
+	if (plan->attr_flags & 1) {
+		err = sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_CHILD_SUBREAPER, err);
+	}
+	if (plan->attr_flags & 2) {
+		err = sys6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_NO_NEW_PRIVS, err);
+	}
+	if (plan->pdeath_signal && !plan->tree_offset) {
+		err = sys2(SYS_prctl, PR_SET_PDEATHSIG, plan->pdeath_signal);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_PDEATHSIG, err);
+	}
+	if (plan->attr_flags & 4) {
+		err = sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_DUMPABLE, err);
+	}
+}
+
 /* membarrier registrations belong to the mm: once, by any thread. */
 static void register_membarrier(struct chkpt_plan *plan)
 {
@@ -771,6 +806,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	apply_rlimits(plan);
 	frame = build_frame(plan, main_thread);
 	main_thread->status = CHKPT_ST_FRAME;
+	apply_attrs(plan);
 	/* Every process of a tree is ready, or none resumes. */
 	chkpt_tree_ready(plan);
 

@@ -301,6 +301,8 @@ format_errors! {
         "A repaired TCP connection with a family other than inet, an unknown option flag, an mss of 0 or above 65535, a window scale above 14 or without WSCALE, bits set above the fields, a queue above MAX_TCP_QUEUE, addresses that are not two well-formed sockaddrs of its family, or FILE_DATA not exactly the addresses, the window and the queues.",
     BadRegionFile = "bad-region-file":
         "A MAPS_FILE region whose file index is outside FILES, names a description that is not a memfd or deleted file, or one whose access mode does not allow the mapping (readable; read-write for a writable one) or a writable mapping of a memfd sealed F_SEAL_FUTURE_WRITE; or a file index without MAPS_FILE.",
+    BadProcessAttrs = "bad-process-attrs":
+        "More than one PROCESS_ATTRS record, a parent-death signal above 64, an unknown flag or a reserved byte set.",
 }
 
 /// Result type of every fallible function in this module.

@@ -37,6 +37,7 @@ pub struct Metadata<'a> {
     signals: &'a [PendingSignalWire],
     timers: &'a [TimerWire],
     locks: &'a [LockWire],
+    attrs: &'a [ProcessAttrsWire],
     tree: &'a [TreeProcessWire],
     tree_files: &'a [TreeFileWire],
     tree_regions: &'a [TreeRegionWire],
@@ -60,6 +61,7 @@ struct Found<'a> {
     signals: Option<Section<'a>>,
     timers: Option<Section<'a>>,
     locks: Option<Section<'a>>,
+    attrs: Option<Section<'a>>,
     tree: Option<Section<'a>>,
     tree_files: Option<Section<'a>>,
     tree_regions: Option<Section<'a>>,
@@ -95,6 +97,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::PENDING_SIGNALS => &mut found.signals,
             kind::TIMERS => &mut found.timers,
             kind::LOCKS => &mut found.locks,
+            kind::PROCESS_ATTRS => &mut found.attrs,
             kind::TREE => &mut found.tree,
             kind::TREE_FILES => &mut found.tree_files,
             kind::TREE_REGIONS => &mut found.tree_regions,
@@ -209,6 +212,8 @@ impl<'a> Metadata<'a> {
             signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
             timers: optional_wire_records(f.timers, MAX_TIMERS)?,
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
+            // More than one is refused by check_attrs, with its own reason.
+            attrs: optional_wire_records(f.attrs, 16)?,
             tree: optional_wire_records(f.tree, MAX_TREE_PROCESSES)?,
             tree_files: optional_wire_records(f.tree_files, MAX_FILES)?,
             tree_regions: optional_wire_records(f.tree_regions, MAX_REGIONS)?,
@@ -232,9 +237,23 @@ impl<'a> Metadata<'a> {
         m.check_signals(pace)?;
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
+        m.check_attrs()?;
         check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
         m.tree_end = check_tree(h, m.process.pid, m.tree, pace)?;
         Ok(m)
+    }
+
+    fn check_attrs(&self) -> Result<()> {
+        if self.attrs.len() > 1 {
+            return Err(FormatError::BadProcessAttrs);
+        }
+        for w in self.attrs {
+            let a = w.decode().ok_or(FormatError::BadProcessAttrs)?;
+            if !w.reserved_zero() || a.pdeath_signal > 64 || a.flags & !attr_flags::KNOWN != 0 {
+                return Err(FormatError::BadProcessAttrs);
+            }
+        }
+        Ok(())
     }
 
     fn check_auxv(&self) -> Result<()> {
@@ -821,6 +840,11 @@ impl<'a> Metadata<'a> {
             }
         }
         None
+    }
+
+    /// The prctl attributes (all zero, their defaults, when absent).
+    pub fn process_attrs(&self) -> ProcessAttrs {
+        self.attrs.first().and_then(ProcessAttrsWire::decode).unwrap_or_default()
     }
 
     /// File locks, sorted by fd, kind and start.

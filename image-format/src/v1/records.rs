@@ -722,6 +722,36 @@ record! {
 
 /// Size of a LOCKS record.
 pub const LOCK_SIZE: usize = size_of::<LockWire>();
+
+record! {
+    /// The PROCESS_ATTRS record (at most one): what prctl(2) sets on the
+    /// process and /proc does not restore by itself.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct ProcessAttrs = ProcessAttrsWire[16] {
+        /// PR_GET_PDEATHSIG: the signal it gets when its parent dies,
+        /// 1..=64 (0: none).
+        pub pdeath_signal: u32,
+        /// `attr_flags` bits.
+        pub flags: u32,
+        reserved _8: 8,
+    }
+}
+
+/// Size of a PROCESS_ATTRS record.
+pub const PROCESS_ATTRS_SIZE: usize = size_of::<ProcessAttrsWire>();
+
+/// `ProcessAttrs::flags` bits; zero is each attribute's default.
+pub mod attr_flags {
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented to it.
+    pub const CHILD_SUBREAPER: u32 = 1;
+    /// PR_SET_NO_NEW_PRIVS: execve grants no privilege (one way).
+    pub const NO_NEW_PRIVS: u32 = 2;
+    /// PR_SET_DUMPABLE 0: no core dump, /proc files owned by root, ptrace
+    /// by others refused.
+    pub const NOT_DUMPABLE: u32 = 4;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE;
+}
 // Process trees (issue 15): one file holds one complete image per process
 // (FORMAT.md "Process trees"); the root's TREE section lists them all.
 

@@ -79,6 +79,10 @@ pub mod kind {
     pub const INCREMENTAL_PARENT: u32 = 19;
     /// File locks held at dump (absent: none).
     pub const LOCKS: u32 = 20;
+    /// Process attributes set with prctl(2): the parent-death signal,
+    /// child subreaper, no_new_privs, not dumpable (absent: all at their
+    /// defaults).
+    pub const PROCESS_ATTRS: u32 = 21;
     /// Page-CRC table; only valid in the tail, after the page data.
     pub const PAGE_CRCS: u32 = 0x100;
 }

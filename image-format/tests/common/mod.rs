@@ -317,6 +317,7 @@ pub fn sample() -> ImageDesc {
         pending_signals: Vec::new(),
         timers: Vec::new(),
         locks: Vec::new(),
+        attrs: Default::default(),
     }
 }
 

@@ -69,6 +69,12 @@ must grep -q '^result OK$' /tmp/mapwrite.run
 roundtrip mapprot 1 mapprot
 must grep -q '^result OK$' /tmp/mapprot.run
 
+# What prctl set: parent-death signal, child subreaper (an orphan is
+# reaped by the restored process), no_new_privs, not dumpable (prctls
+# checks each after restore).
+roundtrip prctls 1 prctls
+must grep -q '^result OK$' /tmp/prctls.run
+
 # A removed working directory.
 rm -rf /tmp/gone
 mkdir /tmp/gone

@@ -90,8 +90,12 @@ pub mod head {
     /// A `struct prctl_mm_map` of the image's values (its auxv pointer
     /// absolute), which the stub passes with the program's fd.
     pub const MM_MAP_OFFSET: usize = EXE_OFFSET + 1;
+    /// PR_SET_PDEATHSIG for a process of no tree (tree.c sets a tree's).
+    pub const PDEATH_SIGNAL: usize = MM_MAP_OFFSET + 1;
+    /// The image's PROCESS_ATTRS flags (`attr_flags`).
+    pub const ATTR_FLAGS: usize = PDEATH_SIGNAL + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = MM_MAP_OFFSET + 1;
+    pub const THREADS: usize = ATTR_FLAGS + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -366,6 +370,8 @@ steps! {
     /// Mapping a deferred region from the object the stub created
     /// (detail: the region's address).
     MapDeferred = 86, "map-deferred";
+    /// Setting the prctl attributes (detail: the PR_SET_* option).
+    ProcessAttrs = 87, "process-attrs";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -846,6 +852,9 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     o.word(h(head::STUB_LEN), place.stub_len);
     o.word(h(head::UMASK), u64::from(p.umask));
     o.word(h(head::MEMBARRIER), u64::from(p.membarrier));
+    let attrs = image.process_attrs();
+    o.word(h(head::PDEATH_SIGNAL), u64::from(attrs.pdeath_signal));
+    o.word(h(head::ATTR_FLAGS), u64::from(attrs.flags));
     o.word(h(head::PERSONALITY), u64::from(p.personality));
     o.word(h(head::CLOSE_FROM), 3);
     o.word(h(head::OPS_OFFSET), layout.ops);

@@ -168,3 +168,39 @@ fn the_restored_maps_are_the_originals_plus_the_final_page() {
     let fields: Vec<&str> = extra[0].split_whitespace().collect();
     assert_eq!(fields[1..], ["r-xp", "00000000", "00:00", "0"], "the final page: {}", extra[0]);
 }
+
+/// What prctl(2) set comes back: the parent-death signal, the child
+/// subreaper mark (an orphaned grandchild is reaped by the restored
+/// process), no_new_privs and "not dumpable" (prctls checks each itself);
+/// the same output as an uninterrupted run. `inspect` names them.
+#[test]
+fn prctl_attributes_come_back() {
+    let dir = scratch("prctls");
+    let image = dir.join("saved.ckpt");
+    let reference = Command::new(programs().join("prctls")).stdin(Stdio::null()).output().unwrap();
+    assert!(reference.status.success(), "uninterrupted run: {}", String::from_utf8_lossy(&reference.stdout));
+    let mut child = held_in(&dir, "prctls", &[]);
+    dump_child_kill(&mut child, &image);
+    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("prctl: parent-death signal 12, child subreaper, no_new_privs, not dumpable"), "{shown}");
+    let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "restored: {:?}: {stdout}{}", restored.status, String::from_utf8_lossy(&restored.stderr));
+    let reference = String::from_utf8_lossy(&reference.stdout);
+    assert_eq!(Some(&*stdout), reference.strip_prefix("ready\n"));
+}
+
+/// A process under a seccomp filter is refused by name (the filter is not
+/// recorded: restored without it, it would run unconfined), and it runs on.
+#[test]
+fn a_process_under_seccomp_is_refused_and_runs_on() {
+    let dir = scratch("prctls-seccomp");
+    let image = dir.join("saved.ckpt");
+    let (child, out, _) = held_at("prctls", 1, &["--seccomp"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
+    assert!(!ok && err.contains("runs under seccomp (a filter)"), "{err}");
+    assert!(!image.exists(), "a refused dump leaves no image");
+    let rest = go_ok(child, out);
+    assert!(rest.ends_with("result OK\n"), "{rest}");
+}
