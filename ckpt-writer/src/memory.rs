@@ -6,7 +6,8 @@
 //! * private file mappings: only pages copied on write (present with the
 //!   "file-page or shared-anon" bit 61 clear, or swapped); the others are
 //!   the file's and are mapped from it again;
-//! * shared anonymous memory, SysV shm and mappings of deleted files:
+//! * System V shared memory: refused (no restorer restores it yet);
+//! * shared anonymous memory and mappings of deleted files:
 //!   every page, because no file holds them and pages another process
 //!   faulted in do not show in this process's pagemap;
 //! * shared file mappings: nothing (the file holds the data);
@@ -114,7 +115,14 @@ pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
             MMapPath::Anonymous => (RegionKind::Anon, Vec::new(), Policy::PresentOrSwapped, false),
             MMapPath::Other(s) if s.starts_with("anon:") => (RegionKind::Anon, Vec::new(), Policy::PresentOrSwapped, false),
             MMapPath::Other(s) if s.starts_with("anon_shmem:") => (RegionKind::Anon, Vec::new(), Policy::All, true),
-            MMapPath::Vsys(key) => (RegionKind::SysvShm, format!("/SYSV{key:08x}").into_bytes(), Policy::All, false),
+            // Both restorers refuse it (sysv-shm-unsupported): refused
+            // here already, so that `dump --kill` never loses a process
+            // to an image nothing can restore.
+            MMapPath::Vsys(key) => {
+                return Err(Error::Unsupported(format!(
+                    "pid {pid} has System V shared memory (key {key:#x}) attached at {start:#x}, which neither restorer restores yet"
+                )))
+            }
             MMapPath::Path(p) => {
                 let bytes = p.as_os_str().as_bytes();
                 match bytes.strip_suffix(b" (deleted)") {

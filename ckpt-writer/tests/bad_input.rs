@@ -195,6 +195,39 @@ fn target_exits_during_dump() {
     let (_, _) = t.finish();
 }
 
+/// System V shared memory is refused at dump, by name (no restorer
+/// restores it), so `--kill` never loses a process to an image nothing
+/// can restore: no image, the process runs on.
+#[test]
+fn system_v_shared_memory_is_refused_at_dump() {
+    let python = std::path::Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let dir = scratch("sysv-shm");
+    let script = "import ctypes, sys\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        libc.shmat.restype = ctypes.c_void_p\n\
+        i = libc.shmget(0, 4096, 0o1600)\n\
+        assert i >= 0 and libc.shmat(i, None, 0) not in (None, 2**64 - 1), ctypes.get_errno()\n\
+        libc.shmctl(i, 0, None)\n\
+        print('ready', flush=True)\n\
+        sys.stdin.readline()\n\
+        print('done', flush=True)\n";
+    let mut child = Command::new(python).args(["-c", script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let file = dir.join("shm.ckpt");
+    let o = run_ckpt(&["dump", &child.id().to_string(), "-o", file.to_str().unwrap(), "--kill"]);
+    assert_fails(&o, 4, "System V shared memory");
+    assert!(!file.exists());
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "done\n", "the process runs on");
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn unsupported_fd_is_named() {
     // sleep holding a named FIFO on fd 6 whose path was removed (named
