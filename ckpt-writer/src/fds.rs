@@ -396,6 +396,13 @@ fn group_by_description(pid: i32, seen: &[Seen]) -> Result<Vec<Vec<usize>>> {
     Ok(groups)
 }
 
+/// Whether the target's `fd` is a POSIX message queue (mq_open: a file
+/// of the mqueue file system, whose path the fd link shows relative to it).
+fn is_mqueue(pid: i32, fd: i32) -> bool {
+    const MQUEUE_MAGIC: i64 = 0x1980_0202;
+    nix::sys::statfs::statfs(format!("/proc/{pid}/fd/{fd}").as_str()).is_ok_and(|s| s.filesystem_type().0 as i64 == MQUEUE_MAGIC)
+}
+
 /// Kind, disposition (None: unsupported), path and a description.
 fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Option<FdDisposition>, Vec<u8>, String) {
     let inherit = |_kind: FdKind| if stdio { Some(FdDisposition::Inherit) } else { None };
@@ -407,6 +414,12 @@ fn classify(pid: i32, fd: i32, target: &FDTarget, stdio: bool) -> (FdKind, Optio
                 return (FdKind::Other, None, bytes, format!("{shown} (cannot stat it)"));
             };
             let ft = md.file_type();
+            if ft.is_file() && is_mqueue(pid, fd) {
+                // Its path is in the mqueue file system, which a reopen
+                // by path would look for on / instead (and unlinked, it is
+                // no deleted file to recreate either).
+                return (FdKind::Regular, None, bytes, format!("a POSIX message queue ({shown}), which an image does not record yet"));
+            }
             if md.nlink() == 0 && ft.is_file() {
                 // Recorded with its contents (fds_deleted.rs).
                 return (FdKind::Regular, Some(FdDisposition::Shared), bytes, format!("a deleted file ({shown})"));

@@ -195,37 +195,55 @@ fn target_exits_during_dump() {
     let (_, _) = t.finish();
 }
 
-/// System V shared memory is refused at dump, by name (no restorer
-/// restores it), so `--kill` never loses a process to an image nothing
-/// can restore: no image, the process runs on.
-#[test]
-fn system_v_shared_memory_is_refused_at_dump() {
+/// A python3 program that sets something up (`setup`), says "ready",
+/// waits for a line and says "done": dumped with --kill, it is refused with
+/// `why` and runs on, and no image is left.
+fn refused_and_runs_on(name: &str, setup: &str, why: &str) {
     let python = std::path::Path::new("/usr/bin/python3");
     skip_unless!(python.exists(), "no {}", python.display());
-    let dir = scratch("sysv-shm");
-    let script = "import ctypes, sys\n\
-        libc = ctypes.CDLL(None, use_errno=True)\n\
-        libc.shmat.restype = ctypes.c_void_p\n\
-        i = libc.shmget(0, 4096, 0o1600)\n\
-        assert i >= 0 and libc.shmat(i, None, 0) not in (None, 2**64 - 1), ctypes.get_errno()\n\
-        libc.shmctl(i, 0, None)\n\
-        print('ready', flush=True)\n\
-        sys.stdin.readline()\n\
-        print('done', flush=True)\n";
-    let mut child = Command::new(python).args(["-c", script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let dir = scratch(name);
+    let script = format!("import ctypes, sys\n{setup}\nprint('ready', flush=True)\nsys.stdin.readline()\nprint('done', flush=True)\n");
+    let mut child = Command::new(python).args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert_eq!(line, "ready\n");
-    let file = dir.join("shm.ckpt");
+    assert_eq!(line, "ready\n", "{name}: the setup failed");
+    let file = dir.join("x.ckpt");
     let o = run_ckpt(&["dump", &child.id().to_string(), "-o", file.to_str().unwrap(), "--kill"]);
-    assert_fails(&o, 4, "System V shared memory");
+    assert_fails(&o, 4, why);
     assert!(!file.exists());
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
     line.clear();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
     assert_eq!(line, "done\n", "the process runs on");
     assert!(child.wait().unwrap().success());
+}
+
+/// System V shared memory is refused at dump, by name (no restorer
+/// restores it), so `--kill` never loses a process to an image nothing
+/// can restore.
+#[test]
+fn system_v_shared_memory_is_refused_at_dump() {
+    let setup = "libc = ctypes.CDLL(None, use_errno=True)\n\
+        libc.shmat.restype = ctypes.c_void_p\n\
+        i = libc.shmget(0, 4096, 0o1600)\n\
+        assert i >= 0 and libc.shmat(i, None, 0) not in (None, 2**64 - 1), ctypes.get_errno()\n\
+        libc.shmctl(i, 0, None)";
+    refused_and_runs_on("sysv-shm", setup, "System V shared memory");
+}
+
+/// A POSIX message queue (its fd names a path in the mqueue file system,
+/// which a reopen by path would look for on /) is refused by name.
+#[test]
+fn a_posix_message_queue_is_refused_at_dump() {
+    let name = format!("/ckpt-test-{}", std::process::id());
+    let setup = format!(
+        "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n\
+        q = rt.mq_open(b'{name}', 0o102, 0o600, None)\n\
+        assert q >= 0, ctypes.get_errno()\n\
+        rt.mq_unlink(b'{name}')"
+    );
+    refused_and_runs_on("mqueue", &setup, "is a POSIX message queue");
 }
 
 #[test]
