@@ -2,13 +2,15 @@
  * loop, sharing a counter under a mutex with a condition variable; the
  * main thread sends SIGUSR1 with pthread_kill to worker 3 three times and
  * checks the handler ran in that thread. Prints "ready", "progress K/10"
- * and "result HASH". A wait point K (common.h) is taken at progress K by
+ * and "result HASH". Each worker names itself "worker-N" and checks at its
+ * end that it still has that name (a restore must give it back). A wait point K (common.h) is taken at progress K by
  * the main thread while the workers wait at the shared count that progress
  * K stands for, so every thread is there when the process is dumped. */
 #include "common.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 
 #define NT 8
 #define TARGET 3
@@ -27,7 +29,7 @@ static long shared_count;
 static long hold_at = -1;
 static int started;
 static __thread int my_idx = -1;
-static atomic_int hits, wrong_thread;
+static atomic_int hits, wrong_thread, wrong_name;
 
 static void on_usr1(int sig)
 {
@@ -51,7 +53,10 @@ static long hold_after(long k, long total)
 static void *work(void *p)
 {
 	struct worker *w = p;
+	char name[16], now[16] = "";
 	my_idx = w->idx;
+	snprintf(name, sizeof(name), "worker-%d", w->idx);
+	prctl(PR_SET_NAME, name);
 	pthread_mutex_lock(&mu);
 	started++;
 	pthread_cond_broadcast(&cv);
@@ -66,6 +71,9 @@ static void *work(void *p)
 		pthread_mutex_unlock(&mu);
 		sleep_us(us);
 	}
+	prctl(PR_GET_NAME, now);
+	if (strcmp(now, name))
+		atomic_fetch_add(&wrong_name, 1);
 	return NULL;
 }
 
@@ -117,6 +125,8 @@ int main(int argc, char **argv)
 		FAIL("shared count %ld, expected %ld", shared_count, total);
 	if (atomic_load(&wrong_thread) || atomic_load(&hits) != 3)
 		FAIL("SIGUSR1 reached the wrong thread or got lost (hits %d)", atomic_load(&hits));
+	if (atomic_load(&wrong_name))
+		FAIL("%d workers lost their names", atomic_load(&wrong_name));
 	sum = mix64(sum, (uint64_t)shared_count);
 	printf("result %016llx\n", (unsigned long long)sum);
 	return 0;

@@ -66,6 +66,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
             clear_child_tid: 0,
             robust_list: regs::get_robust_list(pid, tid)?,
             rseq: regs::get_rseq(pid, tid)?,
+            comm: thread_comm(pid, tid)?,
         });
     }
 
@@ -167,4 +168,14 @@ fn check(tid: i32, call: &str, rc: i64) -> Result<i64> {
         return Err(Error::sys(format!("injected {call} in thread {tid}"), std::io::Error::from_raw_os_error(-rc as i32)));
     }
     Ok(rc)
+}
+
+/// A thread's name (/proc/PID/task/TID/comm, without its newline).
+fn thread_comm(pid: i32, tid: i32) -> Result<Vec<u8>> {
+    let path = format!("/proc/{pid}/task/{tid}/comm");
+    let mut comm = std::fs::read(&path).map_err(|e| Error::sys(format!("reading {path}"), e))?;
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Ok(comm)
 }

@@ -102,8 +102,11 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                     robust_list_len: t.robust_list.1,
                     rseq: Rseq { addr: t.rseq.addr, len: t.rseq.len, sig: t.rseq.sig },
                     xstate_bv: xstate_bv(&t.xsave),
+                    name: Default::default(),
                 },
                 xsave: Blob(t.xsave.clone()),
+                // Only a name of its own: the leader's is the comm.
+                name: ByteString(if t.tid == p.pid || t.comm == p.comm { Vec::new() } else { t.comm.clone() }),
             })
             .collect(),
         sigactions: snap

@@ -241,7 +241,8 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;
-        println!("  tid {}  sigmask {:#018x}  xstate_bv {:#x}", st.tid, st.sigmask, st.xstate_bv);
+        let name = if t.name.0.is_empty() { String::new() } else { format!("  name {:?}", String::from_utf8_lossy(&t.name.0)) };
+        println!("  tid {}{name}  sigmask {:#018x}  xstate_bv {:#x}", st.tid, st.sigmask, st.xstate_bv);
         for row in REG_NAMES.iter().zip(st.regs.to_array()).collect::<Vec<_>>().chunks(4) {
             let cells: Vec<String> = row.iter().map(|(n, v)| format!("{n:>8} {v:#018x}")).collect();
             println!("   {}", cells.join(" "));

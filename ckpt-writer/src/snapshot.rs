@@ -66,6 +66,8 @@ pub struct ThreadState {
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub rseq: RseqConfig,
+    /// Its name (/proc/PID/task/TID/comm).
+    pub comm: Vec<u8>,
 }
 
 /// sigaltstack(2) result.

@@ -118,6 +118,9 @@ pub struct ThreadDesc {
     pub state: ThreadState,
     /// XSAVE area (process.xsave_size bytes).
     pub xsave: Blob,
+    /// The thread's own name; empty: the process's comm (`state.name` is
+    /// left default here and set by the writer).
+    pub name: ByteString,
 }
 
 /// One memory region with the runs of pages stored for it.
@@ -244,8 +247,9 @@ impl ImageDesc {
             threads: img
                 .threads()
                 .map(|t| ThreadDesc {
-                    state: t.state,
+                    state: ThreadState { name: Default::default(), ..t.state },
                     xsave: Blob(t.xsave.to_vec()),
+                    name: if t.state.name == Default::default() { ByteString::default() } else { s(t.state.name) },
                 })
                 .collect(),
             sigactions: img.sigactions().collect(),

@@ -21,7 +21,7 @@ use crate::v1::records::{
 use crate::v1::records::{
     LOCK_SIZE, PROCESS_ATTRS_SIZE,
 };
-use crate::v1::ProcessAttrs;
+use crate::v1::{ProcessAttrs, ThreadState};
 use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
@@ -287,7 +287,9 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     let mut threads = vec![0u8; desc.threads.len() * tsize];
     for (t, b) in desc.threads.iter().zip(threads.chunks_exact_mut(tsize)) {
         let xlen = u32::try_from(t.xsave.0.len()).map_err(|_| FormatError::XsaveSizeMismatch)?;
-        let mut w = t.state.to_wire();
+        let name = if t.name.0.is_empty() { StrRef::default() } else { strings.add(&t.name)? };
+        let named = ThreadState { name, ..t.state };
+        let mut w = named.to_wire();
         w.xsave_len.set(xlen);
         b[..THREAD_FIXED_SIZE].copy_from_slice(w.as_bytes());
         // A wrong length is copied as far as it fits and left for the

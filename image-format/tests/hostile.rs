@@ -379,6 +379,8 @@ fn cases() -> Vec<Case> {
             d.threads[1].state.tid = d.threads[0].state.tid
         }),
         desc("bad-pid", |d| thread0(d).state.tid = 5_000_000),
+        // Thread names: at most 15 bytes.
+        desc("bad-thread-name", |d| d.threads[1].name = "sixteen-bytes-xx".into()),
         desc("bad-code-segment", |d| thread0(d).state.regs.cs = 0x23),
         desc("bad-stack-segment", |d| thread0(d).state.regs.ss = 0x33),
         desc("bad-data-segment", |d| thread0(d).state.regs.fs = 0x10),
@@ -1124,6 +1126,14 @@ fn the_sample_with_files_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+}
+
+#[test]
+fn a_thread_name_reads_back() {
+    let mut d = sample();
+    d.threads[1].name = "fifteen-bytes-x".into();
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
 }
 
 #[test]

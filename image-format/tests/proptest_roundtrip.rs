@@ -71,6 +71,7 @@ fn thread_state() -> impl Strategy<Value = (ThreadState, Vec<u8>, u64)> {
                         sig: rsig,
                     },
                     xstate_bv: 0,
+                    name: Default::default(),
                 };
                 (st, x, bv)
             },
@@ -223,7 +224,8 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                 let mut tid = 0;
                 let threads = threads
                     .into_iter()
-                    .map(|(gap, (mut st, mut x, bv))| {
+                    .enumerate()
+                    .map(|(i, (gap, (mut st, mut x, bv)))| {
                         tid += gap;
                         st.tid = tid;
                         st.xstate_bv = bv & xcr0;
@@ -235,6 +237,8 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                         ThreadDesc {
                             state: st,
                             xsave: Blob(x),
+                            // Every thread but the first may have a name.
+                            name: ByteString(if i == 0 { Vec::new() } else { format!("t{i}").into_bytes() }),
                         }
                     })
                     .collect();

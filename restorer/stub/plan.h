@@ -36,6 +36,7 @@ struct chkpt_plan_thread {
 	unsigned long long xfeatures;       /* XCR0 bits the area may hold */
 	unsigned long long status;          /* written by the stub: how far it got (diagnostics) */
 	unsigned long long new_tid;         /* written by the stub: the thread's tid in the restored process */
+	unsigned long long name[2];         /* the thread's own name, NUL padded; 0: the process's comm */
 };
 
 /* One signal action, as rt_sigaction takes it (struct kernel_sigaction). */

@@ -700,6 +700,10 @@ static void child_main(void *p)
 
 	t->status = CHKPT_ST_STARTED;
 	t->new_tid = (u64)sys1(SYS_gettid, 0);
+	/* A clone starts with the comm of the thread that made it. Cannot
+	 * fail for a NUL-terminated name (the plan pads it). */
+	if (t->name[0])
+		sys2(SYS_prctl, PR_SET_NAME, (u64)t->name);
 	thread_setup(plan, t, arg->index);
 	queue_signals(plan, arg->index);
 	t->status = CHKPT_ST_FRAME;

@@ -303,6 +303,8 @@ format_errors! {
         "A MAPS_FILE region whose file index is outside FILES, names a description that is not a memfd or deleted file, or one whose access mode does not allow the mapping (readable; read-write for a writable one) or a writable mapping of a memfd sealed F_SEAL_FUTURE_WRITE; or a file index without MAPS_FILE.",
     BadProcessAttrs = "bad-process-attrs":
         "More than one PROCESS_ATTRS record, a parent-death signal above 64, an unknown flag or a reserved byte set.",
+    BadThreadName = "bad-thread-name":
+        "A thread name longer than 15 bytes.",
 }
 
 /// Result type of every fallible function in this module.

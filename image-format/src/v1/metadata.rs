@@ -279,6 +279,12 @@ impl<'a> Metadata<'a> {
             let xsave_end = THREAD_FIXED_SIZE.saturating_add(xsave_len as usize);
             let xsave = b.get(THREAD_FIXED_SIZE..xsave_end).unwrap_or(&[]);
             check_thread(&t, xsave_len, xsave, &self.process)?;
+            // 15 bytes and a NUL fill the kernel's TASK_COMM_LEN.
+            // Zero (1.0 writers: reserved) is no name.
+            let name = if t.name == StrRef::default() { &[][..] } else { check_string(self.strings, t.name)? };
+            if name.len() > 15 {
+                return Err(FormatError::BadThreadName);
+            }
             if t.tid <= prev_tid {
                 return Err(FormatError::ThreadsUnsortedOrDuplicate);
             }

@@ -6,6 +6,7 @@ use core::mem::size_of;
 use zerocopy::little_endian::U64;
 
 use super::layout::record;
+use super::records::StrRef;
 
 record! {
     /// General registers in Linux `user_regs_struct` order.
@@ -113,7 +114,10 @@ record! {
         reserved _300: 4,
         /// XSTATE_BV of the XSAVE area (also at bytes 512..520 of it).
         pub xstate_bv: u64,
-        reserved _312: 8,
+        /// The thread's own name (PR_SET_NAME, /proc/PID/task/TID/comm),
+        /// at most 15 bytes; empty: the process's comm, as a new thread
+        /// gets (the leader's is `comm`; writers leave its name empty).
+        pub name: StrRef,
     }
 }
 

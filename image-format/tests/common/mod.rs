@@ -84,8 +84,10 @@ pub fn thread(tid: u32, seed: u8) -> ThreadDesc {
                 sig: 0x5305_3053,
             },
             xstate_bv: bv,
+            name: Default::default(),
         },
         xsave: Blob(xsave(XSAVE_SIZE, bv, seed)),
+        name: Default::default(),
     }
 }
 

@@ -120,8 +120,10 @@ pub mod thread {
     pub const XFEATURES: usize = 41;
     pub const STATUS: usize = 42;
     pub const NEW_TID: usize = 43;
+    /// `name[2]`: the thread's own name, NUL padded (16 bytes); 0: none.
+    pub const NAME: usize = 44;
     /// Words per thread record.
-    pub const WORDS: usize = 44;
+    pub const WORDS: usize = 46;
 }
 
 /// Words per `struct chkpt_plan_fd`: fd, flags, offset, path_offset.
@@ -967,6 +969,8 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.word(w(thread::XSAVE_LEN), t.xsave.len() as u64);
         o.word(w(thread::XFEATURES), p.xcr0);
         o.bytes(xoff, t.xsave);
+        let name = image.string(st.name);
+        o.bytes(w(thread::NAME), name.get(..name.len().min(15)).unwrap_or(&[]));
     }
     if o.oob {
         return Err(PlanError::WrongBufferLength);
