@@ -31,12 +31,60 @@ const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 /// the regions are left empty and their mappings returned, for
 /// `choose_regions` (at once, or from a copy-on-write fork).
 pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_in(frozen, allow_unsupported, &[])
+    capture_with(frozen, allow_unsupported, &[], true)
 }
 
 /// `capture` of one process of a tree: `tree_pipes` are the pipes whose
 /// both ends the tree holds, recorded even on fds 0-2 (fds.rs).
 pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, tree_pipes, true)
+}
+
+/// `capture` of a process about to fork its copy-on-write snapshot
+/// (cow.rs): what the fork inherits exactly (`Inherited`) is left out, to
+/// be read from the fork once the target runs again (`set_inherited`),
+/// which spares the frozen target 63 of its injected syscalls.
+pub fn capture_before_fork(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, &[], false)
+}
+
+/// Process-wide state that a fork (clone without CLONE_VM or
+/// CLONE_SIGHAND) copies unchanged from its parent: the signal actions
+/// (copy_sighand copies the table) and mm->brk (dup_mm copies the mm).
+pub struct Inherited {
+    /// 64 entries; index i is signal i + 1.
+    pub sigactions: Vec<SigAction>,
+    /// brk(0): the exact mm->brk (the [heap] end is page rounded).
+    pub brk: u64,
+}
+
+/// Reads `Inherited` by injected syscalls in `inj`'s thread.
+pub fn read_inherited(inj: &mut Injection<'_>, tid: i32) -> Result<Inherited> {
+    let scratch = inj.scratch;
+    let mut sigactions = vec![SigAction::default(); 64];
+    for (i, sa) in sigactions.iter_mut().enumerate() {
+        if i + 1 == SIGKILL || i + 1 == SIGSTOP {
+            continue;
+        }
+        check(tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
+        inj.read_scratch(sa.as_mut_bytes())?;
+    }
+    let brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
+    Ok(Inherited { sigactions, brk })
+}
+
+/// Puts `Inherited` (read from the fork) into a `capture_before_fork` snapshot.
+pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
+    snap.sigactions = inherited.sigactions;
+    snap.process.mm.brk = inherited.brk;
+}
+
+fn capture_with(
+    frozen: &mut Frozen,
+    allow_unsupported: bool,
+    tree_pipes: &[u64],
+    inherited: bool,
+) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
     let mem = File::options()
         .read(true)
@@ -67,6 +115,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
         });
     }
 
+    // Left empty (and brk 0) when the fork is to give them (capture_before_fork).
     let mut sigactions = vec![SigAction::default(); 64];
     let mut brk = 0;
     let mut timers = Vec::new();
@@ -77,14 +126,9 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
         let scratch = inj.scratch;
         // Process-wide state is read once, in the first thread.
         if n == 0 {
-            for (i, sa) in sigactions.iter_mut().enumerate() {
-                if i + 1 == SIGKILL || i + 1 == SIGSTOP {
-                    continue;
-                }
-                check(t.tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
-                inj.read_scratch(sa.as_mut_bytes())?;
+            if inherited {
+                Inherited { sigactions, brk } = read_inherited(&mut inj, t.tid)?;
             }
-            brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
             timers = read_timers(&mut inj, pid, t.tid)?;
             // Before 6.3 the kernel cannot tell (EINVAL): recorded as none.
             let mb = inj.syscall(libc::SYS_membarrier, [MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0, 0, 0, 0])?;

@@ -7,6 +7,11 @@
 //! child's pagemap shows what the target's showed; a mapping whose only
 //! pages are the shared zero page is not copied, and reads zero in both.)
 //!
+//! Frozen, the target is captured but for what the fork inherits unchanged
+//! (its 62 signal actions and brk: `capture::Inherited`), read by injected
+//! syscalls in the child after the target runs again, so the freeze holds
+//! a handful of injected syscalls per thread, plus the fork.
+//!
 //! The fork is an injected `clone(0, 0, 0, 0, 0)`: no CLONE_VM, and exit
 //! signal 0, so the target gets no SIGCHLD and a plain wait() in it never
 //! sees the child (only __WALL or __WCLONE waits do). PTRACE_O_TRACECLONE,
@@ -39,6 +44,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use procfs::process::{Process, VmFlags};
 
+use crate::capture::{read_inherited, Inherited};
 use crate::error::{Error, Result};
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
@@ -140,6 +146,21 @@ impl CowChild {
     /// The child's pid, to read memory from.
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// Reads from the child, by injected syscalls while the target runs,
+    /// the state it inherited unchanged at the fork (`Inherited`: signal
+    /// actions, brk). Each call returns the child to user mode, where the
+    /// kernel may update its rseq area: the overlay holds the target's.
+    /// Its borrowed stack bytes and registers are put back as they were.
+    pub fn read_inherited(&self, mappings: &[Mapping]) -> Result<Inherited> {
+        let mem = open_mem(self.pid)?;
+        let insn = vdso_syscall(mappings, &mem);
+        let mut held = Frozen::held(self.pid);
+        let mut inj = Injection::begin(&mut held, &mem, self.pid, insn)?;
+        let inherited = read_inherited(&mut inj, self.pid)?;
+        inj.end()?;
+        Ok(inherited)
     }
 
     /// Refuses regions that may hold stored pages the child does not hold

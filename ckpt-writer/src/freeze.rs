@@ -107,6 +107,8 @@ pub struct Frozen {
     /// Threads traced before the freeze (by a supervisor): continued, not
     /// detached, at the end.
     adopted: Vec<i32>,
+    /// Already held stopped by us (`Frozen::held`): left as it is at the end.
+    held: bool,
 }
 
 fn task_ids(pid: i32) -> Result<Vec<i32>> {
@@ -120,7 +122,7 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
-        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new() };
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
         loop {
             let all = task_ids(pid)?;
             let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
@@ -173,6 +175,13 @@ impl Frozen {
             return Err(Error::TargetGone { pid, during: "attaching".into() });
         }
         Ok(frozen)
+    }
+
+    /// A process of one thread that we trace and hold in a ptrace stop
+    /// already (the `--cow` snapshot child, cow.rs), to inject syscalls
+    /// into; dropping it leaves the thread stopped and traced.
+    pub fn held(pid: i32) -> Frozen {
+        Frozen { pid, tids: vec![pid], leave_stopped: false, adopted: Vec::new(), held: true }
     }
 
     fn insert(&mut self, tid: i32) {
@@ -267,6 +276,9 @@ impl Frozen {
 
 impl Drop for Frozen {
     fn drop(&mut self) {
+        if self.held {
+            return;
+        }
         if self.leave_stopped {
             // Queued now, taken by the first thread that runs after detach:
             // the whole group stops before executing user code.
