@@ -111,6 +111,43 @@ fn a_cow_image_holds_what_a_frozen_one_holds() {
     assert_eq!(deterministic(&lines), want);
 }
 
+/// The signal actions and the brk of a --cow image are read from the
+/// snapshot fork after the target resumed (cow.rs): they equal a frozen
+/// dump's, and are the ones the program set (not defaults read in error).
+#[test]
+fn signal_actions_and_brk_of_a_cow_image_are_the_targets() {
+    let args = ["3", "0"];
+    let want = baseline("signals", &args);
+    let dir = scratch("cow-sigactions");
+    let (mut t, mut gate) = held("signals", "1", &args);
+    t.wait_line("waiting at 1");
+    wait_in_read(t.pid());
+    let (frozen, cow) = (dir.join("frozen.ckpt"), dir.join("cow.ckpt"));
+    dump(t.pid(), &frozen, &[]);
+    dump(t.pid(), &cow, &["--cow"]);
+    assert_eq!(children(t.pid()), Vec::<String>::new());
+    let (fb, cb) = (std::fs::read(&frozen).unwrap(), std::fs::read(&cow).unwrap());
+    let f = Image::parse_bytes(&fb).unwrap_or_else(|e| panic!("frozen image: {}", e.name()));
+    let c = Image::parse_bytes(&cb).unwrap_or_else(|e| panic!("cow image: {}", e.name()));
+    let (fa, ca): (Vec<_>, Vec<_>) = (f.sigactions().collect(), c.sigactions().collect());
+    assert_eq!(fa, ca, "signal actions differ between the frozen and the --cow image");
+    // signals.c: SIGUSR1 (10) SA_SIGINFO|SA_ONSTACK with SIGUSR2 in its
+    // mask, SIGUSR2 (12) SA_RESTART, SIGPIPE (13) ignored.
+    assert!(ca[9].handler > 1 && ca[9].flags & 0x0800_0004 == 0x0800_0004 && ca[9].mask == 1 << 11, "SIGUSR1: {:?}", ca[9]);
+    assert!(ca[11].handler > 1 && ca[11].flags & 0x1000_0000 != 0, "SIGUSR2: {:?}", ca[11]);
+    assert_eq!(ca[12].handler, 1, "SIGPIPE: {:?}", ca[12]);
+    assert_eq!(f.process.mm, c.process.mm, "mm layout (brk) differs");
+    assert!(c.process.mm.brk >= c.process.mm.start_brk && c.process.mm.start_brk != 0, "{:?}", c.process.mm);
+    let states = |i: &Image| i.threads().map(|t| format!("{:?}", t.state)).collect::<Vec<_>>();
+    assert_eq!(states(&f), states(&c), "thread states differ");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    gate.open();
+    let (st, lines) = t.finish();
+    assert!(st.success(), "signals after the dumps: {lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
+
 #[test]
 fn memory_a_fork_does_not_get_is_refused_and_the_target_runs_on() {
     for (mode, reason) in [("wipeonfork", "MADV_WIPEONFORK"), ("dontfork", "MADV_DONTFORK")] {
