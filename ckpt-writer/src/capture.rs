@@ -18,7 +18,7 @@ use crate::regs;
 use crate::restored::join_heap;
 use crate::signals::read_pending;
 use crate::timers::read_timers;
-use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
+use crate::snapshot::{AltStack, KernelStack, ProcessState, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
@@ -43,22 +43,29 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
 /// `capture` of a process about to fork its copy-on-write snapshot
 /// (cow.rs): what the fork inherits exactly (`Inherited`) is left out, to
 /// be read from the fork once the target runs again (`set_inherited`),
-/// which spares the frozen target 63 of its injected syscalls.
+/// which spares the frozen target 63 of its injected syscalls and its
+/// /proc files of process-wide state.
 pub fn capture_before_fork(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
     capture_with(frozen, allow_unsupported, &[], false)
 }
 
-/// Process-wide state that a fork (clone without CLONE_VM or
-/// CLONE_SIGHAND) copies unchanged from its parent: the signal actions
-/// (copy_sighand copies the table) and mm->brk (dup_mm copies the mm).
+/// Process-wide state that a fork (clone without CLONE_VM, CLONE_SIGHAND,
+/// CLONE_FS) copies unchanged from its parent: the signal actions
+/// (copy_sighand copies the table), mm->brk and the rest of the mm layout
+/// and auxv (dup_mm copies the mm), and what `read_process` reads: comm,
+/// exe, cwd and umask (copy_fs), personality, rlimits (copy_signal).
 pub struct Inherited {
     /// 64 entries; index i is signal i + 1.
     pub sigactions: Vec<SigAction>,
     /// brk(0): the exact mm->brk (the [heap] end is page rounded).
     pub brk: u64,
+    /// `read_process` of the fork, when read from it (`set_inherited`
+    /// keeps the target's pid, membarrier and pdeath_signal).
+    pub process: Option<ProcessState>,
 }
 
-/// Reads `Inherited` by injected syscalls in `inj`'s thread.
+/// Reads `Inherited` by injected syscalls in `inj`'s thread (without
+/// `process`).
 pub fn read_inherited(inj: &mut Injection<'_>, tid: i32) -> Result<Inherited> {
     let scratch = inj.scratch;
     let mut sigactions = vec![SigAction::default(); 64];
@@ -70,13 +77,31 @@ pub fn read_inherited(inj: &mut Injection<'_>, tid: i32) -> Result<Inherited> {
         inj.read_scratch(sa.as_mut_bytes())?;
     }
     let brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
-    Ok(Inherited { sigactions, brk })
+    Ok(Inherited { sigactions, brk, process: None })
 }
 
-/// Puts `Inherited` (read from the fork) into a `capture_before_fork` snapshot.
+/// Puts `Inherited` (read from the fork) into a `capture_before_fork`
+/// snapshot.
 pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
     snap.sigactions = inherited.sigactions;
+    if let Some(p) = inherited.process {
+        let own = std::mem::replace(&mut snap.process, p);
+        snap.process.pid = own.pid;
+        snap.process.membarrier = own.membarrier;
+        snap.process.pdeath_signal = own.pdeath_signal;
+        snap.fd_notes.extend(cwd_note(&snap.process));
+    }
     snap.process.mm.brk = inherited.brk;
+}
+
+/// What the summary says of a removed working directory.
+fn cwd_note(process: &ProcessState) -> Option<String> {
+    process.cwd_removed.then(|| {
+        format!(
+            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
+            String::from_utf8_lossy(&process.cwd)
+        )
+    })
 }
 
 fn capture_with(
@@ -127,7 +152,7 @@ fn capture_with(
         // Process-wide state is read once, in the first thread.
         if n == 0 {
             if inherited {
-                Inherited { sigactions, brk } = read_inherited(&mut inj, t.tid)?;
+                Inherited { sigactions, brk, .. } = read_inherited(&mut inj, t.tid)?;
             }
             timers = read_timers(&mut inj, pid, t.tid)?;
             // Before 6.3 the kernel cannot tell (EINVAL): recorded as none.
@@ -152,19 +177,14 @@ fn capture_with(
     let first = threads.first().ok_or(Error::TargetGone { pid, during: "capturing threads".into() })?;
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
-    let mut process = read_process(pid, brk)?;
+    let mut process = if inherited { read_process(pid, brk)? } else { ProcessState { pid, ..Default::default() } };
     process.membarrier = membarrier;
     process.pdeath_signal = pdeath_signal;
     let mut mappings = list_mappings(pid)?;
     let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
-    if process.cwd_removed {
-        fd_table.notes.push(format!(
-            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
-            String::from_utf8_lossy(&process.cwd)
-        ));
-    }
+    fd_table.notes.extend(cwd_note(&process));
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     Ok((Snapshot {

@@ -8,9 +8,10 @@
 //! pages are the shared zero page is not copied, and reads zero in both.)
 //!
 //! Frozen, the target is captured but for what the fork inherits unchanged
-//! (its 62 signal actions and brk: `capture::Inherited`), read by injected
-//! syscalls in the child after the target runs again, so the freeze holds
-//! a handful of injected syscalls per thread, plus the fork.
+//! (its 62 signal actions, brk, and the process-wide state of its /proc
+//! files: `capture::Inherited`), read from the child after the target runs
+//! again, so the freeze holds a handful of injected syscalls per thread,
+//! its threads', maps' and fds' /proc files, and the fork.
 //!
 //! The fork is an injected `clone(0, 0, 0, 0, 0)`: no CLONE_VM, and exit
 //! signal 0, so the target gets no SIGCHLD and a plain wait() in it never
@@ -46,6 +47,7 @@ use procfs::process::{Process, VmFlags};
 
 use crate::capture::{read_inherited, Inherited};
 use crate::error::{Error, Result};
+use crate::process::read_process;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
 use crate::memory::Mapping;
@@ -148,18 +150,20 @@ impl CowChild {
         self.pid
     }
 
-    /// Reads from the child, by injected syscalls while the target runs,
-    /// the state it inherited unchanged at the fork (`Inherited`: signal
-    /// actions, brk). Each call returns the child to user mode, where the
-    /// kernel may update its rseq area: the overlay holds the target's.
-    /// Its borrowed stack bytes and registers are put back as they were.
+    /// Reads from the child, while the target runs, the state it
+    /// inherited unchanged at the fork (`Inherited`): signal actions and
+    /// brk by injected syscalls, the rest from its /proc files. Each
+    /// injected call returns the child to user mode, where the kernel may
+    /// update its rseq area: the overlay holds the target's. Its borrowed
+    /// stack bytes and registers are put back as they were.
     pub fn read_inherited(&self, mappings: &[Mapping]) -> Result<Inherited> {
         let mem = open_mem(self.pid)?;
         let insn = vdso_syscall(mappings, &mem);
         let mut held = Frozen::held(self.pid);
         let mut inj = Injection::begin(&mut held, &mem, self.pid, insn)?;
-        let inherited = read_inherited(&mut inj, self.pid)?;
+        let mut inherited = read_inherited(&mut inj, self.pid)?;
         inj.end()?;
+        inherited.process = Some(read_process(self.pid, inherited.brk)?);
         Ok(inherited)
     }
 

@@ -111,11 +111,13 @@ fn a_cow_image_holds_what_a_frozen_one_holds() {
     assert_eq!(deterministic(&lines), want);
 }
 
-/// The signal actions and the brk of a --cow image are read from the
-/// snapshot fork after the target resumed (cow.rs): they equal a frozen
-/// dump's, and are the ones the program set (not defaults read in error).
+/// The signal actions, brk and process-wide state (exe, cwd, mm layout,
+/// rlimits, auxv...) of a --cow image are read from the snapshot fork
+/// after the target resumed (cow.rs): they equal a frozen dump's, and are
+/// the ones the program set (not defaults read in error), its pid the
+/// target's.
 #[test]
-fn signal_actions_and_brk_of_a_cow_image_are_the_targets() {
+fn signal_actions_and_process_state_of_a_cow_image_are_the_targets() {
     let args = ["3", "0"];
     let want = baseline("signals", &args);
     let dir = scratch("cow-sigactions");
@@ -136,8 +138,14 @@ fn signal_actions_and_brk_of_a_cow_image_are_the_targets() {
     assert!(ca[9].handler > 1 && ca[9].flags & 0x0800_0004 == 0x0800_0004 && ca[9].mask == 1 << 11, "SIGUSR1: {:?}", ca[9]);
     assert!(ca[11].handler > 1 && ca[11].flags & 0x1000_0000 != 0, "SIGUSR2: {:?}", ca[11]);
     assert_eq!(ca[12].handler, 1, "SIGPIPE: {:?}", ca[12]);
-    assert_eq!(f.process.mm, c.process.mm, "mm layout (brk) differs");
+    assert_eq!(f.process, c.process, "process records differ");
+    assert_eq!(c.process.pid, t.pid() as u32);
     assert!(c.process.mm.brk >= c.process.mm.start_brk && c.process.mm.start_brk != 0, "{:?}", c.process.mm);
+    assert!(c.comm() == b"signals" && c.string(c.process.exe_path).ends_with(b"/signals"), "{:?}", c.process);
+    assert_eq!(f.string(f.process.cwd), c.string(c.process.cwd));
+    assert!(!c.string(c.process.cwd).is_empty());
+    assert_eq!(f.auxv().collect::<Vec<_>>(), c.auxv().collect::<Vec<_>>());
+    assert!(c.auxv().count() > 10);
     let states = |i: &Image| i.threads().map(|t| format!("{:?}", t.state)).collect::<Vec<_>>();
     assert_eq!(states(&f), states(&c), "thread states differ");
     std::fs::remove_dir_all(&dir).unwrap();
