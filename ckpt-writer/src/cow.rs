@@ -20,7 +20,10 @@
 //! before it runs a single instruction; PTRACE_O_EXITKILL on the child
 //! kills it if ckpt-writer dies. Once the image is written the child is
 //! killed and, being the target's child, reaped by the target itself: a
-//! second short freeze injects wait4(child, __WALL|WNOHANG).
+//! second short stop of one of its threads injects
+//! wait4(child, __WALL|WNOHANG). (If ckpt-writer itself is killed, the
+//! child dies with it but stays a zombie of the target, which a __WALL
+//! wait of its own would reap.)
 //!
 //! What the fork does not give as it was at the freeze, and how:
 //! * shared memory (MAP_SHARED anonymous, SysV shm, shared mappings of
@@ -234,11 +237,12 @@ fn vdso_syscall(mappings: &[Mapping], mem: &File) -> Option<u64> {
     mappings.iter().map(|m| &m.region).find(|r| r.kind == RegionKind::Vdso).and_then(|r| find_syscall_insn(mem, r.start, r.end))
 }
 
-/// Freezes the target again for one injected wait4 of the dead child
-/// (a zombie of the target's until then).
+/// Stops one thread of the target again for one injected wait4 of the
+/// dead child (a zombie of the target's until then); its other threads
+/// run on (a wait with __WALL reaps the children of the whole group).
 fn reap(target: i32, child: i32) -> Result<Duration> {
     let started = Instant::now();
-    let mut frozen = Frozen::freeze(target)?;
+    let mut frozen = Frozen::freeze_one(target)?;
     let mem = open_mem(target)?;
     let maps = Process::new(target)
         .and_then(|p| p.maps())

@@ -177,6 +177,37 @@ impl Frozen {
         Ok(frozen)
     }
 
+    /// Seizes and stops one thread of `pid`, the first listed that can be
+    /// stopped, and leaves the others running: enough for an injected
+    /// syscall that concerns the whole process (cow.rs reaps its fork so).
+    /// A thread that cannot be seized (EPERM: a zombie leader, one traced
+    /// already) makes it a full `freeze`, which tells those cases apart.
+    pub fn freeze_one(pid: i32) -> Result<Frozen> {
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
+        for tid in task_ids(pid)? {
+            match ptrace::seize(Pid::from_raw(tid), ptrace::Options::PTRACE_O_TRACESYSGOOD) {
+                Ok(()) => frozen.insert(tid),
+                // The thread exited between the scan and the seize.
+                Err(Errno::ESRCH) => continue,
+                Err(Errno::EPERM) => {
+                    drop(frozen);
+                    return Frozen::freeze(pid);
+                }
+                Err(e) => return Err(Error::sys(format!("PTRACE_SEIZE of thread {tid}"), e)),
+            }
+            if let Err(e) = ptrace::interrupt(Pid::from_raw(tid)) {
+                if e != Errno::ESRCH {
+                    return Err(Error::sys(format!("PTRACE_INTERRUPT of thread {tid}"), e));
+                }
+            }
+            if frozen.wait_interrupt_stop(tid)? {
+                return Ok(frozen);
+            }
+            frozen.tids.retain(|&t| t != tid);
+        }
+        Err(Error::TargetGone { pid, during: "attaching".into() })
+    }
+
     /// A process of one thread that we trace and hold in a ptrace stop
     /// already (the `--cow` snapshot child, cow.rs), to inject syscalls
     /// into; dropping it leaves the thread stopped and traced.

@@ -45,6 +45,25 @@ fn regions_of(file: &Path) -> BTreeMap<u64, (String, BTreeMap<u64, Vec<u8>>)> {
     out
 }
 
+/// Asserts that two images hold the same regions and the same bytes in
+/// them, page by page; returns the number of pages compared.
+fn same_pages(frozen: &Path, cow: &Path) -> usize {
+    let (a, b) = (regions_of(frozen), regions_of(cow));
+    assert_eq!(a.values().map(|r| &r.0).collect::<Vec<_>>(), b.values().map(|r| &r.0).collect::<Vec<_>>());
+    let mut pages = 0;
+    let zero = vec![0u8; 4096];
+    for ((name, pa), (_, pb)) in a.values().zip(b.values()) {
+        for i in pa.keys().chain(pb.keys().filter(|i| !pa.contains_key(i))) {
+            // Stored on one side only: the shared zero page of a mapping
+            // without pages of its own, which fork does not copy (README).
+            let (x, y) = (pa.get(i).unwrap_or(&zero), pb.get(i).unwrap_or(&zero));
+            assert!(x == y, "{name}: page {i} differs (stored in frozen: {}, in cow: {})", pa.contains_key(i), pb.contains_key(i));
+            pages += 1;
+        }
+    }
+    pages
+}
+
 /// Children of `pid` (all its threads'), from /proc.
 fn children(pid: i32) -> Vec<String> {
     let mut all = Vec::new();
@@ -88,19 +107,7 @@ fn a_cow_image_holds_what_a_frozen_one_holds() {
     // The snapshot fork was killed and reaped by the target.
     assert_eq!(children(t.pid()), Vec::<String>::new());
 
-    let (a, b) = (regions_of(&frozen), regions_of(&cow));
-    assert_eq!(a.values().map(|r| &r.0).collect::<Vec<_>>(), b.values().map(|r| &r.0).collect::<Vec<_>>());
-    let mut pages = 0;
-    let zero = vec![0u8; 4096];
-    for ((name, pa), (_, pb)) in a.values().zip(b.values()) {
-        for i in pa.keys().chain(pb.keys().filter(|i| !pa.contains_key(i))) {
-            // Stored on one side only: the shared zero page of a mapping
-            // without pages of its own, which fork does not copy (README).
-            let (x, y) = (pa.get(i).unwrap_or(&zero), pb.get(i).unwrap_or(&zero));
-            assert!(x == y, "{name}: page {i} differs (stored in frozen: {}, in cow: {})", pa.contains_key(i), pb.contains_key(i));
-            pages += 1;
-        }
-    }
+    let pages = same_pages(&frozen, &cow);
     // 64 MiB private, 1 MiB shared, 16 pages more, plus the program's own.
     assert!(pages > 64 * 256 + 256 + 16, "only {pages} pages compared");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -153,6 +160,38 @@ fn signal_actions_and_process_state_of_a_cow_image_are_the_targets() {
     gate.open();
     let (st, lines) = t.finish();
     assert!(st.success(), "signals after the dumps: {lines:?}");
+    assert_eq!(deterministic(&lines), want);
+}
+
+/// A --cow dump of nine threads: the image holds every thread as a frozen
+/// dump does, and the same pages; the fork is reaped with one thread
+/// stopped (cow.rs), and the program goes on to its uninterrupted result.
+#[test]
+fn a_cow_dump_of_many_threads_holds_them_all_and_reaps_its_fork() {
+    let args = ["2000", "0"];
+    let want = baseline("threads8", &args);
+    let dir = scratch("cow-threads");
+    let (mut t, mut gate) = held("threads8", "3", &args);
+    t.wait_line("waiting at 3");
+    wait_in_read(t.pid());
+    let (frozen, cow) = (dir.join("frozen.ckpt"), dir.join("cow.ckpt"));
+    dump(t.pid(), &frozen, &[]);
+    dump(t.pid(), &cow, &["--cow"]);
+    assert_eq!(children(t.pid()), Vec::<String>::new(), "the snapshot fork is still there");
+    let (fb, cb) = (std::fs::read(&frozen).unwrap(), std::fs::read(&cow).unwrap());
+    let f = Image::parse_bytes(&fb).unwrap_or_else(|e| panic!("frozen image: {}", e.name()));
+    let c = Image::parse_bytes(&cb).unwrap_or_else(|e| panic!("cow image: {}", e.name()));
+    assert_eq!(c.thread_count(), 9);
+    let states = |i: &Image| i.threads().map(|t| format!("{:?}", t.state)).collect::<Vec<_>>();
+    assert_eq!(states(&f), states(&c), "thread states differ");
+    let pages = same_pages(&frozen, &cow);
+    // At least a stack page per thread, and the data and heap.
+    assert!(pages > 9 + 2, "only {pages} pages compared");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    gate.open();
+    let (st, lines) = t.finish();
+    assert!(st.success(), "threads8 after the dumps: {lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
 
