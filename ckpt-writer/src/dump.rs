@@ -81,7 +81,8 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     let show = !plan.quiet && std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES;
     let mut reader = PageReader::new(source, show.then_some(total))?;
     if let Some(o) = overlay {
-        reader = reader.with_overlay(o);
+        // Read the fork through /proc/PID/mem (see there).
+        reader = reader.with_overlay(o).through_proc_mem();
     }
     let mut fill_error = None;
     let fill = |addr, buf: &mut [u8]| {
