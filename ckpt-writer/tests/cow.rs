@@ -90,6 +90,28 @@ fn wait_in_read(pid: i32) {
     }
 }
 
+/// Waits until the main thread of `pid` is blocked in read(0, ...) and
+/// every other one in futex(2): threads8's workers wait there for the
+/// main thread, but the one that made the last step may still be on its
+/// way there when the main thread reaches its wait point.
+fn wait_all_blocked(pid: i32) {
+    wait_in_read(pid);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let t = t.unwrap().path();
+        loop {
+            let sc = std::fs::read_to_string(t.join("syscall")).unwrap();
+            let stat = std::fs::read_to_string(t.join("stat")).unwrap();
+            let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next()).unwrap_or("").to_string();
+            if (sc.starts_with("202 ") || sc.starts_with("0 0x0 ")) && state == "S" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}: never blocked: {sc:?} {state}", t.display());
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
 #[test]
 fn a_cow_image_holds_what_a_frozen_one_holds() {
     let args = ["plain", "64"];
@@ -173,7 +195,7 @@ fn a_cow_dump_of_many_threads_holds_them_all_and_reaps_its_fork() {
     let dir = scratch("cow-threads");
     let (mut t, mut gate) = held("threads8", "3", &args);
     t.wait_line("waiting at 3");
-    wait_in_read(t.pid());
+    wait_all_blocked(t.pid());
     let (frozen, cow) = (dir.join("frozen.ckpt"), dir.join("cow.ckpt"));
     dump(t.pid(), &frozen, &[]);
     dump(t.pid(), &cow, &["--cow"]);
