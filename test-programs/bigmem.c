@@ -4,7 +4,10 @@
  * MADV_DONTNEED), and verifies a slice of the written pages every step
  * (without reading holes, which would map the zero page) and the whole
  * mapping, holes reading as zero, at the end. Huge pages are disabled for
- * the mapping so that exactly the written pages are present. Prints "region START END",
+ * the mapping so that exactly the written pages are present, unless the
+ * environment has BIGMEM_HUGE=1: then the mapping asks for transparent
+ * huge pages (MADV_HUGEPAGE; holes inside a huge page are present, zero).
+ * Prints "region START END",
  * "touched N", "ready", "step N", "result HASH". */
 #include "common.h"
 #include <sys/mman.h>
@@ -31,7 +34,8 @@ int main(int argc, char **argv)
 	uint8_t *base = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		FAIL("mmap %ld MiB", mib);
-	madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
+	const char *huge = getenv("BIGMEM_HUGE");
+	madvise(base, pages * PAGE, huge && !strcmp(huge, "1") ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	long touched = 0;
 	for (long p = 0; p < pages; p++) {
 		if (p % 16 == 5)

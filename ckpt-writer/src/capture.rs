@@ -18,7 +18,7 @@ use crate::regs;
 use crate::restored::join_heap;
 use crate::signals::read_pending;
 use crate::timers::read_timers;
-use crate::snapshot::{AltStack, KernelStack, SigAction, Snapshot, ThreadState};
+use crate::snapshot::{AltStack, KernelStack, ProcessState, SigAction, Snapshot, ThreadState};
 
 const SIGKILL: usize = 9;
 const SIGSTOP: usize = 19;
@@ -33,12 +33,85 @@ const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 /// the regions are left empty and their mappings returned, for
 /// `choose_regions` (at once, or from a copy-on-write fork).
 pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_in(frozen, allow_unsupported, &[])
+    capture_with(frozen, allow_unsupported, &[], true)
 }
 
 /// `capture` of one process of a tree: `tree_pipes` are the pipes whose
 /// both ends the tree holds, recorded even on fds 0-2 (fds.rs).
 pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, tree_pipes, true)
+}
+
+/// `capture` of a process about to fork its copy-on-write snapshot
+/// (cow.rs): what the fork inherits exactly (`Inherited`) is left out, to
+/// be read from the fork once the target runs again (`set_inherited`),
+/// which spares the frozen target 63 of its injected syscalls and its
+/// /proc files of process-wide state.
+pub fn capture_before_fork(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, &[], false)
+}
+
+/// Process-wide state that a fork (clone without CLONE_VM, CLONE_SIGHAND,
+/// CLONE_FS) copies unchanged from its parent: the signal actions
+/// (copy_sighand copies the table), mm->brk and the rest of the mm layout
+/// and auxv (dup_mm copies the mm), and what `read_process` reads: comm,
+/// exe, cwd and umask (copy_fs), personality, rlimits (copy_signal).
+pub struct Inherited {
+    /// 64 entries; index i is signal i + 1.
+    pub sigactions: Vec<SigAction>,
+    /// brk(0): the exact mm->brk (the [heap] end is page rounded).
+    pub brk: u64,
+    /// `read_process` of the fork, when read from it (`set_inherited`
+    /// keeps the target's pid, membarrier and pdeath_signal).
+    pub process: Option<ProcessState>,
+}
+
+/// Reads `Inherited` by injected syscalls in `inj`'s thread (without
+/// `process`).
+pub fn read_inherited(inj: &mut Injection<'_>, tid: i32) -> Result<Inherited> {
+    let scratch = inj.scratch;
+    let mut sigactions = vec![SigAction::default(); 64];
+    for (i, sa) in sigactions.iter_mut().enumerate() {
+        if i + 1 == SIGKILL || i + 1 == SIGSTOP {
+            continue;
+        }
+        check(tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
+        inj.read_scratch(sa.as_mut_bytes())?;
+    }
+    let brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
+    Ok(Inherited { sigactions, brk, process: None })
+}
+
+/// Puts `Inherited` (read from the fork) into a `capture_before_fork`
+/// snapshot.
+pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
+    snap.sigactions = inherited.sigactions;
+    if let Some(p) = inherited.process {
+        let own = std::mem::replace(&mut snap.process, p);
+        snap.process.pid = own.pid;
+        snap.process.membarrier = own.membarrier;
+        snap.process.pdeath_signal = own.pdeath_signal;
+        snap.fd_notes.extend(cwd_note(&snap.process));
+    }
+    snap.process.mm.brk = inherited.brk;
+}
+
+/// What the summary says of a removed working directory.
+fn cwd_note(process: &ProcessState) -> Option<String> {
+    process.cwd_removed.then(|| {
+        format!(
+            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
+            String::from_utf8_lossy(&process.cwd)
+        )
+    })
+}
+
+fn capture_with(
+    frozen: &mut Frozen,
+    allow_unsupported: bool,
+    tree_pipes: &[u64],
+    inherited: bool,
+) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
     let mem = File::options()
         .read(true)
@@ -70,6 +143,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
         });
     }
 
+    // Left empty (and brk 0) when the fork is to give them (capture_before_fork).
     let mut sigactions = vec![SigAction::default(); 64];
     let mut brk = 0;
     let mut timers = Vec::new();
@@ -82,14 +156,9 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
         let scratch = inj.scratch;
         // Process-wide state is read once, in the first thread.
         if n == 0 {
-            for (i, sa) in sigactions.iter_mut().enumerate() {
-                if i + 1 == SIGKILL || i + 1 == SIGSTOP {
-                    continue;
-                }
-                check(t.tid, "rt_sigaction", inj.syscall(libc::SYS_rt_sigaction, [i as u64 + 1, 0, scratch, 8, 0, 0])?)?;
-                inj.read_scratch(sa.as_mut_bytes())?;
+            if inherited {
+                Inherited { sigactions, brk, .. } = read_inherited(&mut inj, t.tid)?;
             }
-            brk = inj.syscall(libc::SYS_brk, [0; 6])? as u64;
             timers = read_timers(&mut inj, pid, t.tid)?;
             // Before 6.3 the kernel cannot tell (EINVAL): recorded as none.
             let mb = inj.syscall(libc::SYS_membarrier, [MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0, 0, 0, 0])?;
@@ -120,7 +189,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
     let first = threads.first().ok_or(Error::TargetGone { pid, during: "capturing threads".into() })?;
     let xcr0 = regs::xcr0_of(&first.xsave)?;
     let xsave_size = first.xsave.len() as u32;
-    let mut process = read_process(pid, brk)?;
+    let mut process = if inherited { read_process(pid, brk)? } else { ProcessState { pid, ..Default::default() } };
     process.membarrier = membarrier;
     process.pdeath_signal = pdeath_signal;
     process.child_subreaper = child_subreaper;
@@ -129,12 +198,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
     let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
-    if process.cwd_removed {
-        fd_table.notes.push(format!(
-            "the working directory {} was removed: both restorers refuse this image (cwd-removed)",
-            String::from_utf8_lossy(&process.cwd)
-        ));
-    }
+    fd_table.notes.extend(cwd_note(&process));
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     Ok((Snapshot {

@@ -7,6 +7,12 @@
 //! child's pagemap shows what the target's showed; a mapping whose only
 //! pages are the shared zero page is not copied, and reads zero in both.)
 //!
+//! Frozen, the target is captured but for what the fork inherits unchanged
+//! (its 62 signal actions, brk, and the process-wide state of its /proc
+//! files: `capture::Inherited`), read from the child after the target runs
+//! again, so the freeze holds a handful of injected syscalls per thread,
+//! its threads', maps' and fds' /proc files, and the fork.
+//!
 //! The fork is an injected `clone(0, 0, 0, 0, 0)`: no CLONE_VM, and exit
 //! signal 0, so the target gets no SIGCHLD and a plain wait() in it never
 //! sees the child (only __WALL or __WCLONE waits do). PTRACE_O_TRACECLONE,
@@ -14,7 +20,10 @@
 //! before it runs a single instruction; PTRACE_O_EXITKILL on the child
 //! kills it if ckpt-writer dies. Once the image is written the child is
 //! killed and, being the target's child, reaped by the target itself: a
-//! second short freeze injects wait4(child, __WALL|WNOHANG).
+//! second short stop of one of its threads injects
+//! wait4(child, __WALL|WNOHANG). (If ckpt-writer itself is killed, the
+//! child dies with it but stays a zombie of the target, which a __WALL
+//! wait of its own would reap.)
 //!
 //! What the fork does not give as it was at the freeze, and how:
 //! * shared memory (MAP_SHARED anonymous, SysV shm, shared mappings of
@@ -39,7 +48,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use procfs::process::{Process, VmFlags};
 
+use crate::capture::{read_inherited, Inherited};
 use crate::error::{Error, Result};
+use crate::process::read_process;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
 use crate::memory::Mapping;
@@ -142,6 +153,23 @@ impl CowChild {
         self.pid
     }
 
+    /// Reads from the child, while the target runs, the state it
+    /// inherited unchanged at the fork (`Inherited`): signal actions and
+    /// brk by injected syscalls, the rest from its /proc files. Each
+    /// injected call returns the child to user mode, where the kernel may
+    /// update its rseq area: the overlay holds the target's. Its borrowed
+    /// stack bytes and registers are put back as they were.
+    pub fn read_inherited(&self, mappings: &[Mapping]) -> Result<Inherited> {
+        let mem = open_mem(self.pid)?;
+        let insn = vdso_syscall(mappings, &mem);
+        let mut held = Frozen::held(self.pid);
+        let mut inj = Injection::begin(&mut held, &mem, self.pid, insn)?;
+        let mut inherited = read_inherited(&mut inj, self.pid)?;
+        inj.end()?;
+        inherited.process = Some(read_process(self.pid, inherited.brk)?);
+        Ok(inherited)
+    }
+
     /// Refuses regions that may hold stored pages the child does not hold
     /// as they were: MADV_DONTFORK (not in the child) and MADV_WIPEONFORK
     /// (zeroed). Shared regions come from the overlay and are not looked at.
@@ -209,11 +237,12 @@ fn vdso_syscall(mappings: &[Mapping], mem: &File) -> Option<u64> {
     mappings.iter().map(|m| &m.region).find(|r| r.kind == RegionKind::Vdso).and_then(|r| find_syscall_insn(mem, r.start, r.end))
 }
 
-/// Freezes the target again for one injected wait4 of the dead child
-/// (a zombie of the target's until then).
+/// Stops one thread of the target again for one injected wait4 of the
+/// dead child (a zombie of the target's until then); its other threads
+/// run on (a wait with __WALL reaps the children of the whole group).
 fn reap(target: i32, child: i32) -> Result<Duration> {
     let started = Instant::now();
-    let mut frozen = Frozen::freeze(target)?;
+    let mut frozen = Frozen::freeze_one(target)?;
     let mem = open_mem(target)?;
     let maps = Process::new(target)
         .and_then(|p| p.maps())

@@ -9,7 +9,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use crate::capture::{capture, choose_regions};
+use crate::capture::{capture, capture_before_fork, choose_regions, set_inherited};
 use crate::cow::{CowChild, Overlay};
 use crate::encode::describe;
 use crate::error::{Error, Result};
@@ -52,7 +52,11 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     // Dropped before `frozen`: connections put in repair mode leave it
     // before the target runs again (unless it is killed).
     let mut repair = crate::fds_tcp_repair::Guard::new();
-    let (mut snap, mappings) = capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?;
+    let (mut snap, mappings) = if plan.cow {
+        capture_before_fork(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?
+    } else {
+        capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?
+    };
     let mut frozen_for = None;
     let mut overlay_bytes = 0;
     // A --cow dump chooses the pages from its fork's page tables, which
@@ -64,6 +68,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
         drop(frozen.take());
         frozen_for = Some(started.elapsed());
         c.check(&mappings)?;
+        set_inherited(&mut snap, c.read_inherited(&mappings)?);
         (c.pid(), Some(overlay))
     } else {
         (pid, None)
@@ -76,7 +81,8 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     let show = !plan.quiet && std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES;
     let mut reader = PageReader::new(source, show.then_some(total))?;
     if let Some(o) = overlay {
-        reader = reader.with_overlay(o);
+        // Read the fork through /proc/PID/mem (see there).
+        reader = reader.with_overlay(o).through_proc_mem();
     }
     let mut fill_error = None;
     let fill = |addr, buf: &mut [u8]| {

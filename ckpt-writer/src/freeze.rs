@@ -107,6 +107,8 @@ pub struct Frozen {
     /// Threads traced before the freeze (by a supervisor): continued, not
     /// detached, at the end.
     adopted: Vec<i32>,
+    /// Already held stopped by us (`Frozen::held`): left as it is at the end.
+    held: bool,
 }
 
 fn task_ids(pid: i32) -> Result<Vec<i32>> {
@@ -120,7 +122,7 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
-        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new() };
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
         loop {
             let all = task_ids(pid)?;
             let new: Vec<i32> = all.iter().copied().filter(|t| frozen.tids.binary_search(t).is_err()).collect();
@@ -173,6 +175,44 @@ impl Frozen {
             return Err(Error::TargetGone { pid, during: "attaching".into() });
         }
         Ok(frozen)
+    }
+
+    /// Seizes and stops one thread of `pid`, the first listed that can be
+    /// stopped, and leaves the others running: enough for an injected
+    /// syscall that concerns the whole process (cow.rs reaps its fork so).
+    /// A thread that cannot be seized (EPERM: a zombie leader, one traced
+    /// already) makes it a full `freeze`, which tells those cases apart.
+    pub fn freeze_one(pid: i32) -> Result<Frozen> {
+        let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
+        for tid in task_ids(pid)? {
+            match ptrace::seize(Pid::from_raw(tid), ptrace::Options::PTRACE_O_TRACESYSGOOD) {
+                Ok(()) => frozen.insert(tid),
+                // The thread exited between the scan and the seize.
+                Err(Errno::ESRCH) => continue,
+                Err(Errno::EPERM) => {
+                    drop(frozen);
+                    return Frozen::freeze(pid);
+                }
+                Err(e) => return Err(Error::sys(format!("PTRACE_SEIZE of thread {tid}"), e)),
+            }
+            if let Err(e) = ptrace::interrupt(Pid::from_raw(tid)) {
+                if e != Errno::ESRCH {
+                    return Err(Error::sys(format!("PTRACE_INTERRUPT of thread {tid}"), e));
+                }
+            }
+            if frozen.wait_interrupt_stop(tid)? {
+                return Ok(frozen);
+            }
+            frozen.tids.retain(|&t| t != tid);
+        }
+        Err(Error::TargetGone { pid, during: "attaching".into() })
+    }
+
+    /// A process of one thread that we trace and hold in a ptrace stop
+    /// already (the `--cow` snapshot child, cow.rs), to inject syscalls
+    /// into; dropping it leaves the thread stopped and traced.
+    pub fn held(pid: i32) -> Frozen {
+        Frozen { pid, tids: vec![pid], leave_stopped: false, adopted: Vec::new(), held: true }
     }
 
     fn insert(&mut self, tid: i32) {
@@ -267,6 +307,9 @@ impl Frozen {
 
 impl Drop for Frozen {
     fn drop(&mut self) {
+        if self.held {
+            return;
+        }
         if self.leave_stopped {
             // Queued now, taken by the first thread that runs after detach:
             // the whole group stops before executing user code.

@@ -5,10 +5,10 @@
 //!
 //! | call | where | why |
 //! | --- | --- | --- |
-//! | `rt_sigaction(sig, NULL, &old, 8)` for 1..=64 except SIGKILL/SIGSTOP | first thread | signal actions are not in /proc in full (no restorer, no mask) |
+//! | `rt_sigaction(sig, NULL, &old, 8)` for 1..=64 except SIGKILL/SIGSTOP | first thread (`--cow`: the snapshot child, after the target resumed) | signal actions are not in /proc in full (no restorer, no mask) |
 //! | `sigaltstack(NULL, &old)` | every thread | the alternate stack is per thread and not in /proc |
 //! | `prctl(PR_GET_TID_ADDRESS, &addr)` | every thread | clear_child_tid (set_tid_address) is not in /proc |
-//! | `brk(0)` | first thread | the exact mm->brk; the [heap] end is page rounded |
+//! | `brk(0)` | first thread (`--cow`: the snapshot child) | the exact mm->brk; the [heap] end is page rounded |
 //! | `clone(0, 0, 0, 0, 0)` | first thread, `--cow` only | the copy-on-write snapshot child (cow.rs) |
 //! | `wait4(child, NULL, __WALL\|WNOHANG, NULL)` | first thread, `--cow` only, a second short freeze | the target reaps that child |
 //!
@@ -136,7 +136,7 @@ impl<'a> Injection<'a> {
 
     /// Makes the thread fork (`clone` without CLONE_VM, exit signal 0);
     /// the child is attached to us (PTRACE_O_TRACECLONE for this one call)
-    /// and held in its first stop, with PTRACE_O_EXITKILL. Returns its pid
+    /// and held in its first stop, with PTRACE_O_EXITKILL and TRACESYSGOOD. Returns its pid
     /// and, when the syscall instruction had to be written at rip, that
     /// address and the original bytes (the child's copy still has ours).
     pub fn fork_held(&mut self) -> Result<(i32, Option<PatchedCode>)> {
@@ -162,7 +162,8 @@ impl<'a> Injection<'a> {
             Err(e) => Err(Error::sys(format!("--cow: waiting for the snapshot child {child}"), e)),
         };
         let exitkill = held.and_then(|()| {
-            ptrace::setoptions(Pid::from_raw(child), ptrace::Options::PTRACE_O_EXITKILL)
+            // TRACESYSGOOD: syscalls are injected into the child too (cow.rs).
+            ptrace::setoptions(Pid::from_raw(child), ptrace::Options::PTRACE_O_EXITKILL | base)
                 .map_err(|e| ptrace_err(child, child, "PTRACE_SETOPTIONS", e))
         });
         if let Err(e) = exitkill {
