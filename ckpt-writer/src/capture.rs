@@ -91,6 +91,9 @@ pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
         snap.process.pid = own.pid;
         snap.process.membarrier = own.membarrier;
         snap.process.pdeath_signal = own.pdeath_signal;
+        // Injected into the target itself: a fork has no subreaper mark.
+        snap.process.child_subreaper = own.child_subreaper;
+        snap.process.not_dumpable = own.not_dumpable;
         snap.fd_notes.extend(cwd_note(&snap.process));
     }
     snap.process.mm.brk = inherited.brk;
