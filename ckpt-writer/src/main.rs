@@ -32,6 +32,7 @@ mod migrate;
 mod plan;
 mod process;
 mod receive;
+mod receive_image;
 mod regs;
 mod restored;
 mod signals;

@@ -1,7 +1,11 @@
 //! `ckpt-writer migrate PID --to HOST:PORT`: pre-copy live migration to a
 //! `ckpt-writer receive` (receive.rs) over one TCP connection (wire.rs).
 //!
-//! 1. A short freeze starts the kernel's write tracking (dirty.rs).
+//! 1. A short freeze takes the state once, as a dump would, and starts the
+//!    kernel's write tracking (dirty.rs); the state goes to the receiver
+//!    as the provisional layout (LAYOUT): from it, the receiver writes
+//!    every page to its place in the image file as it arrives
+//!    (receive_image.rs), so that little is left to write at the end.
 //! 2. Rounds, the target running: the pages written since the previous
 //!    round (every stored page in the first) are read and sent. Rounds
 //!    stop when a round's set is small (`--stop-below` pages), stops
@@ -11,7 +15,11 @@
 //!    it), the state is captured exactly as `dump` does, and the receiver
 //!    gets the state and every stored page it lacks or holds stale (and
 //!    all shared memory, which the tracking cannot see others write).
-//! 4. The receiver writes and verifies the image (READY); we say COMMIT;
+//! 4. The receiver finishes the image (READY): when the final layout is
+//!    the provisional one (nothing mapped, no page made present since
+//!    step 1), only its header, metadata and checksum table, the pages
+//!    being in place with their checksums computed as they came; else it
+//!    writes it afresh from the pages it holds. We say COMMIT;
 //!    it renames it into place (DONE); only then is the source killed (or
 //!    left stopped, or running: `--leave-stopped`, `--leave-running`).
 //!
@@ -139,6 +147,12 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     } else {
         let t0 = Instant::now();
         let mut frozen = Frozen::freeze(pid)?;
+        // The provisional layout: the state as a dump would take it now
+        // (before the tracking exists), by which the receiver places every
+        // page in its image file as it arrives.
+        let (mut snap, mappings) = capture(&mut frozen, plan.allow_unsupported)?;
+        choose_regions(&mut snap, mappings, pid)?;
+        let layout = state_payload(&describe(&snap))?;
         let mappings = list_mappings(pid)?;
         let t = Tracker::start(&mut frozen, &mappings)?;
         if let Ok(t) = &t {
@@ -146,6 +160,8 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
         }
         drop(frozen);
         st.track_freeze = t0.elapsed();
+        wire::write_frame(&mut s.out, Kind::Layout, &[&layout])?;
+        s.bytes += 5 + layout.len() as u64;
         t
     };
     let reader = PageReader::new(pid, None)?;
@@ -223,7 +239,11 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
 
     // 4. Two-step commit.
     let sent_at = Instant::now();
-    expect(input, Kind::Ready)?;
+    let in_place = match expect(input, Kind::Ready)?[0] {
+        0 => true,
+        1 => false,
+        x => return Err(wire::bad_peer(format!("unknown READY outcome {x}"))),
+    };
     let receiver_wrote = sent_at.elapsed();
     wire::write_frame(&mut s.out, Kind::Commit, &[])?;
     wire::flush(&mut s.out)?;
@@ -254,13 +274,14 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             "untracked_mappings": tracked.1,
             "downtime_ms": downtime.as_secs_f64() * 1e3,
             "receiver_write_ms": receiver_wrote.as_secs_f64() * 1e3,
+            "receiver_in_place": in_place,
             "total_ms": total.as_secs_f64() * 1e3,
         });
         println!("{v}");
     }
     if !plan.quiet {
         eprintln!(
-            "ckpt-writer: migrated pid {pid} ({}) to {}: {pages} pages in the image; {} rounds sent {} pages while it ran, the final freeze {} pages; {} bytes sent; downtime {:.1} ms, total {:.1} ms{}",
+            "ckpt-writer: migrated pid {pid} ({}) to {}: {pages} pages in the image; {} rounds sent {} pages while it ran, the final freeze {} pages; {} bytes sent; downtime {:.1} ms (the receiver {}), total {:.1} ms{}",
             String::from_utf8_lossy(&snap.process.comm),
             plan.to,
             st.rounds,
@@ -268,6 +289,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             st.final_pages,
             s.bytes,
             downtime.as_secs_f64() * 1e3,
+            if in_place { "wrote the pages in place" } else { "rewrote the image: the layout changed" },
             total.as_secs_f64() * 1e3,
             match plan.after {
                 After::Kill => "; killed",
@@ -282,13 +304,14 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     Ok(())
 }
 
-/// Waits for `want` from the receiver; its ERROR becomes ours.
-fn expect(input: &mut BufReader<TcpStream>, want: Kind) -> Result<()> {
+/// Waits for `want` from the receiver and returns its payload; its
+/// ERROR becomes ours.
+fn expect(input: &mut BufReader<TcpStream>, want: Kind) -> Result<Vec<u8>> {
     let h = wire::read_header(input, &[want, Kind::Error])?;
     if h.kind == Kind::Error {
         return Err(wire::peer_error(input, h.len));
     }
-    Ok(())
+    wire::read_payload(input, h.len)
 }
 
 /// The STATE payload: the image without page data (its runs emptied, so

@@ -172,7 +172,7 @@ fn fake_receiver(cut: Cut) -> (String, std::thread::JoinHandle<()>) {
                     s.write_all(msg).unwrap();
                     let _ = std::io::copy(&mut r, &mut std::io::sink());
                 } else {
-                    s.write_all(&[16, 0, 0, 0, 0]).unwrap();
+                    s.write_all(&[16, 1, 0, 0, 0, 0]).unwrap();
                     assert_eq!(frame(&mut r).0, 6, "COMMIT after READY");
                 }
             }
@@ -223,8 +223,9 @@ fn a_source_that_dies_mid_stream_leaves_no_image() {
         .spawn()
         .unwrap();
     // Killed once the receiver has taken some of the stream: its first
-    // round is 64 MiB, far from done when the receiver reports progress.
-    wait_for_receiver_bytes(recv.child.id() as i32, 1 << 20);
+    // round is 64 MiB, far from done when the receiver's temporary image
+    // holds 1 MiB of pages.
+    wait_for_pages_in_temp(&dir, 1 << 20);
     m.kill().unwrap();
     m.wait().unwrap();
     let (status, err) = recv.finish();
@@ -235,17 +236,24 @@ fn a_source_that_dies_mid_stream_leaves_no_image() {
     untouched(target.pid());
 }
 
-/// Waits until process `pid` has read at least `n` bytes (rchar in
-/// /proc/PID/io): an event, not a timer.
-fn wait_for_receiver_bytes(pid: i32, n: u64) {
+/// Waits until the receiver has put at least `n` bytes of pages into its
+/// temporary image in `dir` (allocated blocks: the file is sparse until
+/// every page came): an event, not a timer.
+fn wait_for_pages_in_temp(dir: &Path, n: u64) {
+    use std::os::unix::fs::MetadataExt;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
-        let rchar: u64 = io.lines().find_map(|l| l.strip_prefix("rchar: ")).unwrap().parse().unwrap();
-        if rchar >= n {
+        let held: u64 = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.blocks() * 512)
+            .sum();
+        if held >= n {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "the receiver read only {rchar} bytes");
+        assert!(std::time::Instant::now() < deadline, "the receiver holds only {held} bytes of pages: {:?}", files_in(dir));
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -256,6 +264,9 @@ fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
     v.extend_from_slice(payload);
     v
 }
+
+/// The protocol version this build speaks (wire.rs).
+const VERSION: u32 = 2;
 
 fn hello(version: u32) -> Vec<u8> {
     let mut p = b"CKPTMIGR".to_vec();
@@ -276,13 +287,13 @@ fn a_hostile_sender_gets_a_clean_error_and_leaves_no_image() {
         ("http", b"GET / HTTP/1.0\r\n\r\n".to_vec(), "unknown frame kind 71"),
         ("version", hello(9), "protocol version 9"),
         ("pages first", frame(2, &pages), "unexpected Pages frame"),
-        ("unaligned", [hello(1), frame(2, &pages)].concat(), "not page-aligned"),
-        ("past user space", [hello(1), frame(2, &high)].concat(), "not page-aligned user addresses"),
-        ("huge frame", [hello(1), huge].concat(), "Pages frame of bad length 4294967295"),
-        ("bad state", [hello(1), frame(4, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
-        ("end before state", [hello(1), frame(5, &[])].concat(), "unexpected End frame"),
-        ("round out of order", [hello(1), frame(3, &5u32.to_le_bytes())].concat(), "round 5 ended, expected round 0"),
-        ("cut mid-frame", [hello(1), frame(2, &[0u8; 4104])[..2000].to_vec()].concat(), "connection closed"),
+        ("unaligned", [hello(VERSION), frame(2, &pages)].concat(), "not page-aligned"),
+        ("past user space", [hello(VERSION), frame(2, &high)].concat(), "not page-aligned user addresses"),
+        ("huge frame", [hello(VERSION), huge].concat(), "Pages frame of bad length 4294967295"),
+        ("bad state", [hello(VERSION), frame(4, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
+        ("end before state", [hello(VERSION), frame(5, &[])].concat(), "unexpected End frame"),
+        ("round out of order", [hello(VERSION), frame(3, &5u32.to_le_bytes())].concat(), "round 5 ended, expected round 0"),
+        ("cut mid-frame", [hello(VERSION), frame(2, &[0u8; 4104])[..2000].to_vec()].concat(), "connection closed"),
     ];
     for (name, bytes, said) in cases {
         let dir = scratch(&format!("migrate-hostile-{}", name.replace(' ', "-")));
