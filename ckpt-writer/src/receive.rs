@@ -76,7 +76,9 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
     stream.set_read_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;
     stream.set_write_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;
     let _ = stream.set_nodelay(true);
-    let mut input = BufReader::with_capacity(1 << 20, stream.try_clone().map_err(|e| Error::sys("duplicating the socket", e))?);
+    // Small, so that the 1 MiB page payloads are mostly read straight into
+    // their buffer (a read at least as long as the buffer bypasses it).
+    let mut input = BufReader::with_capacity(64 << 10, stream.try_clone().map_err(|e| Error::sys("duplicating the socket", e))?);
     let mut out = BufWriter::new(stream);
     let started = Instant::now();
     let mut sink = Some(sink);

@@ -57,7 +57,7 @@ impl Store {
                     return Err(bad_peer(format!(
                         "more than {} distinct pages kept in memory (--max-memory-mib {})",
                         self.max_pages,
-                        self.max_pages * PAGE >> 20
+                        (self.max_pages * PAGE) >> 20
                     )));
                 }
                 if s.is_multiple_of(CHUNK_PAGES) {
@@ -108,7 +108,7 @@ impl Layout {
             if first > max_pages {
                 return Err(bad_peer(format!(
                     "the image stores more than {max_pages} pages (--max-memory-mib {})",
-                    max_pages * PAGE >> 20
+                    (max_pages * PAGE) >> 20
                 )));
             }
         }
