@@ -29,6 +29,7 @@ mod mapped_files;
 mod inspect_tree;
 mod memory;
 mod migrate;
+mod page_ranges;
 mod plan;
 mod process;
 mod receive;

@@ -32,7 +32,6 @@
 //! Downtime is measured from the final freeze to DONE: the image is
 //! complete and resumable at the receiver then.
 
-use std::collections::HashSet;
 use std::io::{BufReader, BufWriter};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -43,6 +42,7 @@ use crate::encode::describe;
 use crate::error::{Error, Result};
 use crate::freeze::{check_target, Frozen};
 use crate::memory::list_mappings;
+use crate::page_ranges::{intersection, merged, push_uncovered};
 use crate::wire::{self, Kind, MAX_FRAME_PAGES, PAGE};
 use crate::write::PageReader;
 
@@ -89,8 +89,8 @@ impl Sender {
     /// `strict`: a failed read is an error (frozen target); otherwise the
     /// chunk is skipped (a running target may have unmapped it; if it is
     /// still stored at the end, the final freeze sends it). Returns the
-    /// pages sent and adds them to `sent`.
-    fn send_range(&mut self, reader: &PageReader, start: u64, end: u64, strict: bool, sent: &mut HashSet<u64>) -> Result<u64> {
+    /// pages sent and adds their ranges to `sent`.
+    fn send_range(&mut self, reader: &PageReader, start: u64, end: u64, strict: bool, sent: &mut Vec<(u64, u64)>) -> Result<u64> {
         let mut addr = start;
         let mut pages = 0;
         while addr < end {
@@ -101,7 +101,7 @@ impl Sender {
                 Ok(()) => {
                     wire::write_frame(&mut self.out, Kind::Pages, &[&addr.to_le_bytes(), chunk])?;
                     self.bytes += 13 + len as u64;
-                    sent.extend((0..n).map(|i| addr + i * PAGE));
+                    sent.push((addr, addr + n * PAGE));
                     pages += n;
                 }
                 Err(e) if strict || matches!(e, Error::TargetGone { .. }) => return Err(e),
@@ -136,7 +136,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     let started = Instant::now();
     wire::write_frame(&mut s.out, Kind::Hello, &[&wire::hello()])?;
     let mut st = Stats::default();
-    let mut sent: HashSet<u64> = HashSet::new();
+    let mut sent: Vec<(u64, u64)> = Vec::new();
 
     // 1. Start tracking writes (not for a stop-and-copy migration,
     // `--max-rounds 0`, which takes the same path as a kernel without
@@ -208,29 +208,23 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     let state = state_payload(&desc)?;
     wire::write_frame(&mut s.out, Kind::State, &[&state])?;
     s.bytes += 5 + state.len() as u64;
-    let clean = |addr: u64| {
-        sent.contains(&addr) && {
-            let i = unwritten.partition_point(|&(_, end)| end <= addr);
-            unwritten.get(i).is_some_and(|&(start, _)| start <= addr)
-        }
-    };
+    let captured = frozen_at.elapsed();
+    // The receiver's copy of a page is current when it was sent and not
+    // written since.
+    let clean = intersection(&merged(sent), &merged(unwritten));
     // Stale or missing pages, gathered into ranges.
     let mut wanted: Vec<(u64, u64)> = Vec::new();
     for r in &snap.regions {
         for &(first, count) in &r.runs {
-            for p in 0..count {
-                let addr = r.start + (first + p) * PAGE;
-                if !r.shared && clean(addr) {
-                    continue;
-                }
-                match wanted.last_mut() {
-                    Some((_, end)) if *end == addr => *end += PAGE,
-                    _ => wanted.push((addr, addr + PAGE)),
-                }
+            let (start, end) = (r.start + first * PAGE, r.start + (first + count) * PAGE);
+            if r.shared {
+                push_uncovered(start, end, &[], &mut wanted);
+            } else {
+                push_uncovered(start, end, &clean, &mut wanted);
             }
         }
     }
-    let mut none = HashSet::new();
+    let mut none = Vec::new();
     for (a, b) in wanted {
         st.final_pages += s.send_range(&reader, a, b, true, &mut none)?;
     }
@@ -245,9 +239,11 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
         x => return Err(wire::bad_peer(format!("unknown READY outcome {x}"))),
     };
     let receiver_wrote = sent_at.elapsed();
+    let ready_at = Instant::now();
     wire::write_frame(&mut s.out, Kind::Commit, &[])?;
     wire::flush(&mut s.out)?;
     expect(input, Kind::Done)?;
+    let committed = ready_at.elapsed();
     let downtime = frozen_at.elapsed();
     match plan.after {
         After::Kill => frozen.kill()?,
@@ -273,7 +269,10 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             "tracked_mappings": tracked.0,
             "untracked_mappings": tracked.1,
             "downtime_ms": downtime.as_secs_f64() * 1e3,
+            "final_capture_ms": captured.as_secs_f64() * 1e3,
+            "final_send_ms": (sent_at - frozen_at - captured).as_secs_f64() * 1e3,
             "receiver_write_ms": receiver_wrote.as_secs_f64() * 1e3,
+            "commit_ms": committed.as_secs_f64() * 1e3,
             "receiver_in_place": in_place,
             "total_ms": total.as_secs_f64() * 1e3,
         });
