@@ -62,7 +62,7 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.split(' ').take(3).collect::<Vec<_>>().join(" "));
     println!("migration over 127.0.0.1 of a {MIB} MiB process writing its memory, image into tmpfs");
-    println!("{:>9} {:>14} {:>7} {:>30} {:>10} {:>10} {:>10} {:>11} {:>18} {:>9} {}", "MiB/s", "mode", "rounds", "written pages per round", "running", "frozen", "wire MiB", "downtime", "of which receiver", "total", "receiver");
+    println!("{:>9} {:>14} {:>7} {:>30} {:>10} {:>10} {:>10} {:>11} {:>18} {:>9} {:<9}", "MiB/s", "mode", "rounds", "written pages per round", "running", "frozen", "wire MiB", "downtime", "of which receiver", "total", "receiver");
     for rate in [10u64, 100] {
         for (mode, extra) in [("pre-copy", &[][..]), ("stop-and-copy", &["--max-rounds", "0"][..])] {
             let (mut child, mut stdin) = target(&progs, rate);
