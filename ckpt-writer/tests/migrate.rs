@@ -510,6 +510,7 @@ fn a_hostile_sender_gets_a_clean_error_and_leaves_no_image() {
         ("past user space", [hello(VERSION), frame(2, &high)].concat(), "not page-aligned user addresses"),
         ("huge frame", [hello(VERSION), huge].concat(), "Pages frame of bad length 4294967295"),
         ("bad state", [hello(VERSION), frame(4, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
+        ("bad layout", [hello(VERSION), frame(8, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
         ("end before state", [hello(VERSION), frame(5, &[])].concat(), "unexpected End frame"),
         ("round out of order", [hello(VERSION), frame(3, &5u32.to_le_bytes())].concat(), "round 5 ended, expected round 0"),
         ("cut mid-frame", [hello(VERSION), frame(2, &[0u8; 4104])[..2000].to_vec()].concat(), "connection closed"),
