@@ -26,10 +26,10 @@
 //!   2 left running).
 //!
 //! Receiver to source: READY (the image is complete in a temporary file,
-//! synced, its metadata validated; u8: 0 the pages were in place and only
-//! header, metadata and checksums were written, 1 the layout had changed
-//! and the image was written afresh), DONE (renamed into place and synced), ERROR (UTF-8
-//! text, at most 4 KiB).
+//! its metadata validated; u8: 0 the pages were in place and only header,
+//! metadata and checksums were written, 1 the layout had changed and the
+//! image was written afresh), DONE (synced and renamed into place), ERROR
+//! (UTF-8 text, at most 4 KiB).
 
 use std::io::{self, Read, Write};
 
