@@ -5,8 +5,8 @@
 //! moved stop-and-copy (`--max-rounds 0`: everything sent while frozen).
 //! Reported: downtime (final freeze until the receiver holds the complete,
 //! validated image in place), the receiver's part of it (END to READY) and
-//! whether it wrote the pages in place (the layout held) or rewrote the
-//! image, total time, rounds and their written pages, pages sent
+//! whether it wrote the pages in place (the layout held) or moved them
+//! (it changed), total time, rounds and their written pages, pages sent
 //! while running and while frozen, bytes on the wire.
 //!
 //!     cargo bench -p ckpt-writer --bench migrate
@@ -83,7 +83,7 @@ fn main() {
                 f["downtime_ms"].as_f64().unwrap(),
                 f["receiver_write_ms"].as_f64().unwrap(),
                 f["total_ms"].as_f64().unwrap() / 1000.0,
-                if f["receiver_in_place"].as_bool().unwrap() { "in place" } else { "rewritten" },
+                if f["receiver_in_place"].as_bool().unwrap() { "in place" } else { "moved" },
             );
         }
     }

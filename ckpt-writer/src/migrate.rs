@@ -15,11 +15,11 @@
 //!    it), the state is captured exactly as `dump` does, and the receiver
 //!    gets the state and every stored page it lacks or holds stale (and
 //!    all shared memory, which the tracking cannot see others write).
-//! 4. The receiver finishes the image (READY): when the final layout is
-//!    the provisional one (nothing mapped, no page made present since
-//!    step 1), only its header, metadata and checksum table, the pages
-//!    being in place with their checksums computed as they came; else it
-//!    writes it afresh from the pages it holds. We say COMMIT;
+//! 4. The receiver finishes the image (READY): its header, metadata and
+//!    checksum table, the pages being in place with their checksums
+//!    computed as they came (when the final layout is not the provisional
+//!    one, because memory was mapped or a page made present since step 1,
+//!    it moved the pages to their final places on STATE). We say COMMIT;
 //!    it renames it into place (DONE); only then is the source killed (or
 //!    left stopped, or running: `--leave-stopped`, `--leave-running`).
 //!
@@ -288,7 +288,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             st.final_pages,
             s.bytes,
             downtime.as_secs_f64() * 1e3,
-            if in_place { "wrote the pages in place" } else { "rewrote the image: the layout changed" },
+            if in_place { "wrote the pages in place" } else { "moved the pages: the layout changed" },
             total.as_secs_f64() * 1e3,
             match plan.after {
                 After::Kill => "; killed",

@@ -3,11 +3,11 @@
 //! connection and builds one ordinary image in a temporary file beside
 //! IMAGE while the source still runs: the pages go to their place in that
 //! file as they arrive, following the provisional layout the source sends
-//! first, and their checksums are kept (receive_image.rs). On END (the
-//! final state and the final round's pages), the image is finished: in
-//! place when the layout held (header, metadata and checksum table only),
-//! else written afresh from the pages received; its metadata is validated
-//! (the pages are not read back), then READY; it is synced and renamed
+//! first, and their checksums are kept (receive_image.rs). On STATE (the
+//! final state), the pages move to their final places if the layout
+//! changed; the final round's pages go to their place as they come; on END
+//! only header, metadata and checksum table are written, the metadata is
+//! validated (the pages are not read back), then READY; it is synced and renamed
 //! into place on COMMIT, then DONE. The page data is synced after each
 //! round, so the sync on COMMIT, while the source is frozen, is small. On
 //! any error, or a connection lost before COMMIT, the temporary files are
@@ -98,7 +98,7 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
             got.pages,
             match got.finish {
                 Finish::InPlace => "its pages written in place (the layout held)",
-                Finish::Rewritten => "rewritten (the layout changed since the tracking freeze)",
+                Finish::Moved => "its pages moved to their final places (the layout changed since the tracking freeze)",
             },
             got.finished.as_secs_f64() * 1e3,
             started.elapsed().as_secs_f64() * 1e3,
@@ -155,7 +155,7 @@ fn receive(
     let mut recv = Received::new(file, plan.output.display().to_string(), plan.max_memory / PAGE);
     let mut buf = vec![0u8; (MAX_FRAME_PAGES * PAGE) as usize];
     let mut rounds = 0u32;
-    let mut desc: Option<ImageDesc> = None;
+    let mut desc: Option<ImageDesc> = None; // the final state, once STATE came
     loop {
         let allowed: &[Kind] = if desc.is_some() {
             &[Kind::Pages, Kind::End, Kind::Error]
@@ -190,11 +190,9 @@ fn receive(
             Kind::Layout => recv.set_layout(&parse_state(&wire::read_payload(input, h.len)?)?)?,
             Kind::State => {
                 let d = parse_state(&wire::read_payload(input, h.len)?)?;
-                // Without a provisional layout (stop-and-copy), the final
-                // one places the pages.
-                if !recv.has_layout() {
-                    recv.set_layout(&d)?;
-                }
+                // The final layout places the final round's pages (and
+                // those received so far, if it is not the provisional one).
+                recv.last_state(&d, sink, &Output::File(plan.output.clone()))?;
                 desc = Some(d);
             }
             Kind::End => break,
@@ -202,9 +200,8 @@ fn receive(
             _ => unreachable!("read_header checks the kind"),
         }
     }
-    let desc = desc.expect("END is allowed only after STATE");
     let t = Instant::now();
-    let (pages, finish) = recv.finish(&desc, sink, &Output::File(plan.output.clone()))?;
+    let (pages, finish) = recv.finish()?;
     drop(recv);
     let tmp = sink.as_mut().expect("not committed yet").flushed_file()?.expect("a file output");
     validate(&tmp)?;

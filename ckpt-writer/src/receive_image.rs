@@ -12,15 +12,18 @@
 //! to checksum it: a run's checksum is combined from its pages'
 //! (`image_format::crc32c_append_page`).
 //!
-//! At END, with the final state:
+//! On STATE (the final state, before the final round's pages):
 //! * in place: the final layout has the provisional page offset and runs
 //!   (the process mapped nothing and touched no new page since the
-//!   tracking freeze): every page is already where the image wants it,
-//!   the final round's too, so only the header, the metadata and the tail
-//!   (checksum table, trailer) are written;
-//! * rewritten: the layout changed; a fresh temporary image is written
-//!   beside the first, each page read from where it is (the first file or
-//!   memory), exactly as the whole image was written before this design.
+//!   tracking freeze): every page is already where the image wants it;
+//! * moved: the layout changed; the pages received so far move to their
+//!   final places in a fresh temporary image beside the first (in-kernel
+//!   copies, reflinks where the file system shares blocks; the checksums
+//!   carried over), which replaces it. This costs about one copy of the
+//!   image on tmpfs or ext4, as the whole write did before this design.
+//!
+//! The final round's pages then go to their final place, and END writes
+//! only the header, the metadata and the tail (checksum table, trailer).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -137,7 +140,7 @@ impl Layout {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Finish {
     InPlace = 0,
-    Rewritten = 1,
+    Moved = 1,
 }
 
 /// The pages received so far.
@@ -148,13 +151,17 @@ pub struct Received {
     layout: Option<Layout>,
     overflow: Store,
     max_pages: u64,
+    /// The final state's image, once STATE came.
+    last: Option<Prepared>,
+    /// Whether STATE found the layout changed and the pages were moved.
+    moved: bool,
 }
 
 impl Received {
     /// `file`: the temporary image, written at offsets; `max_pages`: the
     /// most pages an image may store, and the most kept in memory.
     pub fn new(file: File, name: String, max_pages: u64) -> Received {
-        Received { file, name, layout: None, overflow: Store::new(max_pages), max_pages }
+        Received { file, name, layout: None, overflow: Store::new(max_pages), max_pages, last: None, moved: false }
     }
 
     pub fn has_layout(&self) -> bool {
@@ -166,7 +173,12 @@ impl Received {
     pub fn set_layout(&mut self, desc: &ImageDesc) -> Result<()> {
         let p = prepare(desc)?;
         self.layout = Some(Layout::new(&p, self.max_pages)?);
-        let early: Vec<u64> = self.overflow.index.keys().copied().collect();
+        self.take_early_pages()
+    }
+
+    /// Puts the pages kept in memory that the layout stores in their place.
+    fn take_early_pages(&mut self) -> Result<()> {
+        let early: Vec<u64> = self.overflow.index.keys().copied().filter(|&a| self.layout.as_ref().is_some_and(|l| l.locate(a).is_some())).collect();
         for addr in early {
             let page = self.overflow.get(addr).expect("listed").to_vec();
             self.put_placed(addr, &page)?;
@@ -217,21 +229,82 @@ impl Received {
         self.file.sync_data().map_err(|e| Error::output(&self.name, e))
     }
 
-    /// Finishes the image of the final state `desc` in a temporary file:
-    /// in the sink's file when the layout held, else in a fresh one that
-    /// replaces `sink` (`output` names it). Returns the pages stored.
-    pub fn finish(&self, desc: &ImageDesc, sink: &mut Option<Sink>, output: &crate::plan::Output) -> Result<(u64, Finish)> {
+    /// Takes the final state (STATE), before the final round's pages.
+    /// When its layout is not the provisional one, the pages received so
+    /// far move to their final places in a fresh temporary image beside
+    /// the first, which replaces `sink` (`output` names it; the first file
+    /// goes with its sink): stretches of the first file by in-kernel copies
+    /// (copy_file_range, which file systems that share blocks do without
+    /// copying), pages kept in memory written, checksums carried over. The
+    /// final round's pages then go in place too, and END only writes
+    /// header, metadata and tail either way.
+    pub fn last_state(&mut self, desc: &ImageDesc, sink: &mut Option<Sink>, output: &crate::plan::Output) -> Result<()> {
         let p = prepare(desc)?;
-        match &self.layout {
-            Some(l) if l.same_as(&p) => Ok((self.write_in_place(l, &p)?, Finish::InPlace)),
-            _ => {
-                let mut fresh = Sink::open_as(output, "-rewrite")?;
-                let pages = self.write_fresh(&p, &mut fresh)?;
-                // The first temporary file is removed with its sink.
+        match self.layout.take() {
+            None => {
+                self.layout = Some(Layout::new(&p, self.max_pages)?);
+                self.take_early_pages()?;
+            }
+            Some(old) if old.same_as(&p) => self.layout = Some(old),
+            Some(old) => {
+                let fresh = Sink::open_as(output, "-moved")?;
+                let file = fresh.temp_file().expect("a file output").try_clone().map_err(|e| Error::output(&self.name, e))?;
+                let mut new = Layout::new(&p, self.max_pages)?;
+                self.move_pages(&old, &file, &mut new)?;
+                self.file = file;
+                self.layout = Some(new);
+                self.moved = true;
                 *sink = Some(fresh);
-                Ok((pages, Finish::Rewritten))
             }
         }
+        self.last = Some(p);
+        Ok(())
+    }
+
+    /// Copies every page `old` holds in `self.file`, and every page kept in
+    /// memory, that `new` stores to its place in `file`.
+    fn move_pages(&self, old: &Layout, file: &File, new: &mut Layout) -> Result<()> {
+        let io = |e| Error::output(&self.name, e);
+        for run in new.runs.clone() {
+            let mut k = 0;
+            while k < run.pages {
+                let a = run.addr + k * PAGE;
+                let slot = run.first + k as usize;
+                match old.locate(a).filter(|(r, j)| old.have[r.first + *j as usize]) {
+                    Some((from, j)) => {
+                        let mut m = 1;
+                        while k + m < run.pages && j + m < from.pages && old.have[from.first + (j + m) as usize] {
+                            m += 1;
+                        }
+                        copy_range(&self.file, from.file_offset + j * PAGE, file, run.file_offset + k * PAGE, m * PAGE).map_err(io)?;
+                        let (src, n) = (from.first + j as usize, m as usize);
+                        new.crcs[slot..slot + n].copy_from_slice(&old.crcs[src..src + n]);
+                        new.have[slot..slot + n].fill(true);
+                        k += m;
+                    }
+                    None => {
+                        if let Some(page) = self.overflow.get(a) {
+                            let mut c = Crc32c::new();
+                            crate::crc::update(&mut c, page);
+                            new.crcs[slot] = c.finish();
+                            new.have[slot] = true;
+                            file.write_all_at(page, run.file_offset + k * PAGE).map_err(io)?;
+                        }
+                        k += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the image of the final state (END) in its temporary file.
+    /// Returns the pages stored and how the image came to be.
+    pub fn finish(&self) -> Result<(u64, Finish)> {
+        let p = self.last.as_ref().expect("END comes after STATE");
+        let l = self.layout.as_ref().expect("STATE laid the file out");
+        let pages = self.write_in_place(l, p)?;
+        Ok((pages, if self.moved { Finish::Moved } else { Finish::InPlace }))
     }
 
     /// Header, metadata and tail around the pages already in place.
@@ -255,47 +328,26 @@ impl Received {
         self.file.set_len(p.header.file_len).map_err(io)?;
         Ok(l.have.len() as u64)
     }
+}
 
-    /// A whole image into `sink`, each page from the first file or memory.
-    fn write_fresh(&self, p: &Prepared, sink: &mut Sink) -> Result<u64> {
-        let mut missing = None;
-        let mut pages = 0u64;
-        let fill = |addr: u64, buf: &mut [u8]| -> std::io::Result<()> {
-            let n = buf.len() as u64 / PAGE;
-            let mut i = 0;
-            while i < n {
-                let a = addr + i * PAGE;
-                let placed = self.layout.as_ref().and_then(|l| l.locate(a).map(|(run, k)| (l, run, k)));
-                let dst = |from: u64, to: u64| (from * PAGE) as usize..(to * PAGE) as usize;
-                if let Some((l, run, k)) = placed.filter(|(l, run, k)| l.have[run.first + *k as usize]) {
-                    // The longest stretch of received pages of this run.
-                    let mut m = 1;
-                    while i + m < n && k + m < run.pages && l.have[run.first + (k + m) as usize] {
-                        m += 1;
-                    }
-                    self.file.read_exact_at(&mut buf[dst(i, i + m)], run.file_offset + k * PAGE)?;
-                    i += m;
-                } else if let Some(page) = self.overflow.get(a) {
-                    buf[dst(i, i + 1)].copy_from_slice(page);
-                    i += 1;
-                } else {
-                    missing = Some(a);
-                    return Err(std::io::Error::other("a page was never sent"));
-                }
+/// Copies `len` bytes from `from` at `at` to `to` at `to_at` in the
+/// kernel; with read and write where the file system cannot.
+fn copy_range(from: &File, at: u64, to: &File, to_at: u64, len: u64) -> std::io::Result<()> {
+    let (mut off_in, mut off_out) = (at as i64, to_at as i64);
+    let mut left = len as usize;
+    while left > 0 {
+        match nix::fcntl::copy_file_range(from, Some(&mut off_in), to, Some(&mut off_out), left) {
+            Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+            Ok(n) => left -= n,
+            Err(nix::errno::Errno::EXDEV | nix::errno::Errno::ENOSYS | nix::errno::Errno::EOPNOTSUPP | nix::errno::Errno::EINVAL) => {
+                let mut buf = vec![0u8; left];
+                from.read_exact_at(&mut buf, off_in as u64)?;
+                return to.write_all_at(&buf, off_out as u64);
             }
-            pages += n;
-            Ok(())
-        };
-        let written = image_format::write_prepared_with(p, sink.writer(), fill, crate::crc::update);
-        if let Some(a) = missing {
-            return Err(never_sent(a));
+            Err(e) => return Err(e.into()),
         }
-        written.map_err(|e| match e {
-            image_format::WriteError::Io(e) => Error::output(sink.name(), e),
-            e => Error::sys("writing the image", std::io::Error::other(e.to_string())),
-        })?;
-        Ok(pages)
     }
+    Ok(())
 }
 
 fn prepare(desc: &ImageDesc) -> Result<Prepared> {

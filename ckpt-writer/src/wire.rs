@@ -28,7 +28,7 @@
 //! Receiver to source: READY (the image is complete in a temporary file,
 //! its metadata validated; u8: 0 the pages were in place and only header,
 //! metadata and checksums were written, 1 the layout had changed and the
-//! image was written afresh), DONE (synced and renamed into place), ERROR
+//! pages were moved to their final places on STATE), DONE (synced and renamed into place), ERROR
 //! (UTF-8 text, at most 4 KiB).
 
 use std::io::{self, Read, Write};

@@ -44,7 +44,7 @@ impl Sink {
 
     /// `open` with `tag` appended to the temporary file's name, for a
     /// second temporary image of the same destination (migrate's receiver
-    /// rewrites its image beside the first when the layout changed).
+    /// moves its pages to a second image when the layout changed).
     pub fn open_as(output: &Output, tag: &str) -> Result<Sink> {
         match output {
             Output::Stdout => {
