@@ -4,7 +4,9 @@
 //! `ckpt-writer receive` writing into tmpfs; beside each, the same process
 //! moved stop-and-copy (`--max-rounds 0`: everything sent while frozen).
 //! Reported: downtime (final freeze until the receiver holds the complete,
-//! verified image), total time, rounds and their written pages, pages sent
+//! validated image in place), the receiver's part of it (END to READY) and
+//! whether it wrote the pages in place (the layout held) or moved them
+//! (it changed), total time, rounds and their written pages, pages sent
 //! while running and while frozen, bytes on the wire.
 //!
 //!     cargo bench -p ckpt-writer --bench migrate
@@ -60,7 +62,7 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.split(' ').take(3).collect::<Vec<_>>().join(" "));
     println!("migration over 127.0.0.1 of a {MIB} MiB process writing its memory, image into tmpfs");
-    println!("{:>9} {:>14} {:>7} {:>30} {:>10} {:>10} {:>10} {:>11} {:>18} {:>9}", "MiB/s", "mode", "rounds", "written pages per round", "running", "frozen", "wire MiB", "downtime", "of which receiver", "total");
+    println!("{:>9} {:>14} {:>7} {:>30} {:>10} {:>10} {:>10} {:>11} {:>18} {:>9} {:<9}", "MiB/s", "mode", "rounds", "written pages per round", "running", "frozen", "wire MiB", "downtime", "of which receiver", "total", "receiver");
     for rate in [10u64, 100] {
         for (mode, extra) in [("pre-copy", &[][..]), ("stop-and-copy", &["--max-rounds", "0"][..])] {
             let (mut child, mut stdin) = target(&progs, rate);
@@ -72,7 +74,7 @@ fn main() {
             let mib = |k: &str| f[k].as_u64().unwrap() as f64 * 4096.0 / (1 << 20) as f64;
             let rounds: Vec<String> = f["round_pages"].as_array().unwrap().iter().map(|v| v.to_string()).collect();
             println!(
-                "{rate:>9} {mode:>14} {:>7} {:>30} {:>9.1}M {:>9.1}M {:>10.1} {:>8.1} ms {:>15.1} ms {:>7.2} s",
+                "{rate:>9} {mode:>14} {:>7} {:>30} {:>9.1}M {:>9.1}M {:>10.1} {:>8.1} ms {:>15.1} ms {:>7.2} s {}",
                 f["rounds"],
                 rounds.join(","),
                 mib("precopy_pages"),
@@ -81,6 +83,7 @@ fn main() {
                 f["downtime_ms"].as_f64().unwrap(),
                 f["receiver_write_ms"].as_f64().unwrap(),
                 f["total_ms"].as_f64().unwrap() / 1000.0,
+                if f["receiver_in_place"].as_bool().unwrap() { "in place" } else { "moved" },
             );
         }
     }

@@ -132,7 +132,7 @@ enum Command {
         /// With --run: restore with this restorer (ckpt-restore) instead of executing the image.
         #[arg(long, requires = "run")]
         restorer: Option<PathBuf>,
-        /// Most memory the received pages may take, in MiB (default: half of RAM).
+        /// Bound on the image's stored pages and on the pages kept in memory (those of memory mapped after the tracking freeze), in MiB (default: half of RAM).
         #[arg(long)]
         max_memory_mib: Option<u64>,
         /// Seconds to wait for the sender before giving up.

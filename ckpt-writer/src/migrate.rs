@@ -1,7 +1,11 @@
 //! `ckpt-writer migrate PID --to HOST:PORT`: pre-copy live migration to a
 //! `ckpt-writer receive` (receive.rs) over one TCP connection (wire.rs).
 //!
-//! 1. A short freeze starts the kernel's write tracking (dirty.rs).
+//! 1. A short freeze takes the state once, as a dump would, and starts the
+//!    kernel's write tracking (dirty.rs); the state goes to the receiver
+//!    as the provisional layout (LAYOUT): from it, the receiver writes
+//!    every page to its place in the image file as it arrives
+//!    (receive_image.rs), so that little is left to write at the end.
 //! 2. Rounds, the target running: the pages written since the previous
 //!    round (every stored page in the first) are read and sent. Rounds
 //!    stop when a round's set is small (`--stop-below` pages), stops
@@ -11,7 +15,11 @@
 //!    it), the state is captured exactly as `dump` does, and the receiver
 //!    gets the state and every stored page it lacks or holds stale (and
 //!    all shared memory, which the tracking cannot see others write).
-//! 4. The receiver writes and verifies the image (READY); we say COMMIT;
+//! 4. The receiver finishes the image (READY): its header, metadata and
+//!    checksum table, the pages being in place with their checksums
+//!    computed as they came (when the final layout is not the provisional
+//!    one, because memory was mapped or a page made present since step 1,
+//!    it moved the pages to their final places on STATE). We say COMMIT;
 //!    it renames it into place (DONE); only then is the source killed (or
 //!    left stopped, or running: `--leave-stopped`, `--leave-running`).
 //!
@@ -24,7 +32,6 @@
 //! Downtime is measured from the final freeze to DONE: the image is
 //! complete and resumable at the receiver then.
 
-use std::collections::HashSet;
 use std::io::{BufReader, BufWriter};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -35,6 +42,7 @@ use crate::encode::describe;
 use crate::error::{Error, Result};
 use crate::freeze::{check_target, Frozen};
 use crate::memory::list_mappings;
+use crate::page_ranges::{intersection, merged, push_uncovered};
 use crate::wire::{self, Kind, MAX_FRAME_PAGES, PAGE};
 use crate::write::PageReader;
 
@@ -81,8 +89,8 @@ impl Sender {
     /// `strict`: a failed read is an error (frozen target); otherwise the
     /// chunk is skipped (a running target may have unmapped it; if it is
     /// still stored at the end, the final freeze sends it). Returns the
-    /// pages sent and adds them to `sent`.
-    fn send_range(&mut self, reader: &PageReader, start: u64, end: u64, strict: bool, sent: &mut HashSet<u64>) -> Result<u64> {
+    /// pages sent and adds their ranges to `sent`.
+    fn send_range(&mut self, reader: &PageReader, start: u64, end: u64, strict: bool, sent: &mut Vec<(u64, u64)>) -> Result<u64> {
         let mut addr = start;
         let mut pages = 0;
         while addr < end {
@@ -93,7 +101,7 @@ impl Sender {
                 Ok(()) => {
                     wire::write_frame(&mut self.out, Kind::Pages, &[&addr.to_le_bytes(), chunk])?;
                     self.bytes += 13 + len as u64;
-                    sent.extend((0..n).map(|i| addr + i * PAGE));
+                    sent.push((addr, addr + n * PAGE));
                     pages += n;
                 }
                 Err(e) if strict || matches!(e, Error::TargetGone { .. }) => return Err(e),
@@ -128,7 +136,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     let started = Instant::now();
     wire::write_frame(&mut s.out, Kind::Hello, &[&wire::hello()])?;
     let mut st = Stats::default();
-    let mut sent: HashSet<u64> = HashSet::new();
+    let mut sent: Vec<(u64, u64)> = Vec::new();
 
     // 1. Start tracking writes (not for a stop-and-copy migration,
     // `--max-rounds 0`, which takes the same path as a kernel without
@@ -139,6 +147,12 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     } else {
         let t0 = Instant::now();
         let mut frozen = Frozen::freeze(pid)?;
+        // The provisional layout: the state as a dump would take it now
+        // (before the tracking exists), by which the receiver places every
+        // page in its image file as it arrives.
+        let (mut snap, mappings) = capture(&mut frozen, plan.allow_unsupported)?;
+        choose_regions(&mut snap, mappings, pid)?;
+        let layout = state_payload(&describe(&snap))?;
         let mappings = list_mappings(pid)?;
         let t = Tracker::start(&mut frozen, &mappings)?;
         if let Ok(t) = &t {
@@ -146,6 +160,8 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
         }
         drop(frozen);
         st.track_freeze = t0.elapsed();
+        wire::write_frame(&mut s.out, Kind::Layout, &[&layout])?;
+        s.bytes += 5 + layout.len() as u64;
         t
     };
     let reader = PageReader::new(pid, None)?;
@@ -192,29 +208,23 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     let state = state_payload(&desc)?;
     wire::write_frame(&mut s.out, Kind::State, &[&state])?;
     s.bytes += 5 + state.len() as u64;
-    let clean = |addr: u64| {
-        sent.contains(&addr) && {
-            let i = unwritten.partition_point(|&(_, end)| end <= addr);
-            unwritten.get(i).is_some_and(|&(start, _)| start <= addr)
-        }
-    };
+    let captured = frozen_at.elapsed();
+    // The receiver's copy of a page is current when it was sent and not
+    // written since.
+    let clean = intersection(&merged(sent), &merged(unwritten));
     // Stale or missing pages, gathered into ranges.
     let mut wanted: Vec<(u64, u64)> = Vec::new();
     for r in &snap.regions {
         for &(first, count) in &r.runs {
-            for p in 0..count {
-                let addr = r.start + (first + p) * PAGE;
-                if !r.shared && clean(addr) {
-                    continue;
-                }
-                match wanted.last_mut() {
-                    Some((_, end)) if *end == addr => *end += PAGE,
-                    _ => wanted.push((addr, addr + PAGE)),
-                }
+            let (start, end) = (r.start + first * PAGE, r.start + (first + count) * PAGE);
+            if r.shared {
+                push_uncovered(start, end, &[], &mut wanted);
+            } else {
+                push_uncovered(start, end, &clean, &mut wanted);
             }
         }
     }
-    let mut none = HashSet::new();
+    let mut none = Vec::new();
     for (a, b) in wanted {
         st.final_pages += s.send_range(&reader, a, b, true, &mut none)?;
     }
@@ -223,11 +233,17 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
 
     // 4. Two-step commit.
     let sent_at = Instant::now();
-    expect(input, Kind::Ready)?;
+    let in_place = match expect(input, Kind::Ready)?[0] {
+        0 => true,
+        1 => false,
+        x => return Err(wire::bad_peer(format!("unknown READY outcome {x}"))),
+    };
     let receiver_wrote = sent_at.elapsed();
+    let ready_at = Instant::now();
     wire::write_frame(&mut s.out, Kind::Commit, &[])?;
     wire::flush(&mut s.out)?;
     expect(input, Kind::Done)?;
+    let committed = ready_at.elapsed();
     let downtime = frozen_at.elapsed();
     match plan.after {
         After::Kill => frozen.kill()?,
@@ -253,14 +269,18 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             "tracked_mappings": tracked.0,
             "untracked_mappings": tracked.1,
             "downtime_ms": downtime.as_secs_f64() * 1e3,
+            "final_capture_ms": captured.as_secs_f64() * 1e3,
+            "final_send_ms": (sent_at - frozen_at - captured).as_secs_f64() * 1e3,
             "receiver_write_ms": receiver_wrote.as_secs_f64() * 1e3,
+            "commit_ms": committed.as_secs_f64() * 1e3,
+            "receiver_in_place": in_place,
             "total_ms": total.as_secs_f64() * 1e3,
         });
         println!("{v}");
     }
     if !plan.quiet {
         eprintln!(
-            "ckpt-writer: migrated pid {pid} ({}) to {}: {pages} pages in the image; {} rounds sent {} pages while it ran, the final freeze {} pages; {} bytes sent; downtime {:.1} ms, total {:.1} ms{}",
+            "ckpt-writer: migrated pid {pid} ({}) to {}: {pages} pages in the image; {} rounds sent {} pages while it ran, the final freeze {} pages; {} bytes sent; downtime {:.1} ms (the receiver {}), total {:.1} ms{}",
             String::from_utf8_lossy(&snap.process.comm),
             plan.to,
             st.rounds,
@@ -268,6 +288,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
             st.final_pages,
             s.bytes,
             downtime.as_secs_f64() * 1e3,
+            if in_place { "wrote the pages in place" } else { "moved the pages: the layout changed" },
             total.as_secs_f64() * 1e3,
             match plan.after {
                 After::Kill => "; killed",
@@ -282,13 +303,14 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
     Ok(())
 }
 
-/// Waits for `want` from the receiver; its ERROR becomes ours.
-fn expect(input: &mut BufReader<TcpStream>, want: Kind) -> Result<()> {
+/// Waits for `want` from the receiver and returns its payload; its
+/// ERROR becomes ours.
+fn expect(input: &mut BufReader<TcpStream>, want: Kind) -> Result<Vec<u8>> {
     let h = wire::read_header(input, &[want, Kind::Error])?;
     if h.kind == Kind::Error {
         return Err(wire::peer_error(input, h.len));
     }
-    Ok(())
+    wire::read_payload(input, h.len)
 }
 
 /// The STATE payload: the image without page data (its runs emptied, so

@@ -1,20 +1,28 @@
 //! `ckpt-writer receive --listen [ADDR:]PORT -o IMAGE [--run]`: the other
 //! end of `migrate` (migrate.rs, protocol in wire.rs). Accepts one
-//! connection, keeps the pages it is sent in memory (a later copy of a
-//! page replaces the earlier one), and on END writes one ordinary image
-//! from the STATE and those pages: to a temporary file beside IMAGE,
-//! verified (validator and page checksums) before READY, renamed into
-//! place on COMMIT, then DONE. On any error, or a connection lost before
-//! COMMIT, the temporary file is removed: no image. With `--run`, once the
+//! connection and builds one ordinary image in a temporary file beside
+//! IMAGE while the source still runs: the pages go to their place in that
+//! file as they arrive, following the provisional layout the source sends
+//! first, and their checksums are kept (receive_image.rs). On STATE (the
+//! final state), the pages move to their final places if the layout
+//! changed; the final round's pages go to their place as they come; on END
+//! only header, metadata and checksum table are written, the metadata is
+//! validated (the pages are not read back), then READY; it is synced and renamed
+//! into place on COMMIT, then DONE. The page data is synced after each
+//! round, so the sync on COMMIT, while the source is frozen, is small. On
+//! any error, or a connection lost before COMMIT, the temporary files are
+//! removed: no image. With `--run`, once the
 //! source says it is gone (or left stopped/running as asked), the image is
 //! executed in place of the receiver (so it inherits its stdin, stdout and
 //! stderr): by the kernel (binfmt_misc or the module), or by
 //! `--restorer PATH` (ckpt-restore).
+//!
+//! `--max-memory-mib` bounds what a peer can make the receiver hold: the
+//! pages an image may store (4 bytes of checksum each in memory) and the
+//! pages kept in memory (those the layout does not place).
 
-use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,7 +32,8 @@ use image_format::{Image, ImageDesc, RunDesc};
 
 use crate::error::{Error, Result};
 use crate::plan::Output;
-use crate::wire::{self, bad_peer, Kind, PAGE, RUN_BYTES};
+use crate::receive_image::{Finish, Received};
+use crate::wire::{self, bad_peer, Kind, MAX_FRAME_PAGES, PAGE, RUN_BYTES};
 use crate::write::Sink;
 
 /// Everything `receive` needs.
@@ -37,47 +46,6 @@ pub struct ReceivePlan {
     pub max_memory: u64,
     pub timeout: Duration,
     pub quiet: bool,
-}
-
-const CHUNK_PAGES: usize = 256;
-
-/// Received pages, by address.
-struct Store {
-    index: HashMap<u64, u32>,
-    chunks: Vec<Vec<u8>>,
-    max_pages: u64,
-}
-
-impl Store {
-    /// Reads one page from `r` as the page at `addr`.
-    fn put_from(&mut self, addr: u64, r: &mut impl Read) -> Result<()> {
-        let slot = match self.index.get(&addr) {
-            Some(&s) => s as usize,
-            None => {
-                let s = self.index.len();
-                if s as u64 >= self.max_pages {
-                    return Err(bad_peer(format!(
-                        "more than {} distinct pages sent (--max-memory {} bytes)",
-                        self.max_pages,
-                        self.max_pages * PAGE
-                    )));
-                }
-                if s.is_multiple_of(CHUNK_PAGES) {
-                    self.chunks.push(vec![0u8; CHUNK_PAGES * PAGE as usize]);
-                }
-                self.index.insert(addr, s as u32);
-                s
-            }
-        };
-        let off = (slot % CHUNK_PAGES) * PAGE as usize;
-        wire::read_exact(r, &mut self.chunks[slot / CHUNK_PAGES][off..off + PAGE as usize])
-    }
-
-    fn get(&self, addr: u64) -> Option<&[u8]> {
-        let slot = *self.index.get(&addr)? as usize;
-        let off = (slot % CHUNK_PAGES) * PAGE as usize;
-        Some(&self.chunks[slot / CHUNK_PAGES][off..off + PAGE as usize])
-    }
 }
 
 /// `PORT` or `ADDR:PORT` (`[v6]:PORT`); a bare port listens on every
@@ -108,12 +76,14 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
     stream.set_read_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;
     stream.set_write_timeout(Some(plan.timeout)).map_err(|e| Error::sys("setting the socket timeout", e))?;
     let _ = stream.set_nodelay(true);
-    let mut input = BufReader::with_capacity(1 << 20, stream.try_clone().map_err(|e| Error::sys("duplicating the socket", e))?);
+    // Small, so that the 1 MiB page payloads are mostly read straight into
+    // their buffer (a read at least as long as the buffer bypasses it).
+    let mut input = BufReader::with_capacity(64 << 10, stream.try_clone().map_err(|e| Error::sys("duplicating the socket", e))?);
     let mut out = BufWriter::new(stream);
     let started = Instant::now();
     let mut sink = Some(sink);
     let result = receive(plan, &mut sink, &mut input, &mut out);
-    let (rounds, pages, source, (wrote, verified)) = match result {
+    let got = match result {
         Ok(r) => r,
         Err(e) => {
             wire::send_error(&mut out, &e);
@@ -123,11 +93,16 @@ pub fn run(plan: &ReceivePlan) -> Result<()> {
     };
     if !plan.quiet {
         eprintln!(
-            "ckpt-writer: received an image from {peer}: {rounds} pre-copy rounds, {pages} pages stored; written to {} in {:.1} ms (of which verifying it {:.1} ms), {:.1} ms in all; the source was {source}",
-            plan.output.display(),
-            wrote.as_secs_f64() * 1e3,
-            verified.as_secs_f64() * 1e3,
-            started.elapsed().as_secs_f64() * 1e3
+            "ckpt-writer: received an image from {peer}: {} pre-copy rounds, {} pages; {}, finished in {:.1} ms after END, {:.1} ms in all; the source was {}",
+            got.rounds,
+            got.pages,
+            match got.finish {
+                Finish::InPlace => "its pages written in place (the layout held)",
+                Finish::Moved => "its pages moved to their final places (the layout changed since the tracking freeze)",
+            },
+            got.finished.as_secs_f64() * 1e3,
+            started.elapsed().as_secs_f64() * 1e3,
+            got.source
         );
     }
     if plan.run {
@@ -157,19 +132,38 @@ fn linger(out: BufWriter<TcpStream>) {
     }
 }
 
+/// What a migration brought.
+struct Got {
+    rounds: u32,
+    pages: u64,
+    finish: Finish,
+    /// From END to READY.
+    finished: Duration,
+    source: &'static str,
+}
+
 fn receive(
     plan: &ReceivePlan,
     sink: &mut Option<Sink>,
     input: &mut BufReader<TcpStream>,
     out: &mut BufWriter<TcpStream>,
-) -> Result<(u32, u64, &'static str, (Duration, Duration))> {
+) -> Result<Got> {
     let h = wire::read_header(input, &[Kind::Hello])?;
     wire::check_hello(&wire::read_payload(input, h.len)?)?;
-    let mut store = Store { index: HashMap::new(), chunks: Vec::new(), max_pages: plan.max_memory / PAGE };
+    let first = sink.as_ref().and_then(|s| s.temp_file()).expect("a file output (checked in run)");
+    let file = first.try_clone().map_err(|e| Error::output(plan.output.display().to_string(), e))?;
+    let mut recv = Received::new(file, plan.output.display().to_string(), plan.max_memory / PAGE);
+    let mut buf = vec![0u8; (MAX_FRAME_PAGES * PAGE) as usize];
     let mut rounds = 0u32;
-    let mut desc: Option<ImageDesc> = None;
+    let mut desc: Option<ImageDesc> = None; // the final state, once STATE came
     loop {
-        let allowed: &[Kind] = if desc.is_some() { &[Kind::Pages, Kind::End, Kind::Error] } else { &[Kind::Pages, Kind::Round, Kind::State, Kind::Error] };
+        let allowed: &[Kind] = if desc.is_some() {
+            &[Kind::Pages, Kind::End, Kind::Error]
+        } else if recv.has_layout() {
+            &[Kind::Pages, Kind::Round, Kind::State, Kind::Error]
+        } else {
+            &[Kind::Pages, Kind::Round, Kind::Layout, Kind::State, Kind::Error]
+        };
         let h = wire::read_header(input, allowed)?;
         match h.kind {
             Kind::Pages => {
@@ -180,9 +174,9 @@ fn receive(
                 if addr % PAGE != 0 || addr.checked_add(n * PAGE).is_none_or(|end| end > USER_SPACE_END) {
                     return Err(bad_peer(format!("pages at {addr:#x} (+{n}) are not page-aligned user addresses")));
                 }
-                for i in 0..n {
-                    store.put_from(addr + i * PAGE, input)?;
-                }
+                let data = &mut buf[..(n * PAGE) as usize];
+                wire::read_exact(input, data)?;
+                recv.put(addr, data)?;
             }
             Kind::Round => {
                 let b = wire::read_payload(input, h.len)?;
@@ -191,19 +185,28 @@ fn receive(
                     return Err(bad_peer(format!("round {n} ended, expected round {rounds}")));
                 }
                 rounds += 1;
+                recv.sync()?;
             }
-            Kind::State => desc = Some(parse_state(&wire::read_payload(input, h.len)?)?),
+            Kind::Layout => recv.set_layout(&parse_state(&wire::read_payload(input, h.len)?)?)?,
+            Kind::State => {
+                let d = parse_state(&wire::read_payload(input, h.len)?)?;
+                // The final layout places the final round's pages (and
+                // those received so far, if it is not the provisional one).
+                recv.last_state(&d, sink, &Output::File(plan.output.clone()))?;
+                desc = Some(d);
+            }
             Kind::End => break,
             Kind::Error => return Err(wire::peer_error(input, h.len)),
             _ => unreachable!("read_header checks the kind"),
         }
     }
-    let desc = desc.expect("END is allowed only after STATE");
     let t = Instant::now();
-    let (pages, verified) = write_image(&desc, &store, sink.as_mut().expect("not committed yet"))?;
-    let times = (t.elapsed(), verified);
-    drop(store);
-    wire::write_frame(out, Kind::Ready, &[])?;
+    let (pages, finish) = recv.finish()?;
+    drop(recv);
+    let tmp = sink.as_mut().expect("not committed yet").flushed_file()?.expect("a file output");
+    validate(&tmp)?;
+    let finished = t.elapsed();
+    wire::write_frame(out, Kind::Ready, &[&[finish as u8]])?;
     wire::flush(out)?;
     let h = wire::read_header(input, &[Kind::Commit, Kind::Error])?;
     if h.kind == Kind::Error {
@@ -222,7 +225,7 @@ fn receive(
         2 => "left running",
         x => return Err(bad_peer(format!("unknown source outcome {x}"))),
     };
-    Ok((rounds, pages, source, times))
+    Ok(Got { rounds, pages, finish, finished, source })
 }
 
 /// Decodes a STATE payload (wire.rs) into the image's description.
@@ -256,63 +259,12 @@ fn parse_state(b: &[u8]) -> Result<ImageDesc> {
     Ok(desc)
 }
 
-/// Writes the image into `sink` (not yet committed) and verifies it.
-/// Returns the number of stored pages and how long the verification took.
-fn write_image(desc: &ImageDesc, store: &Store, sink: &mut Sink) -> Result<(u64, Duration)> {
-    let prepared = image_format::prepare(desc).map_err(|e| bad_peer(format!("the state makes an invalid image: {}", e.name())))?;
-    let mut missing = None;
-    let mut pages = 0u64;
-    let fill = |addr: u64, buf: &mut [u8]| {
-        for (i, page) in buf.chunks_mut(PAGE as usize).enumerate() {
-            let a = addr + i as u64 * PAGE;
-            match store.get(a) {
-                Some(p) => page.copy_from_slice(p),
-                None => {
-                    missing = Some(a);
-                    return Err(std::io::Error::other("a page was never sent"));
-                }
-            }
-            pages += 1;
-        }
-        Ok(())
-    };
-    let written = image_format::write_prepared_with(&prepared, sink.writer(), fill, crate::crc::update);
-    if let Some(a) = missing {
-        return Err(bad_peer(format!("the image stores the page at {a:#x}, which was never sent")));
-    }
-    written.map_err(|e| match e {
-        image_format::WriteError::Io(e) => Error::output(sink.name(), e),
-        e => Error::sys("writing the image", std::io::Error::other(e.to_string())),
-    })?;
-    let tmp = sink.flushed_file()?.ok_or_else(|| Error::Usage("the output is not a file".into()))?;
-    let t = Instant::now();
-    verify(&tmp)?;
-    Ok((pages, t.elapsed()))
-}
-
-/// Validator and page checksums, read back from the file written: what
-/// `ckpt-writer verify` checks (image_format::verify_pages), with the
-/// CPU's CRC32C instruction (crc.rs), since this runs while the source is
-/// frozen.
-fn verify(path: &Path) -> Result<()> {
+/// What the receiver checks before READY: the image's header, metadata
+/// and tail pass the validator (read back: a few pages). The pages are
+/// not read back: their checksums were computed as they arrived.
+fn validate(path: &Path) -> Result<()> {
     let loaded = crate::inspect::load(path)?;
-    let img = loaded.image(path)?;
-    let bad = |reason: &str| Error::BadImage { path: path.display().to_string(), reason: format!("{reason} (read back after writing)") };
-    let mut buf = vec![0u8; image_format::v1::limits::WRITE_CHUNK];
-    for (i, run) in img.all_page_runs().enumerate() {
-        let mut crc = image_format::Crc32c::new();
-        let (mut off, mut left) = (run.file_offset, run.page_count.saturating_mul(PAGE));
-        while left > 0 {
-            let n = left.min(buf.len() as u64) as usize;
-            loaded.file.read_exact_at(&mut buf[..n], off).map_err(|e| Error::sys(format!("reading {} back", path.display()), e))?;
-            crate::crc::update(&mut crc, &buf[..n]);
-            off += n as u64;
-            left -= n as u64;
-        }
-        if u32::try_from(i).ok().and_then(|i| img.page_crc(i)) != Some(crc.finish()) {
-            return Err(bad("page-checksum"));
-        }
-    }
+    loaded.image(path)?;
     Ok(())
 }
 
@@ -339,19 +291,6 @@ mod tests {
         assert_eq!(listen_address("7000"), "0.0.0.0:7000");
         assert_eq!(listen_address("127.0.0.1:7000"), "127.0.0.1:7000");
         assert_eq!(listen_address("[::1]:7000"), "[::1]:7000");
-    }
-
-    #[test]
-    fn the_store_keeps_the_last_copy_and_a_bound() {
-        let mut s = Store { index: HashMap::new(), chunks: Vec::new(), max_pages: 2 };
-        s.put_from(0x1000, &mut &[1u8; 4096][..]).unwrap();
-        s.put_from(0x1000, &mut &[2u8; 4096][..]).unwrap();
-        s.put_from(0x3000, &mut &[3u8; 4096][..]).unwrap();
-        assert_eq!(s.get(0x1000).unwrap()[0], 2);
-        assert_eq!(s.get(0x3000).unwrap()[4095], 3);
-        assert!(s.get(0x2000).is_none());
-        let e = s.put_from(0x5000, &mut &[4u8; 4096][..]).unwrap_err().to_string();
-        assert!(e.contains("more than 2 distinct pages"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //!
 //! Source to receiver:
 //! * HELLO: magic "CKPTMIGR", protocol version (u32), page size (u32);
+//! * LAYOUT (version 2): the state taken at the tracking freeze, encoded
+//!   as STATE is, sent before any page: the receiver lays out its
+//!   temporary image from it and writes every page it receives straight
+//!   to that page's place in the file (optional: without it, the STATE
+//!   is the layout);
 //! * PAGES: address (u64, page-aligned), then whole pages (1..=256);
 //!   a later copy of a page replaces an earlier one;
 //! * ROUND: a pre-copy round ended (round number u32, for the summary);
@@ -20,16 +25,19 @@
 //! * SOURCE_DONE: what became of the source (u8: 0 killed, 1 left stopped,
 //!   2 left running).
 //!
-//! Receiver to source: READY (the image is written to a temporary file
-//! and verified), DONE (renamed into place and synced), ERROR (UTF-8
-//! text, at most 4 KiB).
+//! Receiver to source: READY (the image is complete in a temporary file,
+//! its metadata validated; u8: 0 the pages were in place and only header,
+//! metadata and checksums were written, 1 the layout had changed and the
+//! pages were moved to their final places on STATE), DONE (synced and renamed into place), ERROR
+//! (UTF-8 text, at most 4 KiB).
 
 use std::io::{self, Read, Write};
 
 use crate::error::{Error, Result};
 
 pub const MAGIC: &[u8; 8] = b"CKPTMIGR";
-pub const VERSION: u32 = 1;
+/// 2: LAYOUT, READY's payload.
+pub const VERSION: u32 = 2;
 pub const PAGE: u64 = 4096;
 /// Pages in one PAGES frame.
 pub const MAX_FRAME_PAGES: u64 = 256;
@@ -51,6 +59,7 @@ pub enum Kind {
     End = 5,
     Commit = 6,
     SourceDone = 7,
+    Layout = 8,
     Ready = 16,
     Done = 17,
     Error = 18,
@@ -66,6 +75,7 @@ impl Kind {
             5 => Kind::End,
             6 => Kind::Commit,
             7 => Kind::SourceDone,
+            8 => Kind::Layout,
             16 => Kind::Ready,
             17 => Kind::Done,
             18 => Kind::Error,
@@ -79,9 +89,9 @@ impl Kind {
             Kind::Hello => len == 16,
             Kind::Pages => len > 8 && (u64::from(len) - 8) % PAGE == 0 && u64::from(len) - 8 <= MAX_FRAME_PAGES * PAGE,
             Kind::Round => len == 4,
-            Kind::State => (8..=MAX_STATE).contains(&len),
-            Kind::End | Kind::Commit | Kind::Ready | Kind::Done => len == 0,
-            Kind::SourceDone => len == 1,
+            Kind::State | Kind::Layout => (8..=MAX_STATE).contains(&len),
+            Kind::End | Kind::Commit | Kind::Done => len == 0,
+            Kind::SourceDone | Kind::Ready => len == 1,
             Kind::Error => len <= MAX_ERROR,
         }
     }
@@ -250,8 +260,8 @@ mod tests {
         b[0] = b'X';
         assert!(check_hello(&b).unwrap_err().to_string().contains("bad magic"));
         let mut b = hello();
-        b[8] = 2;
-        assert!(check_hello(&b).unwrap_err().to_string().contains("protocol version 2"));
+        b[8] = 1;
+        assert!(check_hello(&b).unwrap_err().to_string().contains("protocol version 1"));
         let mut b = hello();
         b[13] = 0x20;
         assert!(check_hello(&b).unwrap_err().to_string().contains("page size"));

@@ -39,6 +39,13 @@ impl Sink {
     /// Opens the output before the target is touched, so an unwritable
     /// destination fails early.
     pub fn open(output: &Output) -> Result<Sink> {
+        Sink::open_as(output, "")
+    }
+
+    /// `open` with `tag` appended to the temporary file's name, for a
+    /// second temporary image of the same destination (migrate's receiver
+    /// moves its pages to a second image when the layout changed).
+    pub fn open_as(output: &Output, tag: &str) -> Result<Sink> {
         match output {
             Output::Stdout => {
                 if io::stdout().is_terminal() {
@@ -61,8 +68,9 @@ impl Sink {
                     }
                     _ => {}
                 }
-                let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+                let tmp = dir.join(format!(".{}.tmp-{}{tag}", name.to_string_lossy(), std::process::id()));
                 let file = OpenOptions::new()
+                    .read(true)
                     .write(true)
                     .create_new(true)
                     .mode(0o755)
@@ -100,6 +108,12 @@ impl Sink {
         let name = self.name();
         self.out.flush().map_err(|e| Error::output(&name, e))?;
         Ok(self.file.as_ref().map(|(tmp, _, _)| tmp.clone()))
+    }
+
+    /// The temporary file (file outputs only), for writing at offsets
+    /// (migrate's receiver puts pages in place as they arrive).
+    pub fn temp_file(&self) -> Option<&File> {
+        self.file.as_ref().map(|(_, _, f)| f)
     }
 
     /// Flushes; for a file also fsyncs, sets mode 0755, renames into place

@@ -8,6 +8,7 @@
 mod common;
 mod held;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use common::*;
 use held::held;
+use image_format::Image;
 
 /// A receiver started on a free loopback port; its stderr lines come
 /// through `lines` as they are printed.
@@ -107,6 +109,8 @@ fn a_writing_process_is_migrated_and_run_by_the_receiver() {
         } else {
             assert_eq!(figures["rounds"].as_u64(), Some(0), "{figures}");
             assert_eq!(final_pages, image_pages, "{figures}");
+            // The final state is the only layout: every page in place.
+            assert_eq!(figures["receiver_in_place"].as_bool(), Some(true), "{figures}");
         }
         // The source is killed once the receiver has the image.
         let (status, _) = target.finish();
@@ -125,6 +129,176 @@ fn a_writing_process_is_migrated_and_run_by_the_receiver() {
         assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
         assert_eq!(files_in(&dir), vec!["moved.ckpt".to_string()]);
     }
+}
+
+/// Every region of an image with its stored pages (page index -> bytes),
+/// the bytes of every thread's rseq area set to zero (the kernel updates
+/// them whenever a thread returns to user mode, so two images of a process
+/// that did not run may differ there).
+#[allow(clippy::type_complexity)]
+fn regions_of(file: &Path) -> BTreeMap<u64, (String, BTreeMap<u64, Vec<u8>>)> {
+    let bytes = std::fs::read(file).unwrap();
+    let img = Image::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {}", file.display(), e.name()));
+    let rseq: Vec<(u64, u64)> = img.threads().map(|t| (t.state.rseq.addr, u64::from(t.state.rseq.len))).collect();
+    let mut out = BTreeMap::new();
+    for r in img.regions() {
+        let key = format!("{:#x}-{:#x} prot {} kind {:?} flags {} path {:?}", r.start, r.end, r.prot, r.kind, r.flags, String::from_utf8_lossy(img.string(r.path)));
+        let mut pages = BTreeMap::new();
+        for run in img.page_runs(&r) {
+            for i in 0..run.page_count {
+                let at = (run.file_offset + i * 4096) as usize;
+                let mut page = bytes[at..at + 4096].to_vec();
+                let addr = r.start + (run.page_index + i) * 4096;
+                for &(a, len) in &rseq {
+                    for b in a.max(addr)..(a + len).min(addr + 4096) {
+                        page[(b - addr) as usize] = 0;
+                    }
+                }
+                pages.insert(run.page_index + i, page);
+            }
+        }
+        out.insert(r.start, (key, pages));
+    }
+    out
+}
+
+/// A relay between migrate and the receiver that, once the LAYOUT frame
+/// (the provisional layout, sent when the tracking freeze ended) went
+/// through, says so on `layout` and relays nothing more until `go` says
+/// so. Meanwhile migrate sends its first round, more than the socket
+/// buffers hold (checked by the caller), so it blocks in that round: the
+/// caller acts on the running target before the final freeze, without a
+/// timer.
+fn relay(to: String) -> (String, Receiver<()>, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let (layout_tx, layout) = channel();
+    let (go, go_rx) = channel::<()>();
+    let h = std::thread::spawn(move || {
+        let (src, _) = l.accept().unwrap();
+        let dst = TcpStream::connect(&to).unwrap();
+        let (mut back_r, mut back_w) = (dst.try_clone().unwrap(), src.try_clone().unwrap());
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut back_r, &mut back_w);
+            let _ = back_w.shutdown(std::net::Shutdown::Write);
+        });
+        let mut r = BufReader::new(src);
+        let mut w = dst;
+        loop {
+            let mut h = [0u8; 5];
+            r.read_exact(&mut h).expect("a frame header from migrate");
+            let mut p = vec![0u8; u32::from_le_bytes(h[1..].try_into().unwrap()) as usize];
+            r.read_exact(&mut p).expect("a frame from migrate");
+            w.write_all(&h).unwrap();
+            w.write_all(&p).unwrap();
+            if h[0] == 8 {
+                break;
+            }
+        }
+        layout_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        let _ = std::io::copy(&mut r, &mut w);
+        let _ = w.shutdown(std::net::Shutdown::Write);
+        back.join().unwrap();
+    });
+    (addr, layout, go, h)
+}
+
+/// The most a loopback connection holds unread: the sender's and the
+/// receiver's socket buffers at their largest.
+fn socket_buffers_max() -> u64 {
+    let max = |f: &str| -> u64 {
+        let t = std::fs::read_to_string(format!("/proc/sys/net/ipv4/{f}")).unwrap();
+        t.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    max("tcp_wmem") + max("tcp_rmem")
+}
+
+/// Checks what `relay` relies on: a first round of `mib` MiB does not fit
+/// in the socket buffers and migrate's 1 MiB write buffer.
+fn first_round_blocks(mib: u64) {
+    let held = socket_buffers_max() + (2 << 20);
+    assert!(held < mib << 20, "{held} bytes of buffers could hold a first round of {mib} MiB");
+}
+
+/// Migrates `target` (held at wait point 1) with `--leave-stopped`,
+/// `between` running after the tracking freeze and before the final one;
+/// checks which way the receiver finished the image, that it holds what a
+/// dump of the stopped source holds, page by page, and that it resumes
+/// as an uninterrupted run ends.
+fn migrated_like_a_dump(
+    name: &str,
+    target: &mut test_support::Target,
+    between: impl FnOnce(&mut test_support::Target),
+    in_place: bool,
+    want: &[String],
+) {
+    let dir = scratch(&format!("migrate-like-dump-{name}"));
+    let image = dir.join("moved.ckpt");
+    let recv = receiver(&image, &[], Stdio::null());
+    let (addr, layout, go, relayed) = relay(recv.addr.clone());
+    let pid = target.pid();
+    let m = std::thread::spawn(move || migrate(pid, &addr, &["--json", "--leave-stopped"]));
+    layout.recv().expect("the relay saw the LAYOUT");
+    between(target);
+    go.send(()).unwrap();
+    let out = m.join().unwrap();
+    relayed.join().unwrap();
+    assert!(out.status.success(), "{name}: migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+    let (status, err) = recv.finish();
+    assert!(status.success(), "{name}: receiver failed: {err}");
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(figures["receiver_in_place"].as_bool(), Some(in_place), "{name}: {figures}\n{err}");
+    let said = if in_place { "its pages written in place" } else { "its pages moved to their final places (the layout changed" };
+    assert!(err.contains(said), "{name}: the receiver does not say {said:?}: {err}");
+    assert!(figures["rounds"].as_u64().unwrap() >= 1, "{name}: {figures}");
+    // The source was left stopped in the state the image holds.
+    wait_stopped(pid);
+    let dumped = dir.join("dumped.ckpt");
+    dump(pid, &dumped, &["--leave-stopped"]);
+    let (a, b) = (regions_of(&image), regions_of(&dumped));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{name}: regions differ");
+    for ((start, (ka, pa)), (_, (kb, pb))) in a.iter().zip(&b) {
+        assert_eq!(ka, kb, "{name}: region {start:#x}");
+        assert_eq!(pa.keys().collect::<Vec<_>>(), pb.keys().collect::<Vec<_>>(), "{name}: stored pages of {ka}");
+        for (i, page) in pa {
+            assert!(page == &pb[i], "{name}: page {i} of {ka} differs");
+        }
+    }
+    // It resumes from the migrated image as an uninterrupted run ends
+    // (stdin at end of file: on past every wait point).
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let restorer = test_support::tools::restorer();
+    let run = std::process::Command::new(restorer).arg(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{name}: restored run failed ({}): {stdout}{}", run.status, String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout.lines().last(), want.last().map(String::as_str), "{name}: restored {stdout}, uninterrupted {want:?}");
+}
+
+#[test]
+fn the_image_is_written_in_place_when_the_layout_holds() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "needs root (ptrace)");
+    first_round_blocks(128);
+    let want = baseline("dirtier", &["128", "8"]);
+    let (mut target, _gate) = held("dirtier", "1", &["128", "8"]);
+    target.wait_line("waiting at 1");
+    migrated_like_a_dump("dirtier", &mut target, |_| {}, true, &want);
+}
+
+#[test]
+fn the_pages_move_when_memory_was_mapped_between_rounds() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "needs root (ptrace)");
+    first_round_blocks(128);
+    let want = baseline("growmap", &["128"]);
+    let (mut target, mut gate) = held("growmap", "1,2", &["128"]);
+    target.wait_line("waiting at 1");
+    // After the tracking freeze, it maps 1 MiB more and waits again.
+    let between = |t: &mut test_support::Target| {
+        gate.pass();
+        t.wait_line("mapped");
+        t.wait_line("waiting at 2");
+    };
+    migrated_like_a_dump("growmap", &mut target, between, false, &want);
 }
 
 /// A fake receiver: reads the stream and breaks it at `cut`.
@@ -172,7 +346,7 @@ fn fake_receiver(cut: Cut) -> (String, std::thread::JoinHandle<()>) {
                     s.write_all(msg).unwrap();
                     let _ = std::io::copy(&mut r, &mut std::io::sink());
                 } else {
-                    s.write_all(&[16, 0, 0, 0, 0]).unwrap();
+                    s.write_all(&[16, 1, 0, 0, 0, 0]).unwrap();
                     assert_eq!(frame(&mut r).0, 6, "COMMIT after READY");
                 }
             }
@@ -223,8 +397,9 @@ fn a_source_that_dies_mid_stream_leaves_no_image() {
         .spawn()
         .unwrap();
     // Killed once the receiver has taken some of the stream: its first
-    // round is 64 MiB, far from done when the receiver reports progress.
-    wait_for_receiver_bytes(recv.child.id() as i32, 1 << 20);
+    // round is 64 MiB, far from done when the receiver's temporary image
+    // holds 1 MiB of pages.
+    wait_for_pages_in_temp(&dir, 1 << 20);
     m.kill().unwrap();
     m.wait().unwrap();
     let (status, err) = recv.finish();
@@ -235,17 +410,69 @@ fn a_source_that_dies_mid_stream_leaves_no_image() {
     untouched(target.pid());
 }
 
-/// Waits until process `pid` has read at least `n` bytes (rchar in
-/// /proc/PID/io): an event, not a timer.
-fn wait_for_receiver_bytes(pid: i32, n: u64) {
+/// A relay between migrate and the receiver that breaks both connections
+/// once `n` bytes went from migrate to the receiver.
+fn cutter(to: String, n: u64) -> (String, std::thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let h = std::thread::spawn(move || {
+        let (src, _) = l.accept().unwrap();
+        let dst = TcpStream::connect(&to).unwrap();
+        let mut r = src.try_clone().unwrap().take(n);
+        let mut w = dst.try_clone().unwrap();
+        assert_eq!(std::io::copy(&mut r, &mut w).unwrap(), n, "migrate sent less than {n} bytes");
+        let _ = src.shutdown(std::net::Shutdown::Both);
+        let _ = dst.shutdown(std::net::Shutdown::Both);
+    });
+    (addr, h)
+}
+
+#[test]
+fn a_connection_broken_mid_rounds_leaves_no_image_and_the_source_running() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "needs root (ptrace)");
+    let want = baseline("dirtier", &["64", "8"]);
+    let dir = scratch("migrate-broken-mid-rounds");
+    let image = dir.join("never.ckpt");
+    let (mut target, mut gate) = held("dirtier", "1", &["64", "8"]);
+    target.wait_line("waiting at 1");
+    let recv = receiver(&image, &[], Stdio::null());
+    // 16 MiB into the first round of 64 MiB: pages are in the receiver's
+    // temporary image already.
+    let (addr, cut) = cutter(recv.addr.clone(), 16 << 20);
+    let out = migrate(target.pid(), &addr, &[]);
+    cut.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "migrate: {err}");
+    assert!(err.contains("connection"), "{err}");
+    let (status, rerr) = recv.finish();
+    assert_eq!(status.code(), Some(8), "the receiver: {rerr}");
+    assert!(rerr.contains("connection"), "{rerr}");
+    assert!(files_in(&dir).is_empty(), "left behind: {:?}", files_in(&dir));
+    untouched(target.pid());
+    gate.pass();
+    let (status, lines) = target.finish();
+    assert!(status.success(), "{lines:?}");
+    assert_eq!(lines.last(), want.last());
+}
+
+/// Waits until the receiver has put at least `n` bytes of pages into its
+/// temporary image in `dir` (allocated blocks: the file is sparse until
+/// every page came): an event, not a timer.
+fn wait_for_pages_in_temp(dir: &Path, n: u64) {
+    use std::os::unix::fs::MetadataExt;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
-        let rchar: u64 = io.lines().find_map(|l| l.strip_prefix("rchar: ")).unwrap().parse().unwrap();
-        if rchar >= n {
+        let held: u64 = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.blocks() * 512)
+            .sum();
+        if held >= n {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "the receiver read only {rchar} bytes");
+        assert!(std::time::Instant::now() < deadline, "the receiver holds only {held} bytes of pages: {:?}", files_in(dir));
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -256,6 +483,9 @@ fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
     v.extend_from_slice(payload);
     v
 }
+
+/// The protocol version this build speaks (wire.rs).
+const VERSION: u32 = 2;
 
 fn hello(version: u32) -> Vec<u8> {
     let mut p = b"CKPTMIGR".to_vec();
@@ -276,13 +506,14 @@ fn a_hostile_sender_gets_a_clean_error_and_leaves_no_image() {
         ("http", b"GET / HTTP/1.0\r\n\r\n".to_vec(), "unknown frame kind 71"),
         ("version", hello(9), "protocol version 9"),
         ("pages first", frame(2, &pages), "unexpected Pages frame"),
-        ("unaligned", [hello(1), frame(2, &pages)].concat(), "not page-aligned"),
-        ("past user space", [hello(1), frame(2, &high)].concat(), "not page-aligned user addresses"),
-        ("huge frame", [hello(1), huge].concat(), "Pages frame of bad length 4294967295"),
-        ("bad state", [hello(1), frame(4, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
-        ("end before state", [hello(1), frame(5, &[])].concat(), "unexpected End frame"),
-        ("round out of order", [hello(1), frame(3, &5u32.to_le_bytes())].concat(), "round 5 ended, expected round 0"),
-        ("cut mid-frame", [hello(1), frame(2, &[0u8; 4104])[..2000].to_vec()].concat(), "connection closed"),
+        ("unaligned", [hello(VERSION), frame(2, &pages)].concat(), "not page-aligned"),
+        ("past user space", [hello(VERSION), frame(2, &high)].concat(), "not page-aligned user addresses"),
+        ("huge frame", [hello(VERSION), huge].concat(), "Pages frame of bad length 4294967295"),
+        ("bad state", [hello(VERSION), frame(4, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
+        ("bad layout", [hello(VERSION), frame(8, &[4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0])].concat(), "STATE image refused"),
+        ("end before state", [hello(VERSION), frame(5, &[])].concat(), "unexpected End frame"),
+        ("round out of order", [hello(VERSION), frame(3, &5u32.to_le_bytes())].concat(), "round 5 ended, expected round 0"),
+        ("cut mid-frame", [hello(VERSION), frame(2, &[0u8; 4104])[..2000].to_vec()].concat(), "connection closed"),
     ];
     for (name, bytes, said) in cases {
         let dir = scratch(&format!("migrate-hostile-{}", name.replace(' ', "-")));

@@ -42,7 +42,7 @@ pub use pages::verify_pages;
 pub use reseal::reseal_checksums;
 #[cfg(feature = "std")]
 pub use write::{
-    prepare, prepare_with, write_image, write_prepared, write_prepared_with, Options, Prepared, RawSection, WriteError,
+    prepare, prepare_with, tail_bytes, write_image, write_prepared, write_prepared_with, Options, Prepared, RawSection, WriteError,
 };
 #[cfg(feature = "std")]
 pub use tree_read::{parse_tree_bytes, TreeImages};

@@ -557,14 +557,23 @@ pub fn write_prepared_with<W: Write>(
     }
     out.write_all(&buf[..used])?;
 
+    out.write_all(&tail_bytes(p, &crcs))?;
+    Ok(h.file_len)
+}
+
+/// The tail of `p` (the PAGE_CRCS section and the trailer), given each
+/// run's CRC32C as 4 little-endian bytes in file order: what follows the
+/// pages. For a writer that puts the pages in place itself and knows their
+/// checksums (migrate's receiver).
+pub fn tail_bytes(p: &Prepared, run_crcs: &[u8]) -> Vec<u8> {
+    let h = &p.header;
+    let mut crcs = run_crcs.to_vec();
     crcs.resize(crcs.len().next_multiple_of(8), 0);
     let run_count = p.runs.len() as u32;
     let table_head = encode_section_header(kind::PAGE_CRCS, 0, run_count, 4, &crcs);
     let mut table_crc = Crc32c::new();
     table_crc.update(&table_head);
     table_crc.update(&crcs);
-    out.write_all(&table_head)?;
-    out.write_all(&crcs)?;
     let trailer = Trailer {
         file_len: h.file_len,
         run_count: run_count as u64,
@@ -572,6 +581,9 @@ pub fn write_prepared_with<W: Write>(
         metadata_crc: h.metadata_crc,
         page_table_crc: table_crc.finish(),
     };
-    out.write_all(&trailer.encode())?;
-    Ok(h.file_len)
+    let mut out = Vec::with_capacity(table_head.len() + crcs.len() + 64);
+    out.extend_from_slice(&table_head);
+    out.extend_from_slice(&crcs);
+    out.extend_from_slice(&trailer.encode());
+    out
 }

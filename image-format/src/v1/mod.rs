@@ -27,7 +27,7 @@ pub mod thread;
 pub mod tree;
 pub mod verify;
 
-pub use self::crc::{crc32c, crc32c_paced, Crc32c};
+pub use self::crc::{crc32c, crc32c_append_page, crc32c_combine, crc32c_paced, Crc32c};
 pub use self::error::FormatError;
 pub use self::header::{
     tail_len_for, Header, Layout, Trailer, ARCH_X86_64, HEADER_SIZE, MAGIC, TRAILER_MAGIC,
