@@ -153,6 +153,8 @@ pub struct PageReader {
     overlay: Option<Overlay>,
     /// Read everything through /proc/PID/mem (`through_proc_mem`).
     proc_mem: bool,
+    /// The target's pagemap: which pages it shares with another process.
+    pagemap: File,
 }
 
 impl PageReader {
@@ -167,7 +169,9 @@ impl PageReader {
             }
             bar
         });
-        Ok(PageReader { pid, mem, progress, overlay: None, proc_mem: false })
+        let pagemap = File::open(format!("/proc/{pid}/pagemap"))
+            .map_err(|_| Error::TargetGone { pid, during: "opening /proc/PID/pagemap".into() })?;
+        Ok(PageReader { pid, mem, progress, overlay: None, proc_mem: false, pagemap })
     }
 
     /// Lays `overlay` over every read.
@@ -194,7 +198,7 @@ impl PageReader {
     pub fn fill(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let len = buf.len();
         let remote = [RemoteIoVec { base: addr as usize, len }];
-        let done = match self.proc_mem {
+        let done = match self.proc_mem || self.shares_anon_pages(addr, len) {
             true => 0,
             false => match process_vm_readv(Pid::from_raw(self.pid), &mut [io::IoSliceMut::new(buf)], &remote) {
                 Ok(n) => n,
@@ -222,6 +226,29 @@ impl PageReader {
 
     fn gone(&self) -> Error {
         Error::TargetGone { pid: self.pid, during: "reading its memory".into() }
+    }
+
+    /// Whether `addr..addr+len` holds an anonymous page the target shares
+    /// with another process (a fork: present, not exclusively mapped, or
+    /// swapped). process_vm_readv would pin it, and pinning a shared
+    /// anonymous page makes the kernel give the target a copy of its own
+    /// first (GUP unshare): a dump of a pre-fork server would double the
+    /// memory its workers share with it. /proc/PID/mem reads without
+    /// pinning. One pagemap read per chunk (2 KiB for 1 MiB); when it
+    /// fails, the safe way.
+    fn shares_anon_pages(&self, addr: u64, len: usize) -> bool {
+        const PRESENT: u64 = 1 << 63;
+        const SWAPPED: u64 = 1 << 62;
+        const FILE_PAGE: u64 = 1 << 61;
+        const EXCLUSIVE: u64 = 1 << 56;
+        let pages = len.div_ceil(4096);
+        let mut raw = vec![0u8; pages * 8];
+        if self.pagemap.read_exact_at(&mut raw, addr / 4096 * 8).is_err() {
+            return true;
+        }
+        raw.chunks_exact(8).map(|e| u64::from_le_bytes(e.try_into().expect("8 bytes"))).any(|e| {
+            e & SWAPPED != 0 || (e & PRESENT != 0 && e & FILE_PAGE == 0 && e & EXCLUSIVE == 0)
+        })
     }
 
     /// Removes the progress bar.

@@ -336,3 +336,53 @@ fn stopped_target_stays_stopped() {
     assert!(st.success(), "{lines:?}");
     assert_eq!(deterministic(&lines), want);
 }
+
+/// A dump leaves the memory a process shares with its fork shared: a
+/// python3 process writes 64 MiB, forks, and is dumped (left running);
+/// its Shared_Dirty must stay (reading a shared anonymous page with
+/// process_vm_readv pins it, and the kernel then gives the process a copy
+/// of its own: a pre-fork server's memory would double).
+#[test]
+fn a_dump_leaves_memory_shared_with_a_fork_shared() {
+    use std::io::{BufRead, Write};
+    let python = std::path::Path::new("/usr/bin/python3");
+    skip_unless!(python.exists(), "no {}", python.display());
+    let script = "import os, sys, mmap, signal\n\
+        m = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\n\
+        for i in range(0, 64 << 20, 4096): m[i] = 7\n\
+        child = os.fork()\n\
+        if child == 0:\n    signal.pause()\n    os._exit(0)\n\
+        print('ready', flush=True)\n\
+        sys.stdin.readline()\n\
+        os.kill(child, signal.SIGKILL)\n\
+        os.waitpid(child, 0)\n\
+        print('done', flush=True)\n";
+    let mut p = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(p.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let shared = |pid: u32| -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+        let l = text.lines().find(|l| l.starts_with("Shared_Dirty:")).unwrap();
+        l.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let before = shared(p.id());
+    assert!(before >= 64 * 1024, "the fork shares {before} kB");
+    let dir = scratch("shared-with-fork");
+    let image = dir.join("s.ckpt");
+    let o = run_ckpt(&["dump", &p.id().to_string(), "-q", "-o", image.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = shared(p.id());
+    assert!(after + 4096 >= before, "Shared_Dirty {before} kB before the dump, {after} kB after");
+    p.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "done\n");
+    assert!(p.wait().unwrap().success());
+}
