@@ -208,7 +208,10 @@ impl PageReader {
         };
         if done < len {
             self.mem.read_exact_at(&mut buf[done..], addr + done as u64).map_err(|e| {
-                if std::path::Path::new(&format!("/proc/{}", self.pid)).exists() && e.raw_os_error() != Some(libc::ESRCH) {
+                // End of file: the mm is gone (the target exited, perhaps
+                // a zombie still); an unmapped address gives EIO instead.
+                let gone = e.kind() == io::ErrorKind::UnexpectedEof || e.raw_os_error() == Some(libc::ESRCH);
+                if std::path::Path::new(&format!("/proc/{}", self.pid)).exists() && !gone {
                     Error::sys(format!("reading memory of pid {} at {:#x}", self.pid, addr + done as u64), e)
                 } else {
                     self.gone()
