@@ -159,3 +159,35 @@ pub fn dump_stopped_and_check(t: &Target, file: &Path) -> Value {
     resume(pid);
     img
 }
+
+/// Every region of an image with its stored pages (page index -> bytes),
+/// the bytes of every thread's rseq area set to zero: the kernel keeps the
+/// cpu and mm-cid fields there up to date whenever the thread returns to
+/// user mode, so two dumps of a process that did not run may differ there.
+#[allow(clippy::type_complexity)]
+pub fn regions_of(file: &Path) -> std::collections::BTreeMap<u64, (String, std::collections::BTreeMap<u64, Vec<u8>>)> {
+    use std::collections::BTreeMap;
+    let bytes = std::fs::read(file).unwrap();
+    let img = image_format::Image::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {}", file.display(), e.name()));
+    let rseq: Vec<(u64, u64)> = img.threads().map(|t| (t.state.rseq.addr, u64::from(t.state.rseq.len))).collect();
+    let mut out = BTreeMap::new();
+    for r in img.regions() {
+        let key = format!("{:#x}-{:#x} prot {} kind {:?} flags {} path {:?}", r.start, r.end, r.prot, r.kind, r.flags, String::from_utf8_lossy(img.string(r.path)));
+        let mut pages = BTreeMap::new();
+        for run in img.page_runs(&r) {
+            for i in 0..run.page_count {
+                let at = (run.file_offset + i * 4096) as usize;
+                let mut page = bytes[at..at + 4096].to_vec();
+                let addr = r.start + (run.page_index + i) * 4096;
+                for &(a, len) in &rseq {
+                    for b in a.max(addr)..(a + len).min(addr + 4096) {
+                        page[(b - addr) as usize] = 0;
+                    }
+                }
+                pages.insert(run.page_index + i, page);
+            }
+        }
+        out.insert(r.start, (key, pages));
+    }
+    out
+}

@@ -111,12 +111,21 @@ fn a_removed_working_directory_is_refused_before_the_point_of_no_return() {
 /// all of it itself); the same output as an uninterrupted run.
 #[test]
 fn read_only_memory_with_data_keeps_its_bytes_and_protection() {
-    let dir = scratch("mapprot");
+    restored_as_uninterrupted("mapprot", |_| {});
+}
+
+/// `program` (which prints "ready", waits at 1, then checks itself) run
+/// uninterrupted and dumped at its wait point (killed), `look` given the
+/// image, restored by ckpt-restore: what it prints after "ready" must be
+/// the same.
+fn restored_as_uninterrupted(program: &str, look: impl Fn(&std::path::Path)) {
+    let dir = scratch(program);
     let image = dir.join("saved.ckpt");
-    let reference = Command::new(programs().join("mapprot")).stdin(Stdio::null()).output().unwrap();
+    let reference = Command::new(programs().join(program)).stdin(Stdio::null()).output().unwrap();
     assert!(reference.status.success(), "uninterrupted run: {}", String::from_utf8_lossy(&reference.stdout));
-    let mut child = held_in(&dir, "mapprot", &[]);
+    let mut child = held_in(&dir, program, &[]);
     dump_child_kill(&mut child, &image);
+    look(&image);
     let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
     let stdout = String::from_utf8_lossy(&restored.stdout);
     assert!(restored.status.success(), "restored: {:?}: {stdout}{}", restored.status, String::from_utf8_lossy(&restored.stderr));
@@ -175,20 +184,11 @@ fn the_restored_maps_are_the_originals_plus_the_final_page() {
 /// the same output as an uninterrupted run. `inspect` names them.
 #[test]
 fn prctl_attributes_come_back() {
-    let dir = scratch("prctls");
-    let image = dir.join("saved.ckpt");
-    let reference = Command::new(programs().join("prctls")).stdin(Stdio::null()).output().unwrap();
-    assert!(reference.status.success(), "uninterrupted run: {}", String::from_utf8_lossy(&reference.stdout));
-    let mut child = held_in(&dir, "prctls", &[]);
-    dump_child_kill(&mut child, &image);
-    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(shown.contains("prctl: parent-death signal 12, child subreaper, no_new_privs, not dumpable"), "{shown}");
-    let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&restored.stdout);
-    assert!(restored.status.success(), "restored: {:?}: {stdout}{}", restored.status, String::from_utf8_lossy(&restored.stderr));
-    let reference = String::from_utf8_lossy(&reference.stdout);
-    assert_eq!(Some(&*stdout), reference.strip_prefix("ready\n"));
+    restored_as_uninterrupted("prctls", |image| {
+        let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("prctl: parent-death signal 12, child subreaper, no_new_privs, not dumpable"), "{shown}");
+    });
 }
 
 /// A process under a seccomp filter is refused by name (the filter is not
