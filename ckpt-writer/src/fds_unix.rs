@@ -244,8 +244,17 @@ mod tests {
         b.shutdown(std::net::Shutdown::Write).unwrap();
         assert!(refusal(ia, &query(ia).unwrap(), &[ia, ib]).unwrap().contains("shut down"));
         // Once b is closed, a is connected to nothing the kernel names.
+        // (Another test thread's fork may hold a copy of b until its child
+        // executes: wait for the release itself.)
         drop(b);
-        let gone = query(ia).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let gone = loop {
+            let s = query(ia).unwrap();
+            if s.peer == 0 || std::time::Instant::now() > deadline {
+                break s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
         assert!(peer_gone(&gone), "{gone:?}");
         assert_eq!(refusal(ia, &gone, &[ia]), None);
         // A socket never connected is not one whose peer is gone.
