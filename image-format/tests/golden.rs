@@ -58,6 +58,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("pending-signals", with_signals(), Options::default()),
         ("timers", with_timers(), Options::default()),
         ("locks", with_locks(), Options::default()),
+        // PROCESS_ATTRS and a thread's name.
+        ("attrs", with_attrs(), Options::default()),
         // A TCP connection carried with TCP_REPAIR (FILES kind 15).
         ("tcp-repair", sample_tcp_repair(), Options::default()),
     ]

@@ -147,12 +147,6 @@ fn attrs_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case 
     )
 }
 
-fn with_attrs() -> ImageDesc {
-    let mut d = sample();
-    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: image_format::v1::attr_flags::KNOWN };
-    d
-}
-
 fn lock_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -1142,7 +1136,9 @@ fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
     let b = build(&d);
     assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
     // Defaults are no section at all, as before the section existed.
-    let plain = build(&sample());
+    let mut plain = with_attrs();
+    plain.attrs = Default::default();
+    let plain = build(&plain);
     let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
     assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
     assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());

@@ -245,6 +245,7 @@ mod tests {
         secs.extend(golden_sections("pending-signals"));
         secs.extend(golden_sections("timers"));
         secs.extend(golden_sections("locks"));
+        secs.extend(golden_sections("attrs"));
         // The root of a tree: TREE, TREE_FILES, TREE_REGIONS.
         secs.extend(golden_sections("tree"));
         let mut seen = std::collections::BTreeSet::new();
@@ -260,10 +261,10 @@ mod tests {
             };
             assert!(field.offset + field.size <= size, "{} outside its record", field.name);
         }
-        // Every record section of the sample (and of the three goldens) has
+        // Every record section of the sample (and of the goldens) has
         // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 15, "{seen:?}");
+        assert_eq!(seen.len(), 16, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -820,3 +820,12 @@ pub fn sample_fifo() -> ImageDesc {
     d.files.push(f);
     d
 }
+
+/// The sample with every prctl attribute set (PROCESS_ATTRS) and its
+/// second thread named.
+pub fn with_attrs() -> ImageDesc {
+    let mut d = sample();
+    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: image_format::v1::attr_flags::KNOWN };
+    d.threads[1].name = "worker-1".into();
+    d
+}
