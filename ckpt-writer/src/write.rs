@@ -240,17 +240,15 @@ impl PageReader {
     /// pinning. One pagemap read per chunk (2 KiB for 1 MiB); when it
     /// fails, the safe way.
     fn shares_anon_pages(&self, addr: u64, len: usize) -> bool {
-        const PRESENT: u64 = 1 << 63;
-        const SWAPPED: u64 = 1 << 62;
-        const FILE_PAGE: u64 = 1 << 61;
-        const EXCLUSIVE: u64 = 1 << 56;
+        use procfs::process::{MemoryPageFlags as F, PageInfo};
         let pages = len.div_ceil(4096);
         let mut raw = vec![0u8; pages * 8];
         if self.pagemap.read_exact_at(&mut raw, addr / 4096 * 8).is_err() {
             return true;
         }
-        raw.chunks_exact(8).map(|e| u64::from_le_bytes(e.try_into().expect("8 bytes"))).any(|e| {
-            e & SWAPPED != 0 || (e & PRESENT != 0 && e & FILE_PAGE == 0 && e & EXCLUSIVE == 0)
+        raw.chunks_exact(8).map(|e| PageInfo::parse_info(u64::from_le_bytes(e.try_into().expect("8 bytes")))).any(|p| match p {
+            PageInfo::SwapPage(_) => true,
+            PageInfo::MemoryPage(f) => f.contains(F::PRESENT) && !f.contains(F::FILE) && !f.contains(F::MMAP_EXCLUSIVE),
         })
     }
 
