@@ -17,7 +17,7 @@ KERNEL_DEP :=
 KDIR_PATH = $(KDIR)
 endif
 
-GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency
+GUEST_BINS := $(BUILD)/guest-bin/exec-errno $(BUILD)/guest-bin/hello $(BUILD)/guest-bin/run-as $(BUILD)/guest-bin/exec-latency $(BUILD)/guest-bin/exec-sigblk
 USER_BINS := $(CURDIR)/target/release/ckpt-writer $(CURDIR)/target/release/ckpt-magic $(CURDIR)/target/release/mutate-image $(CURDIR)/target/release/fuzz-images $(CURDIR)/target/release/ckpt-restore
 
 .PHONY: all deps kernel kmod stub userspace restorer bench-userspace bench-restore-userspace programs guest-bins warn-selftest initramfs \
@@ -59,6 +59,7 @@ guest-bins:
 	gcc -O2 -Wall -o $(BUILD)/guest-bin/hello qemu-tests/guest/bin/hello.c
 	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/run-as qemu-tests/guest/bin/run-as.c
 	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-latency qemu-tests/guest/bin/exec-latency.c
+	gcc -O2 -Wall -static -o $(BUILD)/guest-bin/exec-sigblk qemu-tests/guest/bin/exec-sigblk.c
 
 # A module that WARNs on load, to prove the harness catches kernel warnings.
 warn-selftest: $(KERNEL_DEP)

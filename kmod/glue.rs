@@ -632,8 +632,8 @@ impl<'a> Committed<'a> {
     }
 
     /// Enters user mode at `ip` with `%rsp = sp` and `%rdi = arg`, every
-    /// signal blocked until the stub's rt_sigreturn installs each thread's
-    /// own mask.
+    /// signal but SIGKILL and SIGSTOP blocked until the stub's rt_sigreturn
+    /// installs each thread's own mask.
     pub(crate) fn start(self, ip: u64, sp: u64, arg: u64) {
         // SAFETY: by the type invariant the binprm is live and
         // setup_new_exec has run, as finalize_exec and start_thread need;

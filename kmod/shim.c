@@ -418,13 +418,18 @@ void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l)
 }
 
 /* Last step: enter the stub at ip with %rsp = sp and %rdi = plan, every
- * signal blocked until each thread's rt_sigreturn installs its own mask. */
+ * signal blocked until each thread's rt_sigreturn installs its own mask,
+ * but SIGKILL and SIGSTOP. The kernel's sigprocmask(), unlike the system
+ * call, does not take them out: blocked, a kill -9 only queued SIGKILL,
+ * and a restore whose threads waited for each other (one core-dumping
+ * after a failed step while the others waited for it) could not end. */
 void chkpt_shim_start(struct linux_binprm *bprm, unsigned long ip, unsigned long sp, unsigned long plan)
 {
 	struct pt_regs *regs = current_pt_regs();
 	sigset_t all;
 
 	sigfillset(&all);
+	sigdelsetmask(&all, sigmask(SIGKILL) | sigmask(SIGSTOP));
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	finalize_exec(bprm);
 	start_thread(regs, ip, sp);

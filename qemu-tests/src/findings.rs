@@ -2,11 +2,15 @@
 //! printed (base64, between markers) after one of them made the kernel
 //! report a problem. Pure: console text in, named images out.
 
-/// One image the guest printed as a finding: its file name and bytes.
+/// One image the guest printed as a finding: its file name, bytes, and
+/// what the guest said about it (the mutation, the kernel's complaint,
+/// the threads of a process that would not die), so that a CI log that
+/// keeps only the test's message still says what went wrong.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Finding {
     pub name: String,
     pub image: Vec<u8>,
+    pub report: String,
 }
 
 fn sextet(c: u8) -> Option<u32> {
@@ -44,19 +48,27 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Every finding in `console` (kernel log lines interleaved with the
-/// base64 are skipped: they start with '[').
+/// base64 are skipped: they start with '['). Its report is every line
+/// from its "=== FUZZ FINDING" line to its image.
 pub fn findings(console: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut current: Option<(String, String)> = None;
+    let mut report: Option<String> = None;
     for line in console.lines() {
+        if line.starts_with("=== FUZZ FINDING ") {
+            report = Some(String::new());
+        }
         if let Some(name) = line.strip_prefix("=== FUZZ IMAGE BEGIN ") {
             current = Some((name.trim().to_string(), String::new()));
         } else if line.starts_with("=== FUZZ IMAGE END") {
             if let Some((name, text)) = current.take() {
                 if let Some(image) = decode_base64(&text) {
-                    out.push(Finding { name, image });
+                    out.push(Finding { name, image, report: report.take().unwrap_or_default() });
                 }
             }
+        } else if let (None, Some(r)) = (&current, report.as_mut()) {
+            r.push_str(line);
+            r.push('\n');
         } else if let Some((_, text)) = current.as_mut() {
             if !line.starts_with('[') {
                 text.push_str(line.trim());
@@ -105,7 +117,8 @@ mod tests {
     fn findings_are_cut_out_of_the_console_between_kernel_lines() {
         let console = "noise\n=== FUZZ FINDING 0001-000007.ckpt: x\n[  1.0] WARNING: at foo\n=== FUZZ IMAGE BEGIN 0001-000007.ckpt\naGVs\n[  1.1] kernel line\nbG8=\n=== FUZZ IMAGE END\nmore\n";
         let f = findings(console);
-        assert_eq!(f, vec![Finding { name: "0001-000007.ckpt".into(), image: b"hello".to_vec() }]);
+        let report = "=== FUZZ FINDING 0001-000007.ckpt: x\n[  1.0] WARNING: at foo\n".to_string();
+        assert_eq!(f, vec![Finding { name: "0001-000007.ckpt".into(), image: b"hello".to_vec(), report }]);
         assert!(findings("=== FUZZ IMAGE BEGIN x\nabc").is_empty(), "an unterminated image is not a finding");
     }
 }

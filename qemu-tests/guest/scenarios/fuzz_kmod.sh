@@ -68,41 +68,16 @@ while :; do
     fuzz-images "$count" "$batch" /tmp/fz/batch /tmp/fz/*.ckpt
     chmod 755 /tmp/fz/batch
     for img in /tmp/fz/batch/*.ckpt; do
-        # In the background, so that a restored process SIGKILL cannot end
-        # (a task stuck in the kernel) is a finding with its image, not a
-        # scenario that waits for it until the harness gives up: killed
-        # after 2 s, it must be gone 20 s later (a watchdog, like the
-        # kernel's hung-task detector; the run is long over by then).
-        run-as 1000 1000 timeout -s KILL 2 exec-errno "$img" < /dev/null > /dev/null 2>&1 &
-        runner=$!
-        # Running until it is a zombie (this shell reaps it below).
-        # (The state follows the last ")": a restored comm may hold spaces.)
-        alive() { s=$(sed 's/.*) //' "/proc/$runner/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
-        i=0
-        while alive && [ "$i" -lt 220 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
-        rm -f /tmp/fz/stuck.txt
-        if alive; then
-            echo "unkillable: the restored process did not end after SIGKILL" > /tmp/fz/stuck.txt
-            # Each of the fuzzing user's threads: state, where it waits, its
-            # kernel stack (which one holds the others).
-            for t in /proc/[0-9]*/task/[0-9]*; do
-                [ "$(stat -c %u "$t" 2>/dev/null)" = 1000 ] || continue
-                echo "=== FUZZ TASK $t: $(cat "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
-                cat "$t/stack" 2>/dev/null
-            done
-        else
-            wait "$runner" || true
-        fi
+        # A restored process SIGKILL cannot end (a task stuck in the
+        # kernel) is a finding too (lib.sh).
+        run_watched 1000 "$img" > /tmp/fz/stuck.txt || true
         executed=$((executed + 1))
         dmesg -c | grep -E "$PROBLEMS" > /tmp/fz/problem.txt || true
-        cat /tmp/fz/stuck.txt >> /tmp/fz/problem.txt 2>/dev/null || true
-        if [ -s /tmp/fz/problem.txt ]; then
+        if [ -s /tmp/fz/problem.txt ] || [ -s /tmp/fz/stuck.txt ]; then
             findings=$((findings + 1))
             echo "=== FUZZ FINDING $(basename "$img"): $(grep "$img" /tmp/fz/batch/index.txt)"
             head -n 5 /tmp/fz/problem.txt
+            cat /tmp/fz/stuck.txt
             echo "=== FUZZ IMAGE BEGIN $(basename "$img")"
             base64 "$img"
             echo "=== FUZZ IMAGE END"

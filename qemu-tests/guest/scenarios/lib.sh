@@ -245,3 +245,33 @@ median_us() { sed -n 's/.*median \([0-9]*\) us.*/\1/p'; }
 
 # ratio A B: A/B with two decimals, integers only (busybox sh).
 ratio() { r=$(($1 * 100 / $2)); echo "$((r / 100)).$(printf %02d $((r % 100)))"; }
+
+# run_watched UID IMAGE: executes IMAGE as UID (stdin at end of file,
+# output dropped), killed with SIGKILL after 2 s. It must be gone 20 s
+# after that (a watchdog, like the kernel's hung-task detector; the run is
+# long over by then): if not, prints "unkillable" and each of its threads'
+# stat line, wchan and kernel stack (which one holds the others) and
+# returns 1. In the background, so that such a process is a finding, not
+# a scenario waiting on it until the harness gives up.
+run_watched() {
+    run-as "$1" "$1" timeout -s KILL 2 exec-errno "$2" < /dev/null > /dev/null 2>&1 &
+    watched=$!
+    # busybox timeout execs the image in this very process; alive until it
+    # is a zombie, which this shell reaps below. (The state follows the
+    # last ")": a restored comm may hold spaces.)
+    watched_alive() { s=$(sed 's/.*) //' "/proc/$watched/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
+    i=0
+    while watched_alive && [ "$i" -lt 220 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if watched_alive; then
+        echo "unkillable: $2 (as uid $1) did not end after SIGKILL"
+        for t in /proc/"$watched"/task/[0-9]*; do
+            echo "=== FUZZ TASK $t: $(cat "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+            cat "$t/stack" 2>/dev/null
+        done
+        return 1
+    fi
+    wait "$watched" || true
+}

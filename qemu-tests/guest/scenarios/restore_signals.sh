@@ -17,6 +17,12 @@ use_restorer "$1"
 
 roundtrip pendsig 1 pendsig
 grep -q '^result OK$' /tmp/pendsig.run
+# The restorer runs with every signal blocked until each thread's own mask
+# is installed, but never SIGKILL or SIGSTOP, which no program may block: a
+# restore that waits (a thread that failed its setup core-dumps while the
+# others wait for it) must still end on kill -9. The image is stopped where
+# it starts (ptrace's exec stop) and its mask read.
+must exec-sigblk /tmp/pendsig.ckpt < /dev/null
 ckpt-writer inspect /tmp/pendsig.ckpt > /tmp/pendsig.inspect
 must grep -q '^pending signals (10):$' /tmp/pendsig.inspect
 roundtrip ptimers 1 ptimers
