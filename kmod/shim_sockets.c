@@ -3,7 +3,7 @@
  * The policy's socket trials (restorer/policy rules/sockets.rs) for the
  * module: a throwaway socket created as the caller would create it (its
  * network namespace and credentials: sock_create, not sock_create_kern),
- * with the image socket's options, bound to its address, or for a unix
+ * with the image socket's options, bound to its address (if it has one), or for a unix
  * path connected to as a datagram socket, or for a repaired TCP connection
  * put in repair mode first; then released. Nothing of it
  * outlives the call.
@@ -58,7 +58,7 @@ int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, s
 		err = set_int(sock, SOL_SOCKET, SO_REUSEPORT, 1);
 	if (!err && family == AF_INET6)
 		err = set_int(sock, IPPROTO_IPV6, IPV6_V6ONLY, !!(flags & CHKPT_V6ONLY));
-	if (!err)
+	if (!err && len) /* none for a socket never bound */
 		err = kernel_bind(sock, (struct sockaddr *)&a, len);
 out:
 	sock_release(sock);

@@ -1,5 +1,5 @@
 //! Sockets bound to an address (TCP, UDP and unix listeners, bound
-//! datagram sockets) and connected TCP sockets.
+//! datagram sockets), sockets never bound, and connected TCP sockets.
 //!
 //! Everything is read from a pidfd_getfd copy of the target's fd, without
 //! disturbing it: the family, type and protocol (SO_DOMAIN, SO_TYPE,
@@ -124,10 +124,11 @@ pub fn is_unix(s: &OwnedFd) -> std::result::Result<bool, String> {
 }
 
 /// Whether a unix socket that sock_diag describes as `u` is recorded
-/// here (bound, and listening or an unconnected datagram socket) rather
-/// than as one end of a pair.
+/// here (bound, and listening or an unconnected datagram socket; or never
+/// bound nor connected) rather than as one end of a pair.
 pub fn unix_is_bound_kind(u: &UnixSocket) -> bool {
-    u.bound && (u.listening || (u.ty == libc::SOCK_DGRAM as u8 && !u.connected))
+    let never_used = !u.bound && !u.connected && !u.listening;
+    never_used || (u.bound && (u.listening || (u.ty == libc::SOCK_DGRAM as u8 && !u.connected)))
 }
 
 /// Records the socket at the target's fd `fd` (its copy `s`, status
@@ -191,9 +192,14 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
     if peer.is_some() && !connected_udp {
         return Err(format!("a connected {kind} socket on {shown} (only listening, unconnected bound and connected UDP sockets are supported)"));
     }
+    // Never bound (and so neither listening nor connected): recorded
+    // without an address, created again with its options.
     let unbound = local.len() <= 2 || (inet && local.get(2..4) == Some(&[0, 0]));
+    if unbound && (listening || peer.is_some()) {
+        return Err(format!("a {kind} socket without an address that listens or is connected"));
+    }
     if unbound {
-        return Err(format!("an unbound {kind} socket (only bound sockets are supported)"));
+        local.clear();
     }
     f.values[1] = ty as u64;
     if listening {
@@ -211,7 +217,7 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.kind_flags |= socket_flags::LISTENING;
         f.values[2] = backlog;
         f.values[3] = waiting;
-    } else if ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET {
+    } else if !unbound && (ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET) {
         return Err(format!("a {kind} socket bound to {shown} that neither listens nor is connected"));
     } else if queued(s) > 0 {
         note = Some(format!("fd {fd}: the datagrams queued at the {kind} socket on {shown} are dropped"));
@@ -256,7 +262,11 @@ pub fn describe(f: &FileDesc) -> String {
         let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
         return format!("{kind} socket bound to {}, connected to {}{nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
     }
-    let mut out = format!("{kind} socket bound to {}", sockaddr_text(fam, &f.data.0));
+    let mut out = if f.data.0.is_empty() {
+        format!("{kind} socket, never bound")
+    } else {
+        format!("{kind} socket bound to {}", sockaddr_text(fam, &f.data.0))
+    };
     if f.kind_flags & socket_flags::LISTENING != 0 {
         out += &format!(", listening, backlog {}", f.values[2]);
         if f.values[3] > 0 {

@@ -1180,8 +1180,23 @@ fn the_sample_with_sockets_is_accepted_and_reads_back() {
     d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
     assert_eq!(d.files[11].data.0.len(), 110);
     assert_eq!(parse_result(&build(&d)), "ok");
-    // A connected UDP socket: its local, then its peer address.
+    // A socket never bound: no address, any family and type, its
+    // options; never listening, never connected.
     use image_format::v1::records::socket_flags::{CONNECTED, LISTENING};
+    for i in [10, 11, 12] {
+        let mut d = sample_sockets();
+        d.files[i].data = Blob(Vec::new());
+        d.files[i].kind_flags &= !LISTENING;
+        d.files[i].values[2] = 0;
+        let b = build(&d);
+        assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d, "unbound {i}");
+        d.files[i].kind_flags |= CONNECTED;
+        assert_eq!(parse_result(&build_unchecked(&d)), "bad-socket", "unbound and connected {i}");
+    }
+    let mut d = sample_sockets();
+    d.files[10].data = Blob(Vec::new());
+    assert_eq!(parse_result(&build_unchecked(&d)), "bad-socket", "unbound and listening");
+    // A connected UDP socket: its local, then its peer address.
     let connected = |d: &mut ImageDesc| {
         d.files[12].kind_flags |= CONNECTED;
         d.files[12].data = Blob([sockaddr_in6(5353), sockaddr_in6(53)].concat());

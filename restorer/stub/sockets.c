@@ -3,8 +3,8 @@
  * Sockets (plan.h: CHKPT_FILE_SOCKET, CHKPT_FILE_TCP_RESET), created for
  * fds.c, which keeps and places them like any description.
  *
- * A bound socket is created with its options, bound to its address again
- * and, for a listener, listens with its backlog; a connected UDP socket is
+ * A socket is created with its options, bound to its address again (one
+ * never bound has none) and, for a listener, listens with its backlog; a connected UDP socket is
  * connected to its peer again (nothing is sent). The policy made sure
  * before the point of no return that the address was free; a unix path
  * still naming a socket file that nobody listens on (left behind by the
@@ -123,7 +123,8 @@ long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 	/* Always: the default follows net.ipv6.bindv6only of this host. */
 	if (f->value == AF_INET6)
 		set_int(plan, fd, IPPROTO_IPV6, IPV6_V6ONLY, (f->kind_flags & V6ONLY) != 0, index);
-	err = sys3(SYS_bind, fd, (u64)&a, len);
+	/* No address: a socket that was never bound stays so. */
+	err = len ? sys3(SYS_bind, fd, (u64)&a, len) : 0;
 	if (err == -EADDRINUSE && f->value == AF_UNIX && stale_unix_path(&a, len)) {
 		err = sys1(SYS_unlink, (u64)&a.b[2]);
 		if (err >= 0)

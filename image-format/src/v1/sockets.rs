@@ -35,8 +35,9 @@ pub fn sockaddr_ok(family: u64, addr: &[u8]) -> bool {
     }
 }
 
-/// A bound socket: family, type and options of its family, a backlog
-/// only when listening, and its address.
+/// A socket: family, type and options of its family, a backlog only when
+/// listening, and its address; no address (FILE_DATA empty) for one that
+/// was never bound, which can neither listen nor be connected.
 pub fn check_socket(f: &File, addr: &[u8]) -> Result<()> {
     if f.offset != 0 || f.path != StrRef::default() || f.value4 != 0 {
         return Err(FormatError::BadFileValues);
@@ -64,7 +65,7 @@ pub fn check_socket(f: &File, addr: &[u8]) -> Result<()> {
         let udp = matches!(family, socket_family::INET | socket_family::INET6) && ty == socket_type::DGRAM;
         udp && !listening && addr.len() % 2 == 0 && sockaddr_ok(family, local) && sockaddr_ok(family, peer)
     } else {
-        sockaddr_ok(family, addr)
+        sockaddr_ok(family, addr) || (addr.is_empty() && !listening)
     };
     if !types_ok || !flags_ok || !listen_ok || !addr_ok {
         return Err(FormatError::BadSocket);

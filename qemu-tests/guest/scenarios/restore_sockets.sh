@@ -64,5 +64,9 @@ must grep -q '^result ok$' /tmp/in.run
 # datagram filtered out).
 roundtrip udpconn 1 udpconn
 must grep -q '^result OK$' /tmp/udpconn.run
+# Sockets never bound (TCP, UDP, IPv6 TCP, unix stream and datagram): come
+# back unbound with their options, and serve once bound (unbound checks).
+roundtrip unbound 1 unbound
+must grep -q '^result OK$' /tmp/unbound.run
 
 echo "restore_sockets: all checks passed"

@@ -79,7 +79,14 @@ fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
         let (local, peer) = (image_format::sockaddr_text(c.family, c.local), image_format::sockaddr_text(c.family, c.peer));
         return Some(format!("TCP connection {local} -> {peer}"));
     }
-    (file.kind == image_format::FileKind::Socket).then(|| format!("socket bound to {}", image_format::sockaddr_text(file.value0, image.file_data(&file))))
+    let addr = image.file_data(&file);
+    (file.kind == image_format::FileKind::Socket).then(|| {
+        if addr.is_empty() {
+            "socket never bound".to_string()
+        } else {
+            format!("socket bound to {}", image_format::sockaddr_text(file.value0, addr))
+        }
+    })
 }
 
 pub fn limit_text(reason: Reason, need: u64, limit: u64) -> String {

@@ -53,6 +53,9 @@ pub fn probe_socket(p: &SocketProbe<'_>) -> Result<(), i32> {
     if i32::from(p.family) == libc::AF_INET6 {
         set(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, v6only)?;
     }
+    if p.addr.is_empty() {
+        return Ok(()); // a socket never bound: created with its options
+    }
     // SAFETY: as above.
     let rc = unsafe { libc::bind(sock.as_raw_fd(), addr, len) };
     if rc < 0 { Err(last_errno()) } else { Ok(()) }

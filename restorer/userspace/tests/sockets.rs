@@ -274,3 +274,30 @@ fn a_connected_udp_socket_keeps_its_address_and_peer() {
     assert!(status.success(), "restored: {status:?}: {got}");
     assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
 }
+
+/// Sockets created but never bound (TCP with SO_REUSEADDR, nonblocking
+/// UDP, IPv6 TCP with IPV6_V6ONLY, unix stream and datagram) come back
+/// unbound, of their family and type, with their options and flags, and
+/// serve once bound or connected after the restore
+/// (test-programs/unbound.c checks each); `inspect` says so; output as
+/// uninterrupted.
+#[test]
+fn sockets_never_bound_come_back_unbound_with_their_options() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let reference = Command::new(programs().join("unbound")).stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
+    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
+    let dir = scratch("unbound");
+    let (mut child, _out, head) = held_at("unbound", 1, &[]);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    let image = dir.join("saved.ckpt");
+    dump_child_kill(&mut child, &image);
+    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for kind in ["TCP socket, never bound, SO_REUSEADDR", "UDP socket, never bound, nonblocking", "TCP socket, never bound, IPV6_V6ONLY", "unix stream socket, never bound", "unix datagram socket, never bound"] {
+        assert!(shown.contains(kind), "inspect lacks {kind:?}: {shown}");
+    }
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}: {got}");
+    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+}

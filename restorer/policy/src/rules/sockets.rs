@@ -42,7 +42,8 @@ pub struct SocketProbe<'a> {
     /// The image's socket_flags (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY
     /// are set before the bind).
     pub flags: u32,
-    /// The struct sockaddr.
+    /// The struct sockaddr; empty for a socket never bound, which is only
+    /// created with its options.
     pub addr: &'a [u8],
     /// false: bind to `addr`; true (unix paths): a SOCK_DGRAM connect to
     /// it, which ECONNREFUSED answers when no socket is bound there.
