@@ -91,7 +91,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
             std::io::Error::other("reading target memory failed")
         })
     };
-    let written = image_format::write_prepared_with(&prepared, sink.writer(), fill, crate::crc::update);
+    let written = image_format::write_prepared_threaded(&prepared, sink.writer(), fill, crate::crc::update);
     reader.finish();
     let written = match (written, fill_error) {
         (_, Some(e)) => return Err(e),

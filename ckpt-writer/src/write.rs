@@ -27,7 +27,7 @@ const BUF: usize = 1 << 20;
 
 /// An open output.
 pub struct Sink {
-    out: BufWriter<Box<dyn Write>>,
+    out: BufWriter<Box<dyn Write + Send>>,
     /// Temporary and final path (file outputs only).
     file: Option<(PathBuf, PathBuf, File)>,
     /// Name for messages.

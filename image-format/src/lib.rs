@@ -27,6 +27,8 @@ mod reseal;
 #[cfg(feature = "std")]
 mod write;
 #[cfg(feature = "std")]
+mod write_threads;
+#[cfg(feature = "std")]
 mod sockaddr;
 #[cfg(feature = "std")]
 pub use sockaddr::sockaddr_text;
@@ -42,8 +44,11 @@ pub use pages::verify_pages;
 pub use reseal::reseal_checksums;
 #[cfg(feature = "std")]
 pub use write::{
-    prepare, prepare_with, tail_bytes, write_image, write_prepared, write_prepared_with, Options, Prepared, RawSection, WriteError,
+    chunk_buffer_len, head_bytes, page_chunks, prepare, prepare_with, tail_bytes, write_image, write_prepared, write_prepared_with, ChunkPiece, Options,
+    Prepared, RawSection, WriteError,
 };
+#[cfg(feature = "std")]
+pub use write_threads::write_prepared_threaded;
 #[cfg(feature = "std")]
 pub use tree_read::{parse_tree_bytes, TreeImages};
 #[cfg(feature = "std")]

@@ -514,6 +514,73 @@ pub fn write_prepared<W: Write>(
     write_prepared_with(p, out, fill, Crc32c::update)
 }
 
+/// One stretch of a page run inside one of the writes of page data: the
+/// run (its index in `Prepared::runs`), the address its bytes come from,
+/// where they go in the write's buffer, and whether the run ends with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkPiece {
+    /// The run's index in `Prepared::runs`.
+    pub run: usize,
+    /// The virtual address of the piece's first byte.
+    pub addr: u64,
+    /// Its offset in the write's buffer.
+    pub at: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// Whether it is the run's last piece (its checksum is complete).
+    pub run_ends: bool,
+}
+
+/// How the page data of `p` goes out: writes of `WRITE_CHUNK` bytes (the
+/// last shorter) gathered over consecutive runs (which are often a few
+/// pages each), each the pieces that fill its buffer in order. Every
+/// writer of the pages follows it, so that they write the same bytes and
+/// checksum each run the same way.
+pub fn page_chunks(p: &Prepared) -> Vec<Vec<ChunkPiece>> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    let mut used = 0usize;
+    for (run, (addr, r)) in p.runs.iter().enumerate() {
+        let total = r.page_count.saturating_mul(PAGE_SIZE);
+        if total == 0 {
+            // (No valid image has one; its checksum is still one entry.)
+            current.push(ChunkPiece { run, addr: *addr, at: used, len: 0, run_ends: true });
+        }
+        let mut done = 0u64;
+        while done < total {
+            let len = (total - done).min((WRITE_CHUNK - used) as u64) as usize;
+            done += len as u64;
+            current.push(ChunkPiece { run, addr: addr + done - len as u64, at: used, len, run_ends: done == total });
+            used += len;
+            if used == WRITE_CHUNK {
+                chunks.push(core::mem::take(&mut current));
+                used = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+/// The buffer the largest of `chunks` needs (WRITE_CHUNK but for a small
+/// image).
+pub fn chunk_buffer_len(chunks: &[Vec<ChunkPiece>]) -> usize {
+    chunks.iter().filter_map(|c| c.last()).map(|x| x.at + x.len).max().unwrap_or(0)
+}
+
+/// What precedes the pages: the header, the metadata and the padding up
+/// to the page-aligned start of the page data.
+pub fn head_bytes(p: &Prepared) -> Vec<u8> {
+    let h = &p.header;
+    let mut out = Vec::with_capacity(h.pages_offset as usize);
+    out.extend_from_slice(&p.header_bytes);
+    out.extend_from_slice(&p.metadata);
+    out.resize(h.pages_offset as usize, 0);
+    out
+}
+
 /// `write_prepared` with the page checksums computed by `checksum`, which
 /// must give the results of `Crc32c::update` (a host writer passes a
 /// hardware CRC32C; this crate keeps the portable one as the reference).
@@ -523,42 +590,29 @@ pub fn write_prepared_with<W: Write>(
     mut fill: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
     checksum: impl Fn(&mut Crc32c, &[u8]),
 ) -> Result<u64, WriteError> {
-    let h = &p.header;
-    out.write_all(&p.header_bytes)?;
-    out.write_all(&p.metadata)?;
-    let pad = h.pages_offset - HEADER_SIZE as u64 - h.metadata_len;
-    out.write_all(&vec![0u8; pad as usize])?;
-
-    // Page data goes out in writes of WRITE_CHUNK bytes gathered over
-    // consecutive runs (which are often a few pages each): the caller's
-    // `fill` writes straight into this buffer, so no byte is copied again
-    // on its way to `out`.
-    let total: u64 = p.runs.iter().map(|(_, r)| r.page_count.saturating_mul(PAGE_SIZE)).sum();
-    let mut buf = vec![0u8; total.min(WRITE_CHUNK as u64) as usize];
-    let mut used = 0usize;
+    out.write_all(&head_bytes(p))?;
+    // The caller's `fill` writes straight into this buffer, so no byte is
+    // copied again on its way to `out`.
+    let chunks = page_chunks(p);
+    let mut buf = vec![0u8; chunk_buffer_len(&chunks)];
     let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
-    for (addr, run) in &p.runs {
-        let mut crc = Crc32c::new();
-        let mut done = 0u64;
-        let total = run.page_count * PAGE_SIZE;
-        while done < total {
-            let n = (total - done).min((buf.len() - used) as u64) as usize;
-            let chunk = &mut buf[used..used + n];
-            fill(addr + done, chunk)?;
-            checksum(&mut crc, chunk);
-            used += n;
-            if used == buf.len() {
-                out.write_all(&buf)?;
-                used = 0;
+    let mut crc = Crc32c::new();
+    for pieces in &chunks {
+        let mut used = 0;
+        for x in pieces {
+            let piece = &mut buf[x.at..x.at + x.len];
+            fill(x.addr, piece)?;
+            checksum(&mut crc, piece);
+            if x.run_ends {
+                crcs.extend_from_slice(&crc.finish().to_le_bytes());
+                crc = Crc32c::new();
             }
-            done += n as u64;
+            used = x.at + x.len;
         }
-        crcs.extend_from_slice(&crc.finish().to_le_bytes());
+        out.write_all(&buf[..used])?;
     }
-    out.write_all(&buf[..used])?;
-
     out.write_all(&tail_bytes(p, &crcs))?;
-    Ok(h.file_len)
+    Ok(p.header.file_len)
 }
 
 /// The tail of `p` (the PAGE_CRCS section and the trailer), given each
