@@ -107,7 +107,7 @@ pub fn run(plan: &DumpPlan, mut sink: Sink, mut tree: Vec<Member>, started: Inst
         }),
         None => Err(std::io::Error::other("a zombie has no memory")),
     };
-    let written = image_format::write_tree_prepared(&prepared, sink.writer(), fill, crate::crc::update);
+    let written = image_format::write_tree_prepared_threaded(&prepared, sink.writer(), fill, crate::crc::update);
     let written = match (written, fill_error) {
         (_, Some(e)) => return Err(e),
         (Ok(n), None) => n,

@@ -52,4 +52,4 @@ pub use write_threads::write_prepared_threaded;
 #[cfg(feature = "std")]
 pub use tree_read::{parse_tree_bytes, TreeImages};
 #[cfg(feature = "std")]
-pub use tree_write::{prepare_tree, write_tree, write_tree_prepared, PreparedTree, TreeLinks, TreeMemberDesc};
+pub use tree_write::{prepare_tree, write_tree, write_tree_prepared, write_tree_prepared_threaded, PreparedTree, TreeLinks, TreeMemberDesc};

@@ -167,6 +167,23 @@ pub fn write_tree_prepared<W: Write>(
     Ok(at)
 }
 
+/// `write_tree_prepared` with each member's pages read on the caller's
+/// thread while another checksums and writes them (`write_prepared_threaded`).
+pub fn write_tree_prepared_threaded<W: Write + Send>(
+    t: &PreparedTree,
+    out: &mut W,
+    mut fill: impl FnMut(usize, u64, &mut [u8]) -> io::Result<()>,
+    checksum: impl Fn(&mut Crc32c, &[u8]) + Copy + Send,
+) -> Result<u64, WriteError> {
+    let mut at = 0u64;
+    for (i, (off, _, p)) in t.members.iter().enumerate() {
+        let Some(p) = p else { continue };
+        out.write_all(&vec![0u8; (off - at) as usize])?;
+        at = *off + crate::write_threads::write_prepared_threaded(p, out, |addr, buf| fill(i, addr, buf), checksum)?;
+    }
+    Ok(at)
+}
+
 /// `prepare_tree` then `write_tree_prepared` with the portable CRC32C.
 pub fn write_tree<W: Write>(
     members: &[TreeMemberDesc],

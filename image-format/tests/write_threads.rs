@@ -67,3 +67,14 @@ fn a_failed_read_is_the_error_and_the_pages_stop() {
     assert!(out.len() <= head + 2 * (1 << 20), "{} bytes written after the failure", out.len());
     assert_ne!(&out[out.len() - 64..][..8], &TRAILER_MAGIC);
 }
+
+#[test]
+fn a_tree_is_the_same_bytes_too() {
+    let members = sample_tree();
+    let want = build_tree(&members);
+    let t = prepare_tree(&members, &Options::default()).unwrap();
+    let mut got = Vec::new();
+    let n = write_tree_prepared_threaded(&t, &mut got, |_, addr, buf| fill(addr, buf), Crc32c::update).unwrap();
+    assert_eq!(n as usize, got.len());
+    assert!(got == want, "the tree images differ");
+}
