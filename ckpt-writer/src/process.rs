@@ -35,6 +35,17 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
             )))
         }
     }
+    // Nor is a chroot: restored in the caller's root, the process would
+    // see the whole file system, and its absolute paths would name other
+    // files. (/proc/PID/root reads "/" for our own root, and for the root
+    // of another mount namespace.)
+    let root = proc.root().map_err(gone(pid, "/proc/PID/root"))?;
+    if root != Path::new("/") {
+        return Err(Error::Unsupported(format!(
+            "pid {pid} runs in a chroot ({}), which an image does not record",
+            root.display()
+        )));
+    }
     let exe = proc.exe().map_err(gone(pid, "/proc/PID/exe"))?;
     let exe_meta = std::fs::metadata(format!("/proc/{pid}/exe"))
         .map_err(|e| Error::sys(format!("stat of /proc/{pid}/exe"), e))?;

@@ -232,6 +232,14 @@ fn system_v_shared_memory_is_refused_at_dump() {
     refused_and_runs_on("sysv-shm", setup, "System V shared memory");
 }
 
+/// A process in a chroot is refused by name (restored in the caller's
+/// root it would see the whole file system).
+#[test]
+fn a_chrooted_process_is_refused_at_dump() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "chroot needs root");
+    refused_and_runs_on("chroot", "import os\nos.chroot('/tmp')", "runs in a chroot (/tmp)");
+}
+
 /// A POSIX message queue (its fd names a path in the mqueue file system,
 /// which a reopen by path would look for on /) is refused by name.
 #[test]
