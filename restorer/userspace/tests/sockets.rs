@@ -251,6 +251,29 @@ srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
     serves_after_restore("sockets-node", cmd, port_of, "/x", "node /x\n");
 }
 
+/// `prog` (a test program that prints up to "ready", waits at 1, checks
+/// itself and ends with "result OK"), held, dumped and killed, then
+/// restored with ckpt-restore: `inspect` of its image shows each of
+/// `shown`, and it prints what an uninterrupted run printed after "ready".
+fn restored_as_uninterrupted(prog: &str, head: &str, shown: &[&str]) {
+    let reference = Command::new(programs().join(prog)).stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
+    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
+    let dir = scratch(prog);
+    let (mut child, _out, got_head) = held_at(prog, 1, &[]);
+    assert_eq!(got_head, head);
+    let image = dir.join("saved.ckpt");
+    dump_child_kill(&mut child, &image);
+    let text = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for line in shown {
+        assert!(text.contains(line), "inspect lacks {line:?}: {text}");
+    }
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}: {got}");
+    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+}
+
 /// A connected UDP socket (and the bound one it talks to, both in the
 /// image) is bound to its address and connected to its peer again: the
 /// same local address and peer, datagrams both ways, a stranger's datagram
@@ -259,20 +282,7 @@ srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
 #[test]
 fn a_connected_udp_socket_keeps_its_address_and_peer() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
-    let reference = Command::new(programs().join("udpconn")).stdin(Stdio::null()).output().unwrap();
-    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
-    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
-    let dir = scratch("udpconn");
-    let (mut child, _out, head) = held_at("udpconn", 1, &[]);
-    assert_eq!(head, "exchanged one and back one\nready\nwaiting at 1\n");
-    let image = dir.join("saved.ckpt");
-    dump_child_kill(&mut child, &image);
-    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(shown.contains("UDP socket bound to 127.0.0.1:") && shown.contains(", connected to 127.0.0.1:"), "{shown}");
-    let (got, status) = restore_and_go(&image);
-    assert!(status.success(), "restored: {status:?}: {got}");
-    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+    restored_as_uninterrupted("udpconn", "exchanged one and back one\nready\nwaiting at 1\n", &["UDP socket bound to 127.0.0.1:", ", connected to 127.0.0.1:"]);
 }
 
 /// Sockets created but never bound (TCP with SO_REUSEADDR, nonblocking
@@ -284,20 +294,6 @@ fn a_connected_udp_socket_keeps_its_address_and_peer() {
 #[test]
 fn sockets_never_bound_come_back_unbound_with_their_options() {
     skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
-    let reference = Command::new(programs().join("unbound")).stdin(Stdio::null()).output().unwrap();
-    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
-    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
-    let dir = scratch("unbound");
-    let (mut child, _out, head) = held_at("unbound", 1, &[]);
-    assert_eq!(head, "ready\nwaiting at 1\n");
-    let image = dir.join("saved.ckpt");
-    dump_child_kill(&mut child, &image);
-    let shown = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    for kind in ["TCP socket, never bound, SO_REUSEADDR", "UDP socket, never bound, nonblocking", "TCP socket, never bound, IPV6_V6ONLY", "unix stream socket, never bound", "unix datagram socket, never bound"] {
-        assert!(shown.contains(kind), "inspect lacks {kind:?}: {shown}");
-    }
-    let (got, status) = restore_and_go(&image);
-    assert!(status.success(), "restored: {status:?}: {got}");
-    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+    let shown = ["TCP socket, never bound, SO_REUSEADDR", "UDP socket, never bound, nonblocking", "TCP socket, never bound, IPV6_V6ONLY", "unix stream socket, never bound", "unix datagram socket, never bound"];
+    restored_as_uninterrupted("unbound", "ready\nwaiting at 1\n", &shown);
 }
