@@ -257,9 +257,15 @@ run_watched() {
     run-as "$1" "$1" timeout -s KILL 2 exec-errno "$2" < /dev/null > /dev/null 2>&1 &
     watched=$!
     # busybox timeout execs the image in this very process; alive until it
-    # is a zombie, which this shell reaps below. (The state follows the
-    # last ")": a restored comm may hold spaces.)
-    watched_alive() { s=$(sed 's/.*) //' "/proc/$watched/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
+    # is a zombie or reaped. (The state follows the last ")": a restored
+    # comm may hold spaces.) Shell builtins only: a fork per poll cost a
+    # second an image in the TCG guest.
+    watched_alive() {
+        { read -r line < "/proc/$watched/stat"; } 2>/dev/null || return 1
+        s=${line##*") "}
+        s=${s%% *}
+        [ -n "$s" ] && [ "$s" != Z ]
+    }
     i=0
     while watched_alive && [ "$i" -lt 220 ]; do
         sleep 0.1
