@@ -158,13 +158,7 @@ pub fn write_tree_prepared<W: Write>(
     mut fill: impl FnMut(usize, u64, &mut [u8]) -> io::Result<()>,
     checksum: impl Fn(&mut Crc32c, &[u8]) + Copy,
 ) -> Result<u64, WriteError> {
-    let mut at = 0u64;
-    for (i, (off, _, p)) in t.members.iter().enumerate() {
-        let Some(p) = p else { continue };
-        out.write_all(&vec![0u8; (off - at) as usize])?;
-        at = *off + write_prepared_with(p, out, |addr, buf| fill(i, addr, buf), checksum)?;
-    }
-    Ok(at)
+    write_members(t, out, |p, out, i| write_prepared_with(p, out, |addr, buf| fill(i, addr, buf), checksum))
 }
 
 /// `write_tree_prepared` with each member's pages read on the caller's
@@ -175,11 +169,23 @@ pub fn write_tree_prepared_threaded<W: Write + Send>(
     mut fill: impl FnMut(usize, u64, &mut [u8]) -> io::Result<()>,
     checksum: impl Fn(&mut Crc32c, &[u8]) + Copy + Send,
 ) -> Result<u64, WriteError> {
+    write_members(t, out, |p, out, i| {
+        crate::write_threads::write_prepared_threaded(p, out, |addr, buf| fill(i, addr, buf), checksum)
+    })
+}
+
+/// Each member's image at its offset, zeros between them; `member(p, out,
+/// index)` writes one and returns its length.
+fn write_members<W: Write>(
+    t: &PreparedTree,
+    out: &mut W,
+    mut member: impl FnMut(&Prepared, &mut W, usize) -> Result<u64, WriteError>,
+) -> Result<u64, WriteError> {
     let mut at = 0u64;
     for (i, (off, _, p)) in t.members.iter().enumerate() {
         let Some(p) = p else { continue };
         out.write_all(&vec![0u8; (off - at) as usize])?;
-        at = *off + crate::write_threads::write_prepared_threaded(p, out, |addr, buf| fill(i, addr, buf), checksum)?;
+        at = *off + member(p, out, i)?;
     }
     Ok(at)
 }
