@@ -595,24 +595,45 @@ pub fn write_prepared_with<W: Write>(
     // copied again on its way to `out`.
     let chunks = page_chunks(p);
     let mut buf = vec![0u8; chunk_buffer_len(&chunks)];
-    let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
-    let mut crc = Crc32c::new();
+    let mut sums = RunChecksums::new(p);
     for pieces in &chunks {
+        for x in pieces {
+            fill(x.addr, &mut buf[x.at..x.at + x.len])?;
+        }
+        let used = sums.add(pieces, &buf, &checksum);
+        out.write_all(&buf[..used])?;
+    }
+    out.write_all(&tail_bytes(p, &sums.crcs))?;
+    Ok(p.header.file_len)
+}
+
+/// Each page run's CRC32C as the writers compute it, one filled chunk
+/// (`page_chunks`) after the other: the run going on, and the finished
+/// ones as `tail_bytes` takes them.
+pub(crate) struct RunChecksums {
+    crc: Crc32c,
+    pub(crate) crcs: Vec<u8>,
+}
+
+impl RunChecksums {
+    pub(crate) fn new(p: &Prepared) -> RunChecksums {
+        RunChecksums { crc: Crc32c::new(), crcs: Vec::with_capacity(p.runs.len() * 4 + 8) }
+    }
+
+    /// Checksums the pieces of one chunk in `buf`; returns the bytes of
+    /// `buf` they fill (what goes out).
+    pub(crate) fn add(&mut self, pieces: &[ChunkPiece], buf: &[u8], checksum: &impl Fn(&mut Crc32c, &[u8])) -> usize {
         let mut used = 0;
         for x in pieces {
-            let piece = &mut buf[x.at..x.at + x.len];
-            fill(x.addr, piece)?;
-            checksum(&mut crc, piece);
+            checksum(&mut self.crc, &buf[x.at..x.at + x.len]);
             if x.run_ends {
-                crcs.extend_from_slice(&crc.finish().to_le_bytes());
-                crc = Crc32c::new();
+                self.crcs.extend_from_slice(&self.crc.finish().to_le_bytes());
+                self.crc = Crc32c::new();
             }
             used = x.at + x.len;
         }
-        out.write_all(&buf[..used])?;
+        used
     }
-    out.write_all(&tail_bytes(p, &crcs))?;
-    Ok(p.header.file_len)
 }
 
 /// The tail of `p` (the PAGE_CRCS section and the trailer), given each

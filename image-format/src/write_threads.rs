@@ -15,7 +15,7 @@ use std::vec;
 use std::vec::Vec;
 
 use crate::v1::Crc32c;
-use crate::write::{chunk_buffer_len, head_bytes, page_chunks, tail_bytes, Prepared, WriteError};
+use crate::write::{chunk_buffer_len, head_bytes, page_chunks, tail_bytes, Prepared, RunChecksums, WriteError};
 
 /// Buffers in flight: one being filled, one being written.
 const BUFFERS: usize = 2;
@@ -39,25 +39,16 @@ pub fn write_prepared_threaded<W: Write + Send>(
         to_reader.send(vec![0u8; size]).expect("the receiver is here");
     }
     let chunks = &chunks;
-    let crcs = std::thread::scope(|s| {
-        let writer = s.spawn(move || -> io::Result<(Vec<u8>, &mut W)> {
-            let mut crcs = Vec::with_capacity(p.runs.len() * 4 + 8);
-            let mut crc = Crc32c::new();
+    let pages = std::thread::scope(|s| {
+        let writer = s.spawn(move || -> io::Result<(RunChecksums, &mut W)> {
+            let mut sums = RunChecksums::new(p);
             for (buf, index) in filled {
-                let mut used = 0;
-                for x in &chunks[index] {
-                    checksum(&mut crc, &buf[x.at..x.at + x.len]);
-                    if x.run_ends {
-                        crcs.extend_from_slice(&crc.finish().to_le_bytes());
-                        crc = Crc32c::new();
-                    }
-                    used = x.at + x.len;
-                }
+                let used = sums.add(&chunks[index], &buf, &checksum);
                 out.write_all(&buf[..used])?;
                 // The reader may have stopped (a failed fill): no matter.
                 let _ = to_reader.send(buf);
             }
-            Ok((crcs, out))
+            Ok((sums, out))
         });
         let mut failed = None;
         for (index, pieces) in chunks.iter().enumerate() {
@@ -78,7 +69,7 @@ pub fn write_prepared_threaded<W: Write + Send>(
             (None, Ok(done)) => Ok(done),
         }
     });
-    let (crcs, out) = crcs?;
-    out.write_all(&tail_bytes(p, &crcs))?;
+    let (sums, out) = pages?;
+    out.write_all(&tail_bytes(p, &sums.crcs))?;
     Ok(p.header.file_len)
 }
