@@ -47,6 +47,7 @@ extern "C" {
     fn chkpt_shim_rlimit_as() -> u64;
     fn chkpt_shim_rlimit_nproc() -> u64;
     fn chkpt_shim_rlimit_sigpending() -> u64;
+    fn chkpt_shim_memlock_allowance() -> u64;
     fn chkpt_shim_max_map_count() -> u64;
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_pipe_max_size() -> u64;
@@ -255,6 +256,13 @@ pub(crate) fn rlimit_nproc() -> u64 {
 pub(crate) fn rlimit_sigpending() -> u64 {
     // SAFETY: reads current's signal->rlim; no requirement.
     unsafe { chkpt_shim_rlimit_sigpending() }
+}
+
+/// Bytes the caller may mlock: RLIMIT_MEMLOCK (soft), unlimited with
+/// CAP_IPC_LOCK.
+pub(crate) fn memlock_allowance() -> u64 {
+    // SAFETY: reads current's signal->rlim and credentials; no requirement.
+    unsafe { chkpt_shim_memlock_allowance() }
 }
 
 /// The most mappings a process may have: vm.max_map_count. 6.12 does not

@@ -55,6 +55,10 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::rlimit_sigpending()
     }
 
+    fn memlock_allowance(&mut self) -> u64 {
+        glue::memlock_allowance()
+    }
+
     fn rlimit_as(&mut self) -> u64 {
         glue::rlimit_as()
     }

@@ -265,6 +265,12 @@ u64 chkpt_shim_rlimit_sigpending(void)
 	return rlimit(RLIMIT_SIGPENDING);
 }
 
+/* What mlock(2) would let the caller lock in a new mm (mm/mlock.c). */
+u64 chkpt_shim_memlock_allowance(void)
+{
+	return capable(CAP_IPC_LOCK) ? U64_MAX : rlimit(RLIMIT_MEMLOCK);
+}
+
 /*
  * vm.max_map_count as a module can know it: sysctl_max_map_count is not
  * exported in 6.12, so the sysctl is read through procfs, as any process

@@ -90,6 +90,7 @@ void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size);
 u64 chkpt_shim_rlimit_as(void);
 u64 chkpt_shim_rlimit_nproc(void);
 u64 chkpt_shim_rlimit_sigpending(void);
+u64 chkpt_shim_memlock_allowance(void);
 u64 chkpt_shim_max_map_count(void);
 u64 chkpt_shim_task_size(void);
 u64 chkpt_shim_pipe_max_size(void);

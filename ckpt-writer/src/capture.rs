@@ -12,7 +12,7 @@ use crate::fds::read_fds_in;
 use crate::locks::read_locks;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
-use crate::memory::{choose_pages, list_mappings, Mapping};
+use crate::memory::{choose_pages, list_mappings, Mapping, VmFlagsRead};
 use crate::process::read_process;
 use crate::regs;
 use crate::restored::join_heap;
@@ -94,6 +94,7 @@ pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
         // Injected into the target itself: a fork has no subreaper mark.
         snap.process.child_subreaper = own.child_subreaper;
         snap.process.not_dumpable = own.not_dumpable;
+        snap.process.thp_disabled = own.thp_disabled;
         snap.fd_notes.extend(cwd_note(&snap.process));
     }
     snap.process.mm.brk = inherited.brk;
@@ -154,6 +155,7 @@ fn capture_with(
     let mut pdeath_signal = 0;
     let mut child_subreaper = false;
     let mut not_dumpable = false;
+    let mut thp_disabled = false;
     for (n, t) in threads.iter_mut().enumerate() {
         let mut inj = Injection::begin(frozen, &mem, t.tid, insn)?;
         let scratch = inj.scratch;
@@ -177,6 +179,10 @@ fn capture_with(
             inj.read_scratch(reaper.as_mut_bytes())?;
             child_subreaper = reaper != 0;
             not_dumpable = check(t.tid, "prctl(PR_GET_DUMPABLE)", inj.syscall(libc::SYS_prctl, [PR_GET_DUMPABLE, 0, 0, 0, 0, 0])?)? == 0;
+            // Not /proc/PID/status THP_enabled, which reads 0 on every
+            // process of a kernel without transparent huge pages.
+            let thp = inj.syscall(libc::SYS_prctl, [libc::PR_GET_THP_DISABLE as u64, 0, 0, 0, 0, 0])?;
+            thp_disabled = check(t.tid, "prctl(PR_GET_THP_DISABLE)", thp)? == 1;
         }
         check(t.tid, "sigaltstack", inj.syscall(libc::SYS_sigaltstack, [0, scratch, 0, 0, 0, 0])?)?;
         let mut stack = KernelStack::default();
@@ -197,7 +203,10 @@ fn capture_with(
     process.pdeath_signal = pdeath_signal;
     process.child_subreaper = child_subreaper;
     process.not_dumpable = not_dumpable;
-    let mut mappings = list_mappings(pid)?;
+    process.thp_disabled = thp_disabled;
+    // A --cow dump (not `inherited`) reads the madvise state from its fork.
+    let read = if inherited { VmFlagsRead::All } else { VmFlagsRead::NotInherited };
+    let mut mappings = list_mappings(pid, read)?;
     let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;

@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::process::read_process;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
-use crate::memory::Mapping;
+use crate::memory::{advice_bits, Mapping};
 use crate::snapshot::{RegionKind, Snapshot};
 use crate::wait::{wait_thread, Event};
 use crate::write::PageReader;
@@ -170,25 +170,39 @@ impl CowChild {
         Ok(inherited)
     }
 
-    /// Refuses regions that may hold stored pages the child does not hold
-    /// as they were: MADV_DONTFORK (not in the child) and MADV_WIPEONFORK
-    /// (zeroed). Shared regions come from the overlay and are not looked at.
-    pub fn check(&self, mappings: &[Mapping]) -> Result<()> {
+    /// Takes each mapping's madvise state from the child's smaps (a fork
+    /// keeps it, and the target, running again, may already have changed
+    /// its own): a mapping missing in the child is MADV_DONTFORK. Refuses
+    /// regions that may hold stored pages the child does not hold as they
+    /// were: MADV_DONTFORK (not in the child) and MADV_WIPEONFORK (zeroed).
+    /// Shared regions come from the overlay and are not refused.
+    pub fn check(&self, mappings: &mut [Mapping]) -> Result<()> {
+        use image_format::v1::records::region_flags::{DONTFORK, LOCKED};
         let maps = Process::new(self.pid)
             .and_then(|p| p.smaps())
             .map_err(|e| Error::sys("reading the snapshot child's smaps", std::io::Error::other(e.to_string())))?;
         let mut child = maps.iter().map(|m| (m.address.0, m.address.1, m.extension.vm_flags)).collect::<Vec<_>>();
         child.sort_unstable_by_key(|m| m.0);
-        for r in mappings.iter().filter(|m| m.can_store() && !m.region.shared).map(|m| &m.region) {
-            let i = child.partition_point(|m| m.1 <= r.start);
+        for m in mappings.iter_mut() {
+            let stores = m.can_store() && !m.region.shared;
+            let r = &mut m.region;
+            let i = child.partition_point(|c| c.1 <= r.start);
             let why = match child.get(i) {
                 Some(&(s, e, f)) if s <= r.start && e >= r.end => {
-                    if !f.contains(VmFlags::WF) {
+                    // The lock is the target's own (read while frozen).
+                    r.advice = (r.advice & LOCKED) | (advice_bits(f, r.kind) & !LOCKED);
+                    if !stores || !f.contains(VmFlags::WF) {
                         continue;
                     }
                     "MADV_WIPEONFORK: a fork sees it zeroed"
                 }
-                _ => "MADV_DONTFORK: a fork does not get it",
+                _ => {
+                    r.advice |= DONTFORK;
+                    if !stores {
+                        continue;
+                    }
+                    "MADV_DONTFORK: a fork does not get it"
+                }
             };
             return Err(Error::Unsupported(format!(
                 "--cow: memory at {:#x}-{:#x} is {why}; dump without --cow",

@@ -52,7 +52,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     // Dropped before `frozen`: connections put in repair mode leave it
     // before the target runs again (unless it is killed).
     let mut repair = crate::fds_tcp_repair::Guard::new();
-    let (mut snap, mappings) = if plan.cow {
+    let (mut snap, mut mappings) = if plan.cow {
         capture_before_fork(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?
     } else {
         capture(frozen.as_mut().expect("frozen"), plan.allow_unsupported)?
@@ -67,7 +67,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
         let c = child.insert(CowChild::fork(frozen.as_mut().expect("frozen"), &mappings)?);
         drop(frozen.take());
         frozen_for = Some(started.elapsed());
-        c.check(&mappings)?;
+        c.check(&mut mappings)?;
         set_inherited(&mut snap, c.read_inherited(&mappings)?);
         (c.pid(), Some(overlay))
     } else {

@@ -124,6 +124,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
                 kind: region_kind(r.kind),
                 flags: (r.shared as u32 * region_flags::SHARED) | (r.shared_anon as u32 * region_flags::SHARED_ANON)
                     | (r.may_write as u32 * region_flags::MAY_WRITE)
+                    | r.advice
                     | (r.maps_file.is_some() as u32 * region_flags::MAPS_FILE),
                 path: ByteString(r.path.clone()),
                 file_offset: r.file_offset,
@@ -158,10 +159,11 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
 
 /// The PROCESS_ATTRS record of `p` (all zero, no section, by default).
 fn attrs(p: &crate::snapshot::ProcessState) -> image_format::v1::ProcessAttrs {
-    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS};
+    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, THP_DISABLE};
     let flag = |on: bool, bit: u32| if on { bit } else { 0 };
     image_format::v1::ProcessAttrs {
         pdeath_signal: p.pdeath_signal,
-        flags: flag(p.child_subreaper, CHILD_SUBREAPER) | flag(p.no_new_privs, NO_NEW_PRIVS) | flag(p.not_dumpable, NOT_DUMPABLE),
+        flags: flag(p.child_subreaper, CHILD_SUBREAPER) | flag(p.no_new_privs, NO_NEW_PRIVS) | flag(p.not_dumpable, NOT_DUMPABLE)
+            | flag(p.thp_disabled, THP_DISABLE),
     }
 }

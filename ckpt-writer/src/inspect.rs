@@ -192,6 +192,7 @@ pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "shared": r.flags & 1 != 0, "shared_anon": r.flags & 2 != 0, "path": s(&r.path),
             "file_offset": r.file_offset, "pages": (r.end - r.start) / 4096,
             "maps_file": (r.flags & image_format::v1::records::region_flags::MAPS_FILE != 0).then_some(r.file),
+            "advice": describe_advice(r.flags).split(' ').filter(|a| !a.is_empty()).collect::<Vec<_>>(),
             "stored_pages": r.runs.iter().map(|x| x.page_count).sum::<u64>(),
             "runs": r.runs.iter().map(|x| json!([x.page_index, x.page_count])).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -260,6 +261,10 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
             stored, (r.end - r.start) / 4096, match r.flags & 5 { 5 => "shared may-write ", 1 => "shared ", _ => "" }, s(&r.path));
         if r.flags & image_format::v1::records::region_flags::MAPS_FILE != 0 {
             println!("    maps file {} from offset {:#x}", r.file, r.file_offset);
+        }
+        let advice = describe_advice(r.flags);
+        if !advice.is_empty() {
+            println!("    {advice}");
         }
     }
     println!("fds ({}):", d.fds.len());
@@ -373,14 +378,31 @@ fn describe_file(f: &image_format::FileDesc) -> String {
     }
 }
 
+/// A region's per-mapping state, as `inspect` names it ("" for none).
+fn describe_advice(flags: u32) -> String {
+    use image_format::v1::records::region_flags as rf;
+    let names = [
+        (rf::LOCKED, "mlock"),
+        (rf::DONTFORK, "MADV_DONTFORK"),
+        (rf::WIPEONFORK, "MADV_WIPEONFORK"),
+        (rf::DONTDUMP, "MADV_DONTDUMP"),
+        (rf::HUGEPAGE, "MADV_HUGEPAGE"),
+        (rf::NOHUGEPAGE, "MADV_NOHUGEPAGE"),
+        (rf::SEQUENTIAL, "MADV_SEQUENTIAL"),
+        (rf::RANDOM, "MADV_RANDOM"),
+    ];
+    names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(" ")
+}
+
 /// The prctl attributes, as `inspect` names them.
 fn describe_attrs(a: &image_format::v1::ProcessAttrs) -> String {
-    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS};
+    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, THP_DISABLE};
     let mut parts = Vec::new();
     if a.pdeath_signal != 0 {
         parts.push(format!("parent-death signal {}", a.pdeath_signal));
     }
-    for (bit, name) in [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable")] {
+    let names = [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable"), (THP_DISABLE, "THP disabled")];
+    for (bit, name) in names {
         if a.flags & bit != 0 {
             parts.push(name.to_string());
         }

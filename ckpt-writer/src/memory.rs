@@ -78,28 +78,70 @@ impl Mapping {
     }
 }
 
-/// Starts of the shared mappings with VM_MAYWRITE ("mw" in smaps' VmFlags),
-/// read only when there is a shared file mapping (smaps walks every page
-/// table, unlike maps).
-fn shared_file_may_write(proc: &Process, pid: i32, maps: &procfs::process::MemoryMaps) -> Result<Vec<u64>> {
-    let any = maps.iter().any(|m| m.perms.contains(MMPermissions::SHARED) && matches!(m.pathname, MMapPath::Path(_)));
-    if !any {
+/// What `list_mappings` reads of each mapping's VmFlags, which only smaps
+/// shows: smaps walks every page table (about 18 ms per resident GiB on
+/// the development host), maps does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmFlagsRead {
+    /// All of them: the per-mapping state (`advice_bits`) and VM_MAYWRITE.
+    All,
+    /// What a fork does not show: mlock (read where /proc/PID/status has
+    /// VmLck, so a lock taken with MLOCK_ONFAULT on no page yet is missed)
+    /// and VM_MAYWRITE (where there is a shared file mapping). A `--cow`
+    /// dump reads the madvise state from its fork (cow.rs).
+    NotInherited,
+}
+
+/// The mapping state a restorer sets again (mlock, madvise) as image
+/// `region_flags::ADVICE` bits; none on the kernel's own mappings, whose
+/// flags are the kernel's (vvar is "dd").
+pub fn advice_bits(f: VmFlags, kind: RegionKind) -> u32 {
+    use image_format::v1::records::region_flags as rf;
+    if matches!(kind, RegionKind::Vdso | RegionKind::Vvar | RegionKind::VvarVclock) {
+        return 0;
+    }
+    [
+        (VmFlags::LO, rf::LOCKED),
+        (VmFlags::DC, rf::DONTFORK),
+        (VmFlags::WF, rf::WIPEONFORK),
+        (VmFlags::DD, rf::DONTDUMP),
+        (VmFlags::HG, rf::HUGEPAGE),
+        (VmFlags::NH, rf::NOHUGEPAGE),
+        (VmFlags::SR, rf::SEQUENTIAL),
+        (VmFlags::RR, rf::RANDOM),
+    ]
+    .into_iter()
+    .filter(|(v, _)| f.contains(*v))
+    .fold(0, |a, (_, b)| a | b)
+}
+
+/// Each mapping's VmFlags by start address, as `read` asks (empty where
+/// nothing needs them).
+fn vm_flags(proc: &Process, pid: i32, maps: &procfs::process::MemoryMaps, read: VmFlagsRead) -> Result<Vec<(u64, VmFlags)>> {
+    let needed = match read {
+        VmFlagsRead::All => true,
+        VmFlagsRead::NotInherited => {
+            let shared_file = maps.iter().any(|m| m.perms.contains(MMPermissions::SHARED) && matches!(m.pathname, MMapPath::Path(_)));
+            let locked = proc.status().map_err(proc_err(pid, "/proc/PID/status"))?.vmlck.unwrap_or(0) > 0;
+            shared_file || locked
+        }
+    };
+    if !needed {
         return Ok(Vec::new());
     }
     let smaps = proc.smaps().map_err(proc_err(pid, "/proc/PID/smaps"))?;
-    Ok(smaps
-        .iter()
-        .filter(|m| m.perms.contains(MMPermissions::SHARED) && m.extension.vm_flags.contains(VmFlags::MW))
-        .map(|m| m.address.0)
-        .collect())
+    let mut flags: Vec<(u64, VmFlags)> = smaps.iter().map(|m| (m.address.0, m.extension.vm_flags)).collect();
+    flags.sort_unstable_by_key(|f| f.0);
+    Ok(flags)
 }
 
-/// Reads every mapping of `pid` (frozen), without looking at its pages
-/// (cheap: no page table walk).
-pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
+/// Reads every mapping of `pid` (frozen), without choosing its pages, and
+/// the VmFlags `read` asks for.
+pub fn list_mappings(pid: i32, read: VmFlagsRead) -> Result<Vec<Mapping>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
     let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
-    let may_write = shared_file_may_write(&proc, pid, &maps)?;
+    let flags = vm_flags(&proc, pid, &maps, read)?;
+    let flags_at = |start: u64| flags.binary_search_by_key(&start, |f| f.0).ok().map(|i| flags[i].1);
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -167,6 +209,11 @@ pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
         let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
             && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
         let maybe_final_page = m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE;
+        let vm = flags_at(start).unwrap_or(VmFlags::NONE);
+        let mut advice = advice_bits(vm, kind);
+        if read == VmFlagsRead::NotInherited {
+            advice &= image_format::v1::records::region_flags::LOCKED;
+        }
         let region = Region {
             start,
             end,
@@ -175,7 +222,8 @@ pub fn list_mappings(pid: i32) -> Result<Vec<Mapping>> {
             exec: m.perms.contains(MMPermissions::EXECUTE),
             shared: shared || shared_anon,
             shared_anon,
-            may_write: kind == RegionKind::File && shared && may_write.contains(&start),
+            may_write: kind == RegionKind::File && shared && vm.contains(VmFlags::MW),
+            advice,
             kind,
             path,
             file_offset: if kind == RegionKind::File || kind == RegionKind::SysvShm { m.offset } else { 0 },

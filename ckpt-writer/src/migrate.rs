@@ -41,7 +41,7 @@ use crate::dirty::Tracker;
 use crate::encode::describe;
 use crate::error::{Error, Result};
 use crate::freeze::{check_target, Frozen};
-use crate::memory::list_mappings;
+use crate::memory::{list_mappings, VmFlagsRead};
 use crate::page_ranges::{intersection, merged, push_uncovered};
 use crate::wire::{self, Kind, MAX_FRAME_PAGES, PAGE};
 use crate::write::PageReader;
@@ -153,7 +153,7 @@ fn migrate(plan: &MigratePlan, s: &mut Sender, input: &mut BufReader<TcpStream>)
         let (mut snap, mappings) = capture(&mut frozen, plan.allow_unsupported)?;
         choose_regions(&mut snap, mappings, pid)?;
         let layout = state_payload(&describe(&snap))?;
-        let mappings = list_mappings(pid)?;
+        let mappings = list_mappings(pid, VmFlagsRead::NotInherited)?;
         let t = Tracker::start(&mut frozen, &mappings)?;
         if let Ok(t) = &t {
             tracked = (t.registered, t.refused);

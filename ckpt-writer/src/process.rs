@@ -110,6 +110,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         child_subreaper: false,
         no_new_privs: status.nonewprivs.unwrap_or(0) != 0,
         not_dumpable: false,
+        thp_disabled: false,
     })
 }
 

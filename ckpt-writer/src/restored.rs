@@ -142,6 +142,7 @@ mod tests {
             shared: false,
             shared_anon: false,
             may_write: false,
+            advice: 0,
             kind,
             path: Vec::new(),
             file_offset: 0,

@@ -49,6 +49,8 @@ pub struct ProcessState {
     /// PR_GET_DUMPABLE returned 0 (1 and 2, SUID_DUMP_ROOT, count as
     /// dumpable: prctl cannot set 2).
     pub not_dumpable: bool,
+    /// PR_SET_THP_DISABLE (/proc/PID/status "THP_enabled: 0").
+    pub thp_disabled: bool,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }
@@ -139,6 +141,9 @@ pub struct Region {
     pub shared_anon: bool,
     /// A shared file mapping with VM_MAYWRITE (smaps "mw").
     pub may_write: bool,
+    /// Its per-mapping state as image `region_flags::ADVICE` bits (mlock,
+    /// madvise: memory.rs `advice_bits`).
+    pub advice: u32,
     pub kind: RegionKind,
     pub path: Vec<u8>,
     pub file_offset: u64,

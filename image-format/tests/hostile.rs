@@ -425,7 +425,19 @@ fn cases() -> Vec<Case> {
             )
                 .1
         }),
-        desc("unknown-region-flags", |d| d.regions[3].flags = 16),
+        desc("unknown-region-flags", |d| d.regions[3].flags = 4096),
+        // Per-mapping state: never on the kernel's regions, WIPEONFORK on
+        // private anonymous memory only, no exclusive pair.
+        desc("inconsistent-region-flags", |d| {
+            let vdso = d.regions.iter().position(|r| r.kind == RegionKind::Vdso).expect("a vdso");
+            d.regions[vdso].flags = region_flags::DONTDUMP
+        }),
+        desc("inconsistent-region-flags", |d| d.regions[0].flags = region_flags::WIPEONFORK),
+        desc("inconsistent-region-flags", |d| {
+            d.regions[3].flags = region_flags::SHARED | region_flags::SHARED_ANON | region_flags::WIPEONFORK
+        }),
+        desc("inconsistent-region-flags", |d| d.regions[2].flags = region_flags::HUGEPAGE | region_flags::NOHUGEPAGE),
+        desc("inconsistent-region-flags", |d| d.regions[2].flags = region_flags::SEQUENTIAL | region_flags::RANDOM),
         // MAY_WRITE: shared file mappings only (regions[0] is a private file one).
         desc("inconsistent-region-flags", |d| d.regions[0].flags = region_flags::MAY_WRITE),
         desc("inconsistent-region-flags", |d| {
@@ -854,7 +866,7 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // prctl attributes.
         attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
-        attrs_desc("bad-process-attrs", |d| d.attrs.flags = 8),
+        attrs_desc("bad-process-attrs", |d| d.attrs.flags = 16),
         (
             "bad-process-attrs",
             Box::new(|| {
@@ -1142,6 +1154,20 @@ fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
     let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
     assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
     assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());
+}
+
+/// Every per-mapping flag where madvise/mlock would take it reads back.
+#[test]
+fn the_sample_with_per_mapping_state_is_accepted_and_reads_back() {
+    use region_flags::*;
+    let mut d = sample();
+    let heap = d.regions.iter().position(|r| r.kind == RegionKind::Heap).expect("a heap");
+    let stack = d.regions.iter().position(|r| r.kind == RegionKind::Stack).expect("a stack");
+    d.regions[heap].flags = LOCKED | WIPEONFORK | DONTDUMP | HUGEPAGE | SEQUENTIAL;
+    d.regions[stack].flags = DONTFORK | NOHUGEPAGE | RANDOM;
+    d.regions[0].flags = LOCKED | DONTDUMP; // a private file mapping
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
 }
 
 #[test]

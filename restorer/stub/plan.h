@@ -227,6 +227,29 @@ struct chkpt_plan_deferred {
 	unsigned long long region;          /* index in the image's REGIONS (diagnostics) */
 };
 
+/*
+ * Per-mapping state (advice.c) the stub sets again once every region,
+ * deferred ones too, is mapped, before a tree forks or any thread runs:
+ * madvise(2) for each advice bit, then mlock(2) (the restorer checked the
+ * caller's RLIMIT_MEMLOCK). MADV_HUGEPAGE and MADV_NOHUGEPAGE are hints: a
+ * kernel without transparent huge pages refuses them (EINVAL), and the
+ * region is left without.
+ */
+#define CHKPT_ADVISE_LOCK       1   /* mlock */
+#define CHKPT_ADVISE_DONTFORK   2   /* MADV_DONTFORK */
+#define CHKPT_ADVISE_WIPEONFORK 4   /* MADV_WIPEONFORK */
+#define CHKPT_ADVISE_DONTDUMP   8   /* MADV_DONTDUMP */
+#define CHKPT_ADVISE_HUGEPAGE   16  /* MADV_HUGEPAGE */
+#define CHKPT_ADVISE_NOHUGEPAGE 32  /* MADV_NOHUGEPAGE */
+#define CHKPT_ADVISE_SEQUENTIAL 64  /* MADV_SEQUENTIAL */
+#define CHKPT_ADVISE_RANDOM     128 /* MADV_RANDOM */
+
+struct chkpt_plan_advice {
+	unsigned long long addr, len;
+	unsigned long long advice;          /* CHKPT_ADVISE_* bits */
+	unsigned long long region;          /* index in the image's REGIONS (diagnostics) */
+};
+
 struct chkpt_plan {
 	unsigned long long magic;
 	unsigned long long nr_threads;      /* >= 1; threads[0] is the thread that entered */
@@ -277,7 +300,10 @@ struct chkpt_plan {
 	unsigned long long pdeath_signal;   /* PR_SET_PDEATHSIG (a process of no tree; tree.c sets a */
 					    /* tree's own after its barrier); 0: none */
 	unsigned long long attr_flags;      /* 1 PR_SET_CHILD_SUBREAPER, 2 PR_SET_NO_NEW_PRIVS, */
-					    /* 4 PR_SET_DUMPABLE 0 (the image's PROCESS_ATTRS) */
+					    /* 4 PR_SET_DUMPABLE 0, 8 PR_SET_THP_DISABLE (the image's */
+					    /* PROCESS_ATTRS) */
+	unsigned long long advice_offset;   /* array of struct chkpt_plan_advice from the plan's start */
+	unsigned long long nr_advice;
 	struct chkpt_plan_thread threads[];
 };
 
@@ -435,7 +461,10 @@ struct chkpt_plan_tree {
 	X(85, DEFERRED_PAGES, "deferred-pages") \
 	X(86, MAP_DEFERRED, "map-deferred") \
 	/* restorer/stub/stub.c: prctl attributes (detail: the PR_SET_* option) */ \
-	X(87, PROCESS_ATTRS, "process-attrs")
+	X(87, PROCESS_ATTRS, "process-attrs") \
+	/* restorer/stub/advice.c: per-mapping state (detail: the region's address) */ \
+	X(88, MADVISE, "madvise") \
+	X(89, MLOCK, "mlock")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

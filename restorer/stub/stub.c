@@ -56,6 +56,8 @@ typedef unsigned int u32;
 #define PR_SET_NAME 15
 #define PR_SET_CHILD_SUBREAPER 36
 #define PR_SET_NO_NEW_PRIVS 38
+#define PR_SET_THP_DISABLE 41
+#define PR_GET_THP_DISABLE 42
 #define O_CREAT 0100
 #define O_EXCL 0200
 #define O_TRUNC 01000
@@ -166,7 +168,7 @@ static const char *detail_label(u64 step)
 {
 	switch (step) {
 	case CHKPT_STEP_UNMAP: case CHKPT_STEP_MAP_REGION: case CHKPT_STEP_MAP_PAGES: case CHKPT_STEP_COPY_PAGES: case CHKPT_STEP_PROTECT_REGION:
-	case CHKPT_STEP_DEFERRED_PAGES: case CHKPT_STEP_MAP_DEFERRED:
+	case CHKPT_STEP_DEFERRED_PAGES: case CHKPT_STEP_MAP_DEFERRED: case CHKPT_STEP_MADVISE: case CHKPT_STEP_MLOCK:
 		return "at 0x"; /* an address, in hex */
 	case CHKPT_STEP_CLOSE_FD: case CHKPT_STEP_REOPEN_FD: case CHKPT_STEP_SEEK_FD:
 	case CHKPT_STEP_PLACE_FD: case CHKPT_STEP_EPOLL_ADD:
@@ -471,6 +473,8 @@ void chkpt_restore_files(struct chkpt_plan *plan);
 
 /* deferred.c: regions that map an object the stub creates. */
 void chkpt_map_deferred(struct chkpt_plan *plan);
+/* advice.c: per-mapping state, once every region is mapped. */
+void chkpt_advise_regions(struct chkpt_plan *plan);
 
 /* tree.c: process trees (plan.h, struct chkpt_plan_tree); each does
  * nothing in a plan without a tree. */
@@ -662,6 +666,13 @@ static void apply_attrs(struct chkpt_plan *plan)
 		if (err < 0)
 			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_NO_NEW_PRIVS, err);
 	}
+	/* Unlike the others this one survives execve: the caller's setting
+	 * is replaced by the image's either way. */
+	if ((u64)sys6(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0) != !!(plan->attr_flags & 8)) {
+		err = sys6(SYS_prctl, PR_SET_THP_DISABLE, !!(plan->attr_flags & 8), 0, 0, 0, 0);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_THP_DISABLE, err);
+	}
 	if (plan->pdeath_signal && !plan->tree_offset) {
 		err = sys2(SYS_prctl, PR_SET_PDEATHSIG, plan->pdeath_signal);
 		if (err < 0)
@@ -739,6 +750,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	process_setup(plan);
 	/* After the fds and tree objects it maps exist. */
 	chkpt_map_deferred(plan);
+	chkpt_advise_regions(plan);
 	take_locks(plan);
 
 	if (plan->vdso_base) {

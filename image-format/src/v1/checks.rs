@@ -5,7 +5,7 @@ use super::error::{FormatError, Result};
 use super::layout::wire_prefix;
 use super::limits::{MAX_PATH_LEN, MAX_PID, MAX_TIMER_ID, MAX_XSAVE_SIZE, MIN_XSAVE_SIZE, USER_SPACE_END};
 use super::records::{
-    membarrier, timer_notify, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
+    membarrier, region_flags, timer_notify, RegionKind, PendingSignal, Process, SigAction, SignalScope, StrRef, Timer, TimerKind, TIMER_CLOCKS,
 };
 use super::thread::{ThreadState, XsaveStartWire};
 
@@ -158,6 +158,25 @@ pub fn check_thread(t: &ThreadState, xsave_len: u32, xsave: &[u8], p: &Process) 
     }
     if x.xcomp_bv.get() != 0 || x.header_reserved.iter().any(|&b| b != 0) {
         return Err(FormatError::BadXsaveHeader);
+    }
+    Ok(())
+}
+
+/// A region's per-mapping state (`region_flags::ADVICE`) is what
+/// madvise(2) and mlock(2) would accept on it: none on the kernel's own
+/// regions, MADV_WIPEONFORK on private anonymous memory only, and no pair
+/// the kernel keeps exclusive (HUGEPAGE/NOHUGEPAGE, SEQUENTIAL/RANDOM).
+pub fn check_advice(flags: u32, kind: RegionKind) -> Result<()> {
+    use region_flags::*;
+    let advice = flags & ADVICE;
+    if advice == 0 {
+        return Ok(());
+    }
+    let kernels = matches!(kind, RegionKind::Vdso | RegionKind::Vvar | RegionKind::VvarVclock);
+    let private_anon = flags & SHARED == 0 && matches!(kind, RegionKind::Anon | RegionKind::Heap | RegionKind::Stack);
+    let both = |a: u32, b: u32| advice & a != 0 && advice & b != 0;
+    if kernels || (advice & WIPEONFORK != 0 && !private_anon) || both(HUGEPAGE, NOHUGEPAGE) || both(SEQUENTIAL, RANDOM) {
+        return Err(FormatError::InconsistentRegionFlags);
     }
     Ok(())
 }

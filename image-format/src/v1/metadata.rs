@@ -4,7 +4,7 @@
 use zerocopy::{FromBytes, Immutable};
 
 use super::checks::{
-    check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, check_timer,
+    check_advice, check_path, check_pending_signal, check_process, check_sigaction, check_string, check_thread, check_timer,
     SIGRTMIN,
 };
 use super::crc::crc32c_paced;
@@ -336,6 +336,7 @@ impl<'a> Metadata<'a> {
             if r.flags & region_flags::MAY_WRITE != 0 && (!shared || r.kind != RegionKind::File) {
                 return Err(FormatError::InconsistentRegionFlags);
             }
+            check_advice(r.flags, r.kind)?;
             match r.kind {
                 RegionKind::File | RegionKind::SysvShm => check_path(self.strings, r.path)?,
                 _ => {

@@ -213,8 +213,29 @@ pub mod region_flags {
     /// stored pages: the contents are the file's, in its FILE_DATA). The
     /// stub maps it from that description once its fds exist.
     pub const MAPS_FILE: u32 = 8;
+    /// mlock(2)ed (VM_LOCKED, smaps "lo"): the stub locks it again.
+    pub const LOCKED: u32 = 16;
+    /// MADV_DONTFORK (VM_DONTCOPY, "dc"): a fork does not get it.
+    pub const DONTFORK: u32 = 32;
+    /// MADV_WIPEONFORK ("wf"): a fork sees it zeroed (private anonymous
+    /// memory only: kind anon, heap or stack, not SHARED).
+    pub const WIPEONFORK: u32 = 64;
+    /// MADV_DONTDUMP ("dd"): left out of core dumps.
+    pub const DONTDUMP: u32 = 128;
+    /// MADV_HUGEPAGE ("hg").
+    pub const HUGEPAGE: u32 = 256;
+    /// MADV_NOHUGEPAGE ("nh"); not with HUGEPAGE.
+    pub const NOHUGEPAGE: u32 = 512;
+    /// MADV_SEQUENTIAL (VM_SEQ_READ, "sr").
+    pub const SEQUENTIAL: u32 = 1024;
+    /// MADV_RANDOM (VM_RAND_READ, "rr"); not with SEQUENTIAL.
+    pub const RANDOM: u32 = 2048;
+    /// The per-mapping state a restorer sets again after mapping the
+    /// region (mlock and madvise; 1.1 images from older writers have none).
+    /// Never on the kernel's regions (vdso, vvar, vvar_vclock).
+    pub const ADVICE: u32 = LOCKED | DONTFORK | WIPEONFORK | DONTDUMP | HUGEPAGE | NOHUGEPAGE | SEQUENTIAL | RANDOM;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE | MAPS_FILE;
+    pub const KNOWN: u32 = SHARED | SHARED_ANON | MAY_WRITE | MAPS_FILE | ADVICE;
 }
 
 record! {
@@ -749,8 +770,11 @@ pub mod attr_flags {
     /// PR_SET_DUMPABLE 0: no core dump, /proc files owned by root, ptrace
     /// by others refused.
     pub const NOT_DUMPABLE: u32 = 4;
+    /// PR_SET_THP_DISABLE: no transparent huge pages for this process
+    /// (/proc/PID/status "THP_enabled: 0"); inherited over fork.
+    pub const THP_DISABLE: u32 = 8;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE;
+    pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE | THP_DISABLE;
 }
 // Process trees (issue 15): one file holds one complete image per process
 // (FORMAT.md "Process trees"); the root's TREE section lists them all.

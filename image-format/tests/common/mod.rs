@@ -825,7 +825,7 @@ pub fn sample_fifo() -> ImageDesc {
 /// second thread named.
 pub fn with_attrs() -> ImageDesc {
     let mut d = sample();
-    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: image_format::v1::attr_flags::KNOWN };
+    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: 7 }; // the golden image's three flags
     d.threads[1].name = "worker-1".into();
     d
 }

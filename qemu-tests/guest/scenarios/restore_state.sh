@@ -15,6 +15,8 @@
 # is refused before the point of no return (cwd-removed).
 # Read-only shared and private memory with data keeps bytes, protection
 # and may-write access (mapprot).
+# mlock, madvise and PR_SET_THP_DISABLE state (mapflags), and the
+# caller's RLIMIT_MEMLOCK for the locked regions.
 # Maps: counter's /proc/PID/maps after restore has the original's entries
 # one for one, plus the stub's final page (restorer/README.md); its
 # /proc/PID/exe names counter again.
@@ -74,6 +76,22 @@ must grep -q '^result OK$' /tmp/mapprot.run
 # checks each after restore).
 roundtrip prctls 1 prctls
 must grep -q '^result OK$' /tmp/prctls.run
+
+# What mlock and madvise set on each region, and PR_SET_THP_DISABLE:
+# mapflags checks each region's VmFlags, VmLck and what a fork sees after
+# restore. The regions' lock is taken again under the caller's
+# RLIMIT_MEMLOCK: an unprivileged caller allowed 4 KiB is refused before
+# the point of no return; root (CAP_IPC_LOCK) with that limit is not.
+roundtrip mapflags 1 mapflags
+must grep -q '^result OK$' /tmp/mapflags.run
+ckpt-writer inspect /tmp/mapflags.ckpt > /tmp/mapflags.inspect
+must grep -q '^    mlock$' /tmp/mapflags.inspect
+must grep -q '^    MADV_WIPEONFORK$' /tmp/mapflags.inspect
+chmod 755 /tmp/mapflags.ckpt
+expect_refusal exceeds-rlimit-memlock /tmp/mapflags.ckpt run-as 1000 1000 sh -c 'ulimit -l 4 && exec "$@"' sh
+: > /tmp/mapflags.run
+must sh -c 'ulimit -l 4 && exec /tmp/mapflags.ckpt' < /dev/null
+must grep -q '^result OK$' /tmp/mapflags.run
 
 # A removed working directory.
 rm -rf /tmp/gone

@@ -94,8 +94,11 @@ pub mod head {
     pub const PDEATH_SIGNAL: usize = MM_MAP_OFFSET + 1;
     /// The image's PROCESS_ATTRS flags (`attr_flags`).
     pub const ATTR_FLAGS: usize = PDEATH_SIGNAL + 1;
+    /// Per-mapping state: `struct chkpt_plan_advice` array, count.
+    pub const ADVICE_OFFSET: usize = ATTR_FLAGS + 1;
+    pub const NR_ADVICE: usize = ADVICE_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = ATTR_FLAGS + 1;
+    pub const THREADS: usize = NR_ADVICE + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -152,6 +155,41 @@ pub mod deferred {
     pub const OFFSET: usize = 5;
     pub const PAGES: usize = 6;
     pub const REGION: usize = 7;
+}
+
+/// Words in `struct chkpt_plan_advice`: addr, len, advice, region.
+pub const ADVICE_WORDS: usize = 4;
+
+/// `struct chkpt_plan_advice.advice` bits (`CHKPT_ADVISE_*`): what the
+/// stub sets on a region once every region is mapped (advice.c).
+pub mod advice {
+    #![allow(missing_docs)]
+    pub const LOCK: u64 = 1;
+    pub const DONTFORK: u64 = 2;
+    pub const WIPEONFORK: u64 = 4;
+    pub const DONTDUMP: u64 = 8;
+    pub const HUGEPAGE: u64 = 16;
+    pub const NOHUGEPAGE: u64 = 32;
+    pub const SEQUENTIAL: u64 = 64;
+    pub const RANDOM: u64 = 128;
+}
+
+/// The plan's advice bits for a region's image flags (`region_flags`).
+pub fn advice_of(flags: u32) -> u64 {
+    use super::fmt::records::region_flags as rf;
+    [
+        (rf::LOCKED, advice::LOCK),
+        (rf::DONTFORK, advice::DONTFORK),
+        (rf::WIPEONFORK, advice::WIPEONFORK),
+        (rf::DONTDUMP, advice::DONTDUMP),
+        (rf::HUGEPAGE, advice::HUGEPAGE),
+        (rf::NOHUGEPAGE, advice::NOHUGEPAGE),
+        (rf::SEQUENTIAL, advice::SEQUENTIAL),
+        (rf::RANDOM, advice::RANDOM),
+    ]
+    .into_iter()
+    .filter(|&(bit, _)| flags & bit != 0)
+    .fold(0, |a, (_, v)| a | v)
 }
 
 /// Kinds of memory step (`CHKPT_OP_*`).
@@ -374,6 +412,11 @@ steps! {
     MapDeferred = 86, "map-deferred";
     /// Setting the prctl attributes (detail: the PR_SET_* option).
     ProcessAttrs = 87, "process-attrs";
+    /// madvise(2) of a region's recorded advice (detail: the region's
+    /// address).
+    Madvise = 88, "madvise";
+    /// mlock(2) of a region that was locked (detail: its address).
+    Mlock = 89, "mlock";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -470,6 +513,10 @@ pub struct Layout {
     pub deferred_room: u64,
     /// Offset of the deferred regions.
     pub deferred: u64,
+    /// Regions with per-mapping state (`advice_of` not 0).
+    pub nr_advice: u64,
+    /// Offset of their `struct chkpt_plan_advice` records.
+    pub advice: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -576,7 +623,9 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let locks = add(timers, mul(nr_timers, TIMER_WORDS as u64 * 8)?)?;
     let deferred_room = deferred_room(image);
     let deferred = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
-    let strings = add(deferred, mul(deferred_room, DEFERRED_WORDS as u64 * 8)?)?;
+    let nr_advice = image.regions().filter(|r| advice_of(r.flags) != 0).count() as u64;
+    let advice = add(deferred, mul(deferred_room, DEFERRED_WORDS as u64 * 8)?)?;
+    let strings = add(advice, mul(nr_advice, ADVICE_WORDS as u64 * 8)?)?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -606,6 +655,8 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
         locks,
         deferred_room,
         deferred,
+        nr_advice,
+        advice,
         xsave,
         xsave_stride,
         tree: if tree_len == 0 { 0 } else { tree },
@@ -937,6 +988,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     write_timers(image, layout, first, &mut o);
     write_locks(image, layout, &mut o);
     write_deferred_files(image, layout, &mut o);
+    write_advice(image, layout, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
@@ -1285,6 +1337,19 @@ fn write_deferred_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
         let fd = image.fds().filter(|f| f.disposition == FdDisposition::Shared && f.file == r.file).map(|f| u64::from(f.fd)).min();
         if let Some(fd) = fd {
             push_deferred(image, layout, o, i as u32, fd);
+        }
+    }
+}
+
+/// Every region with per-mapping state, in image order.
+fn write_advice(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
+    o.word(8 * head::ADVICE_OFFSET as u64, layout.advice);
+    o.word(8 * head::NR_ADVICE as u64, layout.nr_advice);
+    let with = image.regions().enumerate().filter(|(_, r)| advice_of(r.flags) != 0);
+    for (n, (i, r)) in with.take(layout.nr_advice as usize).enumerate() {
+        let rec = layout.advice + (n * ADVICE_WORDS * 8) as u64;
+        for (k, v) in [r.start, r.end - r.start, advice_of(r.flags), i as u64].into_iter().enumerate() {
+            o.word(rec + 8 * k as u64, v);
         }
     }
 }

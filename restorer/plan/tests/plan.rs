@@ -45,7 +45,9 @@ fn word_offsets_match_plan_h() {
         ("timers_offset", head::TIMERS_OFFSET), ("nr_timers", head::NR_TIMERS), ("membarrier", head::MEMBARRIER), ("keep_tids", head::KEEP_TIDS),
         ("locks_offset", head::LOCKS_OFFSET), ("nr_locks", head::NR_LOCKS),
         ("tree_offset", head::TREE_OFFSET), ("deferred_offset", head::DEFERRED_OFFSET),
-        ("nr_deferred", head::NR_DEFERRED), ("threads", head::THREADS),
+        ("nr_deferred", head::NR_DEFERRED), ("exe_offset", head::EXE_OFFSET), ("mm_map_offset", head::MM_MAP_OFFSET),
+        ("pdeath_signal", head::PDEATH_SIGNAL), ("attr_flags", head::ATTR_FLAGS),
+        ("advice_offset", head::ADVICE_OFFSET), ("nr_advice", head::NR_ADVICE), ("threads", head::THREADS),
     ];
     for (n, w) in h {
         field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
@@ -106,6 +108,13 @@ fn word_offsets_match_plan_h() {
     for (n, w) in [("addr", deferred::ADDR), ("len", deferred::LEN), ("prot", deferred::PROT), ("flags", deferred::FLAGS),
         ("fd", deferred::FD), ("offset", deferred::OFFSET), ("pages", deferred::PAGES), ("region", deferred::REGION)] {
         field(&format!("deferred.{n}"), &format!("offsetof(struct chkpt_plan_deferred, {n})"), w * 8);
+    }
+    field("sizeof_advice", "sizeof(struct chkpt_plan_advice)", ADVICE_WORDS * 8);
+    field("advice.region", "offsetof(struct chkpt_plan_advice, region)", 3 * 8);
+    for (n, v) in [("LOCK", advice::LOCK), ("DONTFORK", advice::DONTFORK), ("WIPEONFORK", advice::WIPEONFORK),
+        ("DONTDUMP", advice::DONTDUMP), ("HUGEPAGE", advice::HUGEPAGE), ("NOHUGEPAGE", advice::NOHUGEPAGE),
+        ("SEQUENTIAL", advice::SEQUENTIAL), ("RANDOM", advice::RANDOM)] {
+        field(&format!("advise_{n}"), &format!("CHKPT_ADVISE_{n}"), v as usize);
     }
     field("lock_flock", "CHKPT_LOCK_FLOCK", image_format::LockKind::Flock as usize);
     field("lock_posix", "CHKPT_LOCK_POSIX", image_format::LockKind::Posix as usize);
@@ -550,6 +559,37 @@ fn plan_holds_the_locks() {
         let w: Vec<u64> = (0..LOCK_WORDS).map(|k| word(&plan, rec + 8 * k as u64)).collect();
         assert_eq!(w, vec![u64::from(l.fd), l.kind as u64, u64::from(l.write), l.start, l.len], "lock {i}");
     }
+}
+
+/// Regions with per-mapping state get one advice record each, in image
+/// order, with the plan's bits for the image's; the others none.
+#[test]
+fn plan_holds_each_regions_advice() {
+    use image_format::records::region_flags as rf;
+    let mut desc = common::sample();
+    desc.regions.retain(|r| r.kind != image_format::RegionKind::SysvShm);
+    let heap = desc.regions.iter().position(|r| r.kind == image_format::RegionKind::Heap).unwrap();
+    let stack = desc.regions.iter().position(|r| r.kind == image_format::RegionKind::Stack).unwrap();
+    desc.regions[heap].flags = rf::LOCKED | rf::WIPEONFORK | rf::HUGEPAGE | rf::SEQUENTIAL;
+    desc.regions[stack].flags = rf::DONTFORK | rf::DONTDUMP | rf::NOHUGEPAGE | rf::RANDOM;
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!((h(head::NR_ADVICE), h(head::ADVICE_OFFSET)), (2, lay.advice));
+    let rec = |n: u64| -> Vec<u64> { (0..ADVICE_WORDS).map(|k| word(&plan, lay.advice + n * 32 + 8 * k as u64)).collect() };
+    let (hr, sr) = (&desc.regions[heap], &desc.regions[stack]);
+    let want_heap = advice::LOCK | advice::WIPEONFORK | advice::HUGEPAGE | advice::SEQUENTIAL;
+    let want_stack = advice::DONTFORK | advice::DONTDUMP | advice::NOHUGEPAGE | advice::RANDOM;
+    assert_eq!(rec(0), vec![hr.start, hr.end - hr.start, want_heap, heap as u64]);
+    assert_eq!(rec(1), vec![sr.start, sr.end - sr.start, want_stack, stack as u64]);
+    // None: an empty list, as older plans had.
+    let plain = common::build(&common::sample_files());
+    let img = Image::parse_bytes(&plain).unwrap();
+    assert_eq!(layout(&img, 0).unwrap().nr_advice, 0);
 }
 
 /// A MAP_SHARED mapping of a memfd the process holds (MAPS_FILE) is a

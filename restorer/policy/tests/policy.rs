@@ -16,6 +16,7 @@ struct Scripted {
     privileged: bool,
     nproc: u64,
     sigpending: u64,
+    memlock: u64,
     rlimit_as: u64,
     max_map_count: u64,
     mappable: bool,
@@ -64,6 +65,7 @@ impl Scripted {
             privileged: false,
             nproc: 1 << 20,
             sigpending: 1 << 20,
+            memlock: 8 << 20,
             rlimit_as: u64::MAX,
             max_map_count: 65_530,
             mappable: true,
@@ -109,6 +111,9 @@ impl Host for Scripted {
     }
     fn rlimit_sigpending(&mut self) -> u64 {
         self.sigpending
+    }
+    fn memlock_allowance(&mut self) -> u64 {
+        self.memlock
     }
     fn rlimit_as(&mut self) -> u64 {
         self.rlimit_as
@@ -712,6 +717,34 @@ fn pending_signals_and_timers_beyond_rlimit_sigpending_are_refused() {
     assert_eq!((r.reason, r.detail), (Reason::ExceedsRlimitSigpending, Detail::Limit { need: 7, limit: 6 }));
     host.sigpending = 7;
     assert!(run(&desc, &mut host).is_ok());
+}
+
+/// The stub mlocks LOCKED regions again under the caller's RLIMIT_MEMLOCK:
+/// an image locking more than the caller may is refused before the point
+/// of no return, one that fits (or a caller with CAP_IPC_LOCK, whose
+/// allowance is unlimited) is not; unlocked regions do not count.
+#[test]
+fn locked_memory_beyond_rlimit_memlock_is_refused() {
+    let mut desc = restorable();
+    let private = |r: &RegionDesc| r.flags == 0 && matches!(r.kind, RegionKind::Heap | RegionKind::File | RegionKind::Stack);
+    let anon: Vec<usize> = (0..desc.regions.len()).filter(|&i| private(&desc.regions[i])).collect();
+    assert!(anon.len() >= 2, "the sample has two private regions besides the kernel's");
+    let mut need = 0;
+    for &i in &anon[..2] {
+        desc.regions[i].flags |= region_flags::LOCKED;
+        need += desc.regions[i].end - desc.regions[i].start;
+    }
+    let mut host = Scripted::permissive(&desc);
+    host.memlock = need - 4096;
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.detail), (Reason::ExceedsRlimitMemlock, Detail::Limit { need, limit: need - 4096 }));
+    host.memlock = need;
+    assert!(run(&desc, &mut host).is_ok());
+    host.memlock = 0;
+    desc.regions[anon[0]].flags &= !region_flags::LOCKED;
+    desc.regions[anon[1]].flags &= !region_flags::LOCKED;
+    desc.regions[anon[1]].flags |= region_flags::DONTFORK | region_flags::HUGEPAGE;
+    assert!(run(&desc, &mut host).is_ok(), "advice other than LOCKED needs no allowance");
 }
 
 #[test]

@@ -45,6 +45,20 @@ fn file_capabilities(file: &File) -> bool {
     len > 0
 }
 
+/// Whether this process is in the initial user namespace, whose uid_map
+/// alone maps every uid to itself ("0 0 4294967295"), or on a kernel
+/// without user namespaces (no uid_map); a namespace made with such a map
+/// anyway is taken for the initial one, which only widens what the kernel
+/// then still refuses after the point of no return.
+fn in_initial_user_namespace() -> bool {
+    let map = match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(map) => map,
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
+    };
+    let lines: Vec<Vec<&str>> = map.lines().map(|l| l.split_whitespace().collect()).collect();
+    lines.len() == 1 && lines[0] == ["0", "0", "4294967295"]
+}
+
 /// This process's effective capability set (capget(2), version 3: two
 /// 32-bit words); 0 if the call fails. One system call instead of reading
 /// /proc/self/status.
@@ -106,6 +120,15 @@ impl Host for UserHost<'_> {
 
     fn rlimit_sigpending(&mut self) -> u64 {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING).map_or(u64::MAX, |(soft, _)| soft)
+    }
+
+    fn memlock_allowance(&mut self) -> u64 {
+        // linux/capability.h: CAP_IPC_LOCK 14, which mlock wants in the
+        // initial user namespace (capable(), not ns_capable()).
+        if effective_capabilities() & (1 << 14) != 0 && in_initial_user_namespace() {
+            return u64::MAX;
+        }
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK).map_or(u64::MAX, |(soft, _)| soft)
     }
 
     fn rlimit_as(&mut self) -> u64 {

@@ -182,7 +182,7 @@ fn serves_after_restore(name: &str, mut cmd: Command, port_of: impl Fn(&str) -> 
     // The listener is bound again when the restored process has its fds
     // (the stub places them only once they are bound and listen): wait
     // for that, or for the restore to end.
-    while !listening_again(restored.id()) {
+    while !listening_again(restored.id(), port) {
         if let Some(status) = restored.try_wait().unwrap() {
             let mut err = String::new();
             restored.stderr.take().unwrap().read_to_string(&mut err).unwrap();
@@ -205,18 +205,22 @@ fn socket_fds(pid: u32) -> usize {
     })
 }
 
-/// Whether process `pid` is the restored program with its sockets in
-/// place: its memory is the image's (no longer ckpt-restore's) and some fd
-/// above 2 is a socket.
-fn listening_again(pid: u32) -> bool {
+/// Whether process `pid` is the restored program with its listener in
+/// place: its memory is the image's (no longer ckpt-restore's) and a
+/// socket listens on 127.0.0.1:`port` again.
+fn listening_again(pid: u32, port: u16) -> bool {
     let exe_restored = std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| !c.starts_with("ckpt-restore"));
-    let sockets = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(false, |d| {
-        d.flatten().any(|e| {
-            let fd: u32 = e.file_name().to_str().and_then(|n| n.parse().ok()).unwrap_or(0);
-            fd > 2 && std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+    // /proc/net/tcp: "sl local_address rem_address st ...", the address
+    // as hex IP:PORT, st 0A for LISTEN. Any socket of the process (a
+    // server keeps socket pairs too) could be in place before the
+    // listener, so the listener itself is looked for.
+    let listening = std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+        t.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1].ends_with(&format!(":{port:04X}")) && f[3] == "0A"
         })
     });
-    exe_restored && sockets
+    exe_restored && listening
 }
 
 /// `python3 -m http.server` keeps serving files after the restore.

@@ -204,3 +204,68 @@ fn a_process_under_seccomp_is_refused_and_runs_on() {
     let rest = go_ok(child, out);
     assert!(rest.ends_with("result OK\n"), "{rest}");
 }
+
+/// What mlock(2), madvise(2) and PR_SET_THP_DISABLE set comes back: each
+/// region's VmFlags exactly as set (mlock, MADV_DONTFORK, WIPEONFORK,
+/// DONTDUMP, HUGEPAGE, NOHUGEPAGE, SEQUENTIAL, RANDOM), VmLck, the THP
+/// switch, and what they do in a fork (test-programs/mapflags.c checks
+/// each); the same output as an uninterrupted run. `inspect` names them.
+#[test]
+fn per_mapping_state_comes_back() {
+    restored_as_uninterrupted("mapflags", |image| {
+        let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        for state in ["mlock", "MADV_DONTFORK", "MADV_WIPEONFORK", "MADV_DONTDUMP", "MADV_SEQUENTIAL", "MADV_RANDOM", "prctl: THP disabled"] {
+            assert!(shown.lines().any(|l| l.trim() == state || l.trim_start().starts_with(state)), "inspect lacks {state}: {shown}");
+        }
+    });
+}
+
+/// A `--cow` dump takes the madvise state from its fork and the lock from
+/// the target (a fork has none): the image restores with the state the
+/// target had, and prints what the target printed after the dump.
+#[test]
+fn per_mapping_state_comes_back_from_a_cow_dump() {
+    let dir = scratch("mapflags-cow");
+    let image = dir.join("saved.ckpt");
+    let (child, out, _) = held_at("mapflags", 1, &["--for-cow"]);
+    let (ok, err) = dump_with(child.id(), &image, &["--cow", "-q"]);
+    assert!(ok, "dump --cow: {err}");
+    let want = go_ok(child, out);
+    assert!(want.ends_with("result OK\n") && want.contains("mlock: bytes intact, VmFlags has exactly it"), "{want}");
+    let restored = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let got = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "restored: {:?}: {got}{}", restored.status, String::from_utf8_lossy(&restored.stderr));
+    assert_eq!(got, want);
+}
+
+/// mlock'ed memory is locked again under the caller's RLIMIT_MEMLOCK: a
+/// caller without CAP_IPC_LOCK (here: in a user namespace, where the
+/// capability is not the initial namespace's) whose limit is below the
+/// image's locked bytes is refused before the point of no return, naming
+/// the limit; with the capability the same limit does not apply.
+#[test]
+fn locked_memory_beyond_the_callers_rlimit_memlock_is_refused() {
+    use std::os::unix::process::CommandExt;
+    let dir = scratch("mapflags-memlock");
+    let image = dir.join("saved.ckpt");
+    let mut child = held_in(&dir, "mapflags", &[]);
+    dump_child_kill(&mut child, &image);
+    let limited = |mut cmd: Command| {
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK, 4096, 4096).map_err(std::io::Error::from));
+        }
+        cmd.stdin(Stdio::null()).output().unwrap()
+    };
+    let mut userns = Command::new("unshare");
+    userns.args(["--user", "--map-root-user"]).arg(restorer()).arg(&image);
+    let refused = limited(userns);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("(exceeds-rlimit-memlock)"), "{:?}: {stderr}", refused.status);
+    assert!(stderr.contains("4096"), "the limit is named: {stderr}");
+    assert!(refused.stdout.is_empty(), "nothing of the image ran: {}", String::from_utf8_lossy(&refused.stdout));
+    let privileged = limited(run_restorer(&image));
+    let stdout = String::from_utf8_lossy(&privileged.stdout);
+    assert!(privileged.status.success() && stdout.ends_with("result OK\n"), "{:?}: {stdout}{}", privileged.status, String::from_utf8_lossy(&privileged.stderr));
+}

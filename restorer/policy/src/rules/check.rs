@@ -6,7 +6,7 @@
 
 use super::files::{check_reopened, mapped_open_flags, open_failure, reopen_check_flags, reopen_type, same_file, writable_shared, OpenWhat};
 use super::files::{shared_check_flags, shared_reopen_type};
-use super::fmt::records::prot;
+use super::fmt::records::{prot, region_flags};
 use super::fmt::{check_cpu, Fd, FdDisposition, Image, RegionKind, TimerKind};
 use super::footprint::{check_footprint, Footprint};
 use super::host::{Host, MappedFile};
@@ -59,6 +59,14 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         return Err(Reason::ImageNotMappable.into());
     }
     check_footprint(scan.footprint, host.max_map_count(), host.rlimit_as())?;
+    // The stub locks the image's mlocked regions again under the caller's
+    // RLIMIT_MEMLOCK (a new mm: nothing else of it is locked yet).
+    if scan.locked > 0 {
+        let limit = host.memlock_allowance();
+        if scan.locked > limit {
+            return Err(Refusal::new(Reason::ExceedsRlimitMemlock, Detail::Limit { need: scan.locked, limit }));
+        }
+    }
 
     let vdso_base = match vdso_plan(image, &scan.special, host.vdso_here())? {
         Some(v) if !host.vdso_matches(v.stored_offset, v.len)? => return Err(Reason::VdsoDiffers.into()),
@@ -114,6 +122,8 @@ struct Scan {
     /// Some stored page is mapped from the image; one of them executable.
     maps_image: bool,
     maps_exec: bool,
+    /// Bytes of the regions the stub mlocks again (LOCKED).
+    locked: u64,
 }
 
 /// One pass over the regions (the image decides how many; the host may
@@ -124,7 +134,7 @@ struct Scan {
 /// writable.
 fn scan_regions<H: Host>(image: &Image<'_>, host: &mut H, block: Footprint) -> Result<Scan, Refusal> {
     let task_size = host.task_size();
-    let mut scan = Scan { footprint: block, special: Special::default(), maps_image: false, maps_exec: false };
+    let mut scan = Scan { footprint: block, special: Special::default(), maps_image: false, maps_exec: false, locked: 0 };
     let mut last_path: Option<&[u8]> = None;
     for (i, r) in image.regions().enumerate() {
         host.yield_now()?;
@@ -132,6 +142,9 @@ fn scan_regions<H: Host>(image: &Image<'_>, host: &mut H, block: Footprint) -> R
         check_region(index, &r, task_size)?;
         scan.footprint.add(image, &r);
         scan.special.note(&r);
+        if r.flags & region_flags::LOCKED != 0 {
+            scan.locked = scan.locked.saturating_add(r.end - r.start);
+        }
         if r.run_count != 0 && may_map_from_image(&r) {
             scan.maps_image = true;
             scan.maps_exec |= r.prot & prot::EXEC != 0;

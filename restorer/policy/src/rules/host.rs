@@ -35,6 +35,9 @@ pub trait Host {
     fn rlimit_as(&mut self) -> u64;
     /// The caller's RLIMIT_SIGPENDING (soft).
     fn rlimit_sigpending(&mut self) -> u64;
+    /// Bytes the caller may lock (mlock): RLIMIT_MEMLOCK's soft limit,
+    /// or `u64::MAX` with CAP_IPC_LOCK.
+    fn memlock_allowance(&mut self) -> u64;
     /// vm.max_map_count.
     fn max_map_count(&mut self) -> u64;
     /// The end of user address space for the restored process.

@@ -158,6 +158,8 @@ reasons! {
         "the image's memory exceeds the caller's RLIMIT_AS";
     ExceedsRlimitSigpending = "exceeds-rlimit-sigpending", EAGAIN, INCOMPATIBLE,
         "the image's queued signals and POSIX timers exceed the caller's RLIMIT_SIGPENDING";
+    ExceedsRlimitMemlock = "exceeds-rlimit-memlock", EAGAIN, INCOMPATIBLE,
+        "the image's locked memory (mlock) exceeds what the caller may lock (RLIMIT_MEMLOCK)";
     TooManyMappings = "too-many-mappings", ENOMEM, INCOMPATIBLE,
         "the restored process would have more mappings than vm.max_map_count";
     NoRoomForRestorer = "no-room-for-the-restorer", ENOMEM, INCOMPATIBLE,
