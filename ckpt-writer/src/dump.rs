@@ -29,6 +29,9 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     if plan.cow && !plan.no_children && !children_of(pid)?.is_empty() {
         return Err(Error::Usage(format!("--cow dumps one process and pid {pid} has children: add --no-children")));
     }
+    // In a group stop (SIGSTOP, SIGTSTP): restored stopped too. Read
+    // before attaching, which shows every thread in a tracing stop.
+    let stopped = procfs::process::Process::new(pid).and_then(|p| p.stat()).is_ok_and(|s| s.state == 'T');
     let mut sink = Sink::open(&plan.output)?;
     // Declared before `frozen`, so dropped after it: on an error path the
     // target is released first, then the child is killed and reaped.
@@ -73,6 +76,7 @@ pub fn run(plan: &DumpPlan) -> Result<()> {
     } else {
         (pid, None)
     };
+    snap.process.stopped = stopped;
     choose_regions(&mut snap, mappings, source)?;
     let desc = describe(&snap);
     let prepared = image_format::prepare(&desc)

@@ -159,11 +159,12 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
 
 /// The PROCESS_ATTRS record of `p` (all zero, no section, by default).
 fn attrs(p: &crate::snapshot::ProcessState) -> image_format::v1::ProcessAttrs {
-    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, THP_DISABLE};
+    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, STOPPED, THP_DISABLE};
     let flag = |on: bool, bit: u32| if on { bit } else { 0 };
     image_format::v1::ProcessAttrs {
         pdeath_signal: p.pdeath_signal,
         flags: flag(p.child_subreaper, CHILD_SUBREAPER) | flag(p.no_new_privs, NO_NEW_PRIVS) | flag(p.not_dumpable, NOT_DUMPABLE)
-            | flag(p.thp_disabled, THP_DISABLE),
+            | flag(p.thp_disabled, THP_DISABLE)
+            | flag(p.stopped, STOPPED),
     }
 }

@@ -396,12 +396,12 @@ fn describe_advice(flags: u32) -> String {
 
 /// The prctl attributes, as `inspect` names them.
 fn describe_attrs(a: &image_format::v1::ProcessAttrs) -> String {
-    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, THP_DISABLE};
+    use image_format::v1::attr_flags::{CHILD_SUBREAPER, NOT_DUMPABLE, NO_NEW_PRIVS, STOPPED, THP_DISABLE};
     let mut parts = Vec::new();
     if a.pdeath_signal != 0 {
         parts.push(format!("parent-death signal {}", a.pdeath_signal));
     }
-    let names = [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable"), (THP_DISABLE, "THP disabled")];
+    let names = [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable"), (THP_DISABLE, "THP disabled"), (STOPPED, "stopped")];
     for (bit, name) in names {
         if a.flags & bit != 0 {
             parts.push(name.to_string());

@@ -111,6 +111,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         no_new_privs: status.nonewprivs.unwrap_or(0) != 0,
         not_dumpable: false,
         thp_disabled: false,
+        stopped: false,
     })
 }
 

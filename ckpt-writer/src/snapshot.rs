@@ -51,6 +51,8 @@ pub struct ProcessState {
     pub not_dumpable: bool,
     /// PR_SET_THP_DISABLE (/proc/PID/status "THP_enabled: 0").
     pub thp_disabled: bool,
+    /// In a group stop at dump (state T before it was attached).
+    pub stopped: bool,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }

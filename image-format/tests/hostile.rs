@@ -866,7 +866,7 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // prctl attributes.
         attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
-        attrs_desc("bad-process-attrs", |d| d.attrs.flags = 16),
+        attrs_desc("bad-process-attrs", |d| d.attrs.flags = 32),
         (
             "bad-process-attrs",
             Box::new(|| {

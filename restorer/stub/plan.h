@@ -300,8 +300,8 @@ struct chkpt_plan {
 	unsigned long long pdeath_signal;   /* PR_SET_PDEATHSIG (a process of no tree; tree.c sets a */
 					    /* tree's own after its barrier); 0: none */
 	unsigned long long attr_flags;      /* 1 PR_SET_CHILD_SUBREAPER, 2 PR_SET_NO_NEW_PRIVS, */
-					    /* 4 PR_SET_DUMPABLE 0, 8 PR_SET_THP_DISABLE (the image's */
-					    /* PROCESS_ATTRS) */
+					    /* 4 PR_SET_DUMPABLE 0, 8 PR_SET_THP_DISABLE, 16 stop itself */
+					    /* last (the image's PROCESS_ATTRS) */
 	unsigned long long advice_offset;   /* array of struct chkpt_plan_advice from the plan's start */
 	unsigned long long nr_advice;
 	struct chkpt_plan_thread threads[];

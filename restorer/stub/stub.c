@@ -825,6 +825,13 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 	apply_attrs(plan);
 	/* Every process of a tree is ready, or none resumes. */
 	chkpt_tree_ready(plan);
+	/* Stopped at dump: stopped again, every thread ready (a tree's
+	 * member stops in chkpt_tree_ready). SIGCONT resumes it here. */
+	if ((plan->attr_flags & 16) && !plan->tree_offset) {
+		err = sys3(SYS_tgkill, sys1(SYS_getpid, 0), sys1(SYS_gettid, 0), 19 /* SIGSTOP */);
+		if (err < 0)
+			fail(plan, CHKPT_STEP_PROCESS_ATTRS, 19, err);
+	}
 
 	/* Nothing can fail any more: the failure line's fd goes, then every
 	 * thread resumes, the spawned ones first. */

@@ -773,8 +773,13 @@ pub mod attr_flags {
     /// PR_SET_THP_DISABLE: no transparent huge pages for this process
     /// (/proc/PID/status "THP_enabled: 0"); inherited over fork.
     pub const THP_DISABLE: u32 = 8;
+    /// In a group stop at dump (SIGSTOP, SIGTSTP, ...): the restored
+    /// process stops itself once it is ready, as its last step. A process
+    /// of a tree has its TREE state instead; restorers ignore this flag
+    /// there.
+    pub const STOPPED: u32 = 16;
     /// All bits v1 knows.
-    pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE | THP_DISABLE;
+    pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE | THP_DISABLE | STOPPED;
 }
 // Process trees (issue 15): one file holds one complete image per process
 // (FORMAT.md "Process trees"); the root's TREE section lists them all.

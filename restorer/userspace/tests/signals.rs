@@ -73,3 +73,42 @@ fn a_failed_dump_leaves_the_signals_pending() {
     assert!(status.success(), "after a failed dump: {after}");
     assert!(after.ends_with("result OK\n"), "{after}");
 }
+
+/// A process stopped at dump (SIGSTOP: a group stop) is restored stopped,
+/// every thread ready: its parent sees it stop (waitpid WUNTRACED), and
+/// after SIGCONT it goes on as an uninterrupted run does. `inspect` says
+/// "stopped".
+#[test]
+fn a_stopped_process_is_restored_stopped() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::Pid;
+    use std::io::Read;
+    let (child, out) = waiting();
+    let (reference, status) = go(child, out);
+    assert!(status.success(), "uninterrupted run: {reference}");
+
+    let dir = scratch("stopped");
+    let image = dir.join("saved.ckpt");
+    let (mut child, _out) = waiting();
+    let pid = Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    assert_eq!(waitpid(pid, Some(WaitPidFlag::WUNTRACED)).unwrap(), WaitStatus::Stopped(pid, Signal::SIGSTOP));
+    dump_child_kill(&mut child, &image);
+    let inspect = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(text.contains("prctl: stopped"), "{text}");
+
+    let mut restored = run_restorer(&image).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().unwrap();
+    let rpid = Pid::from_raw(restored.id() as i32);
+    match waitpid(rpid, Some(WaitPidFlag::WUNTRACED)).unwrap() {
+        WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
+        other => panic!("the restored process did not stop: {other:?}"),
+    }
+    kill(rpid, Signal::SIGCONT).unwrap();
+    let mut stdout = String::new();
+    restored.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let status = restored.wait().unwrap();
+    assert!(status.success(), "restored: {status:?}: {stdout}");
+    assert_eq!(stdout, reference);
+}

@@ -246,26 +246,17 @@ fn per_mapping_state_comes_back_from_a_cow_dump() {
 /// the limit; with the capability the same limit does not apply.
 #[test]
 fn locked_memory_beyond_the_callers_rlimit_memlock_is_refused() {
-    use std::os::unix::process::CommandExt;
     let dir = scratch("mapflags-memlock");
     let image = dir.join("saved.ckpt");
     let mut child = held_in(&dir, "mapflags", &[]);
     dump_child_kill(&mut child, &image);
-    let limited = |mut cmd: Command| {
-        // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
-        unsafe {
-            cmd.pre_exec(|| nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK, 4096, 4096).map_err(std::io::Error::from));
-        }
-        cmd.stdin(Stdio::null()).output().unwrap()
-    };
-    let mut userns = Command::new("unshare");
-    userns.args(["--user", "--map-root-user"]).arg(restorer()).arg(&image);
-    let refused = limited(userns);
+    let limited = |args: &[&std::ffi::OsStr]| Command::new("prlimit").arg("--memlock=4096").args(args).stdin(Stdio::null()).output().unwrap();
+    let refused = limited(&["unshare".as_ref(), "--user".as_ref(), "--map-root-user".as_ref(), restorer().as_os_str(), image.as_os_str()]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("(exceeds-rlimit-memlock)"), "{:?}: {stderr}", refused.status);
     assert!(stderr.contains("4096"), "the limit is named: {stderr}");
     assert!(refused.stdout.is_empty(), "nothing of the image ran: {}", String::from_utf8_lossy(&refused.stdout));
-    let privileged = limited(run_restorer(&image));
+    let privileged = limited(&[restorer().as_os_str(), image.as_os_str()]);
     let stdout = String::from_utf8_lossy(&privileged.stdout);
     assert!(privileged.status.success() && stdout.ends_with("result OK\n"), "{:?}: {stdout}{}", privileged.status, String::from_utf8_lossy(&privileged.stderr));
 }
