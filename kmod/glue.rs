@@ -52,7 +52,7 @@ extern "C" {
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_pipe_max_size() -> u64;
     fn chkpt_shim_capable(cap: c_int) -> bool;
-    fn chkpt_shim_socket_probe(family: c_int, ty: c_int, flags: u32, addr: *const u8, len: usize, connect: bool, repair: bool) -> c_int;
+    fn chkpt_shim_socket_probe(family: c_int, ty: c_int, protocol: c_int, flags: u32, addr: *const u8, len: usize, connect: bool, repair: bool) -> c_int;
     fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
@@ -282,7 +282,7 @@ pub(crate) fn max_map_count() -> u64 {
 pub(crate) fn socket_probe(p: &crate::policy::SocketProbe<'_>) -> core::result::Result<(), i32> {
     // SAFETY: `p.addr` is valid for `p.addr.len()` bytes; the shim copies
     // at most a sockaddr_storage of them and keeps nothing after the call.
-    let err = unsafe { chkpt_shim_socket_probe(c_int::from(p.family), p.ty as c_int, p.flags, p.addr.as_ptr(), p.addr.len(), p.connect, p.repair) };
+    let err = unsafe { chkpt_shim_socket_probe(c_int::from(p.family), p.ty as c_int, p.protocol as c_int, p.flags, p.addr.as_ptr(), p.addr.len(), p.connect, p.repair) };
     if err < 0 { Err(-err) } else { Ok(()) }
 }
 

@@ -95,7 +95,7 @@ u64 chkpt_shim_max_map_count(void);
 u64 chkpt_shim_task_size(void);
 u64 chkpt_shim_pipe_max_size(void);
 bool chkpt_shim_capable(int cap);
-int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, size_t len, bool connect, bool repair);
+int chkpt_shim_socket_probe(int family, int type, int protocol, u32 flags, const void *addr, size_t len, bool connect, bool repair);
 
 /* The point of no return, and what follows it. */
 int chkpt_shim_commit(struct linux_binprm *bprm);

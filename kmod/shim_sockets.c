@@ -31,7 +31,7 @@ static int set_int(struct socket *sock, int level, int name, int value)
 	return sock->ops->setsockopt(sock, level, name, p, sizeof(value));
 }
 
-int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, size_t len, bool connect, bool repair)
+int chkpt_shim_socket_probe(int family, int type, int protocol, u32 flags, const void *addr, size_t len, bool connect, bool repair)
 {
 	struct sockaddr_storage a = {};
 	struct socket *sock;
@@ -40,7 +40,7 @@ int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, s
 	if (len > sizeof(a))
 		return -EINVAL;
 	memcpy(&a, addr, len);
-	err = sock_create(family, connect ? SOCK_DGRAM : type, 0, &sock);
+	err = sock_create(family, connect ? SOCK_DGRAM : type, connect ? 0 : protocol, &sock);
 	if (err)
 		return err;
 	if (connect) {

@@ -42,7 +42,9 @@ enum Command {
         /// record them reset (the restored program sees ECONNRESET) and
         /// drop the waiting ones, or carry connected ones alive with
         /// TCP_REPAIR (needs CAP_NET_ADMIN at dump and restore; one
-        /// process, not with --cow).
+        /// process, not with --cow). A unix stream socket connected to a
+        /// socket outside the process is refused too, or with reset
+        /// restored with its peer gone (end of file, then EPIPE).
         #[arg(long, value_enum, default_value = "refuse")]
         tcp_established: crate::fds_sockets::TcpEstablished,
         /// Copy-on-write: stop the process only while its state is taken and

@@ -170,13 +170,39 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
         seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo });
     }
-    // A unix socket is recorded only as one end of a pair the process holds.
+    // A unix socket is recorded as one end of a pair the process holds;
+    // connected to a socket outside the process, as a datagram socket
+    // connected again by its peer's name, or (--tcp-established=reset) as
+    // an end whose peer is gone.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
+    let mut reset_notes = Vec::new();
     for s in seen.iter_mut() {
-        if let (Some(u), Some((_, ino)), Ok(_)) = (&s.unix, s.inode, &s.allowed) {
-            if let Some(why) = fds_unix::refusal(ino, u, &held) {
-                s.allowed = Err(why);
+        let (Some(u), Some((_, ino)), Ok(_)) = (&mut s.unix, s.inode, &s.allowed) else { continue };
+        match fds_unix::outside(u, &held) {
+            Some(fds_unix::Outside::Datagram) => {
+                let fd = s.state.fd;
+                let copy = fds_shared::copy_of_fd(pid, fd)?;
+                s.allowed = match fds_sockets::record(fd, &copy, s.state.flags, Some(u)) {
+                    Ok(r) => {
+                        s.sock = Some(r);
+                        Ok(FdDisposition::Shared)
+                    }
+                    Err(why) => Err(format!("{why} (socket:[{ino}])")),
+                };
+                s.unix = None;
+                continue;
             }
+            Some(fds_unix::Outside::Stream) if fds_sockets::reset_established() => {
+                reset_notes.push(format!(
+                    "fd {}: a unix socket connected to socket:[{}] outside the process is restored with its peer gone (end of file, then EPIPE)",
+                    s.state.fd, u.peer
+                ));
+                u.peer = 0;
+            }
+            _ => {}
+        }
+        if let Some(why) = fds_unix::refusal(ino, u, &held) {
+            s.allowed = Err(why);
         }
     }
     seen.sort_by_key(|s| s.state.fd);
@@ -305,6 +331,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
     table.files.extend(pipes.files);
     table.notes = pipes.notes;
     table.notes.extend(sock_notes);
+    table.notes.extend(reset_notes);
     number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut table.notes, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     table.fds = out;

@@ -1,5 +1,6 @@
 //! Sockets bound to an address (TCP, UDP and unix listeners, bound
-//! datagram sockets), sockets never bound, and connected TCP sockets.
+//! datagram sockets, netlink sockets with their port and groups), sockets
+//! never bound, connected datagram sockets, and connected TCP sockets.
 //!
 //! Everything is read from a pidfd_getfd copy of the target's fd, without
 //! disturbing it: the family, type and protocol (SO_DOMAIN, SO_TYPE,
@@ -50,7 +51,7 @@ pub fn set_tcp_established(mode: TcpEstablished) {
     ESTABLISHED.store(mode as u8, Ordering::Relaxed);
 }
 
-fn reset_established() -> bool {
+pub fn reset_established() -> bool {
     ESTABLISHED.load(Ordering::Relaxed) == TcpEstablished::Reset as u8
 }
 
@@ -141,21 +142,38 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
     let mut local = name(s, false)?.unwrap_or_default();
     // A unix path comes with its terminating 0 byte (and the kernel
     // counts it again when it is bound anew): recorded without it.
-    if family == libc::AF_UNIX && local.get(2).is_some_and(|&b| b != 0) {
-        let end = local.iter().skip(2).position(|&b| b == 0).map_or(local.len(), |at| at + 2);
-        local.truncate(end);
+    let trim_path = |a: &mut Vec<u8>| {
+        if family == libc::AF_UNIX && a.get(2).is_some_and(|&b| b != 0) {
+            let end = a.iter().skip(2).position(|&b| b == 0).map_or(a.len(), |at| at + 2);
+            a.truncate(end);
+        }
+    };
+    trim_path(&mut local);
+    let mut peer = name(s, true)?;
+    if let Some(p) = peer.as_mut() {
+        trim_path(p);
     }
-    let peer = name(s, true)?;
     let listening = int_opt(s, libc::SOL_SOCKET, libc::SO_ACCEPTCONN)? != 0;
     let fam = match family {
         libc::AF_UNIX => socket_family::UNIX,
         libc::AF_INET => socket_family::INET,
         libc::AF_INET6 => socket_family::INET6,
-        f => return Err(format!("a socket of address family {f} (only unix, IPv4 and IPv6 are supported)")),
+        libc::AF_NETLINK => socket_family::NETLINK,
+        f => return Err(format!("a socket of address family {f} (only unix, IPv4, IPv6 and netlink are supported)")),
     };
+    let netlink = fam == socket_family::NETLINK;
+    if netlink {
+        // Not connected: the destination getpeername gives is the kernel
+        // (port 0, no groups), as for every netlink socket never connected.
+        if peer.as_ref().is_some_and(|p| p.get(4..).is_some_and(|a| a.iter().any(|&b| b != 0))) {
+            return Err(format!("a netlink socket of protocol {proto} connected to {}", sockaddr_text(fam, peer.as_deref().unwrap_or_default())));
+        }
+        peer = None;
+    }
     let shown = sockaddr_text(fam, &local);
-    let inet = fam != socket_family::UNIX;
+    let inet = matches!(fam, socket_family::INET | socket_family::INET6);
     let kind = match (inet, ty, proto) {
+        _ if netlink => "netlink",
         (true, libc::SOCK_STREAM, libc::IPPROTO_TCP) => "TCP",
         (true, libc::SOCK_DGRAM, libc::IPPROTO_UDP) => "UDP",
         (true, _, _) => return Err(format!("an IP socket of type {ty}, protocol {proto} on {shown} (only TCP and UDP are supported)")),
@@ -187,21 +205,35 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.data = Blob(both);
         return Ok(Recorded { file: f, note: Some(format!("fd {fd}: {what} is restored reset (ECONNRESET)")) });
     }
-    // A connected UDP socket is bound again and connected to its peer.
-    let connected_udp = peer.is_some() && kind == "UDP";
-    if peer.is_some() && !connected_udp {
-        return Err(format!("a connected {kind} socket on {shown} (only listening, unconnected bound and connected UDP sockets are supported)"));
-    }
+    // A connected UDP socket is bound again and connected to its peer; so
+    // is a unix datagram socket connected to a named socket outside the
+    // process (a syslog client's /dev/log), by that name.
+    let connected_dgram = match (&peer, kind) {
+        (Some(_), "UDP") => true,
+        (Some(p), "unix datagram") if p.len() > 2 => true,
+        (Some(_), "unix datagram") => {
+            return Err(format!("a unix datagram socket on {shown} connected to an unnamed socket outside the process"))
+        }
+        (Some(_), _) => {
+            return Err(format!("a connected {kind} socket on {shown} (only listening, unconnected bound and connected datagram sockets are supported)"))
+        }
+        (None, _) => false,
+    };
     // Never bound (and so neither listening nor connected): recorded
     // without an address, created again with its options.
-    let unbound = local.len() <= 2 || (inet && local.get(2..4) == Some(&[0, 0]));
-    if unbound && (listening || peer.is_some()) {
+    let unbound = local.len() <= 2
+        || (inet && local.get(2..4) == Some(&[0, 0]))
+        || (netlink && local.get(4..).is_none_or(|a| a.iter().all(|&b| b == 0)));
+    if unbound && (listening || (peer.is_some() && inet)) {
         return Err(format!("a {kind} socket without an address that listens or is connected"));
     }
     if unbound {
         local.clear();
     }
     f.values[1] = ty as u64;
+    if netlink {
+        f.values[4] = proto as u64;
+    }
     if listening {
         let (backlog, waiting) = match unix {
             Some(u) => (u64::from(u.backlog), u64::from(u.waiting)),
@@ -231,8 +263,12 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
     if fam == socket_family::INET6 && int_opt(s, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)? != 0 {
         f.kind_flags |= socket_flags::V6ONLY;
     }
+    if let (Some(_), false) = (&peer, inet) {
+        // A unix datagram socket: the length of its local address.
+        f.values[3] = local.len() as u64;
+    }
     f.data = Blob(local);
-    if let (Some(peer), true) = (&peer, connected_udp) {
+    if let (Some(peer), true) = (&peer, connected_dgram) {
         // FILE_DATA: the local, then the peer address.
         f.kind_flags |= socket_flags::CONNECTED;
         f.data.0.extend_from_slice(peer);
@@ -243,7 +279,9 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
 /// A socket record as `inspect` shows it.
 pub fn describe(f: &FileDesc) -> String {
     let fam = f.values[0];
+    let netlink = format!("netlink (protocol {})", f.values[4]);
     let kind = match (fam, f.values[1]) {
+        (socket_family::NETLINK, _) => netlink.as_str(),
         (socket_family::UNIX, socket_type::STREAM) => "unix stream",
         (socket_family::UNIX, socket_type::DGRAM) => "unix datagram",
         (socket_family::UNIX, _) => "unix seqpacket",
@@ -259,8 +297,9 @@ pub fn describe(f: &FileDesc) -> String {
         return format!("TCP connection {} -> {}, restored reset (ECONNRESET){nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
     }
     if f.kind_flags & socket_flags::CONNECTED != 0 {
-        let (local, peer) = f.data.0.split_at(f.data.0.len() / 2);
-        return format!("{kind} socket bound to {}, connected to {}{nonblock}", sockaddr_text(fam, local), sockaddr_text(fam, peer));
+        let (local, peer) = image_format::v1::sockets::connected_addrs(fam, f.values[3], &f.data.0).unwrap_or_default();
+        let bound = if local.is_empty() { "never bound".to_string() } else { format!("bound to {}", sockaddr_text(fam, local)) };
+        return format!("{kind} socket {bound}, connected to {}{nonblock}", sockaddr_text(fam, peer));
     }
     let mut out = if f.data.0.is_empty() {
         format!("{kind} socket, never bound")

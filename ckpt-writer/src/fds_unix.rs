@@ -140,6 +140,29 @@ pub fn peer_gone(s: &UnixSocket) -> bool {
     s.connected && s.peer == 0 && !s.bound && !s.listening
 }
 
+/// A unix socket connected to a socket the process does not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outside {
+    /// A datagram socket (not bound itself, or bound: either way its
+    /// peer is named by getpeername and connected to again).
+    Datagram,
+    /// A stream or seqpacket socket, not bound (a client's end).
+    Stream,
+}
+
+/// Whether `s` is connected to a socket outside the process (`held`: the
+/// unix socket inodes the process holds), and of which kind.
+pub fn outside(s: &UnixSocket, held: &[u64]) -> Option<Outside> {
+    if !s.connected || s.peer == 0 || s.listening || held.contains(&u64::from(s.peer)) {
+        return None;
+    }
+    match i32::from(s.ty) {
+        libc::SOCK_DGRAM => Some(Outside::Datagram),
+        libc::SOCK_STREAM | libc::SOCK_SEQPACKET if !s.bound && s.shutdown == 0 => Some(Outside::Stream),
+        _ => None,
+    }
+}
+
 /// Why the socket `s` (inode `ino`) cannot be one end of a pair in the
 /// image, given the socket inodes the process holds (`held`); None when
 /// it can.
@@ -159,7 +182,7 @@ pub fn refusal(ino: u64, s: &UnixSocket, held: &[u64]) -> Option<String> {
         "not connected"
     } else if !held.contains(&u64::from(s.peer)) {
         return Some(format!(
-            "a unix {kind} socket (socket:[{ino}]) connected to socket:[{}] outside the process (not supported yet)",
+            "a unix {kind} socket (socket:[{ino}]) connected to socket:[{}] outside the process (a connection the image cannot carry; --tcp-established=reset restores it with its peer gone: end of file, EPIPE)",
             s.peer
         ));
     } else if s.shutdown != 0 {

@@ -1,5 +1,6 @@
 //! A recorded struct sockaddr as people write it: `127.0.0.1:8080`,
-//! `[::1]:8080`, a unix path, `@name` for an abstract unix name.
+//! `[::1]:8080`, a unix path, `@name` for an abstract unix name,
+//! `netlink port 42 groups 0x1`.
 
 use std::format;
 use std::string::String;
@@ -20,6 +21,10 @@ pub fn sockaddr_text(family: u64, addr: &[u8]) -> String {
             0 => format!("@{}", String::from_utf8_lossy(&addr[3..])),
             _ => String::from_utf8_lossy(&addr[2..]).into_owned(),
         },
+        socket_family::NETLINK if addr.len() == 12 => {
+            let word = |at: usize| u32::from_le_bytes([addr[at], addr[at + 1], addr[at + 2], addr[at + 3]]);
+            format!("netlink port {} groups {:#x}", word(4), word(8))
+        }
         _ => format!("{addr:02x?}"),
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use image_format::v1::records::region_flags;
+use image_format::v1::records::{region_flags, socket_flags, socket_type};
 use image_format::*;
 
 type Case = (&'static str, Box<dyn Fn() -> Result<(), FormatError>>);
@@ -711,6 +711,26 @@ fn cases() -> Vec<Case> {
         sock("bad-socket", |d| d.files[11].data.0.extend_from_slice(&[b'x'; 103])),
         sock("bad-socket", |d| d.files[11].data = Blob(Vec::new())),
         sock("bad-socket", |d| d.files[13].values[0] = 1),
+        // A connected unix socket: a datagram one, its local address's
+        // length in value3 (within FILE_DATA), a peer name after it.
+        sock("bad-socket", |d| {
+            d.files[11].kind_flags = socket_flags::CONNECTED;
+            d.files[11].values[2] = 0;
+        }),
+        sock("bad-socket", |d| {
+            d.files[11] = connected_unix_dgram(b"", b"/dev/log");
+            d.files[11].values[3] = 100;
+        }),
+        sock("bad-socket", |d| {
+            d.files[11] = connected_unix_dgram(b"", b"/dev/log");
+            d.files[11].values[1] = socket_type::STREAM;
+        }),
+        sock("bad-socket", |d| d.files[11] = connected_unix_dgram(b"/tmp/me", b"")),
+        sock("bad-socket", |d| {
+            d.files[12].kind_flags = socket_flags::CONNECTED;
+            d.files[12].data.0.extend_from_slice(&sockaddr_in6(53));
+            d.files[12].values[3] = 28;
+        }),
         sock("bad-socket", |d| {
             d.files[13].data.0.pop();
         }),
@@ -720,7 +740,28 @@ fn cases() -> Vec<Case> {
         sock("bad-file-flags", |d| d.files[13].status_flags = 0),
         sock("bad-file-values", |d| d.files[10].offset = 1),
         sock("bad-file-values", |d| d.files[11].path = "/tmp/s".into()),
-        sock("bad-file-values", |d| d.files[10].values[4] = 1),
+        sock("bad-socket", |d| d.files[10].values[4] = 1),
+        // Netlink: a protocol below 32, raw or datagram, no listening or
+        // connecting, a sockaddr_nl with its padding zero and a port or
+        // groups.
+        sock("bad-socket", |d| d.files[12] = netlink(32, 7, 1)),
+        sock("bad-socket", |d| {
+            d.files[12] = netlink(0, 7, 1);
+            d.files[12].values[1] = socket_type::STREAM;
+        }),
+        sock("bad-socket", |d| {
+            d.files[12] = netlink(0, 7, 1);
+            d.files[12].kind_flags |= socket_flags::LISTENING;
+        }),
+        sock("bad-socket", |d| {
+            d.files[12] = netlink(0, 7, 1);
+            d.files[12].data.0[2] = 1;
+        }),
+        sock("bad-socket", |d| d.files[12] = netlink(0, 0, 0)),
+        sock("bad-socket", |d| {
+            d.files[12] = netlink(0, 7, 1);
+            d.files[12].data.0.pop();
+        }),
         sock("bad-file-values", |d| d.files[13].kind_flags = 1),
         sock("bad-file-values", |d| d.files[13].values[2] = 1),
         sock("bad-file-values", |d| d.files[10].pipe = 1),
@@ -1206,6 +1247,26 @@ fn the_sample_with_sockets_is_accepted_and_reads_back() {
     d.files[11].data.0.extend_from_slice(&[b'x'; 102]);
     assert_eq!(d.files[11].data.0.len(), 110);
     assert_eq!(parse_result(&build(&d)), "ok");
+    // A unix datagram socket connected to a named socket outside the
+    // image: never bound, or bound; to a path or an abstract name.
+    for (local, peer) in [(&b""[..], &b"/dev/log"[..]), (b"/tmp/me", b"/run/systemd/journal/dev-log"), (b"", b"\0abstract")] {
+        let mut d = sample_sockets();
+        d.files[11] = connected_unix_dgram(local, peer);
+        let b = build(&d);
+        assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d, "connected unix {peer:?}");
+    }
+    // Netlink sockets: bound (a port, groups), or never bound.
+    for (protocol, port, groups) in [(0, 4242, 0x11), (15, 0, 1), (9, 77, 0)] {
+        let mut d = sample_sockets();
+        d.files[12] = netlink(protocol, port, groups);
+        let b = build(&d);
+        assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d, "netlink {protocol}");
+    }
+    let mut d = sample_sockets();
+    d.files[12] = netlink(0, 0, 0);
+    d.files[12].data = Blob(Vec::new());
+    d.files[12].values[1] = socket_type::DGRAM;
+    assert_eq!(parse_result(&build(&d)), "ok", "a netlink socket never bound");
     // A socket never bound: no address, any family and type, its
     // options; never listening, never connected.
     use image_format::v1::records::socket_flags::{CONNECTED, LISTENING};
@@ -1431,4 +1492,27 @@ fn a_region_mapping_a_read_write_deleted_file_is_accepted() {
     d.files.push(deleted_file(2));
     d.regions[3].file = 10;
     Image::parse_bytes(&build(&d)).expect("valid");
+}
+
+/// A unix datagram socket connected to `peer` (a path or, with a leading
+/// 0 byte, an abstract name), bound to `local` (none if empty).
+fn connected_unix_dgram(local: &[u8], peer: &[u8]) -> FileDesc {
+    use image_format::v1::records::{socket_family, socket_flags, socket_type};
+    let addr = |name: &[u8]| if name.is_empty() { Vec::new() } else { [&[1u8, 0][..], name].concat() };
+    let mut f = FileDesc::new(FileKind::Socket);
+    f.status_flags = 0o2;
+    f.values = [socket_family::UNIX, socket_type::DGRAM, 0, addr(local).len() as u64, 0];
+    f.kind_flags = socket_flags::CONNECTED;
+    f.data = Blob([addr(local), addr(peer)].concat());
+    f
+}
+
+/// A raw netlink socket of `protocol` bound to `port` and `groups`.
+fn netlink(protocol: u64, port: u32, groups: u32) -> FileDesc {
+    use image_format::v1::records::socket_family;
+    let mut f = FileDesc::new(FileKind::Socket);
+    f.status_flags = 0o2;
+    f.values = [socket_family::NETLINK, socket_type::RAW, 0, 0, protocol];
+    f.data = Blob([&16u16.to_le_bytes()[..], &[0, 0], &port.to_le_bytes(), &groups.to_le_bytes()].concat());
+    f
 }

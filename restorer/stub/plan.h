@@ -83,7 +83,9 @@ enum {
 	CHKPT_FILE_UNIX_PAIR = 9, /* one end of a unix socket pair: socketpair creates it and its peer; */
 				  /* type `value`, bytes queued for reading here at data_offset */
 	CHKPT_FILE_SOCKET = 10,  /* family `value`, type value1, backlog value2, kind_flags socket_flags, */
-				 /* its sockaddr (data_len bytes) at data_offset */
+				 /* its sockaddr (data_len bytes) at data_offset; CONNECTED (16): the */
+				 /* local address (value3 bytes, maybe none), then the peer's; */
+				 /* protocol value4 (netlink's, else 0) */
 	CHKPT_FILE_TCP_RESET = 11, /* TCP socket of family `value`, connected over loopback and reset */
 	CHKPT_FILE_DELETED = 12, /* O_TMPFILE in the directory at path_offset (else a memfd), contents at */
 				 /* data_offset, mode value1, status flags `flags`, position `offset` */

@@ -100,20 +100,24 @@ static int stale_unix_path(struct addr_buf *a, u64 len)
 long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
 {
 	struct addr_buf a = { { 0 } }, peer = { { 0 } };
-	u64 i, len = f->data_len;
+	u64 i, len = f->data_len, peer_len = 0;
 	long fd, err;
 
-	/* A connected UDP socket: its local, then its peer address. */
-	if (f->kind_flags & CONNECTED)
-		len /= 2;
-	if (len > sizeof(a.b) - 2)
+	/* A connected datagram socket: its local address (value3 bytes; none
+	 * for a unix one never bound), then its peer's. */
+	if (f->kind_flags & CONNECTED) {
+		if (f->value3 > len)
+			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
+		peer_len = len - f->value3;
+		len = f->value3;
+	}
+	if (len > sizeof(a.b) - 2 || peer_len > sizeof(peer.b) - 2)
 		chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
 	for (i = 0; i < len; i++)
 		a.b[i] = ((unsigned char *)plan + f->data_offset)[i];
-	if (f->kind_flags & CONNECTED)
-		for (i = 0; i < len; i++)
-			peer.b[i] = ((unsigned char *)plan + f->data_offset)[len + i];
-	fd = sys3(SYS_socket, f->value, f->value1 | SOCK_CLOEXEC, 0);
+	for (i = 0; i < peer_len; i++)
+		peer.b[i] = ((unsigned char *)plan + f->data_offset)[len + i];
+	fd = sys3(SYS_socket, f->value, f->value1 | SOCK_CLOEXEC, f->value4);
 	if (fd < 0)
 		chkpt_fail(plan, CHKPT_STEP_CREATE_SOCKET, index, fd);
 	if (f->kind_flags & REUSEADDR)
@@ -138,7 +142,7 @@ long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 			chkpt_fail(plan, CHKPT_STEP_LISTEN_SOCKET, index, err);
 	}
 	if (f->kind_flags & CONNECTED) {
-		err = sys3(SYS_connect, fd, (u64)&peer, len);
+		err = sys3(SYS_connect, fd, (u64)&peer, peer_len);
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_CONNECT_SOCKET, index, err);
 	}

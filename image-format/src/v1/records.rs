@@ -451,7 +451,13 @@ pub mod socket_family {
     pub const INET: u64 = 2;
     /// AF_INET6.
     pub const INET6: u64 = 10;
+    /// AF_NETLINK: its protocol (NETLINK_ROUTE, NETLINK_AUDIT, ...) in
+    /// `value4`.
+    pub const NETLINK: u64 = 16;
 }
+
+/// Netlink protocols are below this (MAX_LINKS).
+pub const NETLINK_PROTOCOLS: u64 = 32;
 
 /// `File::value1` of a socket: its type.
 pub mod socket_type {
@@ -461,6 +467,8 @@ pub mod socket_type {
     pub const DGRAM: u64 = 2;
     /// SOCK_SEQPACKET (unix only).
     pub const SEQPACKET: u64 = 5;
+    /// SOCK_RAW (netlink only).
+    pub const RAW: u64 = 3;
 }
 
 /// `File::kind_flags` bits of a bound socket.

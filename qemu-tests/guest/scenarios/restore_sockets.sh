@@ -68,5 +68,25 @@ must grep -q '^result OK$' /tmp/udpconn.run
 # back unbound with their options, and serve once bound (unbound checks).
 roundtrip unbound 1 unbound
 must grep -q '^result OK$' /tmp/unbound.run
+# A unix datagram socket connected to a server outside the process (a
+# syslog client's): connected to the server's name again; the server
+# gets "before" and "after" from the uninterrupted run and from the
+# restored one. With no server there, refused before the point of no
+# return (socket-peer-unavailable).
+logclient --serve /tmp/log.sock 4 > /tmp/logsrv.out &
+logsrv=$!
+wait_line /tmp/logsrv.out '^serving$' "$logsrv"
+roundtrip logclient 1 logclient /tmp/log.sock
+must grep -q '^result OK$' /tmp/logclient.run
+must wait "$logsrv"
+if [ "$(grep -c '^got ' /tmp/logsrv.out)" != 4 ] || [ "$(grep '^got ' /tmp/logsrv.out | sort | uniq -c | tr -s ' ')" != "$(printf ' 2 got after\n 2 got before')" ]; then
+    echo "FAIL: the server did not get before and after from both runs:"; cat /tmp/logsrv.out; exit 1
+fi
+rm -f /tmp/log.sock
+expect_refusal socket-peer-unavailable /tmp/logclient.ckpt
+# Netlink sockets: a NETLINK_ROUTE socket bound to its port and the link
+# group again, one never bound stays so; both answer a link dump.
+roundtrip netlinks 1 netlinks
+must grep -q '^result OK$' /tmp/netlinks.run
 
 echo "restore_sockets: all checks passed"

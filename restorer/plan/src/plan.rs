@@ -1273,6 +1273,15 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         o.word(w(file::VALUE1), f.value1);
         o.word(w(file::VALUE2), f.value2);
     }
+    if f.kind == FileKind::Socket {
+        // The protocol (netlink's; else 0).
+        o.word(w(file::VALUE4), f.value4);
+    }
+    if f.kind == FileKind::Socket && f.kind_flags & super::fmt::records::socket_flags::CONNECTED != 0 {
+        // The stub's split of FILE_DATA: the local address's length.
+        let local = super::fmt::sockets::connected_addrs(f.value0, f.value3, data).map_or(0, |(l, _)| l.len());
+        o.word(w(file::VALUE3), local as u64);
+    }
     if matches!(f.kind, FileKind::TimerFd | FileKind::TcpRepair) {
         for (k, v) in [(file::VALUE1, f.value1), (file::VALUE2, f.value2), (file::VALUE3, f.value3), (file::VALUE4, f.value4)] {
             o.word(w(k), v);

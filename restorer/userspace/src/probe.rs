@@ -14,7 +14,7 @@ fn last_errno() -> i32 {
 pub fn probe_socket(p: &SocketProbe<'_>) -> Result<(), i32> {
     let ty = if p.connect { libc::SOCK_DGRAM } else { p.ty as i32 };
     // SAFETY: socket takes integers and returns a new fd or -1.
-    let raw = unsafe { libc::socket(i32::from(p.family), ty | libc::SOCK_CLOEXEC, 0) };
+    let raw = unsafe { libc::socket(i32::from(p.family), ty | libc::SOCK_CLOEXEC, p.protocol as i32) };
     if raw < 0 {
         return Err(last_errno());
     }

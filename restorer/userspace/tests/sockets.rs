@@ -301,3 +301,99 @@ fn sockets_never_bound_come_back_unbound_with_their_options() {
     let shown = ["TCP socket, never bound, SO_REUSEADDR", "UDP socket, never bound, nonblocking", "TCP socket, never bound, IPV6_V6ONLY", "unix stream socket, never bound", "unix datagram socket, never bound"];
     restored_as_uninterrupted("unbound", "ready\nwaiting at 1\n", &shown);
 }
+
+/// A unix datagram socket connected to a server outside the process (as a
+/// syslog client's is to /dev/log) is connected to the server's name
+/// again: the server gets what the restored program sends, and the
+/// program finds its socket unbound and connected to that name, as in an
+/// uninterrupted run; `inspect` names the peer. With nobody bound there
+/// any more, the restore is refused before the point of no return.
+#[test]
+fn a_datagram_socket_connected_outside_is_connected_again_by_name() {
+    use std::os::unix::net::UnixDatagram;
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("logclient");
+    let path = dir.join("log.sock");
+    let server = UnixDatagram::bind(&path).unwrap();
+    let recv = || {
+        let mut buf = [0u8; 64];
+        let n = server.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let reference = Command::new(programs().join("logclient")).arg(&path).stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
+    assert!(reference.status.success() && want.ends_with("result OK\n"), "uninterrupted: {want}");
+    assert_eq!((recv(), recv()), ("before".to_string(), "after".to_string()));
+
+    let (mut child, _out, head) = held_at("logclient", 1, &[path.to_str().unwrap()]);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    assert_eq!(recv(), "before");
+    let image = dir.join("saved.ckpt");
+    dump_child_kill(&mut child, &image);
+    let text = Command::new(writer()).arg("inspect").arg(&image).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let shown = format!("unix datagram socket never bound, connected to {}", path.display());
+    assert!(text.contains(&shown), "inspect lacks {shown:?}: {text}");
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}: {got}");
+    assert_eq!(Some(got.as_str()), want.split_once("ready\n").map(|(_, rest)| rest));
+    assert_eq!(recv(), "after", "the restored program's datagram reached the server");
+
+    drop(server);
+    std::fs::remove_file(&path).unwrap();
+    let res = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("fd 3") && err.ends_with("(socket-peer-unavailable)\n"), "{:?}: {err}", res.status);
+    assert!(res.stdout.is_empty(), "nothing of the image ran");
+}
+
+/// A unix stream socket connected to a listener outside the process is a
+/// connection the image cannot carry: refused by default, naming it and
+/// the way out; with --tcp-established=reset restored with its peer gone
+/// (end of file, then EPIPE), said by the dump.
+#[test]
+fn a_stream_socket_connected_outside_is_refused_or_restored_with_its_peer_gone() {
+    use std::os::unix::net::{UnixDatagram, UnixListener};
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    let dir = scratch("logclient-stream");
+    let (dpath, spath) = (dir.join("log.sock"), dir.join("srv.sock"));
+    let _server = UnixDatagram::bind(&dpath).unwrap();
+    let listener = UnixListener::bind(&spath).unwrap();
+    let (mut child, _out, _) = held_at("logclient", 1, &[dpath.to_str().unwrap(), spath.to_str().unwrap()]);
+    let (conn, _) = listener.accept().unwrap();
+    let image = dir.join("saved.ckpt");
+    let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
+    assert!(!ok && err.contains("outside the process") && err.contains("--tcp-established=reset"), "{err}");
+    assert!(!image.exists(), "a refused dump leaves no image");
+    let (ok, err) = dump_with(child.id(), &image, &["--kill", "--tcp-established=reset"]);
+    assert!(ok && err.contains("restored with its peer gone"), "{err}");
+    child.wait().unwrap();
+    drop(conn);
+    let (got, status) = restore_and_go(&image);
+    assert!(status.success(), "restored: {status:?}: {got}");
+    assert_eq!(
+        got,
+        "datagram: sent after the wait point\ndatagram: unbound, connected to the server's name\nstream: end of file\nstream: write Broken pipe\nresult OK\n"
+    );
+}
+
+/// Netlink sockets come back: a raw NETLINK_ROUTE socket bound to the
+/// same port and multicast groups, a datagram one never bound stays so,
+/// and both answer a link dump (test-programs/netlinks.c); output as
+/// uninterrupted. While the dumped process still holds the port, the
+/// restore is refused before the point of no return.
+#[test]
+fn netlink_sockets_keep_their_port_and_groups() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    restored_as_uninterrupted("netlinks", "ready\nwaiting at 1\n", &["netlink (protocol 0) socket bound to netlink port", " groups 0x1", "netlink (protocol 0) socket, never bound"]);
+    let dir = scratch("netlinks-taken");
+    let image = dir.join("saved.ckpt");
+    let (child, out, _) = held_at("netlinks", 1, &[]);
+    let (ok, err) = dump_with(child.id(), &image, &[]);
+    assert!(ok, "{err}");
+    let res = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("fd 3") && err.ends_with("(socket-address-in-use)\n"), "{:?}: {err}", res.status);
+    let rest = go_ok(child, out);
+    assert!(rest.ends_with("result OK\n"), "{rest}");
+}

@@ -256,9 +256,11 @@ reasons! {
     SocketAddressUnavailable = "socket-address-unavailable", EADDRNOTAVAIL, INCOMPATIBLE,
         "the address a socket of the image was bound to is not one of this machine's";
     SocketPermission = "socket-permission", EACCES, INCOMPATIBLE,
-        "the caller may not bind a socket of the image to its address (a port below 1024, a unix path's directory)";
+        "the caller may not bind a socket of the image to its address (a port below 1024, a unix path's directory), or connect to its peer";
     SocketBindFailed = "socket-bind-failed", EIO, INCOMPATIBLE,
         "a socket of the image cannot be bound to its address again";
+    SocketPeerUnavailable = "socket-peer-unavailable", ECONNREFUSED, INCOMPATIBLE,
+        "a unix datagram socket of the image cannot be connected to its peer (a named socket outside the image) again";
     SocketPathNotSocket = "socket-path-not-socket", EEXIST, INCOMPATIBLE,
         "the path a unix socket of the image was bound to exists and is not a socket";
     // Process trees (tree.rs).

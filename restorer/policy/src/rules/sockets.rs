@@ -14,9 +14,15 @@
 //! killed) is accepted: the stub removes it and binds again, which the
 //! server could not have done itself. A socket file someone is bound to,
 //! or a file of another type, is refused.
+//!
+//! A unix datagram socket connected to a named socket outside the image
+//! (a syslog client's /dev/log) is connected to that name again: a
+//! throwaway datagram socket connects there first, and the restore is
+//! refused when nobody is bound there or the caller may not connect.
 
 use super::files::FileFacts;
 use super::fmt::records::{socket_family, socket_flags};
+use super::fmt::sockets::connected_addrs;
 use super::fmt::{FdDisposition, FileKind, Image};
 use super::host::Host;
 use super::reason::{errno as e, Detail, Reason, Refusal};
@@ -35,10 +41,12 @@ const LOOPBACK6: [u8; 28] = [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 /// in the caller's network namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SocketProbe<'a> {
-    /// AF_UNIX, AF_INET, AF_INET6.
+    /// AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
     pub family: u16,
-    /// SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET.
+    /// SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW.
     pub ty: u32,
+    /// The protocol: a netlink socket's (NETLINK_ROUTE, ...), else 0.
+    pub protocol: u32,
     /// The image's socket_flags (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY
     /// are set before the bind).
     pub flags: u32,
@@ -71,16 +79,28 @@ pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Ref
             // The stub makes the reset connection over loopback: its
             // listener must bind there (::1 is missing where IPv6 is off).
             let addr = if f.value0 == socket_family::INET6 { &LOOPBACK6[..] } else { &LOOPBACK4[..] };
-            let probe = SocketProbe { family: f.value0 as u16, ty: 1, flags: 0, addr, connect: false, repair: false };
+            let probe = SocketProbe { family: f.value0 as u16, ty: 1, protocol: 0, flags: 0, addr, connect: false, repair: false };
             host.probe_socket(&probe).map_err(|errno| bind_refusal(errno, at))?;
             continue;
         }
         let data = image.file_data(&f);
-        // A connected UDP socket: the bind to its local address is tried
-        // (the connect sends nothing, and fails only without a route).
-        let addr = if f.kind_flags & socket_flags::CONNECTED != 0 { data.get(..data.len() / 2).unwrap_or_default() } else { data };
+        // A connected datagram socket: the bind to its local address is
+        // tried (a UDP connect sends nothing, and fails only without a
+        // route); a unix one's peer is connected to as a trial.
+        let (addr, peer) = if f.kind_flags & socket_flags::CONNECTED != 0 {
+            connected_addrs(f.value0, f.value3, data).unwrap_or_default()
+        } else {
+            (data, &[][..])
+        };
+        if f.value0 == socket_family::UNIX && !peer.is_empty() {
+            let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, protocol: 0, flags: 0, addr: peer, connect: true, repair: false };
+            host.probe_socket(&probe).map_err(|errno| match errno {
+                e::EACCES | e::EPERM => Refusal::new(Reason::SocketPermission, at),
+                _ => Refusal::new(Reason::SocketPeerUnavailable, at),
+            })?;
+        }
         let flags = f.kind_flags & !socket_flags::CONNECTED;
-        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, flags, addr, connect: false, repair: false };
+        let probe = SocketProbe { family: f.value0 as u16, ty: f.value1 as u32, protocol: f.value4 as u32, flags, addr, connect: false, repair: false };
         let path = addr.get(2..).filter(|p| f.value0 == socket_family::UNIX && p.first().is_some_and(|&b| b != 0));
         match path {
             Some(path) => check_unix_path(host, path, probe, at)?,
@@ -96,7 +116,7 @@ pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Ref
 /// the same port, but not over an address this machine has not).
 fn check_repair<H: Host>(image: &Image<'_>, f: &super::fmt::File, host: &mut H, at: Detail) -> Result<(), Refusal> {
     let c = super::fmt::tcp_repair::parse(f, image.file_data(f)).map_err(Refusal::from)?;
-    let probe = SocketProbe { family: c.family as u16, ty: 1, flags: 0, addr: c.local, connect: false, repair: true };
+    let probe = SocketProbe { family: c.family as u16, ty: 1, protocol: 0, flags: 0, addr: c.local, connect: false, repair: true };
     host.probe_socket(&probe).map_err(|errno| match errno {
         e::EPERM => Refusal::with_errno(Reason::TcpRepairNotPermitted, errno, at),
         _ => bind_refusal(errno, at),
