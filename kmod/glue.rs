@@ -48,6 +48,7 @@ extern "C" {
     fn chkpt_shim_rlimit_nproc() -> u64;
     fn chkpt_shim_rlimit_sigpending() -> u64;
     fn chkpt_shim_memlock_allowance() -> u64;
+    fn chkpt_shim_may_set_creds() -> bool;
     fn chkpt_shim_max_map_count() -> u64;
     fn chkpt_shim_task_size() -> u64;
     fn chkpt_shim_pipe_max_size() -> u64;
@@ -256,6 +257,13 @@ pub(crate) fn rlimit_nproc() -> u64 {
 pub(crate) fn rlimit_sigpending() -> u64 {
     // SAFETY: reads current's signal->rlim; no requirement.
     unsafe { chkpt_shim_rlimit_sigpending() }
+}
+
+/// Whether the caller may set any credentials (CAP_SETUID, CAP_SETGID and
+/// CAP_SETPCAP in the initial user namespace).
+pub(crate) fn may_set_creds() -> bool {
+    // SAFETY: reads the current task's credentials; no requirement.
+    unsafe { chkpt_shim_may_set_creds() }
 }
 
 /// Bytes the caller may mlock: RLIMIT_MEMLOCK (soft), unlimited with

@@ -59,6 +59,10 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::memlock_allowance()
     }
 
+    fn may_set_creds(&mut self) -> bool {
+        glue::may_set_creds()
+    }
+
     fn rlimit_as(&mut self) -> u64 {
         glue::rlimit_as()
     }

@@ -73,6 +73,7 @@ pub(crate) fn prepare(exec: &Exec<'_>, image: &Image<'_>, base: u64, tree: Optio
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Refusal::from(Reason::OutOfMemory))?;
     plan::write(image, &layout, &place, &ops, &mut buf)?;
     plan::set_exe_link(&mut buf, image, &layout, checked.exe_link)?;
+    plan::set_creds(&mut buf, image, &layout, checked.set_creds)?;
     let mut image_fd_at = None;
     if let Some(t) = tree {
         plan::write_tree(&layout, &mut buf, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;

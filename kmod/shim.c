@@ -265,6 +265,14 @@ u64 chkpt_shim_rlimit_sigpending(void)
 	return rlimit(RLIMIT_SIGPENDING);
 }
 
+/* Whether the caller may set any credentials (root in the initial user
+ * namespace): what the stub's setresuid, setresgid, setgroups, bounding
+ * set drops and capset need. */
+bool chkpt_shim_may_set_creds(void)
+{
+	return capable(CAP_SETUID) && capable(CAP_SETGID) && capable(CAP_SETPCAP);
+}
+
 /* What mlock(2) would let the caller lock in a new mm (mm/mlock.c). */
 u64 chkpt_shim_memlock_allowance(void)
 {

@@ -91,6 +91,7 @@ u64 chkpt_shim_rlimit_as(void);
 u64 chkpt_shim_rlimit_nproc(void);
 u64 chkpt_shim_rlimit_sigpending(void);
 u64 chkpt_shim_memlock_allowance(void);
+bool chkpt_shim_may_set_creds(void);
 u64 chkpt_shim_max_map_count(void);
 u64 chkpt_shim_task_size(void);
 u64 chkpt_shim_pipe_max_size(void);

@@ -154,6 +154,8 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         timers: snap.timers.clone(),
         locks: snap.locks.clone(),
         attrs: attrs(&snap.process),
+        creds: snap.process.creds,
+        groups: snap.process.groups.clone(),
     }
 }
 

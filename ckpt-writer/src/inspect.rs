@@ -239,6 +239,16 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
     if d.attrs != Default::default() {
         println!("  prctl: {}", describe_attrs(&d.attrs));
     }
+    if let Some(c) = &d.creds {
+        println!(
+            "  credentials: uid {}/{}/{}/{} gid {}/{}/{}/{} (real/effective/saved/fs), groups {:?}",
+            c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, d.groups
+        );
+        println!(
+            "  capabilities: effective {:#x} permitted {:#x} inheritable {:#x} bounding {:#x} ambient {:#x}",
+            c.cap_effective, c.cap_permitted, c.cap_inheritable, c.cap_bounding, c.cap_ambient
+        );
+    }
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;

@@ -112,6 +112,8 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
         not_dumpable: false,
         thp_disabled: false,
         stopped: false,
+        creds: Some(creds_of(&status)),
+        groups: status.groups.iter().map(|&g| g as u32).collect(),
     })
 }
 
@@ -127,4 +129,23 @@ fn removed_cwd(pid: i32, link: &[u8]) -> Result<(Vec<u8>, bool)> {
         return Ok((link.to_vec(), false));
     }
     Ok((link.strip_suffix(b" (deleted)").unwrap_or(link).to_vec(), true))
+}
+
+/// The credentials /proc/PID/status shows (the thread group leader's).
+fn creds_of(s: &procfs::process::Status) -> image_format::v1::Creds {
+    image_format::v1::Creds {
+        uid: s.ruid,
+        euid: s.euid,
+        suid: s.suid,
+        fsuid: s.fuid,
+        gid: s.rgid,
+        egid: s.egid,
+        sgid: s.sgid,
+        fsgid: s.fgid,
+        cap_inheritable: s.capinh,
+        cap_permitted: s.capprm,
+        cap_effective: s.capeff,
+        cap_bounding: s.capbnd.unwrap_or(u64::MAX),
+        cap_ambient: s.capamb.unwrap_or(0),
+    }
 }

@@ -203,6 +203,8 @@ mod tests {
             timers: Vec::new(),
             locks: Vec::new(),
             attrs: Default::default(),
+            creds: None,
+            groups: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

@@ -53,6 +53,9 @@ pub struct ProcessState {
     pub thp_disabled: bool,
     /// In a group stop at dump (state T before it was attached).
     pub stopped: bool,
+    /// Its credentials and supplementary groups (/proc/PID/status).
+    pub creds: Option<image_format::v1::Creds>,
+    pub groups: Vec<u32>,
     /// (type, value) pairs in file order, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
 }

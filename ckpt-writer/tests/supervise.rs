@@ -221,7 +221,7 @@ fn periodic_checkpoints_let_the_job_run_on() {
     assert_eq!(deterministic(&out), baseline("counter", &["1000", "0"]));
 }
 
-/// A failed periodic dump (a netlink socket cannot be dumped) leaves
+/// A failed periodic dump (a packet socket cannot be dumped) leaves
 /// the job running and the previous image in place, and says why; the
 /// job's non-zero status is the supervisor's and the image is kept.
 #[test]
@@ -233,7 +233,7 @@ fn a_failed_dump_leaves_the_job_running_and_the_last_image() {
         for line in sys.stdin:\n\
         \x20   w = line.strip()\n\
         \x20   if w == 'open':\n\
-        \x20       s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); print('opened', flush=True)\n\
+        \x20       s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0); print('opened', flush=True)\n\
         \x20   elif w == 'close':\n\
         \x20       s.close(); print('closed', flush=True)\n\
         \x20   elif w == 'quit':\n\

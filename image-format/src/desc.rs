@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer, Lock, ProcessAttrs,
+    SigAction, ThreadState, Timer, Lock, ProcessAttrs, Creds,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -78,6 +78,11 @@ pub struct ImageDesc {
     pub locks: Vec<Lock>,
     /// The prctl attributes (PROCESS_ATTRS, written when not all default).
     pub attrs: ProcessAttrs,
+    /// The credentials (CREDS) and supplementary groups (GROUPS); None:
+    /// not recorded (writers before 1.1's CREDS), restored as the caller's.
+    pub creds: Option<Creds>,
+    /// The supplementary groups (with `creds`).
+    pub groups: Vec<u32>,
 }
 
 /// Process-wide state.
@@ -305,6 +310,8 @@ impl ImageDesc {
             timers: img.timers().collect(),
             locks: img.locks().collect(),
             attrs: img.process_attrs(),
+            creds: img.creds(),
+            groups: img.groups().collect(),
         }
     }
 }

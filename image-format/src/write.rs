@@ -19,7 +19,7 @@ use crate::v1::records::{
     TIMER_SIZE,
 };
 use crate::v1::records::{
-    LOCK_SIZE, PROCESS_ATTRS_SIZE,
+    LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE,
 };
 use crate::v1::{ProcessAttrs, ThreadState};
 use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
@@ -360,13 +360,20 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         n => SECTION_HEADER_SIZE + n * LOCK_SIZE,
     };
     let attrs_len = if desc.attrs == ProcessAttrs::default() { 0 } else { SECTION_HEADER_SIZE + PROCESS_ATTRS_SIZE };
+    let creds_len = match desc.creds {
+        None => 0,
+        Some(_) => SECTION_HEADER_SIZE + CREDS_SIZE,
+    } + match desc.groups.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + (n * GROUP_SIZE).next_multiple_of(8),
+    };
     let tree_len = tree_sections_len(&opts.tree);
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + attrs_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + attrs_len + creds_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -436,6 +443,13 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     }
     if attrs_len != 0 {
         push_section(&mut meta, kind::PROCESS_ATTRS, 1, PROCESS_ATTRS_SIZE, encode_all([desc.attrs.to_wire()].iter().copied()));
+    }
+    if let Some(c) = &desc.creds {
+        push_section(&mut meta, kind::CREDS, 1, CREDS_SIZE, encode_all([c.to_wire()].iter().copied()));
+    }
+    if !desc.groups.is_empty() {
+        let groups = desc.groups.iter().map(|&gid| crate::v1::records::Group { gid }.to_wire());
+        push_section(&mut meta, kind::GROUPS, count(desc.groups.len())?, GROUP_SIZE, encode_all(groups));
     }
     for e in &opts.extra {
         let mut payload = e.payload.clone();

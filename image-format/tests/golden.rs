@@ -60,6 +60,7 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("locks", with_locks(), Options::default()),
         // PROCESS_ATTRS and a thread's name.
         ("attrs", with_attrs(), Options::default()),
+        ("creds", with_creds(), Options::default()),
         // A TCP connection carried with TCP_REPAIR (FILES kind 15).
         ("tcp-repair", sample_tcp_repair(), Options::default()),
     ]

@@ -907,6 +907,17 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // prctl attributes.
         attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
+        // Credentials: no id -1, effective within permitted, ambient
+        // within permitted and inheritable, groups only with CREDS.
+        attrs_desc("bad-creds", |d| d.creds = Some(image_format::v1::Creds { euid: u32::MAX, ..sample_creds() })),
+        attrs_desc("bad-creds", |d| d.creds = Some(image_format::v1::Creds { fsgid: u32::MAX, ..sample_creds() })),
+        attrs_desc("bad-creds", |d| d.creds = Some(image_format::v1::Creds { cap_effective: 1 << 21, ..sample_creds() })),
+        attrs_desc("bad-creds", |d| d.creds = Some(image_format::v1::Creds { cap_ambient: 1 << 12, cap_inheritable: 0, ..sample_creds() })),
+        attrs_desc("bad-creds", |d| {
+            d.creds = Some(sample_creds());
+            d.groups = vec![100, u32::MAX];
+        }),
+        attrs_desc("bad-creds", |d| d.groups = vec![100]),
         attrs_desc("bad-process-attrs", |d| d.attrs.flags = 32),
         (
             "bad-process-attrs",
@@ -1195,6 +1206,29 @@ fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
     let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
     assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
     assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());
+}
+
+/// A service that dropped root: uid and gid 1000, two groups, one
+/// capability kept (CAP_NET_BIND_SERVICE, ambient too), a smaller
+/// bounding set.
+fn sample_creds() -> image_format::v1::Creds {
+    let bind = 1 << 10;
+    image_format::v1::Creds {
+        uid: 1000, euid: 1000, suid: 1000, fsuid: 1000, gid: 1000, egid: 1000, sgid: 1000, fsgid: 1000,
+        cap_inheritable: bind, cap_permitted: bind | 1 << 12, cap_effective: bind, cap_bounding: (1 << 41) - 1 - (1 << 16), cap_ambient: bind,
+    }
+}
+
+#[test]
+fn the_sample_with_credentials_is_accepted_and_reads_back() {
+    let mut d = sample();
+    d.creds = Some(sample_creds());
+    d.groups = vec![24, 1000, 27];
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
+    d.groups.clear();
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d, "no supplementary groups");
 }
 
 /// Every per-mapping flag where madvise/mlock would take it reads back.

@@ -305,6 +305,8 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     timers: Vec::new(),
                     locks: Vec::new(),
                     attrs: Default::default(),
+                    creds: None,
+                    groups: Vec::new(),
                 }
             },
         )

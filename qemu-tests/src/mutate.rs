@@ -246,6 +246,7 @@ mod tests {
         secs.extend(golden_sections("timers"));
         secs.extend(golden_sections("locks"));
         secs.extend(golden_sections("attrs"));
+        secs.extend(golden_sections("creds"));
         // The root of a tree: TREE, TREE_FILES, TREE_REGIONS.
         secs.extend(golden_sections("tree"));
         let mut seen = std::collections::BTreeSet::new();
@@ -264,7 +265,7 @@ mod tests {
         // Every record section of the sample (and of the goldens) has
         // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 16, "{seen:?}");
+        assert_eq!(seen.len(), 18, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -252,6 +252,20 @@ struct chkpt_plan_advice {
 	unsigned long long region;          /* index in the image's REGIONS (diagnostics) */
 };
 
+/*
+ * The image's credentials (creds.c), which the stub takes on as its last
+ * step before the prctl attributes, where the restorer found the caller
+ * may (root in the initial user namespace); ngroups gids (u32 each)
+ * follow.
+ */
+struct chkpt_plan_creds {
+	unsigned long long uid, euid, suid, fsuid;
+	unsigned long long gid, egid, sgid, fsgid;
+	unsigned long long cap_inheritable, cap_permitted, cap_effective, cap_bounding, cap_ambient;
+	unsigned long long ngroups;
+	unsigned int groups[];
+};
+
 struct chkpt_plan {
 	unsigned long long magic;
 	unsigned long long nr_threads;      /* >= 1; threads[0] is the thread that entered */
@@ -306,6 +320,8 @@ struct chkpt_plan {
 					    /* last (the image's PROCESS_ATTRS) */
 	unsigned long long advice_offset;   /* array of struct chkpt_plan_advice from the plan's start */
 	unsigned long long nr_advice;
+	unsigned long long creds_offset;    /* struct chkpt_plan_creds taken on last (creds.c); 0: the */
+					    /* caller's are kept */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -466,7 +482,12 @@ struct chkpt_plan_tree {
 	X(87, PROCESS_ATTRS, "process-attrs") \
 	/* restorer/stub/advice.c: per-mapping state (detail: the region's address) */ \
 	X(88, MADVISE, "madvise") \
-	X(89, MLOCK, "mlock")
+	X(89, MLOCK, "mlock") \
+	/* restorer/stub/creds.c: credentials (detail: the id or capability) */ \
+	X(90, SET_GROUPS, "set-groups") \
+	X(91, SET_GIDS, "set-gids") \
+	X(92, SET_UIDS, "set-uids") \
+	X(93, SET_CAPABILITIES, "set-capabilities")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

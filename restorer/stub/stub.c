@@ -187,6 +187,12 @@ static const char *detail_label(u64 step)
 		return "thread ";
 	case CHKPT_STEP_SET_RLIMIT:
 		return "resource ";
+	case CHKPT_STEP_SET_UIDS: case CHKPT_STEP_SET_GIDS:
+		return "id ";
+	case CHKPT_STEP_SET_CAPABILITIES:
+		return "capability ";
+	case CHKPT_STEP_SET_GROUPS:
+		return "groups ";
 	case CHKPT_STEP_CREATE_TIMER: case CHKPT_STEP_SET_TIMER:
 		return "timer ";
 	case CHKPT_STEP_MEMBARRIER:
@@ -475,6 +481,8 @@ void chkpt_restore_files(struct chkpt_plan *plan);
 void chkpt_map_deferred(struct chkpt_plan *plan);
 /* advice.c: per-mapping state, once every region is mapped. */
 void chkpt_advise_regions(struct chkpt_plan *plan);
+/* creds.c: the image's credentials, before the threads are cloned. */
+void chkpt_set_creds(struct chkpt_plan *plan);
 
 /* tree.c: process trees (plan.h, struct chkpt_plan_tree); each does
  * nothing in a plan without a tree. */
@@ -772,6 +780,10 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		if (err < 0)
 			fail(plan, CHKPT_STEP_SIGACTION, i, err);
 	}
+
+	/* Credentials belong to each thread: taken on before the clones,
+	 * which inherit them. */
+	chkpt_set_creds(plan);
 
 	/* The first thread's own state first: clones do not inherit it. */
 	sys1(SYS_set_tid_address, main_thread->clear_child_tid); /* returns the TID */

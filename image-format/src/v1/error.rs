@@ -305,6 +305,8 @@ format_errors! {
         "More than one PROCESS_ATTRS record, a parent-death signal above 64, an unknown flag or a reserved byte set.",
     BadThreadName = "bad-thread-name":
         "A thread name longer than 15 bytes.",
+    BadCreds = "bad-creds":
+        "More than one CREDS record, an id of 4294967295 (-1), effective or ambient capabilities outside permitted (ambient also outside inheritable), a reserved byte set, or GROUPS without CREDS.",
 }
 
 /// Result type of every fallible function in this module.

@@ -76,6 +76,8 @@ pub const MAX_TIMER_ID: u32 = i32::MAX as u32;
 /// File locks recorded (one per fd and range; a process rarely holds more
 /// than a few).
 pub const MAX_LOCKS: u32 = 65_536;
+/// Most supplementary groups (NGROUPS_MAX).
+pub const MAX_GROUPS: u32 = 65_536;
 /// Processes in one tree image (each is a member image and a process
 /// the restore creates).
 pub const MAX_TREE_PROCESSES: u32 = 4096;

@@ -38,6 +38,8 @@ pub struct Metadata<'a> {
     timers: &'a [TimerWire],
     locks: &'a [LockWire],
     attrs: &'a [ProcessAttrsWire],
+    creds: &'a [CredsWire],
+    groups: &'a [GroupWire],
     tree: &'a [TreeProcessWire],
     tree_files: &'a [TreeFileWire],
     tree_regions: &'a [TreeRegionWire],
@@ -62,6 +64,8 @@ struct Found<'a> {
     timers: Option<Section<'a>>,
     locks: Option<Section<'a>>,
     attrs: Option<Section<'a>>,
+    creds: Option<Section<'a>>,
+    groups: Option<Section<'a>>,
     tree: Option<Section<'a>>,
     tree_files: Option<Section<'a>>,
     tree_regions: Option<Section<'a>>,
@@ -98,6 +102,8 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::TIMERS => &mut found.timers,
             kind::LOCKS => &mut found.locks,
             kind::PROCESS_ATTRS => &mut found.attrs,
+            kind::CREDS => &mut found.creds,
+            kind::GROUPS => &mut found.groups,
             kind::TREE => &mut found.tree,
             kind::TREE_FILES => &mut found.tree_files,
             kind::TREE_REGIONS => &mut found.tree_regions,
@@ -214,6 +220,9 @@ impl<'a> Metadata<'a> {
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
             // More than one is refused by check_attrs, with its own reason.
             attrs: optional_wire_records(f.attrs, 16)?,
+            // More than one is refused by check_creds, with its own reason.
+            creds: optional_wire_records(f.creds, 16)?,
+            groups: optional_wire_records(f.groups, MAX_GROUPS)?,
             tree: optional_wire_records(f.tree, MAX_TREE_PROCESSES)?,
             tree_files: optional_wire_records(f.tree_files, MAX_FILES)?,
             tree_regions: optional_wire_records(f.tree_regions, MAX_REGIONS)?,
@@ -238,9 +247,29 @@ impl<'a> Metadata<'a> {
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
         m.check_attrs()?;
+        m.check_creds()?;
         check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
         m.tree_end = check_tree(h, m.process.pid, m.tree, pace)?;
         Ok(m)
+    }
+
+    fn check_creds(&self) -> Result<()> {
+        if self.creds.len() > 1 || (self.creds.is_empty() && !self.groups.is_empty()) {
+            return Err(FormatError::BadCreds);
+        }
+        for w in self.creds {
+            let c = w.decode().ok_or(FormatError::BadCreds)?;
+            let ids = [c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid];
+            let caps_ok = c.cap_effective & !c.cap_permitted == 0
+                && c.cap_ambient & !(c.cap_permitted & c.cap_inheritable) == 0;
+            if !w.reserved_zero() || ids.contains(&u32::MAX) || !caps_ok {
+                return Err(FormatError::BadCreds);
+            }
+        }
+        if self.groups.iter().any(|g| g.decode().is_none_or(|g| g.gid == u32::MAX)) {
+            return Err(FormatError::BadCreds);
+        }
+        Ok(())
     }
 
     fn check_attrs(&self) -> Result<()> {
@@ -847,6 +876,16 @@ impl<'a> Metadata<'a> {
             }
         }
         None
+    }
+
+    /// The credentials (CREDS), if recorded.
+    pub fn creds(&self) -> Option<Creds> {
+        self.creds.first().and_then(CredsWire::decode)
+    }
+
+    /// The supplementary groups (GROUPS), with `creds`.
+    pub fn groups(&self) -> impl Iterator<Item = u32> + 'a {
+        self.groups.iter().filter_map(GroupWire::decode).map(|g| g.gid)
     }
 
     /// The prctl attributes (all zero, their defaults, when absent).

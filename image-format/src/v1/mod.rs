@@ -40,7 +40,7 @@ pub use self::records::{
     Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
 pub use self::records::{Lock, LockKind};
-pub use self::records::{attr_flags, ProcessAttrs};
+pub use self::records::{attr_flags, Creds, ProcessAttrs};
 pub use self::records::{TreeFile, TreeProcess, TreeRegion, TreeState, TREE_NO_PARENT};
 pub use self::header::{header_flags, TREE_MINOR};
 pub use self::tree::{check_tree_shape, ObjectSlot, TreeCheck};

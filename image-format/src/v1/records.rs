@@ -789,6 +789,59 @@ pub mod attr_flags {
     /// All bits v1 knows.
     pub const KNOWN: u32 = CHILD_SUBREAPER | NO_NEW_PRIVS | NOT_DUMPABLE | THP_DISABLE | STOPPED;
 }
+record! {
+    /// The CREDS record (at most one): the process's credentials, which a
+    /// restorer allowed to change its own (root: CAP_SETUID, CAP_SETGID
+    /// and CAP_SETPCAP in the initial user namespace) gives the restored
+    /// process; any other caller restores it with its own. Its
+    /// supplementary groups are the GROUPS section.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Creds = CredsWire[80] {
+        /// Real user id.
+        pub uid: u32,
+        /// Effective user id.
+        pub euid: u32,
+        /// Saved set-user-id.
+        pub suid: u32,
+        /// File-system user id.
+        pub fsuid: u32,
+        /// Real group id.
+        pub gid: u32,
+        /// Effective group id.
+        pub egid: u32,
+        /// Saved set-group-id.
+        pub sgid: u32,
+        /// File-system group id.
+        pub fsgid: u32,
+        /// Inheritable capabilities, bit n for capability n.
+        pub cap_inheritable: u64,
+        /// Permitted capabilities.
+        pub cap_permitted: u64,
+        /// Effective capabilities (within permitted).
+        pub cap_effective: u64,
+        /// The capability bounding set.
+        pub cap_bounding: u64,
+        /// Ambient capabilities (within permitted and inheritable).
+        pub cap_ambient: u64,
+        reserved _72: 8,
+    }
+}
+
+/// Size of a CREDS record.
+pub const CREDS_SIZE: usize = size_of::<CredsWire>();
+
+record! {
+    /// One supplementary group (GROUPS section, with CREDS).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Group = GroupWire[4] {
+        /// The group id.
+        pub gid: u32,
+    }
+}
+
+/// Size of a GROUPS record.
+pub const GROUP_SIZE: usize = size_of::<GroupWire>();
+
 // Process trees (issue 15): one file holds one complete image per process
 // (FORMAT.md "Process trees"); the root's TREE section lists them all.
 

@@ -83,6 +83,10 @@ pub mod kind {
     /// child subreaper, no_new_privs, not dumpable (absent: all at their
     /// defaults).
     pub const PROCESS_ATTRS: u32 = 21;
+    /// The process's credentials (absent: a restorer keeps the caller's).
+    pub const CREDS: u32 = 22;
+    /// Its supplementary groups (with CREDS only).
+    pub const GROUPS: u32 = 23;
     /// Page-CRC table; only valid in the tail, after the page data.
     pub const PAGE_CRCS: u32 = 0x100;
 }

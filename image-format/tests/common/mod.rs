@@ -320,6 +320,8 @@ pub fn sample() -> ImageDesc {
         timers: Vec::new(),
         locks: Vec::new(),
         attrs: Default::default(),
+        creds: None,
+        groups: Vec::new(),
     }
 }
 
@@ -827,5 +829,19 @@ pub fn with_attrs() -> ImageDesc {
     let mut d = sample();
     d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: 7 }; // the golden image's three flags
     d.threads[1].name = "worker-1".into();
+    d
+}
+
+/// `with_attrs` with credentials: a service that dropped root to uid and
+/// gid 1000 with two supplementary groups, keeping CAP_NET_BIND_SERVICE
+/// (ambient too), CAP_SYS_MODULE out of its bounding set.
+pub fn with_creds() -> ImageDesc {
+    let mut d = with_attrs();
+    let bind = 1 << 10;
+    d.creds = Some(image_format::v1::Creds {
+        uid: 1000, euid: 1000, suid: 1000, fsuid: 1000, gid: 1000, egid: 1000, sgid: 1000, fsgid: 1000,
+        cap_inheritable: bind, cap_permitted: bind, cap_effective: bind, cap_bounding: ((1 << 41) - 1) & !(1 << 16), cap_ambient: bind,
+    });
+    d.groups = vec![27, 1000];
     d
 }

@@ -93,6 +93,15 @@ expect_refusal exceeds-rlimit-memlock /tmp/mapflags.ckpt run-as 1000 1000 sh -c 
 must sh -c 'ulimit -l 4 && exec /tmp/mapflags.ckpt' < /dev/null
 must grep -q '^result OK$' /tmp/mapflags.run
 
+# Credentials: a process that dropped root (groups, gids, uids, only
+# CAP_NET_BIND_SERVICE kept, ambient too, CAP_SYS_MODULE out of its
+# bounding set) comes back with exactly those when root restores it
+# (creds checks each).
+roundtrip creds 1 creds
+must grep -q '^result OK$' /tmp/creds.run
+ckpt-writer inspect /tmp/creds.ckpt > /tmp/creds.inspect
+must grep -q 'credentials: uid 1004/1005/1006/1005 gid 1001/1002/1003/1002' /tmp/creds.inspect
+
 # A removed working directory.
 rm -rf /tmp/gone
 mkdir /tmp/gone

@@ -97,8 +97,11 @@ pub mod head {
     /// Per-mapping state: `struct chkpt_plan_advice` array, count.
     pub const ADVICE_OFFSET: usize = ATTR_FLAGS + 1;
     pub const NR_ADVICE: usize = ADVICE_OFFSET + 1;
+    /// `struct chkpt_plan_creds` the stub takes on last (`set_creds`);
+    /// 0: the caller's are kept.
+    pub const CREDS_OFFSET: usize = NR_ADVICE + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = NR_ADVICE + 1;
+    pub const THREADS: usize = CREDS_OFFSET + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -155,6 +158,36 @@ pub mod deferred {
     pub const OFFSET: usize = 5;
     pub const PAGES: usize = 6;
     pub const REGION: usize = 7;
+}
+
+/// Word indices in `struct chkpt_plan_creds`; the supplementary groups
+/// (u32 each, `NGROUPS` of them) follow its words.
+pub mod creds {
+    #![allow(missing_docs)]
+    pub const UID: usize = 0;
+    pub const EUID: usize = 1;
+    pub const SUID: usize = 2;
+    pub const FSUID: usize = 3;
+    pub const GID: usize = 4;
+    pub const EGID: usize = 5;
+    pub const SGID: usize = 6;
+    pub const FSGID: usize = 7;
+    pub const CAP_INHERITABLE: usize = 8;
+    pub const CAP_PERMITTED: usize = 9;
+    pub const CAP_EFFECTIVE: usize = 10;
+    pub const CAP_BOUNDING: usize = 11;
+    pub const CAP_AMBIENT: usize = 12;
+    pub const NGROUPS: usize = 13;
+    /// Words before the groups.
+    pub const WORDS: usize = 14;
+}
+
+/// Bytes of the creds block for `image` (0: it records none).
+fn creds_len(image: &Image<'_>) -> u64 {
+    match image.creds() {
+        None => 0,
+        Some(_) => (creds::WORDS as u64 * 8) + (image.groups().count() as u64 * 4).next_multiple_of(8),
+    }
 }
 
 /// Words in `struct chkpt_plan_advice`: addr, len, advice, region.
@@ -417,6 +450,16 @@ steps! {
     Madvise = 88, "madvise";
     /// mlock(2) of a region that was locked (detail: its address).
     Mlock = 89, "mlock";
+    /// setgroups(2) of the image's supplementary groups (detail: their
+    /// number).
+    SetGroups = 90, "set-groups";
+    /// setresgid(2)/setfsgid(2) (detail: the effective gid).
+    SetGids = 91, "set-gids";
+    /// setresuid(2)/setfsuid(2) (detail: the effective uid).
+    SetUids = 92, "set-uids";
+    /// The capability sets: bounding drops, capset(2), ambient raises
+    /// (detail: the capability, or 64 for capset).
+    SetCapabilities = 93, "set-capabilities";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -517,6 +560,8 @@ pub struct Layout {
     pub nr_advice: u64,
     /// Offset of their `struct chkpt_plan_advice` records.
     pub advice: u64,
+    /// Offset of the creds block (its length `creds_len`; 0 without one).
+    pub creds: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -625,7 +670,8 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let deferred = add(locks, mul(nr_locks, LOCK_WORDS as u64 * 8)?)?;
     let nr_advice = image.regions().filter(|r| advice_of(r.flags) != 0).count() as u64;
     let advice = add(deferred, mul(deferred_room, DEFERRED_WORDS as u64 * 8)?)?;
-    let strings = add(advice, mul(nr_advice, ADVICE_WORDS as u64 * 8)?)?;
+    let creds = add(advice, mul(nr_advice, ADVICE_WORDS as u64 * 8)?)?;
+    let strings = add(creds, creds_len(image))?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -657,6 +703,7 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
         deferred,
         nr_advice,
         advice,
+        creds,
         xsave,
         xsave_stride,
         tree: if tree_len == 0 { 0 } else { tree },
@@ -989,6 +1036,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     write_locks(image, layout, &mut o);
     write_deferred_files(image, layout, &mut o);
     write_advice(image, layout, &mut o);
+    write_creds(image, layout, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
@@ -1348,6 +1396,40 @@ fn write_deferred_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
             push_deferred(image, layout, o, i as u32, fd);
         }
     }
+}
+
+/// The image's credentials, if it records them; the stub takes them on
+/// only where the restorer says so (`set_creds`).
+fn write_creds(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
+    let Some(c) = image.creds() else { return };
+    let words = [
+        c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid,
+    ]
+    .map(u64::from)
+    .into_iter()
+    .chain([c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding, c.cap_ambient, image.groups().count() as u64]);
+    for (k, v) in words.enumerate() {
+        o.word(layout.creds + 8 * k as u64, v);
+    }
+    let groups = layout.creds + creds::WORDS as u64 * 8;
+    for (k, g) in image.groups().enumerate() {
+        o.bytes(groups + 4 * k as u64, &g.to_le_bytes());
+    }
+}
+
+/// Has the stub of a plan [`write`] made take on the image's credentials
+/// (policy: `Checked::set_creds`), or keep the caller's.
+pub fn set_creds(out: &mut [u8], image: &Image<'_>, layout: &Layout, on: bool) -> Result<(), PlanError> {
+    if out.len() as u64 != layout.len {
+        return Err(PlanError::WrongBufferLength);
+    }
+    let mut o = Out { buf: out, oob: false };
+    let at = if on && image.creds().is_some() { layout.creds } else { 0 };
+    o.word((head::CREDS_OFFSET * 8) as u64, at);
+    if o.oob {
+        return Err(PlanError::WrongBufferLength);
+    }
+    Ok(())
 }
 
 /// Every region with per-mapping state, in image order.

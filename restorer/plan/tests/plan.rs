@@ -47,7 +47,8 @@ fn word_offsets_match_plan_h() {
         ("tree_offset", head::TREE_OFFSET), ("deferred_offset", head::DEFERRED_OFFSET),
         ("nr_deferred", head::NR_DEFERRED), ("exe_offset", head::EXE_OFFSET), ("mm_map_offset", head::MM_MAP_OFFSET),
         ("pdeath_signal", head::PDEATH_SIGNAL), ("attr_flags", head::ATTR_FLAGS),
-        ("advice_offset", head::ADVICE_OFFSET), ("nr_advice", head::NR_ADVICE), ("threads", head::THREADS),
+        ("advice_offset", head::ADVICE_OFFSET), ("nr_advice", head::NR_ADVICE), ("creds_offset", head::CREDS_OFFSET),
+        ("threads", head::THREADS),
     ];
     for (n, w) in h {
         field(n, &format!("offsetof(struct chkpt_plan, {n})"), w * 8);
@@ -110,6 +111,12 @@ fn word_offsets_match_plan_h() {
         field(&format!("deferred.{n}"), &format!("offsetof(struct chkpt_plan_deferred, {n})"), w * 8);
     }
     field("sizeof_advice", "sizeof(struct chkpt_plan_advice)", ADVICE_WORDS * 8);
+    field("sizeof_creds", "sizeof(struct chkpt_plan_creds)", creds::WORDS * 8);
+    for (n, w) in [("uid", creds::UID), ("fsgid", creds::FSGID), ("cap_inheritable", creds::CAP_INHERITABLE),
+        ("cap_permitted", creds::CAP_PERMITTED), ("cap_effective", creds::CAP_EFFECTIVE), ("cap_bounding", creds::CAP_BOUNDING),
+        ("cap_ambient", creds::CAP_AMBIENT), ("ngroups", creds::NGROUPS), ("groups", creds::WORDS)] {
+        field(&format!("creds.{n}"), &format!("offsetof(struct chkpt_plan_creds, {n})"), w * 8);
+    }
     field("advice.region", "offsetof(struct chkpt_plan_advice, region)", 3 * 8);
     for (n, v) in [("LOCK", advice::LOCK), ("DONTFORK", advice::DONTFORK), ("WIPEONFORK", advice::WIPEONFORK),
         ("DONTDUMP", advice::DONTDUMP), ("HUGEPAGE", advice::HUGEPAGE), ("NOHUGEPAGE", advice::NOHUGEPAGE),
@@ -590,6 +597,42 @@ fn plan_holds_each_regions_advice() {
     let plain = common::build(&common::sample_files());
     let img = Image::parse_bytes(&plain).unwrap();
     assert_eq!(layout(&img, 0).unwrap().nr_advice, 0);
+}
+
+/// The image's credentials are in the plan, words then the groups (u32),
+/// but the stub takes them on only once the restorer says so
+/// (`set_creds`); an image without them has none to take.
+#[test]
+fn plan_holds_the_credentials_the_restorer_may_turn_on() {
+    let mut desc = common::sample();
+    desc.regions.retain(|r| r.kind != image_format::RegionKind::SysvShm);
+    let c = image_format::v1::Creds { uid: 1000, euid: 1001, suid: 1002, fsuid: 1003, gid: 2000, egid: 2001, sgid: 2002, fsgid: 2003,
+        cap_inheritable: 1 << 10, cap_permitted: 1 << 10 | 1 << 12, cap_effective: 1 << 12, cap_bounding: 0xffff, cap_ambient: 1 << 10 };
+    desc.creds = Some(c);
+    desc.groups = vec![24, 27, 1000];
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let h = |plan: &[u8], i: usize| word(plan, (i * 8) as u64);
+    assert_eq!(h(&plan, head::CREDS_OFFSET), 0, "off until the restorer says");
+    set_creds(&mut plan, &img, &lay, true).unwrap();
+    assert_eq!(h(&plan, head::CREDS_OFFSET), lay.creds);
+    let w: Vec<u64> = (0..creds::WORDS).map(|k| word(&plan, lay.creds + 8 * k as u64)).collect();
+    assert_eq!(w, vec![1000, 1001, 1002, 1003, 2000, 2001, 2002, 2003, 1 << 10, 1 << 10 | 1 << 12, 1 << 12, 0xffff, 1 << 10, 3]);
+    let g = lay.creds as usize + creds::WORDS * 8;
+    assert_eq!(plan[g..g + 12], [24u32, 27, 1000].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()[..]);
+    set_creds(&mut plan, &img, &lay, false).unwrap();
+    assert_eq!(h(&plan, head::CREDS_OFFSET), 0);
+    let plain = common::build(&common::sample_files());
+    let img = Image::parse_bytes(&plain).unwrap();
+    let lay = layout(&img, 0).unwrap();
+    let mut plan = vec![0u8; lay.len as usize];
+    write(&img, &lay, &Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 }, &[], &mut plan).unwrap();
+    set_creds(&mut plan, &img, &lay, true).unwrap();
+    assert_eq!(h(&plan, head::CREDS_OFFSET), 0, "no credentials recorded: the caller's stay");
 }
 
 /// A MAP_SHARED mapping of a memfd the process holds (MAPS_FILE) is a

@@ -17,6 +17,7 @@ struct Scripted {
     nproc: u64,
     sigpending: u64,
     memlock: u64,
+    root: bool,
     rlimit_as: u64,
     max_map_count: u64,
     mappable: bool,
@@ -66,6 +67,7 @@ impl Scripted {
             nproc: 1 << 20,
             sigpending: 1 << 20,
             memlock: 8 << 20,
+            root: false,
             rlimit_as: u64::MAX,
             max_map_count: 65_530,
             mappable: true,
@@ -114,6 +116,9 @@ impl Host for Scripted {
     }
     fn memlock_allowance(&mut self) -> u64 {
         self.memlock
+    }
+    fn may_set_creds(&mut self) -> bool {
+        self.root
     }
     fn rlimit_as(&mut self) -> u64 {
         self.rlimit_as
@@ -745,6 +750,21 @@ fn locked_memory_beyond_rlimit_memlock_is_refused() {
     desc.regions[anon[1]].flags &= !region_flags::LOCKED;
     desc.regions[anon[1]].flags |= region_flags::DONTFORK | region_flags::HUGEPAGE;
     assert!(run(&desc, &mut host).is_ok(), "advice other than LOCKED needs no allowance");
+}
+
+/// The image's credentials are given to the restored process only by a
+/// caller that may set any (root); any other caller keeps its own, and an
+/// image without them changes nothing.
+#[test]
+fn credentials_are_taken_on_only_for_a_caller_that_may_set_them() {
+    let mut desc = restorable();
+    let mut host = Scripted::permissive(&desc);
+    host.root = true;
+    assert!(!run(&desc, &mut host).unwrap().set_creds, "none recorded");
+    desc.creds = Some(image_format::v1::Creds { uid: 1000, euid: 1000, suid: 1000, fsuid: 1000, ..Default::default() });
+    assert!(run(&desc, &mut host).unwrap().set_creds);
+    host.root = false;
+    assert!(!run(&desc, &mut host).unwrap().set_creds);
 }
 
 #[test]

@@ -122,6 +122,11 @@ impl Host for UserHost<'_> {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_SIGPENDING).map_or(u64::MAX, |(soft, _)| soft)
     }
 
+    fn may_set_creds(&mut self) -> bool {
+        // linux/capability.h: CAP_SETGID 6, CAP_SETUID 7, CAP_SETPCAP 8.
+        effective_capabilities() & (1 << 6 | 1 << 7 | 1 << 8) == (1 << 6 | 1 << 7 | 1 << 8) && in_initial_user_namespace()
+    }
+
     fn memlock_allowance(&mut self) -> u64 {
         // linux/capability.h: CAP_IPC_LOCK 14, which mlock wants in the
         // initial user namespace (capable(), not ns_capable()).

@@ -198,6 +198,7 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tre
     restore_plan::write(&image, &layout, &place, &ops, plan)?;
     restore_plan::set_report(plan, &layout, Some(restore_plan::STDERR), format!("ckpt-restore: {path}: ").as_bytes())?;
     restore_plan::set_keep_tids(plan, &layout, keep_tids)?;
+    restore_plan::set_creds(plan, &image, &layout, checked.set_creds)?;
     if let Some(t) = &tree {
         restore_plan::write_tree(&layout, plan, &t.me, &t.children, t.nr_objects, &t.ends, &t.regions, &t.own)?;
         // Children run ckpt-restore itself on the image's fd: a tree

@@ -260,3 +260,34 @@ fn locked_memory_beyond_the_callers_rlimit_memlock_is_refused() {
     let stdout = String::from_utf8_lossy(&privileged.stdout);
     assert!(privileged.status.success() && stdout.ends_with("result OK\n"), "{:?}: {stdout}{}", privileged.status, String::from_utf8_lossy(&privileged.stderr));
 }
+
+/// A process that dropped root (groups, gids, uids, capabilities kept to
+/// CAP_NET_BIND_SERVICE, ambient too, a smaller bounding set) comes back
+/// with exactly those credentials when root restores it
+/// (test-programs/creds.c checks each); the same output as an
+/// uninterrupted run. `inspect` shows them.
+#[test]
+fn credentials_come_back_for_root() {
+    restored_as_uninterrupted("creds", |image| {
+        let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("credentials: uid 1004/1005/1006/1005 gid 1001/1002/1003/1002 (real/effective/saved/fs), groups [1000, 1001]"), "{shown}");
+        assert!(shown.contains("capabilities: effective 0x400 permitted 0x400 inheritable 0x400"), "{shown}");
+    });
+}
+
+/// A caller that may not set any credentials (here: root of a user
+/// namespace, not of the initial one) restores the process with its own:
+/// nothing is refused and nothing is granted; creds itself then finds the
+/// caller's ids (0 inside the namespace) and says so.
+#[test]
+fn other_callers_restore_with_their_own_credentials() {
+    let dir = scratch("creds-userns");
+    let image = dir.join("saved.ckpt");
+    let mut child = held_in(&dir, "creds", &[]);
+    dump_child_kill(&mut child, &image);
+    let out = Command::new("unshare").args(["--user", "--map-root-user"]).arg(restorer()).arg(&image).stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "FAIL: uids 0/0/0 fs 0\n");
+}

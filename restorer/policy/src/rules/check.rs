@@ -27,6 +27,10 @@ pub struct Checked {
     /// The stub makes /proc/PID/exe name the original program
     /// (`plan::set_exe_link`; [`exe_link`]).
     pub exe_link: bool,
+    /// The stub gives the restored process the image's credentials
+    /// (`plan::set_creds`): the image records them and the caller may set
+    /// any (root); else it keeps the caller's.
+    pub set_creds: bool,
 }
 
 /// Checks `image` (already validated) against the caller and this machine.
@@ -94,7 +98,8 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;
     }
     let exe_link = exe_link(image, host.may_replace_exe(), host.exe_is_image());
-    Ok(Checked { vdso_base, footprint: scan.footprint, layout, exe_link })
+    let set_creds = image.creds().is_some() && host.may_set_creds();
+    Ok(Checked { vdso_base, footprint: scan.footprint, layout, exe_link, set_creds })
 }
 
 /// Whether the stub can make /proc/PID/exe name the original program

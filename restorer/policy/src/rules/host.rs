@@ -35,6 +35,10 @@ pub trait Host {
     fn rlimit_as(&mut self) -> u64;
     /// The caller's RLIMIT_SIGPENDING (soft).
     fn rlimit_sigpending(&mut self) -> u64;
+    /// Whether the caller may give the restored process any credentials:
+    /// CAP_SETUID, CAP_SETGID and CAP_SETPCAP in the initial user
+    /// namespace (root).
+    fn may_set_creds(&mut self) -> bool;
     /// Bytes the caller may lock (mlock): RLIMIT_MEMLOCK's soft limit,
     /// or `u64::MAX` with CAP_IPC_LOCK.
     fn memlock_allowance(&mut self) -> u64;
