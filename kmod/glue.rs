@@ -53,7 +53,7 @@ extern "C" {
     fn chkpt_shim_capable(cap: c_int) -> bool;
     fn chkpt_shim_socket_probe(family: c_int, ty: c_int, flags: u32, addr: *const u8, len: usize, connect: bool, repair: bool) -> c_int;
     fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
-    fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
+    fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
     fn chkpt_shim_start(bprm: *mut bindings::linux_binprm, ip: c_ulong, sp: c_ulong, plan: c_ulong);
 }
@@ -563,12 +563,13 @@ impl<'a> Committed<'a> {
         FailureLog { bprm: self.bprm }
     }
 
-    /// Places the argument stack at `stack_top` as ELF does, then unmaps
-    /// it: the image brings its own stack.
-    pub(crate) fn drop_arg_stack(&self, stack_top: u64) -> Result {
+    /// Unmaps the argument stack the exec code built: the image brings its
+    /// own stack. A second call does nothing.
+    pub(crate) fn drop_arg_stack(&self) -> Result {
         // SAFETY: by the type invariant the binprm is live and
-        // begin_new_exec has run, as setup_arg_pages requires.
-        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm.ptr(), stack_top as c_ulong) };
+        // begin_new_exec has run, so bprm->vma, unless the shim cleared it
+        // in an earlier call, is the argument stack's vma in current->mm.
+        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm.ptr()) };
         if err < 0 {
             return Err(Error::from_errno(err));
         }

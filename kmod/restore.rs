@@ -35,8 +35,8 @@ fn step<T>(r: Result<T>, name: Step) -> core::result::Result<T, StepError> {
 
 pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core::result::Result<(), StepError> {
     // The argument stack the exec code built is of no use: the image brings
-    // its own stack. Set it up as ELF would, at the top, then drop it.
-    step(c.drop_arg_stack(glue::task_size()), Step::DropArgStack)?;
+    // its own stack.
+    step(c.drop_arg_stack(), Step::DropArgStack)?;
 
     let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), Step::Allocate)?;
     // A tree's shared memory: its object is the root stub's (deferred).

@@ -370,19 +370,26 @@ int chkpt_shim_commit(struct linux_binprm *bprm)
 	return 0;
 }
 
-/* Moves the argument stack to stack_top (as ELF does), then unmaps it: the
- * image brings its own stack. */
-int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top)
+/*
+ * Unmaps the argument stack the exec code built in the new mm (bprm->vma,
+ * still at STACK_TOP_MAX): the image brings its own stack. It is not moved
+ * into place first (setup_arg_pages, as ELF does): nothing reads it, and
+ * the move (an mprotect, its page tables shifted, the stack expanded by
+ * 128 KiB) cost as much as several mappings. Unmapping undoes its memory
+ * accounting (VM_ACCOUNT, stack_vm) as for any stack.
+ */
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm)
 {
 	unsigned long start, end;
-	int err = setup_arg_pages(bprm, stack_top, EXSTACK_DISABLE_X);
 
-	if (err)
-		return err;
+	/* Once: the vma is gone after the first call. */
+	if (!bprm->vma)
+		return 0;
 	mmap_read_lock(current->mm);
 	start = bprm->vma->vm_start;
 	end = bprm->vma->vm_end;
 	mmap_read_unlock(current->mm);
+	bprm->vma = NULL;
 	return vm_munmap(start, end - start);
 }
 

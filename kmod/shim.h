@@ -98,7 +98,7 @@ int chkpt_shim_socket_probe(int family, int type, u32 flags, const void *addr, s
 
 /* The point of no return, and what follows it. */
 int chkpt_shim_commit(struct linux_binprm *bprm);
-int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top);
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm);
 unsigned long chkpt_shim_mmap(struct file *f, unsigned long addr, unsigned long len,
 			      unsigned long prot, unsigned long flags, unsigned long off);
 void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l);
