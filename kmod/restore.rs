@@ -13,7 +13,7 @@ use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, Committed, MmFields};
 use crate::image_format::{Image, Region};
-use crate::plan::{Step, PAGE};
+use crate::plan::{Step, PAGE, TEMP_STACK};
 use crate::policy::{region_pages, RegionMap, RegionPages};
 use crate::prepare::{Prepared, STUB};
 
@@ -64,7 +64,12 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     let private_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
     step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), Step::MapPlan)?;
     step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), Step::MapStub)?;
-    step(UserSlice::new(plan_at as usize, plan.len()).writer().write_slice(&plan), Step::CopyPlan)?;
+    // The plan's last TEMP_STACK bytes are the stub's stack (plan.rs
+    // layout), zeros as the new mapping already is: not copied, so its
+    // pages are only faulted in as far as the stub uses them.
+    let data = plan.len().saturating_sub(TEMP_STACK as usize);
+    let plan_data = &plan[..data];
+    step(UserSlice::new(plan_at as usize, data).writer().write_slice(plan_data), Step::CopyPlan)?;
     step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), Step::CopyStub)?;
 
     let mut fields = MmFields { layout: image.process.mm.to_array(), auxv: [0; glue::AUXV_WORDS], auxv_len: 0 };
