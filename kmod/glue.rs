@@ -42,7 +42,7 @@ extern "C" {
     fn chkpt_shim_check_no_privilege(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_exec_mappable(bprm: *mut bindings::linux_binprm) -> bool;
     fn chkpt_shim_cwd_check(path: *const u8, len: usize) -> c_int;
-    fn chkpt_shim_caller_vdso(vdso: *mut u64, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
+    fn chkpt_shim_caller_vdso(data: *mut *const u8, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
     fn chkpt_shim_cpu_xstate(xcr0: *mut u64, xsave_size: *mut u32);
     fn chkpt_shim_rlimit_as() -> u64;
     fn chkpt_shim_rlimit_nproc() -> u64;
@@ -213,21 +213,31 @@ pub(crate) fn cwd_check(path: &[u8]) -> Result {
     Ok(())
 }
 
-/// The caller's vdso: where it is and how large it and its vvar area are.
+/// The caller's vdso: its bytes as this kernel built them, and how large
+/// its vvar area is.
 #[derive(Clone, Copy)]
 pub(crate) struct CallerVdso {
-    pub(crate) vdso: u64,
-    pub(crate) vdso_len: u64,
+    /// The vdso image's bytes (what the caller's vdso mapping shows, and
+    /// what the stub's ARCH_MAP_VDSO_64 maps), its length the vdso's.
+    pub(crate) bytes: &'static [u8],
     pub(crate) vvar_len: u64,
 }
 
 /// The caller's vdso, if it has one.
 pub(crate) fn caller_vdso() -> Option<CallerVdso> {
-    let mut v = CallerVdso { vdso: 0, vdso_len: 0, vvar_len: 0 };
+    let (mut data, mut vdso_len, mut vvar_len) = (core::ptr::null::<u8>(), 0u64, 0u64);
     // SAFETY: the shim reads current->mm's vdso fields; the three pointers
-    // are valid, writable u64s for the duration of the call.
-    let err = unsafe { chkpt_shim_caller_vdso(&mut v.vdso, &mut v.vdso_len, &mut v.vvar_len) };
-    (err == 0).then_some(v)
+    // are valid and writable for the duration of the call.
+    let err = unsafe { chkpt_shim_caller_vdso(&mut data, &mut vdso_len, &mut vvar_len) };
+    if err != 0 || data.is_null() {
+        return None;
+    }
+    let len = usize::try_from(vdso_len).ok()?;
+    // SAFETY: `data` is a vdso_image's data, `size` (`vdso_len`) bytes of
+    // a static array built into the kernel image (arch/x86/entry/vdso),
+    // read-only after boot and never freed: valid for reads for 'static.
+    let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+    Some(CallerVdso { bytes, vvar_len })
 }
 
 /// This CPU's XCR0 and the size of a standard-format XSAVE area for it.

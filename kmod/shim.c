@@ -218,15 +218,18 @@ struct file *chkpt_shim_exec_file(struct linux_binprm *bprm)
 	return bprm->file;
 }
 
-/* The caller's vdso: its address and size, and the size of the vvar area
- * below it, so the image's layout can be compared before committing. */
-long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len)
+/* The caller's vdso: its bytes as this kernel built them (the vdso_image's
+ * data, static in the kernel image and read-only after boot: what the
+ * caller's vdso mapping shows), its size, and the size of the vvar area
+ * below it, so the image's layout and bytes can be compared before
+ * committing. */
+long chkpt_shim_caller_vdso(const u8 **data, u64 *vdso_len, u64 *vvar_len)
 {
 	const struct vdso_image *img = current->mm->context.vdso_image;
 
-	if (!img || !current->mm->context.vdso)
+	if (!img || !img->data || !current->mm->context.vdso)
 		return -ENOENT;
-	*vdso = (u64)(unsigned long)current->mm->context.vdso;
+	*data = img->data;
 	*vdso_len = img->size;
 	*vvar_len = -img->sym_vvar_start;
 	return 0;
