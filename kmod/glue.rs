@@ -42,7 +42,7 @@ extern "C" {
     fn chkpt_shim_check_no_privilege(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_exec_mappable(bprm: *mut bindings::linux_binprm) -> bool;
     fn chkpt_shim_cwd_check(path: *const u8, len: usize) -> c_int;
-    fn chkpt_shim_caller_vdso(vdso: *mut u64, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
+    fn chkpt_shim_caller_vdso(data: *mut *const u8, vdso_len: *mut u64, vvar_len: *mut u64) -> c_long;
     fn chkpt_shim_cpu_xstate(xcr0: *mut u64, xsave_size: *mut u32);
     fn chkpt_shim_rlimit_as() -> u64;
     fn chkpt_shim_rlimit_nproc() -> u64;
@@ -55,7 +55,7 @@ extern "C" {
     fn chkpt_shim_capable(cap: c_int) -> bool;
     fn chkpt_shim_socket_probe(family: c_int, ty: c_int, protocol: c_int, flags: u32, addr: *const u8, len: usize, connect: bool, repair: bool) -> c_int;
     fn chkpt_shim_commit(bprm: *mut bindings::linux_binprm) -> c_int;
-    fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm, stack_top: c_ulong) -> c_int;
+    fn chkpt_shim_drop_arg_stack(bprm: *mut bindings::linux_binprm) -> c_int;
     fn chkpt_shim_set_mm_layout(layout: *const MmFields);
     fn chkpt_shim_start(bprm: *mut bindings::linux_binprm, ip: c_ulong, sp: c_ulong, plan: c_ulong);
 }
@@ -215,21 +215,31 @@ pub(crate) fn cwd_check(path: &[u8]) -> Result {
     Ok(())
 }
 
-/// The caller's vdso: where it is and how large it and its vvar area are.
+/// The caller's vdso: its bytes as this kernel built them, and how large
+/// its vvar area is.
 #[derive(Clone, Copy)]
 pub(crate) struct CallerVdso {
-    pub(crate) vdso: u64,
-    pub(crate) vdso_len: u64,
+    /// The vdso image's bytes (what the caller's vdso mapping shows, and
+    /// what the stub's ARCH_MAP_VDSO_64 maps), its length the vdso's.
+    pub(crate) bytes: &'static [u8],
     pub(crate) vvar_len: u64,
 }
 
 /// The caller's vdso, if it has one.
 pub(crate) fn caller_vdso() -> Option<CallerVdso> {
-    let mut v = CallerVdso { vdso: 0, vdso_len: 0, vvar_len: 0 };
+    let (mut data, mut vdso_len, mut vvar_len) = (core::ptr::null::<u8>(), 0u64, 0u64);
     // SAFETY: the shim reads current->mm's vdso fields; the three pointers
-    // are valid, writable u64s for the duration of the call.
-    let err = unsafe { chkpt_shim_caller_vdso(&mut v.vdso, &mut v.vdso_len, &mut v.vvar_len) };
-    (err == 0).then_some(v)
+    // are valid and writable for the duration of the call.
+    let err = unsafe { chkpt_shim_caller_vdso(&mut data, &mut vdso_len, &mut vvar_len) };
+    if err != 0 || data.is_null() {
+        return None;
+    }
+    let len = usize::try_from(vdso_len).ok()?;
+    // SAFETY: `data` is a vdso_image's data, `size` (`vdso_len`) bytes of
+    // a static array built into the kernel image (arch/x86/entry/vdso),
+    // read-only after boot and never freed: valid for reads for 'static.
+    let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+    Some(CallerVdso { bytes, vvar_len })
 }
 
 /// This CPU's XCR0 and the size of a standard-format XSAVE area for it.
@@ -579,12 +589,13 @@ impl<'a> Committed<'a> {
         FailureLog { bprm: self.bprm }
     }
 
-    /// Places the argument stack at `stack_top` as ELF does, then unmaps
-    /// it: the image brings its own stack.
-    pub(crate) fn drop_arg_stack(&self, stack_top: u64) -> Result {
+    /// Unmaps the argument stack the exec code built: the image brings its
+    /// own stack. A second call does nothing.
+    pub(crate) fn drop_arg_stack(&self) -> Result {
         // SAFETY: by the type invariant the binprm is live and
-        // begin_new_exec has run, as setup_arg_pages requires.
-        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm.ptr(), stack_top as c_ulong) };
+        // begin_new_exec has run, so bprm->vma, unless the shim cleared it
+        // in an earlier call, is the argument stack's vma in current->mm.
+        let err = unsafe { chkpt_shim_drop_arg_stack(self.bprm.ptr()) };
         if err < 0 {
             return Err(Error::from_errno(err));
         }

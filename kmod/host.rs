@@ -5,7 +5,6 @@
 //! `unsafe` here: the kernel is reached through glue.rs.
 
 use kernel::prelude::*;
-use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, CallerVdso, Exec, OpenFile};
 use crate::image_format::{FormatError, Image};
@@ -126,22 +125,21 @@ impl policy::Host for KernelHost<'_, '_> {
     fn vdso_here(&mut self) -> Option<VdsoHere> {
         self.vdso = glue::caller_vdso();
         // 6.12 has no [vvar_vclock] (6.13 added it).
-        self.vdso.map(|v| VdsoHere { vvar_len: v.vvar_len, vvar_vclock_len: None, vdso_len: v.vdso_len })
+        self.vdso.map(|v| VdsoHere { vvar_len: v.vvar_len, vvar_vclock_len: None, vdso_len: v.bytes.len() as u64 })
     }
 
+    /// The stored vdso against this kernel's: the bytes of the caller's
+    /// vdso image, read in the kernel, not through the caller's mapping.
+    /// They are what the stub's ARCH_MAP_VDSO_64 maps.
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal> {
         let here = self.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?;
         let oom = |_| Refusal::from(Reason::OutOfMemory);
         let len = usize::try_from(len).map_err(|_| Refusal::from(Reason::VdsoLayoutDiffers))?;
+        let live = here.bytes.get(..len).ok_or(Refusal::from(Reason::VdsoLayoutDiffers))?;
         let mut stored = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(oom)?;
-        let mut live = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(oom)?;
         self.exec
             .read_exact_at(self.base.saturating_add(stored_offset), &mut stored)
             .map_err(|e| Refusal::with_errno(Reason::ImageReadError, errno_of(e), Detail::None))?;
-        UserSlice::new(here.vdso as usize, len)
-            .reader()
-            .read_slice(&mut live)
-            .map_err(|e| Refusal::with_errno(Reason::CallerVdsoUnreadable, errno_of(e), Detail::None))?;
         Ok(stored[..] == live[..])
     }
 

@@ -13,7 +13,7 @@ use kernel::uaccess::UserSlice;
 
 use crate::glue::{self, Committed, MmFields};
 use crate::image_format::{Image, Region};
-use crate::plan::{Step, PAGE};
+use crate::plan::{Step, PAGE, TEMP_STACK};
 use crate::policy::{region_pages, RegionMap, RegionPages};
 use crate::prepare::{Prepared, STUB};
 
@@ -21,6 +21,7 @@ use crate::prepare::{Prepared, STUB};
 pub(crate) type StepError = (Error, Step);
 
 const MAP_PRIVATE: u32 = 0x02;
+const MAP_FIXED: u32 = 0x10;
 const MAP_ANONYMOUS: u32 = 0x20;
 const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 const PROT_RW: u32 = 1 | 2;
@@ -35,8 +36,8 @@ fn step<T>(r: Result<T>, name: Step) -> core::result::Result<T, StepError> {
 
 pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core::result::Result<(), StepError> {
     // The argument stack the exec code built is of no use: the image brings
-    // its own stack. Set it up as ELF would, at the top, then drop it.
-    step(c.drop_arg_stack(glue::task_size()), Step::DropArgStack)?;
+    // its own stack.
+    step(c.drop_arg_stack(), Step::DropArgStack)?;
 
     let mut chunk = step(KVVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL).map_err(|_| ENOMEM), Step::Allocate)?;
     // A tree's shared memory: its object is the root stub's (deferred).
@@ -63,7 +64,12 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
     let private_anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
     step(c.map_anon(plan_at, p.layout.len, PROT_RW, private_anon), Step::MapPlan)?;
     step(c.map_anon(stub_at, p.place.stub_len, PROT_RWX, private_anon), Step::MapStub)?;
-    step(UserSlice::new(plan_at as usize, plan.len()).writer().write_slice(&plan), Step::CopyPlan)?;
+    // The plan's last TEMP_STACK bytes are the stub's stack (plan.rs
+    // layout), zeros as the new mapping already is: not copied, so its
+    // pages are only faulted in as far as the stub uses them.
+    let data = plan.len().saturating_sub(TEMP_STACK as usize);
+    let plan_data = &plan[..data];
+    step(UserSlice::new(plan_at as usize, data).writer().write_slice(plan_data), Step::CopyPlan)?;
     step(UserSlice::new(stub_at as usize, STUB.len()).writer().write_slice(STUB), Step::CopyStub)?;
 
     let mut fields = MmFields { layout: image.process.mm.to_array(), auxv: [0; glue::AUXV_WORDS], auxv_len: 0 };
@@ -81,9 +87,16 @@ pub(crate) fn restore(c: Committed<'_>, image: &Image<'_>, p: Prepared) -> core:
 }
 
 /// One region as the shared policy says (`map`, `pages`): its backing
-/// (anonymous, or its file), then its stored pages over it, copied in or
-/// mapped from the image (private, copy-on-write, loaded on demand). The
-/// vdso is the stub's to map.
+/// (anonymous, or its file) and its stored pages, copied in or mapped from
+/// the image (private, copy-on-write, loaded on demand). The vdso is the
+/// stub's to map.
+///
+/// Where the stored pages are mapped from the image, the backing is
+/// mapped only around them, in the gaps between the runs: mapping it whole
+/// and then each run over it (MAP_FIXED: a split and an unmap each) gives
+/// the same mappings for more work. Every mapping is MAP_FIXED_NOREPLACE:
+/// it lands on nothing (runs are sorted and inside their region, checked
+/// by the validator).
 #[allow(clippy::too_many_arguments)]
 fn map_region(
     c: &Committed<'_>,
@@ -95,28 +108,61 @@ fn map_region(
     base: u64,
     chunk: &mut [u8],
 ) -> core::result::Result<(), StepError> {
-    let len = r.end - r.start;
-    // Writable where pages are copied in (pages.map_prot).
-    let prot = pages.map_prot;
-    match (map, file) {
-        (RegionMap::Kernel, _) => return Ok(()),
-        (RegionMap::File(flags), Some(f)) => step(c.map_file(f, r.start, len, prot, flags, r.file_offset), Step::MapRegion)?,
-        (RegionMap::File(_), None) => return Err((EINVAL, Step::MapRegion)),
-        (RegionMap::Anon(flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
-        // Reserved for the stub, which maps the object it creates over it.
-        (RegionMap::Reserve(_, flags), _) => step(c.map_anon(r.start, len, prot, flags), Step::MapRegion)?,
+    if map == RegionMap::Kernel {
+        return Ok(());
     }
+    let Some(flags) = pages.run_flags else {
+        // Writable where pages are copied in (pages.map_prot).
+        map_backing(c, r, map, file, pages.map_prot, r.start, r.end)?;
+        for run in image.page_runs(r) {
+            step(glue::yield_now(), Step::Interrupted)?;
+            // Validated: runs lie inside the region and the file's page data.
+            let at = r.start + run.page_index * PAGE;
+            copy_pages(c, at, run.page_count * PAGE, base + run.file_offset, chunk)?;
+        }
+        return Ok(());
+    };
+    let flags = (flags & !MAP_FIXED) | MAP_FIXED_NOREPLACE;
+    let mut done = r.start;
     for run in image.page_runs(r) {
         step(glue::yield_now(), Step::Interrupted)?;
-        // Validated: runs lie inside the region and the file's page data.
         let at = r.start + run.page_index * PAGE;
-        let bytes = run.page_count * PAGE;
-        match pages.run_flags {
-            Some(flags) => step(c.map_image(at, bytes, r.prot, flags, base + run.file_offset), Step::MapPages)?,
-            None => copy_pages(c, at, bytes, base + run.file_offset, chunk)?,
+        let end = at + run.page_count * PAGE;
+        if at > done {
+            map_backing(c, r, map, file, pages.map_prot, done, at)?;
         }
+        step(c.map_image(at, end - at, r.prot, flags, base + run.file_offset), Step::MapPages)?;
+        done = end;
+    }
+    if done < r.end {
+        map_backing(c, r, map, file, pages.map_prot, done, r.end)?;
     }
     Ok(())
+}
+
+/// `[from, to)` of region `r` mapped as `map` says: anonymous, or its file
+/// at the matching offset.
+fn map_backing(
+    c: &Committed<'_>,
+    r: &Region,
+    map: RegionMap,
+    file: Option<&glue::OpenFile>,
+    prot: u32,
+    from: u64,
+    to: u64,
+) -> core::result::Result<(), StepError> {
+    let len = to - from;
+    match (map, file) {
+        (RegionMap::Kernel, _) => Ok(()),
+        (RegionMap::File(flags), Some(f)) => {
+            let off = r.file_offset.checked_add(from - r.start).ok_or((EINVAL, Step::MapRegion))?;
+            step(c.map_file(f, from, len, prot, flags, off), Step::MapRegion)
+        }
+        (RegionMap::File(_), None) => Err((EINVAL, Step::MapRegion)),
+        (RegionMap::Anon(flags), _) => step(c.map_anon(from, len, prot, flags), Step::MapRegion),
+        // Reserved for the stub, which maps the object it creates over it.
+        (RegionMap::Reserve(_, flags), _) => step(c.map_anon(from, len, prot, flags), Step::MapRegion),
+    }
 }
 
 fn copy_pages(c: &Committed<'_>, at: u64, bytes: u64, file_offset: u64, chunk: &mut [u8]) -> core::result::Result<(), StepError> {

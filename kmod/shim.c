@@ -218,15 +218,18 @@ struct file *chkpt_shim_exec_file(struct linux_binprm *bprm)
 	return bprm->file;
 }
 
-/* The caller's vdso: its address and size, and the size of the vvar area
- * below it, so the image's layout can be compared before committing. */
-long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len)
+/* The caller's vdso: its bytes as this kernel built them (the vdso_image's
+ * data, static in the kernel image and read-only after boot: what the
+ * caller's vdso mapping shows), its size, and the size of the vvar area
+ * below it, so the image's layout and bytes can be compared before
+ * committing. */
+long chkpt_shim_caller_vdso(const u8 **data, u64 *vdso_len, u64 *vvar_len)
 {
 	const struct vdso_image *img = current->mm->context.vdso_image;
 
-	if (!img || !current->mm->context.vdso)
+	if (!img || !img->data || !current->mm->context.vdso)
 		return -ENOENT;
-	*vdso = (u64)(unsigned long)current->mm->context.vdso;
+	*data = img->data;
 	*vdso_len = img->size;
 	*vvar_len = -img->sym_vvar_start;
 	return 0;
@@ -384,19 +387,26 @@ int chkpt_shim_commit(struct linux_binprm *bprm)
 	return 0;
 }
 
-/* Moves the argument stack to stack_top (as ELF does), then unmaps it: the
- * image brings its own stack. */
-int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top)
+/*
+ * Unmaps the argument stack the exec code built in the new mm (bprm->vma,
+ * still at STACK_TOP_MAX): the image brings its own stack. It is not moved
+ * into place first (setup_arg_pages, as ELF does): nothing reads it, and
+ * the move (an mprotect, its page tables shifted, the stack expanded by
+ * 128 KiB) cost as much as several mappings. Unmapping undoes its memory
+ * accounting (VM_ACCOUNT, stack_vm) as for any stack.
+ */
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm)
 {
 	unsigned long start, end;
-	int err = setup_arg_pages(bprm, stack_top, EXSTACK_DISABLE_X);
 
-	if (err)
-		return err;
+	/* Once: the vma is gone after the first call. */
+	if (!bprm->vma)
+		return 0;
 	mmap_read_lock(current->mm);
 	start = bprm->vma->vm_start;
 	end = bprm->vma->vm_end;
 	mmap_read_unlock(current->mm);
+	bprm->vma = NULL;
 	return vm_munmap(start, end - start);
 }
 

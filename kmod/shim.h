@@ -85,7 +85,7 @@ struct file *chkpt_shim_open(const char *path, size_t len, int flags, long *err)
 void chkpt_shim_close(struct file *f);
 long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id);
 struct file *chkpt_shim_exec_file(struct linux_binprm *bprm);
-long chkpt_shim_caller_vdso(u64 *vdso, u64 *vdso_len, u64 *vvar_len);
+long chkpt_shim_caller_vdso(const u8 **data, u64 *vdso_len, u64 *vvar_len);
 void chkpt_shim_cpu_xstate(u64 *xcr0, u32 *xsave_size);
 u64 chkpt_shim_rlimit_as(void);
 u64 chkpt_shim_rlimit_nproc(void);
@@ -100,7 +100,7 @@ int chkpt_shim_socket_probe(int family, int type, int protocol, u32 flags, const
 
 /* The point of no return, and what follows it. */
 int chkpt_shim_commit(struct linux_binprm *bprm);
-int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm, unsigned long stack_top);
+int chkpt_shim_drop_arg_stack(struct linux_binprm *bprm);
 unsigned long chkpt_shim_mmap(struct file *f, unsigned long addr, unsigned long len,
 			      unsigned long prot, unsigned long flags, unsigned long off);
 void chkpt_shim_set_mm_layout(const struct chkpt_mm_layout *l);
