@@ -289,10 +289,7 @@ fn plan_holds_the_pending_signals_with_their_threads_slots() {
     desc.pending_signals.sort_by_key(|p| (p.scope as u32, p.tid));
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let mut plan = vec![0u8; lay.len as usize];
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, plan) = planned(&img);
     let h = |i: usize| word(&plan, (i * 8) as u64);
     assert_eq!(h(head::NR_SIGNALS), 6);
     assert_eq!(h(head::SIGNALS_OFFSET), lay.signals);
@@ -320,10 +317,7 @@ fn plan_holds_the_timers_with_their_threads_slots() {
     desc.timers[4].tid = desc.threads[0].state.tid;
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let mut plan = vec![0u8; lay.len as usize];
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, plan) = planned(&img);
     let h = |i: usize| word(&plan, (i * 8) as u64);
     assert_eq!((h(head::NR_TIMERS), h(head::TIMERS_OFFSET)), (5, lay.timers));
     for (i, t) in desc.timers.iter().enumerate() {
@@ -555,10 +549,7 @@ fn plan_holds_the_locks() {
     let desc = common::with_locks();
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let mut plan = vec![0u8; lay.len as usize];
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, plan) = planned(&img);
     let h = |i: usize| word(&plan, (i * 8) as u64);
     assert_eq!((h(head::NR_LOCKS), h(head::LOCKS_OFFSET)), (4, lay.locks));
     for (i, l) in desc.locks.iter().enumerate() {
@@ -581,10 +572,7 @@ fn plan_holds_each_regions_advice() {
     desc.regions[stack].flags = rf::DONTFORK | rf::DONTDUMP | rf::NOHUGEPAGE | rf::RANDOM;
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    let mut plan = vec![0u8; lay.len as usize];
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, plan) = planned(&img);
     let h = |i: usize| word(&plan, (i * 8) as u64);
     assert_eq!((h(head::NR_ADVICE), h(head::ADVICE_OFFSET)), (2, lay.advice));
     let rec = |n: u64| -> Vec<u64> { (0..ADVICE_WORDS).map(|k| word(&plan, lay.advice + n * 32 + 8 * k as u64)).collect() };
@@ -612,10 +600,7 @@ fn plan_holds_the_credentials_the_restorer_may_turn_on() {
     desc.groups = vec![24, 27, 1000];
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    let mut plan = vec![0u8; lay.len as usize];
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, mut plan) = planned(&img);
     let h = |plan: &[u8], i: usize| word(plan, (i * 8) as u64);
     assert_eq!(h(&plan, head::CREDS_OFFSET), 0, "off until the restorer says");
     set_creds(&mut plan, &img, &lay, true).unwrap();
@@ -650,10 +635,7 @@ fn deferred_regions_map_the_description_the_stub_creates() {
     desc.regions[3].file_offset = 0x2000;
     let bytes = common::build(&desc);
     let img = Image::parse_bytes(&bytes).unwrap();
-    let lay = layout(&img, 0).unwrap();
-    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
-    let mut plan = vec![0u8; lay.len as usize];
-    write(&img, &lay, &place, &[], &mut plan).unwrap();
+    let (lay, mut plan) = planned(&img);
     let h = |i: usize| word(&plan, (i * 8) as u64);
     assert_eq!(h(head::NR_DEFERRED), 1);
     let r = img.regions().nth(3).unwrap();
@@ -664,4 +646,13 @@ fn deferred_regions_map_the_description_the_stub_creates() {
     // Room for exactly the MAPS_FILE regions (no TREE_REGIONS here).
     assert_eq!(add_deferred(&mut plan, &lay, &img, 4, 42), Err(PlanError::WrongBufferLength));
     assert_eq!(word(&plan, (head::NR_DEFERRED * 8) as u64), 1);
+}
+
+/// The layout and plan of `img` with no memory steps, placed at 1 MiB.
+fn planned(img: &Image<'_>) -> (Layout, Vec<u8>) {
+    let lay = layout(img, 0).unwrap();
+    let place = Placement { plan: 0x10_0000, stub: 0x10_0000 + lay.len, stub_len: 2 * PAGE, vdso_base: 0 };
+    let mut plan = vec![0u8; lay.len as usize];
+    write(img, &lay, &place, &[], &mut plan).unwrap();
+    (lay, plan)
 }
