@@ -115,33 +115,24 @@ pub fn advice_bits(f: VmFlags, kind: RegionKind) -> u32 {
     .fold(0, |a, (_, b)| a | b)
 }
 
-/// Each mapping's VmFlags by start address, as `read` asks (empty where
-/// nothing needs them).
-fn vm_flags(proc: &Process, pid: i32, maps: &procfs::process::MemoryMaps, read: VmFlagsRead) -> Result<Vec<(u64, VmFlags)>> {
-    let needed = match read {
-        VmFlagsRead::All => true,
-        VmFlagsRead::NotInherited => {
-            let shared_file = maps.iter().any(|m| m.perms.contains(MMPermissions::SHARED) && matches!(m.pathname, MMapPath::Path(_)));
-            let locked = proc.status().map_err(proc_err(pid, "/proc/PID/status"))?.vmlck.unwrap_or(0) > 0;
-            shared_file || locked
-        }
-    };
-    if !needed {
-        return Ok(Vec::new());
+/// The mappings of `pid`: from smaps where `read` needs VmFlags (smaps
+/// holds every line of maps too), else from maps (VmFlags empty).
+fn read_maps(proc: &Process, pid: i32, read: VmFlagsRead) -> Result<procfs::process::MemoryMaps> {
+    let smaps = || proc.smaps().map_err(proc_err(pid, "/proc/PID/smaps"));
+    if read == VmFlagsRead::All {
+        return smaps();
     }
-    let smaps = proc.smaps().map_err(proc_err(pid, "/proc/PID/smaps"))?;
-    let mut flags: Vec<(u64, VmFlags)> = smaps.iter().map(|m| (m.address.0, m.extension.vm_flags)).collect();
-    flags.sort_unstable_by_key(|f| f.0);
-    Ok(flags)
+    let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
+    let shared_file = maps.iter().any(|m| m.perms.contains(MMPermissions::SHARED) && matches!(m.pathname, MMapPath::Path(_)));
+    let locked = proc.status().map_err(proc_err(pid, "/proc/PID/status"))?.vmlck.unwrap_or(0) > 0;
+    if shared_file || locked { smaps() } else { Ok(maps) }
 }
 
 /// Reads every mapping of `pid` (frozen), without choosing its pages, and
 /// the VmFlags `read` asks for.
 pub fn list_mappings(pid: i32, read: VmFlagsRead) -> Result<Vec<Mapping>> {
     let proc = Process::new(pid).map_err(proc_err(pid, "/proc/PID"))?;
-    let maps = proc.maps().map_err(proc_err(pid, "/proc/PID/maps"))?;
-    let flags = vm_flags(&proc, pid, &maps, read)?;
-    let flags_at = |start: u64| flags.binary_search_by_key(&start, |f| f.0).ok().map(|i| flags[i].1);
+    let maps = read_maps(&proc, pid, read)?;
     let mut regions = Vec::new();
     for m in maps.iter() {
         let (start, end) = m.address;
@@ -209,7 +200,7 @@ pub fn list_mappings(pid: i32, read: VmFlagsRead) -> Result<Vec<Mapping>> {
         let rx_only = m.perms.contains(MMPermissions::READ | MMPermissions::EXECUTE)
             && !m.perms.intersects(MMPermissions::WRITE | MMPermissions::SHARED);
         let maybe_final_page = m.pathname == MMapPath::Anonymous && rx_only && end - start == PAGE;
-        let vm = flags_at(start).unwrap_or(VmFlags::NONE);
+        let vm = m.extension.vm_flags;
         let mut advice = advice_bits(vm, kind);
         if read == VmFlagsRead::NotInherited {
             advice &= image_format::v1::records::region_flags::LOCKED;

@@ -49,7 +49,7 @@ pub struct ProcessState {
     /// PR_GET_DUMPABLE returned 0 (1 and 2, SUID_DUMP_ROOT, count as
     /// dumpable: prctl cannot set 2).
     pub not_dumpable: bool,
-    /// PR_SET_THP_DISABLE (/proc/PID/status "THP_enabled: 0").
+    /// PR_GET_THP_DISABLE returned 1 (injected, capture.rs).
     pub thp_disabled: bool,
     /// In a group stop at dump (state T before it was attached).
     pub stopped: bool,

@@ -237,18 +237,18 @@ struct chkpt_plan_deferred {
  * kernel without transparent huge pages refuses them (EINVAL), and the
  * region is left without.
  */
-#define CHKPT_ADVISE_LOCK       1   /* mlock */
-#define CHKPT_ADVISE_DONTFORK   2   /* MADV_DONTFORK */
-#define CHKPT_ADVISE_WIPEONFORK 4   /* MADV_WIPEONFORK */
-#define CHKPT_ADVISE_DONTDUMP   8   /* MADV_DONTDUMP */
-#define CHKPT_ADVISE_HUGEPAGE   16  /* MADV_HUGEPAGE */
-#define CHKPT_ADVISE_NOHUGEPAGE 32  /* MADV_NOHUGEPAGE */
-#define CHKPT_ADVISE_SEQUENTIAL 64  /* MADV_SEQUENTIAL */
-#define CHKPT_ADVISE_RANDOM     128 /* MADV_RANDOM */
+#define CHKPT_ADVISE_LOCK       16   /* mlock */
+#define CHKPT_ADVISE_DONTFORK   32   /* MADV_DONTFORK */
+#define CHKPT_ADVISE_WIPEONFORK 64   /* MADV_WIPEONFORK */
+#define CHKPT_ADVISE_DONTDUMP   128  /* MADV_DONTDUMP */
+#define CHKPT_ADVISE_HUGEPAGE   256  /* MADV_HUGEPAGE */
+#define CHKPT_ADVISE_NOHUGEPAGE 512  /* MADV_NOHUGEPAGE */
+#define CHKPT_ADVISE_SEQUENTIAL 1024 /* MADV_SEQUENTIAL */
+#define CHKPT_ADVISE_RANDOM     2048 /* MADV_RANDOM */
 
 struct chkpt_plan_advice {
 	unsigned long long addr, len;
-	unsigned long long advice;          /* CHKPT_ADVISE_* bits */
+	unsigned long long advice;          /* CHKPT_ADVISE_* bits: the image's REGIONS flags, as they are */
 	unsigned long long region;          /* index in the image's REGIONS (diagnostics) */
 };
 

@@ -193,36 +193,11 @@ fn creds_len(image: &Image<'_>) -> u64 {
 /// Words in `struct chkpt_plan_advice`: addr, len, advice, region.
 pub const ADVICE_WORDS: usize = 4;
 
-/// `struct chkpt_plan_advice.advice` bits (`CHKPT_ADVISE_*`): what the
-/// stub sets on a region once every region is mapped (advice.c).
-pub mod advice {
-    #![allow(missing_docs)]
-    pub const LOCK: u64 = 1;
-    pub const DONTFORK: u64 = 2;
-    pub const WIPEONFORK: u64 = 4;
-    pub const DONTDUMP: u64 = 8;
-    pub const HUGEPAGE: u64 = 16;
-    pub const NOHUGEPAGE: u64 = 32;
-    pub const SEQUENTIAL: u64 = 64;
-    pub const RANDOM: u64 = 128;
-}
-
-/// The plan's advice bits for a region's image flags (`region_flags`).
+/// `struct chkpt_plan_advice.advice`: the region's per-mapping state, the
+/// image's own `region_flags::ADVICE` bits (`CHKPT_ADVISE_*`), which the
+/// stub sets once every region is mapped (advice.c).
 pub fn advice_of(flags: u32) -> u64 {
-    use super::fmt::records::region_flags as rf;
-    [
-        (rf::LOCKED, advice::LOCK),
-        (rf::DONTFORK, advice::DONTFORK),
-        (rf::WIPEONFORK, advice::WIPEONFORK),
-        (rf::DONTDUMP, advice::DONTDUMP),
-        (rf::HUGEPAGE, advice::HUGEPAGE),
-        (rf::NOHUGEPAGE, advice::NOHUGEPAGE),
-        (rf::SEQUENTIAL, advice::SEQUENTIAL),
-        (rf::RANDOM, advice::RANDOM),
-    ]
-    .into_iter()
-    .filter(|&(bit, _)| flags & bit != 0)
-    .fold(0, |a, (_, v)| a | v)
+    u64::from(flags & super::fmt::records::region_flags::ADVICE)
 }
 
 /// Kinds of memory step (`CHKPT_OP_*`).

@@ -118,10 +118,13 @@ fn word_offsets_match_plan_h() {
         field(&format!("creds.{n}"), &format!("offsetof(struct chkpt_plan_creds, {n})"), w * 8);
     }
     field("advice.region", "offsetof(struct chkpt_plan_advice, region)", 3 * 8);
-    for (n, v) in [("LOCK", advice::LOCK), ("DONTFORK", advice::DONTFORK), ("WIPEONFORK", advice::WIPEONFORK),
-        ("DONTDUMP", advice::DONTDUMP), ("HUGEPAGE", advice::HUGEPAGE), ("NOHUGEPAGE", advice::NOHUGEPAGE),
-        ("SEQUENTIAL", advice::SEQUENTIAL), ("RANDOM", advice::RANDOM)] {
-        field(&format!("advise_{n}"), &format!("CHKPT_ADVISE_{n}"), v as usize);
+    {
+        use image_format::records::region_flags as rf;
+        for (n, v) in [("LOCK", rf::LOCKED), ("DONTFORK", rf::DONTFORK), ("WIPEONFORK", rf::WIPEONFORK),
+            ("DONTDUMP", rf::DONTDUMP), ("HUGEPAGE", rf::HUGEPAGE), ("NOHUGEPAGE", rf::NOHUGEPAGE),
+            ("SEQUENTIAL", rf::SEQUENTIAL), ("RANDOM", rf::RANDOM)] {
+            field(&format!("advise_{n}"), &format!("CHKPT_ADVISE_{n}"), v as usize);
+        }
     }
     field("lock_flock", "CHKPT_LOCK_FLOCK", image_format::LockKind::Flock as usize);
     field("lock_posix", "CHKPT_LOCK_POSIX", image_format::LockKind::Posix as usize);
@@ -560,7 +563,7 @@ fn plan_holds_the_locks() {
 }
 
 /// Regions with per-mapping state get one advice record each, in image
-/// order, with the plan's bits for the image's; the others none.
+/// order, with their advice bits; the others none.
 #[test]
 fn plan_holds_each_regions_advice() {
     use image_format::records::region_flags as rf;
@@ -577,8 +580,9 @@ fn plan_holds_each_regions_advice() {
     assert_eq!((h(head::NR_ADVICE), h(head::ADVICE_OFFSET)), (2, lay.advice));
     let rec = |n: u64| -> Vec<u64> { (0..ADVICE_WORDS).map(|k| word(&plan, lay.advice + n * 32 + 8 * k as u64)).collect() };
     let (hr, sr) = (&desc.regions[heap], &desc.regions[stack]);
-    let want_heap = advice::LOCK | advice::WIPEONFORK | advice::HUGEPAGE | advice::SEQUENTIAL;
-    let want_stack = advice::DONTFORK | advice::DONTDUMP | advice::NOHUGEPAGE | advice::RANDOM;
+    // The image's own bits (plan.h CHKPT_ADVISE_* are those values).
+    let want_heap = u64::from(rf::LOCKED | rf::WIPEONFORK | rf::HUGEPAGE | rf::SEQUENTIAL);
+    let want_stack = u64::from(rf::DONTFORK | rf::DONTDUMP | rf::NOHUGEPAGE | rf::RANDOM);
     assert_eq!(rec(0), vec![hr.start, hr.end - hr.start, want_heap, heap as u64]);
     assert_eq!(rec(1), vec![sr.start, sr.end - sr.start, want_stack, stack as u64]);
     // None: an empty list, as older plans had.
