@@ -8,14 +8,14 @@
 //! one open file description share one FILES record; an fd that shares
 //! the description of an inherited fd 0-2 duplicates the caller's fd.
 //! Both ends of a unix socket pair are recorded with the bytes queued at
-//! each (fds_unix.rs). Listening and bound sockets (TCP, UDP, unix) are
-//! recorded with their address and options, connected TCP sockets are
-//! refused or, with --tcp-established=reset, recorded reset
-//! (fds_sockets.rs).
-//! Everything else (other sockets, named FIFOs beyond stdio, eventfd, epoll,
-//! inotify, memfd, deleted files, other devices) fails the dump with the
-//! fd and its kind named, or with --allow-unsupported is recorded as
-//! closed.
+//! each (fds_unix.rs). Listening and bound sockets (TCP, UDP, unix,
+//! netlink) are recorded with their address, connected TCP sockets are
+//! refused, recorded reset or repaired (fds_sockets.rs), each socket with
+//! its options (fds_sockopts.rs). eventfd, signalfd, epoll, timerfd,
+//! memfd (fds_anon.rs), deleted files, inotify and named FIFOs have files
+//! of their own. Everything else (other sockets and devices, terminals
+//! beyond fds 0-2) fails the dump with the fd and its kind named, or with
+//! --allow-unsupported is recorded as closed.
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};

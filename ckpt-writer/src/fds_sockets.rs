@@ -6,7 +6,8 @@
 //! disturbing it: the family, type and protocol (SO_DOMAIN, SO_TYPE,
 //! SO_PROTOCOL), the address (getsockname), whether it listens
 //! (SO_ACCEPTCONN) or is connected (getpeername), the options bound again
-//! with it (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY). A TCP listener's
+//! with it (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY) and the others a
+//! restore sets again (fds_sockopts.rs). A TCP listener's
 //! backlog and the connections waiting in its accept queue come from
 //! TCP_INFO (for a listener the kernel reports them as tcpi_sacked and
 //! tcpi_unacked), a unix listener's from sock_diag (fds_unix.rs).
@@ -193,7 +194,8 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
     if let (Some(peer), "TCP", false) = (&peer, kind, listening) {
         let what = format!("a TCP connection from {shown} to {}", sockaddr_text(fam, peer));
         if repair_established() {
-            let file = crate::fds_tcp_repair::record(s, fam, &local, peer, flags).map_err(|why| format!("{what}: {why}"))?;
+            let mut file = crate::fds_tcp_repair::record(s, fam, &local, peer, flags).map_err(|why| format!("{what}: {why}"))?;
+            file.sockopts = crate::fds_sockopts::read(s, family, ty, proto, true).map_err(|why| format!("{what}: {why}"))?;
             return Ok(Recorded { file, note: Some(format!("fd {fd}: {what} is carried with TCP_REPAIR")) });
         }
         if !reset_established() {
@@ -273,11 +275,19 @@ pub fn record(fd: i32, s: &OwnedFd, flags: u32, unix: Option<&UnixSocket>) -> st
         f.kind_flags |= socket_flags::CONNECTED;
         f.data.0.extend_from_slice(peer);
     }
+    f.sockopts = crate::fds_sockopts::read(s, family, ty, proto, false).map_err(|why| format!("a {kind} socket on {shown}: {why}"))?;
     Ok(Recorded { file: f, note })
 }
 
-/// A socket record as `inspect` shows it.
+/// A socket record as `inspect` shows it, with its options.
 pub fn describe(f: &FileDesc) -> String {
+    match crate::fds_sockopts::describe(&f.sockopts) {
+        opts if opts.is_empty() => describe_socket(f),
+        opts => format!("{}; options: {opts}", describe_socket(f)),
+    }
+}
+
+fn describe_socket(f: &FileDesc) -> String {
     let fam = f.values[0];
     let netlink = format!("netlink (protocol {})", f.values[4]);
     let kind = match (fam, f.values[1]) {

@@ -213,6 +213,8 @@ pub fn end(pid: i32, fd: i32, s: &UnixSocket, flags: u32, pair: u32) -> Result<F
     f.status_flags = flags;
     f.pipe = pair;
     f.values[0] = u64::from(s.ty);
+    f.sockopts = crate::fds_sockopts::read(&copy, libc::AF_UNIX, i32::from(s.ty), 0, false)
+        .map_err(|why| Error::Unsupported(format!("fd {fd} is a unix socket pair end: {why}")))?;
     if u64::from(s.ty) != unix_pair_type::STREAM {
         // Messages keep their boundaries, which the image does not
         // record yet: only an empty queue is recorded.

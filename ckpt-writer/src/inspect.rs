@@ -205,6 +205,9 @@ pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             "kind": format!("{:?}", f.kind), "status_flags": f.status_flags, "offset": f.offset, "path": s(&f.path),
             "pipe": f.pipe, "peer_gone": f.kind == image_format::FileKind::Pipe && f.kind_flags & 1 != 0,
             "queued_bytes": f.data.0.len(), "values": f.values,
+            "socket_options": f.sockopts.iter().map(|o| json!({
+                "option": image_format::v1::sockopts::find(o.level, o.name).map(|d| d.text), "level": o.level, "name": o.name, "value": o.value,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "timers": d.timers.iter().map(|t| json!({
             "kind": format!("{:?}", t.kind), "id": t.id, "clock": t.clock, "notify": t.notify, "signo": t.signo,
@@ -336,7 +339,7 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             if f.kind_flags & 1 != 0 { ", other end not in the image" } else { "" }
         ),
         K::UnixPair => format!(
-            "unix socket pair {} end ({}){}, flags {:#o}, {} bytes queued for reading{}",
+            "unix socket pair {} end ({}){}, flags {:#o}, {} bytes queued for reading{}{}",
             f.pipe,
             match f.values[0] {
                 1 => "stream",
@@ -347,7 +350,11 @@ fn describe_file(f: &image_format::FileDesc) -> String {
             if f.kind_flags & 1 != 0 { ", its peer had closed" } else { "" },
             f.status_flags,
             f.data.0.len(),
-            if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) }
+            if f.data.0.is_empty() { String::new() } else { format!(": {:?}", String::from_utf8_lossy(&f.data.0[..f.data.0.len().min(32)])) },
+            match crate::fds_sockopts::describe(&f.sockopts) {
+                o if o.is_empty() => o,
+                o => format!("; options: {o}"),
+            }
         ),
         K::Socket | K::TcpReset | K::TcpRepair => crate::fds_sockets::describe(f),
         K::Inotify => crate::fds_inotify::describe_record(f),

@@ -18,6 +18,7 @@ mod fds_fdinfo;
 mod fds_inotify;
 mod fds_shared;
 mod fds_sockets;
+mod fds_sockopts;
 mod fds_tcp_repair;
 mod fds_fifo;
 mod fds_unix;

@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer, Lock, ProcessAttrs, Creds,
+    SigAction, ThreadState, Timer, Lock, ProcessAttrs, Creds, SockOpt,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -205,6 +205,9 @@ pub struct FileDesc {
     pub values: [u64; 5],
     /// An epoll description's interest list.
     pub epoll: Vec<EpollEntry>,
+    /// A socket's options that differ from their defaults (SOCKOPTS),
+    /// sorted by level and name; `file` is the writer's to fill in.
+    pub sockopts: Vec<SockOpt>,
 }
 
 impl FileDesc {
@@ -220,6 +223,7 @@ impl FileDesc {
             data: Blob::default(),
             values: [0; 5],
             epoll: Vec::new(),
+            sockopts: Vec::new(),
         }
     }
 }
@@ -294,7 +298,8 @@ impl ImageDesc {
                 .collect(),
             files: img
                 .files()
-                .map(|f| FileDesc {
+                .enumerate()
+                .map(|(i, f)| FileDesc {
                     kind: f.kind,
                     status_flags: f.status_flags,
                     offset: f.offset,
@@ -304,6 +309,7 @@ impl ImageDesc {
                     data: Blob(img.file_data(&f).to_vec()),
                     values: [f.value0, f.value1, f.value2, f.value3, f.value4],
                     epoll: img.epoll_entries(&f).collect(),
+                    sockopts: img.sockopts_of(i as u32).collect(),
                 })
                 .collect(),
             pending_signals: img.pending_signals().collect(),

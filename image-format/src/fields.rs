@@ -12,7 +12,7 @@ use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
 use crate::v1::records::{
     AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
-    TimerWire, LockWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
+    TimerWire, LockWire, SockOptWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
 };
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
@@ -91,6 +91,7 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("pending_signal", Place::Section(kind::PENDING_SIGNALS), 0, PendingSignalWire::FIELDS),
     ("timer", Place::Section(kind::TIMERS), 0, TimerWire::FIELDS),
     ("lock", Place::Section(kind::LOCKS), 0, LockWire::FIELDS),
+    ("sockopt", Place::Section(kind::SOCKOPTS), 0, SockOptWire::FIELDS),
     ("process_attrs", Place::Section(kind::PROCESS_ATTRS), 0, ProcessAttrsWire::FIELDS),
     ("creds", Place::Section(kind::CREDS), 0, CredsWire::FIELDS),
     ("group", Place::Section(kind::GROUPS), 0, GroupWire::FIELDS),

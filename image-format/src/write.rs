@@ -22,7 +22,7 @@ use crate::v1::records::{
     LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE,
 };
 use crate::v1::{ProcessAttrs, ThreadState};
-use crate::v1::records::{File, FileKind, EPOLL_ENTRY_SIZE, FILE_SIZE};
+use crate::v1::records::{File, FileKind, SockOpt, EPOLL_ENTRY_SIZE, FILE_SIZE, SOCKOPT_SIZE};
 use crate::v1::section::{encode_section_header, kind, SECTION_HEADER_SIZE};
 use crate::v1::thread::{thread_record_size, THREAD_FIXED_SIZE};
 use crate::v1::{
@@ -257,7 +257,10 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     let mut files = Vec::with_capacity(desc.files.len());
     let mut file_data = Vec::new();
     let mut epoll = Vec::new();
-    for f in &desc.files {
+    let mut sockopts = Vec::new();
+    for (index, f) in desc.files.iter().enumerate() {
+        let file = u32::try_from(index).map_err(|_| FormatError::CountOverLimit)?;
+        sockopts.extend(f.sockopts.iter().map(|o| SockOpt { file, ..*o }.to_wire()));
         let [mut value0, mut value1, value2, value3, value4] = f.values;
         if f.kind == FileKind::Epoll {
             value0 = epoll.len() as u64;
@@ -355,6 +358,10 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + n * TIMER_SIZE,
     };
+    let sockopts_len = match sockopts.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * SOCKOPT_SIZE,
+    };
     let locks_len = match desc.locks.len() {
         0 => 0,
         n => SECTION_HEADER_SIZE + n * LOCK_SIZE,
@@ -373,7 +380,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + locks_len + attrs_len + creds_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + sockopts_len + locks_len + attrs_len + creds_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -413,6 +420,9 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         push_section(&mut meta, kind::EPOLL, count(epoll.len())?, EPOLL_ENTRY_SIZE, encode_all(epoll.into_iter()));
     }
     push_tree_links(&mut meta, &opts.tree, false)?;
+    if !sockopts.is_empty() {
+        push_section(&mut meta, kind::SOCKOPTS, count(sockopts.len())?, SOCKOPT_SIZE, encode_all(sockopts.into_iter()));
+    }
     if !desc.pending_signals.is_empty() {
         push_section(
             &mut meta,

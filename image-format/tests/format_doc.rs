@@ -35,6 +35,7 @@ fn records() -> Vec<(&'static str, &'static [Field], usize)> {
         ("### PENDING_SIGNALS", PendingSignalWire::FIELDS, size_of::<PendingSignalWire>()),
         ("### TIMERS", TimerWire::FIELDS, size_of::<TimerWire>()),
         ("### LOCKS", LockWire::FIELDS, size_of::<LockWire>()),
+        ("### SOCKOPTS", SockOptWire::FIELDS, size_of::<SockOptWire>()),
         ("### PROCESS_ATTRS", ProcessAttrsWire::FIELDS, size_of::<ProcessAttrsWire>()),
         ("### CREDS", CredsWire::FIELDS, size_of::<CredsWire>()),
         ("### Trailer", TrailerWire::FIELDS, size_of::<TrailerWire>()),
@@ -168,6 +169,7 @@ fn section_kinds_table_matches() {
         (kind::PENDING_SIGNALS, "PENDING_SIGNALS", size_of::<PendingSignalWire>()),
         (kind::TIMERS, "TIMERS", size_of::<TimerWire>()),
         (kind::LOCKS, "LOCKS", size_of::<LockWire>()),
+        (kind::SOCKOPTS, "SOCKOPTS", size_of::<SockOptWire>()),
         (kind::PROCESS_ATTRS, "PROCESS_ATTRS", size_of::<ProcessAttrsWire>()),
         (kind::CREDS, "CREDS", size_of::<CredsWire>()),
         (kind::GROUPS, "GROUPS", size_of::<GroupWire>()),
@@ -237,4 +239,39 @@ fn refusal_table_is_the_error_list() {
         }
     }
     assert!(seen > 50, "only {seen} [`refusal`] references found");
+}
+
+#[test]
+fn socket_option_table_is_the_option_list() {
+    use image_format::v1::sockopts::{Encoding, On, OPTIONS};
+    let secs = sections();
+    let (_, lines) = secs.iter().find(|(h, _)| h.starts_with("### SOCKOPTS")).unwrap();
+    let rows = table(lines, "| level | name | option |").unwrap();
+    let doc: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let code: Vec<Vec<String>> = OPTIONS
+        .iter()
+        .map(|d| {
+            let on = match d.on {
+                On::Any => "any",
+                On::Tcp => "TCP",
+                On::Udp => "UDP",
+                On::Ip4 => "IPv4",
+                On::Udp4 => "IPv4 UDP",
+                On::Ip6 => "IPv6",
+                On::Udp6 => "IPv6 UDP",
+                On::Local => "unix, netlink",
+            };
+            let on = if d.established { on.to_string() } else { format!("{on}, not a connection") };
+            let max = |v: u32| if v == i32::MAX as u32 { "2^31-1".to_string() } else { v.to_string() };
+            let enc = match d.encoding {
+                Encoding::Bool => "flag".to_string(),
+                Encoding::Int(lo, hi) => format!("{lo}..={}", max(hi)),
+                Encoding::Buffer => "buffer".to_string(),
+                Encoding::Timeout => "timeout".to_string(),
+                Encoding::Linger => "linger".to_string(),
+            };
+            vec![d.level.to_string(), d.name.to_string(), d.text.to_string(), on, enc]
+        })
+        .collect();
+    assert_eq!(doc, code);
 }

@@ -63,6 +63,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("creds", with_creds(), Options::default()),
         // A TCP connection carried with TCP_REPAIR (FILES kind 15).
         ("tcp-repair", sample_tcp_repair(), Options::default()),
+        // Socket options (SOCKOPTS) on three kinds of socket.
+        ("sockopts", with_sockopts(), Options::default()),
     ]
 }
 

@@ -763,6 +763,22 @@ fn cases() -> Vec<Case> {
             d.files[12].data.0.pop();
         }),
         sock("bad-file-values", |d| d.files[13].kind_flags = 1),
+        // Socket options: on a socket the restore creates, of the list,
+        // belonging to that socket, in range, sorted.
+        sock("bad-socket-option", |d| d.files[0].sockopts = vec![opt(1, 9, 1)]),
+        sock("bad-socket-option", |d| d.files[13].sockopts = vec![opt(6, 1, 1)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 36, 5)]),
+        sock("bad-socket-option", |d| d.files[12].sockopts = vec![opt(6, 1, 1)]),
+        sock("bad-socket-option", |d| d.files[12].sockopts = vec![opt(0, 2, 64)]),
+        sock("bad-socket-option", |d| d.files[11].sockopts = vec![opt(1, 9, 1)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 12, 7)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 8, 4097)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 13, 1 << 33)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 20, 0)]),
+        sock("bad-socket-option", |d| d.files[10].sockopts = vec![opt(6, 1, 2)]),
+        sock("sockopts-unsorted-or-duplicate", |d| d.files[10].sockopts = vec![opt(6, 1, 1), opt(1, 9, 1)]),
+        sock("sockopts-unsorted-or-duplicate", |d| d.files[10].sockopts = vec![opt(6, 1, 1), opt(6, 1, 1)]),
+        repair("bad-socket-option", |d| d.files[10].sockopts = vec![opt(1, 8, 4096)]),
         sock("bad-file-values", |d| d.files[13].values[2] = 1),
         sock("bad-file-values", |d| d.files[10].pipe = 1),
         // A named FIFO: queued bytes on a write end or too many, flags.
@@ -1270,6 +1286,16 @@ fn the_sample_with_sockets_is_accepted_and_reads_back() {
     let image_bytes = build(&d);
     let image = Image::parse_bytes(&image_bytes).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+    // Socket options on a TCP listener, a unix listener and an IPv6 UDP
+    // socket, each read back with its own socket.
+    let d = with_sockopts();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    for i in [10, 11, 12] {
+        assert_eq!(image.sockopts_of(i).collect::<Vec<_>>(), d.files[i as usize].sockopts, "options of {i}");
+    }
+    assert_eq!(image.sockopts_of(13).count(), 0);
     // An abstract unix name, a unix datagram socket, the longest path.
     let mut d = sample_sockets();
     d.files[11].data = Blob(vec![1, 0, 0, b'n']);
@@ -1539,6 +1565,11 @@ fn connected_unix_dgram(local: &[u8], peer: &[u8]) -> FileDesc {
     f.kind_flags = socket_flags::CONNECTED;
     f.data = Blob([addr(local), addr(peer)].concat());
     f
+}
+
+/// A SOCKOPTS entry (its file is where it is put).
+fn opt(level: u32, name: u32, value: u64) -> image_format::v1::SockOpt {
+    image_format::v1::SockOpt { file: 0, level, name, value }
 }
 
 /// A raw netlink socket of `protocol` bound to `port` and `groups`.

@@ -62,6 +62,7 @@
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
 /* sockets.c: a bound socket, a reset TCP connection. */
 long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+void chkpt_set_sockopts(struct chkpt_plan *plan, long fd, struct chkpt_plan_file *f, u64 index);
 long chkpt_reset_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* deleted.c: a deleted file made again. */
 long chkpt_create_deleted(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
@@ -200,6 +201,8 @@ static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *fi
 	err = sys4(SYS_socketpair, AF_UNIX, files[index].value | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, (u64)ends);
 	if (err < 0)
 		chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, index, err);
+	for (i = 0; i < n; i++)
+		chkpt_set_sockopts(plan, ends[i], &files[at[i]], at[i]);
 	for (i = 0; i < n; i++) {
 		struct chkpt_plan_file *f = &files[at[i]];
 

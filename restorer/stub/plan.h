@@ -111,6 +111,17 @@ struct chkpt_plan_file {
 	unsigned long long temp;            /* the stub's: its fd for the description until placed, ~0 before */
 	unsigned long long kind_flags;      /* the image's (pipe, eventfd, timerfd) */
 	unsigned long long value1, value2, value3, value4; /* TIMERFD */
+	unsigned long long sockopts_offset; /* a socket's struct chkpt_plan_sockopt, from the plan's start, */
+	unsigned long long nr_sockopts;     /* set right after it is created (sockets.c) */
+};
+
+/* setsockopt(fd, level, name, &value, len): len 4 (an int), 8 (struct
+ * linger) or 16 (struct timeval) bytes of value[]. */
+struct chkpt_plan_sockopt {
+	unsigned long long level;
+	unsigned long long name;
+	unsigned long long len;
+	unsigned long long value[2];
 };
 
 /* One entry of an epoll instance's interest list. */
@@ -487,7 +498,8 @@ struct chkpt_plan_tree {
 	X(90, SET_GROUPS, "set-groups") \
 	X(91, SET_GIDS, "set-gids") \
 	X(92, SET_UIDS, "set-uids") \
-	X(93, SET_CAPABILITIES, "set-capabilities")
+	X(93, SET_CAPABILITIES, "set-capabilities") \
+	X(94, SET_SOCKET_OPTION, "set-socket-option")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

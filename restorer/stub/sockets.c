@@ -97,6 +97,25 @@ static int stale_unix_path(struct addr_buf *a, u64 len)
 	return err == -ECONNREFUSED;
 }
 
+/* The socket options recorded for description `index` (SOCKOPTS), set on
+ * its new socket `fd` before it is bound, listens, connects or gets its
+ * queued bytes: a listener's are what its accepted connections inherit,
+ * a pair's buffer sizes what its queued bytes must fit in. */
+void chkpt_set_sockopts(struct chkpt_plan *plan, long fd, struct chkpt_plan_file *f, u64 index)
+{
+	struct chkpt_plan_sockopt *o = (struct chkpt_plan_sockopt *)((char *)plan + f->sockopts_offset);
+	u64 i;
+	long err;
+
+	for (i = 0; i < f->nr_sockopts; i++) {
+		if (o[i].len > sizeof(o[i].value))
+			chkpt_fail(plan, CHKPT_STEP_PLAN_INVALID, index, -22);
+		err = sys6(SYS_setsockopt, fd, o[i].level, o[i].name, (u64)o[i].value, o[i].len, 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_SET_SOCKET_OPTION, index, err);
+	}
+}
+
 long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
 {
 	struct addr_buf a = { { 0 } }, peer = { { 0 } };
@@ -120,6 +139,7 @@ long chkpt_create_socket(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64
 	fd = sys3(SYS_socket, f->value, f->value1 | SOCK_CLOEXEC, f->value4);
 	if (fd < 0)
 		chkpt_fail(plan, CHKPT_STEP_CREATE_SOCKET, index, fd);
+	chkpt_set_sockopts(plan, fd, f, index);
 	if (f->kind_flags & REUSEADDR)
 		set_int(plan, fd, SOL_SOCKET, SO_REUSEADDR, 1, index);
 	if (f->kind_flags & REUSEPORT)

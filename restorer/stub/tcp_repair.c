@@ -50,6 +50,7 @@
 #define OPT_WSCALE 4
 
 void chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err) __attribute__((noreturn));
+void chkpt_set_sockopts(struct chkpt_plan *plan, long fd, struct chkpt_plan_file *f, u64 index);
 
 static void set_opt(struct chkpt_plan *plan, long fd, u64 name, const void *v, u64 len, u64 step, u64 index)
 {
@@ -93,6 +94,9 @@ long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f,
 	fd = sys3(SYS_socket, f->value, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		chkpt_fail(plan, CHKPT_STEP_TCP_REPAIR_SOCKET, index, fd);
+	/* Before the connection exists: SO_KEEPALIVE arms its timer when the
+	 * repaired connect completes. */
+	chkpt_set_sockopts(plan, fd, f, index);
 	set_int(plan, fd, TCP_REPAIR, 1, CHKPT_STEP_TCP_REPAIR_SOCKET, index);
 	err = sys3(SYS_bind, fd, (u64)data, alen);
 	if (err < 0)

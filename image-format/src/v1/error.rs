@@ -307,6 +307,10 @@ format_errors! {
         "A thread name longer than 15 bytes.",
     BadCreds = "bad-creds":
         "More than one CREDS record, an id of 4294967295 (-1), effective or ambient capabilities outside permitted (ambient also outside inheritable), a reserved byte set, or GROUPS without CREDS.",
+    BadSockopt = "bad-socket-option":
+        "A SOCKOPTS record whose file index is outside FILES or names a description that is no socket created again (bound socket, unix pair end, repaired TCP connection), an option not in the list or not of that socket's family and type, a value outside the option's range, or a reserved byte set.",
+    SockoptsUnsortedOrDuplicate = "sockopts-unsorted-or-duplicate":
+        "SOCKOPTS records not sorted by file, level and name, or one option twice for one socket.",
 }
 
 /// Result type of every fallible function in this module.

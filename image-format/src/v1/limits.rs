@@ -76,6 +76,10 @@ pub const MAX_TIMER_ID: u32 = i32::MAX as u32;
 /// File locks recorded (one per fd and range; a process rarely holds more
 /// than a few).
 pub const MAX_LOCKS: u32 = 65_536;
+
+/// SOCKOPTS records in one image: one per option that differs from its
+/// default, at most one per socket and option (sockopts.rs).
+pub const MAX_SOCKOPTS: u32 = 65_536;
 /// Most supplementary groups (NGROUPS_MAX).
 pub const MAX_GROUPS: u32 = 65_536;
 /// Processes in one tree image (each is a member image and a process

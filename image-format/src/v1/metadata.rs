@@ -9,6 +9,7 @@ use super::checks::{
 };
 use super::crc::crc32c_paced;
 use super::locks::check_locks;
+use super::sockopts::check_sockopts;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
@@ -37,6 +38,7 @@ pub struct Metadata<'a> {
     signals: &'a [PendingSignalWire],
     timers: &'a [TimerWire],
     locks: &'a [LockWire],
+    sockopts: &'a [SockOptWire],
     attrs: &'a [ProcessAttrsWire],
     creds: &'a [CredsWire],
     groups: &'a [GroupWire],
@@ -63,6 +65,7 @@ struct Found<'a> {
     signals: Option<Section<'a>>,
     timers: Option<Section<'a>>,
     locks: Option<Section<'a>>,
+    sockopts: Option<Section<'a>>,
     attrs: Option<Section<'a>>,
     creds: Option<Section<'a>>,
     groups: Option<Section<'a>>,
@@ -101,6 +104,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::PENDING_SIGNALS => &mut found.signals,
             kind::TIMERS => &mut found.timers,
             kind::LOCKS => &mut found.locks,
+            kind::SOCKOPTS => &mut found.sockopts,
             kind::PROCESS_ATTRS => &mut found.attrs,
             kind::CREDS => &mut found.creds,
             kind::GROUPS => &mut found.groups,
@@ -218,6 +222,7 @@ impl<'a> Metadata<'a> {
             signals: optional_wire_records(f.signals, MAX_PENDING_SIGNALS)?,
             timers: optional_wire_records(f.timers, MAX_TIMERS)?,
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
+            sockopts: optional_wire_records(f.sockopts, MAX_SOCKOPTS)?,
             // More than one is refused by check_attrs, with its own reason.
             attrs: optional_wire_records(f.attrs, 16)?,
             // More than one is refused by check_creds, with its own reason.
@@ -246,6 +251,7 @@ impl<'a> Metadata<'a> {
         m.check_signals(pace)?;
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
+        check_sockopts(m.sockopts, |i| m.file(i), &mut || paced(pace))?;
         m.check_attrs()?;
         m.check_creds()?;
         check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
@@ -843,6 +849,20 @@ impl<'a> Metadata<'a> {
     /// Open file description `index` (a Shared fd's `file`).
     pub fn file(&self, index: u32) -> Option<File> {
         self.files.get(index as usize).and_then(FileWire::decode)
+    }
+
+    /// The socket options of description `index` (SOCKOPTS), sorted by
+    /// level and name.
+    pub fn sockopts_of(&self, index: u32) -> impl Iterator<Item = SockOpt> + 'a {
+        // Sorted by file: the options of one are a run found by bisection.
+        let start = self.sockopts.partition_point(|w| w.file.get() < index);
+        let end = self.sockopts.partition_point(|w| w.file.get() <= index);
+        self.sockopts.get(start..end).unwrap_or(&[]).iter().filter_map(SockOptWire::decode)
+    }
+
+    /// Every SOCKOPTS record.
+    pub fn sockopts(&self) -> impl Iterator<Item = SockOpt> + 'a {
+        self.sockopts.iter().filter_map(SockOptWire::decode)
     }
 
     /// Number of open file descriptions.

@@ -753,6 +753,27 @@ record! {
 pub const LOCK_SIZE: usize = size_of::<LockWire>();
 
 record! {
+    /// One socket option a restorer sets on a socket it creates again
+    /// (sockopts.rs lists which, and how each value is encoded).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SockOpt = SockOptWire[24] {
+        /// Index of the socket's FILES record.
+        pub file: u32,
+        /// setsockopt level: SOL_SOCKET 1, IPPROTO_IP 0, IPPROTO_TCP 6,
+        /// IPPROTO_IPV6 41.
+        pub level: u32,
+        /// setsockopt option name at that level (Linux x86-64 numbers).
+        pub name: u32,
+        reserved _12: 4,
+        /// The value, encoded as the option's entry in sockopts.rs says.
+        pub value: u64,
+    }
+}
+
+/// Size of a SOCKOPTS record.
+pub const SOCKOPT_SIZE: usize = size_of::<SockOptWire>();
+
+record! {
     /// The PROCESS_ATTRS record (at most one): what prctl(2) sets on the
     /// process and /proc does not restore by itself.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -68,7 +68,10 @@ pub mod kind {
     pub const TREE_FILES: u32 = 12;
     /// Shared regions that map tree objects (tree images only; absent: none).
     pub const TREE_REGIONS: u32 = 13;
-    /// Reserved: kinds 14-15 for more file state.
+    /// Socket options of the sockets in FILES (absent: every option at
+    /// its default).
+    pub const SOCKOPTS: u32 = 14;
+    /// Reserved: kind 15 for more file state.
     /// Pending signals with their siginfo (absent: none).
     pub const PENDING_SIGNALS: u32 = 16;
     /// Interval timers and POSIX timers (absent: none).

@@ -559,6 +559,19 @@ pub fn sample_sockets() -> ImageDesc {
     d
 }
 
+/// `sample_sockets` with socket options (SOCKOPTS) on the TCP listener
+/// (FILES 10), the unix listener (11) and the IPv6 UDP socket (12).
+pub fn with_sockopts() -> ImageDesc {
+    use image_format::v1::SockOpt;
+    // `file` as a reader gives it back (the writer sets it from the index).
+    let opt = |file, level, name, value| SockOpt { file, level, name, value };
+    let mut d = sample_sockets();
+    d.files[10].sockopts = vec![opt(10, 1, 8, 425_984), opt(10, 1, 9, 1), opt(10, 1, 13, 1 << 32 | 5), opt(10, 1, 20, 2_500_000), opt(10, 6, 1, 1), opt(10, 6, 4, 60)];
+    d.files[11].sockopts = vec![opt(11, 1, 16, 1)];
+    d.files[12].sockopts = vec![opt(12, 1, 6, 1), opt(12, 41, 16, 7), opt(12, 41, 67, 0x10)];
+    d
+}
+
 /// `sample_files` with a deleted file at fd 19 (FILES 10): 5 bytes, mode
 /// 0o640, read-write at offset 3.
 pub fn sample_deleted() -> ImageDesc {

@@ -88,5 +88,10 @@ expect_refusal socket-peer-unavailable /tmp/logclient.ckpt
 # group again, one never bound stays so; both answer a link dump.
 roundtrip netlinks 1 netlinks
 must grep -q '^result OK$' /tmp/netlinks.run
+# Socket options: a TCP listener's (inherited by a connection accepted
+# after the restore), a UDP socket's, each unix pair end's, as getsockopt
+# reports them, equal to the uninterrupted run.
+roundtrip sockopts 1 sockopts
+must grep -q '^accepted: TCP_NODELAY 1 SO_KEEPALIVE 1 TCP_KEEPIDLE 77' /tmp/sockopts.run
 
 echo "restore_sockets: all checks passed"

@@ -435,6 +435,9 @@ steps! {
     /// The capability sets: bounding drops, capset(2), ambient raises
     /// (detail: the capability, or 64 for capset).
     SetCapabilities = 93, "set-capabilities";
+    /// setsockopt(2) of a socket's recorded option (detail: the
+    /// description's index).
+    SetSocketOption = 94, "set-socket-option";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -1063,12 +1066,15 @@ pub use tree::*;
 // ---- Open file descriptions (FILES) and the fds that share them. ----
 
 /// Words per `struct chkpt_plan_file`.
-pub const FILE_WORDS: usize = 14;
+pub const FILE_WORDS: usize = 16;
 /// Words per epoll interest entry in a plan: fd, events, data, and
 /// whether the fd is one the image inherits from the caller (0-2).
 pub const EPOLL_WORDS: usize = 4;
 /// Words per `struct chkpt_plan_link`: fd, file, cloexec.
 pub const LINK_WORDS: usize = 3;
+/// Words per `struct chkpt_plan_sockopt`: level, name, length, and the
+/// value (two words, of which `length` bytes are given to setsockopt).
+pub const SOCKOPT_WORDS: usize = 5;
 
 /// How the stub creates a description (`CHKPT_FILE_*`).
 pub mod file_kind {
@@ -1147,14 +1153,19 @@ pub mod file {
     pub const VALUE2: usize = 11;
     pub const VALUE3: usize = 12;
     pub const VALUE4: usize = 13;
+    /// A socket's options (`struct chkpt_plan_sockopt`), from the plan's
+    /// start, and their number.
+    pub const SOCKOPTS_OFFSET: usize = 14;
+    pub const NR_SOCKOPTS: usize = 15;
 }
 
 /// Descriptions, links and the bytes (paths, queued data) they need.
 fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
     let mut bytes = 0u64;
-    for f in image.files() {
+    for (i, f) in image.files().enumerate() {
         bytes = add(bytes, add(u64::from(f.path.len), 1)?)?;
         bytes = add(bytes, f.data_len)?;
+        bytes = add(bytes, sockopts_len(image, i as u32))?;
         if f.kind == FileKind::Inotify {
             // 16 bytes, the path and its NUL, padding, instead of 12.
             bytes = add(bytes, add(mul(f.value0, 12)?, 8)?)?;
@@ -1166,6 +1177,37 @@ fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
     }
     let links = image.fds().filter(|f| f.disposition == FdDisposition::Shared).count() as u64;
     Ok((u64::from(image.file_count()), links, bytes))
+}
+
+/// Plan bytes of description `index`'s socket options, with room to
+/// align them.
+pub fn sockopts_len(image: &Image<'_>, index: u32) -> u64 {
+    match image.sockopts_of(index).count() as u64 {
+        0 => 0,
+        n => n * SOCKOPT_WORDS as u64 * 8 + 8,
+    }
+}
+
+/// Writes description `index`'s socket options from `s` on (8-aligned)
+/// into the record at `rec`; returns where the next bytes go.
+fn write_sockopts(image: &Image<'_>, index: u32, rec: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
+    let w = |k: usize| rec + 8 * k as u64;
+    let opts = image.sockopts_of(index);
+    let mut n = 0u64;
+    s = (s + 7) & !7;
+    o.word(w(file::SOCKOPTS_OFFSET), s);
+    for opt in opts {
+        // The validator let only options of the list through.
+        let Some(def) = super::fmt::sockopts::find(opt.level, opt.name) else { continue };
+        let (value, len) = super::fmt::sockopts::setsockopt_value(def.encoding, opt.value);
+        for (k, v) in [u64::from(opt.level), u64::from(opt.name), len, value[0], value[1]].into_iter().enumerate() {
+            o.word(s + 8 * k as u64, v);
+        }
+        s += SOCKOPT_WORDS as u64 * 8;
+        n += 1;
+    }
+    o.word(w(file::NR_SOCKOPTS), n);
+    s
 }
 
 /// open(2) flags the stub opens a shared description with: its status
@@ -1207,7 +1249,7 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
         } else {
             KEEP
         };
-        s = write_file(image, &f, rec, peer, o, s);
+        s = write_file(image, &f, i as u32, rec, peer, o, s);
         prev = Some(f);
     }
     let shared = image.fds().filter(|f| f.disposition == FdDisposition::Shared);
@@ -1224,10 +1266,11 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
     o.word(h(head::NR_LINKS), layout.nr_links);
 }
 
-/// Writes description `f` of `image` as the plan record at `rec` (its path
-/// and bytes from `s` on; returns where the next bytes go), `peer` the
-/// index of its other end in the same array (KEEP: none).
-fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
+/// Writes description `f` (FILES record `index`) of `image` as the plan
+/// record at `rec` (its path, bytes and socket options from `s` on;
+/// returns where the next bytes go), `peer` the index of its other end in
+/// the same array (KEEP: none).
+fn write_file(image: &Image<'_>, f: &File, index: u32, rec: u64, peer: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
     let w = |k: usize| rec + 8 * k as u64;
     let path = match f.kind {
         FileKind::DeletedFile => directory_of(image.string(f.path)),
@@ -1311,6 +1354,9 @@ fn write_file(image: &Image<'_>, f: &File, rec: u64, peer: u64, o: &mut Out<'_>,
         }
     }
     o.word(w(file::TEMP), KEEP);
+    if image.sockopts_of(index).next().is_some() {
+        s = write_sockopts(image, index, rec, o, s);
+    }
     s
 }
 

@@ -7,7 +7,7 @@
 //! What the block holds is decided by the restore policy (rules/tree.rs:
 //! sessions, groups, the fd base); this file only lays it out.
 
-use super::{add, file, file_kind, files_size, mul, report_min, write_file, File, Image, Layout, Out, PlanError, FILE_WORDS, KEEP};
+use super::{add, file, file_kind, files_size, mul, report_min, sockopts_len, write_file, File, Image, Layout, Out, PlanError, FILE_WORDS, KEEP};
 
 /// argv[0] and argv[1] of a child that re-executes a tree image (twice:
 /// binfmt_misc drops argv[0], and the module sees it).
@@ -162,6 +162,8 @@ pub struct ObjectEnd<'i, 'a> {
     pub image: &'i Image<'a>,
     /// The record.
     pub file: File,
+    /// Its index in the image's FILES (for its socket options).
+    pub index: u32,
 }
 
 /// Name of the memfd a shared anonymous memory object becomes.
@@ -176,6 +178,7 @@ pub fn tree_len(nr_children: usize, nr_objects: u64, ends: &[ObjectEnd<'_, '_>],
     for e in ends {
         bytes = add(bytes, add(u64::from(e.file.path.len), 1)?)?;
         bytes = add(bytes, add(e.image.file_data(&e.file).len() as u64, 8)?)?;
+        bytes = add(bytes, sockopts_len(e.image, e.index))?;
     }
     add(bytes, mul(nr_regions as u64, SHARED_MEMORY_NAME.len() as u64 + 8)?)
 }
@@ -233,7 +236,7 @@ pub fn write_tree(
         let other = e.slot ^ 1;
         let paired = matches!(e.file.kind, super::FileKind::Pipe | super::FileKind::UnixPair) && ends.iter().any(|x| x.slot == other);
         let rec = files_at + e.slot * FILE_WORDS as u64 * 8;
-        s = write_file(e.image, &e.file, rec, if paired { other } else { KEEP }, &mut o, s);
+        s = write_file(e.image, &e.file, e.index, rec, if paired { other } else { KEEP }, &mut o, s);
         s = (s + 7) & !7;
     }
     for &(slot, size) in regions {

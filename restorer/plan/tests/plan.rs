@@ -562,6 +562,32 @@ fn plan_holds_the_locks() {
     }
 }
 
+/// A socket's options go with its description, as setsockopt takes
+/// them: an int (a buffer size halved), a struct linger, a struct timeval.
+#[test]
+fn plan_holds_each_sockets_options() {
+    let desc = common::with_sockopts();
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let (_, plan) = planned(&img);
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    let f = |i: usize, k: usize| word(&plan, h(head::FILES_OFFSET) + ((i * FILE_WORDS + k) * 8) as u64);
+    let opts = |i: usize| -> Vec<[u64; SOCKOPT_WORDS]> {
+        (0..f(i, file::NR_SOCKOPTS) as usize)
+            .map(|n| core::array::from_fn(|k| word(&plan, f(i, file::SOCKOPTS_OFFSET) + ((n * SOCKOPT_WORDS + k) * 8) as u64)))
+            .collect()
+    };
+    assert_eq!(f(10, file::SOCKOPTS_OFFSET) % 8, 0);
+    assert_eq!(
+        opts(10),
+        [[1, 8, 4, 212_992, 0], [1, 9, 4, 1, 0], [1, 13, 8, 1 | 5 << 32, 0], [1, 20, 16, 2, 500_000], [6, 1, 4, 1, 0], [6, 4, 4, 60, 0]]
+    );
+    assert_eq!(opts(11), [[1, 16, 4, 1, 0]]);
+    assert_eq!(opts(12), [[1, 6, 4, 1, 0], [41, 16, 4, 7, 0], [41, 67, 4, 0x10, 0]]);
+    // The others have none.
+    assert!((0..10).chain([13]).all(|i| f(i, file::NR_SOCKOPTS) == 0));
+}
+
 /// Regions with per-mapping state get one advice record each, in image
 /// order, with their advice bits; the others none.
 #[test]

@@ -49,7 +49,7 @@ fn tree_block_holds_children_objects_and_duplicates() {
         TreeChild { index: 2, state: tree_state::ZOMBIE, exit_status: 3 << 8, setsid: false, pgid: 0, want_pid: 102 },
     ];
     // Object 0: the sample's pipe 1 (read end 1, write end 2): slots 0, 1.
-    let ends = [ObjectEnd { slot: 0, image: &img, file: files[1] }, ObjectEnd { slot: 1, image: &img, file: files[2] }];
+    let ends = [ObjectEnd { slot: 0, image: &img, file: files[1], index: 1 }, ObjectEnd { slot: 1, image: &img, file: files[2], index: 2 }];
     let tlen = tree_len(children.len(), 2, &ends, 1).unwrap();
     let lay = layout_with_tree(&img, 0, tlen).unwrap();
     let plain = layout(&img, 0).unwrap();
@@ -95,6 +95,6 @@ fn tree_block_holds_children_objects_and_duplicates() {
     assert!(write_tree(&plain, &mut plan[..plain.len as usize], &me, &children, 2, &ends, &[(2, 8192)], &[]).is_err());
     assert!(write_tree(&lay, &mut plan, &me, &children, 2, &ends, &[(2, 8192)], &[(u32::MAX, 0)]).is_err());
     assert!(write_tree(&lay, &mut plan, &me, &children, 2, &ends, &[(4, 8192)], &[]).is_err());
-    let far = [ObjectEnd { slot: 4, image: &img, file: files[0] }, ends[1]];
+    let far = [ObjectEnd { slot: 4, image: &img, file: files[0], index: 0 }, ends[1]];
     assert!(write_tree(&lay, &mut plan, &me, &children, 2, &far, &[(2, 8192)], &[]).is_err());
 }

@@ -397,3 +397,42 @@ fn netlink_sockets_keep_their_port_and_groups() {
     let rest = go_ok(child, out);
     assert!(rest.ends_with("result OK\n"), "{rest}");
 }
+
+/// Socket options come back (test-programs/sockopts.c): a TCP listener's
+/// (TCP_NODELAY, keepalive timing, SO_LINGER, a receive timeout, TOS and
+/// TTL, TCP_DEFER_ACCEPT, TCP_FASTOPEN, ...), which a connection it
+/// accepts after the restore inherits; a UDP socket's; an IPv6 one's; each
+/// end of a unix pair its own (SO_PASSCRED: a message comes with
+/// credentials). Every value as getsockopt reports it equals an
+/// uninterrupted run's, and `inspect` lists them.
+#[test]
+fn socket_options_come_back() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace)");
+    restored_as_uninterrupted(
+        "sockopts",
+        "ready\nwaiting at 1\n",
+        &[
+            "listening, backlog 8; options: IP_TOS 16, IP_TTL 17, SO_KEEPALIVE, SO_OOBINLINE",
+            "SO_LINGER 3 s, SO_RCVTIMEO 2.500000 s, TCP_NODELAY, TCP_MAXSEG 1000, TCP_KEEPIDLE 77",
+            "IP_MULTICAST_LOOP off, SO_BROADCAST, SO_SNDBUF 100000, SO_PRIORITY 3",
+            "options: SO_PASSCRED, SO_SNDTIMEO 1.000000 s",
+        ],
+    );
+}
+
+/// An option only a privileged process may set again (SO_MARK) is not
+/// recorded: the dump is refused naming the fd and the option, no image
+/// is left, and the target runs on.
+#[test]
+fn a_socket_with_a_privileged_option_is_refused_at_dump() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "dumping needs root here (ptrace), and SO_MARK needs CAP_NET_ADMIN");
+    let dir = scratch("sockopts-mark");
+    let image = dir.join("saved.ckpt");
+    let (child, out, head) = held_at("sockopts", 1, &["--mark"]);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    let (ok, err) = dump_with(child.id(), &image, &[]);
+    assert!(!ok && err.contains("fd 4") && err.contains("SO_MARK is set (7)"), "{err}");
+    assert!(!image.exists(), "a refused dump left an image");
+    let rest = go_ok(child, out);
+    assert!(rest.ends_with("result OK\n"), "{rest}");
+}

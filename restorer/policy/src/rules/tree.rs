@@ -173,7 +173,7 @@ pub fn object_ends<'i, 'a>(
             }
             let file = img.file(t.file).ok_or(super::fmt::FormatError::BadTreeFile)?;
             tree_object_supported(file.kind)?;
-            each(super::plan::ObjectEnd { slot, image: img, file })?;
+            each(super::plan::ObjectEnd { slot, image: img, file, index: t.file })?;
         }
     }
     Ok(())
