@@ -33,13 +33,14 @@ const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 /// the regions are left empty and their mappings returned, for
 /// `choose_regions` (at once, or from a copy-on-write fork).
 pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, &[], true)
+    capture_with(frozen, allow_unsupported, &[], &[], true)
 }
 
 /// `capture` of one process of a tree: `tree_pipes` are the pipes whose
-/// both ends the tree holds, recorded even on fds 0-2 (fds.rs).
-pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, tree_pipes, true)
+/// both ends the tree holds, recorded even on fds 0-2, and `members` the
+/// tree's live processes, which may own a description's signals (fds.rs).
+pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64], members: &[i32]) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, tree_pipes, members, true)
 }
 
 /// `capture` of a process about to fork its copy-on-write snapshot
@@ -48,7 +49,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
 /// which spares the frozen target 63 of its injected syscalls and its
 /// /proc files of process-wide state.
 pub fn capture_before_fork(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, &[], false)
+    capture_with(frozen, allow_unsupported, &[], &[], false)
 }
 
 /// Process-wide state that a fork (clone without CLONE_VM, CLONE_SIGHAND,
@@ -114,6 +115,7 @@ fn capture_with(
     frozen: &mut Frozen,
     allow_unsupported: bool,
     tree_pipes: &[u64],
+    members: &[i32],
     inherited: bool,
 ) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
@@ -207,7 +209,7 @@ fn capture_with(
     // A --cow dump (not `inherited`) reads the madvise state from its fork.
     let read = if inherited { VmFlagsRead::All } else { VmFlagsRead::NotInherited };
     let mut mappings = list_mappings(pid, read)?;
-    let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes)?;
+    let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes, members)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
     fd_table.notes.extend(cwd_note(&process));

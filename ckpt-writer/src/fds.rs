@@ -18,11 +18,12 @@
 //! --allow-unsupported is recorded as closed.
 
 use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use procfs::process::{FDTarget, Process};
 
-use image_format::v1::records::{pipe_flags, unix_pair_flags, ANON_STATUS, MEMFD_STATUS, UNIX_PAIR_STATUS};
+use image_format::v1::records::{file_owner, pipe_flags, unix_pair_flags, ANON_STATUS, MEMFD_STATUS, UNIX_PAIR_STATUS};
 use image_format::{FileDesc, FileKind};
 
 use crate::error::{Error, Result};
@@ -88,6 +89,8 @@ struct Seen {
     inotify: bool,
     /// A named FIFO beyond fds 0-2 (fds_fifo.rs).
     fifo: bool,
+    /// O_ASYNC in its status flags.
+    async_io: bool,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -95,7 +98,7 @@ struct Seen {
 /// the tree being dumped) on fds 0-2 is recorded with its description, as
 /// elsewhere, not inherited from the restoring caller: the tree's restore
 /// recreates it between its processes (`sh -c 'a | b'`).
-pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Result<FdTable> {
+pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], members: &[i32]) -> Result<FdTable> {
     let proc = Process::new(pid).map_err(|_| Error::TargetGone { pid, during: "reading fds".into() })?;
     let iter = proc.fd().map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/fd".into() })?;
     let mut seen = Vec::new();
@@ -104,7 +107,10 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
         let fd = info.fd;
         let (offset, raw_flags) = fdinfo(pid, fd)?;
         let cloexec = raw_flags & libc::O_CLOEXEC as u32 != 0;
-        let flags = raw_flags & !(libc::O_CLOEXEC as u32);
+        // Signal-driven I/O is the description's, recorded with its owner
+        // once the description is known (`record_owners`).
+        let async_io = raw_flags & file_owner::O_ASYNC != 0;
+        let flags = raw_flags & !(libc::O_CLOEXEC as u32 | file_owner::O_ASYNC);
         let stdio = (0..=2).contains(&fd);
         let in_tree = matches!(info.target, FDTarget::Pipe(ino) if tree_pipes.contains(&ino));
         let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio && !in_tree);
@@ -168,16 +174,26 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo, async_io });
     }
     // A unix socket is recorded as one end of a pair the process holds;
     // connected to a socket outside the process, as a datagram socket
     // connected again by its peer's name, or (--tcp-established=reset) as
     // an end whose peer is gone.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
+    let in_tree = socket_inodes(members.iter().copied().filter(|&m| m != pid));
+    // Sockets whose peer another process of the tree holds.
+    let mut tree_peered = Vec::new();
     let mut reset_notes = Vec::new();
     for s in seen.iter_mut() {
         let (Some(u), Some((_, ino)), Ok(_)) = (&mut s.unix, s.inode, &s.allowed) else { continue };
+        if u.connected && !held.contains(&u64::from(u.peer)) && in_tree.contains(&u64::from(u.peer)) {
+            // Its peer is another process's of the tree: recorded as an end
+            // of its own, which the tree's object joins to that peer again
+            // (tree_links.rs), as a pipe end whose other end is elsewhere.
+            u.peer = 0;
+            tree_peered.push(ino);
+        }
         match fds_unix::outside(u, &held) {
             Some(fds_unix::Outside::Datagram) => {
                 let fd = s.state.fd;
@@ -332,10 +348,77 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64]) -> Res
     table.notes = pipes.notes;
     table.notes.extend(sock_notes);
     table.notes.extend(reset_notes);
-    number_unix_pairs(pid, &seen, &unix_ends, &mut table.files, &mut table.notes, &mut out)?;
+    number_unix_pairs(pid, &seen, &unix_ends, &tree_peered, &mut table.files, &mut table.notes, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
+    record_owners(pid, &seen, &out, &mut table.files, members)?;
     table.fds = out;
     Ok(table)
+}
+
+/// The socket inodes the processes `pids` hold.
+fn socket_inodes(pids: impl Iterator<Item = i32>) -> Vec<u64> {
+    let mut out = Vec::new();
+    for pid in pids {
+        let Ok(fds) = Process::new(pid).and_then(|p| p.fd()) else { continue };
+        out.extend(fds.flatten().filter_map(|f| match f.target {
+            FDTarget::Socket(ino) => Some(ino),
+            _ => None,
+        }));
+    }
+    out
+}
+
+/// F_GETOWN_EX types and the fcntl commands that read a description's
+/// signal-driven I/O (not in the libc crate for glibc targets).
+const F_GETSIG: i32 = 11;
+const F_GETOWN_EX: i32 = 16;
+
+/// Records O_ASYNC and the signal owner of each description that can
+/// signal (pipes, FIFOs, sockets), once per description, from the first
+/// fd that has it. An owner must be the process itself, its process
+/// group, or (`members`) another process of the tree being dumped, which
+/// restores it; else the dump is refused, naming the fd.
+fn record_owners(pid: i32, seen: &[Seen], out: &[FdState], files: &mut [FileDesc], members: &[i32]) -> Result<()> {
+    let mut done = vec![false; files.len()];
+    for (s, o) in seen.iter().zip(out) {
+        let Some(f) = files.get_mut(o.file as usize).filter(|_| o.disposition == FdDisposition::Shared) else { continue };
+        let signals = matches!(f.kind, FileKind::Pipe | FileKind::Fifo | FileKind::UnixPair | FileKind::Socket | FileKind::TcpRepair);
+        if !signals || std::mem::replace(&mut done[o.file as usize], true) {
+            continue;
+        }
+        let fd = s.state.fd;
+        let copy = fds_shared::copy_of_fd(pid, fd)?;
+        let mut owner = [0 as libc::c_int; 2];
+        // SAFETY: F_GETOWN_EX writes one struct f_owner_ex (two ints) to the pointer.
+        let rc = unsafe { libc::fcntl(copy.as_raw_fd(), F_GETOWN_EX, owner.as_mut_ptr()) };
+        // SAFETY: F_GETSIG takes no argument.
+        let sig = unsafe { libc::fcntl(copy.as_raw_fd(), F_GETSIG) };
+        if rc < 0 || sig < 0 {
+            return Err(Error::sys(format!("reading the signal owner of fd {fd} of pid {pid}"), std::io::Error::last_os_error()));
+        }
+        let (kind, who) = (owner[0] as u64, owner[1]);
+        let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).map_or(0, |p| p.as_raw());
+        let ok = match kind {
+            _ if who == 0 => true,
+            file_owner::PGRP => who == pgid,
+            file_owner::PID => who == pid || members.contains(&who),
+            // A thread: the one the restore enters with, the leader.
+            file_owner::TID => who == pid || members.contains(&who),
+            _ => false,
+        };
+        if !ok {
+            let whom = if kind == file_owner::PGRP { format!("process group {who}") } else { format!("pid {who}") };
+            return Err(Error::Unsupported(format!(
+                "fd {fd} sends its I/O signals (F_SETOWN) to {whom}, which is not in the dump (only the process itself, its group or a process of the tree dumped are recorded)"
+            )));
+        }
+        let kind = if who == 0 { file_owner::TID } else { kind };
+        f.owner = file_owner::encode(who.max(0) as u32, kind, sig as u64);
+        if s.async_io {
+            f.status_flags |= file_owner::O_ASYNC;
+        }
+    }
+    Ok(())
 }
 
 /// Numbers the unix socket pairs 1, 2, ... by first fd and records both
@@ -344,6 +427,7 @@ fn number_unix_pairs(
     pid: i32,
     seen: &[Seen],
     ends: &[(usize, &Vec<usize>)],
+    tree_peered: &[u64],
     files: &mut Vec<FileDesc>,
     notes: &mut Vec<String>,
     out: &mut [FdState],
@@ -364,11 +448,14 @@ fn number_unix_pairs(
             let s = &seen[first];
             let mut f = fds_unix::end(pid, s.state.fd, unix, s.state.flags, pair)?;
             f.kind_flags = unix_pair_flags::PEER_GONE;
-            notes.push(format!(
+            let tree_peer = s.inode.is_some_and(|(_, i)| tree_peered.contains(&i));
+            if !tree_peer {
+                notes.push(format!(
                 "fd {}: unix socket whose peer had closed: restored so, with its {} queued bytes, then end of file",
                 s.state.fd,
                 f.data.0.len()
-            ));
+                ));
+            }
             files.push(f);
             for &k in group {
                 out[k].disposition = FdDisposition::Shared;

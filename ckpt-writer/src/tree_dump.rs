@@ -63,7 +63,7 @@ pub fn run(plan: &DumpPlan, mut sink: Sink, mut tree: Vec<Member>, started: Inst
             snaps.push(None);
             continue;
         };
-        let (mut snap, mappings) = capture_in(frozen, plan.allow_unsupported, &pipes)?;
+        let (mut snap, mappings) = capture_in(frozen, plan.allow_unsupported, &pipes, &live)?;
         choose_regions(&mut snap, mappings, m.pid)?;
         snaps.push(Some(snap));
     }

@@ -10,9 +10,11 @@
 //!   regions of one shmem inode in two or more processes are one object;
 //!   its pages are stored only by the first process (tree order).
 //!
-//! * Refused: an epoll instance or a unix socket pair end two processes
-//!   share (a pair whose ends are in two processes is refused as a single
-//!   dump refuses it: its peer is not in the process).
+//! * Unix socket pairs: the two sockets of a pair held by two or more
+//!   processes (an end each, or one end shared) are one object, ends 1
+//!   (the lower inode) and 2; an end whose peer another process holds is
+//!   recorded alone in its own image (fds.rs) and joined again here.
+//! * Refused: an epoll instance two processes share.
 //!
 //! Objects are numbered in order of first appearance: tree order, then
 //! FILES order, then REGIONS order, as the format requires.
@@ -53,6 +55,18 @@ pub fn tree_pipes(pids: &[i32]) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// The pair a unix socket (inode `ino`) belongs to, as sock_diag tells
+/// its peer: the lower of the two inodes, and 1 if `ino` is it, else 2. A
+/// socket whose peer had closed is a pair by itself (end 1).
+fn pair_of(ino: u64) -> Option<(u64, u32)> {
+    let peer = crate::fds_unix::query(ino).ok().map_or(0, |u| u64::from(u.peer));
+    Some(match peer {
+        0 => (ino, 1),
+        p if ino < p => (ino, 1),
+        p => (p, 2),
+    })
+}
+
 /// A description one process holds: its FILES index (None: an fd to be
 /// reopened alone), an fd that has it, its inode.
 struct Held {
@@ -61,6 +75,9 @@ struct Held {
     fd: i32,
     ino: (u64, u64),
     pipe: bool,
+    /// A unix socket pair end: the pair (its lower socket inode) and which
+    /// end this is (1 the lower inode, 2 the higher).
+    pair: Option<(u64, u32)>,
 }
 
 /// Tree links of each process (same order as `snaps`; None for a zombie).
@@ -93,10 +110,12 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 seen_files.push(f.file);
             }
             let Some(ino) = inode_of(pid, f.fd) else { continue };
-            held.push(Held { member: k, file: shared.then_some(f.file), fd: f.fd, ino, pipe: kind == FileKind::Pipe });
+            let pair = if kind == FileKind::UnixPair { pair_of(ino.1) } else { None };
+            held.push(Held { member: k, file: shared.then_some(f.file), fd: f.fd, ino, pipe: kind == FileKind::Pipe, pair });
         }
     }
-    // Group: a pipe by inode; anything else by description (kcmp).
+    // Group: a pipe by inode, a unix pair by its two sockets; anything
+    // else by description (kcmp).
     let mut group = vec![usize::MAX; held.len()];
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in 0..held.len() {
@@ -104,7 +123,14 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
         for (n, members) in groups.iter().enumerate() {
             let r = &held[members[0]];
             let h = &held[i];
-            if r.ino != h.ino || r.pipe != h.pipe {
+            if let (Some(a), Some(b)) = (r.pair, h.pair) {
+                if a.0 == b.0 {
+                    g = Some(n);
+                    break;
+                }
+                continue;
+            }
+            if r.ino != h.ino || r.pipe != h.pipe || r.pair.is_some() != h.pair.is_some() {
                 continue;
             }
             if h.pipe || same_description_across(pids[r.member], r.fd, pids[h.member], h.fd)? {
@@ -155,10 +181,6 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
             let f = &snap.files[file as usize];
             let what = match f.kind {
                 FileKind::Epoll => Some("an epoll instance"),
-                // Its two ends are two descriptions: one object would need
-                // both (ends 1 and 2), and a restore that made a pair for
-                // each process would silently part them.
-                FileKind::UnixPair => Some("a unix socket pair end"),
                 _ => None,
             };
             if let Some(what) = what {
@@ -171,7 +193,11 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 links.objects += 1;
                 links.objects - 1
             });
-            let end = if f.kind == FileKind::Pipe { 1 + (f.status_flags & 3) } else { 0 };
+            let end = match (f.kind, held[i].pair) {
+                (FileKind::Pipe, _) => 1 + (f.status_flags & 3),
+                (FileKind::UnixPair, Some((_, end))) => end,
+                _ => 0,
+            };
             links.files[k].push(TreeFile { file, object, end });
         }
         for &(region, ino, len, held_by) in shm.iter().filter(|s| s.0 .0 == k).map(|s| &s.1) {

@@ -205,6 +205,8 @@ pub struct FileDesc {
     pub values: [u64; 5],
     /// An epoll description's interest list.
     pub epoll: Vec<EpollEntry>,
+    /// Signal-driven I/O: owner and signal (`file_owner`); 0: none.
+    pub owner: u64,
     /// A socket's options that differ from their defaults (SOCKOPTS),
     /// sorted by level and name; `file` is the writer's to fill in.
     pub sockopts: Vec<SockOpt>,
@@ -223,6 +225,7 @@ impl FileDesc {
             data: Blob::default(),
             values: [0; 5],
             epoll: Vec::new(),
+            owner: 0,
             sockopts: Vec::new(),
         }
     }
@@ -309,6 +312,7 @@ impl ImageDesc {
                     data: Blob(img.file_data(&f).to_vec()),
                     values: [f.value0, f.value1, f.value2, f.value3, f.value4],
                     epoll: img.epoll_entries(&f).collect(),
+                    owner: f.owner,
                     sockopts: img.sockopts_of(i as u32).collect(),
                 })
                 .collect(),

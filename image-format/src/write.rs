@@ -283,6 +283,7 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
             value2,
             value3,
             value4,
+            owner: f.owner,
         });
     }
 

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use image_format::v1::records::{region_flags, socket_flags, socket_type};
+use image_format::v1::records::{file_owner, region_flags, socket_flags, socket_type};
 use image_format::*;
 
 type Case = (&'static str, Box<dyn Fn() -> Result<(), FormatError>>);
@@ -552,16 +552,26 @@ fn cases() -> Vec<Case> {
                 img(b)
             }),
         ),
+        // FILES bytes 88..96, reserved once, are now `owner`: the reserved
+        // word of a SOCKOPTS record instead.
         (
             "reserved-not-zero",
             Box::new(|| {
-                let mut b = build(&sample_files());
-                let o = record_at(&b, k::FILES, 0) + 88;
+                let mut b = build(&with_sockopts());
+                let o = record_at(&b, k::SOCKOPTS, 0) + 12;
                 b[o] = 1;
                 reseal(&mut b);
                 img(b)
             }),
         ),
+        // Signal-driven I/O: only on kinds that signal, well-formed.
+        files("bad-file-owner", |d| d.files[0].status_flags |= 0o20000),
+        files("bad-file-owner", |d| d.files[5].owner = file_owner::encode(4242, file_owner::PID, 0)),
+        files("bad-file-owner", |d| d.files[1].owner = file_owner::encode(4242, 3, 0)),
+        files("bad-file-owner", |d| d.files[1].owner = file_owner::encode(4242, file_owner::PID, 65)),
+        files("bad-file-owner", |d| d.files[1].owner = file_owner::encode(4_194_305, file_owner::PID, 0)),
+        files("bad-file-owner", |d| d.files[1].owner = file_owner::encode(0, file_owner::PGRP, 0)),
+        files("bad-file-owner", |d| d.files[1].owner = 1 << 48 | 4242),
         files("bad-file-flags", |d| d.files[0].status_flags |= 0o100),
         files("bad-file-flags", |d| d.files[0].status_flags |= 3),
         files("bad-file-flags", |d| d.files[3].kind_flags |= 2),
@@ -1200,6 +1210,16 @@ fn the_sample_with_files_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+    // Signal-driven I/O on a pipe's ends: O_ASYNC, owned by the process
+    // (SIGIO), by a process group with SIGRTMIN+1, or by nobody.
+    let mut d = sample_files();
+    d.files[1].status_flags |= file_owner::O_ASYNC;
+    d.files[1].owner = file_owner::encode(4242, file_owner::PID, 0);
+    d.files[2].status_flags |= file_owner::O_ASYNC;
+    d.files[2].owner = file_owner::encode(77, file_owner::PGRP, 35);
+    d.files[3].owner = file_owner::encode(0, file_owner::TID, 29);
+    let b = build(&d);
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&b).unwrap()), d);
 }
 
 #[test]

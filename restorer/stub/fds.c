@@ -226,6 +226,48 @@ static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *fi
 	}
 }
 
+/* Signal-driven I/O (FORMAT.md FILES `owner`) on a description once it is
+ * at its first fd `fd` (O_ASYNC registers that number: the signal's si_fd
+ * names it): its signal and O_ASYNC by whoever holds it (the same on a
+ * shared description), its owner only by the process that is the owner,
+ * with its own new tid, pid or group. Consumed: the description's other
+ * fds find nothing left to do. */
+#define F_GETFL 3
+#define F_SETSIG 10
+#define F_SETOWN_EX 15
+#define O_ASYNC 020000
+#define SYS_getpid 39
+#define SYS_getpgrp 111
+#define SYS_gettid 186
+#define F_OWNER_TID 0
+#define F_OWNER_PGRP 2
+static void set_owner(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 fd, u64 index)
+{
+	struct {
+		int type, pid;
+	} owner;
+	long err = 0, fl;
+
+	if (f->kind == CHKPT_FILE_OPEN)
+		return;
+	if (f->owner != ~0ULL) {
+		owner.type = (int)f->owner;
+		owner.pid = (int)sys0(f->owner == F_OWNER_PGRP ? SYS_getpgrp : f->owner == F_OWNER_TID ? SYS_gettid : SYS_getpid);
+		err = sys3(SYS_fcntl, fd, F_SETOWN_EX, (u64)&owner);
+	}
+	if (err >= 0 && f->owner_signal)
+		err = sys3(SYS_fcntl, fd, F_SETSIG, f->owner_signal);
+	if (err >= 0 && (f->flags & O_ASYNC)) {
+		fl = sys3(SYS_fcntl, fd, F_GETFL, 0);
+		err = fl < 0 ? fl : sys3(SYS_fcntl, fd, F_SETFL, (u64)fl | O_ASYNC);
+	}
+	if (err < 0)
+		chkpt_fail(plan, CHKPT_STEP_SET_FILE_OWNER, index, err);
+	f->owner = ~0ULL;
+	f->owner_signal = 0;
+	f->flags &= ~(u64)O_ASYNC;
+}
+
 /* An eventfd with its counter (written, since eventfd2 takes 32 bits). */
 static long create_eventfd(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index)
 {
@@ -417,6 +459,8 @@ void chkpt_restore_files(struct chkpt_plan *plan)
 		err = sys3(SYS_dup3, files[l->file].temp, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		if (err < 0)
 			chkpt_fail(plan, CHKPT_STEP_PLACE_FD, l->fd, err);
+		/* Links are sorted by fd: this is the description's first. */
+		set_owner(plan, &files[l->file], l->fd, l->file);
 	}
 	/* Interest lists last: every fd they name is in place now. */
 	for (i = 0; i < plan->nr_files; i++)

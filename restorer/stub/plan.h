@@ -113,6 +113,9 @@ struct chkpt_plan_file {
 	unsigned long long value1, value2, value3, value4; /* TIMERFD */
 	unsigned long long sockopts_offset; /* a socket's struct chkpt_plan_sockopt, from the plan's start, */
 	unsigned long long nr_sockopts;     /* set right after it is created (sockets.c) */
+	unsigned long long owner;           /* F_OWNER_TID/PID/PGRP this process sets with its own tid, */
+					    /* pid or group (F_SETOWN_EX); ~0: not this process's to set */
+	unsigned long long owner_signal;    /* F_SETSIG; 0: SIGIO */
 };
 
 /* setsockopt(fd, level, name, &value, len): len 4 (an int), 8 (struct
@@ -499,7 +502,8 @@ struct chkpt_plan_tree {
 	X(91, SET_GIDS, "set-gids") \
 	X(92, SET_UIDS, "set-uids") \
 	X(93, SET_CAPABILITIES, "set-capabilities") \
-	X(94, SET_SOCKET_OPTION, "set-socket-option")
+	X(94, SET_SOCKET_OPTION, "set-socket-option") \
+	X(95, SET_FILE_OWNER, "set-file-owner")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -307,6 +307,8 @@ format_errors! {
         "A thread name longer than 15 bytes.",
     BadCreds = "bad-creds":
         "More than one CREDS record, an id of 4294967295 (-1), effective or ambient capabilities outside permitted (ambient also outside inheritable), a reserved byte set, or GROUPS without CREDS.",
+    BadFileOwner = "bad-file-owner":
+        "O_ASYNC or a signal owner on a description that cannot signal (only pipes, FIFOs and sockets do), an owner type other than TID, PID or PGRP, a pid above 4194304, a type without a pid, a signal above 64, or bits set above the signal.",
     BadSockopt = "bad-socket-option":
         "A SOCKOPTS record whose file index is outside FILES or names a description that is no socket created again (bound socket, unix pair end, repaired TCP connection), an option not in the list or not of that socket's family and type, a value outside the option's range, or a reserved byte set.",
     SockoptsUnsortedOrDuplicate = "sockopts-unsorted-or-duplicate":

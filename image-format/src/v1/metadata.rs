@@ -165,6 +165,23 @@ fn thread_fixed(b: &[u8]) -> Option<(&ThreadWire, ThreadState, u32)> {
     Some((w, w.decode()?, w.xsave_len.get()))
 }
 
+/// Signal-driven I/O: O_ASYNC and an owner only on the kinds that signal
+/// (pipes, FIFOs, sockets); an owner of a known type, a pid in range (0
+/// with no type but TID: nobody), a signal up to 64, no other bit.
+fn check_owner(f: &File) -> Result<()> {
+    let signals = matches!(f.kind, FileKind::Pipe | FileKind::Fifo | FileKind::UnixPair | FileKind::Socket | FileKind::TcpRepair);
+    let async_io = f.status_flags & file_owner::O_ASYNC != 0;
+    if !signals && (async_io || f.owner != 0) {
+        return Err(FormatError::BadFileOwner);
+    }
+    let (pid, kind, sig) = (file_owner::pid(f.owner), file_owner::kind(f.owner), file_owner::signal(f.owner));
+    let well_formed = f.owner >> 48 == 0 && kind <= file_owner::PGRP && pid <= u64::from(MAX_PID) && sig <= 64 && (pid != 0 || kind == file_owner::TID);
+    if !well_formed {
+        return Err(FormatError::BadFileOwner);
+    }
+    Ok(())
+}
+
 impl<'a> Metadata<'a> {
     /// Validates the metadata range `meta` that `h` describes.
     pub fn parse(h: &Header, meta: &'a [u8]) -> Result<Metadata<'a>> {
@@ -539,6 +556,9 @@ impl<'a> Metadata<'a> {
             if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
             }
+            check_owner(&f)?;
+            // The kinds' own checks see their flags without O_ASYNC.
+            let f = File { status_flags: f.status_flags & !file_owner::O_ASYNC, ..f };
             let access = f.status_flags & 3;
             if f.status_flags & !FILE_STATUS_KNOWN != 0 || access == 3 {
                 return Err(FormatError::BadFileFlags);

@@ -551,8 +551,40 @@ record! {
         pub value3: u64,
         /// Kind-specific value (none yet).
         pub value4: u64,
-        reserved _88: 8,
+        /// Signal-driven I/O (`file_owner`): who gets SIGIO or SIGURG
+        /// (F_GETOWN_EX) and which signal (F_GETSIG); 0: nobody, SIGIO.
+        pub owner: u64,
     }
+}
+
+/// `File::owner`: F_GETOWN_EX and F_GETSIG of a description, for the kinds
+/// that can signal (pipes, FIFOs, sockets). Bits 0-31 the owner's pid
+/// at dump (0: none), 32-39 its type, 40-47 the signal (0: SIGIO).
+pub mod file_owner {
+    /// F_OWNER_TID: one thread.
+    pub const TID: u64 = 0;
+    /// F_OWNER_PID: a process.
+    pub const PID: u64 = 1;
+    /// F_OWNER_PGRP: a process group.
+    pub const PGRP: u64 = 2;
+    /// The owner's pid (or pgid).
+    pub const fn pid(owner: u64) -> u64 {
+        owner & 0xffff_ffff
+    }
+    /// Its type (TID, PID, PGRP).
+    pub const fn kind(owner: u64) -> u64 {
+        owner >> 32 & 0xff
+    }
+    /// The signal sent (0: SIGIO).
+    pub const fn signal(owner: u64) -> u64 {
+        owner >> 40 & 0xff
+    }
+    /// The field for `pid`, `kind`, `signal`.
+    pub const fn encode(pid: u32, kind: u64, signal: u64) -> u64 {
+        pid as u64 | kind << 32 | signal << 40
+    }
+    /// O_ASYNC: signal-driven I/O on (F_SETFL FASYNC).
+    pub const O_ASYNC: u32 = 0o20000;
 }
 
 /// Size of a FILES record.

@@ -438,6 +438,9 @@ steps! {
     /// setsockopt(2) of a socket's recorded option (detail: the
     /// description's index).
     SetSocketOption = 94, "set-socket-option";
+    /// Signal-driven I/O on a description: F_SETOWN_EX, F_SETSIG, O_ASYNC
+    /// (detail: the description's index).
+    SetFileOwner = 95, "set-file-owner";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -1066,7 +1069,7 @@ pub use tree::*;
 // ---- Open file descriptions (FILES) and the fds that share them. ----
 
 /// Words per `struct chkpt_plan_file`.
-pub const FILE_WORDS: usize = 16;
+pub const FILE_WORDS: usize = 18;
 /// Words per epoll interest entry in a plan: fd, events, data, and
 /// whether the fd is one the image inherits from the caller (0-2).
 pub const EPOLL_WORDS: usize = 4;
@@ -1157,6 +1160,11 @@ pub mod file {
     /// start, and their number.
     pub const SOCKOPTS_OFFSET: usize = 14;
     pub const NR_SOCKOPTS: usize = 15;
+    /// Signal-driven I/O this process sets on the description: the
+    /// F_OWNER_* type for F_SETOWN_EX with its own pid (TID, PID) or
+    /// group (PGRP), KEEP when it is not the owner; and F_SETSIG's signal.
+    pub const OWNER: usize = 16;
+    pub const OWNER_SIGNAL: usize = 17;
 }
 
 /// Descriptions, links and the bytes (paths, queued data) they need.
@@ -1208,6 +1216,22 @@ fn write_sockopts(image: &Image<'_>, index: u32, rec: u64, o: &mut Out<'_>, mut 
     }
     o.word(w(file::NR_SOCKOPTS), n);
     s
+}
+
+/// The F_OWNER_* type this process sets on a description with `owner`
+/// (the FILES field), with its own pid or group; None when the owner is
+/// nobody or another process (which sets it itself, in a tree), or a
+/// thread other than the one that enters the stub.
+pub fn owner_type(image: &Image<'_>, owner: u64) -> Option<u64> {
+    use super::fmt::records::file_owner::{kind, pid, PGRP, PID, TID};
+    let me = pid(owner) == u64::from(image.process.pid);
+    match kind(owner) {
+        _ if pid(owner) == 0 => None,
+        PGRP => Some(PGRP),
+        TID if me => Some(TID),
+        PID if me => Some(PID),
+        _ => None,
+    }
 }
 
 /// open(2) flags the stub opens a shared description with: its status
@@ -1354,6 +1378,8 @@ fn write_file(image: &Image<'_>, f: &File, index: u32, rec: u64, peer: u64, o: &
         }
     }
     o.word(w(file::TEMP), KEEP);
+    o.word(w(file::OWNER), owner_type(image, f.owner).unwrap_or(KEEP));
+    o.word(w(file::OWNER_SIGNAL), super::fmt::records::file_owner::signal(f.owner));
     if image.sockopts_of(index).next().is_some() {
         s = write_sockopts(image, index, rec, o, s);
     }

@@ -267,7 +267,10 @@ pub fn write_tree(
             o.word(rec_of(peer) + 8 * file::PEER as u64, KEEP);
         }
         o.word(rec + 8 * file::KIND as u64, file_kind::DUP);
-        o.word(rec + 8 * file::FLAGS as u64, 0);
+        // Only O_ASYNC stays: the stub sets it (with the owner this process
+        // may be) through the fd the duplicate is placed at.
+        let async_io = o.get(rec + 8 * file::FLAGS as u64).unwrap_or(0) & u64::from(super::super::fmt::records::file_owner::O_ASYNC);
+        o.word(rec + 8 * file::FLAGS as u64, async_io);
         o.word(rec + 8 * file::PEER as u64, KEEP);
         o.word(rec + 8 * file::VALUE as u64, me.fd_base.saturating_add(slot));
     }

@@ -92,6 +92,11 @@ fn inherited_objects_must_be_of_their_kind() {
     assert!(tree_object_fits(FileKind::EventFd, &facts(0o600)));
     assert!(!tree_object_fits(FileKind::EventFd, &facts(0o010_600)));
     assert!(!tree_object_fits(FileKind::Epoll, &facts(0o600)));
+    // A listener the workers share (nginx), a FIFO, a deleted file.
+    assert!(tree_object_fits(FileKind::Socket, &facts(0o140_777)));
+    assert!(!tree_object_fits(FileKind::Socket, &facts(0o010_600)));
+    assert!(tree_object_fits(FileKind::Fifo, &facts(0o010_600)));
+    assert!(tree_object_fits(FileKind::DeletedFile, &facts(0o100_600)));
     assert_eq!(tree_object_supported(FileKind::Epoll).unwrap_err().reason.name(), "tree-object-unsupported");
     assert!(tree_object_supported(FileKind::Pipe).is_ok());
 }

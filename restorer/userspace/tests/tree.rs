@@ -323,3 +323,28 @@ fn another_users_tree_the_caller_cannot_reach_is_refused_and_nothing_runs() {
         assert!(err.contains("root-only"), "{how}: names the directory: {err}");
     }
 }
+
+/// A socket pair whose ends a parent and its child hold, and signal-driven
+/// I/O in both (test-programs/sigio.c): the parent's pipe with O_ASYNC and
+/// F_SETSIG owned by the parent (the signal names the pipe's fd again),
+/// the child's end of the pair with O_ASYNC owned by the child, each owner
+/// the restored process itself; output as uninterrupted.
+#[test]
+fn signal_driven_io_and_a_socket_pair_across_a_tree_come_back() {
+    let _entry = skip_unless!(binfmt_entry());
+    let want = run(Command::new(programs().join("sigio")));
+    assert!(want.status.success() && text(&want.stdout).ends_with("result OK\n"), "{}", text(&want.stdout));
+    let dir = scratch("tree-sigio");
+    let mut c = Command::new(programs().join("sigio"));
+    c.args(["--wait-at", "1"]);
+    let (image, head) = dump_tree(c, false, "waiting at 1", &dir);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    let shown = text(&Command::new(writer()).arg("inspect").arg(&image).output().unwrap().stdout);
+    assert!(shown.contains("pipe 1 read end, flags 0o24000") && shown.contains("flags 0o24002"), "{shown}");
+    // The parent waits for any child (wait), which new pids allow.
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        assert_eq!(Some(text(&got.stdout).as_str()), text(&want.stdout).strip_prefix("ready\n"), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    }
+}

@@ -62,11 +62,18 @@ pub struct SocketProbe<'a> {
     pub repair: bool,
 }
 
-/// Checks every bound socket of `image`.
+/// Checks every bound socket of `image`. A member of a tree does not
+/// check the sockets it shares with its tree (tree objects): the root made
+/// them and checked them, and a member's probe would find their addresses
+/// taken by them.
 pub fn check_sockets<H: Host>(image: &Image<'_>, host: &mut H) -> Result<(), Refusal> {
+    let member = image.header.flags & super::fmt::header_flags::MEMBER != 0;
     for (index, f) in image.files().enumerate() {
         host.yield_now()?;
         if !matches!(f.kind, FileKind::Socket | FileKind::TcpReset | FileKind::TcpRepair) {
+            continue;
+        }
+        if member && image.tree_files().any(|t| t.file as usize == index) {
             continue;
         }
         let fd = image.fds().find(|d| d.disposition == FdDisposition::Shared && d.file as usize == index);

@@ -110,12 +110,12 @@ const S_IFMT: u32 = 0o170_000;
 pub fn tree_object_fits(kind: FileKind, facts: &FileFacts) -> bool {
     let t = facts.mode & S_IFMT;
     match kind {
-        FileKind::Pipe => t == 0o010_000,
-        FileKind::UnixPair => t == 0o140_000,
-        FileKind::Regular | FileKind::Memfd => t == 0o100_000,
+        FileKind::Pipe | FileKind::Fifo => t == 0o010_000,
+        FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::TcpRepair => t == 0o140_000,
+        FileKind::Regular | FileKind::Memfd | FileKind::DeletedFile => t == 0o100_000,
         FileKind::Directory => t == 0o040_000,
         FileKind::CharDev => t == 0o020_000,
-        FileKind::EventFd | FileKind::SignalFd | FileKind::TimerFd => t == 0,
+        FileKind::EventFd | FileKind::SignalFd | FileKind::TimerFd | FileKind::Inotify => t == 0,
         _ => false,
     }
 }
