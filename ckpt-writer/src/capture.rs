@@ -96,6 +96,7 @@ pub fn set_inherited(snap: &mut Snapshot, inherited: Inherited) {
         snap.process.child_subreaper = own.child_subreaper;
         snap.process.not_dumpable = own.not_dumpable;
         snap.process.thp_disabled = own.thp_disabled;
+        snap.process.oom_score_adj = own.oom_score_adj;
         snap.fd_notes.extend(cwd_note(&snap.process));
     }
     snap.process.mm.brk = inherited.brk;
@@ -206,6 +207,8 @@ fn capture_with(
     process.child_subreaper = child_subreaper;
     process.not_dumpable = not_dumpable;
     process.thp_disabled = thp_disabled;
+    process.oom_score_adj = crate::sched::oom_score_adj(pid);
+    let sched = crate::sched::read(pid, &tids)?;
     // A --cow dump (not `inherited`) reads the madvise state from its fork.
     let read = if inherited { VmFlagsRead::All } else { VmFlagsRead::NotInherited };
     let mut mappings = list_mappings(pid, read)?;
@@ -230,6 +233,7 @@ fn capture_with(
         pending_signals,
         timers,
         locks,
+        sched,
     }, mappings))
 }
 

@@ -156,6 +156,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         attrs: attrs(&snap.process),
         creds: snap.process.creds,
         groups: snap.process.groups.clone(),
+        sched: snap.sched.clone(),
     }
 }
 
@@ -168,5 +169,6 @@ fn attrs(p: &crate::snapshot::ProcessState) -> image_format::v1::ProcessAttrs {
         flags: flag(p.child_subreaper, CHILD_SUBREAPER) | flag(p.no_new_privs, NO_NEW_PRIVS) | flag(p.not_dumpable, NOT_DUMPABLE)
             | flag(p.thp_disabled, THP_DISABLE)
             | flag(p.stopped, STOPPED),
+        oom_score_adj: p.oom_score_adj as u32,
     }
 }

@@ -168,8 +168,12 @@ pub(crate) fn to_json(d: &ImageDesc, file_len: u64) -> Value {
             },
             "rlimits": p.rlimits.iter().map(|r| json!([r.cur, r.max])).collect::<Vec<_>>(),
             "membarrier": p.membarrier,
-            "pdeath_signal": d.attrs.pdeath_signal, "attr_flags": d.attrs.flags,
+            "pdeath_signal": d.attrs.pdeath_signal, "attr_flags": d.attrs.flags, "oom_score_adj": d.attrs.oom_score_adj as i32,
         },
+        "sched": d.sched.iter().map(|s| json!({
+            "tid": s.tid, "policy": s.policy, "flags": s.flags, "nice": s.nice as i32, "priority": s.priority, "ioprio": s.ioprio,
+            "cpus": (0..1024).filter(|&c: &usize| s.affinity[c / 8] & (1 << (c % 8)) != 0).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "auxv": d.auxv.iter().map(|a| json!([a.key, a.value])).collect::<Vec<_>>(),
         "threads": d.threads.iter().map(|t| {
             let st = &t.state;
@@ -251,6 +255,9 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
             "  capabilities: effective {:#x} permitted {:#x} inheritable {:#x} bounding {:#x} ambient {:#x}",
             c.cap_effective, c.cap_permitted, c.cap_inheritable, c.cap_bounding, c.cap_ambient
         );
+    }
+    for s in &d.sched {
+        println!("  scheduling: {}", crate::sched::describe(s));
     }
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
@@ -417,6 +424,9 @@ fn describe_attrs(a: &image_format::v1::ProcessAttrs) -> String {
     let mut parts = Vec::new();
     if a.pdeath_signal != 0 {
         parts.push(format!("parent-death signal {}", a.pdeath_signal));
+    }
+    if a.oom_score_adj != 0 {
+        parts.push(format!("oom_score_adj {}", a.oom_score_adj as i32));
     }
     let names = [(CHILD_SUBREAPER, "child subreaper"), (NO_NEW_PRIVS, "no_new_privs"), (NOT_DUMPABLE, "not dumpable"), (THP_DISABLE, "THP disabled"), (STOPPED, "stopped")];
     for (bit, name) in names {

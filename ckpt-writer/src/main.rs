@@ -19,6 +19,7 @@ mod fds_inotify;
 mod fds_shared;
 mod fds_sockets;
 mod fds_sockopts;
+mod sched;
 mod fds_tcp_repair;
 mod fds_fifo;
 mod fds_unix;

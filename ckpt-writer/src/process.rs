@@ -94,6 +94,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     let comm = std::fs::read(format!("/proc/{pid}/comm")).map_err(|e| Error::sys(format!("reading /proc/{pid}/comm"), e))?;
     Ok(ProcessState {
         pid,
+        oom_score_adj: 0,
         comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
         exe_path,
         exe_id,

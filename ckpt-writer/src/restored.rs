@@ -205,6 +205,7 @@ mod tests {
             attrs: Default::default(),
             creds: None,
             groups: Vec::new(),
+            sched: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

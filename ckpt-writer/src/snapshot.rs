@@ -53,6 +53,8 @@ pub struct ProcessState {
     pub thp_disabled: bool,
     /// In a group stop at dump (state T before it was attached).
     pub stopped: bool,
+    /// /proc/PID/oom_score_adj.
+    pub oom_score_adj: i32,
     /// Its credentials and supplementary groups (/proc/PID/status).
     pub creds: Option<image_format::v1::Creds>,
     pub groups: Vec<u32>,
@@ -227,6 +229,8 @@ pub struct Snapshot {
     pub timers: Vec<image_format::Timer>,
     /// File locks, sorted by fd, kind and start.
     pub locks: Vec<image_format::Lock>,
+    /// Each thread's scheduling (sched.rs); empty when all default.
+    pub sched: Vec<image_format::v1::Sched>,
 }
 
 impl Snapshot {

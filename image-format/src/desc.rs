@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::v1::{
     AuxvEntry, EpollEntry, FdDisposition, FdKind, FileId, FileKind, Image, MmLayout, PendingSignal, RegionKind, Rlimit,
-    SigAction, ThreadState, Timer, Lock, ProcessAttrs, Creds, SockOpt,
+    SigAction, ThreadState, Timer, Lock, ProcessAttrs, Creds, Sched, SockOpt,
 };
 
 /// Bytes that are usually text (paths, comm); Debug shows them escaped.
@@ -83,6 +83,9 @@ pub struct ImageDesc {
     pub creds: Option<Creds>,
     /// The supplementary groups (with `creds`).
     pub groups: Vec<u32>,
+    /// Each thread's scheduling (SCHED), THREADS order; empty: all at the
+    /// defaults.
+    pub sched: Vec<Sched>,
 }
 
 /// Process-wide state.
@@ -322,6 +325,7 @@ impl ImageDesc {
             attrs: img.process_attrs(),
             creds: img.creds(),
             groups: img.groups().collect(),
+            sched: img.sched().collect(),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
 use crate::v1::records::{
     AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
-    TimerWire, LockWire, SockOptWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
+    TimerWire, LockWire, SockOptWire, SchedWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
 };
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
@@ -95,6 +95,7 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("process_attrs", Place::Section(kind::PROCESS_ATTRS), 0, ProcessAttrsWire::FIELDS),
     ("creds", Place::Section(kind::CREDS), 0, CredsWire::FIELDS),
     ("group", Place::Section(kind::GROUPS), 0, GroupWire::FIELDS),
+    ("sched", Place::Section(kind::SCHED), 0, SchedWire::FIELDS),
     ("tree_file", Place::Section(kind::TREE_FILES), 0, TreeFileWire::FIELDS),
     ("tree_region", Place::Section(kind::TREE_REGIONS), 0, TreeRegionWire::FIELDS),
     ("tree", Place::Section(kind::TREE), 0, TreeProcessWire::FIELDS),

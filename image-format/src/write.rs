@@ -19,7 +19,7 @@ use crate::v1::records::{
     TIMER_SIZE,
 };
 use crate::v1::records::{
-    LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE,
+    LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE, SCHED_SIZE,
 };
 use crate::v1::{ProcessAttrs, ThreadState};
 use crate::v1::records::{File, FileKind, SockOpt, EPOLL_ENTRY_SIZE, FILE_SIZE, SOCKOPT_SIZE};
@@ -375,13 +375,17 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + (n * GROUP_SIZE).next_multiple_of(8),
     };
+    let sched_len = match desc.sched.len() {
+        0 => 0,
+        n => SECTION_HEADER_SIZE + n * SCHED_SIZE,
+    };
     let tree_len = tree_sections_len(&opts.tree);
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + sockopts_len + locks_len + attrs_len + creds_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + sockopts_len + locks_len + attrs_len + creds_len + sched_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -461,6 +465,9 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     if !desc.groups.is_empty() {
         let groups = desc.groups.iter().map(|&gid| crate::v1::records::Group { gid }.to_wire());
         push_section(&mut meta, kind::GROUPS, count(desc.groups.len())?, GROUP_SIZE, encode_all(groups));
+    }
+    if !desc.sched.is_empty() {
+        push_section(&mut meta, kind::SCHED, count(desc.sched.len())?, SCHED_SIZE, encode_all(desc.sched.iter().map(|s| s.to_wire())));
     }
     for e in &opts.extra {
         let mut payload = e.payload.clone();

@@ -65,6 +65,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("tcp-repair", sample_tcp_repair(), Options::default()),
         // Socket options (SOCKOPTS) on three kinds of socket.
         ("sockopts", with_sockopts(), Options::default()),
+        // Each thread's scheduling (SCHED) and oom_score_adj.
+        ("sched", with_sched(), Options::default()),
     ]
 }
 

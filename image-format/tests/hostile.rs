@@ -147,6 +147,18 @@ fn attrs_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case 
     )
 }
 
+/// A case that mutates the sample with scheduling (`with_sched`).
+fn sched_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_sched();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 fn lock_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
         name,
@@ -933,6 +945,27 @@ fn cases() -> Vec<Case> {
         timer_desc("bad-timer-thread", |d| d.timers[4].tid = 9999),
         // prctl attributes.
         attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
+        attrs_desc("bad-process-attrs", |d| d.attrs.oom_score_adj = 1001),
+        attrs_desc("bad-process-attrs", |d| d.attrs.oom_score_adj = (-1001i32) as u32),
+        // Scheduling: one record per thread, in order, each in range.
+        sched_desc("bad-sched", |d| {
+            d.sched.pop();
+        }),
+        sched_desc("bad-sched", |d| d.sched.swap(0, 1)),
+        sched_desc("bad-sched", |d| d.sched[0].tid = 4244),
+        sched_desc("bad-sched", |d| d.sched[0].policy = 4),
+        sched_desc("bad-sched", |d| d.sched[0].policy = 6),
+        sched_desc("bad-sched", |d| d.sched[0].flags = 4),
+        sched_desc("bad-sched", |d| d.sched[0].nice = 20),
+        sched_desc("bad-sched", |d| d.sched[0].nice = (-21i32) as u32),
+        sched_desc("bad-sched", |d| d.sched[1].priority = 0),
+        sched_desc("bad-sched", |d| d.sched[1].priority = 100),
+        sched_desc("bad-sched", |d| d.sched[0].priority = 1),
+        sched_desc("bad-sched", |d| d.sched[0].ioprio = 4 << 13),
+        sched_desc("bad-sched", |d| d.sched[0].ioprio = 2 << 13 | 8),
+        sched_desc("bad-sched", |d| d.sched[0].ioprio = 1),
+        sched_desc("bad-sched", |d| d.sched[1].affinity = [0; 128]),
+        sched_desc("bad-sched", |d| d.sched[0].affinity[127] = 0x80),
         // Credentials: no id -1, effective within permitted, ambient
         // within permitted and inheritable, groups only with CREDS.
         attrs_desc("bad-creds", |d| d.creds = Some(image_format::v1::Creds { euid: u32::MAX, ..sample_creds() })),
@@ -1242,6 +1275,25 @@ fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
     let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
     assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
     assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());
+}
+
+#[test]
+fn the_sample_with_scheduling_is_accepted_and_reads_back() {
+    let d = with_sched();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    assert_eq!(image.process_attrs().oom_score_adj as i32, -500);
+    // The extremes: nice -20 and 19, RR 99, idle I/O, every CPU bit.
+    let mut d = with_sched();
+    d.sched[0].nice = (-20i32) as u32;
+    d.sched[1].nice = 19;
+    d.sched[1].policy = 2;
+    d.sched[1].priority = 99;
+    d.sched[0].ioprio = 3 << 13;
+    d.sched[1].affinity = [0xff; 128];
+    d.attrs.oom_score_adj = 1000;
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&build(&d)).unwrap()), d);
 }
 
 /// A service that dropped root: uid and gid 1000, two groups, one

@@ -37,6 +37,11 @@ struct chkpt_plan_thread {
 	unsigned long long status;          /* written by the stub: how far it got (diagnostics) */
 	unsigned long long new_tid;         /* written by the stub: the thread's tid in the restored process */
 	unsigned long long name[2];         /* the thread's own name, NUL padded; 0: the process's comm */
+	unsigned long long sched_policy;    /* sched_setattr (sched.c); ~0: the caller's scheduling is kept */
+	unsigned long long sched_flags, sched_nice, sched_priority;
+	unsigned long long ioprio;          /* ioprio_set; ~0 with sched_policy */
+	unsigned long long affinity_set;    /* 1: affinity is a mask for sched_setaffinity */
+	unsigned long long affinity[16];    /* CPUs 0..1023, bit n for CPU n */
 };
 
 /* One signal action, as rt_sigaction takes it (struct kernel_sigaction). */
@@ -336,6 +341,8 @@ struct chkpt_plan {
 	unsigned long long nr_advice;
 	unsigned long long creds_offset;    /* struct chkpt_plan_creds taken on last (creds.c); 0: the */
 					    /* caller's are kept */
+	unsigned long long oom_score_adj;   /* written to /proc/self/oom_score_adj, plus 1000; ~0: the */
+					    /* caller's is kept (sched.c) */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -503,7 +510,8 @@ struct chkpt_plan_tree {
 	X(92, SET_UIDS, "set-uids") \
 	X(93, SET_CAPABILITIES, "set-capabilities") \
 	X(94, SET_SOCKET_OPTION, "set-socket-option") \
-	X(95, SET_FILE_OWNER, "set-file-owner")
+	X(95, SET_FILE_OWNER, "set-file-owner") \
+	X(96, SCHED, "sched")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

@@ -384,6 +384,9 @@ static u64 build_frame(struct chkpt_plan *plan, struct chkpt_plan_thread *t)
 	return (u64)uc;
 }
 
+void chkpt_apply_sched(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u64 index);
+void chkpt_apply_oom(struct chkpt_plan *plan);
+
 /* Per-thread kernel state that only the thread itself can set. None of it
  * is inherited by a CLONE_VM|CLONE_THREAD child except gs_base, which is
  * therefore always set. */
@@ -408,6 +411,7 @@ static void thread_setup(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u
 	 * (musl points clear_child_tid at a lock) is left alone. */
 	if (t->tid_slot && *(volatile u32 *)t->tid_slot == (u32)t->tid_old)
 		*(volatile u32 *)t->tid_slot = (u32)sys1(SYS_gettid, 0);
+	chkpt_apply_sched(plan, t, index);
 	t->status = CHKPT_ST_SETUP;
 }
 
@@ -686,6 +690,7 @@ static void apply_attrs(struct chkpt_plan *plan)
 		if (err < 0)
 			fail(plan, CHKPT_STEP_PROCESS_ATTRS, PR_SET_PDEATHSIG, err);
 	}
+	chkpt_apply_oom(plan);
 	if (plan->attr_flags & 4) {
 		err = sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 		if (err < 0)

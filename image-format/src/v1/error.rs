@@ -309,6 +309,8 @@ format_errors! {
         "More than one CREDS record, an id of 4294967295 (-1), effective or ambient capabilities outside permitted (ambient also outside inheritable), a reserved byte set, or GROUPS without CREDS.",
     BadFileOwner = "bad-file-owner":
         "O_ASYNC or a signal owner on a description that cannot signal (only pipes, FIFOs and sockets do), an owner type other than TID, PID or PGRP, a pid above 4194304, a type without a pid, a signal above 64, or bits set above the signal.",
+    BadSched = "bad-sched":
+        "SCHED records not one per thread in THREADS order (tids), an unknown policy or flag, a nice value outside -20..=19, a real-time priority outside 1..=99 for FIFO and RR or not 0 for the others, an I/O priority class above 3 or level above 7, an affinity mask that is empty with AFFINITY or set without it, or a reserved byte set.",
     BadSockopt = "bad-socket-option":
         "A SOCKOPTS record whose file index is outside FILES or names a description that is no socket created again (bound socket, unix pair end, repaired TCP connection), an option not in the list or not of that socket's family and type, a value outside the option's range, or a reserved byte set.",
     SockoptsUnsortedOrDuplicate = "sockopts-unsorted-or-duplicate":

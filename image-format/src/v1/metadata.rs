@@ -10,6 +10,7 @@ use super::checks::{
 use super::crc::crc32c_paced;
 use super::locks::check_locks;
 use super::sockopts::check_sockopts;
+use super::sched::check_sched;
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
@@ -39,6 +40,7 @@ pub struct Metadata<'a> {
     timers: &'a [TimerWire],
     locks: &'a [LockWire],
     sockopts: &'a [SockOptWire],
+    sched: &'a [SchedWire],
     attrs: &'a [ProcessAttrsWire],
     creds: &'a [CredsWire],
     groups: &'a [GroupWire],
@@ -66,6 +68,7 @@ struct Found<'a> {
     timers: Option<Section<'a>>,
     locks: Option<Section<'a>>,
     sockopts: Option<Section<'a>>,
+    sched: Option<Section<'a>>,
     attrs: Option<Section<'a>>,
     creds: Option<Section<'a>>,
     groups: Option<Section<'a>>,
@@ -108,6 +111,7 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::PROCESS_ATTRS => &mut found.attrs,
             kind::CREDS => &mut found.creds,
             kind::GROUPS => &mut found.groups,
+            kind::SCHED => &mut found.sched,
             kind::TREE => &mut found.tree,
             kind::TREE_FILES => &mut found.tree_files,
             kind::TREE_REGIONS => &mut found.tree_regions,
@@ -240,6 +244,7 @@ impl<'a> Metadata<'a> {
             timers: optional_wire_records(f.timers, MAX_TIMERS)?,
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
             sockopts: optional_wire_records(f.sockopts, MAX_SOCKOPTS)?,
+            sched: optional_wire_records(f.sched, MAX_THREADS)?,
             // More than one is refused by check_attrs, with its own reason.
             attrs: optional_wire_records(f.attrs, 16)?,
             // More than one is refused by check_creds, with its own reason.
@@ -269,6 +274,7 @@ impl<'a> Metadata<'a> {
         m.check_timers(pace)?;
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
         check_sockopts(m.sockopts, |i| m.file(i), &mut || paced(pace))?;
+        check_sched(m.sched, m.thread_count() as usize, m.threads().map(|t| t.state.tid), &mut || paced(pace))?;
         m.check_attrs()?;
         m.check_creds()?;
         check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
@@ -301,7 +307,8 @@ impl<'a> Metadata<'a> {
         }
         for w in self.attrs {
             let a = w.decode().ok_or(FormatError::BadProcessAttrs)?;
-            if !w.reserved_zero() || a.pdeath_signal > 64 || a.flags & !attr_flags::KNOWN != 0 {
+            let oom_ok = (-1000..=1000).contains(&(a.oom_score_adj as i32));
+            if !w.reserved_zero() || a.pdeath_signal > 64 || a.flags & !attr_flags::KNOWN != 0 || !oom_ok {
                 return Err(FormatError::BadProcessAttrs);
             }
         }
@@ -878,6 +885,12 @@ impl<'a> Metadata<'a> {
         let start = self.sockopts.partition_point(|w| w.file.get() < index);
         let end = self.sockopts.partition_point(|w| w.file.get() <= index);
         self.sockopts.get(start..end).unwrap_or(&[]).iter().filter_map(SockOptWire::decode)
+    }
+
+    /// Each thread's scheduling (SCHED), in THREADS order; empty when
+    /// every thread has the defaults.
+    pub fn sched(&self) -> impl Iterator<Item = Sched> + 'a {
+        self.sched.iter().filter_map(SchedWire::decode)
     }
 
     /// Every SOCKOPTS record.

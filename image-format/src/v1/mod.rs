@@ -23,6 +23,7 @@ pub mod records;
 pub mod section;
 pub mod sockets;
 pub mod sockopts;
+pub mod sched;
 pub mod tcp_repair;
 pub mod thread;
 pub mod tree;
@@ -40,7 +41,7 @@ pub use self::records::{
     AuxvEntry, EpollEntry, Fd, FdDisposition, FdKind, File, FileId, FileKind, MmLayout, PageRun, PendingSignal,
     Process, Region, RegionKind, Rlimit, SigAction, SignalScope, StrRef, Timer, TimerKind,
 };
-pub use self::records::{Lock, LockKind, SockOpt};
+pub use self::records::{Lock, LockKind, Sched, SockOpt};
 pub use self::records::{attr_flags, Creds, ProcessAttrs};
 pub use self::records::{TreeFile, TreeProcess, TreeRegion, TreeState, TREE_NO_PARENT};
 pub use self::header::{header_flags, TREE_MINOR};

@@ -806,6 +806,51 @@ record! {
 pub const SOCKOPT_SIZE: usize = size_of::<SockOptWire>();
 
 record! {
+    /// A thread's scheduling (SCHED): what sched_getattr, ioprio_get and
+    /// sched_getaffinity report for it, which neither execve nor clone
+    /// gives back. One per thread, in THREADS order.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Sched = SchedWire[160] {
+        /// The thread's tid at dump (its THREADS record's).
+        pub tid: u32,
+        /// Scheduling policy: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR,
+        /// 3 SCHED_BATCH, 5 SCHED_IDLE.
+        pub policy: u32,
+        /// `sched_flags`: RESET_ON_FORK 1, AFFINITY 2 (`affinity` holds a
+        /// mask narrower than every CPU of the dumping machine).
+        pub flags: u32,
+        /// Nice value, -20..=19, two's complement.
+        pub nice: u32,
+        /// Real-time priority, 1..=99 for FIFO and RR, else 0.
+        pub priority: u32,
+        /// I/O priority (ioprio_get): class << 13 | level.
+        pub ioprio: u32,
+        reserved _24: 8,
+        /// CPU affinity, bit n for CPU n (CPUs 0..1024), with AFFINITY.
+        pub affinity: [u8; 128],
+    }
+}
+
+/// Size of a SCHED record.
+pub const SCHED_SIZE: usize = size_of::<SchedWire>();
+
+/// `Sched::flags` and `Sched::policy` values.
+pub mod sched_flags {
+    /// SCHED_FLAG_RESET_ON_FORK: children start at the default policy.
+    pub const RESET_ON_FORK: u32 = 1;
+    /// `affinity` is recorded.
+    pub const AFFINITY: u32 = 2;
+    /// Every flag.
+    pub const KNOWN: u32 = RESET_ON_FORK | AFFINITY;
+    /// SCHED_FIFO and SCHED_RR, which take a priority.
+    pub const FIFO: u32 = 1;
+    /// SCHED_RR.
+    pub const RR: u32 = 2;
+    /// The policies an image may hold: OTHER, FIFO, RR, BATCH, IDLE.
+    pub const POLICIES: [u32; 5] = [0, 1, 2, 3, 5];
+}
+
+record! {
     /// The PROCESS_ATTRS record (at most one): what prctl(2) sets on the
     /// process and /proc does not restore by itself.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -815,7 +860,10 @@ record! {
         pub pdeath_signal: u32,
         /// `attr_flags` bits.
         pub flags: u32,
-        reserved _8: 8,
+        /// /proc/PID/oom_score_adj, -1000..=1000, two's complement (0:
+        /// the default).
+        pub oom_score_adj: u32,
+        reserved _12: 4,
     }
 }
 

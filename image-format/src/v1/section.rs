@@ -90,6 +90,9 @@ pub mod kind {
     pub const CREDS: u32 = 22;
     /// Its supplementary groups (with CREDS only).
     pub const GROUPS: u32 = 23;
+    /// Each thread's scheduling policy, nice value, I/O priority and CPU
+    /// affinity (absent: every thread at the defaults).
+    pub const SCHED: u32 = 24;
     /// Page-CRC table; only valid in the tail, after the page data.
     pub const PAGE_CRCS: u32 = 0x100;
 }

@@ -322,6 +322,7 @@ pub fn sample() -> ImageDesc {
         attrs: Default::default(),
         creds: None,
         groups: Vec::new(),
+        sched: Vec::new(),
     }
 }
 
@@ -556,6 +557,23 @@ pub fn sample_sockets() -> ImageDesc {
     reset.values[0] = socket_family::INET;
     reset.data = Blob([sockaddr_in(8080), sockaddr_in(40000)].concat());
     d.files.extend([tcp, unix, udp, reset]);
+    d
+}
+
+/// `sample` with scheduling (SCHED): the first thread SCHED_BATCH at nice
+/// 5, reset on fork, best-effort I/O 2; the second SCHED_FIFO 10 at nice
+/// -3 on CPUs 0 and 2 with real-time I/O; oom_score_adj -500.
+pub fn with_sched() -> ImageDesc {
+    use image_format::v1::records::sched_flags::{AFFINITY, RESET_ON_FORK};
+    use image_format::v1::Sched;
+    let mut d = sample();
+    d.attrs.oom_score_adj = (-500i32) as u32;
+    let mut cpus = [0u8; 128];
+    cpus[0] = 0b101;
+    d.sched = vec![
+        Sched { tid: 4242, policy: 3, flags: RESET_ON_FORK, nice: 5, priority: 0, ioprio: 2 << 13 | 2, affinity: [0; 128] },
+        Sched { tid: 4243, policy: 1, flags: AFFINITY, nice: (-3i32) as u32, priority: 10, ioprio: 1 << 13, affinity: cpus },
+    ];
     d
 }
 
@@ -840,7 +858,7 @@ pub fn sample_fifo() -> ImageDesc {
 /// second thread named.
 pub fn with_attrs() -> ImageDesc {
     let mut d = sample();
-    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: 7 }; // the golden image's three flags
+    d.attrs = image_format::v1::ProcessAttrs { pdeath_signal: 64, flags: 7, oom_score_adj: 0 }; // the golden image's three flags
     d.threads[1].name = "worker-1".into();
     d
 }

@@ -77,6 +77,13 @@ must grep -q '^result OK$' /tmp/mapprot.run
 roundtrip prctls 1 prctls
 must grep -q '^result OK$' /tmp/prctls.run
 
+# Each thread's scheduling (SCHED_BATCH at nice 3 with reset-on-fork,
+# SCHED_IDLE, root's SCHED_FIFO worker, I/O priorities, affinity) and
+# oom_score_adj, as the kernel reports them after restore.
+roundtrip schedattrs 1 schedattrs
+must grep -q '^main: policy 3 flags 0x1 nice 3 priority 0 ioprio 2/2' /tmp/schedattrs.run
+must grep -q '^oom_score_adj 500$' /tmp/schedattrs.run
+
 # What mlock and madvise set on each region, and PR_SET_THP_DISABLE:
 # mapflags checks each region's VmFlags, VmLck and what a fork sees after
 # restore. The regions' lock is taken again under the caller's

@@ -6,7 +6,7 @@
 # scenario's argument (the children re-execute the image through it too),
 # and compared with an uninterrupted run; the parent collects every child
 # with waitpid(-1) and checks the exit codes and the stop itself.
-# Then: the same tree of an unprivileged user (uid 65534, run-as), dumped
+# Then: a socket pair across the tree with signal-driven I/O (sigio.c); the same tree of an unprivileged user (uid 65534, run-as), dumped
 # by root, restored by that user, compared with that user's uninterrupted
 # run; root's tree, whose output file the user may not write, refused for
 # that user (fd-file-permission: a restore has the caller's credentials)
@@ -24,6 +24,14 @@ must /tmp/tree.ckpt < /dev/null
 same_output /tmp/tree.ref /tmp/tree.run
 grep -q '^exits 0 0 0 7$' /tmp/tree.run || { echo "FAIL: the children's exit codes:"; cat /tmp/tree.run; exit 1; }
 must grep -q '^result done$' /tmp/tree.run
+
+# A socket pair between a parent and its child, and signal-driven I/O in
+# both (test-programs/sigio.c): the parent's pipe signals it with
+# SIGRTMIN+1 naming the pipe's fd, the child's end of the pair signals the
+# child (SIGIO), each owner the restored process itself.
+roundtrip sigio 1 sigio
+must grep -q '^pipe: SIGRTMIN+1 for its read end: yes, POLL_IN: yes$' /tmp/sigio.run
+must grep -q '^child got SIGIO, then ping$' /tmp/sigio.run
 
 # `ckpt-restore TREE` where neither the module nor a binfmt_misc entry can
 # execute images: the children run ckpt-restore itself on the image's fd.

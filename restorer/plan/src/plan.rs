@@ -100,8 +100,11 @@ pub mod head {
     /// `struct chkpt_plan_creds` the stub takes on last (`set_creds`);
     /// 0: the caller's are kept.
     pub const CREDS_OFFSET: usize = NR_ADVICE + 1;
+    /// /proc/self/oom_score_adj to write, plus 1000 (0..=2000); KEEP:
+    /// the caller's is kept.
+    pub const OOM_SCORE_ADJ: usize = CREDS_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = CREDS_OFFSET + 1;
+    pub const THREADS: usize = OOM_SCORE_ADJ + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -128,8 +131,19 @@ pub mod thread {
     pub const NEW_TID: usize = 43;
     /// `name[2]`: the thread's own name, NUL padded (16 bytes); 0: none.
     pub const NAME: usize = 44;
+    /// sched_setattr's policy (KEEP: the caller's scheduling is kept),
+    /// flags, nice value (two's complement) and priority (SCHED).
+    pub const SCHED_POLICY: usize = 46;
+    pub const SCHED_FLAGS: usize = 47;
+    pub const SCHED_NICE: usize = 48;
+    pub const SCHED_PRIORITY: usize = 49;
+    /// ioprio_set's value (KEEP with SCHED_POLICY).
+    pub const IOPRIO: usize = 50;
+    /// 1: `affinity[16]` is a CPU mask for sched_setaffinity; 0: none.
+    pub const AFFINITY_SET: usize = 51;
+    pub const AFFINITY: usize = 52;
     /// Words per thread record.
-    pub const WORDS: usize = 46;
+    pub const WORDS: usize = 68;
 }
 
 /// Words per `struct chkpt_plan_fd`: fd, flags, offset, path_offset.
@@ -441,6 +455,10 @@ steps! {
     /// Signal-driven I/O on a description: F_SETOWN_EX, F_SETSIG, O_ASYNC
     /// (detail: the description's index).
     SetFileOwner = 95, "set-file-owner";
+    /// A thread's scheduling, I/O priority or affinity, or the process's
+    /// oom_score_adj, failing other than for want of a privilege (detail:
+    /// the thread's index).
+    Sched = 96, "sched";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -936,6 +954,8 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     let attrs = image.process_attrs();
     o.word(h(head::PDEATH_SIGNAL), u64::from(attrs.pdeath_signal));
     o.word(h(head::ATTR_FLAGS), u64::from(attrs.flags));
+    // Validated: -1000..=1000.
+    o.word(h(head::OOM_SCORE_ADJ), if attrs.oom_score_adj == 0 { KEEP } else { u64::from(attrs.oom_score_adj.wrapping_add(1000)) });
     o.word(h(head::PERSONALITY), u64::from(p.personality));
     o.word(h(head::CLOSE_FROM), 3);
     o.word(h(head::OPS_OFFSET), layout.ops);
@@ -1052,6 +1072,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
         o.bytes(xoff, t.xsave);
         let name = image.string(st.name);
         o.bytes(w(thread::NAME), name.get(..name.len().min(15)).unwrap_or(&[]));
+        write_sched(image.sched().find(|s| s.tid == st.tid), &|k| w(k), &mut o);
     }
     if o.oob {
         return Err(PlanError::WrongBufferLength);
@@ -1193,6 +1214,30 @@ pub fn sockopts_len(image: &Image<'_>, index: u32) -> u64 {
     match image.sockopts_of(index).count() as u64 {
         0 => 0,
         n => n * SOCKOPT_WORDS as u64 * 8 + 8,
+    }
+}
+
+/// A thread's scheduling (the image's SCHED record; None: the caller's is
+/// kept) into its plan record (`w`: a word's byte offset).
+fn write_sched(s: Option<super::fmt::Sched>, w: &dyn Fn(usize) -> u64, o: &mut Out<'_>) {
+    let Some(s) = s else {
+        o.word(w(thread::SCHED_POLICY), KEEP);
+        o.word(w(thread::IOPRIO), KEEP);
+        return;
+    };
+    let reset = s.flags & super::fmt::records::sched_flags::RESET_ON_FORK;
+    for (k, v) in [
+        (thread::SCHED_POLICY, u64::from(s.policy)),
+        (thread::SCHED_FLAGS, u64::from(reset)),
+        (thread::SCHED_NICE, u64::from(s.nice)),
+        (thread::SCHED_PRIORITY, u64::from(s.priority)),
+        (thread::IOPRIO, u64::from(s.ioprio)),
+    ] {
+        o.word(w(k), v);
+    }
+    if s.flags & super::fmt::records::sched_flags::AFFINITY != 0 {
+        o.word(w(thread::AFFINITY_SET), 1);
+        o.bytes(w(thread::AFFINITY), &s.affinity);
     }
 }
 

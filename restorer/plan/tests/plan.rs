@@ -562,6 +562,29 @@ fn plan_holds_the_locks() {
     }
 }
 
+/// Each thread's scheduling goes with its thread record (the leader's
+/// first), its affinity mask as the CPU bitmap; oom_score_adj plus 1000 in
+/// the header; without SCHED every thread keeps the caller's.
+#[test]
+fn plan_holds_each_threads_scheduling() {
+    let desc = common::with_sched();
+    let bytes = common::build(&desc);
+    let img = Image::parse_bytes(&bytes).unwrap();
+    let (_, plan) = planned(&img);
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::OOM_SCORE_ADJ), 500);
+    let t = |i: usize, k: usize| h(head::THREADS + i * thread::WORDS + k);
+    let sched = |i: usize| [thread::SCHED_POLICY, thread::SCHED_FLAGS, thread::SCHED_NICE, thread::SCHED_PRIORITY, thread::IOPRIO, thread::AFFINITY_SET].map(|k| t(i, k));
+    assert_eq!(sched(0), [3, 1, 5, 0, 2 << 13 | 2, 0]);
+    assert_eq!(sched(1), [1, 0, u64::from((-3i32) as u32), 10, 1 << 13, 1]);
+    assert_eq!((t(1, thread::AFFINITY), t(1, thread::AFFINITY + 15)), (0b101, 0));
+    let bytes = common::build(&common::sample());
+    let (_, plan) = planned(&Image::parse_bytes(&bytes).unwrap());
+    let h = |i: usize| word(&plan, (i * 8) as u64);
+    assert_eq!(h(head::OOM_SCORE_ADJ), KEEP);
+    assert!((0..2).all(|i| h(head::THREADS + i * thread::WORDS + thread::SCHED_POLICY) == KEEP));
+}
+
 /// A socket's options go with its description, as setsockopt takes
 /// them: an int (a buffer size halved), a struct linger, a struct timeval.
 #[test]

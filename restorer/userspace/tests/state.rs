@@ -291,3 +291,43 @@ fn other_callers_restore_with_their_own_credentials() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout, "FAIL: uids 0/0/0 fs 0\n");
 }
+
+/// Each thread's scheduling comes back (test-programs/schedattrs.c): the
+/// main thread's SCHED_BATCH at nice 3 with reset-on-fork and its I/O
+/// priority, a worker's SCHED_IDLE, idle I/O class and single-CPU
+/// affinity, root's SCHED_FIFO worker, and the process's oom_score_adj;
+/// each as the kernel reports it, the same as an uninterrupted run.
+#[test]
+fn scheduling_comes_back() {
+    restored_as_uninterrupted("schedattrs", |image| {
+        let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        for state in ["SCHED_BATCH, nice 3, reset on fork, I/O best-effort 2", "SCHED_IDLE, nice 3, I/O idle 0", "prctl: oom_score_adj 500"] {
+            assert!(shown.contains(state), "inspect lacks {state}: {shown}");
+        }
+    });
+}
+
+/// Restoring grants no priority: in a user namespace, without
+/// CAP_SYS_NICE over the machine, the FIFO worker of root's image keeps
+/// the caller's policy (not SCHED_FIFO, priority 0), while what needs no
+/// privilege (SCHED_BATCH at nice 3, SCHED_IDLE, I/O priorities, the
+/// affinity, a higher oom_score_adj) comes back as before.
+#[test]
+fn a_caller_without_the_privilege_gets_no_real_time_policy() {
+    skip_unless!(nix::unistd::geteuid().is_root(), "the FIFO worker runs only as root");
+    let dir = scratch("sched-userns");
+    let image = dir.join("saved.ckpt");
+    let reference = Command::new(programs().join("schedattrs")).stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&reference.stdout).into_owned();
+    let mut child = held_in(&dir, "schedattrs", &[]);
+    dump_child_kill(&mut child, &image);
+    let out = Command::new("unshare").args(["--user", "--map-root-user"]).arg(restorer()).arg(&image).stdin(Stdio::null()).output().unwrap();
+    let got = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{got}{}", String::from_utf8_lossy(&out.stderr));
+    for line in want.lines().filter(|l| !l.starts_with("fifo worker") && *l != "ready") {
+        assert!(got.lines().any(|g| g == line), "{line:?} missing from {got}");
+    }
+    let fifo = got.lines().find(|l| l.starts_with("fifo worker:")).unwrap_or_default();
+    assert!(!fifo.contains("policy 1 ") && fifo.contains(" priority 0 "), "{got}");
+}
