@@ -311,6 +311,11 @@ pub(crate) fn may_replace_exe() -> bool {
     unsafe { chkpt_shim_capable(bindings::CAP_CHECKPOINT_RESTORE as c_int) || chkpt_shim_capable(bindings::CAP_SYS_ADMIN as c_int) }
 }
 
+pub(crate) fn may_install_seccomp() -> bool {
+    // SAFETY: chkpt_shim_capable only reads the current task's credentials.
+    unsafe { chkpt_shim_capable(bindings::CAP_SYS_ADMIN as c_int) }
+}
+
 pub(crate) fn fd_limits() -> crate::policy::FdLimits {
     // SAFETY: the shim reads a procfs file with the caller's credentials
     // and drops it, and asks capable_noaudit about the caller; no

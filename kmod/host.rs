@@ -160,6 +160,10 @@ impl policy::Host for KernelHost<'_, '_> {
         glue::may_replace_exe()
     }
 
+    fn may_install_seccomp(&mut self) -> bool {
+        glue::may_install_seccomp()
+    }
+
     fn fd_limits(&mut self) -> policy::FdLimits {
         glue::fd_limits()
     }

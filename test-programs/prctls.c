@@ -2,12 +2,14 @@
  * back with it. Sets a parent-death signal (SIGUSR2), the child subreaper
  * mark, no_new_privs and "not dumpable"; after wait point 1 (dumped there)
  * it reads each back and checks that a reaped orphan reaches it (the
- * subreaper mark at work). With --seccomp it first enters a seccomp
- * filter that allows everything, which a dump must refuse. Prints one line
- * per check and "result OK"; exits 1 with a FAIL line. */
+ * subreaper mark at work). With --strict it enters seccomp strict mode
+ * instead, which a dump must refuse, and after the wait point only writes
+ * "result OK" and exits (all strict mode allows). Prints one line per
+ * check and "result OK"; exits 1 with a FAIL line. */
 #include "common.h"
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -24,12 +26,15 @@ int main(int argc, char **argv)
 	int sig = 0, reaper = 0;
 
 	setup_common(&argc, &argv);
-	if (argc > 1 && !strcmp(argv[1], "--seccomp")) {
-		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		struct sock_fprog prog = { 1, &allow };
-
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (argc > 1 && !strcmp(argv[1], "--strict")) {
+		printf("ready\n");
+		fflush(stdout);
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
 			FAIL("seccomp: %s", strerror(errno));
+		wait_point(1);
+		if (write(1, "result OK\n", 10) != 10)
+			syscall(SYS_exit, 1);
+		syscall(SYS_exit, 0);
 	}
 	if (prctl(PR_SET_PDEATHSIG, SIGUSR2) || prctl(PR_SET_CHILD_SUBREAPER, 1) ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 0))

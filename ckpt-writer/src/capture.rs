@@ -209,6 +209,7 @@ fn capture_with(
     process.thp_disabled = thp_disabled;
     process.oom_score_adj = crate::sched::oom_score_adj(pid);
     let sched = crate::sched::read(pid, &tids)?;
+    let seccomp = crate::seccomp::read(pid, &tids)?;
     // A --cow dump (not `inherited`) reads the madvise state from its fork.
     let read = if inherited { VmFlagsRead::All } else { VmFlagsRead::NotInherited };
     let mut mappings = list_mappings(pid, read)?;
@@ -234,6 +235,7 @@ fn capture_with(
         timers,
         locks,
         sched,
+        seccomp,
     }, mappings))
 }
 

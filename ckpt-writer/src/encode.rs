@@ -157,6 +157,7 @@ pub fn describe(snap: &Snapshot) -> ImageDesc {
         creds: snap.process.creds,
         groups: snap.process.groups.clone(),
         sched: snap.sched.clone(),
+        seccomp: snap.seccomp.clone(),
     }
 }
 

@@ -119,9 +119,28 @@ fn task_ids(pid: i32) -> Result<Vec<i32>> {
     Ok(tids)
 }
 
+/// PTRACE_SEIZE's options for `pid`'s threads: a process under seccomp
+/// filters has them suspended while it is traced (PTRACE_O_SUSPEND_SECCOMP,
+/// which needs CAP_SYS_ADMIN, as reading the filters does), so that the
+/// system calls the dump injects are not filtered, killed even; seccomp
+/// strict mode is refused before anything is injected.
+fn seize_options(pid: i32) -> Result<ptrace::Options> {
+    let mode = Process::new(pid).and_then(|p| p.status()).map(|s| s.seccomp.unwrap_or(0)).unwrap_or(0);
+    match mode {
+        0 => Ok(ptrace::Options::PTRACE_O_TRACESYSGOOD),
+        // PTRACE_O_SUSPEND_SECCOMP (1 << 21; not in nix).
+        2 if crate::seccomp::may_read_filters() => Ok(ptrace::Options::from_bits_retain(ptrace::Options::PTRACE_O_TRACESYSGOOD.bits() | 1 << 21)),
+        2 => Err(Error::Unsupported(format!(
+            "pid {pid} runs under seccomp filters, which only a dump with CAP_SYS_ADMIN can read (and suspend while it injects system calls)"
+        ))),
+        _ => Err(Error::Unsupported(format!("pid {pid} runs in seccomp strict mode, which an image does not record"))),
+    }
+}
+
 impl Frozen {
     /// Seizes and stops every thread of `pid`.
     pub fn freeze(pid: i32) -> Result<Frozen> {
+        let options = seize_options(pid)?;
         let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
         loop {
             let all = task_ids(pid)?;
@@ -131,7 +150,7 @@ impl Frozen {
             }
             let mut seized = Vec::new();
             for tid in new {
-                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::PTRACE_O_TRACESYSGOOD) {
+                match ptrace::seize(Pid::from_raw(tid), options) {
                     Ok(()) => {
                         frozen.insert(tid);
                         seized.push(tid);
@@ -183,9 +202,10 @@ impl Frozen {
     /// A thread that cannot be seized (EPERM: a zombie leader, one traced
     /// already) makes it a full `freeze`, which tells those cases apart.
     pub fn freeze_one(pid: i32) -> Result<Frozen> {
+        let options = seize_options(pid)?;
         let mut frozen = Frozen { pid, tids: Vec::new(), leave_stopped: false, adopted: Vec::new(), held: false };
         for tid in task_ids(pid)? {
-            match ptrace::seize(Pid::from_raw(tid), ptrace::Options::PTRACE_O_TRACESYSGOOD) {
+            match ptrace::seize(Pid::from_raw(tid), options) {
                 Ok(()) => frozen.insert(tid),
                 // The thread exited between the scan and the seize.
                 Err(Errno::ESRCH) => continue,

@@ -259,6 +259,10 @@ pub(crate) fn print_text(d: &ImageDesc, file_len: u64) {
     for s in &d.sched {
         println!("  scheduling: {}", crate::sched::describe(s));
     }
+    if !d.seccomp.is_empty() {
+        let each: Vec<String> = d.seccomp.iter().map(|f| format!("{} instructions{}", f.code.len(), if f.flags & 2 != 0 { " (log)" } else { "" })).collect();
+        println!("  seccomp filters, oldest first: {}", each.join(", "));
+    }
     println!("threads ({}):", d.threads.len());
     for t in &d.threads {
         let st = &t.state;

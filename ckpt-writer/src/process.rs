@@ -24,17 +24,7 @@ pub fn read_process(pid: i32, brk: u64) -> Result<ProcessState> {
     let proc = Process::new(pid).map_err(gone(pid, "/proc/PID"))?;
     let stat = proc.stat().map_err(gone(pid, "/proc/PID/stat"))?;
     let status = proc.status().map_err(gone(pid, "/proc/PID/status"))?;
-    // A seccomp filter (or strict mode) is not recorded: restored without
-    // it, the process would run unconfined.
-    match status.seccomp.unwrap_or(0) {
-        0 => {}
-        mode => {
-            return Err(Error::Unsupported(format!(
-                "pid {pid} runs under seccomp ({}), which an image does not record",
-                if mode == 1 { "strict mode" } else { "a filter" }
-            )))
-        }
-    }
+    // Seccomp filters are read by seccomp.rs (strict mode is refused there).
     // Nor is a chroot: restored in the caller's root, the process would
     // see the whole file system, and its absolute paths would name other
     // files. (/proc/PID/root reads "/" for our own root, and for the root

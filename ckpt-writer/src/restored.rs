@@ -206,6 +206,7 @@ mod tests {
             creds: None,
             groups: Vec::new(),
             sched: Vec::new(),
+            seccomp: Vec::new(),
         };
         let mut out = Vec::new();
         write_image(&desc, &mut out, |_, _| Ok(())).unwrap();

@@ -231,6 +231,8 @@ pub struct Snapshot {
     pub locks: Vec<image_format::Lock>,
     /// Each thread's scheduling (sched.rs); empty when all default.
     pub sched: Vec<image_format::v1::Sched>,
+    /// The seccomp filters, oldest first (seccomp.rs).
+    pub seccomp: Vec<image_format::SeccompDesc>,
 }
 
 impl Snapshot {

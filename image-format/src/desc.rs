@@ -86,6 +86,18 @@ pub struct ImageDesc {
     /// Each thread's scheduling (SCHED), THREADS order; empty: all at the
     /// defaults.
     pub sched: Vec<Sched>,
+    /// The seccomp filters (SECCOMP_FILTERS, SECCOMP_CODE), oldest first.
+    pub seccomp: Vec<SeccompDesc>,
+}
+
+/// One seccomp filter: its flags and its instructions (struct
+/// sock_filter, 8 bytes each).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SeccompDesc {
+    /// SECCOMP_FILTER_FLAG_LOG, SPEC_ALLOW.
+    pub flags: u32,
+    /// The instructions.
+    pub code: Vec<[u8; 8]>,
 }
 
 /// Process-wide state.
@@ -326,6 +338,7 @@ impl ImageDesc {
             creds: img.creds(),
             groups: img.groups().collect(),
             sched: img.sched().collect(),
+            seccomp: img.seccomp_filters().map(|(f, code)| SeccompDesc { flags: f.flags, code: code.iter().filter_map(|w| w.decode()).map(|i| i.bytes()).collect() }).collect(),
         }
     }
 }

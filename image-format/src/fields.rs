@@ -12,7 +12,7 @@ use crate::v1::header::{HeaderWire, TrailerWire, HEADER_SIZE};
 pub use crate::v1::layout::{Field, Shape};
 use crate::v1::records::{
     AuxvWire, EpollEntryWire, FdWire, FileWire, PageRunWire, PendingSignalWire, ProcessWire, RegionWire, SigActionWire,
-    TimerWire, LockWire, SockOptWire, SchedWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
+    TimerWire, LockWire, SockOptWire, SchedWire, SeccompFilterWire, SeccompInsnWire, ProcessAttrsWire, CredsWire, GroupWire, TreeFileWire, TreeProcessWire, TreeRegionWire,
 };
 use crate::v1::section::{kind, SectionHeaderWire, SECTION_HEADER_SIZE};
 use crate::v1::thread::{ThreadWire, XsaveStartWire, THREAD_FIXED_SIZE};
@@ -96,6 +96,8 @@ pub const RECORDS: &[(&str, Place, usize, &[Field])] = &[
     ("creds", Place::Section(kind::CREDS), 0, CredsWire::FIELDS),
     ("group", Place::Section(kind::GROUPS), 0, GroupWire::FIELDS),
     ("sched", Place::Section(kind::SCHED), 0, SchedWire::FIELDS),
+    ("seccomp_filter", Place::Section(kind::SECCOMP_FILTERS), 0, SeccompFilterWire::FIELDS),
+    ("seccomp_insn", Place::Section(kind::SECCOMP_CODE), 0, SeccompInsnWire::FIELDS),
     ("tree_file", Place::Section(kind::TREE_FILES), 0, TreeFileWire::FIELDS),
     ("tree_region", Place::Section(kind::TREE_REGIONS), 0, TreeRegionWire::FIELDS),
     ("tree", Place::Section(kind::TREE), 0, TreeProcessWire::FIELDS),

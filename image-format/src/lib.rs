@@ -37,7 +37,7 @@ mod tree_read;
 mod tree_write;
 
 #[cfg(feature = "std")]
-pub use desc::{Blob, ByteString, FdDesc, FileDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, ThreadDesc};
+pub use desc::{Blob, ByteString, FdDesc, FileDesc, ImageDesc, ProcessDesc, RegionDesc, RunDesc, SeccompDesc, ThreadDesc};
 #[cfg(feature = "std")]
 pub use pages::verify_pages;
 #[cfg(feature = "std")]

@@ -19,7 +19,7 @@ use crate::v1::records::{
     TIMER_SIZE,
 };
 use crate::v1::records::{
-    LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE, SCHED_SIZE,
+    LOCK_SIZE, PROCESS_ATTRS_SIZE, CREDS_SIZE, GROUP_SIZE, SCHED_SIZE, SECCOMP_FILTER_SIZE, SECCOMP_INSN_SIZE,
 };
 use crate::v1::{ProcessAttrs, ThreadState};
 use crate::v1::records::{File, FileKind, SockOpt, EPOLL_ENTRY_SIZE, FILE_SIZE, SOCKOPT_SIZE};
@@ -379,13 +379,19 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
         0 => 0,
         n => SECTION_HEADER_SIZE + n * SCHED_SIZE,
     };
+    let seccomp_insns: usize = desc.seccomp.iter().map(|f| f.code.len()).sum();
+    let seccomp_len = if desc.seccomp.is_empty() {
+        0
+    } else {
+        2 * SECTION_HEADER_SIZE + desc.seccomp.len() * SECCOMP_FILTER_SIZE + seccomp_insns * SECCOMP_INSN_SIZE
+    };
     let tree_len = tree_sections_len(&opts.tree);
     let extra_len: usize = opts
         .extra
         .iter()
         .map(|e| SECTION_HEADER_SIZE + e.payload.len().next_multiple_of(8))
         .sum();
-    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + sockopts_len + locks_len + attrs_len + creds_len + sched_len + extra_len) as u64;
+    let metadata_len = (meta.len() + runs_len + fds_len + files_len + signals_len + timers_len + tree_len + sockopts_len + locks_len + attrs_len + creds_len + sched_len + seccomp_len + extra_len) as u64;
     let layout = Layout::compute(metadata_len, page_total, run_total)
         .ok_or(FormatError::LayoutInconsistent)?;
     let mut runs = Vec::with_capacity(run_total as usize);
@@ -468,6 +474,12 @@ pub fn prepare_with(desc: &ImageDesc, opts: &Options) -> Result<Prepared, Format
     }
     if !desc.sched.is_empty() {
         push_section(&mut meta, kind::SCHED, count(desc.sched.len())?, SCHED_SIZE, encode_all(desc.sched.iter().map(|s| s.to_wire())));
+    }
+    if !desc.seccomp.is_empty() {
+        let filters = desc.seccomp.iter().map(|f| crate::v1::records::SeccompFilter { flags: f.flags, len: f.code.len() as u32 }.to_wire());
+        push_section(&mut meta, kind::SECCOMP_FILTERS, count(desc.seccomp.len())?, SECCOMP_FILTER_SIZE, encode_all(filters));
+        let code = desc.seccomp.iter().flat_map(|f| f.code.iter()).map(|&insn| crate::v1::records::SeccompInsn::from_bytes(insn).to_wire());
+        push_section(&mut meta, kind::SECCOMP_CODE, count(seccomp_insns)?, SECCOMP_INSN_SIZE, encode_all(code));
     }
     for e in &opts.extra {
         let mut payload = e.payload.clone();

@@ -67,6 +67,8 @@ fn fixtures() -> Vec<(&'static str, ImageDesc, Options)> {
         ("sockopts", with_sockopts(), Options::default()),
         // Each thread's scheduling (SCHED) and oom_score_adj.
         ("sched", with_sched(), Options::default()),
+        // Two seccomp filters (SECCOMP_FILTERS, SECCOMP_CODE).
+        ("seccomp", with_seccomp(), Options::default()),
     ]
 }
 

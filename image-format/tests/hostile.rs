@@ -147,6 +147,18 @@ fn attrs_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case 
     )
 }
 
+/// A case that mutates the sample with seccomp filters (`with_seccomp`).
+fn seccomp_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = with_seccomp();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
 /// A case that mutates the sample with scheduling (`with_sched`).
 fn sched_desc(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
     (
@@ -947,6 +959,25 @@ fn cases() -> Vec<Case> {
         attrs_desc("bad-process-attrs", |d| d.attrs.pdeath_signal = 65),
         attrs_desc("bad-process-attrs", |d| d.attrs.oom_score_adj = 1001),
         attrs_desc("bad-process-attrs", |d| d.attrs.oom_score_adj = (-1001i32) as u32),
+        // Seccomp filters: 1..=4096 instructions, known flags, the code
+        // exactly theirs.
+        seccomp_desc("bad-seccomp", |d| d.seccomp[0].code.clear()),
+        seccomp_desc("bad-seccomp", |d| d.seccomp[0].flags = 1),
+        seccomp_desc("bad-seccomp", |d| d.seccomp[1].code = vec![[0; 8]; 4097]),
+        seccomp_desc("bad-seccomp", |d| {
+            // 15000 instructions, but 5000 filters of 3 count 35000.
+            d.seccomp = (0..5000).map(|_| image_format::SeccompDesc { flags: 0, code: vec![[6, 0, 0, 0, 0, 0, 0xff, 0x7f]; 3] }).collect()
+        }),
+        (
+            "bad-seccomp",
+            Box::new(|| {
+                let mut b = build(&with_seccomp());
+                let o = record_at(&b, k::SECCOMP_FILTERS, 1) + 4;
+                wr32(&mut b, o, 3);
+                reseal(&mut b);
+                img(b)
+            }),
+        ),
         // Scheduling: one record per thread, in order, each in range.
         sched_desc("bad-sched", |d| {
             d.sched.pop();
@@ -1275,6 +1306,16 @@ fn the_sample_with_prctl_attributes_is_accepted_and_reads_back() {
     let meta = |b: &[u8]| image_format::Header::parse(b).unwrap().metadata_len;
     assert_eq!(meta(&b), meta(&plain) + 32 + 16, "one section header and one record more");
     assert_eq!(Image::parse_bytes(&plain).unwrap().process_attrs(), Default::default());
+}
+
+#[test]
+fn the_sample_with_seccomp_filters_is_accepted_and_reads_back() {
+    let d = with_seccomp();
+    let b = build(&d);
+    let image = Image::parse_bytes(&b).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    let lens: Vec<usize> = image.seccomp_filters().map(|(_, code)| code.len()).collect();
+    assert_eq!(lens, [1, 4]);
 }
 
 #[test]

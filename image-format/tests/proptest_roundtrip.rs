@@ -307,6 +307,8 @@ fn image_desc() -> impl Strategy<Value = ImageDesc> {
                     attrs: Default::default(),
                     creds: None,
                     groups: Vec::new(),
+                    sched: Vec::new(),
+                    seccomp: Vec::new(),
                 }
             },
         )

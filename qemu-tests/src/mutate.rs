@@ -232,8 +232,8 @@ mod tests {
     }
 
     /// The golden images with pending signals, timers, locks, attributes,
-    /// credentials, socket options and scheduling, whose sections the sample
-    /// lacks.
+    /// credentials, socket options and scheduling and seccomp filters,
+    /// whose sections the sample lacks.
     fn golden_sections(name: &str) -> Vec<image_format::fields::SectionSpan> {
         let path = format!("{}/../image-format/tests/golden/{name}.img", env!("CARGO_MANIFEST_DIR"));
         metadata_sections(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
@@ -250,6 +250,7 @@ mod tests {
         secs.extend(golden_sections("creds"));
         secs.extend(golden_sections("sockopts"));
         secs.extend(golden_sections("sched"));
+        secs.extend(golden_sections("seccomp"));
         // The root of a tree: TREE, TREE_FILES, TREE_REGIONS.
         secs.extend(golden_sections("tree"));
         let mut seen = std::collections::BTreeSet::new();
@@ -268,7 +269,7 @@ mod tests {
         // Every record section of the sample (and of the goldens) has
         // fields to change.
         let parsed = Image::parse_bytes(&img).unwrap();
-        assert_eq!(seen.len(), 20, "{seen:?}");
+        assert_eq!(seen.len(), 22, "{seen:?}");
         assert_eq!(secs.iter().find(|s| s.kind == image_format::section_kind::THREADS).unwrap().count, parsed.thread_count() as usize);
     }
 }

@@ -123,6 +123,13 @@ struct chkpt_plan_file {
 	unsigned long long owner_signal;    /* F_SETSIG; 0: SIGIO */
 };
 
+/* One seccomp filter: len struct sock_filter at code_offset. */
+struct chkpt_plan_seccomp {
+	unsigned long long flags;           /* SECCOMP_FILTER_FLAG_LOG, SPEC_ALLOW */
+	unsigned long long len;
+	unsigned long long code_offset;     /* from the plan's start */
+};
+
 /* setsockopt(fd, level, name, &value, len): len 4 (an int), 8 (struct
  * linger) or 16 (struct timeval) bytes of value[]. */
 struct chkpt_plan_sockopt {
@@ -343,6 +350,8 @@ struct chkpt_plan {
 					    /* caller's are kept */
 	unsigned long long oom_score_adj;   /* written to /proc/self/oom_score_adj, plus 1000; ~0: the */
 					    /* caller's is kept (sched.c) */
+	unsigned long long seccomp_offset;  /* array of struct chkpt_plan_seccomp, oldest first; installed */
+	unsigned long long nr_seccomp;      /* last (seccomp.c) */
 	struct chkpt_plan_thread threads[];
 };
 
@@ -511,7 +520,8 @@ struct chkpt_plan_tree {
 	X(93, SET_CAPABILITIES, "set-capabilities") \
 	X(94, SET_SOCKET_OPTION, "set-socket-option") \
 	X(95, SET_FILE_OWNER, "set-file-owner") \
-	X(96, SCHED, "sched")
+	X(96, SCHED, "sched") \
+	X(97, SECCOMP, "seccomp")
 
 enum chkpt_step {
 #define CHKPT_STEP_ENUM(code, id, name) CHKPT_STEP_##id = code,

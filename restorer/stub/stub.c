@@ -386,6 +386,7 @@ static u64 build_frame(struct chkpt_plan *plan, struct chkpt_plan_thread *t)
 
 void chkpt_apply_sched(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u64 index);
 void chkpt_apply_oom(struct chkpt_plan *plan);
+void chkpt_install_seccomp(struct chkpt_plan *plan);
 
 /* Per-thread kernel state that only the thread itself can set. None of it
  * is inherited by a CLONE_VM|CLONE_THREAD child except gs_base, which is
@@ -849,6 +850,7 @@ void __attribute__((noreturn)) stub_main(struct chkpt_plan *plan)
 		if (err < 0)
 			fail(plan, CHKPT_STEP_PROCESS_ATTRS, 19, err);
 	}
+	chkpt_install_seccomp(plan);
 
 	/* Nothing can fail any more: the failure line's fd goes, then every
 	 * thread resumes, the spawned ones first. */

@@ -309,6 +309,8 @@ format_errors! {
         "More than one CREDS record, an id of 4294967295 (-1), effective or ambient capabilities outside permitted (ambient also outside inheritable), a reserved byte set, or GROUPS without CREDS.",
     BadFileOwner = "bad-file-owner":
         "O_ASYNC or a signal owner on a description that cannot signal (only pipes, FIFOs and sockets do), an owner type other than TID, PID or PGRP, a pid above 4194304, a type without a pid, a signal above 64, or bits set above the signal.",
+    BadSeccomp = "bad-seccomp":
+        "A seccomp filter of no instruction or more than 4096, an unknown flag, more instructions in all than the kernel allows (32768, each filter counting 4 more), SECCOMP_CODE not exactly the filters' instructions, or a reserved byte set.",
     BadSched = "bad-sched":
         "SCHED records not one per thread in THREADS order (tids), an unknown policy or flag, a nice value outside -20..=19, a real-time priority outside 1..=99 for FIFO and RR or not 0 for the others, an I/O priority class above 3 or level above 7, an affinity mask that is empty with AFFINITY or set without it, or a reserved byte set.",
     BadSockopt = "bad-socket-option":

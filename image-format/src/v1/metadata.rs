@@ -10,7 +10,7 @@ use super::checks::{
 use super::crc::crc32c_paced;
 use super::locks::check_locks;
 use super::sockopts::check_sockopts;
-use super::sched::check_sched;
+use super::sched::{check_sched, check_seccomp};
 use super::error::{FormatError, Result};
 use super::header::{tail_len_for, Header};
 use super::limits::*;
@@ -41,6 +41,8 @@ pub struct Metadata<'a> {
     locks: &'a [LockWire],
     sockopts: &'a [SockOptWire],
     sched: &'a [SchedWire],
+    seccomp: &'a [SeccompFilterWire],
+    seccomp_code: &'a [SeccompInsnWire],
     attrs: &'a [ProcessAttrsWire],
     creds: &'a [CredsWire],
     groups: &'a [GroupWire],
@@ -69,6 +71,8 @@ struct Found<'a> {
     locks: Option<Section<'a>>,
     sockopts: Option<Section<'a>>,
     sched: Option<Section<'a>>,
+    seccomp: Option<Section<'a>>,
+    seccomp_code: Option<Section<'a>>,
     attrs: Option<Section<'a>>,
     creds: Option<Section<'a>>,
     groups: Option<Section<'a>>,
@@ -112,6 +116,8 @@ fn frame<'a>(mut rest: &'a [u8], pace: &mut dyn FnMut() -> bool) -> Result<Found
             kind::CREDS => &mut found.creds,
             kind::GROUPS => &mut found.groups,
             kind::SCHED => &mut found.sched,
+            kind::SECCOMP_FILTERS => &mut found.seccomp,
+            kind::SECCOMP_CODE => &mut found.seccomp_code,
             kind::TREE => &mut found.tree,
             kind::TREE_FILES => &mut found.tree_files,
             kind::TREE_REGIONS => &mut found.tree_regions,
@@ -245,6 +251,8 @@ impl<'a> Metadata<'a> {
             locks: optional_wire_records(f.locks, MAX_LOCKS)?,
             sockopts: optional_wire_records(f.sockopts, MAX_SOCKOPTS)?,
             sched: optional_wire_records(f.sched, MAX_THREADS)?,
+            seccomp: optional_wire_records(f.seccomp, seccomp::MAX_PATH / 5)?,
+            seccomp_code: optional_wire_records(f.seccomp_code, seccomp::MAX_PATH)?,
             // More than one is refused by check_attrs, with its own reason.
             attrs: optional_wire_records(f.attrs, 16)?,
             // More than one is refused by check_creds, with its own reason.
@@ -275,6 +283,7 @@ impl<'a> Metadata<'a> {
         check_locks(m.locks, |fd| m.fd_disposition(fd), &mut || paced(pace))?;
         check_sockopts(m.sockopts, |i| m.file(i), &mut || paced(pace))?;
         check_sched(m.sched, m.thread_count() as usize, m.threads().map(|t| t.state.tid), &mut || paced(pace))?;
+        check_seccomp(m.seccomp, m.seccomp_code.len())?;
         m.check_attrs()?;
         m.check_creds()?;
         check_tree_links(h, m.tree, m.tree_files, m.tree_regions, m.files, m.regions)?;
@@ -891,6 +900,17 @@ impl<'a> Metadata<'a> {
     /// every thread has the defaults.
     pub fn sched(&self) -> impl Iterator<Item = Sched> + 'a {
         self.sched.iter().filter_map(SchedWire::decode)
+    }
+
+    /// The seccomp filters, oldest first, each with its instructions.
+    pub fn seccomp_filters(&self) -> impl Iterator<Item = (SeccompFilter, &'a [SeccompInsnWire])> + 'a {
+        let code = self.seccomp_code;
+        let mut at = 0usize;
+        self.seccomp.iter().filter_map(SeccompFilterWire::decode).map(move |f| {
+            let insns = code.get(at..at.saturating_add(f.len as usize)).unwrap_or(&[]);
+            at = at.saturating_add(f.len as usize);
+            (f, insns)
+        })
     }
 
     /// Every SOCKOPTS record.

@@ -834,6 +834,63 @@ record! {
 /// Size of a SCHED record.
 pub const SCHED_SIZE: usize = size_of::<SchedWire>();
 
+record! {
+    /// One seccomp filter of the process (SECCOMP_FILTERS), oldest first;
+    /// its instructions are the next `len` SECCOMP_CODE records.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SeccompFilter = SeccompFilterWire[16] {
+        /// SECCOMP_FILTER_FLAG_LOG 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW 4.
+        pub flags: u32,
+        /// Its number of instructions, 1..=4096 (BPF_MAXINSNS).
+        pub len: u32,
+        reserved _8: 8,
+    }
+}
+
+record! {
+    /// One classic BPF instruction (struct sock_filter), as the kernel
+    /// gave it back.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SeccompInsn = SeccompInsnWire[8] {
+        /// `code` in bits 0-15, `jt` in 16-23, `jf` in 24-31.
+        pub op: u32,
+        /// `k`.
+        pub k: u32,
+    }
+}
+
+impl SeccompInsn {
+    /// Its struct sock_filter bytes.
+    pub fn bytes(&self) -> [u8; 8] {
+        let (a, b) = (self.op.to_le_bytes(), self.k.to_le_bytes());
+        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+    }
+    /// The instruction of struct sock_filter bytes `b`.
+    pub fn from_bytes(b: [u8; 8]) -> SeccompInsn {
+        SeccompInsn { op: u32::from_le_bytes([b[0], b[1], b[2], b[3]]), k: u32::from_le_bytes([b[4], b[5], b[6], b[7]]) }
+    }
+}
+
+/// Sizes of a SECCOMP_FILTERS and a SECCOMP_CODE record.
+pub const SECCOMP_FILTER_SIZE: usize = size_of::<SeccompFilterWire>();
+/// Size of a SECCOMP_CODE record.
+pub const SECCOMP_INSN_SIZE: usize = size_of::<SeccompInsnWire>();
+
+/// `SeccompFilter::flags` and limits.
+pub mod seccomp {
+    /// SECCOMP_FILTER_FLAG_LOG.
+    pub const LOG: u32 = 2;
+    /// SECCOMP_FILTER_FLAG_SPEC_ALLOW.
+    pub const SPEC_ALLOW: u32 = 4;
+    /// Every flag a filter may keep.
+    pub const KNOWN: u32 = LOG | SPEC_ALLOW;
+    /// BPF_MAXINSNS: the most instructions of one filter.
+    pub const MAX_INSNS: u32 = 4096;
+    /// MAX_INSNS_PER_PATH: the most of all a process's filters together,
+    /// each counted with 4 more.
+    pub const MAX_PATH: u32 = 32768;
+}
+
 /// `Sched::flags` and `Sched::policy` values.
 pub mod sched_flags {
     /// SCHED_FLAG_RESET_ON_FORK: children start at the default policy.

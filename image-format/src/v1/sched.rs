@@ -1,11 +1,11 @@
-//! SCHED section checks: one record per thread, in THREADS order, each a
+//! SCHED and SECCOMP section checks. SCHED: one record per thread, in THREADS order, each a
 //! policy, nice value, real-time priority and I/O priority the kernel
 //! accepts, and an affinity mask only where flagged. Kept beside
 //! metadata.rs, which calls [`check_sched`] with its records and the
 //! threads' tids.
 
 use super::error::{FormatError, Result};
-use super::records::{sched_flags, Sched, SchedWire};
+use super::records::{sched_flags, seccomp, Sched, SchedWire, SeccompFilterWire};
 
 /// Whether `s` holds values a restorer can hand to sched_setattr,
 /// ioprio_set and sched_setaffinity.
@@ -49,6 +49,31 @@ pub(super) fn check_sched(
         if Some(s.tid) != tids.next() || !sched_ok(&s) {
             return Err(FormatError::BadSched);
         }
+    }
+    Ok(())
+}
+
+/// Checks the SECCOMP_FILTERS records and their SECCOMP_CODE: each filter
+/// 1..=4096 instructions with known flags, all of them within the
+/// kernel's per-process bound, the code exactly their instructions. The
+/// instructions themselves are the kernel's to check when the stub
+/// installs them (seccomp(2) refuses a bad program).
+pub(super) fn check_seccomp(filters: &[SeccompFilterWire], code: usize) -> Result<()> {
+    let mut total = 0u64;
+    let mut path = 0u64;
+    for w in filters {
+        if !w.reserved_zero() {
+            return Err(FormatError::ReservedNotZero);
+        }
+        let f = w.decode().ok_or(FormatError::BadSeccomp)?;
+        if f.len == 0 || f.len > seccomp::MAX_INSNS || f.flags & !seccomp::KNOWN != 0 {
+            return Err(FormatError::BadSeccomp);
+        }
+        total += u64::from(f.len);
+        path += u64::from(f.len) + 4;
+    }
+    if path > u64::from(seccomp::MAX_PATH) || total != code as u64 {
+        return Err(FormatError::BadSeccomp);
     }
     Ok(())
 }

@@ -93,6 +93,10 @@ pub mod kind {
     /// Each thread's scheduling policy, nice value, I/O priority and CPU
     /// affinity (absent: every thread at the defaults).
     pub const SCHED: u32 = 24;
+    /// The process's seccomp filters, oldest first (absent: none).
+    pub const SECCOMP_FILTERS: u32 = 25;
+    /// Their instructions, filter after filter (with SECCOMP_FILTERS).
+    pub const SECCOMP_CODE: u32 = 26;
     /// Page-CRC table; only valid in the tail, after the page data.
     pub const PAGE_CRCS: u32 = 0x100;
 }

@@ -323,6 +323,7 @@ pub fn sample() -> ImageDesc {
         creds: None,
         groups: Vec::new(),
         sched: Vec::new(),
+        seccomp: Vec::new(),
     }
 }
 
@@ -573,6 +574,29 @@ pub fn with_sched() -> ImageDesc {
     d.sched = vec![
         Sched { tid: 4242, policy: 3, flags: RESET_ON_FORK, nice: 5, priority: 0, ioprio: 2 << 13 | 2, affinity: [0; 128] },
         Sched { tid: 4243, policy: 1, flags: AFFINITY, nice: (-3i32) as u32, priority: 10, ioprio: 1 << 13, affinity: cpus },
+    ];
+    d
+}
+
+/// `sample` with two seccomp filters, oldest first: one that allows
+/// everything (LOG), one that fails uname(2) with EPERM.
+pub fn with_seccomp() -> ImageDesc {
+    let insn = |code: u16, jt: u8, jf: u8, k: u32| {
+        let mut b = [0u8; 8];
+        b[..2].copy_from_slice(&code.to_le_bytes());
+        b[2] = jt;
+        b[3] = jf;
+        b[4..].copy_from_slice(&k.to_le_bytes());
+        b
+    };
+    let mut d = sample();
+    d.attrs.flags |= image_format::v1::attr_flags::NO_NEW_PRIVS;
+    d.seccomp = vec![
+        image_format::SeccompDesc { flags: 2, code: vec![insn(0x06, 0, 0, 0x7fff_0000)] },
+        image_format::SeccompDesc {
+            flags: 0,
+            code: vec![insn(0x20, 0, 0, 0), insn(0x15, 0, 1, 63), insn(0x06, 0, 0, 0x0005_0001), insn(0x06, 0, 0, 0x7fff_0000)],
+        },
     ];
     d
 }

@@ -103,8 +103,12 @@ pub mod head {
     /// /proc/self/oom_score_adj to write, plus 1000 (0..=2000); KEEP:
     /// the caller's is kept.
     pub const OOM_SCORE_ADJ: usize = CREDS_OFFSET + 1;
+    /// The seccomp filters the stub installs last, oldest first:
+    /// `struct chkpt_plan_seccomp` array, count.
+    pub const SECCOMP_OFFSET: usize = OOM_SCORE_ADJ + 1;
+    pub const NR_SECCOMP: usize = SECCOMP_OFFSET + 1;
     /// Start of `threads[]`; also the header's length in words.
-    pub const THREADS: usize = OOM_SCORE_ADJ + 1;
+    pub const THREADS: usize = NR_SECCOMP + 1;
 }
 
 /// Word indices in `struct chkpt_plan_thread`.
@@ -459,6 +463,8 @@ steps! {
     /// oom_score_adj, failing other than for want of a privilege (detail:
     /// the thread's index).
     Sched = 96, "sched";
+    /// Installing a seccomp filter (detail: its index, oldest 0).
+    Seccomp = 97, "seccomp";
 }
 
 /// The plan's `error` word: the failed step's code and its errno.
@@ -561,6 +567,9 @@ pub struct Layout {
     pub advice: u64,
     /// Offset of the creds block (its length `creds_len`; 0 without one).
     pub creds: u64,
+    /// Offset of the `struct chkpt_plan_seccomp` records, their code after
+    /// them.
+    pub seccomp: u64,
     /// Offset of the first XSAVE area.
     pub xsave: u64,
     /// Bytes per XSAVE area (the image's), each 64-byte aligned.
@@ -670,7 +679,8 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
     let nr_advice = image.regions().filter(|r| advice_of(r.flags) != 0).count() as u64;
     let advice = add(deferred, mul(deferred_room, DEFERRED_WORDS as u64 * 8)?)?;
     let creds = add(advice, mul(nr_advice, ADVICE_WORDS as u64 * 8)?)?;
-    let strings = add(creds, creds_len(image))?;
+    let seccomp = add(creds, creds_len(image))?;
+    let strings = add(seccomp, seccomp_len(image))?;
     let xsave = align(add(strings, string_bytes)?, 64)?;
     let xsave_stride = align(u64::from(image.process.xsave_size), 64)?;
     let tree = align(add(xsave, mul(nr_threads, xsave_stride)?)?, 64)?;
@@ -703,6 +713,7 @@ pub fn layout_with_tree(image: &Image<'_>, nr_ops: usize, tree_len: u64) -> Resu
         nr_advice,
         advice,
         creds,
+        seccomp,
         xsave,
         xsave_stride,
         tree: if tree_len == 0 { 0 } else { tree },
@@ -1038,6 +1049,7 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     write_deferred_files(image, layout, &mut o);
     write_advice(image, layout, &mut o);
     write_creds(image, layout, &mut o);
+    write_seccomp(image, layout, &mut o);
 
     // Threads, the leader first: it is the thread that enters the stub.
     let ordered = image.threads().nth(first).into_iter().chain(
@@ -1488,6 +1500,32 @@ fn write_deferred_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
             push_deferred(image, layout, o, i as u32, fd);
         }
     }
+}
+
+/// Words per `struct chkpt_plan_seccomp`: flags, len, code_offset.
+pub const SECCOMP_WORDS: usize = 3;
+
+/// Plan bytes of the seccomp filters: their records and their code.
+fn seccomp_len(image: &Image<'_>) -> u64 {
+    image.seccomp_filters().map(|(_, code)| SECCOMP_WORDS as u64 * 8 + code.len() as u64 * 8).sum()
+}
+
+/// The seccomp filters, oldest first: records, then the instructions.
+fn write_seccomp(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>) {
+    let n = image.seccomp_filters().count() as u64;
+    let mut code_at = layout.seccomp + n * SECCOMP_WORDS as u64 * 8;
+    for (i, (f, code)) in image.seccomp_filters().enumerate() {
+        let rec = layout.seccomp + (i * SECCOMP_WORDS * 8) as u64;
+        o.word(rec, u64::from(f.flags));
+        o.word(rec + 8, code.len() as u64);
+        o.word(rec + 16, code_at);
+        for insn in code.iter().filter_map(|w| w.decode()) {
+            o.bytes(code_at, &insn.bytes());
+            code_at += 8;
+        }
+    }
+    o.word(8 * head::SECCOMP_OFFSET as u64, if n == 0 { 0 } else { layout.seccomp });
+    o.word(8 * head::NR_SECCOMP as u64, n);
 }
 
 /// The image's credentials, if it records them; the stub takes them on

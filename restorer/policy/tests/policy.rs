@@ -17,6 +17,7 @@ struct Scripted {
     nproc: u64,
     sigpending: u64,
     memlock: u64,
+    sys_admin: bool,
     root: bool,
     rlimit_as: u64,
     max_map_count: u64,
@@ -67,6 +68,7 @@ impl Scripted {
             nproc: 1 << 20,
             sigpending: 1 << 20,
             memlock: 8 << 20,
+            sys_admin: false,
             root: false,
             rlimit_as: u64::MAX,
             max_map_count: 65_530,
@@ -116,6 +118,10 @@ impl Host for Scripted {
     }
     fn memlock_allowance(&mut self) -> u64 {
         self.memlock
+    }
+
+    fn may_install_seccomp(&mut self) -> bool {
+        self.sys_admin
     }
     fn may_set_creds(&mut self) -> bool {
         self.root
@@ -750,6 +756,23 @@ fn locked_memory_beyond_rlimit_memlock_is_refused() {
     desc.regions[anon[1]].flags &= !region_flags::LOCKED;
     desc.regions[anon[1]].flags |= region_flags::DONTFORK | region_flags::HUGEPAGE;
     assert!(run(&desc, &mut host).is_ok(), "advice other than LOCKED needs no allowance");
+}
+
+/// Seccomp filters of a process with no_new_privs are installed for any
+/// caller; without it only for a caller with CAP_SYS_ADMIN, others are
+/// refused before the point of no return (not failed in the stub).
+#[test]
+fn seccomp_filters_without_no_new_privs_need_cap_sys_admin() {
+    let mut desc = restorable();
+    desc.seccomp = vec![image_format::SeccompDesc { flags: 0, code: vec![[6, 0, 0, 0, 0, 0, 0xff, 0x7f]] }];
+    desc.attrs.flags |= image_format::attr_flags::NO_NEW_PRIVS;
+    let mut host = Scripted::permissive(&desc);
+    assert!(run(&desc, &mut host).is_ok(), "no_new_privs: anyone");
+    desc.attrs.flags &= !image_format::attr_flags::NO_NEW_PRIVS;
+    let r = refused(&desc, &mut host);
+    assert_eq!((r.reason, r.reason.name()), (Reason::SeccompNotPermitted, "seccomp-not-permitted"));
+    host.sys_admin = true;
+    assert!(run(&desc, &mut host).is_ok(), "CAP_SYS_ADMIN");
 }
 
 /// The image's credentials are given to the restored process only by a

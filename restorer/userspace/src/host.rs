@@ -241,6 +241,12 @@ impl Host for UserHost<'_> {
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft)
     }
 
+    fn may_install_seccomp(&mut self) -> bool {
+        // linux/capability.h: CAP_SYS_ADMIN 21 (seccomp(2) asks it of the
+        // caller's own user namespace, where its effective set counts).
+        effective_capabilities() & (1 << 21) != 0
+    }
+
     fn may_replace_exe(&mut self) -> bool {
         // linux/capability.h: CAP_SYS_ADMIN 21, CAP_CHECKPOINT_RESTORE 40.
         effective_capabilities() & (1 << 21 | 1 << 40) != 0

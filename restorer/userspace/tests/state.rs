@@ -191,15 +191,16 @@ fn prctl_attributes_come_back() {
     });
 }
 
-/// A process under a seccomp filter is refused by name (the filter is not
-/// recorded: restored without it, it would run unconfined), and it runs on.
+/// A process in seccomp strict mode is refused by name (only filters are
+/// recorded: restored without it, it would run unconfined), no image is
+/// left, and it runs on.
 #[test]
-fn a_process_under_seccomp_is_refused_and_runs_on() {
+fn a_process_in_seccomp_strict_mode_is_refused_and_runs_on() {
     let dir = scratch("prctls-seccomp");
     let image = dir.join("saved.ckpt");
-    let (child, out, _) = held_at("prctls", 1, &["--seccomp"]);
+    let (child, out, _) = held_at("prctls", 1, &["--strict"]);
     let (ok, err) = dump_with(child.id(), &image, &["--kill"]);
-    assert!(!ok && err.contains("runs under seccomp (a filter)"), "{err}");
+    assert!(!ok && err.contains("runs in seccomp strict mode"), "{err}");
     assert!(!image.exists(), "a refused dump leaves no image");
     let rest = go_ok(child, out);
     assert!(rest.ends_with("result OK\n"), "{rest}");
@@ -330,4 +331,28 @@ fn a_caller_without_the_privilege_gets_no_real_time_policy() {
     }
     let fifo = got.lines().find(|l| l.starts_with("fifo worker:")).unwrap_or_default();
     assert!(!fifo.contains("policy 1 ") && fifo.contains(" priority 0 "), "{got}");
+}
+
+/// Seccomp filters come back on both threads (test-programs/filtered.c):
+/// uname still fails with EPERM and getpid works, /proc/self/status shows
+/// mode 2 with two filters, with no_new_privs and (root, who has
+/// CAP_SYS_ADMIN) without it; output as uninterrupted.
+#[test]
+fn seccomp_filters_come_back() {
+    restored_as_uninterrupted("filtered", |image| {
+        let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("seccomp filters, oldest first: 1 instructions (log), 4 instructions"), "{shown}");
+    });
+    skip_unless!(nix::unistd::geteuid().is_root(), "a filter without no_new_privs needs CAP_SYS_ADMIN");
+    let dir = scratch("filtered-no-nnp");
+    let image = dir.join("saved.ckpt");
+    let want = Command::new(programs().join("filtered")).arg("--no-nnp").stdin(Stdio::null()).output().unwrap();
+    let want = String::from_utf8_lossy(&want.stdout).into_owned();
+    assert!(want.contains("NoNewPrivs:\t0"), "{want}");
+    let mut child = held_in(&dir, "filtered", &["--no-nnp"]);
+    dump_child_kill(&mut child, &image);
+    let got = run_restorer(&image).stdin(Stdio::null()).output().unwrap();
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert_eq!(Some(&*String::from_utf8_lossy(&got.stdout)), want.strip_prefix("ready\n"));
 }

@@ -72,6 +72,14 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
         }
     }
 
+    // Seccomp filters: seccomp(2) installs them for a process with
+    // no_new_privs (the image's, set before them) or a caller with
+    // CAP_SYS_ADMIN; else the stub would fail after the point of no return.
+    let nnp = image.process_attrs().flags & super::fmt::attr_flags::NO_NEW_PRIVS != 0;
+    if image.seccomp_filters().next().is_some() && !nnp && !host.may_install_seccomp() {
+        return Err(Reason::SeccompNotPermitted.into());
+    }
+
     let vdso_base = match vdso_plan(image, &scan.special, host.vdso_here())? {
         Some(v) if !host.vdso_matches(v.stored_offset, v.len)? => return Err(Reason::VdsoDiffers.into()),
         Some(v) => v.base,

@@ -85,6 +85,11 @@ pub trait Host {
     fn may_replace_exe(&mut self) -> bool {
         false
     }
+    /// Whether the caller may install seccomp filters on a process without
+    /// no_new_privs (CAP_SYS_ADMIN).
+    fn may_install_seccomp(&mut self) -> bool {
+        false
+    }
     /// The caller's RLIMIT_NOFILE (soft): a tree's fds lie below it.
     fn rlimit_nofile(&mut self) -> u64 {
         u64::MAX

@@ -160,6 +160,8 @@ reasons! {
         "the image's queued signals and POSIX timers exceed the caller's RLIMIT_SIGPENDING";
     ExceedsRlimitMemlock = "exceeds-rlimit-memlock", EAGAIN, INCOMPATIBLE,
         "the image's locked memory (mlock) exceeds what the caller may lock (RLIMIT_MEMLOCK)";
+    SeccompNotPermitted = "seccomp-not-permitted", EPERM, INCOMPATIBLE,
+        "the image's seccomp filters, on a process without no_new_privs, need a caller with CAP_SYS_ADMIN to install";
     TooManyMappings = "too-many-mappings", ENOMEM, INCOMPATIBLE,
         "the restored process would have more mappings than vm.max_map_count";
     NoRoomForRestorer = "no-room-for-the-restorer", ENOMEM, INCOMPATIBLE,
