@@ -23,6 +23,7 @@
 #define EPERM 1
 #define EACCES 13
 #define EINVAL 22
+#define ENOSYS 38
 #define O_WRONLY 1
 #define O_CLOEXEC 02000000
 #define SCHED_FIFO 1
@@ -67,7 +68,8 @@ void chkpt_apply_sched(struct chkpt_plan *plan, struct chkpt_plan_thread *t, u64
 	if (err < 0 && !refused(err))
 		chkpt_fail(plan, CHKPT_STEP_SCHED, index, err);
 	err = sys3(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, t->ioprio);
-	if (err < 0 && !refused(err))
+	/* A kernel without the block layer has no I/O priorities. */
+	if (err < 0 && !refused(err) && err != -ENOSYS)
 		chkpt_fail(plan, CHKPT_STEP_SCHED, index, err);
 	if (t->affinity_set) {
 		err = sys3(SYS_sched_setaffinity, 0, sizeof(t->affinity), (u64)t->affinity);
