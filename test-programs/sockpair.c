@@ -1,6 +1,8 @@
 /* Unix socket pairs: a stream pair with bytes queued both ways (one end
  * nonblocking, and duplicated), an empty seqpacket pair, and a stream end
- * whose peer closed after writing to it (as the JDK leaves one). Waits at
+ * whose peer closed after writing to it (as the JDK leaves one), and a
+ * stream pair one end of which wrote, then shut its sending side down
+ * (shutdown(SHUT_WR), as a client ends its request). Waits at
  * step 1 (dump point); then checks that each end reads what the other
  * wrote before the dump, that the pair still carries bytes both ways and
  * message boundaries, and the status flags, exiting non-zero on a
@@ -31,7 +33,7 @@ static int reads(int fd, const char *want)
 
 int main(int argc, char **argv)
 {
-	int s[2], q[2], w[2];
+	int s[2], q[2], w[2], h[2];
 
 	setup_common(&argc, &argv);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, q) ||
@@ -43,6 +45,10 @@ int main(int argc, char **argv)
 	 * at 7 the end whose peer (8) wrote, then closed. */
 	if (s[0] != 3 || s[1] != 4 || q[0] != 5 || q[1] != 6 || w[0] != 7 || dup2(4, 9) != 9 || fcntl(4, F_SETFL, O_NONBLOCK)) {
 		printf("FAIL: setup\n");
+		return 1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, h) || write(h[0], "request", 7) != 7 || shutdown(h[0], SHUT_WR)) {
+		printf("FAIL: the half-closed pair\n");
 		return 1;
 	}
 	if (write(3, "to end 4", 8) != 8 || write(4, "to end ", 7) != 7 || write(4, "3", 1) != 1 ||
@@ -68,6 +74,9 @@ int main(int argc, char **argv)
 	check(recv(4, &byte, 1, 0) == 0, "end of file once the peer closes");
 	check(reads(7, "last words") && recv(7, &byte, 1, 0) == 0, "widowed end: queued bytes, then end of file");
 	check(send(7, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE, "widowed end: EPIPE");
+	check(reads(h[1], "request") && recv(h[1], &byte, 1, 0) == 0, "half-closed: the bytes, then end of file");
+	check(send(h[0], "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE, "half-closed: the shut side's send fails");
+	check(send(h[1], "reply", 5, 0) == 5 && reads(h[0], "reply"), "half-closed: the other way still carries bytes");
 	printf("result %s\n", failed ? "WRONG" : "ok");
 	return failed;
 }

@@ -447,7 +447,7 @@ fn number_unix_pairs(
             pair += 1;
             let s = &seen[first];
             let mut f = fds_unix::end(pid, s.state.fd, unix, s.state.flags, pair)?;
-            f.kind_flags = unix_pair_flags::PEER_GONE;
+            f.kind_flags |= unix_pair_flags::PEER_GONE;
             let tree_peer = s.inode.is_some_and(|(_, i)| tree_peered.contains(&i));
             if !tree_peer {
                 notes.push(format!(

@@ -185,8 +185,6 @@ pub fn refusal(ino: u64, s: &UnixSocket, held: &[u64]) -> Option<String> {
             "a unix {kind} socket (socket:[{ino}]) connected to socket:[{}] outside the process (a connection the image cannot carry; --tcp-established=reset restores it with its peer gone: end of file, EPIPE)",
             s.peer
         ));
-    } else if s.shutdown != 0 {
-        "shut down in one direction (not supported yet)"
     } else {
         return None;
     };
@@ -213,6 +211,11 @@ pub fn end(pid: i32, fd: i32, s: &UnixSocket, flags: u32, pair: u32) -> Result<F
     f.status_flags = flags;
     f.pipe = pair;
     f.values[0] = u64::from(s.ty);
+    // SEND_SHUTDOWN (its own shutdown(SHUT_WR), or its peer's SHUT_RD):
+    // done again at restore, which also gives the peer its RCV_SHUTDOWN.
+    if s.shutdown & 2 != 0 {
+        f.kind_flags |= image_format::v1::records::unix_pair_flags::SHUT_WR;
+    }
     f.sockopts = crate::fds_sockopts::read(&copy, libc::AF_UNIX, i32::from(s.ty), 0, false)
         .map_err(|why| Error::Unsupported(format!("fd {fd} is a unix socket pair end: {why}")))?;
     if u64::from(s.ty) != unix_pair_type::STREAM {

@@ -720,7 +720,7 @@ fn cases() -> Vec<Case> {
         // An end whose peer is gone is alone under its number.
         unix("bad-unix-pair", |d| d.files[10].kind_flags = 1),
         unix("bad-unix-pair", |d| d.files[11].kind_flags = 1),
-        unix("bad-unix-pair", |d| d.files[10].kind_flags = 2),
+        unix("bad-unix-pair", |d| d.files[10].kind_flags = 4),
         unix("bad-file-values", |d| d.files[11].values[1] = 1),
         unix("bad-file-values", |d| d.files[11].offset = 1),
         unix("bad-file-values", |d| d.files[11].path = "/s".into()),
@@ -1380,6 +1380,10 @@ fn the_sample_with_a_unix_pair_is_accepted_and_reads_back() {
     let b = build(&d);
     let image = Image::parse_bytes(&b).unwrap();
     assert_eq!(ImageDesc::from_image(&image), d);
+    // One end's sending side shut down (SHUT_WR), alone or with its peer.
+    let mut d = sample_unix_pair();
+    d.files[10].kind_flags = 2;
+    assert_eq!(ImageDesc::from_image(&Image::parse_bytes(&build(&d)).unwrap()), d);
     // The largest queue allowed.
     let mut d = sample_unix_pair();
     d.files[10].data = Blob(vec![7; 4 << 20]);

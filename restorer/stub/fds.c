@@ -21,6 +21,7 @@
 #define SYS_dup3 292
 #define SYS_pipe2 293
 #define SYS_socketpair 53
+#define SYS_shutdown 48
 #define AF_UNIX 1
 #define SOCK_NONBLOCK 04000
 #define SOCK_CLOEXEC 02000000
@@ -215,6 +216,14 @@ static void create_unix_pair(struct chkpt_plan *plan, struct chkpt_plan_file *fi
 			if (err <= 0)
 				chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, at[i], err < 0 ? err : -5 /* EIO */);
 		}
+	}
+	/* A shut sending side, after the bytes its peer had queued. */
+	for (i = 0; i < n; i++) {
+		if (!(files[at[i]].kind_flags & 2))
+			continue;
+		err = sys3(SYS_shutdown, ends[i], 1 /* SHUT_WR */, 0);
+		if (err < 0)
+			chkpt_fail(plan, CHKPT_STEP_CREATE_UNIX_PAIR, at[i], err);
 	}
 	if (n == 1)
 		sys3(SYS_close, ends[1], 0, 0);

@@ -496,8 +496,12 @@ pub mod unix_pair_flags {
     /// whose other end is closed once the queued bytes are in, so reads
     /// give them, then end of file (stream, seqpacket), and writes EPIPE.
     pub const PEER_GONE: u32 = 1;
+    /// The end's sending side is shut down (shutdown(SHUT_WR) on it, or
+    /// SHUT_RD on its peer): restored with shutdown(SHUT_WR) once its
+    /// peer's queued bytes are in, which shuts the peer's receiving side.
+    pub const SHUT_WR: u32 = 2;
     /// All bits v1 knows for unix pair ends.
-    pub const KNOWN: u32 = PEER_GONE;
+    pub const KNOWN: u32 = PEER_GONE | SHUT_WR;
 }
 
 /// `File::kind_flags` bits of a pipe end.
