@@ -7,6 +7,11 @@
 //! Everything that can fail for a reason the caller could fix is checked
 //! before the restorer touches its own address space; such a failure is one
 //! line on stderr and an exit status (error.rs).
+//!
+//! No Rust runtime start-up (`no_main`, start.rs): glibc calls `main`
+//! below, which does the part of std's start-up a restore needs.
+
+#![cfg_attr(not(test), no_main)]
 
 mod addr;
 mod brk;
@@ -19,6 +24,7 @@ mod mm;
 mod ops;
 mod pidns;
 mod probe;
+mod start;
 mod stream;
 mod tree;
 
@@ -40,7 +46,15 @@ static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
 
 const USAGE: &str = "usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore [--stdin FILE] - | ckpt-restore --refusal-table";
 
-fn main() {
+/// The C entry glibc's start-up calls (std's own `main` shim is left out:
+/// see start.rs).
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    start::run(run)
+}
+
+fn run() {
     let args: Vec<String> = std::env::args().collect();
     let mut rest = args.iter().skip(1).map(String::as_str);
     // Run by binfmt_misc (AT_EXECFD), argv[1] is the executed image's path
