@@ -47,9 +47,8 @@ static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
 const USAGE: &str = "usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore [--stdin FILE] - | ckpt-restore --refusal-table";
 
 /// The C entry glibc's start-up calls (std's own `main` shim is left out:
-/// see start.rs).
-#[cfg(not(test))]
-#[no_mangle]
+/// see start.rs). Unit tests have the test harness's entry instead.
+#[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     start::run(run)
 }
