@@ -234,8 +234,9 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tre
         restore_plan::set_exe_link(plan, &image, &layout, checked.exe_link)?;
         0
     } else {
-        brk::check_fallback(&image, own.start_brk)?;
-        own.start_brk
+        let start_brk = addr::start_brk()?;
+        brk::check_fallback(&image, start_brk)?;
+        start_brk
     };
     enter::unregister_rseq()?;
     // The files stay open for the memory steps, which close them.
