@@ -38,6 +38,7 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 
 #define EPERM 1
+#define EINVAL 22
 #define CAPSET_ALL 64 /* the detail of a failed capset */
 
 void __attribute__((noreturn)) chkpt_fail(struct chkpt_plan *plan, u64 step, u64 detail, long err);
@@ -64,14 +65,17 @@ void chkpt_set_creds(struct chkpt_plan *plan)
 	if (!plan->creds_offset)
 		return;
 	c = (struct chkpt_plan_creds *)((char *)plan + plan->creds_offset);
+	/* The bounding set: each capability the image's lacks is dropped (one
+	 * already gone stays gone) up to this kernel's last (EINVAL beyond it).
+	 * No call for the capabilities the image keeps: its set is usually
+	 * full, and reading each first would cost one call per capability. */
 	for (cap = 0; cap < 64; cap++) {
-		ret = sys6(SYS_prctl, PR_CAPBSET_READ, cap, 0, 0, 0, 0);
-		if (ret < 0)
+		if (c->cap_bounding & (1ULL << cap))
+			continue;
+		ret = sys6(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0, 0);
+		if (ret == -EINVAL)
 			break; /* beyond this kernel's last capability */
-		if (ret == 1 && (c->cap_bounding & (1ULL << cap)))
-			bounding |= 1ULL << cap;
-		else if (ret == 1)
-			must(plan, sys6(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0, 0), CHKPT_STEP_SET_CAPABILITIES, cap);
+		must(plan, ret, CHKPT_STEP_SET_CAPABILITIES, cap);
 	}
 	must(plan, sys6(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0, 0), CHKPT_STEP_SET_CAPABILITIES, CAPSET_ALL);
 	must(plan, sys2(SYS_setgroups, c->ngroups, (u64)c->groups), CHKPT_STEP_SET_GROUPS, c->ngroups);
@@ -93,6 +97,13 @@ void chkpt_set_creds(struct chkpt_plan *plan)
 	 * CAP_SETPCAP, cleared from effective by the uid change) and within
 	 * the old one and the bounding set. */
 	inheritable = sets[0].inheritable | (u64)sets[1].inheritable << 32;
+	/* The bounding set (the caller's and the image's, after the drops)
+	 * matters only for inheritable capabilities the caller lacks: read
+	 * for those alone (the bounding set is untouched by the uid change). */
+	for (cap = 0; cap < 64; cap++)
+		if ((c->cap_inheritable & ~inheritable & (1ULL << cap)) &&
+		    sys6(SYS_prctl, PR_CAPBSET_READ, cap, 0, 0, 0, 0) == 1)
+			bounding |= 1ULL << cap;
 	inheritable = c->cap_inheritable & (inheritable | have) & (inheritable | bounding);
 	ambient = c->cap_ambient & permitted & inheritable;
 	head.version = 0x20080522;

@@ -940,6 +940,9 @@ pub fn set_exe_link(out: &mut [u8], image: &Image<'_>, layout: &Layout, on: bool
 }
 
 /// Writes the plan for `image` into `out` (exactly `layout.len` bytes).
+/// The last `TEMP_STACK` bytes, the stub's stack, are left as they are:
+/// both restorers give a fresh zeroed mapping, whose stack pages are then
+/// faulted in only as far as the stub uses them.
 pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], out: &mut [u8]) -> Result<(), PlanError> {
     if out.len() as u64 != layout.len || ops.len() as u64 != layout.nr_ops {
         return Err(PlanError::WrongBufferLength);
@@ -947,7 +950,8 @@ pub fn write(image: &Image<'_>, layout: &Layout, place: &Placement, ops: &[Op], 
     if place.stub != place.plan.wrapping_add(layout.len) || place.stub_len < PAGE || place.stub_len % PAGE != 0 {
         return Err(PlanError::BadPlacement);
     }
-    out.fill(0);
+    let data = out.len().saturating_sub(TEMP_STACK as usize);
+    out[..data].fill(0);
     let mut o = Out { buf: out, oob: false };
     let h = |i: usize| (i * 8) as u64;
     let p = &image.process;

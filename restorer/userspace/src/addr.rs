@@ -1,12 +1,11 @@
 //! The restorer's own address space (from /proc/self): what the block
 //! must avoid, the vdso here, and whether everything can be unmapped.
 
+use std::io::Read;
 use std::ptr::NonNull;
 
 use nix::errno::Errno;
 use nix::sys::mman::{mprotect, ProtFlags};
-use procfs::process::{MMPermissions, MMapPath, MemoryMap, MemoryMaps, Stat};
-use procfs::{FromBufRead, FromRead};
 use restore_policy::Reason;
 
 use crate::error::{internal, refuse, Checked};
@@ -24,21 +23,107 @@ pub struct Own {
     /// Every mapping, [vsyscall] excluded, sorted.
     pub ranges: Vec<(u64, u64)>,
     pub vdso: VdsoHere,
-    /// The kernel's start_brk for this process (the restorer's own heap).
-    pub start_brk: u64,
     /// The first sealed mapping the teardown would have to remove.
     pub sealed: Option<String>,
+}
+
+/// One line of /proc/self/maps: its range, protection and name (a path,
+/// a `[pseudo]` name, or empty for anonymous memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mapping<'a> {
+    start: u64,
+    end: u64,
+    prot: ProtFlags,
+    name: &'a [u8],
 }
 
 pub fn own() -> Checked<Own> {
     // maps, not smaps: smaps walks every page table and prints some thirty
     // lines per mapping (about 100 us of a 1 ms restore on the 6.18 host,
-    // with its parsing); seals are found by `first_sealed` instead.
-    let text = std::fs::read("/proc/self/maps").map_err(|e| internal("proc-self-maps", e))?;
-    let maps = MemoryMaps::from_buf_read(&text[..]).map_err(|e| internal("proc-self-maps", std::io::Error::other(e)))?;
+    // with its parsing); seals are found by `first_sealed` instead. Read
+    // with one buffer and parsed here: std::fs::read's size probing and a
+    // general parser cost more than the read itself.
+    let text = read_proc("/proc/self/maps").map_err(|e| internal("proc-self-maps", e))?;
+    let maps = parse_maps(&text).ok_or_else(|| internal("proc-self-maps", "a line not in the kernel's format"))?;
     let (ranges, vdso) = ranges_and_vdso(&maps);
-    let stat = Stat::from_file("/proc/self/stat").map_err(|e| internal("proc-self-stat", std::io::Error::other(e)))?;
-    Ok(Own { ranges, vdso, start_brk: stat.start_brk.unwrap_or(0), sealed: first_sealed(&maps.0) })
+    Ok(Own { ranges, vdso, sealed: first_sealed(&maps) })
+}
+
+/// A /proc file read whole, a page at a time (its size says 0).
+fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// The lines of /proc/PID/maps (`start-end perms offset dev inode name`),
+/// or None if one is not in that format.
+fn parse_maps(text: &[u8]) -> Option<Vec<Mapping<'_>>> {
+    let hex = |s: &[u8]| u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok();
+    let mut maps = Vec::with_capacity(32);
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        // Five fields separated by single spaces, then padding and the name
+        // (which may hold spaces itself).
+        let mut fields = line.splitn(6, |&b| b == b' ');
+        let (range, perms) = (fields.next()?, fields.next()?);
+        let (_offset, _dev, _inode) = (fields.next()?, fields.next()?, fields.next()?);
+        let padded = fields.next().unwrap_or_default();
+        let name = &padded[padded.iter().position(|&b| b != b' ').unwrap_or(padded.len())..];
+        let dash = range.iter().position(|&b| b == b'-')?;
+        let (start, end) = (hex(&range[..dash])?, hex(&range[dash + 1..])?);
+        let mut prot = ProtFlags::PROT_NONE;
+        for (i, (ch, p)) in [(b'r', ProtFlags::PROT_READ), (b'w', ProtFlags::PROT_WRITE), (b'x', ProtFlags::PROT_EXEC)].into_iter().enumerate() {
+            if *perms.get(i)? == ch {
+                prot |= p;
+            }
+        }
+        maps.push(Mapping { start, end, prot, name });
+    }
+    Some(maps)
+}
+
+/// The kernel's start_brk for this process (the restorer's own heap), from
+/// /proc/self/stat (field 47; 0 where the kernel does not give it). Only
+/// where PR_SET_MM_MAP was refused (the brk fallback), so read late: it
+/// allocates nothing (a stack buffer) but on a failure's way out.
+pub fn start_brk() -> Checked<u64> {
+    let mut file = std::fs::File::open("/proc/self/stat").map_err(|e| internal("proc-self-stat", e))?;
+    let mut buf = [0u8; 2048];
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(internal("proc-self-stat", e)),
+        }
+    }
+    stat_start_brk(&buf[..len]).ok_or_else(|| internal("proc-self-stat", "not in the kernel's format"))
+}
+
+/// Field 47 of a /proc/PID/stat line, 0 if the line ends before it. The
+/// name (field 2) may hold spaces and parentheses: fields count from the
+/// last `)`.
+fn stat_start_brk(line: &[u8]) -> Option<u64> {
+    let close = line.iter().rposition(|&b| b == b')')?;
+    // Field 3 (the state) is the first after the name.
+    match line[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(47 - 3) {
+        Some(f) => std::str::from_utf8(f).ok()?.parse().ok(),
+        None => Some(0),
+    }
 }
 
 /// Refuses when a mapping the teardown must remove is sealed (mseal(2);
@@ -53,19 +138,19 @@ pub fn check_unsealed(own: &Own) -> Checked<()> {
 
 /// Every mapping but [vsyscall] (the kernel's, never unmapped), sorted,
 /// and where the vdso's parts are.
-fn ranges_and_vdso(maps: &MemoryMaps) -> (Vec<(u64, u64)>, VdsoHere) {
+fn ranges_and_vdso(maps: &[Mapping<'_>]) -> (Vec<(u64, u64)>, VdsoHere) {
     let mut vdso = VdsoHere::default();
-    let mut ranges = Vec::with_capacity(maps.0.len());
-    for m in &maps.0 {
-        match &m.pathname {
-            MMapPath::Vsyscall => continue,
-            MMapPath::Vvar => vdso.vvar = Some(m.address),
-            MMapPath::Vdso => vdso.vdso = Some(m.address),
-            // procfs gives other pseudo-paths without their brackets.
-            MMapPath::Other(o) if o == "vvar_vclock" => vdso.vvar_vclock = Some(m.address),
+    let mut ranges = Vec::with_capacity(maps.len());
+    for m in maps {
+        let range = (m.start, m.end);
+        match m.name {
+            b"[vsyscall]" => continue,
+            b"[vvar]" => vdso.vvar = Some(range),
+            b"[vdso]" => vdso.vdso = Some(range),
+            b"[vvar_vclock]" => vdso.vvar_vclock = Some(range),
             _ => {}
         }
-        ranges.push(m.address);
+        ranges.push(range);
     }
     ranges.sort_unstable();
     (ranges, vdso)
@@ -75,40 +160,18 @@ fn ranges_and_vdso(maps: &MemoryMaps) -> (Vec<(u64, u64)>, VdsoHere) {
 /// asking for the protection each mapping already has: the kernel refuses
 /// any mprotect of a sealed mapping with EPERM before it looks at what
 /// would change (mprotect_fixup), and otherwise changes nothing.
-fn first_sealed(maps: &[MemoryMap]) -> Option<String> {
-    maps.iter().filter(|m| m.pathname != MMapPath::Vsyscall).find_map(|m| {
-        let mut prot = ProtFlags::PROT_NONE;
-        for (flag, p) in [(MMPermissions::READ, ProtFlags::PROT_READ), (MMPermissions::WRITE, ProtFlags::PROT_WRITE), (MMPermissions::EXECUTE, ProtFlags::PROT_EXEC)] {
-            if m.perms.contains(flag) {
-                prot |= p;
-            }
-        }
-        let (start, end) = m.address;
-        let at = NonNull::new(start as *mut std::ffi::c_void)?;
+fn first_sealed(maps: &[Mapping<'_>]) -> Option<String> {
+    maps.iter().filter(|m| m.name != b"[vsyscall]").find_map(|m| {
+        let at = NonNull::new(m.start as *mut std::ffi::c_void)?;
         // SAFETY: the protection asked for is the one the mapping has now
         // (read from maps just before, in this single-threaded process):
         // no access to any page changes.
-        match unsafe { mprotect(at, (end - start) as usize, prot) } {
-            Err(Errno::EPERM) => Some(match &m.pathname {
-                MMapPath::Anonymous => format!("{start:x}-{end:x}"),
-                MMapPath::Path(p) => p.display().to_string(),
-                other => name_of(other),
-            }),
+        match unsafe { mprotect(at, (m.end - m.start) as usize, m.prot) } {
+            Err(Errno::EPERM) if m.name.is_empty() => Some(format!("{:x}-{:x}", m.start, m.end)),
+            Err(Errno::EPERM) => Some(String::from_utf8_lossy(m.name).into_owned()),
             _ => None,
         }
     })
-}
-
-/// A pseudo-path as maps prints it.
-fn name_of(p: &MMapPath) -> String {
-    match p {
-        MMapPath::Heap => "[heap]".into(),
-        MMapPath::Stack => "[stack]".into(),
-        MMapPath::Vdso => "[vdso]".into(),
-        MMapPath::Vvar => "[vvar]".into(),
-        MMapPath::Other(o) => format!("[{o}]"),
-        other => format!("{other:?}"),
-    }
 }
 
 #[cfg(test)]
@@ -126,13 +189,40 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
 
     #[test]
     fn mappings_and_vdso_without_vsyscall() {
-        let maps = MemoryMaps::from_buf_read(SAMPLE.as_bytes()).unwrap();
+        let maps = parse_maps(SAMPLE.as_bytes()).unwrap();
         let (ranges, vdso) = ranges_and_vdso(&maps);
         assert_eq!(ranges.len(), 5, "vsyscall left out");
         assert_eq!(ranges[0], (0x5555_91f9_7000, 0x5555_91fb_9000));
         assert_eq!(vdso.vvar_vclock, Some((0x7ffd_fc4b_6000, 0x7ffd_fc4b_8000)));
         assert_eq!(vdso.vvar, Some((0x7ffd_fc4b_8000, 0x7ffd_fc4b_a000)));
         assert_eq!(vdso.vdso, Some((0x7ffd_fc4b_a000, 0x7ffd_fc4b_c000)));
+    }
+
+    #[test]
+    fn names_and_protections_as_the_kernel_prints_them() {
+        let text = b"00400000-00401000 r-xp 00000000 08:01 1234                       /opt/a b (deleted)\n\
+7f0000000000-7f0000001000 ---p 00000000 00:00 0 \n\
+7f0000001000-7f0000002000 rw-s 00000000 00:01 7                          [anon_shmem:x y]\n";
+        let maps = parse_maps(text).unwrap();
+        assert_eq!(maps.len(), 3);
+        assert_eq!(maps[0], Mapping { start: 0x40_0000, end: 0x40_1000, prot: ProtFlags::PROT_READ | ProtFlags::PROT_EXEC, name: b"/opt/a b (deleted)" });
+        assert_eq!((maps[1].prot, maps[1].name), (ProtFlags::PROT_NONE, &b""[..]));
+        assert_eq!((maps[2].prot, maps[2].name), (ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, &b"[anon_shmem:x y]"[..]));
+        assert_eq!(parse_maps(b"00400000 r-xp 0 0 0\n"), None, "no range");
+        assert_eq!(parse_maps(b"00400000-00401000 r-\n"), None, "fields missing");
+    }
+
+    #[test]
+    fn start_brk_is_field_47_counted_after_the_name() {
+        let mut line = b"4242 (a) b) c) S".to_vec();
+        for field in 4..=46 {
+            line.extend(format!(" {field}").bytes());
+        }
+        assert_eq!(stat_start_brk(&line), Some(0), "a kernel without the field");
+        line.extend(b" 1441792 7 8\n");
+        assert_eq!(stat_start_brk(&line), Some(1_441_792));
+        let here = std::fs::read("/proc/self/stat").unwrap();
+        assert!(stat_start_brk(&here).unwrap() > 0, "{}", String::from_utf8_lossy(&here));
     }
 
     /// The probe on a page sealed here and on its unsealed neighbour
@@ -149,10 +239,8 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         let r = unsafe { libc::syscall(libc::SYS_mseal, addr + 4096, 4096usize, 0usize) };
         assert_eq!(r, 0, "mseal: {}", std::io::Error::last_os_error());
         let text = std::fs::read("/proc/self/maps").unwrap();
-        let ours = |a: u64| {
-            let maps = MemoryMaps::from_buf_read(&text[..]).unwrap();
-            maps.0.into_iter().filter(|m| m.address.0 == a).collect::<Vec<_>>()
-        };
+        let maps = parse_maps(&text).unwrap();
+        let ours = |a: u64| maps.iter().filter(|m| m.start == a).copied().collect::<Vec<_>>();
         assert_eq!(ours(addr).len(), 1, "the unsealed page is a mapping of its own");
         assert_eq!(first_sealed(&ours(addr)), None);
         assert_eq!(first_sealed(&ours(addr + 4096)), Some(format!("{:x}-{:x}", addr + 4096, addr + 8192)));

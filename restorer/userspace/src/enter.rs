@@ -13,10 +13,16 @@ use crate::error::{internal, Checked};
 /// Maps the plan (read-write, `plan_len` bytes at `at`) and the stub
 /// (read-write-execute until the stub makes it r-x, its first step after
 /// the memory steps) directly after it, copies the stub in, and returns
-/// the plan's bytes for restore_plan::write.
+/// the plan's bytes for restore_plan::write. The stub's pages are
+/// populated by the mmap (all are written at once: one system call instead
+/// of a fault each); the plan's are faulted in as they are written, so
+/// that its stack (restore_plan::TEMP_STACK) costs only what the stub uses.
 pub fn map_block(at: u64, plan_len: u64, stub: &[u8]) -> Checked<&'static mut [u8]> {
-    let fixed = MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED_NOREPLACE;
-    let map = |addr: u64, len: u64, prot: ProtFlags| -> Checked<NonNull<u8>> {
+    let map = |addr: u64, len: u64, prot: ProtFlags, populate: bool| -> Checked<NonNull<u8>> {
+        let mut fixed = MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED_NOREPLACE;
+        if populate {
+            fixed |= MapFlags::MAP_POPULATE;
+        }
         let len = NonZeroUsize::new(len as usize).ok_or_else(|| internal("map-block", "empty"))?;
         let want = NonZeroUsize::new(addr as usize);
         // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping:
@@ -27,8 +33,8 @@ pub fn map_block(at: u64, plan_len: u64, stub: &[u8]) -> Checked<&'static mut [u
         }
         Ok(p.cast())
     };
-    let plan = map(at, plan_len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE)?;
-    let stub_at = map(at + plan_len, stub.len() as u64, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE | ProtFlags::PROT_EXEC)?;
+    let plan = map(at, plan_len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, false)?;
+    let stub_at = map(at + plan_len, stub.len() as u64, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE | ProtFlags::PROT_EXEC, true)?;
     // SAFETY: both ranges were just mapped by us, writable, at least as
     // long as the slices, and nothing else refers to them; they are never
     // unmapped while the restorer runs (the stub unmaps them at the end).

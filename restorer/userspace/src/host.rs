@@ -2,8 +2,9 @@
 //! caller's credentials, and the files kept open for the memory steps.
 
 use std::fs::File;
-use std::io::IoSliceMut;
+use std::io::Read;
 use std::os::fd::AsFd;
+use std::sync::OnceLock;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
@@ -11,8 +12,6 @@ use image_format::Image;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use nix::sys::statvfs::{fstatvfs, FsFlags};
-use nix::sys::uio::{process_vm_readv, RemoteIoVec};
-use nix::unistd::Pid;
 use nix::unistd::{access, AccessFlags};
 use restore_policy::{errno, FileFacts, Host, MappedFile, Reason, Refusal, VdsoHere};
 
@@ -50,19 +49,51 @@ fn file_capabilities(file: &File) -> bool {
 /// without user namespaces (no uid_map); a namespace made with such a map
 /// anyway is taken for the initial one, which only widens what the kernel
 /// then still refuses after the point of no return.
+/// Read once: the policy asks more than once, and nothing before the point
+/// of no return changes it.
 fn in_initial_user_namespace() -> bool {
-    let map = match std::fs::read_to_string("/proc/self/uid_map") {
-        Ok(map) => map,
-        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
-    };
-    let lines: Vec<Vec<&str>> = map.lines().map(|l| l.split_whitespace().collect()).collect();
-    lines.len() == 1 && lines[0] == ["0", "0", "4294967295"]
+    static INITIAL: OnceLock<bool> = OnceLock::new();
+    *INITIAL.get_or_init(|| {
+        // One line is some 34 bytes; a map that fills the buffer has
+        // several and is no initial namespace's.
+        let mut buf = [0u8; 256];
+        let room = buf.len();
+        let map = match read_small("/proc/self/uid_map", &mut buf) {
+            Ok(map) if map.len() < room => map,
+            Ok(_) => return false,
+            Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
+        };
+        let mut lines = map.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+        let first: Option<Vec<&[u8]>> = lines.next().map(|l| l.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect());
+        lines.next().is_none() && first.is_some_and(|f| f == [&b"0"[..], b"0", b"4294967295"])
+    })
+}
+
+/// A small /proc file (a sysctl, a uid_map) read into `buf` with one
+/// read(2): such files give all they hold to the first read. No allocation
+/// and no statx, which std::fs::read spends on a size that /proc reports as 0.
+fn read_small<'b>(path: &str, buf: &'b mut [u8]) -> std::io::Result<&'b [u8]> {
+    let n = File::open(path)?.read(buf)?;
+    Ok(&buf[..n])
+}
+
+/// A sysctl holding one number, or None.
+fn sysctl_number(path: &str) -> Option<u64> {
+    let mut buf = [0u8; 32];
+    let text = read_small(path, &mut buf).ok()?;
+    std::str::from_utf8(text).ok()?.trim().parse().ok()
 }
 
 /// This process's effective capability set (capget(2), version 3: two
 /// 32-bit words); 0 if the call fails. One system call instead of reading
-/// /proc/self/status.
+/// /proc/self/status, made once: the policy asks several times, and the
+/// set does not change before the point of no return.
 pub(crate) fn effective_capabilities() -> u64 {
+    static EFFECTIVE: OnceLock<u64> = OnceLock::new();
+    *EFFECTIVE.get_or_init(capget_effective)
+}
+
+fn capget_effective() -> u64 {
     #[repr(C)]
     struct Header {
         version: u32,
@@ -141,10 +172,7 @@ impl Host for UserHost<'_> {
     }
 
     fn max_map_count(&mut self) -> u64 {
-        std::fs::read_to_string("/proc/sys/vm/max_map_count")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(65_530)
+        sysctl_number("/proc/sys/vm/max_map_count").unwrap_or(65_530)
     }
 
     fn task_size(&mut self) -> u64 {
@@ -217,20 +245,27 @@ impl Host for UserHost<'_> {
 
     fn vdso_matches(&mut self, stored_offset: u64, len: u64) -> Result<bool, Refusal> {
         let internal = |e: std::io::Error| Refusal::with_errno(Reason::Internal, os_errno(e), restore_policy::Detail::None);
-        let at = self.own.vdso.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?.0;
-        let mut stored = vec![0u8; len as usize];
-        self.image_file.read_exact_at(&mut stored, self.image_base + stored_offset).map_err(internal)?;
-        // process_vm_readv reads our own vdso without an unsafe slice; not
-        // /proc/self/mem, which a process that is not dumpable (restoring an
-        // image its caller cannot read: the kernel's would_dump) may not open.
-        let mut live = vec![0u8; len as usize];
-        let remote = [RemoteIoVec { base: at as usize, len: live.len() }];
-        let unreadable = |errno| Refusal::with_errno(Reason::CallerVdsoUnreadable, errno, restore_policy::Detail::None);
-        let got = process_vm_readv(Pid::this(), &mut [IoSliceMut::new(&mut live)], &remote).map_err(|e| unreadable(e as i32))?;
-        if got != live.len() {
-            return Err(unreadable(errno::EIO));
+        let (at, end) = self.own.vdso.vdso.ok_or(Refusal::from(Reason::CallerHasNoVdso))?;
+        // The policy asks for this kernel's vdso length; more than is
+        // mapped would read past it.
+        if len > end - at {
+            return Err(Refusal::with_errno(Reason::CallerVdsoUnreadable, errno::EIO, restore_policy::Detail::None));
         }
-        Ok(stored == live)
+        // SAFETY: [at, at + len) lies in this process's [vdso] mapping (read
+        // from /proc/self/maps; checked just above), which is readable (r-x),
+        // never written, and stays mapped until the stub's teardown, long
+        // after this borrow ends; this process is single-threaded until then.
+        let live = unsafe { std::slice::from_raw_parts(at as *const u8, len as usize) };
+        // The stored copy a page at a time on the stack: no allocation.
+        let mut stored = [0u8; 4096];
+        for (i, live) in live.chunks(stored.len()).enumerate() {
+            let part = &mut stored[..live.len()];
+            self.image_file.read_exact_at(part, self.image_base + stored_offset + (i * 4096) as u64).map_err(internal)?;
+            if part != live {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn probe_socket(&mut self, probe: &restore_policy::SocketProbe<'_>) -> Result<(), i32> {
@@ -260,10 +295,7 @@ impl Host for UserHost<'_> {
         // linux/capability.h (the libc crate has no CAP_* numbers).
         const CAP_SYS_RESOURCE: u32 = 24;
         const CAP_WAKE_ALARM: u32 = 35;
-        let pipe_max_size = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(1 << 20);
+        let pipe_max_size = sysctl_number("/proc/sys/fs/pipe-max-size").unwrap_or(1 << 20);
         restore_policy::FdLimits {
             pipe_max_size,
             exceed_pipe_max: has(CAP_SYS_RESOURCE),

@@ -7,6 +7,11 @@
 //! Everything that can fail for a reason the caller could fix is checked
 //! before the restorer touches its own address space; such a failure is one
 //! line on stderr and an exit status (error.rs).
+//!
+//! No Rust runtime start-up (`no_main`, start.rs): glibc calls `main`
+//! below, which does the part of std's start-up a restore needs.
+
+#![cfg_attr(not(test), no_main)]
 
 mod addr;
 mod brk;
@@ -19,6 +24,7 @@ mod mm;
 mod ops;
 mod pidns;
 mod probe;
+mod start;
 mod stream;
 mod tree;
 
@@ -40,7 +46,14 @@ static STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stub.bin"));
 
 const USAGE: &str = "usage: ckpt-restore IMAGE [ARGS...] | ckpt-restore [--stdin FILE] - | ckpt-restore --refusal-table";
 
-fn main() {
+/// The C entry glibc's start-up calls (std's own `main` shim is left out:
+/// see start.rs). Unit tests have the test harness's entry instead.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    start::run(run)
+}
+
+fn run() {
     let args: Vec<String> = std::env::args().collect();
     let mut rest = args.iter().skip(1).map(String::as_str);
     // Run by binfmt_misc (AT_EXECFD), argv[1] is the executed image's path
@@ -221,8 +234,9 @@ fn restore(path: &str, loaded: &image::Loaded, image: &Image<'_>, base: u64, tre
         restore_plan::set_exe_link(plan, &image, &layout, checked.exe_link)?;
         0
     } else {
-        brk::check_fallback(&image, own.start_brk)?;
-        own.start_brk
+        let start_brk = addr::start_brk()?;
+        brk::check_fallback(&image, start_brk)?;
+        start_brk
     };
     enter::unregister_rseq()?;
     // The files stay open for the memory steps, which close them.

@@ -3,7 +3,7 @@
 //! as the shared policy says, close the fds the steps used. The restorer
 //! cannot do this itself: its own code is among what goes away.
 
-use image_format::Image;
+use image_format::{Image, Region};
 use restore_plan::{op_kind, Op, KEEP, PAGE};
 use restore_policy::{region_pages, RegionMap};
 
@@ -17,11 +17,12 @@ fn mmap(addr: u64, len: u64, prot: u32, flags: u32, fd: u64, offset: u64) -> Op 
 }
 
 /// The most memory steps [`teardown`] and [`region_ops`] make for `image`:
-/// two unmaps, a map and an mprotect per region, a map or copy per run,
-/// and a close per fd (the image's and one per file region at most).
+/// two unmaps, a map and an mprotect per region, a map or copy per run
+/// and a map per hole between runs (see `anon_around_runs`), and a close
+/// per fd (the image's and one per file region at most).
 pub fn max_ops(image: &Image<'_>) -> usize {
     let regions = image.region_count() as usize;
-    2 + 2 * regions + image.run_count() as usize + 1 + regions
+    2 + 2 * regions + 2 * image.run_count() as usize + 1 + regions
 }
 
 /// Steps mapping every region of `image`, then closing the fds they used.
@@ -45,6 +46,11 @@ pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option
                 let fd = *f.ok_or_else(|| internal("file-region-without-file", format!("{:#x}", r.start)))?;
                 ops.push(mmap(r.start, len, prot, flags, fd, r.file_offset));
             }
+            RegionMap::Anon(flags) if r.run_count != 0 && pages.run_flags.is_some() => {
+                let run_flags = pages.run_flags.unwrap_or_default();
+                anon_around_runs(&mut ops, image, &r, (prot, flags, run_flags), image_fd, base);
+                continue;
+            }
             RegionMap::Anon(flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
             // The stub maps it once its object exists (plan.h deferred).
             RegionMap::Reserve(_, flags) => ops.push(mmap(r.start, len, prot, flags, KEEP, 0)),
@@ -67,6 +73,33 @@ pub fn region_ops(image: &Image<'_>, image_fd: u64, base: u64, file_of: &[Option
         ops.push(Op { kind: op_kind::CLOSE, addr: 0, len: 0, prot: 0, flags: 0, fd, offset: 0 });
     }
     Ok(ops)
+}
+
+/// An anonymous region whose stored pages are mapped from the image:
+/// each run mapped from the image and each stretch around them anonymous,
+/// in address order, rather than the whole region anonymous first and the
+/// runs over it. The same mappings result (an entry per run and per
+/// stretch; the stretches keep the region's flags, as the pieces of one
+/// split mapping do), but replacing part of a mapping costs the kernel
+/// some three times as much as mapping an empty range. The runs keep their
+/// MAP_FIXED (and their failure's step, map-pages): the range is empty.
+/// `how`: the region's protection and flags, and its runs' flags.
+fn anon_around_runs(ops: &mut Vec<Op>, image: &Image<'_>, r: &Region, how: (u32, u32, u32), image_fd: u64, base: u64) {
+    let (prot, flags, run_flags) = how;
+    let mut at = r.start;
+    for run in image.page_runs(r) {
+        // Validated: runs lie inside the region, sorted, apart.
+        let start = r.start + run.page_index * PAGE;
+        let bytes = run.page_count * PAGE;
+        if start > at {
+            ops.push(mmap(at, start - at, prot, flags, KEEP, 0));
+        }
+        ops.push(mmap(start, bytes, r.prot, run_flags, image_fd, base + run.file_offset));
+        at = start + bytes;
+    }
+    if r.end > at {
+        ops.push(mmap(at, r.end - at, prot, flags, KEEP, 0));
+    }
 }
 
 /// The two steps that unmap everything outside `[keep_start, keep_end)`
