@@ -46,13 +46,9 @@ userspace:
 	$(MAKE) -s restorer
 
 # The userspace restorer (binfmt_misc's interpreter), linked statically so
-# that it runs in any root file system: target/release/ckpt-restore. Not
-# position independent, at a fixed base (rust-lld's --image-base): no
-# self-relocation at every start (restorer/README.md); the same flags as
-# test-support's tools.rs.
-RESTORER_FLAGS := -C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--image-base=0x70000000
+# that it runs in any root file system: target/release/ckpt-restore.
 restorer:
-	$(CARGO) rustc -q --release -p ckpt-restore --bin ckpt-restore -- $(RESTORER_FLAGS)
+	$(CARGO) rustc -q --release -p ckpt-restore --bin ckpt-restore -- -C target-feature=+crt-static
 
 programs:
 	@if [ -f test-programs/Makefile ]; then $(MAKE) -C test-programs OUT=$(BUILD)/test-programs; fi

@@ -26,10 +26,7 @@ fn tools() -> &'static (PathBuf, PathBuf) {
             assert!(st.success(), "cargo {args:?} failed");
         };
         run(&["build", "-q", "--release", "-p", "ckpt-writer"]);
-        // As the Makefile's `restorer` (RESTORER_FLAGS): static, not
-        // position independent, at 0x70000000 (restorer/README.md).
-        let flags = ["-C", "target-feature=+crt-static", "-C", "relocation-model=static", "-C", "link-arg=-Wl,--image-base=0x70000000"];
-        run(&[&["rustc", "-q", "--release", "-p", "ckpt-restore", "--bin", "ckpt-restore", "--"][..], &flags[..]].concat());
+        run(&["rustc", "-q", "--release", "-p", "ckpt-restore", "--bin", "ckpt-restore", "--", "-C", "target-feature=+crt-static"]);
         let restorer = dir.join("release/ckpt-restore");
         let file = Command::new("file").arg(&restorer).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
         if let Ok(f) = file {
