@@ -433,6 +433,14 @@ fn number_unix_pairs(
     out: &mut [FdState],
 ) -> Result<()> {
     let ino = |i: usize| seen[i].inode.map_or(0, |(_, ino)| ino);
+    for &(first, _) in ends {
+        if seen[first].unix.as_ref().is_some_and(fds_unix::accepted) {
+            notes.push(format!(
+                "fd {}: a connection a named unix listener accepted is restored without the listener's name (getsockname gives an unnamed address)",
+                seen[first].state.fd
+            ));
+        }
+    }
     let mut done = vec![false; ends.len()];
     let mut pair = 0;
     for a in 0..ends.len() {

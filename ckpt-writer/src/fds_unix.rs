@@ -137,7 +137,15 @@ fn parse(b: &[u8], ino: u64) -> std::result::Result<UnixSocket, String> {
 /// kernel no longer names (sock_diag gives 0 for a released socket).
 /// Such an end is recorded as a pair of its own (PEER_GONE).
 pub fn peer_gone(s: &UnixSocket) -> bool {
-    s.connected && s.peer == 0 && !s.bound && !s.listening
+    s.connected && s.peer == 0 && (!s.bound || accepted(s)) && !s.listening
+}
+
+/// Whether `s` is a stream or seqpacket connection that carries a name
+/// only because a listener of that name accepted it: one end of a
+/// connection like any other (nobody can connect to it, or send to its
+/// name), restored as a pair end without the name.
+pub fn accepted(s: &UnixSocket) -> bool {
+    s.bound && s.connected && !s.listening && matches!(i32::from(s.ty), libc::SOCK_STREAM | libc::SOCK_SEQPACKET)
 }
 
 /// A unix socket connected to a socket the process does not hold.
@@ -158,7 +166,7 @@ pub fn outside(s: &UnixSocket, held: &[u64]) -> Option<Outside> {
     }
     match i32::from(s.ty) {
         libc::SOCK_DGRAM => Some(Outside::Datagram),
-        libc::SOCK_STREAM | libc::SOCK_SEQPACKET if !s.bound && s.shutdown == 0 => Some(Outside::Stream),
+        libc::SOCK_STREAM | libc::SOCK_SEQPACKET if (!s.bound || accepted(s)) && s.shutdown == 0 => Some(Outside::Stream),
         _ => None,
     }
 }
@@ -176,7 +184,7 @@ pub fn refusal(ino: u64, s: &UnixSocket, held: &[u64]) -> Option<String> {
     if peer_gone(s) {
         return None;
     }
-    let why = if s.bound {
+    let why = if s.bound && !accepted(s) {
         "bound to a name and connected (only pairs, listeners and unconnected datagram sockets are supported)"
     } else if !s.connected || s.peer == 0 {
         "not connected"

@@ -348,3 +348,31 @@ fn signal_driven_io_and_a_socket_pair_across_a_tree_come_back() {
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     }
 }
+
+/// Connections a named unix listener accepted (test-programs/unixconn.c):
+/// one to itself, both ends in the process, with bytes queued each way,
+/// and one from its child, whose end is in the child. Each comes back as
+/// a pair end (without the listener's name), carries its queued bytes and
+/// new ones both ways, and the listener accepts a later connection;
+/// output as uninterrupted, through binfmt_misc and ckpt-restore.
+#[test]
+fn connections_a_unix_listener_accepted_come_back() {
+    let _entry = skip_unless!(binfmt_entry());
+    let refdir = scratch("unixconn-ref");
+    let want = run({
+        let mut c = Command::new(programs().join("unixconn"));
+        c.arg(&refdir);
+        c
+    });
+    assert!(want.status.success() && text(&want.stdout).ends_with("result OK\n"), "{}", text(&want.stdout));
+    let dir = scratch("unixconn");
+    let mut c = Command::new(programs().join("unixconn"));
+    c.args(["--wait-at", "1"]).arg(&dir);
+    let (image, head) = dump_tree(c, false, "waiting at 1", &dir);
+    assert_eq!(head, "ready\nwaiting at 1\n");
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        assert_eq!(Some(text(&got.stdout).as_str()), text(&want.stdout).strip_prefix("ready\n"), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    }
+}
