@@ -1,6 +1,8 @@
 /* filtered [--wait-at 1] [--no-nnp]: seccomp filters come back. Installs
- * two filters on both threads at once (TSYNC): one that allows everything
- * and logs, one that fails uname(2) with EPERM. With --no-nnp (root only)
+ * three filters on both threads at once (TSYNC): one that allows
+ * everything and logs, one that fails uname(2) with EPERM, one that kills
+ * the process on prctl(2) or sigaltstack(2), which a dump injects (it
+ * must suspend the filters while it does). With --no-nnp (root only)
  * no_new_privs stays off, which a restore needs CAP_SYS_ADMIN for. After
  * wait point 1 (dumped there) both threads check that uname still fails
  * with EPERM and getpid works, and /proc/self/status shows the mode, the
@@ -66,6 +68,13 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	struct sock_filter no_prctl[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sigaltstack, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
 	pthread_t t;
 
 	pthread_barrier_init(&installed, NULL, 2);
@@ -76,6 +85,7 @@ int main(int argc, char **argv)
 		FAIL("no_new_privs: %s", strerror(errno));
 	install(allow, 1, SECCOMP_FILTER_FLAG_LOG);
 	install(no_uname, 4, 0);
+	install(no_prctl, 5, 0);
 	pthread_barrier_wait(&installed);
 	printf("ready\n");
 	wait_point(1);

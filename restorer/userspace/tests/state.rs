@@ -335,14 +335,15 @@ fn a_caller_without_the_privilege_gets_no_real_time_policy() {
 
 /// Seccomp filters come back on both threads (test-programs/filtered.c):
 /// uname still fails with EPERM and getpid works, /proc/self/status shows
-/// mode 2 with two filters, with no_new_privs and (root, who has
+/// mode 2 with three filters (one kills on the prctl and sigaltstack the
+/// dump injects, which it suspends), with no_new_privs and (root, who has
 /// CAP_SYS_ADMIN) without it; output as uninterrupted.
 #[test]
 fn seccomp_filters_come_back() {
     restored_as_uninterrupted("filtered", |image| {
         let shown = Command::new(writer()).arg("inspect").arg(image).output().unwrap();
         let shown = String::from_utf8_lossy(&shown.stdout);
-        assert!(shown.contains("seccomp filters, oldest first: 1 instructions (log), 4 instructions"), "{shown}");
+        assert!(shown.contains("seccomp filters, oldest first: 1 instructions (log), 4 instructions, 5 instructions"), "{shown}");
     });
     skip_unless!(nix::unistd::geteuid().is_root(), "a filter without no_new_privs needs CAP_SYS_ADMIN");
     let dir = scratch("filtered-no-nnp");
