@@ -20,6 +20,7 @@ mod fds_shared;
 mod fds_sockets;
 mod fds_tcp_repair;
 mod fds_fifo;
+mod fds_pty;
 mod fds_unix;
 mod freeze;
 mod inject;

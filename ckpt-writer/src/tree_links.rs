@@ -86,7 +86,8 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 continue;
             }
             let kind = if shared { snap.files[f.file as usize].kind } else { FileKind::Regular };
-            if kind == FileKind::Stdio {
+            // The caller's fds, and its terminal each process opens again.
+            if kind == FileKind::Stdio || kind == FileKind::Terminal {
                 continue;
             }
             if shared {
@@ -159,6 +160,7 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 // both (ends 1 and 2), and a restore that made a pair for
                 // each process would silently part them.
                 FileKind::UnixPair => Some("a unix socket pair end"),
+                FileKind::PtyMaster | FileKind::PtySlave => Some("a pty master or slave"),
                 _ => None,
             };
             if let Some(what) = what {
