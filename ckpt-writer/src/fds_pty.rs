@@ -108,6 +108,23 @@ fn outside_holder(pid: i32, dev: (u64, u64)) -> Option<i32> {
     None
 }
 
+/// Whether process `other` is a descendant of `pid` (its parents, from
+/// /proc/PID/status, lead there).
+fn descends_from(mut other: i32, pid: i32) -> bool {
+    for _ in 0..4096 {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{other}/status")) else { return false };
+        let Some(parent) = status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse::<i32>().ok()) else { return false };
+        if parent == pid {
+            return true;
+        }
+        if parent <= 1 {
+            return false;
+        }
+        other = parent;
+    }
+    false
+}
+
 /// Decides every terminal fd of `pid`: `None` leaves it as `fds.rs`
 /// classified it (an inherited fd 0-2), `Some(Err(why))` refuses it.
 pub fn roles(pid: i32, ttys: &[TtyFd]) -> Vec<Option<std::result::Result<Role, String>>> {
@@ -236,6 +253,11 @@ fn describe_master(pid: i32, t: &TtyFd, index: u64, slave_path: &str, slave: (u6
     }
     drop(master);
     if let Some(other) = outside_holder(pid, slave) {
+        if descends_from(other, pid) {
+            return Err(format!(
+                "{what} whose slave is held open by process {other}, a descendant (a pty shared between processes of a tree is not restored yet: tmux, script, expect; dump with --no-children)"
+            ));
+        }
         return Err(format!(
             "{what} whose slave is held open by process {other}, which is not dumped with it (after a restore it would hold the old pair's slave)"
         ));
