@@ -152,6 +152,8 @@ pub(crate) struct FileIdentity {
     pub(crate) mode: u32,
     /// Non-zero on a noexec mount.
     pub(crate) noexec: u32,
+    /// A device's st_rdev, as stat(2) reports it.
+    pub(crate) rdev: u64,
 }
 
 /// Words of auxv the kernel keeps (`CHKPT_AUXV_WORDS`).
@@ -169,7 +171,7 @@ pub(crate) struct MmFields {
 // The layouts shim.h declares, checked here and, with the same numbers, by
 // `_Static_assert`s in shim.c: a field added or moved on one side only
 // fails the build on the other.
-static_assert!(size_of::<FileIdentity>() == 48);
+static_assert!(size_of::<FileIdentity>() == 56);
 static_assert!(offset_of!(FileIdentity, dev) == 0);
 static_assert!(offset_of!(FileIdentity, ino) == 8);
 static_assert!(offset_of!(FileIdentity, size) == 16);
@@ -177,6 +179,7 @@ static_assert!(offset_of!(FileIdentity, mtime_sec) == 24);
 static_assert!(offset_of!(FileIdentity, mtime_nsec) == 32);
 static_assert!(offset_of!(FileIdentity, mode) == 40);
 static_assert!(offset_of!(FileIdentity, noexec) == 44);
+static_assert!(offset_of!(FileIdentity, rdev) == 48);
 static_assert!(AUXV_WORDS == 64);
 static_assert!(size_of::<MmFields>() == 608);
 static_assert!(offset_of!(MmFields, layout) == 0);

@@ -103,6 +103,7 @@ impl policy::Host for KernelHost<'_, '_> {
             mtime_sec: id.mtime_sec,
             mtime_nsec: id.mtime_nsec as u32,
             mode: id.mode,
+            rdev: id.rdev,
             noexec: id.noexec != 0,
         })
     }

@@ -208,6 +208,7 @@ long chkpt_shim_identity(struct file *f, struct chkpt_file_identity *id)
 	id->mtime_sec = st.mtime.tv_sec;
 	id->mtime_nsec = st.mtime.tv_nsec;
 	id->mode = st.mode;
+	id->rdev = new_encode_dev(st.rdev);
 	id->noexec = (f->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
 		     (f->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
 	return 0;

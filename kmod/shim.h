@@ -28,6 +28,7 @@ struct chkpt_file_identity {
 	u64 mtime_nsec;
 	u32 mode;
 	u32 noexec;     /* on a noexec mount */
+	u64 rdev;       /* a device's, as stat(2) reports st_rdev */
 };
 
 struct chkpt_mm_layout {
@@ -39,7 +40,7 @@ struct chkpt_mm_layout {
 };
 
 /* The same numbers are asserted in glue.rs (static_assert!). */
-_Static_assert(sizeof(struct chkpt_file_identity) == 48, "glue.rs FileIdentity");
+_Static_assert(sizeof(struct chkpt_file_identity) == 56, "glue.rs FileIdentity");
 _Static_assert(offsetof(struct chkpt_file_identity, dev) == 0, "glue.rs FileIdentity");
 _Static_assert(offsetof(struct chkpt_file_identity, ino) == 8, "glue.rs FileIdentity");
 _Static_assert(offsetof(struct chkpt_file_identity, size) == 16, "glue.rs FileIdentity");
@@ -47,6 +48,7 @@ _Static_assert(offsetof(struct chkpt_file_identity, mtime_sec) == 24, "glue.rs F
 _Static_assert(offsetof(struct chkpt_file_identity, mtime_nsec) == 32, "glue.rs FileIdentity");
 _Static_assert(offsetof(struct chkpt_file_identity, mode) == 40, "glue.rs FileIdentity");
 _Static_assert(offsetof(struct chkpt_file_identity, noexec) == 44, "glue.rs FileIdentity");
+_Static_assert(offsetof(struct chkpt_file_identity, rdev) == 48, "glue.rs FileIdentity");
 _Static_assert(CHKPT_AUXV_WORDS == 64, "glue.rs AUXV_WORDS");
 _Static_assert(sizeof(struct chkpt_mm_layout) == 608, "glue.rs MmFields");
 /* glue.rs's `layout: [u64; 11]`, in MmLayout::to_array order. */

@@ -32,6 +32,7 @@ use crate::fds_shared::{self, inode_of, PipeEnd};
 use crate::fds_deleted;
 use crate::fds_fifo;
 use crate::fds_inotify;
+use crate::fds_pty;
 use crate::fds_sockets;
 use crate::fds_unix::{self, UnixSocket};
 use crate::snapshot::{FdDisposition, FdKind, FdState};
@@ -91,6 +92,9 @@ struct Seen {
     fifo: bool,
     /// O_ASYNC in its status flags.
     async_io: bool,
+    /// A terminal recorded as the caller's or as part of a pty pair
+    /// (fds_pty.rs).
+    tty: Option<fds_pty::Role>,
 }
 
 /// Reads every fd of `pid` and the open file descriptions they share.
@@ -174,7 +178,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
             },
         };
         let state = FdState { fd, kind, disposition: FdDisposition::Closed, flags, offset, path, cloexec, file: 0 };
-        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo, async_io });
+        seen.push(Seen { state, allowed, inode: inode_of(pid, fd), anon, unix, sock, deleted, inotify, fifo, async_io, tty: None });
     }
     // A unix socket is recorded as one end of a pair the process holds;
     // connected to a socket outside the process, as a datagram socket
@@ -222,6 +226,26 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
         }
     }
     seen.sort_by_key(|s| s.state.fd);
+    // Terminals: the caller's beyond fds 0-2, pty pairs (fds_pty.rs).
+    let at: Vec<usize> = (0..seen.len()).filter(|&i| seen[i].state.kind == FdKind::Tty).collect();
+    let ttys: Vec<fds_pty::TtyFd> = at
+        .iter()
+        .map(|&i| {
+            let s = &seen[i];
+            let path = String::from_utf8_lossy(&s.state.path).into_owned();
+            fds_pty::TtyFd { fd: s.state.fd, inherited: s.allowed == Ok(FdDisposition::Inherit), flags: s.state.flags, path }
+        })
+        .collect();
+    for (&i, role) in at.iter().zip(fds_pty::roles(pid, &ttys)) {
+        match role {
+            None => {}
+            Some(Ok(r)) => {
+                seen[i].allowed = Ok(FdDisposition::Shared);
+                seen[i].tty = Some(r);
+            }
+            Some(Err(why)) => seen[i].allowed = Err(why),
+        }
+    }
     let groups = group_by_description(pid, &seen)?;
 
     let mut table = FdTable { fds: Vec::new(), files: Vec::new(), notes: Vec::new() };
@@ -233,6 +257,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
     let mut unix_ends: Vec<(usize, &Vec<usize>)> = Vec::new();
     let mut out: Vec<FdState> = seen.iter().map(|s| s.state.clone()).collect();
     let mut sock_notes = Vec::new();
+    let mut pty_groups: Vec<&Vec<usize>> = Vec::new();
     for g in &groups {
         let first = &seen[g[0]];
         let inherited = g.iter().find(|&&i| seen[i].allowed == Ok(FdDisposition::Inherit));
@@ -281,6 +306,16 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
                 }
             }
             Ok(FdDisposition::Shared) if first.unix.is_some() => unix_ends.push((g[0], g)),
+            Ok(FdDisposition::Shared) if matches!(first.tty, Some(fds_pty::Role::Caller(_))) => {
+                let Some(fds_pty::Role::Caller(f)) = &first.tty else { unreachable!() };
+                table.files.push(f.clone());
+                for &i in g {
+                    out[i].disposition = FdDisposition::Shared;
+                    out[i].file = (table.files.len() - 1) as u32;
+                    out[i].path.clear();
+                }
+            }
+            Ok(FdDisposition::Shared) if first.tty.is_some() => pty_groups.push(g),
             Ok(FdDisposition::Shared) if first.inotify => {
                 table.files.push(fds_inotify::describe(pid, first.state.fd, first.state.flags)?);
                 for &i in g {
@@ -349,6 +384,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
     table.notes.extend(sock_notes);
     table.notes.extend(reset_notes);
     number_unix_pairs(pid, &seen, &unix_ends, &tree_peered, &mut table.files, &mut table.notes, &mut out)?;
+    number_ptys(&seen, &pty_groups, &mut table.files, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
     record_owners(pid, &seen, &out, &mut table.files, members)?;
     table.fds = out;
@@ -490,6 +526,42 @@ fn number_unix_pairs(
                 out[k].file = (files.len() - 1) as u32;
             }
         }
+    }
+    Ok(())
+}
+
+/// Numbers the pty pairs 1, 2, ... by the master's first fd and records
+/// each master, then each open of its slave the process holds.
+fn number_ptys(seen: &[Seen], groups: &[&Vec<usize>], files: &mut Vec<FileDesc>, out: &mut [FdState]) -> Result<()> {
+    let mut pty = 0;
+    let mut placed = vec![false; groups.len()];
+    let place = |files: &mut Vec<FileDesc>, g: &Vec<usize>, f: FileDesc, out: &mut [FdState]| {
+        files.push(f);
+        for &i in g {
+            out[i].disposition = FdDisposition::Shared;
+            out[i].file = (files.len() - 1) as u32;
+            out[i].path.clear();
+        }
+    };
+    for (n, g) in groups.iter().enumerate() {
+        let Some(fds_pty::Role::Master(master)) = &seen[g[0]].tty else { continue };
+        pty += 1;
+        placed[n] = true;
+        let mut f = master.clone();
+        f.pipe = pty;
+        place(files, g, f, out);
+        let fds: Vec<i32> = g.iter().map(|&i| seen[i].state.fd).collect();
+        for (k, sg) in groups.iter().enumerate() {
+            if matches!(&seen[sg[0]].tty, Some(fds_pty::Role::Slave(m)) if fds.contains(m)) {
+                placed[k] = true;
+                let mut f = fds_pty::slave(seen[sg[0]].state.flags);
+                f.pipe = pty;
+                place(files, sg, f, out);
+            }
+        }
+    }
+    if let Some(k) = placed.iter().position(|p| !p) {
+        return Err(fds_pty::unsupported(seen[groups[k][0]].state.fd, "a pty slave whose master is not recorded"));
     }
     Ok(())
 }

@@ -370,6 +370,7 @@ fn describe_file(f: &image_format::FileDesc) -> String {
         K::Socket | K::TcpReset | K::TcpRepair => crate::fds_sockets::describe(f),
         K::Inotify => crate::fds_inotify::describe_record(f),
         K::Fifo => crate::fds_fifo::show(f),
+        K::Terminal | K::PtyMaster | K::PtySlave => crate::fds_pty::show(f),
         K::DeletedFile => format!(
             "deleted file {} ({} bytes, mode {:o}), flags {:#o}, offset {}",
             s(&f.path),

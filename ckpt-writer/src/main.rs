@@ -23,6 +23,7 @@ mod sched;
 mod seccomp;
 mod fds_tcp_repair;
 mod fds_fifo;
+mod fds_pty;
 mod fds_unix;
 mod freeze;
 mod inject;

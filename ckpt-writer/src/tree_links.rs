@@ -103,7 +103,8 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
                 continue;
             }
             let kind = if shared { snap.files[f.file as usize].kind } else { FileKind::Regular };
-            if kind == FileKind::Stdio {
+            // The caller's fds, and its terminal each process opens again.
+            if kind == FileKind::Stdio || kind == FileKind::Terminal {
                 continue;
             }
             if shared {
@@ -181,6 +182,7 @@ pub fn link(pids: &[i32], snaps: &mut [Option<Snapshot>]) -> Result<Links> {
             let f = &snap.files[file as usize];
             let what = match f.kind {
                 FileKind::Epoll => Some("an epoll instance"),
+                FileKind::PtyMaster | FileKind::PtySlave => Some("a pty master or slave"),
                 _ => None,
             };
             if let Some(what) = what {

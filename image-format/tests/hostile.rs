@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use image_format::v1::records::{file_owner, region_flags, socket_flags, socket_type};
+use image_format::v1::records::{self, file_owner, region_flags, socket_flags, socket_type};
 use image_format::*;
 
 type Case = (&'static str, Box<dyn Fn() -> Result<(), FormatError>>);
@@ -80,6 +80,19 @@ fn fifo(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
         name,
         Box::new(move || {
             let mut d = sample_fifo();
+            f(&mut d);
+            img(build_unchecked(&d))
+        }),
+    )
+}
+
+/// A case that mutates the sample with terminals (FILES 10 the pty master,
+/// 11 and 12 its slaves, 13 /dev/tty, 14 the caller's fd 1 again).
+fn pty(name: &'static str, f: impl Fn(&mut ImageDesc) + 'static) -> Case {
+    (
+        name,
+        Box::new(move || {
+            let mut d = sample_pty();
             f(&mut d);
             img(build_unchecked(&d))
         }),
@@ -825,6 +838,60 @@ fn cases() -> Vec<Case> {
         fifo("bad-file-values", |d| d.files[10].values[0] = 1),
         fifo("bad-file-values", |d| d.files[10].offset = 1),
         fifo("missing-path", |d| d.files[10].path = "".into()),
+        // Terminals: the caller's (which fd, flags), pty pairs (numbers,
+        // order, termios, flags, values).
+        pty("bad-terminal", |d| d.files[13].values[0] = 1),
+        pty("bad-terminal", |d| d.files[13].kind_flags = 2),
+        pty("bad-terminal", |d| d.files[14].values[0] = 3),
+        pty("bad-terminal", |d| {
+            d.files[14].values[0] = 2;
+            d.fds[2].disposition = FdDisposition::Closed;
+        }),
+        pty("bad-file-values", |d| d.files[13].values[1] = 1),
+        pty("bad-file-values", |d| d.files[14].offset = 1),
+        pty("bad-file-values", |d| d.files[14].path = "/dev/tty".into()),
+        pty("bad-file-values", |d| d.files[14].data = Blob(b"x".to_vec())),
+        pty("bad-file-values", |d| d.files[13].pipe = 1),
+        pty("bad-file-flags", |d| d.files[13].status_flags |= 0o40000),
+        pty("bad-file-flags", |d| d.files[10].status_flags = 0o3),
+        pty("bad-file-owner", |d| d.files[11].status_flags |= 0o20000),
+        pty("bad-pty", |d| d.files[10].pipe = 2),
+        pty("bad-pty", |d| d.files[11].pipe = 2),
+        pty("bad-pty", |d| d.files[10].data = Blob(vec![0; 43])),
+        pty("bad-pty", |d| d.files[10].data = Blob(vec![0; 45])),
+        pty("bad-pty", |d| d.files[10].data.0[16] = 1),
+        pty("bad-pty", |d| d.files[10].kind_flags = 16),
+        pty("bad-pty", |d| d.files[10].values[1] = 1 << 20),
+        pty("bad-pty", |d| d.files[10].kind_flags |= records::pty_flags::SLAVE_CLOSED),
+        pty("bad-pty", |d| {
+            d.files[10].kind_flags |= records::pty_flags::EXCLUSIVE;
+            d.files.truncate(11);
+            d.fds.retain(|f| f.fd < 20);
+        }),
+        // A slave whose master is not right before it.
+        pty("bad-pty", |d| {
+            d.files.swap(12, 13);
+            for f in d.fds.iter_mut() {
+                f.file = match (f.fd, f.file) {
+                    (21, _) => 13,
+                    (22, _) => 12,
+                    (_, x) => x,
+                };
+            }
+        }),
+        // A slave without a master.
+        pty("bad-pty", |d| {
+            let f = &mut d.files[10];
+            f.kind = FileKind::PtySlave;
+            f.kind_flags = 0;
+            f.data = Blob(Vec::new());
+            f.values = [0; 5];
+        }),
+        pty("bad-file-values", |d| d.files[10].values[2] = 1),
+        pty("bad-file-values", |d| d.files[11].values[0] = 1),
+        pty("bad-file-values", |d| d.files[11].data = Blob(b"x".to_vec())),
+        pty("bad-file-values", |d| d.files[10].offset = 1),
+        pty("bad-file-values", |d| d.files[11].kind_flags = 1),
         // A repaired TCP connection: family, options, mss, scales,
         // timestamp, queues, addresses, the data's length.
         repair("bad-tcp-repair", |d| d.files[10].values[0] = 1),
@@ -1508,6 +1575,32 @@ fn the_sample_with_inotify_is_accepted_and_reads_back() {
     let mut d = sample_inotify();
     d.files[10].values[0] = 1;
     d.files[10].data = Blob(watch(1, 0x0400_0fff, &[b'/'; 4095]));
+    assert_eq!(parse_result(&build(&d)), "ok");
+}
+
+#[test]
+fn the_sample_with_terminals_is_accepted_and_reads_back() {
+    let d = sample_pty();
+    let image_bytes = build(&d);
+    let image = Image::parse_bytes(&image_bytes).unwrap();
+    assert_eq!(ImageDesc::from_image(&image), d);
+    // A master alone, its slave closed; exclusive with a slave; locked.
+    let mut d = sample_pty();
+    d.files[10].kind_flags = records::pty_flags::SLAVE_CLOSED | records::pty_flags::LOCKED;
+    d.files.truncate(11);
+    d.fds.retain(|f| f.fd < 20);
+    assert_eq!(parse_result(&build(&d)), "ok");
+    let mut d = sample_pty();
+    d.files[10].kind_flags = records::pty_flags::EXCLUSIVE | records::pty_flags::PACKET;
+    assert_eq!(parse_result(&build(&d)), "ok");
+    // Two pairs, the second without slaves.
+    let mut d = sample_pty();
+    let mut second = d.files[10].clone();
+    second.pipe = 2;
+    d.files.insert(13, second);
+    for f in d.fds.iter_mut().filter(|f| f.fd >= 22) {
+        f.file += 1;
+    }
     assert_eq!(parse_result(&build(&d)), "ok");
 }
 

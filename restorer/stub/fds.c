@@ -74,6 +74,8 @@ long chkpt_repair_connection(struct chkpt_plan *plan, struct chkpt_plan_file *f,
 void chkpt_repair_done(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
 /* fifo.c: a named FIFO opened again. */
 long chkpt_open_fifo(struct chkpt_plan *plan, struct chkpt_plan_file *f, u64 index);
+/* pty.c: a pty pair with its slave's opens. */
+void chkpt_create_pty(struct chkpt_plan *plan, struct chkpt_plan_file *files, u64 index, u64 nr);
 
 struct timespec64 {
 	long long sec, nsec;
@@ -427,6 +429,8 @@ void chkpt_create_files(struct chkpt_plan *plan, struct chkpt_plan_file *files, 
 			f->temp = keep(plan, chkpt_create_inotify(plan, f, i), CHKPT_STEP_INOTIFY_WATCH, i);
 		} else if (f->kind == CHKPT_FILE_FIFO) {
 			f->temp = keep(plan, chkpt_open_fifo(plan, f, i), CHKPT_STEP_OPEN_FIFO, i);
+		} else if (f->kind == CHKPT_FILE_PTY_MASTER) {
+			chkpt_create_pty(plan, files, i, nr);
 		} else if (f->kind == CHKPT_FILE_TCP_REPAIR) {
 			f->temp = keep(plan, chkpt_repair_connection(plan, f, i), CHKPT_STEP_TCP_REPAIR_SOCKET, i);
 		} else if (f->kind == CHKPT_FILE_EPOLL) {

@@ -102,6 +102,10 @@ enum {
 				    /* wscale; at data_offset local, peer sockaddr, tcp_repair_window, queues */
 	CHKPT_FILE_FIFO = 15,       /* named FIFO at path_offset, access mode and O_NONBLOCK in `flags`, */
 				    /* queued bytes at data_offset (written back if it is empty) */
+	CHKPT_FILE_PTY_MASTER = 16, /* new pty pair from path_offset (/dev/ptmx), status `flags`, the slave's */
+				    /* struct termios2 at data_offset, winsize `value`, kind_flags pty_flags; */
+				    /* its value1 PTY_SLAVE records follow it (pty.c) */
+	CHKPT_FILE_PTY_SLAVE = 17,  /* an open of the slave of the master at `peer`, status `flags` */
 };
 
 struct chkpt_plan_file {
@@ -505,6 +509,10 @@ struct chkpt_plan_tree {
 	X(82, FIFO_QUEUE, "fifo-queue") \
 	/* restorer/stub/sockets.c: a connected UDP socket */ \
 	X(83, CONNECT_SOCKET, "connect-socket") \
+	/* restorer/stub/pty.c */ \
+	X(110, CREATE_PTY, "create-pty") \
+	X(111, PTY_STATE, "pty-state") \
+	X(112, OPEN_PTY_SLAVE, "open-pty-slave") \
 	/* restorer/stub/deferred.c: regions mapping an object the stub creates */ \
 	X(85, DEFERRED_PAGES, "deferred-pages") \
 	X(86, MAP_DEFERRED, "map-deferred") \

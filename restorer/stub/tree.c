@@ -243,9 +243,11 @@ static void __attribute__((noreturn)) child(struct chkpt_plan *plan, struct chkp
 	sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
 	if (sys1(SYS_getppid, 0) != parent)
 		sys1(SYS_exit_group, 1);
+	/* setsid makes it its own group's leader already (and a session
+	 * leader may not call setpgid: EPERM). */
 	if (c->setsid)
 		must(plan, sys1(SYS_setsid, 0), CHKPT_STEP_TREE_GROUP, c->index);
-	if (c->pgid == CHKPT_TREE_PGID_OWN)
+	else if (c->pgid == CHKPT_TREE_PGID_OWN)
 		must(plan, sys2(SYS_setpgid, 0, 0), CHKPT_STEP_TREE_GROUP, c->index);
 	else if (c->pgid != CHKPT_TREE_PGID_INHERIT)
 		must(plan, sys2(SYS_setpgid, 0, all[c->pgid].pid), CHKPT_STEP_TREE_GROUP, c->index);

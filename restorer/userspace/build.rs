@@ -7,7 +7,7 @@ use std::process::Command;
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let stub = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR")).join("../stub");
-    for f in ["Makefile", "stub.c", "fds.c", "signals.c", "signals.h", "locks.c", "locks.h", "sockets.c", "deleted.c", "inotify.c", "tree.c", "tcp_repair.c", "fifo.c", "deferred.c", "advice.c", "creds.c", "sched.c", "seccomp.c", "syscall.h", "entry.S", "plan.h", "stub.ld"] {
+    for f in ["Makefile", "stub.c", "fds.c", "signals.c", "signals.h", "locks.c", "locks.h", "sockets.c", "deleted.c", "inotify.c", "tree.c", "tcp_repair.c", "fifo.c", "pty.c", "deferred.c", "advice.c", "creds.c", "sched.c", "seccomp.c", "syscall.h", "entry.S", "plan.h", "stub.ld"] {
         println!("cargo:rerun-if-changed={}", stub.join(f).display());
     }
     let status = Command::new("make")

@@ -297,6 +297,10 @@ format_errors! {
         "Tree objects not numbered densely in order of first appearance, one object used by files and regions or by two file kinds, or a region of an object with stored pages (or outside the first mapping) after its first process.",
     BadFifo = "bad-fifo":
         "A named FIFO with queued bytes on a write-only end or above MAX_FIFO_QUEUE.",
+    BadTerminal = "bad-terminal":
+        "The caller's terminal opened again with an unknown flag, or neither /dev/tty nor an fd 0-2 the image inherits.",
+    BadPty = "bad-pty":
+        "A pty master not numbered 1, 2, ... in record order, a pty slave not right after its master (or another slave of it) with its number, termios not 44 bytes or with a line discipline other than N_TTY, a slave number at or above 2^20, an unknown flag, EXCLUSIVE without a slave or SLAVE_CLOSED with one.",
     BadTcpRepair = "bad-tcp-repair":
         "A repaired TCP connection with a family other than inet, an unknown option flag, an mss of 0 or above 65535, a window scale above 14 or without WSCALE, bits set above the fields, a queue above MAX_TCP_QUEUE, addresses that are not two well-formed sockaddrs of its family, or FILE_DATA not exactly the addresses, the window and the queues.",
     BadRegionFile = "bad-region-file":

@@ -566,9 +566,16 @@ impl<'a> Metadata<'a> {
         let mut open_pair: Option<u64> = None;
         // The next epoll description's first interest entry.
         let mut next_entry = 0u64;
+        // Pty pairs: the last number, and the pair whose slaves may follow
+        // (its number, flags and slaves so far).
+        let mut last_pty = 0u32;
+        let mut pty_run: Option<(u32, u32, u32)> = None;
         for w in self.files {
             paced(pace)?;
             let f = w.decode().ok_or(FormatError::UnknownFileKind)?;
+            if f.kind != FileKind::PtySlave {
+                check_pty_run(pty_run.take())?;
+            }
             if !w.reserved_zero() {
                 return Err(FormatError::ReservedNotZero);
             }
@@ -585,12 +592,12 @@ impl<'a> Metadata<'a> {
             }
             let values = [f.value0, f.value1, f.value2, f.value3, f.value4];
             let no_data = f.data_offset == 0 && f.data_len == 0;
-            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair | FileKind::UnixPair);
-            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo);
+            let has_flags = matches!(f.kind, FileKind::Pipe | FileKind::EventFd | FileKind::TimerFd | FileKind::Socket | FileKind::TcpRepair | FileKind::UnixPair | FileKind::Terminal | FileKind::PtyMaster);
+            let has_data = matches!(f.kind, FileKind::Pipe | FileKind::Memfd | FileKind::UnixPair | FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo | FileKind::PtyMaster);
             if open_pair.is_some() && f.kind != FileKind::UnixPair {
                 return Err(FormatError::BadUnixPair);
             }
-            if !matches!(f.kind, FileKind::Pipe | FileKind::UnixPair) && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
+            if !matches!(f.kind, FileKind::Pipe | FileKind::UnixPair | FileKind::PtyMaster | FileKind::PtySlave) && f.pipe != 0 || !has_data && !no_data || !has_flags && f.kind_flags != 0 {
                 return Err(FormatError::BadFileValues);
             }
             match f.kind {
@@ -698,6 +705,50 @@ impl<'a> Metadata<'a> {
                     let bytes = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
                     super::tcp_repair::parse(&f, bytes)?;
                 }
+                FileKind::Terminal => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.status_flags & !TERMINAL_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let controlling = f.kind_flags == terminal_flags::CONTROLLING;
+                    // FDS is sorted with distinct numbers: fds 0-2 are among
+                    // its first three records (a bounded look per record).
+                    let inherited = self.fds().take(3).any(|fd| u64::from(fd.fd) == f.value0 && fd.disposition == FdDisposition::Inherit);
+                    let ok = if controlling { f.value0 == 0 } else { f.kind_flags == 0 && f.value0 <= 2 && inherited };
+                    if !ok {
+                        return Err(FormatError::BadTerminal);
+                    }
+                }
+                FileKind::PtyMaster => {
+                    if f.offset != 0 || f.path != StrRef::default() || values[2..] != [0; 3] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.status_flags & !TERMINAL_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    let termios = self.file_data.get(f.data_offset as usize..end as usize).ok_or(FormatError::FileDataOutOfBounds)?;
+                    let line = termios.get(TERMIOS2_LINE).copied();
+                    let numbered = Some(f.pipe) == last_pty.checked_add(1);
+                    if !numbered || f.kind_flags & !pty_flags::KNOWN != 0 || f.data_len != TERMIOS2_LEN || line != Some(0) || f.value1 >= MAX_PTY_INDEX {
+                        return Err(FormatError::BadPty);
+                    }
+                    last_pty = f.pipe;
+                    pty_run = Some((f.pipe, f.kind_flags, 0));
+                }
+                FileKind::PtySlave => {
+                    if f.offset != 0 || f.path != StrRef::default() || values != [0; 5] {
+                        return Err(FormatError::BadFileValues);
+                    }
+                    if f.status_flags & !TERMINAL_STATUS != 0 {
+                        return Err(FormatError::BadFileFlags);
+                    }
+                    match pty_run.as_mut() {
+                        Some(run) if run.0 == f.pipe => run.2 = run.2.saturating_add(1),
+                        _ => return Err(FormatError::BadPty),
+                    }
+                }
                 FileKind::Inotify => {
                     if f.offset != 0 || f.path != StrRef::default() || values[1..] != [0; 4] {
                         return Err(FormatError::BadFileValues);
@@ -727,6 +778,7 @@ impl<'a> Metadata<'a> {
                 }
             }
         }
+        check_pty_run(pty_run)?;
         if open_end.is_some() {
             return Err(FormatError::BadPipe);
         }
@@ -1127,4 +1179,15 @@ impl<'a> Metadata<'a> {
     pub fn region(&self, index: u32) -> Option<Region> {
         self.regions.get(index as usize).and_then(RegionWire::decode)
     }
+}
+
+/// The end of a pty pair's records (its number, flags and slave records):
+/// EXCLUSIVE is the slave's, so it needs one; SLAVE_CLOSED says none is
+/// open.
+fn check_pty_run(run: Option<(u32, u32, u32)>) -> Result<()> {
+    let Some((_, flags, slaves)) = run else { return Ok(()) };
+    if flags & pty_flags::EXCLUSIVE != 0 && slaves == 0 || flags & pty_flags::SLAVE_CLOSED != 0 && slaves != 0 {
+        return Err(FormatError::BadPty);
+    }
+    Ok(())
 }

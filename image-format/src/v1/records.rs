@@ -423,8 +423,79 @@ code_enum! {
         /// in FILE_DATA (a read or read-write end only), written back
         /// where the FIFO is empty at restore.
         Fifo = 16,
+        /// The restoring caller's terminal opened again (a terminal fd
+        /// beyond 0-2 that is not a pty of the image): with
+        /// `terminal_flags::CONTROLLING`, /dev/tty (the caller's
+        /// controlling terminal); else the terminal on the caller's fd
+        /// `value0` (0-2, which the image inherits), opened anew through
+        /// /proc/self/fd. Access mode and O_NONBLOCK of `status_flags`.
+        Terminal = 17,
+        /// The master of a pseudo-terminal pair (/dev/ptmx), created again
+        /// as a new pair: pty number `pipe` (1, 2, ... in record order),
+        /// the slave's termios (struct termios2, 44 bytes) in FILE_DATA,
+        /// its window size `value0` (`pty_winsize`), the slave's number
+        /// at dump `value1` (for `inspect`: the new pair gets another),
+        /// `pty_flags`. Its slave's open file descriptions follow it
+        /// (`PtySlave`, same number).
+        PtyMaster = 18,
+        /// One open of the slave of the pty pair whose master is the
+        /// nearest `PtyMaster` record before it, with the same number in
+        /// `pipe`: opened again from the new master (TIOCGPTPEER) with the
+        /// access mode and O_NONBLOCK of `status_flags`.
+        PtySlave = 19,
     }
 }
+
+/// Status flags a terminal, a pty master or a pty slave may record: its
+/// access mode, O_APPEND, O_NONBLOCK, O_LARGEFILE.
+pub const TERMINAL_STATUS: u32 = 0o3 | 0o2000 | 0o4000 | 0o100000;
+
+/// `File::kind_flags` of the caller's terminal (`FileKind::Terminal`).
+pub mod terminal_flags {
+    /// /dev/tty: the caller's controlling terminal (`value0` 0).
+    pub const CONTROLLING: u32 = 1;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = CONTROLLING;
+}
+
+/// `File::kind_flags` of a pty master (`FileKind::PtyMaster`).
+pub mod pty_flags {
+    /// Packet mode (TIOCPKT) on the master.
+    pub const PACKET: u32 = 1;
+    /// The slave is locked (TIOCSPTLCK): it cannot be opened.
+    pub const LOCKED: u32 = 2;
+    /// The slave is in exclusive mode (TIOCEXCL): further opens fail
+    /// with EBUSY; recorded only with a PtySlave record.
+    pub const EXCLUSIVE: u32 = 4;
+    /// The slave had been opened and every open of it closed: reads at
+    /// the master give EIO (and poll POLLHUP) until it is opened again;
+    /// only without PtySlave records.
+    pub const SLAVE_CLOSED: u32 = 8;
+    /// All bits v1 knows.
+    pub const KNOWN: u32 = PACKET | LOCKED | EXCLUSIVE | SLAVE_CLOSED;
+}
+
+/// `File::value0` of a pty master: struct winsize packed as ws_row |
+/// ws_col << 16 | ws_xpixel << 32 | ws_ypixel << 48.
+pub mod pty_winsize {
+    /// The four u16 fields of struct winsize from a packed value0.
+    pub const fn unpack(v: u64) -> [u16; 4] {
+        [v as u16, (v >> 16) as u16, (v >> 32) as u16, (v >> 48) as u16]
+    }
+    /// value0 from ws_row, ws_col, ws_xpixel, ws_ypixel.
+    pub const fn pack(w: [u16; 4]) -> u64 {
+        w[0] as u64 | (w[1] as u64) << 16 | (w[2] as u64) << 32 | (w[3] as u64) << 48
+    }
+}
+
+/// Length of struct termios2 (x86-64): c_iflag, c_oflag, c_cflag,
+/// c_lflag (u32 each), c_line (u8), c_cc[19], c_ispeed, c_ospeed (u32).
+pub const TERMIOS2_LEN: u64 = 44;
+/// Offset of c_line in struct termios2: the line discipline, 0 (N_TTY).
+pub const TERMIOS2_LINE: usize = 16;
+/// Largest pty number (devpts's index) a pty master may record (2^20,
+/// NR_UNIX98_PTY_MAX).
+pub const MAX_PTY_INDEX: u64 = 1 << 20;
 
 /// Status flags a deleted file may record: its access mode, O_APPEND,
 /// O_NONBLOCK, O_LARGEFILE.

@@ -44,6 +44,9 @@ pub(super) fn check_tree_links(
             FileKind::UnixPair => t.end == 1 || t.end == 2,
             // The caller's own fd: inherited, never created by the tree.
             FileKind::Stdio => false,
+            // Opened again in each process (a terminal), or not restored
+            // shared between processes yet (a pty pair).
+            FileKind::Terminal | FileKind::PtyMaster | FileKind::PtySlave => false,
             _ => t.end == 0,
         };
         if !end_ok {

@@ -900,3 +900,46 @@ pub fn with_creds() -> ImageDesc {
     d.groups = vec![27, 1000];
     d
 }
+
+/// struct termios2 of a raw-mode terminal (cfmakeraw of the defaults):
+/// c_cflag CS8|CREAD|B38400, VMIN 1, 38400 baud, c_line 0.
+pub fn raw_termios2() -> Vec<u8> {
+    let mut t = vec![0u8; 44];
+    t[8..12].copy_from_slice(&(0o60 | 0o200 | 0o17u32).to_le_bytes());
+    t[17 + 6] = 1; // VMIN
+    t[36..40].copy_from_slice(&38400u32.to_le_bytes());
+    t[40..44].copy_from_slice(&38400u32.to_le_bytes());
+    t
+}
+
+/// `sample_files` with terminals: fd 19 a pty master (FILES 10, pty 1,
+/// raw termios, 24x80, packet mode, slave 7 at dump), fds 20 and 21 two
+/// opens of its slave (FILES 11, 12; the first nonblocking), fd 22 the
+/// caller's /dev/tty (FILES 13), fd 23 the caller's terminal on fd 1
+/// opened again (FILES 14).
+pub fn sample_pty() -> ImageDesc {
+    let mut d = sample_files();
+    for (fd, file) in [(19, 10), (20, 11), (21, 12), (22, 13), (23, 14)] {
+        d.fds.push(shared_fd(fd, FdKind::Tty, file, false));
+    }
+    let mut master = FileDesc::new(FileKind::PtyMaster);
+    master.status_flags = 0o100002;
+    master.pipe = 1;
+    master.kind_flags = records::pty_flags::PACKET;
+    master.data = Blob(raw_termios2());
+    master.values[0] = records::pty_winsize::pack([24, 80, 0, 0]);
+    master.values[1] = 7;
+    let mut slave = FileDesc::new(FileKind::PtySlave);
+    slave.status_flags = 0o104002;
+    slave.pipe = 1;
+    let mut slave2 = slave.clone();
+    slave2.status_flags = 0o100002;
+    let mut tty = FileDesc::new(FileKind::Terminal);
+    tty.status_flags = 0o100002;
+    tty.kind_flags = records::terminal_flags::CONTROLLING;
+    let mut again = FileDesc::new(FileKind::Terminal);
+    again.status_flags = 0o100001;
+    again.values[0] = 1;
+    d.files.extend([master, slave, slave2, tty, again]);
+    d
+}

@@ -6,7 +6,7 @@
 # scenario's argument, and compared with an uninterrupted run; fdshare
 # checks each fd itself and exits non-zero if one is off. Then the same for
 # eventfd, signalfd, timerfd and epoll (fdevents); unix socket pairs
-# (sockpair).
+# (sockpair); pty pairs (ptys).
 . /scenarios/lib.sh
 use_restorer "$1"
 
@@ -46,4 +46,15 @@ checkpoint "$pid" /tmp/sockpair.run 1 /tmp/sockpair.ckpt
 must /tmp/sockpair.ckpt < /dev/null
 same_output /tmp/sockpair.ref /tmp/sockpair.run
 grep -q '^result ok$' /tmp/sockpair.run
+# pty pairs (test-programs/ptys.c checks the slave's termios, window
+# size, packet mode, lock, exclusive mode and flags, and bytes through
+# the new pair both ways, echo included); the guest mounts devpts.
+must ptys pairs < /dev/null > /tmp/ptys.ref
+run_held /tmp/ptys.in /tmp/ptys.run ptys --wait-at 1 pairs
+checkpoint "$pid" /tmp/ptys.run 1 /tmp/ptys.ckpt
+ckpt-writer inspect /tmp/ptys.ckpt > /tmp/ptys.inspect
+grep -q 'pty master 1 (slave /dev/pts/.* 33x101 (7x9 pixels), raw, echo' /tmp/ptys.inspect || { echo "FAIL: no pty master in:"; cat /tmp/ptys.inspect; exit 1; }
+must /tmp/ptys.ckpt < /dev/null
+same_output /tmp/ptys.ref /tmp/ptys.run
+grep -q '^result ok$' /tmp/ptys.run
 echo "restore_fds: all checks passed"

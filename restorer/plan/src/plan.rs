@@ -430,6 +430,15 @@ steps! {
     FifoQueue = 82, "fifo-queue";
     /// Connecting a UDP socket to its peer again (detail: `file N`).
     ConnectSocket = 83, "connect-socket";
+    /// Creating a pty pair from /dev/ptmx and unlocking it (detail:
+    /// `file N`, the master).
+    CreatePty = 110, "create-pty";
+    /// Giving a new pty pair its state: termios, window size, packet
+    /// mode, exclusive mode, the lock (detail: `file N`, the master).
+    PtyState = 111, "pty-state";
+    /// Opening a pty slave from its master (TIOCGPTPEER; detail: `file
+    /// N`, the slave).
+    OpenPtySlave = 112, "open-pty-slave";
     /// Writing a deferred region's stored pages into the object it maps
     /// (detail: the region's address).
     DeferredPages = 85, "deferred-pages";
@@ -1165,6 +1174,43 @@ pub mod file_kind {
     /// mode and O_NONBLOCK of `flags`; its queued bytes at `data_offset`,
     /// written back if it is empty.
     pub const FIFO: u64 = 15;
+    /// A pty master: a new pair from /dev/ptmx (at `path_offset`), the
+    /// slave's struct termios2 at `data_offset`, window size `value`
+    /// (the image's packing), `kind_flags` (pty_flags); its `value1`
+    /// slave records (PTY_SLAVE) follow it.
+    pub const PTY_MASTER: u64 = 16;
+    /// One open of the slave of the pty master at index `peer`, opened
+    /// from it (TIOCGPTPEER) with the access mode and O_NONBLOCK of
+    /// `flags`, by the master's creation.
+    pub const PTY_SLAVE: u64 = 17;
+}
+
+/// What the stub opens for the caller's terminal `f` (FILES kind
+/// Terminal, plan kind OPEN): "/dev/tty" or "/proc/self/fd/N", in `buf`;
+/// its length.
+pub fn terminal_path(f: &File, buf: &mut [u8; 16]) -> usize {
+    let controlling = f.kind_flags & super::fmt::records::terminal_flags::CONTROLLING != 0;
+    let text: &[u8] = if controlling { b"/dev/tty" } else { b"/proc/self/fd/" };
+    let mut n = 0;
+    for (d, s) in buf.iter_mut().zip(text) {
+        *d = *s;
+        n += 1;
+    }
+    if !controlling {
+        // value0 is 0-2 (the validator).
+        if let Some(d) = buf.get_mut(n) {
+            *d = b'0' + (f.value0 % 10) as u8;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// open(2) flags the stub opens the caller's terminal `f` with: its
+/// status flags, O_NOCTTY (it never becomes the controlling terminal), its
+/// own copy close-on-exec.
+pub fn terminal_open_flags(f: &File) -> u64 {
+    u64::from((f.status_flags & super::fmt::records::TERMINAL_STATUS) | oflag::NOCTTY | oflag::CLOEXEC)
 }
 
 /// Word indices in `struct chkpt_plan_file`.
@@ -1214,6 +1260,10 @@ fn files_size(image: &Image<'_>) -> Result<(u64, u64, u64), PlanError> {
         if f.kind == FileKind::Inotify {
             // 16 bytes, the path and its NUL, padding, instead of 12.
             bytes = add(bytes, add(mul(f.value0, 12)?, 8)?)?;
+        }
+        if matches!(f.kind, FileKind::Terminal | FileKind::PtyMaster) {
+            // The path the stub opens: /dev/tty, /proc/self/fd/N, /dev/ptmx.
+            bytes = add(bytes, 16)?;
         }
         if f.kind == FileKind::Epoll {
             // 8-aligned entries of EPOLL_WORDS words.
@@ -1324,6 +1374,8 @@ fn directory_of(path: &[u8]) -> &[u8] {
 fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) {
     let mut ahead = image.files().skip(1);
     let mut prev: Option<File> = None;
+    // The last pty master: a slave's peer.
+    let mut master = KEEP;
     for (i, f) in image.files().enumerate() {
         let next = ahead.next();
         let rec = layout.files + (i * FILE_WORDS * 8) as u64;
@@ -1331,10 +1383,20 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
             i as u64 - 1
         } else if other_end(&f, next.as_ref()) {
             i as u64 + 1
+        } else if f.kind == FileKind::PtySlave {
+            master
         } else {
             KEEP
         };
+        if f.kind == FileKind::PtyMaster {
+            master = i as u64;
+        }
         s = write_file(image, &f, i as u32, rec, peer, o, s);
+        if f.kind == FileKind::PtyMaster {
+            // Its slaves follow it (the validator).
+            let slaves = image.files().skip(i + 1).take_while(|g| g.kind == FileKind::PtySlave && g.pipe == f.pipe).count();
+            o.word(rec + 8 * file::VALUE1 as u64, slaves as u64);
+        }
         prev = Some(f);
     }
     let shared = image.fds().filter(|f| f.disposition == FdDisposition::Shared);
@@ -1357,8 +1419,12 @@ fn write_files(image: &Image<'_>, layout: &Layout, o: &mut Out<'_>, mut s: u64) 
 /// the same array (KEEP: none).
 fn write_file(image: &Image<'_>, f: &File, index: u32, rec: u64, peer: u64, o: &mut Out<'_>, mut s: u64) -> u64 {
     let w = |k: usize| rec + 8 * k as u64;
+    let mut buf = [0u8; 16];
+    let n = if f.kind == FileKind::Terminal { terminal_path(f, &mut buf) } else { 0 };
     let path = match f.kind {
         FileKind::DeletedFile => directory_of(image.string(f.path)),
+        FileKind::Terminal => buf.get(..n).unwrap_or(&[]),
+        FileKind::PtyMaster => b"/dev/ptmx",
         _ => image.string(f.path),
     };
     let data = image.file_data(f);
@@ -1379,6 +1445,9 @@ fn write_file(image: &Image<'_>, f: &File, index: u32, rec: u64, peer: u64, o: &
         FileKind::Inotify => (file_kind::INOTIFY, u64::from(f.status_flags), KEEP, f.value0),
         FileKind::TcpRepair => (file_kind::TCP_REPAIR, u64::from(f.status_flags), KEEP, f.value0),
         FileKind::Fifo => (file_kind::FIFO, u64::from(f.status_flags), KEEP, 0),
+        FileKind::Terminal => (file_kind::OPEN, terminal_open_flags(f), KEEP, 0),
+        FileKind::PtyMaster => (file_kind::PTY_MASTER, u64::from(f.status_flags), KEEP, f.value0),
+        FileKind::PtySlave => (file_kind::PTY_SLAVE, u64::from(f.status_flags), KEEP, 0),
     };
     o.word(w(file::KIND), kind);
     o.word(w(file::FLAGS), flags);

@@ -98,6 +98,7 @@ fn regular(id: &FileId) -> FileFacts {
         mtime_sec: id.mtime_sec,
         mtime_nsec: id.mtime_nsec,
         mode: 0o100_755,
+        rdev: 0,
         noexec: false,
     }
 }
@@ -897,6 +898,51 @@ fn named_fifos_need_a_fifo_at_their_path() {
         let r = refused(&d, &mut host);
         assert_eq!((r.reason, r.detail), (reason, Detail::Fd(19)));
     }
+}
+
+#[test]
+fn terminals_need_the_callers_terminal_and_ptmx() {
+    let mut d = common::sample_pty();
+    d.regions.retain(|r| r.kind != RegionKind::SysvShm);
+    let chardev = |major: u64, minor: u64| Ok(FileFacts { mode: 0o020_620, rdev: (major << 8) | minor, ..FileFacts::default() });
+    let host = || {
+        let mut host = Scripted::permissive_with_shared(&d);
+        host.files.insert(b"/dev/tty".to_vec(), chardev(5, 0));
+        host.files.insert(b"/proc/self/fd/1".to_vec(), chardev(136, 3));
+        host.files.insert(b"/dev/ptmx".to_vec(), chardev(5, 2));
+        host
+    };
+    let mut ok = host();
+    run(&d, &mut ok).expect("a caller with its terminals and ptys is accepted");
+    let terminal_opens: Vec<_> = ok.opened.iter().filter(|(p, _)| p.starts_with(b"/dev/") || p.starts_with(b"/proc/")).cloned().collect();
+    assert_eq!(
+        terminal_opens,
+        vec![
+            (b"/dev/ptmx".to_vec(), 0o2 | 0o400 | 0o4000 | 0o2000000),
+            // Its status flags (O_RDWR, O_WRONLY, O_LARGEFILE), O_NOCTTY, never blocking.
+            (b"/dev/tty".to_vec(), 0o100002 | 0o400 | 0o4000 | 0o2000000),
+            (b"/proc/self/fd/1".to_vec(), 0o100001 | 0o400 | 0o4000 | 0o2000000),
+        ],
+        "each opened once, O_NOCTTY"
+    );
+    // A serial line counts as a terminal too (major 4).
+    let mut serial = host();
+    serial.files.insert(b"/proc/self/fd/1".to_vec(), chardev(4, 64));
+    run(&d, &mut serial).expect("a serial terminal on fd 1");
+    for (path, facts, reason, fd) in [
+        (&b"/dev/tty"[..], Err(6), Reason::NoCallerTerminal, 22),
+        (b"/dev/tty", Err(errno::EACCES), Reason::FdFilePermission, 22),
+        (b"/proc/self/fd/1", Ok(FileFacts { mode: 0o100_644, ..FileFacts::default() }), Reason::NoCallerTerminal, 23),
+        (b"/proc/self/fd/1", chardev(1, 3), Reason::NoCallerTerminal, 23),
+        (b"/proc/self/fd/1", Err(errno::ENOENT), Reason::NoCallerTerminal, 23),
+        (b"/dev/ptmx", Err(errno::ENOENT), Reason::PtyUnavailable, 19),
+    ] {
+        let mut h = host();
+        h.files.insert(path.to_vec(), facts);
+        let r = refused(&d, &mut h);
+        assert_eq!((r.reason, r.detail), (reason, Detail::Fd(fd)), "{}", String::from_utf8_lossy(path));
+    }
+    assert_eq!(Reason::NoCallerTerminal.exit_status(), exit::FD_FILE);
 }
 
 #[test]

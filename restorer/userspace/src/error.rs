@@ -71,6 +71,15 @@ fn fd_path<'a>(image: &Image<'a>, f: image_format::Fd) -> &'a [u8] {
 /// The address of the socket fd `f` shares, as people write it.
 fn socket_address(image: &Image<'_>, f: image_format::Fd) -> Option<String> {
     let file = image.file(f.file).filter(|_| f.disposition == image_format::FdDisposition::Shared)?;
+    if file.kind == image_format::FileKind::Terminal {
+        return Some(match file.kind_flags {
+            0 => format!("the caller's terminal on its fd {}, opened again", file.value0),
+            _ => "the caller's terminal, /dev/tty".to_string(),
+        });
+    }
+    if file.kind == image_format::FileKind::PtyMaster {
+        return Some(format!("pty master (slave /dev/pts/{} at dump)", file.value1));
+    }
     if file.kind == image_format::FileKind::Fifo {
         return Some(format!("named FIFO {}", String::from_utf8_lossy(image.string(file.path))));
     }

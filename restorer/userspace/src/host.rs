@@ -206,6 +206,7 @@ impl Host for UserHost<'_> {
             mtime_sec: m.mtime(),
             mtime_nsec: m.mtime_nsec() as u32,
             mode: m.mode(),
+            rdev: m.rdev(),
             noexec: noexec(file),
         })
     }

@@ -373,6 +373,45 @@ fn connections_a_unix_listener_accepted_come_back() {
     for cmd in [exec_image(&image), run_restorer(&image)] {
         let got = run(cmd);
         assert_eq!(Some(text(&got.stdout).as_str()), text(&want.stdout).strip_prefix("ready\n"), "stderr: {}", text(&got.stderr));
+
+/// A child in a session of its own (setsid, as a daemon's or a terminal
+/// emulator's child makes): restored with setsid and no setpgid after it
+/// (a session leader may not change its group: EPERM, step tree-group);
+/// the child checks it leads its session and group, the parent reaps it.
+#[test]
+fn a_child_in_a_session_of_its_own_is_restored() {
+    let _entry = skip_unless!(binfmt_entry());
+    let python = skip_unless!(which("python3"));
+    let program = r#"
+import os, sys
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.setsid()
+    os.read(r, 1)
+    os._exit(0 if os.getsid(0) == os.getpid() == os.getpgid(0) else 1)
+os.close(r)
+print("ready", flush=True)
+while os.getsid(pid) != pid:
+    pass
+print("waiting at 1", flush=True)
+sys.stdin.buffer.read(1)
+os.write(w, b"x")
+_, status = os.wait()
+print("child in its own session:", "ok" if status == 0 else status, flush=True)
+"#;
+    let mut reference = Command::new(&python);
+    reference.args(["-c", program]);
+    let want = run(reference);
+    assert_eq!(text(&want.stdout), "ready\nwaiting at 1\nchild in its own session: ok\n", "{}", text(&want.stderr));
+    let dir = scratch("tree-setsid");
+    let mut c = Command::new(&python);
+    c.args(["-c", program]);
+    let (image, head) = dump_tree(c, false, "waiting at 1", &dir);
+    for cmd in [exec_image(&image), run_restorer(&image)] {
+        let got = run(cmd);
+        assert_eq!(head.clone() + &text(&got.stdout), text(&want.stdout), "stderr: {}", text(&got.stderr));
         assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
     }
 }

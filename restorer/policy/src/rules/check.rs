@@ -101,6 +101,7 @@ pub fn check<H: Host>(image: &Image<'_>, host: &mut H) -> Result<Checked, Refusa
     super::sockets::check_sockets(image, host)?;
     super::inotify::check_inotify(image, host)?;
     super::fifo::check_fifos(image, host)?;
+    super::terminal::check_terminals(image, host)?;
     let cwd = image.string(image.process.cwd);
     if !cwd.is_empty() {
         host.cwd(cwd).map_err(|errno| open_failure(errno, OpenWhat::Cwd, Detail::Cwd))?;

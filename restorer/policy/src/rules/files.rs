@@ -31,6 +31,9 @@ pub struct FileFacts {
     pub mtime_nsec: u32,
     /// st_mode.
     pub mode: u32,
+    /// st_rdev of a device, in user space's encoding (0 otherwise, or
+    /// where a restorer does not say).
+    pub rdev: u64,
     /// It lies on a noexec mount.
     pub noexec: bool,
 }
@@ -126,6 +129,7 @@ pub fn shared_reopen_type(f: &File) -> Option<u32> {
         FileKind::CharDev => Some(ftype::CHR),
         FileKind::Pipe | FileKind::Stdio | FileKind::EventFd | FileKind::SignalFd | FileKind::Epoll | FileKind::TimerFd | FileKind::Memfd | FileKind::UnixPair => None,
         FileKind::Socket | FileKind::TcpReset | FileKind::DeletedFile | FileKind::Inotify | FileKind::TcpRepair | FileKind::Fifo => None,
+        FileKind::Terminal | FileKind::PtyMaster | FileKind::PtySlave => None,
     }
 }
 

@@ -25,6 +25,8 @@
 //! - sockets.rs: addresses the stub binds sockets to again are free.
 //! - inotify.rs: paths the stub watches again exist.
 //! - fifo.rs: named FIFOs the stub opens again are still FIFOs.
+//! - terminal.rs: the caller's terminals the stub opens again exist, pty
+//!   pairs can be created.
 //! - tree.rs: process trees: sessions and groups, limits, the fd base,
 //!   the objects a member inherits.
 //! - tree_plan.rs: the tree part of a plan, assembled once from those rules.
@@ -35,6 +37,7 @@ mod files;
 mod footprint;
 mod hole;
 mod fifo;
+mod terminal;
 mod inotify;
 mod host;
 mod reason;

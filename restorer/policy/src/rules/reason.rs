@@ -34,6 +34,7 @@ errnos! {
     ENOENT = 2,
     EINTR = 4,
     EIO = 5,
+    ENXIO = 6,
     ENOEXEC = 8,
     EBADF = 9,
     EAGAIN = 11,
@@ -283,6 +284,11 @@ reasons! {
     // Named FIFOs opened again by path (fifo.rs).
     FifoPathNotFifo = "fifo-path-not-fifo", EEXIST, FD_FILE,
         "the path a named FIFO of the image was opened by exists and is not a FIFO";
+    // Terminals (terminal.rs).
+    NoCallerTerminal = "no-caller-terminal", ENXIO, FD_FILE,
+        "an fd of the image is the caller's terminal (/dev/tty, or the terminal on one of its fds 0-2 opened again), and the caller has no such terminal";
+    PtyUnavailable = "pty-unavailable", ENOENT, INCOMPATIBLE,
+        "the image holds a pty pair, and the caller cannot create one (/dev/ptmx)";
     // Established TCP connections restored with TCP_REPAIR (sockets.rs).
     TcpRepairNotPermitted = "tcp-repair-not-permitted", EPERM, INCOMPATIBLE,
         "a TCP connection of the image is restored with TCP_REPAIR, which needs CAP_NET_ADMIN over the caller's network namespace";
