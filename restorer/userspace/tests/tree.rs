@@ -373,6 +373,9 @@ fn connections_a_unix_listener_accepted_come_back() {
     for cmd in [exec_image(&image), run_restorer(&image)] {
         let got = run(cmd);
         assert_eq!(Some(text(&got.stdout).as_str()), text(&want.stdout).strip_prefix("ready\n"), "stderr: {}", text(&got.stderr));
+        assert!(got.status.success(), "{}: {}", got.status, text(&got.stderr));
+    }
+}
 
 /// A child in a session of its own (setsid, as a daemon's or a terminal
 /// emulator's child makes): restored with setsid and no setpgid after it
