@@ -8,7 +8,7 @@ use procfs::process::{MMapPath, Process};
 use zerocopy::IntoBytes;
 
 use crate::error::{Error, Result};
-use crate::fds::read_fds_in;
+use crate::fds::{read_fds_in, TreeFds};
 use crate::locks::read_locks;
 use crate::freeze::Frozen;
 use crate::inject::{find_syscall_insn, Injection};
@@ -33,14 +33,13 @@ const MEMBARRIER_CMD_GET_REGISTRATIONS: u64 = 1 << 9;
 /// the regions are left empty and their mappings returned, for
 /// `choose_regions` (at once, or from a copy-on-write fork).
 pub fn capture(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, &[], &[], true)
+    capture_with(frozen, allow_unsupported, TreeFds::default(), true)
 }
 
-/// `capture` of one process of a tree: `tree_pipes` are the pipes whose
-/// both ends the tree holds, recorded even on fds 0-2, and `members` the
-/// tree's live processes, which may own a description's signals (fds.rs).
-pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u64], members: &[i32]) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, tree_pipes, members, true)
+/// `capture` of one process of a tree, with what the tree holds between
+/// its processes (fds.rs `TreeFds`).
+pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree: TreeFds<'_>) -> Result<(Snapshot, Vec<Mapping>)> {
+    capture_with(frozen, allow_unsupported, tree, true)
 }
 
 /// `capture` of a process about to fork its copy-on-write snapshot
@@ -49,7 +48,7 @@ pub fn capture_in(frozen: &mut Frozen, allow_unsupported: bool, tree_pipes: &[u6
 /// which spares the frozen target 63 of its injected syscalls and its
 /// /proc files of process-wide state.
 pub fn capture_before_fork(frozen: &mut Frozen, allow_unsupported: bool) -> Result<(Snapshot, Vec<Mapping>)> {
-    capture_with(frozen, allow_unsupported, &[], &[], false)
+    capture_with(frozen, allow_unsupported, TreeFds::default(), false)
 }
 
 /// Process-wide state that a fork (clone without CLONE_VM, CLONE_SIGHAND,
@@ -115,8 +114,7 @@ fn cwd_note(process: &ProcessState) -> Option<String> {
 fn capture_with(
     frozen: &mut Frozen,
     allow_unsupported: bool,
-    tree_pipes: &[u64],
-    members: &[i32],
+    tree: TreeFds<'_>,
     inherited: bool,
 ) -> Result<(Snapshot, Vec<Mapping>)> {
     let pid = frozen.pid();
@@ -213,7 +211,7 @@ fn capture_with(
     // A --cow dump (not `inherited`) reads the madvise state from its fork.
     let read = if inherited { VmFlagsRead::All } else { VmFlagsRead::NotInherited };
     let mut mappings = list_mappings(pid, read)?;
-    let mut fd_table = read_fds_in(pid, allow_unsupported, tree_pipes, members)?;
+    let mut fd_table = read_fds_in(pid, allow_unsupported, tree)?;
     crate::mapped_files::link(pid, &mut mappings, &fd_table.fds, &fd_table.files)?;
     let locks = read_locks(pid, &fd_table.fds, &mut fd_table.notes)?;
     fd_table.notes.extend(cwd_note(&process));

@@ -71,6 +71,20 @@ pub struct FdTable {
     pub notes: Vec<String>,
 }
 
+/// What the processes of a tree being dumped hold between them
+/// (tree_links.rs `tree_inodes`); empty for a process dumped alone.
+#[derive(Clone, Copy, Default)]
+pub struct TreeFds<'a> {
+    /// Pipes both of whose ends the tree holds, sorted: recorded as pipes
+    /// even on fds 0-2.
+    pub pipes: &'a [u64],
+    /// The tree's live processes, which may own a description's signals.
+    pub members: &'a [i32],
+    /// Every socket inode the tree holds, sorted: a unix socket whose peer
+    /// is one of them is recorded alone and joined to it by its tree object.
+    pub sockets: &'a [u64],
+}
+
 /// One fd as first read, before its description is known.
 struct Seen {
     state: FdState,
@@ -102,7 +116,7 @@ struct Seen {
 /// the tree being dumped) on fds 0-2 is recorded with its description, as
 /// elsewhere, not inherited from the restoring caller: the tree's restore
 /// recreates it between its processes (`sh -c 'a | b'`).
-pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], members: &[i32]) -> Result<FdTable> {
+pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree: TreeFds<'_>) -> Result<FdTable> {
     let proc = Process::new(pid).map_err(|_| Error::TargetGone { pid, during: "reading fds".into() })?;
     let iter = proc.fd().map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/fd".into() })?;
     let mut seen = Vec::new();
@@ -116,7 +130,7 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
         let async_io = raw_flags & file_owner::O_ASYNC != 0;
         let flags = raw_flags & !(libc::O_CLOEXEC as u32 | file_owner::O_ASYNC);
         let stdio = (0..=2).contains(&fd);
-        let in_tree = matches!(info.target, FDTarget::Pipe(ino) if tree_pipes.contains(&ino));
+        let in_tree = matches!(info.target, FDTarget::Pipe(ino) if tree.pipes.binary_search(&ino).is_ok());
         let (kind, disposition, path, why) = classify(pid, fd, &info.target, stdio && !in_tree);
         let anon = match &info.target {
             FDTarget::AnonInode(name) => fds_anon::Anon::of(name.trim_matches(['[', ']'])),
@@ -185,13 +199,12 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
     // connected again by its peer's name, or (--tcp-established=reset) as
     // an end whose peer is gone.
     let held: Vec<u64> = seen.iter().filter(|s| s.unix.is_some()).filter_map(|s| s.inode.map(|(_, i)| i)).collect();
-    let in_tree = socket_inodes(members.iter().copied().filter(|&m| m != pid));
     // Sockets whose peer another process of the tree holds.
     let mut tree_peered = Vec::new();
     let mut reset_notes = Vec::new();
     for s in seen.iter_mut() {
         let (Some(u), Some((_, ino)), Ok(_)) = (&mut s.unix, s.inode, &s.allowed) else { continue };
-        if u.connected && !held.contains(&u64::from(u.peer)) && in_tree.contains(&u64::from(u.peer)) {
+        if u.connected && !held.contains(&u64::from(u.peer)) && tree.sockets.binary_search(&u64::from(u.peer)).is_ok() {
             // Its peer is another process's of the tree: recorded as an end
             // of its own, which the tree's object joins to that peer again
             // (tree_links.rs), as a pipe end whose other end is elsewhere.
@@ -386,22 +399,9 @@ pub fn read_fds_in(pid: i32, allow_unsupported: bool, tree_pipes: &[u64], member
     number_unix_pairs(pid, &seen, &unix_ends, &tree_peered, &mut table.files, &mut table.notes, &mut out)?;
     number_ptys(&seen, &pty_groups, &mut table.files, &mut out)?;
     fds_anon::check_epoll_targets(&mut table.files, epoll_inos, &out, &|fd| seen.iter().find(|s| s.state.fd == fd).and_then(|s| s.inode), &mut table.notes)?;
-    record_owners(pid, &seen, &out, &mut table.files, members)?;
+    record_owners(pid, &seen, &out, &mut table.files, tree.members)?;
     table.fds = out;
     Ok(table)
-}
-
-/// The socket inodes the processes `pids` hold.
-fn socket_inodes(pids: impl Iterator<Item = i32>) -> Vec<u64> {
-    let mut out = Vec::new();
-    for pid in pids {
-        let Ok(fds) = Process::new(pid).and_then(|p| p.fd()) else { continue };
-        out.extend(fds.flatten().filter_map(|f| match f.target {
-            FDTarget::Socket(ino) => Some(ino),
-            _ => None,
-        }));
-    }
-    out
 }
 
 /// F_GETOWN_EX types and the fcntl commands that read a description's
@@ -418,8 +418,7 @@ fn record_owners(pid: i32, seen: &[Seen], out: &[FdState], files: &mut [FileDesc
     let mut done = vec![false; files.len()];
     for (s, o) in seen.iter().zip(out) {
         let Some(f) = files.get_mut(o.file as usize).filter(|_| o.disposition == FdDisposition::Shared) else { continue };
-        let signals = matches!(f.kind, FileKind::Pipe | FileKind::Fifo | FileKind::UnixPair | FileKind::Socket | FileKind::TcpRepair);
-        if !signals || std::mem::replace(&mut done[o.file as usize], true) {
+        if !file_owner::signals(f.kind) || std::mem::replace(&mut done[o.file as usize], true) {
             continue;
         }
         let fd = s.state.fd;

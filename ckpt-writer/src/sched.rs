@@ -46,9 +46,8 @@ fn online_cpus() -> [u8; 128] {
     mask
 }
 
-/// The error of a failed `call` about thread `tid` (errno just set).
-fn failed(pid: i32, tid: i32, call: &str) -> Error {
-    let e = std::io::Error::last_os_error();
+/// The error `e` of a failed `call` about thread `tid`.
+fn failed(pid: i32, tid: i32, call: &str, e: std::io::Error) -> Error {
     if e.raw_os_error() == Some(libc::ESRCH) {
         Error::TargetGone { pid, during: format!("{call} of thread {tid}") }
     } else {
@@ -62,7 +61,7 @@ fn of_thread(pid: i32, tid: i32, online: &[u8; 128]) -> Result<Sched> {
     // SAFETY: sched_getattr writes at most `size` bytes to `attr`.
     let rc = unsafe { libc::syscall(libc::SYS_sched_getattr, tid, &raw mut attr, attr.size, 0) };
     if rc < 0 {
-        return Err(failed(pid, tid, "sched_getattr"));
+        return Err(failed(pid, tid, "sched_getattr", std::io::Error::last_os_error()));
     }
     if attr.policy == SCHED_DEADLINE {
         return Err(Error::Unsupported(format!("thread {tid} of pid {pid} runs under SCHED_DEADLINE, which an image does not record")));
@@ -71,18 +70,13 @@ fn of_thread(pid: i32, tid: i32, online: &[u8; 128]) -> Result<Sched> {
     let mut ioprio = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid) };
     if ioprio < 0 {
         // A kernel without the block layer has no I/O priorities.
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
-            return Err(failed(pid, tid, "ioprio_get"));
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(failed(pid, tid, "ioprio_get", e));
         }
         ioprio = 0;
     }
-    let cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(tid)).map_err(|e| {
-        if e == nix::errno::Errno::ESRCH {
-            Error::TargetGone { pid, during: format!("sched_getaffinity of thread {tid}") }
-        } else {
-            Error::sys(format!("sched_getaffinity of thread {tid} of pid {pid}"), e)
-        }
-    })?;
+    let cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(tid)).map_err(|e| failed(pid, tid, "sched_getaffinity", e.into()))?;
     let mut affinity = [0u8; 128];
     for cpu in 0..1024 {
         if cpus.is_set(cpu).unwrap_or(false) {

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::plan::DumpPlan;
 use crate::snapshot::Snapshot;
 use crate::tree_freeze::Member;
-use crate::tree_links::{link, tree_pipes};
+use crate::fds::TreeFds;
+use crate::tree_links::{link, tree_inodes};
 use crate::write::{PageReader, Sink};
 
 /// Why a process's place in the tree cannot be restored, in words.
@@ -56,14 +57,15 @@ fn record(m: &Member, snap: Option<&Snapshot>) -> TreeProcess {
 pub fn run(plan: &DumpPlan, mut sink: Sink, mut tree: Vec<Member>, started: Instant) -> Result<()> {
     let pids: Vec<i32> = tree.iter().map(|m| m.pid).collect();
     let live: Vec<i32> = tree.iter().filter(|m| m.frozen.is_some()).map(|m| m.pid).collect();
-    let pipes = tree_pipes(&live)?;
+    let (pipes, sockets) = tree_inodes(&live)?;
+    let shared = TreeFds { pipes: &pipes, members: &live, sockets: &sockets };
     let mut snaps: Vec<Option<Snapshot>> = Vec::with_capacity(tree.len());
     for m in tree.iter_mut() {
         let Some(frozen) = m.frozen.as_mut() else {
             snaps.push(None);
             continue;
         };
-        let (mut snap, mappings) = capture_in(frozen, plan.allow_unsupported, &pipes, &live)?;
+        let (mut snap, mappings) = capture_in(frozen, plan.allow_unsupported, shared)?;
         choose_regions(&mut snap, mappings, m.pid)?;
         snaps.push(Some(snap));
     }

@@ -28,16 +28,22 @@ use crate::error::{Error, Result};
 use crate::fds_shared::{inode_of, reopened, same_description_across};
 use crate::snapshot::{FdDisposition, FdKind, Snapshot};
 
-/// Pipe inodes whose read and write ends are both held by processes of
-/// the tree (`pids`): recorded as pipes even on fds 0-2.
-pub fn tree_pipes(pids: &[i32]) -> Result<Vec<u64>> {
+/// What the processes of a tree (`pids`) hold between them, from one
+/// scan of their fds: the pipes whose read and write ends are both held
+/// (recorded as pipes even on fds 0-2) and every socket inode (a unix
+/// socket whose peer is one of them is joined to it again), both sorted.
+pub fn tree_inodes(pids: &[i32]) -> Result<(Vec<u64>, Vec<u64>)> {
     // inode -> (a read end seen, a write end seen)
     let mut ends: HashMap<u64, (bool, bool)> = HashMap::new();
+    let mut sockets = Vec::new();
     for &pid in pids {
         let fds = Process::new(pid)
             .and_then(|p| p.fd())
             .map_err(|_| Error::TargetGone { pid, during: "reading /proc/PID/fd".into() })?;
         for info in fds.flatten() {
+            if let FDTarget::Socket(ino) = info.target {
+                sockets.push(ino);
+            }
             let FDTarget::Pipe(ino) = info.target else { continue };
             let flags = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", info.fd))
                 .ok()
@@ -50,9 +56,11 @@ pub fn tree_pipes(pids: &[i32]) -> Result<Vec<u64>> {
             }
         }
     }
-    let mut out: Vec<u64> = ends.into_iter().filter(|(_, (r, w))| *r && *w).map(|(i, _)| i).collect();
-    out.sort_unstable();
-    Ok(out)
+    let mut pipes: Vec<u64> = ends.into_iter().filter(|(_, (r, w))| *r && *w).map(|(i, _)| i).collect();
+    pipes.sort_unstable();
+    sockets.sort_unstable();
+    sockets.dedup();
+    Ok((pipes, sockets))
 }
 
 /// The pair a unix socket (inode `ino`) belongs to, as sock_diag tells

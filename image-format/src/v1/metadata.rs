@@ -179,7 +179,7 @@ fn thread_fixed(b: &[u8]) -> Option<(&ThreadWire, ThreadState, u32)> {
 /// (pipes, FIFOs, sockets); an owner of a known type, a pid in range (0
 /// with no type but TID: nobody), a signal up to 64, no other bit.
 fn check_owner(f: &File) -> Result<()> {
-    let signals = matches!(f.kind, FileKind::Pipe | FileKind::Fifo | FileKind::UnixPair | FileKind::Socket | FileKind::TcpRepair);
+    let signals = file_owner::signals(f.kind);
     let async_io = f.status_flags & file_owner::O_ASYNC != 0;
     if !signals && (async_io || f.owner != 0) {
         return Err(FormatError::BadFileOwner);

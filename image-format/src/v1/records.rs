@@ -660,6 +660,12 @@ pub mod file_owner {
     }
     /// O_ASYNC: signal-driven I/O on (F_SETFL FASYNC).
     pub const O_ASYNC: u32 = 0o20000;
+    /// Whether descriptions of `kind` may signal (O_ASYNC, an owner):
+    /// pipes, FIFOs and sockets.
+    pub fn signals(kind: super::FileKind) -> bool {
+        use super::FileKind::*;
+        matches!(kind, Pipe | Fifo | UnixPair | Socket | TcpRepair)
+    }
 }
 
 /// Size of a FILES record.
